@@ -1,0 +1,36 @@
+# Two commands do all set-up: `make demo` and `make test`. Both create .venv themselves.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export PREFECT_HOME ?= $(CURDIR)/.practiceweek/prefect
+
+.PHONY: demo test lint bench schema clean system-deps
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+system-deps:
+	bash .ci/system-deps
+
+demo: $(STAMP)
+	$(VENV)/bin/practiceweek validate campaigns/*.yaml
+	$(VENV)/bin/practiceweek demo campaigns/*.yaml
+
+test: $(STAMP) system-deps
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest -q
+
+bench: $(STAMP)
+	$(PY) bench/run_all.py
+
+schema: $(STAMP)
+	$(VENV)/bin/practiceweek schema > schema/campaign.schema.json
+
+clean:
+	rm -rf $(VENV) .practiceweek outbox preview .pytest_cache

@@ -1,0 +1,1 @@
+"""Connectors: one module per backend, each implementing ``connectors.base.Connector``."""

@@ -1,0 +1,81 @@
+"""The one contract every connector implements.
+
+A connector publishes a rendered publication and returns a receipt; it can find
+an earlier publication of the same item (to reconcile after a crash or an
+ambiguous timeout); and it classifies failures so the caller knows whether to
+retry, stop, or reconcile first. Each connector declares its provider's limits
+as class attributes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from practiceweek.artifacts import Rendered
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """Proof that a publication reached its provider."""
+
+    publication_id: str
+    remote_id: str
+    url: str | None = None
+    at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    extra: dict[str, Any] = field(default_factory=dict)  # e.g. {"join_url": ...}
+
+
+class ConnectorError(Exception):
+    """A provider refused or failed a request. Carries the provider's response."""
+
+    def __init__(self, message: str, *, status: int | None = None, body: str | None = None,
+                 provider: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = (body or "")[:2000]
+        self.provider = provider
+
+
+class RetryableError(ConnectorError):
+    """Try again later; ``retry_after`` is the delay the provider asked for, in seconds."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.retry_after = retry_after
+
+
+class PermanentError(ConnectorError):
+    """Retrying will not help; the message says what a person must change."""
+
+
+class OutcomeUnknownError(ConnectorError):
+    """The request may or may not have taken effect: reconcile with ``find`` before any retry."""
+
+
+class Connector(ABC):
+    """Base of every connector. Subclasses set the class attributes and the three methods."""
+
+    name: ClassVar[str]
+    channels: ClassVar[tuple[str, ...]]
+    requests_per_interval: ClassVar[int | None] = None  # provider rate limit: this many requests …
+    interval_seconds: ClassVar[float] = 60.0  # … per this many seconds
+    max_recipients: ClassVar[int | None] = None  # per message
+    max_text_length: ClassVar[int | None] = None
+    max_attachment_bytes: ClassVar[int | None] = None
+
+    @abstractmethod
+    def publish(self, item: Rendered) -> Receipt:
+        """Send ``item`` once. Raise RetryableError, PermanentError or OutcomeUnknownError on failure."""
+
+    @abstractmethod
+    def find(self, item: Rendered) -> Receipt | None:
+        """Return the receipt of an earlier publication of ``item``, or None if it never arrived."""
+
+    def cancel(self, item: Rendered) -> None:  # noqa: B027 - optional for most connectors
+        """Withdraw a published item (Teams events). Default: nothing to withdraw."""
+
+    def close(self) -> None:  # noqa: B027
+        """Release clients and sessions."""

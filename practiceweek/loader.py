@@ -1,0 +1,217 @@
+"""Load a campaign file: parse, check against the model, then check the week makes sense.
+
+Every problem in a file is collected and raised together as one CampaignError.
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path as FsPath
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from .errors import CampaignError, Problem
+from .model import CampaignFile
+from .yamlsource import Path, Source, parse
+
+MAX_BYTES = 2_000_000
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A campaign that passed every check, with where it came from and its warnings."""
+
+    path: FsPath
+    model: CampaignFile
+    source: Source
+    warnings: list[Problem] = field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        return self.model.campaign.id
+
+
+def load(path: str | FsPath) -> Loaded:
+    """Load and check one campaign file. Raises CampaignError listing every problem."""
+    fs_path = FsPath(path)
+    name = str(path)
+    try:
+        raw = fs_path.read_bytes()
+    except OSError as exc:
+        raise CampaignError([Problem(name, 1, 1, "", f"cannot read the file: {exc.strerror or exc}")]) from None
+    if len(raw) > MAX_BYTES:
+        raise CampaignError([Problem(name, 1, 1, "", f"file is {len(raw)} bytes; a campaign must be under "
+                                     f"{MAX_BYTES} bytes")])
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise CampaignError([Problem(name, line, 1, "", "file is not UTF-8 text; save it as UTF-8")]) from None
+    return load_text(text, name, base=fs_path)
+
+
+def load_text(text: str, name: str = "<campaign>", base: FsPath | None = None) -> Loaded:
+    """Load and check campaign YAML given as text."""
+    source, problems = parse(text, name)
+    if source is None:
+        raise CampaignError(problems)
+    if not isinstance(source.data, dict):
+        got = "an empty file" if source.data is None else f"a {_kind(source.data)}"
+        raise CampaignError([*problems, source.problem((), f"expected a mapping with campaign, channels and days; "
+                                                           f"got {got}")])
+    model: CampaignFile | None = None
+    try:
+        model = CampaignFile.model_validate(source.data)
+    except ValidationError as exc:
+        problems.extend(_translate(exc, source))
+    except (RecursionError, OverflowError) as exc:  # pathological nesting or numbers
+        problems.append(source.problem((), f"file cannot be read as a campaign: {type(exc).__name__}"))
+    if model is not None and not [p for p in problems if p.severity == "error"]:
+        from .checks import check  # semantic checks need a valid model
+
+        problems.extend(check(model, source, base))
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise CampaignError(problems)
+    assert model is not None
+    return Loaded(path=base or FsPath(name), model=model, source=source,
+                  warnings=sorted(p for p in problems if p.severity != "error"))
+
+
+# --- turning pydantic's errors into messages for people --------------------------------------------------------
+
+_KIND_NAMES = {"string_type": "text", "int_type": "a whole number", "int_parsing": "a whole number",
+               "bool_type": "true or false", "bool_parsing": "true or false", "list_type": "a list (lines starting '- ')",
+               "dict_type": "a mapping of key: value lines", "model_type": "a mapping of key: value lines",
+               "model_attributes_type": "a mapping of key: value lines", "float_type": "a number"}
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "mapping"
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, bool):
+        return "true/false value"
+    if isinstance(value, int | float):
+        return "number"
+    if value is None:
+        return "empty value"
+    return "text"
+
+
+def _data_path(loc: tuple[Any, ...], data: Any) -> Path:
+    """Keep the parts of a pydantic location that address the YAML data."""
+    out: list[str | int] = []
+    node = data
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            out.append(part)
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            out.append(part)
+            node = node[part]
+        elif isinstance(node, dict) and isinstance(part, str) and part not in node and not part.startswith(
+                ("[", "function-")) and part not in ("str", "int", "literal", "enum", "bool", "none"):
+            out.append(part)  # a missing key
+            node = None
+    return tuple(out)
+
+
+def _model_at(path: Path) -> type[BaseModel] | None:
+    """The model class that holds the mapping at ``path``."""
+    current: Any = CampaignFile
+    for part in path:
+        current = _unwrap(current)
+        if isinstance(part, int):
+            args = typing.get_args(current)
+            current = args[0] if args else None
+        elif isinstance(current, type) and issubclass(current, BaseModel):
+            info = current.model_fields.get(part)
+            current = info.annotation if info else None
+        elif typing.get_origin(current) is dict:
+            current = typing.get_args(current)[1]
+        else:
+            return None
+    current = _unwrap(current)
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _unwrap(tp: Any) -> Any:
+    origin = typing.get_origin(tp)
+    if origin is typing.Annotated:
+        return _unwrap(typing.get_args(tp)[0])
+    if origin in (typing.Union, types.UnionType):
+        real = [a for a in typing.get_args(tp) if a is not type(None)]
+        return _unwrap(real[0]) if len(real) == 1 else tp
+    return tp
+
+
+def _did_you_mean(word: str, options: list[str]) -> str:
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    if not close:
+        close = [o for o in options if o.replace("_", "") == word.replace("_", "").replace("-", "").lower()]
+    return f"did you mean '{close[0]}'?" if close else ""
+
+
+def _translate(exc: ValidationError, source: Source) -> list[Problem]:
+    problems: list[Problem] = []
+    for err in exc.errors(include_url=False):
+        kind = err["type"]
+        path = _data_path(err["loc"], source.data)
+        given = err.get("input")
+        if kind == "extra_forbidden":
+            key = str(path[-1]) if path else str(err["loc"][-1])
+            model = _model_at(path[:-1])
+            options = sorted(model.model_fields) if model else []
+            hint = _did_you_mean(key, options)
+            allowed = ", ".join(options)
+            problems.append(source.problem(path, f"unknown field '{key}'; expected one of: {allowed}", key=True,
+                                           hint=hint))
+        elif kind == "missing":
+            field_name = str(err["loc"][-1])
+            parent = path[:-1] if path and path[-1] == field_name else path
+            model = _model_at(parent)
+            info = model.model_fields.get(field_name) if model else None
+            if field_name == "alt":
+                message = "image has no alt text; add 'alt:' describing what the image shows"
+            else:
+                what = f" ({info.description})" if info and info.description else ""
+                message = f"missing required field '{field_name}'{what}"
+            problems.append(source.problem(parent, message, key=True))
+        elif kind in ("value_error", "assertion_error"):
+            message = str(err["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
+            problems.append(source.problem(path, message))
+        elif kind in ("literal_error", "enum"):
+            expected = err.get("ctx", {}).get("expected", "")
+            options = [o.strip().strip("'") for o in expected.replace(" or ", ",").split(",") if o.strip()]
+            hint = _did_you_mean(str(given), options)
+            problems.append(source.problem(path, f"expected one of {expected}; got {given!r}", hint=hint))
+        elif kind == "string_pattern_mismatch":
+            problems.append(source.problem(path, f"expected a colour written #RRGGBB (e.g. #005EB8); got {given!r}"))
+        elif kind in ("too_short", "too_long"):
+            ctx = err.get("ctx", {})
+            if kind == "too_short":
+                message = f"needs at least {ctx.get('min_length', 1)} item(s)"
+            else:
+                message = f"has too many items: at most {ctx.get('max_length')}"
+            problems.append(source.problem(path, message))
+        elif kind in ("greater_than_equal", "less_than_equal"):
+            problems.append(source.problem(path, f"{given!r} is out of range: {err['msg'].lower()}"))
+        elif kind in _KIND_NAMES:
+            problems.append(source.problem(path, f"expected {_KIND_NAMES[kind]}, got a {_kind(given)}"))
+        else:
+            problems.append(source.problem(path, str(err["msg"])))
+    # pydantic reports each union branch; keep one message per place
+    seen: set[tuple[int, int, str]] = set()
+    unique = []
+    for p in problems:
+        key = (p.line, p.column, p.path)
+        if key not in seen:
+            seen.add(key)
+            unique.append(p)
+    return unique

@@ -1,0 +1,136 @@
+"""Read YAML into plain data while remembering where every key and value sits.
+
+Scalars follow the YAML 1.2 core schema, not PyYAML's 1.1 defaults, so
+``13:30`` stays a time (not 810), ``no`` stays a word (not False) and dates
+stay text until the model checks them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from .errors import Problem
+
+Path = tuple[str | int, ...]
+
+_INT = re.compile(r"^[-+]?[0-9]+$")
+_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
+_NULL = {"", "~", "null", "Null", "NULL"}
+_TRUE = {"true", "True", "TRUE"}
+_FALSE = {"false", "False", "FALSE"}
+
+
+@dataclass
+class Source:
+    """A parsed YAML document plus the 1-based position of every path in it."""
+
+    file: str
+    data: Any
+    value_at: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    key_at: dict[Path, tuple[int, int]] = field(default_factory=dict)
+
+    def position(self, path: Path, *, key: bool = False) -> tuple[int, int]:
+        """Best position for ``path``: the exact node, else its nearest parent."""
+        table = self.key_at if key else self.value_at
+        probe = tuple(path)
+        while probe:
+            if probe in table:
+                return table[probe]
+            if not key and probe in self.key_at:
+                return self.key_at[probe]
+            probe = probe[:-1]
+        return self.value_at.get((), (1, 1))
+
+    def problem(self, path: Path, message: str, *, key: bool = False, severity: str = "error",
+                hint: str = "") -> Problem:
+        line, column = self.position(path, key=key)
+        return Problem(self.file, line, column, format_path(path), message, severity, hint)
+
+
+def format_path(path: Path) -> str:
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _mark(node: yaml.Node) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def _scalar(node: yaml.ScalarNode) -> Any:
+    value = node.value
+    if node.style or node.tag == "tag:yaml.org,2002:str":  # quoted or explicitly tagged text
+        return value
+    if value in _NULL:
+        return None
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    if _INT.match(value):
+        return int(value)
+    if _FLOAT.match(value) and any(ch.isdigit() for ch in value):
+        return float(value)
+    return value
+
+
+def parse(text: str, file: str) -> tuple[Source | None, list[Problem]]:
+    """Parse one YAML document. Returns the source, or None and the problems."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        what = exc.problem or "not valid YAML"
+        context = f" {exc.context}" if exc.context else ""
+        return None, [Problem(file, line, column, "", f"YAML syntax: {what}{context}",
+                              hint="check indentation, colons and quotes on this line")]
+    except yaml.YAMLError as exc:  # pragma: no cover - every PyYAML error we know is marked
+        return None, [Problem(file, 1, 1, "", f"YAML syntax: {exc}")]
+    source = Source(file=file, data=None)
+    problems: list[Problem] = []
+    if root is None:
+        source.data = None
+        return source, problems
+    source.data = _walk(root, (), source, problems)
+    return source, problems
+
+
+def _walk(node: yaml.Node, path: Path, source: Source, problems: list[Problem]) -> Any:
+    source.value_at[path] = _mark(node)
+    if isinstance(node, yaml.ScalarNode):
+        return _scalar(node)
+    if isinstance(node, yaml.SequenceNode):
+        return [_walk(item, (*path, i), source, problems) for i, item in enumerate(node.value)]
+    if isinstance(node, yaml.MappingNode):
+        out: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                line, column = _mark(key_node)
+                problems.append(Problem(source.file, line, column, format_path(path),
+                                        "keys must be plain words, not lists or mappings"))
+                continue
+            key = key_node.value
+            if key == "<<":
+                problems.append(Problem(source.file, *_mark(key_node), format_path(path),
+                                        "YAML merge keys (<<) are not supported; write the fields out"))
+                continue
+            child = (*path, key)
+            if key in out:
+                first = source.key_at[child]
+                problems.append(Problem(source.file, *_mark(key_node), format_path(child),
+                                        f"duplicate key '{key}' (first given on line {first[0]})",
+                                        hint="remove one of them"))
+                continue
+            source.key_at[child] = _mark(key_node)
+            out[key] = _walk(value_node, child, source, problems)
+        return out
+    return None  # pragma: no cover
