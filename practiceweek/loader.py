@@ -73,7 +73,10 @@ def load_text(text: str, name: str = "<campaign>", base: FsPath | None = None) -
     if model is not None and not [p for p in problems if p.severity == "error"]:
         from .checks import check  # semantic checks need a valid model
 
-        problems.extend(check(model, source, base))
+        try:
+            problems.extend(check(model, source, base))
+        except (ValueError, OverflowError, KeyError, LookupError) as exc:  # a value no check foresaw
+            problems.append(source.problem((), f"file cannot be checked: {type(exc).__name__}: {exc}"))
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise CampaignError(problems)
@@ -158,6 +161,30 @@ def _did_you_mean(word: str, options: list[str]) -> str:
     return f"did you mean '{close[0]}'?" if close else ""
 
 
+def _missing_at(exc: ValidationError, parent: Path, source: Source) -> list[str]:
+    """Names of required fields missing from the mapping at ``parent``."""
+    out = []
+    for err in exc.errors(include_url=False):
+        if err["type"] == "missing":
+            path = _data_path(err["loc"], source.data)
+            name = str(err["loc"][-1])
+            if (path[:-1] if path and path[-1] == name else path) == parent:
+                out.append(name)
+    return out
+
+
+def _pair_misspellings(problems: list[Problem]) -> list[Problem]:
+    """Drop 'missing field X' where a sibling unknown key already says 'did you mean X'."""
+    suggested = {(p.path.rsplit(".", 1)[0] if "." in p.path else "", p.hint) for p in problems if p.hint}
+    keep = []
+    for p in problems:
+        name = p.message.split("'")[1] if p.message.startswith("missing required field '") else None
+        if name is not None and (p.path, f"did you mean '{name}'?") in suggested:
+            continue
+        keep.append(p)
+    return keep
+
+
 def _translate(exc: ValidationError, source: Source) -> list[Problem]:
     problems: list[Problem] = []
     for err in exc.errors(include_url=False):
@@ -169,6 +196,12 @@ def _translate(exc: ValidationError, source: Source) -> list[Problem]:
             model = _model_at(path[:-1])
             options = sorted(model.model_fields) if model else []
             hint = _did_you_mean(key, options)
+            if not hint:  # a single unknown key next to a single missing one is almost surely meant as it
+                missing = _missing_at(exc, path[:-1], source)
+                unknown = [e for e in exc.errors(include_url=False) if e["type"] == "extra_forbidden"
+                           and _data_path(e["loc"], source.data)[:-1] == path[:-1]]
+                if len(missing) == 1 and len(unknown) == 1:
+                    hint = f"did you mean '{missing[0]}'?"
             allowed = ", ".join(options)
             problems.append(source.problem(path, f"unknown field '{key}'; expected one of: {allowed}", key=True,
                                            hint=hint))
@@ -206,6 +239,7 @@ def _translate(exc: ValidationError, source: Source) -> list[Problem]:
             problems.append(source.problem(path, f"expected {_KIND_NAMES[kind]}, got a {_kind(given)}"))
         else:
             problems.append(source.problem(path, str(err["msg"])))
+    problems = _pair_misspellings(problems)
     # pydantic reports each union branch; keep one message per place
     seen: set[tuple[int, int, str]] = set()
     unique = []

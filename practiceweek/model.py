@@ -37,9 +37,12 @@ def _date(value: Any) -> dt.date:
     if not match:
         raise ValueError(f"expected a date written YYYY-MM-DD (e.g. 2024-06-24), got {text!r}")
     try:
-        return dt.date(*(int(g) for g in match.groups()))
+        date = dt.date(*(int(g) for g in match.groups()))
     except ValueError:
-        raise ValueError(f"{text} is not a real date (check the day of the month)") from None
+        raise ValueError(f"{text} is not a real date (check the month and the day of the month)") from None
+    if not 2000 <= date.year <= 2100:
+        raise ValueError(f"expected a year between 2000 and 2100, got {text}")
+    return date
 
 
 def _time(value: Any) -> dt.time:
@@ -86,7 +89,14 @@ def _slug(value: str) -> str:
 def _weekday(value: Any) -> str:
     text = str(value).strip().lower()
     if text not in WEEKDAYS:
-        raise ValueError(f"expected a weekday name (monday … sunday), got {value!r}")
+        import difflib
+
+        def score(day: str) -> float:  # 'munday' is nearer monday than sunday
+            return difflib.SequenceMatcher(None, text, day).ratio() + (0.05 if text[:1] == day[:1] else 0)
+
+        best = max(WEEKDAYS, key=score)
+        hint = f"; did you mean '{best}'?" if score(best) >= 0.6 else ""
+        raise ValueError(f"expected a weekday name (monday … sunday), got {value!r}{hint}")
     return text
 
 

@@ -104,7 +104,8 @@ def plan(cf: CampaignFile) -> list[Publication]:
                                         audience=event.audience, event_id=event.id)
             minutes = event_setting.reminder_minutes_before
             if email_week.enabled and event_setting.enabled and minutes > 0:
-                when = exact(date, event.start, zone) - dt.timedelta(minutes=minutes)
+                start = exact(date, event.start, zone).astimezone(dt.UTC)  # count back in real minutes,
+                when = (start - dt.timedelta(minutes=minutes)).astimezone(zone)  # not on the wall clock
                 reminder = replace(email_week, missed_window=dt.timedelta(minutes=minutes))
                 add(date, reminder, f"reminder-{event.id}", f"Reminder: {event.title} starts at {event.start:%H:%M}",
                     {"campaign": base, "event": _event_view(event), "reminder_minutes": minutes}, when,

@@ -7,13 +7,50 @@ import re
 LIMITS = {"x": 280, "bluesky": 300, "mastodon": 500}
 URL_WEIGHT = 23
 _URL = re.compile(r"https?://[^\s<>\"]+", re.IGNORECASE)
+_LINE_ENDS = re.compile(r"\r\n|\r|\n")
 
 
 def x_length(text: str) -> int:
-    """X's weighted length (CJK and emoji count 2, URLs 23), from twitter-text's own rules."""
-    from twitter_text import parse_tweet  # imported only when a post is measured
+    """X's weighted length (CJK and emoji count 2, URLs 23), from twitter-text's own rules.
+
+    twitter-text is imported only when a post is measured, and its emoji tables (the costly part
+    of importing it: they read a data file through pkg_resources) only for text that is not plain
+    ASCII, since no emoji is written in ASCII. ASCII text weighs 1 a character and 23 a link,
+    exactly as ``parse_tweet`` counts it.
+    """
+    normal = _LINE_ENDS.sub("\n", text)
+    if normal.isascii():
+        if "." not in normal:  # every link twitter-text recognises has a dot in its domain
+            return len(normal)
+        urls = _extract_urls()(normal)
+        return len(normal) - sum(len(u["url"]) for u in urls) + URL_WEIGHT * len(urls)
+    from twitter_text import parse_tweet
 
     return int(parse_tweet(text).weightedLength)
+
+
+def _extract_urls():  # type: ignore[no-untyped-def]
+    """twitter-text's URL extractor, loaded without running the package's ``__init__``
+    (which builds the emoji tables). A later ``import twitter_text`` still runs it as usual."""
+    import sys
+
+    loaded = sys.modules.get("twitter_text.extract_urls")
+    if loaded is not None:
+        return loaded.extract_urls_with_indices
+    if "twitter_text" in sys.modules:
+        from twitter_text.extract_urls import extract_urls_with_indices
+    else:
+        import importlib
+        import importlib.util
+
+        spec = importlib.util.find_spec("twitter_text")
+        assert spec is not None
+        sys.modules["twitter_text"] = importlib.util.module_from_spec(spec)  # the package, not yet run
+        try:
+            extract_urls_with_indices = importlib.import_module("twitter_text.extract_urls").extract_urls_with_indices
+        finally:
+            del sys.modules["twitter_text"]
+    return extract_urls_with_indices
 
 
 def bluesky_length(text: str) -> int:

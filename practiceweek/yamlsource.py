@@ -22,6 +22,12 @@ _FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
 _NULL = {"", "~", "null", "Null", "NULL"}
 _TRUE = {"true", "True", "TRUE"}
 _FALSE = {"false", "False", "FALSE"}
+MAX_NODES = 200_000  # aliases can make a small file expand enormously ("billion laughs")
+MAX_DEPTH = 100
+
+
+class _TooBig(Exception):
+    """The document expands to more values, or nests deeper, than any campaign needs."""
 
 
 @dataclass
@@ -76,10 +82,33 @@ def _scalar(node: yaml.ScalarNode) -> Any:
     if value in _FALSE:
         return False
     if _INT.match(value):
-        return int(value)
+        return int(value) if len(value) < 100 else value  # huge numbers stay text
     if _FLOAT.match(value) and any(ch.isdigit() for ch in value):
         return float(value)
     return value
+
+
+def _unclosed_quote(text: str, before_line: int) -> tuple[int, int] | None:
+    """Line and column (1-based, up to ``before_line``) of a quoted value that is never closed."""
+    for number, line in enumerate(text.splitlines()[:before_line], 1):
+        _, sep, value = line.partition(": ")
+        value = (value if sep else line.lstrip().removeprefix("- ")).strip()
+        for quote in ('"', "'"):
+            if value.startswith(quote):
+                rest = value[1:].replace('\\\\', "").replace('\\"', "") if quote == '"' else value[1:].replace("''", "")
+                if quote not in rest:
+                    return number, line.index(value) + 1
+    return None
+
+
+_PLAIN = {  # PyYAML's words → what to do about it
+    "expected <block end>": "this line is not indented in line with the lines above it",
+    "found character '\\t'": "a tab character; indent with spaces only",
+    "mapping values are not allowed here": "a ': ' where a value was expected; put quotes around text "
+                                           "that contains ': '",
+    "could not find expected ':'": "a key without its ':' (write key: value)",
+    "found undefined alias": "an alias (*name) with no anchor (&name) before it",
+}
 
 
 def parse(text: str, file: str) -> tuple[Source | None, list[Problem]]:
@@ -91,25 +120,44 @@ def parse(text: str, file: str) -> tuple[Source | None, list[Problem]]:
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         what = exc.problem or "not valid YAML"
         context = f" {exc.context}" if exc.context else ""
-        return None, [Problem(file, line, column, "", f"YAML syntax: {what}{context}",
+        opened = _unclosed_quote(text, line)
+        if opened is not None and opened[0] < line:
+            return None, [Problem(file, *opened, "", f"YAML syntax: a quoted value starts on this line and "
+                                  f"is never closed (the parser gave up on line {line}: {what})",
+                                  hint="add the closing quote")]
+        plain = next((words for start, words in _PLAIN.items() if what.startswith(start)), None)
+        message = f"YAML syntax: {plain} (parser: {what}{context})" if plain else f"YAML syntax: {what}{context}"
+        return None, [Problem(file, line, column, "", message,
                               hint="check indentation, colons and quotes on this line")]
     except yaml.YAMLError as exc:  # pragma: no cover - every PyYAML error we know is marked
         return None, [Problem(file, 1, 1, "", f"YAML syntax: {exc}")]
+    except RecursionError:
+        return None, [Problem(file, 1, 1, "", f"YAML nests deeper than {MAX_DEPTH} levels; a campaign "
+                              "never needs that")]
     source = Source(file=file, data=None)
     problems: list[Problem] = []
     if root is None:
         source.data = None
         return source, problems
-    source.data = _walk(root, (), source, problems)
+    try:
+        source.data = _walk(root, (), source, problems, [0])
+    except _TooBig as exc:
+        return None, [Problem(file, 1, 1, "", str(exc))]
     return source, problems
 
 
-def _walk(node: yaml.Node, path: Path, source: Source, problems: list[Problem]) -> Any:
+def _walk(node: yaml.Node, path: Path, source: Source, problems: list[Problem], count: list[int]) -> Any:
+    count[0] += 1
+    if count[0] > MAX_NODES:
+        raise _TooBig(f"the YAML expands to more than {MAX_NODES} values (anchors and aliases?); "
+                      "a campaign never needs that")
+    if len(path) > MAX_DEPTH:
+        raise _TooBig(f"YAML nests deeper than {MAX_DEPTH} levels; a campaign never needs that")
     source.value_at[path] = _mark(node)
     if isinstance(node, yaml.ScalarNode):
         return _scalar(node)
     if isinstance(node, yaml.SequenceNode):
-        return [_walk(item, (*path, i), source, problems) for i, item in enumerate(node.value)]
+        return [_walk(item, (*path, i), source, problems, count) for i, item in enumerate(node.value)]
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
@@ -131,6 +179,6 @@ def _walk(node: yaml.Node, path: Path, source: Source, problems: list[Problem]) 
                                         hint="remove one of them"))
                 continue
             source.key_at[child] = _mark(key_node)
-            out[key] = _walk(value_node, child, source, problems)
+            out[key] = _walk(value_node, child, source, problems, count)
         return out
     return None  # pragma: no cover
