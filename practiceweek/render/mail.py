@@ -1,0 +1,95 @@
+"""Daily emails and event reminders: text + HTML alternatives (CSS inlined), poster and .ics attached."""
+
+from __future__ import annotations
+
+import uuid
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, formataddr
+from typing import Any
+
+from ..artifacts import Attachment, RenderContext, Rendered
+from ..loader import Loaded
+from ..planner import Publication
+from . import ics, views
+from .env import render_template
+from .poster import poster_for
+
+
+def render_email(loaded: Loaded, pub: Publication, ctx: RenderContext) -> Rendered:
+    c = loaded.model.campaign
+    context = views.base(loaded, pub, ctx)
+    audience = pub.audience or pub.content.get("audience")
+    recipients = tuple(c.audiences[audience].recipients) if audience in c.audiences else ()
+    attachments: list[Attachment] = []
+    ics_bytes = None
+    if pub.slot.startswith("reminder-"):
+        event = views.event_view(loaded, views.find_event(loaded, pub.slot.removeprefix("reminder-")), ctx)
+        minutes = int(pub.content.get("reminder_minutes", 60))
+        label = f"{minutes} minutes" if minutes < 120 or minutes % 60 else f"{minutes // 60} hours"
+        context.update(event=event, reminder=True, minutes_label=label, day=None, events=[event])
+        subject = _subject(loaded, context)
+        context["subject"] = subject
+        html = render_template(loaded, "reminder.html", **context)
+        text = render_template(loaded, "reminder.txt", **context)
+    else:
+        day = views.day_view(loaded, views.find_day(loaded, pub.date))
+        events = views.events_on(loaded, pub.date, ctx)
+        context.update(day=day, events=events, event=None, reminder=False)
+        subject = _subject(loaded, context)
+        context["subject"] = subject
+        html = render_template(loaded, "email.html", **context)
+        text = render_template(loaded, "email.txt", **context)
+        poster = poster_for(loaded, pub, ctx)
+        attachments.append(poster.attachments()[0])
+        for event in events:
+            description = render_template(loaded, "event.txt", event=event, **_without(context, "event"))
+            data = ics.event_ics(loaded, event, description, sequence=ctx.sequence, recipients=recipients)
+            ics_bytes = ics_bytes or data
+            attachments.append(Attachment(f"{event['id']}.ics", "text/calendar", data))
+    html = inline_css(html)
+    sender = c.organiser.email
+    eml = build_eml(pub, subject, text, html, recipients, formataddr((c.organiser.name, sender)), attachments)
+    return Rendered(publication=pub, subject=subject, text=text, html=html, recipients=recipients,
+                    sender=sender, attachments=tuple(attachments), ics=ics_bytes, eml=eml)
+
+
+def _without(context: dict[str, Any], *keys: str) -> dict[str, Any]:
+    return {k: v for k, v in context.items() if k not in keys}
+
+
+def _subject(loaded: Loaded, context: dict[str, Any]) -> str:
+    return " ".join(render_template(loaded, "subject.txt", **context).split())
+
+
+def inline_css(html: str) -> str:
+    import css_inline
+
+    inliner = css_inline.CSSInliner(keep_style_tags=False, load_remote_stylesheets=False)
+    return inliner.inline(html)
+
+
+def message_id(pub_id: str) -> str:
+    return f"<{uuid.uuid5(ics.NAMESPACE, 'message:' + pub_id)}@practiceweek>"
+
+
+def build_eml(pub: Publication, subject: str, text: str, html: str, recipients: tuple[str, ...], sender: str,
+              attachments: list[Attachment]) -> bytes:
+    msg = EmailMessage(policy=SMTP)
+    msg["From"] = sender
+    msg["To"] = ", ".join(recipients)
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(pub.at)
+    msg["Message-ID"] = message_id(pub.id)
+    msg["Content-Language"] = "en-GB"
+    msg["X-Practiceweek-Publication"] = pub.id
+    msg.set_content(text, subtype="plain", cte="quoted-printable")
+    msg.add_alternative(html, subtype="html", cte="quoted-printable")
+    for a in attachments:
+        maintype, subtype = a.content_type.split("/", 1)
+        if maintype == "text":
+            params = {"method": "REQUEST"} if subtype == "calendar" else {}
+            msg.add_attachment(a.data.decode("utf-8"), subtype=subtype, filename=a.filename, params=params)
+        else:
+            msg.add_attachment(a.data, maintype=maintype, subtype=subtype, filename=a.filename)
+    return msg.as_bytes()

@@ -1,0 +1,139 @@
+"""The week preview: a static, offline site showing every publication exactly as it will go out.
+
+Beside the pages, ``files/`` holds the exact artifacts: each email as .eml, each poster .pdf/.png,
+each event .ics, each social thread and Teams card as .json, each day's web page as a folder.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from .. import textlimits
+from ..artifacts import RenderContext, Rendered
+from ..dates import day_key, week_dates
+from ..loader import Loaded
+from ..planner import Publication, plan
+from . import render, views
+from .env import CHANNEL_NAMES, render_template
+from .social import post_json
+
+
+def write_preview(loaded: Loaded, out: Path) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    pubs = plan(loaded.model)
+    ctx = RenderContext()
+    entries = [_write_artifacts(out, pub, render(loaded, pub, ctx)) for pub in pubs]
+    dates = week_dates(loaded.model)
+    by_day: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for entry in entries:
+        by_day[entry["day"]].append(entry)
+    days = []
+    for date in dates:
+        key = day_key(date)
+        try:
+            view = views.day_view(loaded, views.find_day(loaded, date))
+        except LookupError:
+            view = {"key": key, "date": date, "date_label": views.long_date(date), "weekday": f"{date:%A}",
+                    "title": "No publications planned", "themes": []}
+        days.append({**view, "entries": by_day.get(key, []), "page": f"{key}.html"})
+    week_entries = by_day.get("week", [])
+    first = pubs[0] if pubs else None
+    context = {**views.base(loaded, first, ctx, offline=True), "days": days, "week_entries": week_entries,
+               "count": len(entries), "channel_name": CHANNEL_NAMES.get}
+    (out / "site.css").write_text(render_template(loaded, "site.css", **context), encoding="utf-8")
+    (out / "contrast.js").write_text(render_template(loaded, "contrast.js"), encoding="utf-8")
+    for day in days:
+        html = render_template(loaded, "preview_day.html", day=day, **_without(context, "day"))
+        (out / day["page"]).write_text(html, encoding="utf-8")
+    index = out / "index.html"
+    index.write_text(render_template(loaded, "preview_index.html", **context), encoding="utf-8")
+    return index
+
+
+def _without(context: dict[str, Any], *keys: str) -> dict[str, Any]:
+    return {k: v for k, v in context.items() if k not in keys}
+
+
+def _write(out: Path, rel: str, data: bytes | str) -> str:
+    path = out / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    path.write_bytes(data)
+    return rel
+
+
+def _write_artifacts(out: Path, pub: Publication, r: Rendered) -> dict[str, Any]:
+    """Write ``r``'s exact artifacts under files/<day>/ and describe them for the pages."""
+    stem = f"files/{pub.day}/{pub.channel}-{pub.slot}"
+    entry: dict[str, Any] = {"id": pub.id, "day": pub.day, "channel": pub.channel, "slot": pub.slot,
+                             "channel_label": CHANNEL_NAMES[pub.channel], "title": pub.title,
+                             "time": f"{pub.at:%H:%M}", "when": f"{pub.at:%a %d %b %H:%M}",
+                             "connector": pub.connector, "anchor": f"{pub.channel}-{pub.slot}",
+                             "subject": r.subject, "links": []}
+    links = entry["links"]
+    if pub.channel == "poster":
+        for name, data in r.files.items():
+            kind = name.rsplit(".", 1)[1].upper()
+            links.append({"label": f"Poster {kind}", "href": _write(out, f"{stem}/{name}", data)})
+        entry["pdf"] = f"{stem}/{pub.day}.pdf"
+        entry["png"] = f"{stem}/{pub.day}.png"
+        entry["alt"] = r.attachments[0].alt
+    elif pub.channel == "email":
+        assert r.eml is not None and r.html is not None
+        links.append({"label": "Email (.eml)", "href": _write(out, f"{stem}.eml", r.eml)})
+        entry["html_file"] = _write(out, f"{stem}.html", r.html)
+        entry.update(recipients=list(r.recipients), sender=r.sender,
+                     attachments=[{"filename": a.filename, "content_type": a.content_type,
+                                   "size": len(a.data)} for a in r.attachments])
+        for a in r.attachments:
+            href = _write(out, f"{stem}/{a.filename}", a.data)
+            links.append({"label": f"Attachment {a.filename}", "href": href})
+    elif pub.channel == "teams_event":
+        assert r.ics is not None
+        links.append({"label": "Invitation (.ics)", "href": _write(out, f"{stem}.ics", r.ics)})
+        links.append({"label": "Graph event (.json)", "href": _write(out, f"{stem}.json", _json(r.event))})
+        entry.update(event_text=r.text, recipients=list(r.recipients))
+    elif pub.channel == "teams_channel":
+        links.append({"label": "Adaptive Card (.json)", "href": _write(out, f"{stem}.json", _json(r.card))})
+        entry["card"] = _card_text(r.card or {})
+    elif pub.channel == "web_page":
+        for name, data in r.files.items():
+            _write(out, f"{stem}/{name}", data)
+        links.append({"label": "Web page as published", "href": f"{stem}/index.html"})
+    else:
+        total = len(r.posts)
+        posts = [post_json(pub.channel, p, i, total) for i, p in enumerate(r.posts, 1)]
+        links.append({"label": "Posts (.json)", "href": _write(out, f"{stem}.json", _json(posts))})
+        for p in r.posts:
+            if p.image is not None:
+                entry["image"] = {"href": _write(out, f"{stem}/{p.image.filename}", p.image.data),
+                                  "alt": p.image.alt}
+        entry["posts"] = posts
+        entry["limit"] = textlimits.LIMITS[pub.channel]
+    return entry
+
+
+def _json(data: Any) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def _card_text(card: dict[str, Any]) -> list[str]:
+    """The text blocks of an Adaptive Card, in order (to show the card as a reader sees it)."""
+    out: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "TextBlock":
+                out.append(str(node.get("text", "")))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(card)
+    return out

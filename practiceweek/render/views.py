@@ -1,0 +1,139 @@
+"""What templates see: the campaign, the day, its events and brand colours, as plain data.
+
+Campaign text is handed to templates as values only; nothing from a campaign is ever compiled
+as a template.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import functools
+import mimetypes
+from pathlib import Path
+from typing import Any
+
+from ..artifacts import RenderContext
+from ..dates import day_date, day_key, week_dates
+from ..loader import Loaded
+from ..model import Day, Event, Image, Resource
+from ..planner import Publication
+from . import colours
+
+KIND_LABELS = {"toolkit": "Toolkit", "overview_pack": "Overview pack", "briefing": "Briefing",
+               "training": "Training", "procedure": "Procedure", "guidance": "Guidance", "poster": "Poster",
+               "report": "Report", "strategy": "Strategy", "webpage": "Web page"}
+
+
+def long_date(date: dt.date) -> str:
+    return f"{date:%A} {date.day} {date:%B %Y}"
+
+
+@functools.lru_cache(maxsize=512)
+def qr_svg(url: str) -> str:
+    """A QR code for ``url`` as an SVG data URI (dark modules on white, quiet zone kept)."""
+    import segno
+
+    return segno.make(url, error="m").svg_data_uri(scale=4, border=2)
+
+
+@functools.lru_cache(maxsize=64)
+def _file_uri(path: Path) -> str | None:
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return f"data:{kind};base64,{base64.b64encode(data).decode()}"
+
+
+def image(loaded: Loaded, img: Image | None, *, offline: bool = False) -> dict[str, Any] | None:
+    """An image as {src, alt}: local files become data URIs; remote ones stay URLs unless ``offline``."""
+    if img is None:
+        return None
+    if img.src.startswith(("http://", "https://")):
+        return None if offline else {"src": img.src, "alt": img.alt}
+    uri = _file_uri((loaded.path.parent / img.src).resolve())
+    return {"src": uri, "alt": img.alt} if uri else None
+
+
+def image_bytes(loaded: Loaded, img: Image | None) -> tuple[str, str, bytes] | None:
+    """(filename, content type, bytes) of a local image, or None."""
+    if img is None or img.src.startswith(("http://", "https://")):
+        return None
+    path = (loaded.path.parent / img.src).resolve()
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    return path.name, mimetypes.guess_type(path.name)[0] or "application/octet-stream", data
+
+
+def brand(loaded: Loaded, *, offline: bool = False) -> dict[str, Any]:
+    b = loaded.model.campaign.branding
+    primary, accent = b.primary_colour.upper(), b.accent_colour.upper()
+    return {"primary": primary, "accent": accent, "on_primary": colours.text_on(primary),
+            "on_accent": colours.text_on(accent), "primary_ink": colours.ink(primary),
+            "accent_ink": colours.ink(accent), "logo": image(loaded, b.logo, offline=offline)}
+
+
+def resource(r: Resource, with_qr: bool) -> dict[str, Any]:
+    return {"title": r.title, "url": r.url, "kind": r.kind.value, "kind_label": KIND_LABELS[r.kind.value],
+            "description": r.description, "qr": qr_svg(r.url) if with_qr else None}
+
+
+def day_view(loaded: Loaded, day: Day, *, with_qr: bool = False) -> dict[str, Any]:
+    date = day_date(loaded.model, day)
+    assert date is not None
+    themes = [{"title": t.title, "summary": t.summary, "key_messages": list(t.key_messages),
+               "one_thing": t.one_thing, "resources": [resource(r, with_qr) for r in t.resources]}
+              for t in day.themes]
+    return {"key": day_key(date), "date": date, "date_label": long_date(date), "weekday": f"{date:%A}",
+            "title": day.title, "summary": day.summary, "themes": themes,
+            "one_things": [t["one_thing"] for t in themes if t["one_thing"]],
+            "resources": [r for t in themes for r in t["resources"]],
+            "poster_alt": day.poster.alt if day.poster else None}
+
+
+def event_view(loaded: Loaded, event: Event, ctx: RenderContext) -> dict[str, Any]:
+    date = day_date(loaded.model, event)
+    assert date is not None
+    return {"id": event.id, "kind": event.kind, "title": event.title, "description": event.description,
+            "date": date, "date_label": long_date(date), "start": f"{event.start:%H:%M}",
+            "end": f"{event.end:%H:%M}", "organiser": event.organiser, "audience": event.audience,
+            "join_url": ctx.join_urls.get(event.id) or event.join_url}
+
+
+def find_day(loaded: Loaded, date: dt.date) -> Day:
+    for day in loaded.model.days:
+        if day_date(loaded.model, day) == date:
+            return day
+    raise LookupError(f"no day on {date} in {loaded.id}")
+
+
+def find_event(loaded: Loaded, event_id: str) -> Event:
+    for event in loaded.model.events:
+        if event.id == event_id:
+            return event
+    raise LookupError(f"no event {event_id!r} in {loaded.id}")
+
+
+def events_on(loaded: Loaded, date: dt.date, ctx: RenderContext) -> list[dict[str, Any]]:
+    return [event_view(loaded, e, ctx) for e in loaded.model.events if day_date(loaded.model, e) == date]
+
+
+def page_link(loaded: Loaded, pub: Publication, ctx: RenderContext) -> str | None:
+    """Where readers find more: the published week page, else the partnership's website."""
+    for key in (f"{loaded.id}/{pub.day}/web_page/daily",):
+        if key in ctx.links:
+            return ctx.links[key]
+    pages = [url for pid, url in ctx.links.items() if "/web_page/" in pid]
+    return pages[-1] if pages else loaded.model.campaign.organiser.website
+
+
+def base(loaded: Loaded, pub: Publication, ctx: RenderContext, *, offline: bool = False) -> dict[str, Any]:
+    c = loaded.model.campaign
+    dates = week_dates(loaded.model)
+    return {"campaign": c, "organiser": c.organiser, "brand": brand(loaded, offline=offline), "pub": pub,
+            "week_label": f"{long_date(dates[0])} to {long_date(dates[-1])}",
+            "hashtags": [f"#{h.lstrip('#')}" for h in c.hashtags], "link": page_link(loaded, pub, ctx)}
