@@ -89,6 +89,23 @@ def plan(file: Annotated[Path, typer.Argument(help="Campaign YAML file.")],
 
 
 @app.command()
+def preview(file: Annotated[Path, typer.Argument(help="Campaign YAML file.")],
+            out: Annotated[Path, typer.Option("--out", help="Folder to write the preview site into.")] = Path(
+                "preview")) -> None:
+    """Write the week as a static offline site beside the exact artifacts (.eml, .pdf, .png, .ics, .json)."""
+    from .render import preview as write_preview
+
+    loaded = _load(file)
+    try:
+        index = write_preview(loaded, out)
+    except CampaignError as exc:
+        _show(exc.problems)
+        _err(f"{file}: templates cannot be rendered; nothing was scheduled or sent")
+        raise typer.Exit(EXIT_INVALID) from None
+    print(f"preview: {index}")
+
+
+@app.command()
 def schema() -> None:
     """Print the JSON Schema of campaign files (for editor autocompletion)."""
     from .schema import campaign_schema
