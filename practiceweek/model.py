@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
@@ -191,11 +191,14 @@ class Campaign(Strict):
                         examples=["Safeguarding Practice Week: Learning from Reviews"])
     summary: Text | None = Field(None, description="One or two sentences introducing the week.",
                                  examples=["Five days on the perennial practice challenges from reviews."])
-    organiser: Organiser = Field(description="The partnership running the week.")
+    organiser: Organiser = Field(description="The partnership running the week.",
+                                 examples=[{"name": "Hampshire Safeguarding Children Partnership",
+                                            "short_name": "HSCP", "email": "hscp@hants.gov.uk"}])
     timezone: Text = Field("Europe/London", description="IANA timezone all local times are in.",
                            examples=["Europe/London"])
-    week: Week = Field(description="The dates of the week.")
-    branding: Branding = Field(default_factory=Branding, description="Colours, logo and template overrides.")
+    week: Week = Field(description="The dates of the week.", examples=[{"start": "2024-06-24", "end": "2024-06-28"}])
+    branding: Branding = Field(default_factory=Branding, description="Colours, logo and template overrides.",
+                               examples=[{"primary_colour": "#1D3E6E", "accent_colour": "#F2A900"}])
     audiences: dict[Slug, Audience] = Field(min_length=1, description="Named recipient groups, by id.",
                                             examples=[{"practitioners": {"description": "Practitioners",
                                                                          "recipients": ["list@hants.gov.uk"]}}])
@@ -249,7 +252,9 @@ class Channels(Strict):
     mastodon: ChannelConfig | None = Field(None, description="Daily post on Mastodon.", examples=[{"at": "12:00"}])
 
 
-class ResourceKind(str, Enum):
+class ResourceKind(StrEnum):
+    """What sort of resource it is."""
+
     toolkit = "toolkit"
     overview_pack = "overview_pack"
     briefing = "briefing"
@@ -268,7 +273,8 @@ class Resource(Strict):
     title: Text = Field(description="Name of the resource.", examples=["Learning from Reviews Toolkit"])
     url: HttpUrl = Field(description="http(s) address where it lives.",
                          examples=["https://www.hampshirescp.org.uk/learning-from-reviews-toolkit"])
-    kind: ResourceKind = Field(description="What sort of resource it is.", examples=["toolkit"])
+    kind: ResourceKind = Field(description="What sort of resource this is (shown as its label).",
+                               examples=["toolkit"])
     description: Text | None = Field(None, description="One sentence on what it offers.",
                                      examples=["Tools to apply learning from reviews in everyday practice."])
 
@@ -283,7 +289,9 @@ class Theme(Strict):
                                      examples=[["Don't assume important information is already known."]])
     one_thing: Text | None = Field(None, description="The 'If you do one thing' line.",
                                    examples=["Share information in a way that can be understood by everyone."])
-    resources: list[Resource] = Field(default_factory=list, description="Resources for this theme.")
+    resources: list[Resource] = Field(
+        default_factory=list, description="Resources for this theme.",
+        examples=[[{"title": "HIPS Procedures", "url": "https://hipsprocedures.org.uk/", "kind": "procedure"}]])
 
 
 class SocialText(Strict):
@@ -294,7 +302,8 @@ class SocialText(Strict):
     x: Text | None = Field(None, description="Text for X (weighted 280, links count 23).", examples=["Today…"])
     bluesky: Text | None = Field(None, description="Text for Bluesky (300 graphemes).", examples=["Today…"])
     mastodon: Text | None = Field(None, description="Text for Mastodon (500 characters).", examples=["Today…"])
-    image: Image | None = Field(None, description="Image for the posts; the day's poster when left out.")
+    image: Image | None = Field(None, description="Image for the posts; the day's poster when left out.",
+                                examples=[{"src": "images/tuesday.png", "alt": "Two practitioners talking"}])
 
 
 class Day(Strict):
@@ -306,9 +315,15 @@ class Day(Strict):
                               examples=["2024-06-25"])
     title: Text = Field(description="Headline of the day.", examples=["Information exchange and risk"])
     summary: Text | None = Field(None, description="Introduction to the day.", examples=["Today we focus on…"])
-    themes: list[Theme] = Field(min_length=1, description="The day's themes.")
-    poster: Image | None = Field(None, description="A ready-made poster image instead of the generated one.")
-    social: SocialText | None = Field(None, description="Hand-written social post text.")
+    themes: list[Theme] = Field(min_length=1, description="The day's themes.",
+                                examples=[[{"title": "Information exchange",
+                                            "one_thing": "Share information in a way that can be understood "
+                                                         "by everyone."}]])
+    poster: Image | None = Field(None, description="A ready-made poster image instead of the generated one.",
+                                 examples=[{"src": "posters/tuesday.png",
+                                            "alt": "Poster: information exchange, risk and critical thinking"}])
+    social: SocialText | None = Field(None, description="Hand-written social post text.",
+                                      examples=[{"text": "Today: information exchange. #SafeguardingPracticeWeek"}])
     channels: Channels | None = Field(None, description="Per-day overrides of the week's channel settings.",
                                       examples=[{"email": {"at": "10:00"}, "x": {"enabled": False}}])
 
@@ -338,7 +353,23 @@ class CampaignFile(Strict):
     model_config = ConfigDict(extra="forbid", frozen=True, title="practiceweek campaign",
                               json_schema_extra={"$schema": "https://json-schema.org/draft/2020-12/schema"})
 
-    campaign: Campaign = Field(description="Who runs the week, when and for whom.")
-    channels: Channels = Field(description="Which channels publish, when, and through which connector.")
-    days: list[Day] = Field(min_length=1, max_length=7, description="The days of the week, in order.")
-    events: list[Event] = Field(default_factory=list, description="Teams webinars and meetings.")
+    campaign: Campaign = Field(
+        description="Who runs the week, when and for whom.",
+        examples=[{"id": "hscp-lfr-2024", "title": "Safeguarding Practice Week: Learning from Reviews",
+                   "organiser": {"name": "Hampshire Safeguarding Children Partnership", "short_name": "HSCP",
+                                 "email": "hscp@hants.gov.uk"},
+                   "week": {"start": "2024-06-24"},
+                   "audiences": {"practitioners": {"description": "Practitioners",
+                                                   "recipients": ["hscp-practitioners@hants.gov.uk"]}},
+                   "allowed_email_domains": ["hants.gov.uk"]}])
+    channels: Channels = Field(description="Which channels publish, when, and through which connector.",
+                               examples=[{"poster": {"at": "08:00"},
+                                          "email": {"at": "08:30", "audience": "practitioners"}}])
+    days: list[Day] = Field(min_length=1, max_length=7, description="The days of the week, in order.",
+                            examples=[[{"weekday": "tuesday", "title": "Information exchange",
+                                        "themes": [{"title": "Information exchange"}]}]])
+    events: list[Event] = Field(
+        default_factory=list, description="Teams webinars and meetings.",
+        examples=[[{"id": "da-impact-webinar", "title": "The impact of domestic abuse on children",
+                    "day": "wednesday", "start": "13:30", "end": "15:00", "organiser": "iowscp@iow.gov.uk",
+                    "audience": "practitioners"}]])
