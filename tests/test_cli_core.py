@@ -20,8 +20,14 @@ HEAVY = ("prefect", "msgraph", "tweepy", "atproto", "mastodon", "weasyprint", "j
 def run(*args: str, importtime: bool = False) -> subprocess.CompletedProcess[str]:
     flags = ["-X", "importtime"] if importtime else []
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "NO_COLOR": "1"}
-    return subprocess.run([sys.executable, *flags, "-m", "practiceweek.cli", *args], capture_output=True,
-                          text=True, cwd=ROOT, env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable, *flags, "-m", "practiceweek.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=120,
+    )
 
 
 def test_validate_the_seed_weeks() -> None:
@@ -35,14 +41,18 @@ def test_a_bad_file_exits_2_without_a_traceback() -> None:
     done = run("validate", str(bad))
     assert done.returncode == 2
     assert "Traceback" not in done.stderr + done.stdout
-    assert f"{bad}:30:18: error: days[0].themes[0].resources[0].url: expected an http:// or https://" \
+    assert (
+        f"{bad}:30:18: error: days[0].themes[0].resources[0].url: expected an http:// or https://"
         in done.stderr
+    )
 
 
 def test_every_error_of_a_file_is_reported_at_once(tmp_path: Path) -> None:
-    text = (BASE.replace("start: 2024-06-24", "start: 2024-02-30")
-            .replace("url: https://example.gov.uk/toolkit", "url: javascript:alert(1)")
-            .replace("    email: tscp@example.gov.uk", "    email: tscp-at-example.gov.uk"))
+    text = (
+        BASE.replace("start: 2024-06-24", "start: 2024-02-30")
+        .replace("url: https://example.gov.uk/toolkit", "url: javascript:alert(1)")
+        .replace("    email: tscp@example.gov.uk", "    email: tscp-at-example.gov.uk")
+    )
     path = tmp_path / "three.yaml"
     path.write_text(text)
     done = run("validate", str(path))
@@ -64,8 +74,9 @@ def test_good_and_bad_files_together(tmp_path: Path) -> None:
 
 def test_a_bank_holiday_warns_but_passes(tmp_path: Path) -> None:
     path = tmp_path / "august.yaml"
-    path.write_text(BASE.replace("start: 2024-06-24", "start: 2024-08-26").replace("end: 2024-06-28",
-                                                                                   "end: 2024-08-30"))
+    path.write_text(
+        BASE.replace("start: 2024-06-24", "start: 2024-08-26").replace("end: 2024-06-28", "end: 2024-08-30")
+    )
     done = run("validate", str(path))
     assert done.returncode == 0, done.stderr
     assert f"{path}:24:14: warning: days[0].weekday: Monday 26 August 2024 is a bank holiday" in done.stderr
@@ -74,8 +85,9 @@ def test_a_bank_holiday_warns_but_passes(tmp_path: Path) -> None:
 
 def test_plan_json_items_carry_id_channel_day_and_offset_times() -> None:
     june = json.loads(run("plan", SEEDS[0], "--json").stdout)
-    november = json.loads(run("plan", str(ROOT / "campaigns" / "iowscp-domestic-abuse-2024.yaml"),
-                              "--json").stdout)
+    november = json.loads(
+        run("plan", str(ROOT / "campaigns" / "iowscp-domestic-abuse-2024.yaml"), "--json").stdout
+    )
     for items, offset in ((june, "+01:00"), (november, "+00:00")):
         assert items
         for item in items:
@@ -94,13 +106,19 @@ def test_plan_of_a_bad_file_exits_2() -> None:
     assert ":41:10: error: events[0].end" in done.stderr
 
 
-@pytest.mark.parametrize("command", [["validate", *SEEDS], ["plan", SEEDS[0], "--json"], ["schema"]],
-                         ids=["validate", "plan", "schema"])
+@pytest.mark.parametrize(
+    "command",
+    [["validate", *SEEDS], ["plan", SEEDS[0], "--json"], ["schema"]],
+    ids=["validate", "plan", "schema"],
+)
 def test_read_only_commands_import_no_prefect_and_no_sdk(command: list[str]) -> None:
     done = run(*command, importtime=True)
     assert done.returncode == 0, done.stderr[-2000:]
-    modules = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()
-               if line.startswith("import time:")}
+    modules = {
+        line.rsplit("|", 1)[-1].strip()
+        for line in done.stderr.splitlines()
+        if line.startswith("import time:")
+    }
     assert "practiceweek.loader" in modules or command == ["schema"]
     imported = sorted(m for m in modules if m.split(".")[0] in HEAVY)
     assert imported == []

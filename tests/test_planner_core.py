@@ -54,13 +54,19 @@ def test_editing_one_tuesday_theme_changes_only_what_shows_tuesday() -> None:
     assert before.keys() == after.keys(), "ids do not depend on content"
     changed = {pid for pid in before if before[pid].fingerprint != after[pid].fingerprint}
     tuesday = before["hscp-lfr-2024/tue/poster/daily"].date
-    expected = {p.id for p in before.values()
-                if p.day == "tue" or (p.channel == "web_page" and p.date >= tuesday) or p.slot == "week"}
+    expected = {
+        p.id
+        for p in before.values()
+        if p.day == "tue" or (p.channel == "web_page" and p.date >= tuesday) or p.slot == "week"
+    }
     assert changed == expected
     assert "hscp-lfr-2024/mon/web_page/daily" not in changed
     assert "hscp-lfr-2024/wed/email/daily" not in changed
-    assert {"hscp-lfr-2024/tue/email/daily", "hscp-lfr-2024/fri/web_page/daily",
-            "hscp-lfr-2024/week/poster/week"} <= changed
+    assert {
+        "hscp-lfr-2024/tue/email/daily",
+        "hscp-lfr-2024/fri/web_page/daily",
+        "hscp-lfr-2024/week/poster/week",
+    } <= changed
 
 
 def test_event_day_email_waits_for_the_teams_event() -> None:
@@ -89,8 +95,11 @@ def test_june_is_bst_and_november_is_gmt() -> None:
 
 # --- clock changes ------------------------------------------------------------------------------------------
 
-SPRING = (BASE.replace("start: 2024-06-24", "start: 2025-03-24").replace("end: 2024-06-28", "end: 2025-03-30")
-          .replace("    day: wednesday", "    day: friday"))
+SPRING = (
+    BASE.replace("start: 2024-06-24", "start: 2025-03-24")
+    .replace("end: 2024-06-28", "end: 2025-03-30")
+    .replace("    day: wednesday", "    day: friday")
+)
 
 
 def test_a_week_across_the_spring_change_keeps_local_times() -> None:
@@ -106,7 +115,9 @@ def test_a_week_across_the_spring_change_keeps_local_times() -> None:
 
 
 def test_a_time_skipped_by_the_spring_change_is_an_error() -> None:
-    text = SPRING.replace("  - weekday: tuesday", '  - weekday: sunday\n    channels:\n      poster: { at: "01:30" }')
+    text = SPRING.replace(
+        "  - weekday: tuesday", '  - weekday: sunday\n    channels:\n      poster: { at: "01:30" }'
+    )
     with pytest.raises(CampaignError) as caught:
         load_text(text, "spring.yaml")
     (error,) = caught.value.errors
@@ -115,8 +126,11 @@ def test_a_time_skipped_by_the_spring_change_is_an_error() -> None:
 
 
 def test_a_time_repeated_by_the_autumn_change_is_an_error() -> None:
-    text = (BASE.replace("start: 2024-06-24", "start: 2024-10-21").replace("end: 2024-06-28", "end: 2024-10-27")
-            .replace("  - weekday: tuesday", '  - weekday: sunday\n    channels:\n      x: { at: "01:30" }'))
+    text = (
+        BASE.replace("start: 2024-06-24", "start: 2024-10-21")
+        .replace("end: 2024-06-28", "end: 2024-10-27")
+        .replace("  - weekday: tuesday", '  - weekday: sunday\n    channels:\n      x: { at: "01:30" }')
+    )
     with pytest.raises(CampaignError) as caught:
         load_text(text, "autumn.yaml")
     (error,) = caught.value.errors
@@ -141,10 +155,14 @@ def test_exact_rejects_gaps_and_folds_and_keeps_offsets() -> None:
 
 
 def test_a_reminder_across_the_autumn_change_counts_real_minutes() -> None:
-    text = (BASE.replace("start: 2024-06-24", "start: 2024-10-21").replace("end: 2024-06-28", "end: 2024-10-27")
-            .replace("    day: wednesday", "    day: sunday").replace('start: "13:30"', 'start: "02:30"')
-            .replace('end: "15:00"', 'end: "03:30"')
-            .replace("create_days_before: 2 }", "create_days_before: 2, reminder_minutes_before: 60 }"))
+    text = (
+        BASE.replace("start: 2024-06-24", "start: 2024-10-21")
+        .replace("end: 2024-06-28", "end: 2024-10-27")
+        .replace("    day: wednesday", "    day: sunday")
+        .replace('start: "13:30"', 'start: "02:30"')
+        .replace('end: "15:00"', 'end: "03:30"')
+        .replace("create_days_before: 2 }", "create_days_before: 2, reminder_minutes_before: 60 }")
+    )
     pubs = _by_id(_plan_text(text))
     reminder = pubs["test-week/sun/email/reminder-webinar"]
     start = exact(dt.date(2024, 10, 27), dt.time(2, 30), LONDON)

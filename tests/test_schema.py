@@ -18,7 +18,8 @@ def _cli_output() -> str:
 
 def test_committed_schema_is_in_sync_with_the_model() -> None:
     assert SCHEMA_FILE.read_text(encoding="utf-8") == _cli_output(), (
-        "schema/campaign.schema.json is stale: run `make schema`")
+        "schema/campaign.schema.json is stale: run `make schema`"
+    )
 
 
 def _properties(schema: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
@@ -31,8 +32,11 @@ def _properties(schema: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]
 def test_every_property_has_a_description_and_an_example() -> None:
     props = _properties(campaign_schema())
     assert len(props) > 60
-    lacking = [f"{model}.{name}" for model, name, prop in props
-               if not prop.get("description") or not prop.get("examples")]
+    lacking = [
+        f"{model}.{name}"
+        for model, name, prop in props
+        if not prop.get("description") or not prop.get("examples")
+    ]
     assert lacking == []
 
 
