@@ -1,0 +1,180 @@
+"""Shared helpers: secret redaction, client-side pacing, HTTP failure classification."""
+
+from __future__ import annotations
+
+import base64
+import email.utils
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import quote
+
+from .base import ConnectorError, OutcomeUnknownError, PermanentError, RetryableError
+
+# --------------------------------------------------------------------------- secrets
+
+_SECRETS: set[str] = set()
+_SECRETS_LOCK = threading.Lock()
+_FACTORY_INSTALLED = False
+MASK = "[redacted]"
+
+
+def register_secret(*values: str | None) -> None:
+    """Remember secret values so :func:`redact` and every log record hide them."""
+    with _SECRETS_LOCK:
+        for value in values:
+            if value and len(value) >= 4:
+                _SECRETS.add(value)
+    _install_log_redaction()
+
+
+def redact(text: Any) -> str:
+    """``text`` with every registered secret (and its URL-encoded form) replaced by a mask."""
+    out = str(text)
+    with _SECRETS_LOCK:
+        secrets = sorted(_SECRETS, key=len, reverse=True)
+    for secret in secrets:
+        if secret in out:
+            out = out.replace(secret, MASK)
+        for encoded in (quote(secret, safe=""), quote(secret)):
+            if encoded != secret and encoded in out:
+                out = out.replace(encoded, MASK)
+    return out
+
+
+def _install_log_redaction() -> None:
+    """Wrap the log-record factory once so SDK and HTTP-library log lines never carry a secret."""
+    global _FACTORY_INSTALLED
+    with _SECRETS_LOCK:
+        if _FACTORY_INSTALLED:
+            return
+        _FACTORY_INSTALLED = True
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        if _SECRETS:
+            try:
+                message = record.getMessage()
+            except Exception:  # noqa: BLE001 - a broken format string is the caller's problem
+                return record
+            cleaned = redact(message)
+            if cleaned != message or record.args:
+                record.msg, record.args = cleaned, ()
+        return record
+
+    logging.setLogRecordFactory(factory)
+
+
+# --------------------------------------------------------------------------- pacing
+
+
+class TokenBucket:
+    """Thread-safe token bucket: ``rate`` tokens per ``per`` seconds, holding at most ``burst``."""
+
+    def __init__(self, rate: int, per: float, burst: int = 1) -> None:
+        self.interval = per / rate
+        self.burst = max(1, burst)
+        self._lock = threading.Lock()
+        self._next = time.monotonic()  # when the next token is free
+
+    def acquire(self) -> float:
+        """Block until a token is free; return how long we waited."""
+        with self._lock:
+            now = time.monotonic()
+            earliest = now - (self.burst - 1) * self.interval
+            start = max(self._next, earliest)
+            self._next = start + self.interval
+            wait = start - now
+        if wait > 0:
+            time.sleep(wait)
+        return max(wait, 0.0)
+
+
+_BUCKETS: dict[tuple[str, ...], TokenBucket] = {}
+_BUCKETS_LOCK = threading.Lock()
+
+
+def shared_bucket(key: tuple[str, ...], rate: int | None, per: float) -> TokenBucket | None:
+    """One bucket per (connector, account, limit): every connector instance in the process shares it."""
+    if not rate:
+        return None
+    full_key = (*key, str(rate), str(per))
+    with _BUCKETS_LOCK:
+        if full_key not in _BUCKETS:
+            _BUCKETS[full_key] = TokenBucket(rate, per)
+        return _BUCKETS[full_key]
+
+
+# --------------------------------------------------------------------------- ids
+
+
+def digest(text: str, length: int = 32) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:length]
+
+
+def b32id(text: str, length: int = 20) -> str:
+    return base64.b32encode(hashlib.sha256(text.encode()).digest()).decode().lower().rstrip("=")[:length]
+
+
+def chunks(items: Iterable[Any], size: int) -> list[list[Any]]:
+    items = list(items)
+    return [items[i:i + size] for i in range(0, len(items), size)] or [[]]
+
+
+# --------------------------------------------------------------------------- failures
+
+
+def retry_after_from(headers: Mapping[str, str] | None, default: float | None = None) -> float | None:
+    """The delay a provider asked for: Retry-After (seconds or HTTP date), or an epoch reset header."""
+    if not headers:
+        return default
+    lower = {str(k).lower(): str(v) for k, v in headers.items()}
+    value = lower.get("retry-after")
+    if value:
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            parsed = email.utils.parsedate_to_datetime(value)
+            if parsed is not None:
+                return max(0.0, parsed.timestamp() - time.time())
+    for name in ("x-rate-limit-reset", "ratelimit-reset", "x-ratelimit-reset"):
+        value = lower.get(name)
+        if value:
+            try:
+                return max(0.0, float(value) - time.time())
+            except ValueError:
+                continue
+    return default
+
+
+def classify_status(provider: str, status: int, body: str, headers: Mapping[str, str] | None,
+                    hints: Mapping[int, str] | None = None, what: str = "request") -> ConnectorError:
+    """Turn an HTTP failure into the contract's error: 408/425/429/5xx retryable, other 4xx permanent."""
+    body = redact(body)
+    hint = (hints or {}).get(status, "")
+    detail = _short(body)
+    message = f"{provider} {status} on {what}" + (f": {hint}" if hint else "") + (f" ({detail})" if detail else "")
+    if status in (408, 425, 429) or status >= 500:
+        return RetryableError(message, retry_after=retry_after_from(headers, 1.0 if status == 429 else None),
+                              status=status, body=body, provider=provider)
+    return PermanentError(message, status=status, body=body, provider=provider)
+
+
+def unknown(provider: str, what: str, exc: BaseException) -> OutcomeUnknownError:
+    return OutcomeUnknownError(
+        f"{provider}: no answer to {what} ({type(exc).__name__}); it may have taken effect - "
+        "call find() before retrying", provider=provider)
+
+
+def not_reached(provider: str, what: str, exc: BaseException) -> RetryableError:
+    return RetryableError(f"{provider}: could not reach the server for {what} ({type(exc).__name__}: "
+                          f"{_short(redact(exc))})", retry_after=1.0, provider=provider)
+
+
+def _short(text: str, limit: int = 300) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[:limit] + "…"

@@ -1,0 +1,168 @@
+"""Posts (and threads) on Bluesky through the atproto SDK against any PDS (``base_url``).
+
+Every post of a thread gets a deterministic record key: a valid TID derived from the publication's
+time and id (plus the post's index). ``createRecord`` with that rkey can succeed only once - a repeat
+is refused by the PDS - so ``find`` is an exact ``getRecord`` per rkey and ``publish`` resumes a
+partly posted thread. Images carry alt text; links and hashtags become facets (UTF-8 byte offsets).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from typing import Any, ClassVar
+
+import httpx
+from atproto import Client, models
+from atproto_client import exceptions as at_exc
+from atproto_client.request import Request
+
+from practiceweek.artifacts import Post, Rendered
+
+from ._common import classify_status, not_reached, redact, shared_bucket, unknown
+from .base import Connector, ConnectorError, PermanentError, Receipt
+from .settings import BlueskySettings
+
+COLLECTION = "app.bsky.feed.post"
+_B32 = "234567abcdefghijklmnopqrstuvwxyz"
+_LINK = re.compile(r"https?://[^\s)\]]+")
+_TAG = re.compile(r"(?<!\w)#(\w{1,64})")
+HINTS = {401: "Bluesky refused the login; check PRACTICEWEEK_BLUESKY_HANDLE and PRACTICEWEEK_BLUESKY_APP_PASSWORD "
+              "(use an app password)",
+         400: "the PDS refused the request as invalid"}
+
+
+def record_key(publication: Any, index: int) -> str:
+    """A TID (13 base32-sortable chars) that only this publication's post ``index`` ever gets."""
+    h = int.from_bytes(hashlib.sha256(publication.id.encode()).digest()[:8], "big")
+    micros = int(publication.at.timestamp()) * 1_000_000 + (h % 997) * 1000 + index
+    value = (micros << 10) | ((h >> 20) & 0x3FF)
+    out = ""
+    for _ in range(13):
+        out = _B32[value & 31] + out
+        value >>= 5
+    return out
+
+
+def facets(text: str) -> list[models.AppBskyRichtextFacet.Main]:
+    out = []
+    for pattern, make in ((_LINK, lambda m: models.AppBskyRichtextFacet.Link(uri=m.group(0))),
+                          (_TAG, lambda m: models.AppBskyRichtextFacet.Tag(tag=m.group(1)))):
+        for m in pattern.finditer(text):
+            start = len(text[: m.start()].encode())
+            end = start + len(m.group(0).encode())
+            out.append(models.AppBskyRichtextFacet.Main(
+                index=models.AppBskyRichtextFacet.ByteSlice(byte_start=start, byte_end=end), features=[make(m)]))
+    return out
+
+
+class BlueskyConnector(Connector):
+    name: ClassVar[str] = "bluesky"
+    channels: ClassVar[tuple[str, ...]] = ("bluesky",)
+    requests_per_interval: ClassVar[int | None] = 1666  # PDS: 1,666 record creations per hour
+    interval_seconds: ClassVar[float] = 3600.0
+    max_text_length: ClassVar[int | None] = 300  # graphemes
+    max_attachment_bytes: ClassVar[int | None] = 2 * 1024 * 1024  # images (1 MB on older PDSes)
+
+    def __init__(self, settings: BlueskySettings | None = None, *, timeout: float = 30.0) -> None:
+        self.settings = s = settings or BlueskySettings.from_env()
+        if not (s.handle and s.app_password):
+            raise PermanentError("Bluesky needs PRACTICEWEEK_BLUESKY_HANDLE and PRACTICEWEEK_BLUESKY_APP_PASSWORD",
+                                 provider="Bluesky")
+        self.client = Client(base_url=s.base_url, request=Request(timeout=timeout))
+        self._did: str | None = None
+
+    # ------------------------------------------------------------------ errors
+    def _call(self, fn: Any, what: str, *, write: bool = True) -> Any:
+        try:
+            return fn()
+        except at_exc.InvokeTimeoutError as exc:
+            raise (unknown if write else not_reached)("Bluesky", what, exc) from None
+        except at_exc.RequestException as exc:
+            r = exc.response
+            if r is None:  # NetworkError without a response: the connection broke
+                cause = exc.__cause__
+                if isinstance(cause, httpx.ConnectError) or not write:
+                    raise not_reached("Bluesky", what, exc) from None
+                raise unknown("Bluesky", what, exc) from None
+            content = r.content
+            text = f"{getattr(content, 'error', '')}: {getattr(content, 'message', '')}" \
+                if not isinstance(content, (bytes, str, dict)) else str(content)
+            raise classify_status("Bluesky", r.status_code, redact(text), r.headers, HINTS, what) from None
+        except httpx.ConnectError as exc:
+            raise not_reached("Bluesky", what, exc) from None
+        except httpx.HTTPError as exc:
+            raise (unknown if write else not_reached)("Bluesky", what, exc) from None
+
+    def _login(self) -> str:
+        if self._did is None:
+            s = self.settings
+            self._call(lambda: self.client.login(s.handle, s.app_password, fetch_bsky_profile=False),
+                       "log in", write=False)
+            self._did = self.client.me.did if self.client.me else self.client._session.did  # type: ignore[union-attr]
+        return str(self._did)
+
+    def _get(self, did: str, rkey: str) -> Any | None:
+        try:
+            return self._call(lambda: self.client.com.atproto.repo.get_record(
+                models.ComAtprotoRepoGetRecord.Params(repo=did, collection=COLLECTION, rkey=rkey)),
+                f"read record {rkey}", write=False)
+        except ConnectorError as exc:
+            if exc.status == 400 and "RecordNotFound" in exc.body or exc.status == 404:
+                return None
+            raise
+
+    def _url(self, rkey: str) -> str:
+        return f"https://bsky.app/profile/{self.settings.handle}/post/{rkey}"
+
+    # ------------------------------------------------------------------ contract
+    def publish(self, item: Rendered) -> Receipt:
+        did = self._login()
+        posts = list(item.posts or (Post(item.text),))
+        refs: list[models.ComAtprotoRepoStrongRef.Main] = []
+        bucket = shared_bucket(("bluesky", did), self.requests_per_interval, self.interval_seconds)
+        for i, post in enumerate(posts):
+            rkey = record_key(item.publication, i)
+            existing = self._get(did, rkey)
+            if existing is None:
+                if bucket is not None:
+                    bucket.acquire()
+                existing = self._create(did, rkey, post, refs, f"post {i + 1} of {item.id}")
+            refs.append(models.ComAtprotoRepoStrongRef.Main(uri=existing.uri, cid=existing.cid))
+        return Receipt(publication_id=item.id, remote_id=refs[0].uri, url=self._url(record_key(item.publication, 0)),
+                       extra={"thread": [r.uri for r in refs]})
+
+    def _create(self, did: str, rkey: str, post: Post, refs: list[Any], what: str) -> Any:
+        embed = None
+        if post.image is not None:
+            blob = self._call(lambda: self.client.upload_blob(post.image.data), f"upload the image of {what}")
+            embed = models.AppBskyEmbedImages.Main(images=[models.AppBskyEmbedImages.Image(
+                alt=post.image.alt or "", image=blob.blob)])
+        reply = models.AppBskyFeedPost.ReplyRef(root=refs[0], parent=refs[-1]) if refs else None
+        record = models.AppBskyFeedPost.Record(
+            text=post.text, created_at=dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z"),
+            facets=facets(post.text) or None, embed=embed, reply=reply, langs=["en"])
+        data = models.ComAtprotoRepoCreateRecord.Data(repo=did, collection=COLLECTION, rkey=rkey, record=record)
+        try:
+            return self._call(lambda: self.client.com.atproto.repo.create_record(data), what)
+        except ConnectorError as exc:
+            if exc.status in (400, 409):  # the rkey is taken: a previous attempt created it
+                existing = self._get(did, rkey)
+                if existing is not None:
+                    return existing
+            raise
+
+    def find(self, item: Rendered) -> Receipt | None:
+        did = self._login()
+        uris = []
+        for i in range(max(1, len(item.posts))):
+            rec = self._get(did, record_key(item.publication, i))
+            if rec is None:
+                return None
+            uris.append(rec.uri)
+        return Receipt(publication_id=item.id, remote_id=uris[0], url=self._url(record_key(item.publication, 0)),
+                       extra={"thread": uris})
+
+    def close(self) -> None:
+        self.client.request.close()

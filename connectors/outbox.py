@@ -1,0 +1,79 @@
+"""The default connector: every publication becomes files under ``outbox/<campaign>/<day>/``.
+
+Files are written atomically (temp file + ``os.replace``); ``receipt.json`` is written last, so
+``find`` (receipt exists) is true only for a complete publication, and publishing again is a no-op.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, ClassVar
+
+from practiceweek.artifacts import Rendered
+
+from ._files import atomic_write, read_receipt, safe_part, safe_relpath, write_receipt
+from .base import Connector, Receipt
+
+
+def _folder_of(root: Path, item: Rendered) -> Path:
+    pub = item.publication
+    return root / safe_part(pub.campaign) / safe_part(pub.day) / f"{safe_part(pub.channel)}-{safe_part(pub.slot)}"
+
+
+class OutboxConnector(Connector):
+    """Writes .eml, .ics, attachments, post/card JSON and page files to a folder."""
+
+    name: ClassVar[str] = "outbox"
+    channels: ClassVar[tuple[str, ...]] = ("email", "teams_event", "teams_channel", "poster", "web_page",
+                                           "x", "bluesky", "mastodon")
+
+    def __init__(self, folder: str | os.PathLike[str] | None = None) -> None:
+        self.root = Path(folder or os.environ.get("PRACTICEWEEK_OUTBOX") or "outbox")
+
+    def folder(self, item: Rendered) -> Path:
+        return _folder_of(self.root, item)
+
+    def files_for(self, item: Rendered) -> dict[str, bytes]:
+        """Every file this item becomes, by name relative to its folder."""
+        out: dict[str, bytes] = {}
+        if item.eml is not None:
+            out["message.eml"] = item.eml
+        if item.ics is not None:
+            out["invite.ics"] = item.ics
+        for att in item.attachments:
+            out[f"attachments/{safe_part(att.filename)}"] = att.data
+        for i, post in enumerate(item.posts, 1):
+            body: dict[str, Any] = {"index": i, "text": post.text}
+            if post.image is not None:
+                name = f"post-{i}-{safe_part(post.image.filename)}"
+                out[name] = post.image.data
+                body["image"] = {"file": name, "content_type": post.image.content_type, "alt": post.image.alt}
+            out[f"post-{i}.json"] = json.dumps(body, indent=2, ensure_ascii=False).encode()
+        if item.card is not None:
+            out["card.json"] = json.dumps(item.card, indent=2, ensure_ascii=False).encode()
+        if item.event is not None:
+            out["event.json"] = json.dumps(item.event, indent=2, ensure_ascii=False, default=str).encode()
+        for rel, data in item.files.items():
+            out[str(Path("files") / safe_relpath(rel))] = data
+        if not out:
+            summary = {"subject": item.subject, "text": item.text, "recipients": list(item.recipients)}
+            out["message.json"] = json.dumps(summary, indent=2, ensure_ascii=False).encode()
+        return out
+
+    def publish(self, item: Rendered) -> Receipt:
+        existing = self.find(item)
+        if existing is not None:
+            return existing
+        folder = self.folder(item)
+        files = self.files_for(item)
+        for rel, data in files.items():
+            atomic_write(folder / rel, data)
+        receipt = Receipt(publication_id=item.id, remote_id=str(folder), url=folder.resolve().as_uri(),
+                          extra={"files": sorted(files)})
+        write_receipt(folder, receipt)
+        return receipt
+
+    def find(self, item: Rendered) -> Receipt | None:
+        return read_receipt(self.folder(item), item.id)

@@ -1,0 +1,74 @@
+"""Build a connector by name from environment variables or a Prefect block.
+
+``get_connector(name, **overrides)``; ``name`` is one of :data:`NAMES`. Credentials come from
+``overrides['settings']``, else the Prefect block named by ``overrides['block']`` or
+``PRACTICEWEEK_<KIND>_BLOCK``, else ``PRACTICEWEEK_*`` environment variables. Other overrides
+replace settings fields (``base_url=...``, ``sender=...``) or go to the connector's constructor
+(``timeout=...``, ``folder=...``, ``sdk_retries=...``, ``requests_per_interval=...``).
+Prefect is imported only when a block is used.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import inspect
+import os
+from typing import Any
+
+from .base import Connector, PermanentError
+from .settings import BlueskySettings, GraphSettings, MastodonSettings, SmtpSettings, TeamsSettings, XSettings
+
+# name → (module, class, credentials kind, settings class)
+SPECS: dict[str, tuple[str, str, str | None, type | None]] = {
+    "outbox": ("connectors.outbox", "OutboxConnector", None, None),
+    "web_page": ("connectors.web_page", "WebPageConnector", None, None),
+    "smtp_mail": ("connectors.smtp_mail", "SmtpMailConnector", "smtp", SmtpSettings),
+    "graph_mail": ("connectors.graph_mail", "GraphMailConnector", "graph", GraphSettings),
+    "graph_events": ("connectors.graph_events", "GraphEventsConnector", "graph", GraphSettings),
+    "graph_files": ("connectors.graph_files", "GraphFilesConnector", "graph", GraphSettings),
+    "teams_channel": ("connectors.teams_channel", "TeamsChannelConnector", "teams", TeamsSettings),
+    "x": ("connectors.x", "XConnector", "x", XSettings),
+    "bluesky": ("connectors.bluesky", "BlueskyConnector", "bluesky", BlueskySettings),
+    "mastodon": ("connectors.mastodon", "MastodonConnector", "mastodon", MastodonSettings),
+}
+NAMES = tuple(SPECS)
+
+
+def connector_class(name: str) -> type[Connector]:
+    if name not in SPECS:
+        raise PermanentError(f"unknown connector {name!r}; choose one of {', '.join(NAMES)}", provider="registry")
+    module, cls, _, _ = SPECS[name]
+    return getattr(importlib.import_module(module), cls)
+
+
+def _settings(kind: str, settings_cls: type, overrides: dict[str, Any]) -> Any:
+    if overrides.get("settings") is not None:
+        base = overrides.pop("settings")
+    else:
+        block = overrides.pop("block", None) or os.environ.get(f"PRACTICEWEEK_{kind.upper()}_BLOCK")
+        if block:
+            from .credentials import BLOCKS
+
+            base = BLOCKS[kind].load(block).settings()  # type: ignore[attr-defined]
+        else:
+            base = settings_cls.from_env()
+    overrides.pop("block", None)
+    known = {f.name for f in dataclasses.fields(base)}
+    fields = {k: overrides.pop(k) for k in list(overrides) if k in known}
+    return base.with_overrides(**fields)
+
+
+def get_connector(name: str, **overrides: Any) -> Connector:
+    """A ready connector; see the module docstring for where credentials come from."""
+    cls = connector_class(name)
+    _, _, kind, settings_cls = SPECS[name]
+    kwargs = dict(overrides)
+    args: list[Any] = []
+    if kind is not None and settings_cls is not None:
+        args.append(_settings(kind, settings_cls, kwargs))
+    accepted = inspect.signature(cls.__init__).parameters
+    unknown = [k for k in kwargs if k not in accepted]
+    if unknown:
+        raise PermanentError(f"{name}: unknown option(s) {', '.join(sorted(unknown))}", provider="registry")
+    return cls(*args, **kwargs)

@@ -1,0 +1,183 @@
+"""Posts (and threads) on X with tweepy's v2 Client and OAuth 1.0a user context.
+
+Images go through the v2 media endpoints tweepy 4.17 lacks (``POST /2/media/upload``, then
+``POST /2/media/metadata`` for alt text), signed with the same OAuth 1.0a credentials. A thread is
+posted first to last with ``in_reply_to_tweet_id``. ``find`` reads the account's timeline and matches
+the thread's texts (X shortens links, so URLs are ignored when comparing); ``publish`` resumes a
+partly posted thread instead of repeating its head. Rate limits: ``x-rate-limit-reset`` gives the delay.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar
+
+import requests
+import tweepy
+from requests_oauthlib import OAuth1
+
+from practiceweek.artifacts import Post, Rendered
+
+from ._common import classify_status, not_reached, redact, shared_bucket, unknown
+from .base import Connector, ConnectorError, PermanentError, Receipt
+from .settings import XSettings
+
+HINTS = {401: "X refused the OAuth 1.0a signature; check PRACTICEWEEK_X_CONSUMER_KEY/SECRET and "
+              "PRACTICEWEEK_X_ACCESS_TOKEN/SECRET",
+         403: "X refused the post (the app needs Read and Write permission, or the text duplicates a post)",
+         400: "X refused the request as invalid (text too long, or a bad media id)"}
+_URL = re.compile(r"https?://\S+")
+
+
+def _norm(text: str) -> str:
+    return " ".join(_URL.sub("", text).split())
+
+
+class _Session(requests.Session):
+    """Sends tweepy's ``https://api.twitter.com`` requests to ``base_url`` (tests) with a timeout."""
+
+    def __init__(self, base_url: str, timeout: float) -> None:
+        super().__init__()
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+        url = str(url)
+        for prefix in ("https://api.twitter.com", "https://api.x.com"):
+            if url.startswith(prefix) and self.base_url != prefix:
+                url = self.base_url + url[len(prefix):]
+        kwargs.setdefault("timeout", self.timeout)
+        return super().request(method, url, *args, **kwargs)
+
+
+class XConnector(Connector):
+    name: ClassVar[str] = "x"
+    channels: ClassVar[tuple[str, ...]] = ("x",)
+    requests_per_interval: ClassVar[int | None] = 100  # POST /2/tweets: 100 per 15 min per user
+    interval_seconds: ClassVar[float] = 900.0
+    max_text_length: ClassVar[int | None] = 280
+    max_attachment_bytes: ClassVar[int | None] = 5 * 1024 * 1024  # images
+
+    def __init__(self, settings: XSettings | None = None, *, timeout: float = 30.0) -> None:
+        self.settings = s = settings or XSettings.from_env()
+        if not (s.consumer_key and s.consumer_secret and s.access_token and s.access_token_secret):
+            raise PermanentError("X needs PRACTICEWEEK_X_CONSUMER_KEY, PRACTICEWEEK_X_CONSUMER_SECRET, "
+                                 "PRACTICEWEEK_X_ACCESS_TOKEN and PRACTICEWEEK_X_ACCESS_TOKEN_SECRET", provider="X")
+        self.client = tweepy.Client(consumer_key=s.consumer_key, consumer_secret=s.consumer_secret,
+                                    access_token=s.access_token, access_token_secret=s.access_token_secret,
+                                    wait_on_rate_limit=False)
+        self.session = _Session(s.base_url, timeout)
+        self.client.session = self.session
+        self._auth = OAuth1(s.consumer_key, s.consumer_secret, s.access_token, s.access_token_secret)
+        self._me: str | None = None
+
+    # ------------------------------------------------------------------ errors
+    def _call(self, fn: Any, what: str, *, write: bool = True) -> Any:
+        try:
+            return fn()
+        except tweepy.HTTPException as exc:
+            r = exc.response
+            raise classify_status("X", r.status_code, redact(r.text), r.headers, HINTS, what) from None
+        except requests.ConnectTimeout as exc:
+            raise not_reached("X", what, exc) from None
+        except requests.ConnectionError as exc:
+            if "NewConnectionError" in repr(exc) or not write:
+                raise not_reached("X", what, exc) from None
+            raise unknown("X", what, exc) from None
+        except requests.Timeout as exc:
+            if not write:
+                raise not_reached("X", what, exc) from None
+            raise unknown("X", what, exc) from None
+
+    def _raw(self, method: str, path: str, what: str, **kwargs: Any) -> dict[str, Any]:
+        url = f"{self.settings.upload_url.rstrip('/')}{path}"
+
+        def go() -> dict[str, Any]:
+            response = self.session.request(method, url, auth=self._auth, **kwargs)
+            if response.status_code >= 400:
+                raise tweepy.HTTPException(response)
+            return response.json() if response.content else {}
+
+        return self._call(go, what)
+
+    # ------------------------------------------------------------------ posting
+    def _upload(self, post: Post, what: str) -> str:
+        assert post.image is not None
+        image = post.image
+        body = self._raw("POST", "/2/media/upload", f"upload the image of {what}",
+                         files={"media": (image.filename, image.data, image.content_type)},
+                         data={"media_category": "tweet_image", "media_type": image.content_type})
+        media_id = str((body.get("data") or {}).get("id") or body.get("media_id_string") or "")
+        if not media_id:
+            raise PermanentError("X: media upload returned no id", provider="X")
+        if image.alt:
+            self._raw("POST", "/2/media/metadata", f"set the alt text of {what}",
+                      json={"id": media_id, "metadata": {"alt_text": {"text": image.alt[:1000]}}})
+        return media_id
+
+    def _user_id(self) -> str:
+        if self._me is None:
+            me = self._call(lambda: self.client.get_me(user_auth=True), "read the account", write=False)
+            self._me = str(me.data.id)
+        return self._me
+
+    def _existing(self, item: Rendered) -> list[str]:
+        """Ids of the thread's posts already on the timeline, in order (a prefix of the thread)."""
+        uid = self._user_id()
+        resp = self._call(lambda: self.client.get_users_tweets(
+            uid, max_results=100, user_auth=True, tweet_fields=["created_at", "referenced_tweets"]),
+            f"search the timeline for {item.id}", write=False)
+        tweets = list(resp.data or [])
+        found: list[str] = []
+        for i, post in enumerate(item.posts or (Post(item.text),)):
+            match = None
+            for tw in tweets:
+                if _norm(tw.text) != _norm(post.text):
+                    continue
+                parents = [str(r.id) for r in (tw.referenced_tweets or []) if r.type == "replied_to"]
+                if (i == 0 and not parents) or (i > 0 and parents == [found[-1]]):
+                    match = str(tw.id)
+                    break
+            if match is None:
+                break
+            found.append(match)
+        return found
+
+    def _receipt(self, item: Rendered, ids: list[str]) -> Receipt:
+        return Receipt(publication_id=item.id, remote_id=ids[0], url=f"https://x.com/i/web/status/{ids[0]}",
+                       extra={"thread": ids})
+
+    def publish(self, item: Rendered) -> Receipt:
+        posts = list(item.posts or (Post(item.text),))
+        for post in posts:
+            if self.max_text_length and len(post.text) > self.max_text_length:
+                raise PermanentError(f"X: a post of {item.id} has {len(post.text)} characters; X allows "
+                                     f"{self.max_text_length}", provider="X")
+        ids: list[str] = self._existing(item) if len(posts) > 1 else []
+        bucket = shared_bucket(("x", str(self.settings.access_token)[:8]), self.requests_per_interval,
+                               self.interval_seconds)
+        for i in range(len(ids), len(posts)):
+            post = posts[i]
+            media = [self._upload(post, f"{item.id} post {i + 1}")] if post.image else None
+            if bucket is not None:
+                bucket.acquire()
+            try:
+                resp = self._call(lambda p=post, m=media: self.client.create_tweet(
+                    text=p.text, media_ids=m, in_reply_to_tweet_id=ids[-1] if ids else None, user_auth=True),
+                    f"post {i + 1} of {item.id}")
+            except ConnectorError as exc:
+                if exc.status == 403 and "duplicate" in exc.body.lower():  # X refused a repeat: it is there
+                    again = self._existing(item)
+                    if len(again) > i:
+                        ids = again[: i + 1]
+                        continue
+                raise
+            ids.append(str(resp.data["id"]))
+        return self._receipt(item, ids)
+
+    def find(self, item: Rendered) -> Receipt | None:
+        ids = self._existing(item)
+        return self._receipt(item, ids) if ids and len(ids) == len(item.posts or (1,)) else None
+
+    def close(self) -> None:
+        self.session.close()

@@ -1,0 +1,1 @@
+"""Local servers speaking each provider's wire protocol, with fault injection and effect counters."""
