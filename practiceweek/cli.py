@@ -113,6 +113,11 @@ def schema() -> None:
     print(json.dumps(campaign_schema(), indent=2, ensure_ascii=False))
 
 
+from .cli_run import register as _register_run  # noqa: E402 - run/demo/schedule/status/cancel/watch
+
+_register_run(app)
+
+
 def main() -> None:
     try:
         app()

@@ -1,0 +1,162 @@
+"""The embedded default: a local Prefect server (SQLite, telemetry off) and a process serving the deployments.
+
+Imports no Prefect at module level: the server and the serving process are child processes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Server:
+    api_url: str
+    ui_url: str
+    pid: int | None
+    started: bool
+
+
+def healthy(api_url: str, timeout: float = 2.0) -> bool:
+    try:
+        with urllib.request.urlopen(f"{api_url.rstrip('/')}/health", timeout=timeout) as resp:
+            return resp.status == 200
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def free_port(preferred: int | None = None) -> int:
+    if preferred:
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", preferred))
+                return preferred
+            except OSError:
+                pass
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def server_env(home: Path, port: int) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        {
+            "PREFECT_HOME": str(home),
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "PREFECT_UI_API_URL": f"http://127.0.0.1:{port}/api",
+            "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
+            "PREFECT_API_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{home / 'prefect.db'}",
+            "PREFECT_LOGGING_LEVEL": env.get("PREFECT_LOGGING_LEVEL", "WARNING"),
+            "PREFECT_SERVER_LOGGING_LEVEL": "WARNING",
+            "DO_NOT_TRACK": "1",
+        }
+    )
+    return env
+
+
+def start_server(home: Path, port: int | None = None, wait_s: float = 90.0) -> Server:
+    """Start ``prefect server start`` in its own session; wait until /api/health answers."""
+    home.mkdir(parents=True, exist_ok=True)
+    port = port or free_port()
+    prefect = Path(sys.executable).with_name("prefect")
+    cmd = [str(prefect)] if prefect.exists() else [sys.executable, "-m", "prefect"]
+    log = open(home / "server.log", "ab")  # noqa: SIM115 - handed to the child
+    proc = subprocess.Popen(
+        [*cmd, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env=server_env(home, port),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+        cwd=str(home),
+    )
+    api = f"http://127.0.0.1:{port}/api"
+    deadline = time.time() + wait_s
+    while time.time() < deadline:
+        if healthy(api, 1.0):
+            return Server(api, f"http://127.0.0.1:{port}", proc.pid, True)
+        if proc.poll() is not None:
+            raise RuntimeError(f"prefect server exited ({proc.returncode}); see {home / 'server.log'}")
+        time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError(f"prefect server did not become healthy in {wait_s:.0f} s; see {home / 'server.log'}")
+
+
+def ensure_server(state: Path) -> Server:
+    """PREFECT_API_URL if it answers; else the server recorded in the state folder; else start one."""
+    url = os.environ.get("PREFECT_API_URL")
+    if url and healthy(url):
+        return Server(url, url.rstrip("/").removesuffix("/api"), None, False)
+    record = state / "server.json"
+    if record.exists():
+        with contextlib.suppress(ValueError, KeyError, OSError):
+            data = json.loads(record.read_text())
+            if healthy(data["api_url"]):
+                return Server(data["api_url"], data["ui_url"], data.get("pid"), False)
+    server = start_server((state / "prefect").resolve(), free_port(4200))
+    record.write_text(json.dumps({"api_url": server.api_url, "ui_url": server.ui_url, "pid": server.pid}))
+    return server
+
+
+def stop_server(state: Path) -> None:
+    record = state / "server.json"
+    if record.exists():
+        with contextlib.suppress(ValueError, KeyError, OSError, ProcessLookupError):
+            os.killpg(json.loads(record.read_text())["pid"], signal.SIGTERM)
+        record.unlink(missing_ok=True)
+
+
+def _die_with_parent() -> None:  # runs in the child before exec
+    with contextlib.suppress(Exception):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def start_serving(
+    api_url: str, env: dict[str, str] | None = None, log: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """``python -m flows.serve`` against ``api_url``; it dies with this process."""
+    child_env = dict(env or os.environ)
+    child_env.update(
+        {
+            "PREFECT_API_URL": api_url,
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "PREFECT_LOGGING_LEVEL": child_env.get("PREFECT_LOGGING_LEVEL", "WARNING"),
+        }
+    )
+    out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115
+    return subprocess.Popen(
+        [sys.executable, "-m", "flows.serve"],
+        env=child_env,
+        cwd=str(ROOT),
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        preexec_fn=_die_with_parent,
+    )
+
+
+def wait_served(api_url: str, timeout: float = 60.0) -> bool:
+    """Wait until the window deployment exists (the serving process registered it)."""
+    import httpx
+
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        with contextlib.suppress(Exception):
+            r = httpx.get(f"{api_url}/deployments/name/publish-window/practiceweek", timeout=3)
+            if r.status_code == 200:
+                return True
+        time.sleep(0.5)
+    return False

@@ -1,0 +1,329 @@
+"""Publishing: the ``publish`` task (one publication) and the ``publish_window`` flow (one window of time).
+
+A window run starts before its window opens (its start-up cost paid early), renders what is coming,
+and submits each publication as its own task at the publication's own time. It publishes everything
+the ledger holds as due and not yet out, so a moved publication or a missed run heals at the next run.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_link_artifact, create_markdown_artifact
+from prefect.context import get_run_context
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from connectors.base import OutcomeUnknownError, PermanentError, RetryableError
+from practiceweek.artifacts import Rendered
+from practiceweek.ledger import TERMINAL, Row
+
+from . import _runtime as rt
+from .ratelimit import limit_for, pacer
+
+_prepared: dict[tuple[str, str], Rendered] = {}
+_prepared_lock = threading.Lock()
+
+
+class TryAgain(Exception):
+    """An I/O failure worth another attempt (the provider's delay has already been waited)."""
+
+
+def _retry_on_io(task: Any, task_run: Any, state: Any) -> bool:
+    try:
+        state.result()
+    except TryAgain:
+        return True
+    except Exception:  # noqa: BLE001
+        return False
+    return False
+
+
+def prepare(row: Row) -> Rendered | None:
+    """Render a publication ahead of its time (only once what it depends on is out)."""
+    led = rt.ledger()
+    for dep in row.depends_on:
+        d = led.get(dep)
+        if d is not None and d.state not in TERMINAL:
+            return None
+    found = rt.publication_of(row)
+    if found is None:
+        return None
+    rendered = rt.render(found[0], found[1], rt.context_for(row))
+    with _prepared_lock:
+        _prepared[(row.id, row.fingerprint)] = rendered
+    return rendered
+
+
+def _rendered(row: Row) -> Rendered | None:
+    with _prepared_lock:
+        ready = _prepared.pop((row.id, row.fingerprint), None)
+    if ready is not None:
+        return ready
+    found = rt.publication_of(row)
+    if found is None:
+        return None
+    return rt.render(found[0], found[1], rt.context_for(row))
+
+
+def _wait_for_dependencies(row: Row) -> None:
+    """Wait (until the publication's deadline, at most 60 s) for what it links to."""
+    led = rt.ledger()
+    until = min(row.deadline, time.time() + 60)
+    while time.time() < until:
+        open_deps = [
+            d for d in (led.get(dep) for dep in row.depends_on) if d is not None and d.state not in TERMINAL
+        ]
+        if not open_deps:
+            return
+        time.sleep(0.2)
+
+
+def _skip(row: Row, reason: str) -> str:
+    if rt.ledger().mark_skipped(row.id, reason):
+        get_run_logger().warning("skipped %s: %s", row.id, reason)
+        rt.emit("skipped", row, reason=reason)
+    return "skipped"
+
+
+def _fail(row: Row, reason: str) -> None:
+    if rt.ledger().mark_failed(row.id, reason):
+        rt.emit("failed", row, reason=reason)
+
+
+def _record(row: Row, rendered: Rendered | None, url: str | None) -> None:
+    """The operator's view of one publication: its content and a link to it."""
+    try:
+        if rendered is not None:
+            body = rendered.text if len(rendered.text) < 20000 else rendered.text[:20000] + "\n\n…"
+            create_markdown_artifact(
+                markdown=f"### {rendered.subject}\n\n{body}",
+                key=rt.artifact_key(f"content-{row.id}"),
+                description=f"Rendered content of {row.id}",
+            )
+        if url:
+            create_link_artifact(
+                link=url,
+                link_text=row.title[:200],
+                key=rt.artifact_key(f"link-{row.id}"),
+                description=f"Where {row.id} was published",
+            )
+    except Exception as exc:  # noqa: BLE001 - the publication is out; the record is secondary
+        get_run_logger().warning("could not record artifacts for %s: %s", row.id, exc)
+
+
+@task(
+    name="publish",
+    retries=rt.MAX_ATTEMPTS - 1,
+    retry_delay_seconds=0,
+    retry_condition_fn=_retry_on_io,
+    persist_result=False,
+    log_prints=True,
+)
+def publish(publication_id: str) -> str:
+    """Render and publish one publication, exactly once. Returns its final ledger state."""
+    log = get_run_logger()
+    led = rt.ledger()
+    row = led.get(publication_id)
+    if row is None:
+        return "unknown-publication"
+    if row.state in TERMINAL or row.state == "sending":
+        return row.state  # someone else has it
+    if time.time() > row.deadline:
+        return _skip(
+            row,
+            f"missed its window: due {time.time() - row.scheduled_at:.0f} s ago, "
+            f"window {row.missed_window_s:.0f} s",
+        )
+    if row.depends_on:
+        _wait_for_dependencies(row)
+    rendered = _rendered(row)
+    if rendered is None:
+        _fail(row, "the campaign file no longer plans this publication, or cannot be read")
+        return "failed"
+    delay = row.scheduled_at - time.time()
+    if delay > 0:
+        time.sleep(delay)
+    conn = rt.connector(row.connector)
+
+    if row.state == "unknown":  # a crash or an ambiguous answer earlier: reconcile before anything else
+        try:
+            receipt = conn.find(rendered)
+        except (RetryableError, OutcomeUnknownError) as exc:
+            raise TryAgain(f"could not reconcile {row.id}: {exc}") from None
+        if receipt is not None:
+            if led.mark_sent(
+                row.id,
+                receipt.remote_id,
+                receipt.url,
+                receipt.extra.get("join_url"),
+                from_states=("unknown",),
+            ):
+                log.info("reconciled %s: it had gone out (%s)", row.id, receipt.remote_id)
+                rt.emit("published", row, reconciled=True, url=receipt.url)
+            return "sent"
+        taken = led.claim(row.id, from_states=("unknown",))
+    else:
+        taken = led.claim(row.id)
+    if not taken:
+        return (led.get(row.id) or row).state
+
+    attempt = row.attempts + 1
+    lim = limit_for(row.connector, type(conn).requests_per_interval, type(conn).interval_seconds)
+    if lim is not None:
+        pacer(lim).acquire()
+    try:
+        receipt = conn.publish(rendered)
+    except RetryableError as exc:
+        led.release(row.id, str(exc))
+        wait = exc.retry_after if exc.retry_after is not None else min(2**attempt, 60)
+        if attempt >= rt.MAX_ATTEMPTS or time.time() + wait > row.deadline:
+            _fail(row, f"gave up after {attempt} attempt(s): {exc}")
+            raise
+        log.warning("%s: provider asked to retry in %.1f s: %s", row.id, wait, exc)
+        time.sleep(max(0.0, wait))
+        raise TryAgain(str(exc)) from None
+    except OutcomeUnknownError as exc:
+        led.mark_unknown(row.id, str(exc))
+        if attempt >= rt.MAX_ATTEMPTS:
+            _fail(row, f"outcome unknown after {attempt} attempt(s): {exc}")
+            raise
+        time.sleep(min(2**attempt, 30))
+        raise TryAgain(str(exc)) from None
+    except PermanentError as exc:
+        _fail(row, str(exc))
+        raise
+    except Exception as exc:
+        led.mark_unknown(row.id, f"{type(exc).__name__}: {exc}")  # not classified: reconcile before retrying
+        _fail(row, f"{type(exc).__name__}: {exc}")
+        raise
+    led.mark_sent(row.id, receipt.remote_id, receipt.url, receipt.extra.get("join_url"))
+    late = time.time() - row.scheduled_at
+    log.info("published %s (%.2f s after its time) → %s", row.id, late, receipt.url or receipt.remote_id)
+    rt.emit("published", row, url=receipt.url, lateness_s=round(late, 3))
+    _record(row, rendered, receipt.url)
+    return "sent"
+
+
+def _rename(window_start: float, rows: list[Row]) -> None:
+    """Name and tag this run after what it publishes."""
+    try:
+        from prefect.client.orchestration import get_client
+
+        ctx = get_run_context()
+        flow_run = ctx.flow_run  # type: ignore[union-attr]
+        if len(rows) == 1:
+            name = rt.run_name(rows[0], rt.zone_of(rows[0].campaign))
+        else:
+            first = rows[0] if rows else None
+            zone = rt.zone_of(first.campaign) if first else None
+            when = (
+                time.strftime("%a %d %b %H:%M", time.localtime(window_start))
+                if zone is None
+                else __import__("datetime")
+                .datetime.fromtimestamp(window_start, zone)
+                .strftime("%a %d %b %H:%M")
+            )
+            name = f"window {when} · {len(rows)} publications"
+        with get_client(sync_client=True) as client:
+            client.update_flow_run(
+                flow_run.id, name=name, tags=sorted(set(flow_run.tags) | set(rt.tags_for(rows)))
+            )
+    except Exception:  # noqa: BLE001 - names are cosmetic
+        pass
+
+
+@flow(
+    name="publish-window",
+    task_runner=ThreadPoolTaskRunner(max_workers=32),
+    log_prints=True,
+    persist_result=False,
+)
+def publish_window(window_start: float, ledger_key: str | None = None, generation: int = 1) -> dict[str, int]:
+    """Publish every publication due by the end of this window, each at its own time."""
+    from prefect.artifacts import create_progress_artifact, update_progress_artifact
+
+    log = get_run_logger()
+    led = rt.ledger()
+    if ledger_key and led.key != ledger_key:
+        log.info("this run belongs to another ledger (%s); nothing to do here", ledger_key)
+        return {}
+    end = window_start + rt.WINDOW_S
+    ctx = get_run_context()
+    flow_run_id = str(ctx.flow_run.id) if getattr(ctx, "flow_run", None) else None  # type: ignore[union-attr]
+    led.window_beat(window_start, flow_run_id)
+    recovered = rt.recover_orphans()
+    if recovered:
+        log.warning(
+            "%d publication(s) were being sent when a worker stopped; reconciling them", len(recovered)
+        )
+    upcoming = led.due(end)
+    _rename(window_start, upcoming)
+    total = max(1, len(upcoming))
+    progress_id = create_progress_artifact(
+        0.0, key=None, description=f"window of {len(upcoming)} publication(s)"
+    )
+    submitted: dict[str, Any] = {}
+    results: dict[str, int] = {}
+    last_beat = 0.0
+    last_progress = -1.0
+    while True:
+        now = time.time()
+        if now - last_beat > 2:
+            led.window_beat(window_start, flow_run_id)
+            last_beat = now
+        due = [r for r in led.due(min(end, now + rt.PREPARE_S)) if r.id not in submitted]
+        next_at = None
+        for r in due:
+            if r.scheduled_at <= time.time() + 0.005:
+                name = rt.task_name(r, rt.zone_of(r.campaign))
+                submitted[r.id] = publish.with_options(task_run_name=name).submit(r.id)
+            else:
+                next_at = r.scheduled_at if next_at is None else min(next_at, r.scheduled_at)
+        # render ahead what is not yet due, while waiting
+        for r in due:
+            if (
+                r.id not in submitted
+                and (r.id, r.fingerprint) not in _prepared
+                and time.time() < r.scheduled_at - 0.05
+            ):
+                try:
+                    prepare(r)
+                except Exception as exc:  # noqa: BLE001 - the task renders again and reports it
+                    log.warning("could not render %s ahead: %s", r.id, exc)
+        done = sum(1 for f in submitted.values() if f.state.is_final())
+        total = max(total, len(submitted))
+        progress = round(100.0 * done / total, 1)
+        if progress != last_progress:
+            try:
+                update_progress_artifact(progress_id, progress)
+            except Exception:  # noqa: BLE001
+                pass
+            last_progress = progress
+        if time.time() >= end and done == len(submitted):
+            led.window_beat(window_start, flow_run_id, state="done")
+            if not [r for r in led.due(end) if r.id not in submitted]:
+                break
+            led.window_beat(window_start, flow_run_id)  # more arrived while closing: keep going
+            continue
+        wake = min(end, next_at if next_at is not None else end, time.time() + 0.5)
+        time.sleep(max(0.0, min(wake - time.time(), 0.5)))
+    for pid, fut in submitted.items():
+        try:
+            state = fut.result(raise_on_failure=False)
+            state = state if isinstance(state, str) else "failed"
+        except Exception:  # noqa: BLE001
+            state = "failed"
+        results[state] = results.get(state, 0) + 1
+        del pid
+    try:
+        update_progress_artifact(progress_id, 100.0)
+    except Exception:  # noqa: BLE001
+        pass
+    from .status import publish_plan_tables
+
+    publish_plan_tables({r.campaign for r in upcoming} | {pid.split("/", 1)[0] for pid in submitted})
+    log.info("window done: %s", results)
+    return results

@@ -1,0 +1,280 @@
+"""``schedule_campaign``: load and plan a campaign, apply the difference to the ledger, and make Prefect
+run its publications at their times (one prefetched ``publish_window`` run per window of time)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger
+from prefect.artifacts import create_markdown_artifact
+from prefect.input import RunInput
+
+from practiceweek.artifacts import RenderContext, Rendered
+from practiceweek.ledger import Diff, Ledger, Planned, Row
+from practiceweek.loader import Loaded, load
+from practiceweek.planner import Publication, plan
+
+from . import _runtime as rt
+
+REHEARSAL_START_S = 15.0  # a rehearsal's first publication goes out this long after scheduling
+
+
+class Approval(RunInput):
+    """Approve the week: nothing is scheduled until someone does."""
+
+    approved: bool
+    approver: str
+
+
+def planned_rows(
+    loaded: Loaded,
+    led: Ledger,
+    *,
+    rehearse: bool = False,
+    speed: float | None = None,
+    real: bool = False,
+    now: float | None = None,
+) -> list[Planned]:
+    """The campaign's publications with the times they run at (compressed when rehearsing)."""
+    now = time.time() if now is None else now
+    cid = loaded.id
+    pubs = plan(loaded.model)
+    approval = loaded.model.campaign.approval
+    path = str(Path(loaded.path).resolve())
+    camp = led.campaign(cid)
+    if rehearse:
+        rows = led.rows(cid)
+        finished = bool(rows) and all(r.state in ("sent", "failed", "skipped", "cancelled") for r in rows)
+        if camp is None or not camp.rehearsal or finished or speed is not None and camp.speed != speed:
+            if finished or (camp is not None and not camp.rehearsal):
+                led.forget(cid)
+            first = min(p.at.timestamp() for p in pubs) if pubs else now
+            last = max(p.at.timestamp() for p in pubs) if pubs else now
+            chosen = speed or max(1.0, (last - first) / rt.REHEARSAL_S)
+            camp = led.set_campaign(
+                cid,
+                path,
+                approval=approval,
+                origin_real=first,
+                origin_at=now + REHEARSAL_START_S,
+                speed=chosen,
+                window_floor_s=rt.REHEARSAL_FLOOR_S,
+                keep_timing=False,
+            )
+        else:
+            camp = led.set_campaign(cid, path, approval=approval)
+    else:
+        camp = led.set_campaign(cid, path, approval=approval, keep_timing=not real)
+    return [
+        Planned(
+            id=p.id,
+            campaign=cid,
+            day=p.day,
+            channel=p.channel,
+            connector=p.connector,
+            title=p.title,
+            fingerprint=p.fingerprint,
+            planned_at=p.at.timestamp(),
+            scheduled_at=camp.effective(p.at.timestamp()),
+            missed_window_s=camp.window(p.missed_window.total_seconds()),
+            depends_on=p.depends_on,
+            event_id=p.event_id,
+            snapshot=_snapshot(p),
+        )
+        for p in pubs
+    ]
+
+
+def _snapshot(p: Publication) -> str:
+    return json.dumps({**p.to_json(), "content": p.content}, ensure_ascii=False, default=str)
+
+
+def _from_snapshot(text: str) -> Publication:
+    d = json.loads(text)
+    return Publication(
+        id=d["id"],
+        campaign=d["campaign"],
+        day=d["day"],
+        date=dt.date.fromisoformat(d["date"]),
+        channel=d["channel"],
+        slot=d["slot"],
+        connector=d["connector"],
+        at=dt.datetime.fromisoformat(d["at"]),
+        missed_window=dt.timedelta(seconds=d["missed_window_s"]),
+        title=d["title"],
+        fingerprint=d["fingerprint"],
+        depends_on=tuple(d["depends_on"]),
+        audience=d.get("audience"),
+        event_id=d.get("event_id"),
+        content=d.get("content") or {},
+    )
+
+
+def withdraw(loaded: Loaded | None, row: Row) -> str:
+    """Cancel a publication that already went out (Teams events) through its connector."""
+    text = rt.ledger().snapshot(row.id)
+    if not text or row.state != "sent":
+        return "nothing to withdraw"
+    pub = _from_snapshot(text)
+    try:
+        rendered = rt.render(loaded, pub, RenderContext(cancelled=True)) if loaded else None
+    except Exception:  # noqa: BLE001 - a removed item may no longer render; cancel by identity
+        rendered = None
+    rendered = rendered or Rendered(publication=pub, subject=f"Cancelled: {pub.title}", text="cancelled")
+    rt.connector(row.connector).cancel(rendered)
+    return "withdrawn"
+
+
+def ensure_windows(led: Ledger, rows: list[Row], now: float | None = None) -> list[str]:
+    """Make sure a (prefetched) publish_window run covers each open publication. Returns run names."""
+    from prefect.deployments import run_deployment
+
+    now = time.time() if now is None else now
+    by_window: dict[float, list[Row]] = {}
+    for r in rows:
+        if r.state in ("pending", "unknown"):
+            by_window.setdefault(rt.window_of(max(r.scheduled_at, now)), []).append(r)
+    names = []
+    for start, items in sorted(by_window.items()):
+        gen = led.window_needed(start, now)
+        if gen is None:
+            continue
+        items.sort(key=lambda r: r.scheduled_at)
+        if len(items) == 1:
+            name = rt.run_name(items[0], rt.zone_of(items[0].campaign))
+        else:
+            zone = rt.zone_of(items[0].campaign)
+            name = (
+                f"window {dt.datetime.fromtimestamp(items[0].planned_at, zone or dt.UTC):%a %d %b %H:%M} · "
+                f"{len(items)} publications"
+            )
+        run_deployment(
+            rt.DEPLOYMENTS["window"],
+            parameters={"window_start": start, "ledger_key": led.key, "generation": gen},
+            scheduled_time=dt.datetime.fromtimestamp(start - rt.LEAD_S, dt.UTC),
+            timeout=0,
+            idempotency_key=f"window:{led.key}:{int(start)}:{gen}",
+            flow_run_name=name,
+            tags=rt.tags_for(items),
+            as_subflow=False,
+        )
+        names.append(name)
+    return names
+
+
+def diff_markdown(cid: str, diff: Diff, led: Ledger) -> str:
+    """The difference a new version of the file made, for people."""
+
+    def when(ts: float) -> str:
+        return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%a %d %b %H:%M:%S UTC")
+
+    lines = [f"## {cid}: schedule applied", ""]
+    if diff.empty:
+        lines.append(f"No change: {diff.unchanged} publication(s) untouched.")
+        return "\n".join(lines)
+    for pid in diff.added:
+        row = led.get(pid)
+        lines.append(f"- **new** `{pid}` at {when(row.scheduled_at) if row else '?'}")
+    for pid, old, new in diff.moved:
+        lines.append(f"- **moved** `{pid}`: {when(old)} → {when(new)}")
+    for pid in diff.updated:
+        lines.append(f"- **updated** `{pid}` (content changed)")
+    for row in diff.cancelled:
+        lines.append(
+            f"- **cancelled** `{row.id}`" + (" (Teams event withdrawn)" if row.state == "sent" else "")
+        )
+    for pid in diff.removed_sent:
+        lines.append(f"- **removed after it went out** `{pid}` (left as published)")
+    for pid in diff.changed_sent:
+        lines.append(f"- **changed after it went out** `{pid}` (left as published)")
+    lines.append(f"- unchanged: {diff.unchanged}")
+    return "\n".join(lines)
+
+
+def apply_campaign(
+    loaded: Loaded,
+    *,
+    rehearse: bool = False,
+    speed: float | None = None,
+    real: bool = False,
+    schedule_runs: bool = True,
+) -> tuple[Diff, str]:
+    """Apply a campaign's plan to the ledger, withdraw what left it, and schedule window runs."""
+    led = rt.ledger()
+    planned = planned_rows(loaded, led, rehearse=rehearse, speed=speed, real=real)
+    diff = led.apply(loaded.id, planned)
+    for row in diff.cancelled:
+        if row.state == "sent":
+            try:
+                withdraw(loaded, row)
+            except Exception as exc:  # noqa: BLE001
+                get_run_logger().error("could not withdraw %s: %s", row.id, exc)
+        rt.emit("cancelled", row)
+    for pid in diff.added + [m[0] for m in diff.moved]:
+        row = led.get(pid)
+        if row is not None:
+            rt.emit("scheduled", row)
+    ensure_limits_for({p.connector for p in planned})
+    if schedule_runs:
+        ensure_windows(led, led.rows(loaded.id))
+    return diff, diff_markdown(loaded.id, diff, led)
+
+
+def ensure_limits_for(names: set[str]) -> None:
+    from .ratelimit import ensure_limits, limit_for
+
+    limits = []
+    for name in sorted(names):
+        try:
+            cls = type(rt.connector(name))
+        except Exception:  # noqa: BLE001 - a connector without credentials fails when it publishes
+            continue
+        lim = limit_for(name, cls.requests_per_interval, cls.interval_seconds)
+        if lim is not None:
+            limits.append(lim)
+    if limits:
+        ensure_limits(limits)
+
+
+@flow(name="schedule-campaign", log_prints=True, persist_result=False)
+def schedule_campaign(
+    path: str, rehearse: bool = False, speed: float | None = None, real: bool = False
+) -> dict[str, Any]:
+    """Load and plan a campaign; schedule new publications, move moved ones, cancel removed ones."""
+    from prefect.flow_runs import pause_flow_run
+
+    from .status import publish_plan_tables
+
+    log = get_run_logger()
+    loaded = load(path)  # CampaignError fails the run with every problem listed
+    led = rt.ledger()
+    camp = led.campaign(loaded.id)
+    if loaded.model.campaign.approval == "required" and (camp is None or camp.approved_at is None):
+        log.info("campaign %s needs approval: approve it in the Prefect UI (resume this run)", loaded.id)
+        answer = pause_flow_run(wait_for_input=Approval, timeout=7 * 24 * 3600)
+        if not answer.approved:
+            log.warning("campaign %s was not approved by %s; nothing scheduled", loaded.id, answer.approver)
+            return {"approved": False}
+        led.set_campaign(loaded.id, str(Path(loaded.path).resolve()), approval="required")
+        led.approve(loaded.id, answer.approver)
+        log.info("approved by %s", answer.approver)
+    diff, text = apply_campaign(loaded, rehearse=rehearse, speed=speed, real=real)
+    print(text)
+    create_markdown_artifact(
+        markdown=text,
+        key=rt.artifact_key(f"diff-{loaded.id}"),
+        description=f"What this schedule run changed in {loaded.id}",
+    )
+    publish_plan_tables({loaded.id})
+    return {
+        "campaign": loaded.id,
+        "added": len(diff.added),
+        "moved": len(diff.moved),
+        "updated": len(diff.updated),
+        "cancelled": len(diff.cancelled),
+        "unchanged": diff.unchanged,
+    }

@@ -1,0 +1,656 @@
+"""The durable ledger: one row per publication, moved between states by compare-and-set.
+
+States: pending → sending → sent | failed | unknown | skipped | cancelled (unknown → sending after
+reconciliation). A transition is ``UPDATE ... WHERE id=? AND state IN (...)``: exactly one caller can
+win it, so two workers can never both take 'sending'. SQLite (stdlib, WAL) by default; PostgreSQL when
+``PRACTICEWEEK_LEDGER_URL`` is ``postgresql://...``. Times are UTC epoch seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+STATES = ("pending", "sending", "sent", "failed", "unknown", "skipped", "cancelled")
+TERMINAL = ("sent", "failed", "skipped", "cancelled")
+OPEN = ("pending", "unknown", "sending")
+DEFAULT_LEASE_S = 120.0
+
+_SCHEMA = [
+    """CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS campaigns (
+        id TEXT PRIMARY KEY, path TEXT NOT NULL, revision INTEGER NOT NULL DEFAULT 0,
+        origin_real DOUBLE PRECISION, origin_at DOUBLE PRECISION, speed DOUBLE PRECISION,
+        window_floor_s DOUBLE PRECISION, approval TEXT NOT NULL DEFAULT 'none', approver TEXT,
+        approved_at DOUBLE PRECISION, updated_at DOUBLE PRECISION NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS publications (
+        id TEXT PRIMARY KEY, campaign TEXT NOT NULL, day TEXT NOT NULL, channel TEXT NOT NULL,
+        connector TEXT NOT NULL, title TEXT NOT NULL, fingerprint TEXT NOT NULL,
+        planned_at DOUBLE PRECISION NOT NULL, scheduled_at DOUBLE PRECISION NOT NULL,
+        missed_window_s DOUBLE PRECISION NOT NULL, depends_on TEXT NOT NULL DEFAULT '[]', event_id TEXT,
+        state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, owner TEXT, lease_until DOUBLE PRECISION,
+        remote_id TEXT, url TEXT, join_url TEXT, error TEXT, revision INTEGER NOT NULL DEFAULT 0,
+        created_at DOUBLE PRECISION NOT NULL, updated_at DOUBLE PRECISION NOT NULL,
+        sending_at DOUBLE PRECISION, sent_at DOUBLE PRECISION, snapshot TEXT)""",
+    """CREATE INDEX IF NOT EXISTS publications_due ON publications (state, scheduled_at)""",
+    """CREATE INDEX IF NOT EXISTS publications_campaign ON publications (campaign)""",
+    """CREATE TABLE IF NOT EXISTS windows (
+        start DOUBLE PRECISION PRIMARY KEY, gen INTEGER NOT NULL, state TEXT NOT NULL,
+        heartbeat DOUBLE PRECISION, flow_run_id TEXT, updated_at DOUBLE PRECISION NOT NULL)""",
+]
+
+_PUB_COLUMNS = (
+    "id",
+    "campaign",
+    "day",
+    "channel",
+    "connector",
+    "title",
+    "fingerprint",
+    "planned_at",
+    "scheduled_at",
+    "missed_window_s",
+    "depends_on",
+    "event_id",
+    "state",
+    "attempts",
+    "owner",
+    "lease_until",
+    "remote_id",
+    "url",
+    "join_url",
+    "error",
+    "revision",
+    "created_at",
+    "updated_at",
+    "sending_at",
+    "sent_at",
+)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One publication as the ledger knows it."""
+
+    id: str
+    campaign: str
+    day: str
+    channel: str
+    connector: str
+    title: str
+    fingerprint: str
+    planned_at: float
+    scheduled_at: float
+    missed_window_s: float
+    depends_on: tuple[str, ...]
+    event_id: str | None
+    state: str
+    attempts: int
+    owner: str | None
+    lease_until: float | None
+    remote_id: str | None
+    url: str | None
+    join_url: str | None
+    error: str | None
+    revision: int
+    created_at: float
+    updated_at: float
+    sending_at: float | None
+    sent_at: float | None
+
+    @property
+    def deadline(self) -> float:
+        """Latest moment the publication may still go out."""
+        return self.scheduled_at + self.missed_window_s
+
+    @classmethod
+    def from_db(cls, values: Iterable[Any]) -> Row:
+        data = dict(zip(_PUB_COLUMNS, values, strict=True))
+        data["depends_on"] = tuple(json.loads(data["depends_on"] or "[]"))
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class CampaignRow:
+    """A campaign the ledger schedules, with its rehearsal time mapping if any."""
+
+    id: str
+    path: str
+    revision: int
+    origin_real: float | None
+    origin_at: float | None
+    speed: float | None
+    window_floor_s: float | None
+    approval: str
+    approver: str | None
+    approved_at: float | None
+    updated_at: float
+
+    @property
+    def rehearsal(self) -> bool:
+        return self.speed is not None
+
+    def effective(self, planned_at: float) -> float:
+        """Where a planned time falls: itself, or compressed towards now in a rehearsal."""
+        if self.speed is None or self.origin_real is None or self.origin_at is None:
+            return planned_at
+        return self.origin_at + (planned_at - self.origin_real) / self.speed
+
+    def window(self, missed_window_s: float) -> float:
+        if self.speed is None:
+            return missed_window_s
+        return max(missed_window_s / self.speed, self.window_floor_s or 0.0)
+
+
+@dataclass
+class Planned:
+    """A publication to put in the ledger (from the planner, with its effective time)."""
+
+    id: str
+    campaign: str
+    day: str
+    channel: str
+    connector: str
+    title: str
+    fingerprint: str
+    planned_at: float
+    scheduled_at: float
+    missed_window_s: float
+    depends_on: tuple[str, ...] = ()
+    event_id: str | None = None
+    snapshot: str | None = None  # the publication as JSON, to withdraw it after it left the plan
+
+
+@dataclass
+class Diff:
+    """What applying a new plan changed."""
+
+    added: list[str] = field(default_factory=list)
+    moved: list[tuple[str, float, float]] = field(default_factory=list)  # id, old, new scheduled_at
+    updated: list[str] = field(default_factory=list)  # content changed, still pending
+    cancelled: list[Row] = field(default_factory=list)  # removed before it went out (or a sent event)
+    removed_sent: list[str] = field(default_factory=list)  # removed but already out: left alone
+    changed_sent: list[str] = field(default_factory=list)  # edited after it went out: left alone
+    unchanged: int = 0
+
+    @property
+    def empty(self) -> bool:
+        return not (
+            self.added
+            or self.moved
+            or self.updated
+            or self.cancelled
+            or self.removed_sent
+            or self.changed_sent
+        )
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+def default_url(state_dir: str | Path | None = None) -> str:
+    """The ledger URL from PRACTICEWEEK_LEDGER_URL, else SQLite in the state folder."""
+    url = os.environ.get("PRACTICEWEEK_LEDGER_URL")
+    if url:
+        return url
+    folder = Path(state_dir or os.environ.get("PRACTICEWEEK_STATE", ".practiceweek"))
+    return f"sqlite:///{(folder / 'ledger.sqlite3').resolve()}"
+
+
+class Ledger:
+    """Publications, campaigns and window runs, shared by every process that schedules or publishes."""
+
+    def __init__(self, url: str | None = None) -> None:
+        self.url = url or default_url()
+        self.postgres = self.url.startswith(("postgresql://", "postgres://"))
+        self._local = threading.local()
+        if not self.postgres:
+            path = self.url.removeprefix("sqlite:///").removeprefix("sqlite://")
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            self._path = path
+        with self._tx() as cur:
+            for statement in _SCHEMA:
+                cur.execute(statement)
+            cur.execute(self._q("SELECT value FROM meta WHERE key='ledger_id'"))
+            if cur.fetchone() is None:
+                cur.execute(
+                    self._q("INSERT INTO meta (key, value) VALUES ('ledger_id', ?) ON CONFLICT DO NOTHING"),
+                    (uuid.uuid4().hex[:12],),
+                )
+        self.key = self._meta("ledger_id")
+
+    # --- connections ------------------------------------------------------------------------------------
+    def _conn(self) -> Any:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            if self.postgres:
+                import psycopg
+
+                conn = psycopg.connect(self.url, autocommit=True)
+            else:
+                conn = sqlite3.connect(self._path, timeout=60, isolation_level=None, check_same_thread=False)
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+                conn.execute("PRAGMA busy_timeout=60000")
+            self._local.conn = conn
+        return conn
+
+    def _q(self, sql: str) -> str:
+        return sql.replace("?", "%s") if self.postgres else sql
+
+    @contextmanager
+    def _tx(self) -> Iterator[Any]:
+        conn = self._conn()
+        cur = conn.cursor()
+        if self.postgres:
+            with conn.transaction():
+                yield cur
+            return
+        for attempt in range(200):
+            try:
+                cur.execute("BEGIN IMMEDIATE")
+                break
+            except sqlite3.OperationalError:
+                if attempt == 199:
+                    raise
+                time.sleep(0.05)
+        try:
+            yield cur
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def _read(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        cur = self._conn().cursor()
+        cur.execute(self._q(sql), args)
+        return list(cur.fetchall())
+
+    def _write(self, sql: str, args: tuple[Any, ...] = ()) -> int:
+        with self._tx() as cur:
+            cur.execute(self._q(sql), args)
+            return int(cur.rowcount)
+
+    def _meta(self, key: str) -> str:
+        return str(self._read("SELECT value FROM meta WHERE key=?", (key,))[0][0])
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    # --- campaigns --------------------------------------------------------------------------------------
+    def campaign(self, cid: str) -> CampaignRow | None:
+        rows = self._read(
+            "SELECT id, path, revision, origin_real, origin_at, speed, window_floor_s, approval, "
+            "approver, approved_at, updated_at FROM campaigns WHERE id=?",
+            (cid,),
+        )
+        return CampaignRow(*rows[0]) if rows else None
+
+    def campaigns(self) -> list[CampaignRow]:
+        rows = self._read(
+            "SELECT id, path, revision, origin_real, origin_at, speed, window_floor_s, approval, "
+            "approver, approved_at, updated_at FROM campaigns ORDER BY id"
+        )
+        return [CampaignRow(*r) for r in rows]
+
+    def set_campaign(
+        self,
+        cid: str,
+        path: str,
+        *,
+        approval: str = "none",
+        origin_real: float | None = None,
+        origin_at: float | None = None,
+        speed: float | None = None,
+        window_floor_s: float | None = None,
+        keep_timing: bool = True,
+    ) -> CampaignRow:
+        """Register a campaign; an existing rehearsal mapping is kept unless ``keep_timing`` is False."""
+        now = time.time()
+        existing = self.campaign(cid)
+        if existing is None:
+            self._write(
+                "INSERT INTO campaigns (id, path, revision, origin_real, origin_at, speed, window_floor_s, "
+                "approval, updated_at) VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (cid, path, origin_real, origin_at, speed, window_floor_s, approval, now),
+            )
+        elif keep_timing and speed is None:
+            self._write(
+                "UPDATE campaigns SET path=?, approval=?, updated_at=? WHERE id=?", (path, approval, now, cid)
+            )
+        else:
+            self._write(
+                "UPDATE campaigns SET path=?, approval=?, origin_real=?, origin_at=?, speed=?, "
+                "window_floor_s=?, updated_at=? WHERE id=?",
+                (path, approval, origin_real, origin_at, speed, window_floor_s, now, cid),
+            )
+        row = self.campaign(cid)
+        assert row is not None
+        return row
+
+    def approve(self, cid: str, approver: str) -> None:
+        self._write(
+            "UPDATE campaigns SET approver=?, approved_at=?, updated_at=? WHERE id=?",
+            (approver, time.time(), time.time(), cid),
+        )
+
+    # --- applying a plan ---------------------------------------------------------------------------------
+    def apply(self, cid: str, planned: list[Planned], now: float | None = None) -> Diff:
+        """Make the ledger hold ``planned`` for campaign ``cid``; return the difference. Atomic."""
+        now = time.time() if now is None else now
+        diff = Diff()
+        wanted = {p.id: p for p in planned}
+        with self._tx() as cur:
+            cur.execute(
+                self._q(f"SELECT {', '.join(_PUB_COLUMNS)} FROM publications WHERE campaign=?"), (cid,)
+            )
+            have = {r.id: r for r in (Row.from_db(v) for v in cur.fetchall())}
+            cur.execute(self._q("SELECT revision FROM campaigns WHERE id=?"), (cid,))
+            found = cur.fetchone()
+            revision = (found[0] if found else 0) + 1
+            for pid, p in wanted.items():
+                old = have.get(pid)
+                if old is None or old.state == "cancelled":
+                    if old is not None:
+                        cur.execute(self._q("DELETE FROM publications WHERE id=?"), (pid,))
+                    cur.execute(
+                        self._q(
+                            f"INSERT INTO publications ({', '.join(_PUB_COLUMNS)}) VALUES "
+                            f"({', '.join('?' * len(_PUB_COLUMNS))})"
+                        ),
+                        (
+                            p.id,
+                            p.campaign,
+                            p.day,
+                            p.channel,
+                            p.connector,
+                            p.title,
+                            p.fingerprint,
+                            p.planned_at,
+                            p.scheduled_at,
+                            p.missed_window_s,
+                            json.dumps(list(p.depends_on)),
+                            p.event_id,
+                            "pending",
+                            0,
+                            None,
+                            None,
+                            None,
+                            None,
+                            None,
+                            None,
+                            revision,
+                            now,
+                            now,
+                            None,
+                            None,
+                        ),
+                    )
+                    cur.execute(self._q("UPDATE publications SET snapshot=? WHERE id=?"), (p.snapshot, pid))
+                    diff.added.append(pid)
+                    continue
+                same_time = abs(old.scheduled_at - p.scheduled_at) < 1e-3
+                same_content = old.fingerprint == p.fingerprint and old.connector == p.connector
+                if same_time and same_content and abs(old.missed_window_s - p.missed_window_s) < 1e-3:
+                    diff.unchanged += 1
+                    continue
+                if old.state in ("pending", "unknown", "failed", "skipped"):
+                    state = "pending" if old.state in ("failed", "skipped") else old.state
+                    cur.execute(
+                        self._q(
+                            "UPDATE publications SET scheduled_at=?, planned_at=?, missed_window_s=?, "
+                            "fingerprint=?, connector=?, title=?, depends_on=?, revision=?, state=?, "
+                            "updated_at=?, snapshot=? "
+                            "WHERE id=? AND state=?"
+                        ),
+                        (
+                            p.scheduled_at,
+                            p.planned_at,
+                            p.missed_window_s,
+                            p.fingerprint,
+                            p.connector,
+                            p.title,
+                            json.dumps(list(p.depends_on)),
+                            revision,
+                            state,
+                            now,
+                            p.snapshot,
+                            pid,
+                            old.state,
+                        ),
+                    )
+                    if not same_time:
+                        diff.moved.append((pid, old.scheduled_at, p.scheduled_at))
+                    else:
+                        diff.updated.append(pid)
+                else:  # sending or sent: it is out (or going out); record that the file moved on
+                    diff.changed_sent.append(pid)
+            for pid, old in have.items():
+                if pid in wanted or old.state == "cancelled":
+                    continue
+                if old.state in ("pending", "unknown", "failed", "skipped") or (
+                    old.state == "sent" and old.channel == "teams_event"
+                ):
+                    cur.execute(
+                        self._q(
+                            "UPDATE publications SET state='cancelled', revision=?, updated_at=? "
+                            "WHERE id=? AND state=?"
+                        ),
+                        (revision, now, pid, old.state),
+                    )
+                    diff.cancelled.append(old)
+                else:
+                    diff.removed_sent.append(pid)
+            if not diff.empty:
+                cur.execute(
+                    self._q("UPDATE campaigns SET revision=?, updated_at=? WHERE id=?"), (revision, now, cid)
+                )
+        return diff
+
+    def cancel_campaign(self, cid: str) -> list[Row]:
+        """Cancel everything of ``cid`` not yet out; return what was cancelled (plus sent Teams events)."""
+        rows = [
+            r
+            for r in self.rows(cid)
+            if r.state in ("pending", "unknown", "failed", "skipped")
+            or (r.state == "sent" and r.channel == "teams_event")
+        ]
+        done = []
+        for r in rows:
+            if self._cas(r.id, (r.state,), "cancelled"):
+                done.append(r)
+        return done
+
+    # --- reading ----------------------------------------------------------------------------------------
+    def snapshot(self, pid: str) -> str | None:
+        rows = self._read("SELECT snapshot FROM publications WHERE id=?", (pid,))
+        return rows[0][0] if rows else None
+
+    def forget(self, cid: str) -> None:
+        """Drop a campaign's rows (a finished rehearsal being started again)."""
+        self._write("DELETE FROM publications WHERE campaign=?", (cid,))
+        self._write("DELETE FROM campaigns WHERE id=?", (cid,))
+
+    def get(self, pid: str) -> Row | None:
+        rows = self._read(f"SELECT {', '.join(_PUB_COLUMNS)} FROM publications WHERE id=?", (pid,))
+        return Row.from_db(rows[0]) if rows else None
+
+    def rows(self, cid: str | None = None) -> list[Row]:
+        if cid is None:
+            found = self._read(
+                f"SELECT {', '.join(_PUB_COLUMNS)} FROM publications ORDER BY scheduled_at, id"
+            )
+        else:
+            found = self._read(
+                f"SELECT {', '.join(_PUB_COLUMNS)} FROM publications WHERE campaign=? "
+                "ORDER BY scheduled_at, id",
+                (cid,),
+            )
+        return [Row.from_db(v) for v in found]
+
+    def due(self, until: float, states: tuple[str, ...] = ("pending", "unknown")) -> list[Row]:
+        """Open publications scheduled at or before ``until``, earliest first."""
+        marks = ", ".join("?" * len(states))
+        found = self._read(
+            f"SELECT {', '.join(_PUB_COLUMNS)} FROM publications WHERE state IN ({marks}) "
+            "AND scheduled_at <= ? ORDER BY scheduled_at, id",
+            (*states, until),
+        )
+        return [Row.from_db(v) for v in found]
+
+    def next_open(self, after: float) -> float | None:
+        found = self._read(
+            "SELECT MIN(scheduled_at) FROM publications WHERE state IN ('pending', 'unknown') "
+            "AND scheduled_at > ?",
+            (after,),
+        )
+        return found[0][0] if found and found[0][0] is not None else None
+
+    def counts(self, cid: str | None = None) -> dict[str, int]:
+        out = dict.fromkeys(STATES, 0)
+        for r in self.rows(cid):
+            out[r.state] += 1
+        return out
+
+    # --- transitions (compare-and-set) ------------------------------------------------------------------
+    def _cas(self, pid: str, from_states: tuple[str, ...], to: str, **fields: Any) -> bool:
+        now = time.time()
+        sets = ["state=?", "updated_at=?"] + [f"{k}=?" for k in fields]
+        marks = ", ".join("?" * len(from_states))
+        return (
+            self._write(
+                f"UPDATE publications SET {', '.join(sets)} WHERE id=? AND state IN ({marks})",
+                (to, now, *fields.values(), pid, *from_states),
+            )
+            == 1
+        )
+
+    def claim(
+        self,
+        pid: str,
+        owner: str | None = None,
+        lease_s: float = DEFAULT_LEASE_S,
+        from_states: tuple[str, ...] = ("pending",),
+    ) -> bool:
+        """Take the publication for sending. Exactly one caller wins."""
+        now = time.time()
+        marks = ", ".join("?" * len(from_states))
+        return (
+            self._write(
+                f"UPDATE publications SET state='sending', attempts=attempts+1, owner=?, "
+                f"lease_until=?, sending_at=?, updated_at=? WHERE id=? AND state IN ({marks})",
+                (owner or worker_id(), now + lease_s, now, now, pid, *from_states),
+            )
+            == 1
+        )
+
+    def mark_sent(
+        self,
+        pid: str,
+        remote_id: str,
+        url: str | None = None,
+        join_url: str | None = None,
+        from_states: tuple[str, ...] = ("sending",),
+    ) -> bool:
+        return self._cas(
+            pid,
+            from_states,
+            "sent",
+            remote_id=remote_id,
+            url=url,
+            join_url=join_url,
+            sent_at=time.time(),
+            lease_until=None,
+            error=None,
+        )
+
+    def mark_failed(self, pid: str, error: str) -> bool:
+        return self._cas(
+            pid, ("sending", "pending", "unknown"), "failed", error=error[:2000], lease_until=None
+        )
+
+    def mark_unknown(self, pid: str, error: str = "") -> bool:
+        return self._cas(pid, ("sending",), "unknown", error=error[:2000], lease_until=None)
+
+    def release(self, pid: str, error: str = "") -> bool:
+        """Give a publication back (a retryable failure): sending → pending."""
+        return self._cas(pid, ("sending",), "pending", error=error[:2000], lease_until=None)
+
+    def mark_skipped(self, pid: str, reason: str) -> bool:
+        return self._cas(pid, ("pending", "unknown"), "skipped", error=reason[:2000])
+
+    def recover(self, now: float | None = None, everything: bool = False) -> list[str]:
+        """'sending' rows whose worker died (lease over, or ``everything``) become 'unknown'."""
+        now = time.time() if now is None else now
+        rows = self._read("SELECT id, lease_until FROM publications WHERE state='sending'")
+        out = []
+        for pid, lease in rows:
+            if (everything or lease is None or lease < now) and self._cas(
+                pid, ("sending",), "unknown", error="worker stopped while sending; reconciling"
+            ):
+                out.append(pid)
+        return out
+
+    # --- window runs ------------------------------------------------------------------------------------
+    def window_needed(self, start: float, now: float | None = None, stale_s: float = 30.0) -> int | None:
+        """The generation of a new run for window ``start``, or None when a live run covers it."""
+        now = time.time() if now is None else now
+        with self._tx() as cur:
+            cur.execute(
+                self._q("SELECT gen, state, heartbeat, updated_at FROM windows WHERE start=?"), (start,)
+            )
+            found = cur.fetchone()
+            if found is None:
+                cur.execute(
+                    self._q(
+                        "INSERT INTO windows (start, gen, state, updated_at) VALUES (?, 1, 'scheduled', ?)"
+                    ),
+                    (start, now),
+                )
+                return 1
+            gen, state, heartbeat, updated = found
+            alive = (state == "running" and (heartbeat or 0) > now - stale_s) or (
+                state == "scheduled" and max(updated, start) > now - stale_s - 60
+            )
+            if alive:
+                return None
+            cur.execute(
+                self._q("UPDATE windows SET gen=?, state='scheduled', updated_at=? WHERE start=?"),
+                (gen + 1, now, start),
+            )
+            return int(gen + 1)
+
+    def window_beat(self, start: float, flow_run_id: str | None = None, state: str = "running") -> None:
+        now = time.time()
+        if (
+            self._write(
+                "UPDATE windows SET state=?, heartbeat=?, flow_run_id=COALESCE(?, flow_run_id), "
+                "updated_at=? WHERE start=?",
+                (state, now, flow_run_id, now, start),
+            )
+            == 0
+        ):
+            self._write(
+                "INSERT INTO windows (start, gen, state, heartbeat, flow_run_id, updated_at) "
+                "VALUES (?, 1, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (start, state, now, flow_run_id, now),
+            )
+
+    def windows(self) -> list[tuple[float, int, str]]:
+        return [
+            (r[0], r[1], r[2]) for r in self._read("SELECT start, gen, state FROM windows ORDER BY start")
+        ]

@@ -1,0 +1,130 @@
+"""The ledger: compare-and-set transitions, diffs of a re-planned campaign, crash recovery, window runs."""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+from pathlib import Path
+
+import pytest
+
+from practiceweek.ledger import Ledger, Planned
+
+
+def _p(pid: str, at: float, fp: str = "f1", channel: str = "email") -> Planned:
+    return Planned(id=pid, campaign="c", day="mon", channel=channel, connector="outbox", title=pid, fingerprint=fp,
+                   planned_at=at, scheduled_at=at, missed_window_s=60, snapshot="{}")
+
+
+@pytest.fixture()
+def led(tmp_path: Path) -> Ledger:
+    led = Ledger(f"sqlite:///{tmp_path / 'l.sqlite3'}")
+    led.set_campaign("c", "c.yaml")
+    return led
+
+
+def test_claim_is_won_by_exactly_one_of_many_threads(led: Ledger) -> None:
+    led.apply("c", [_p("c/mon/email/daily", 100.0)])
+    wins: list[bool] = []
+    barrier = threading.Barrier(16)
+
+    def go() -> None:
+        other = Ledger(led.url)
+        barrier.wait()
+        wins.append(other.claim("c/mon/email/daily"))
+
+    threads = [threading.Thread(target=go) for _ in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert wins.count(True) == 1
+    row = led.get("c/mon/email/daily")
+    assert row is not None and row.state == "sending" and row.attempts == 1
+
+
+def _claim_in_process(url: str, pid: str, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    out.put(Ledger(url).claim(pid))
+
+
+def test_claim_is_won_by_exactly_one_of_several_processes(led: Ledger) -> None:
+    led.apply("c", [_p("c/mon/x/daily", 100.0, channel="x")])
+    ctx = multiprocessing.get_context("spawn")
+    out = ctx.Queue()
+    procs = [ctx.Process(target=_claim_in_process, args=(led.url, "c/mon/x/daily", out)) for _ in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(30)
+    results = [out.get(timeout=5) for _ in procs]
+    assert results.count(True) == 1
+
+
+def test_sent_is_final_and_records_the_receipt(led: Ledger) -> None:
+    led.apply("c", [_p("a", 1.0)])
+    assert led.claim("a")
+    assert led.mark_sent("a", "remote-1", "https://example.org/a", "https://teams/join")
+    assert not led.claim("a") and not led.mark_skipped("a", "late") and not led.release("a")
+    row = led.get("a")
+    assert row and (row.state, row.remote_id, row.url, row.join_url) == (
+        "sent", "remote-1", "https://example.org/a", "https://teams/join")
+    assert row.sent_at is not None and row.sending_at is not None
+
+
+def test_apply_reports_added_moved_updated_cancelled_and_unchanged(led: Ledger) -> None:
+    first = led.apply("c", [_p("a", 10), _p("b", 20), _p("c", 30), _p("d", 40, channel="teams_event")])
+    assert sorted(first.added) == ["a", "b", "c", "d"] and first.unchanged == 0
+    assert led.claim("d") and led.mark_sent("d", "ev-1")
+    diff = led.apply("c", [_p("a", 10), _p("b", 25), _p("c", 30, fp="f2"), _p("e", 50)])
+    assert diff.added == ["e"]
+    assert diff.moved == [("b", 20, 25)]
+    assert diff.updated == ["c"]
+    assert sorted(r.id for r in diff.cancelled) == ["d"]  # a sent Teams event is withdrawn
+    assert diff.unchanged == 1
+    assert led.get("d").state == "cancelled"  # type: ignore[union-attr]
+    again = led.apply("c", [_p("a", 10), _p("b", 25), _p("c", 30, fp="f2"), _p("e", 50)])
+    assert again.empty and again.unchanged == 4
+    assert led.campaign("c").revision == 2  # type: ignore[union-attr]
+
+
+def test_removed_after_sending_is_left_alone(led: Ledger) -> None:
+    led.apply("c", [_p("a", 10), _p("b", 20)])
+    assert led.claim("a") and led.mark_sent("a", "r")
+    diff = led.apply("c", [])
+    assert diff.removed_sent == ["a"] and [r.id for r in diff.cancelled] == ["b"]
+    assert led.get("a").state == "sent"  # type: ignore[union-attr]
+
+
+def test_a_crash_while_sending_becomes_unknown_then_reconcilable(led: Ledger) -> None:
+    led.apply("c", [_p("a", 10)])
+    assert led.claim("a", lease_s=-1)  # its worker died: the lease is already over
+    assert led.recover() == ["a"]
+    assert led.get("a").state == "unknown"  # type: ignore[union-attr]
+    assert not led.claim("a")  # never straight from unknown without reconciling
+    assert led.claim("a", from_states=("unknown",))
+    assert led.get("a").attempts == 2  # type: ignore[union-attr]
+
+
+def test_missed_window_skip_only_from_open_states(led: Ledger) -> None:
+    led.apply("c", [_p("a", 10)])
+    assert led.mark_skipped("a", "late")
+    row = led.get("a")
+    assert row and row.state == "skipped" and row.error == "late"
+    assert not led.mark_skipped("a", "again")
+
+
+def test_window_runs_are_deduplicated_until_stale(led: Ledger) -> None:
+    assert led.window_needed(600.0, now=550) == 1
+    assert led.window_needed(600.0, now=551) is None  # a run is scheduled
+    led.window_beat(600.0, "run-1")
+    assert led.window_needed(600.0, now=__import__("time").time()) is None  # it is alive
+    led.window_beat(600.0, "run-1", state="done")
+    assert led.window_needed(600.0) == 2  # finished: a new run for late-comers
+
+
+def test_due_lists_open_publications_in_time_order(led: Ledger) -> None:
+    led.apply("c", [_p("late", 5), _p("b", 20), _p("a", 10), _p("future", 1e12)])
+    assert led.claim("b") and led.mark_sent("b", "r")
+    assert [r.id for r in led.due(100)] == ["late", "a"]
+    assert led.next_open(10) == 1e12
+    assert led.counts("c")["sent"] == 1
