@@ -9,7 +9,9 @@ code serves operators, ``tests/test_production.py`` and the benchmarks in ``benc
 Security:
 - PostgreSQL listens on loopback only; ``pg_hba.conf`` admits exactly one role (the Prefect
   server's) to exactly one database, with ``scram-sha-256``. The bootstrap superuser has no
-  entry at all once set-up is done, and the socket directory is private.
+  entry at all once set-up is done, and the socket directory is private. The publications
+  ledger (``PRACTICEWEEK_LEDGER_URL``, used by workers) is a second cluster locked down the
+  same way to its own role, so the workers' credentials cannot reach Prefect's database.
 - The Prefect server runs with ``PREFECT_SERVER_API_AUTH_STRING``; workers and other clients
   get ``PREFECT_API_AUTH_STRING`` and never the database URL.
 - Secrets are generated with :mod:`secrets`, stored in ``<dir>/secrets.env`` (mode 0600) and
@@ -40,6 +42,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PG_BIN = Path(os.environ.get("PRACTICEWEEK_PG_BIN", "/usr/lib/postgresql/15/bin"))
 POOL = "practiceweek"
 PREFECT_FILE = ROOT / "deploy" / "prefect.yaml"
+DEPLOYMENTS = ("schedule-campaign/practiceweek", "publish-window/practiceweek",
+               "alert-operators/practiceweek")
 
 
 def free_port() -> int:
@@ -176,6 +180,7 @@ class Stack:
     api_port: int
     auth_string: str
     pg: Postgres
+    ledger: Postgres  # the publications ledger: its own cluster, its own single role, used by workers
     extra_env: dict[str, str] = field(default_factory=dict)  # for workers: provider URLs, ledger, repo
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
@@ -190,13 +195,17 @@ class Stack:
             values = dict(line.split("=", 1) for line in state.read_text().splitlines() if "=" in line)
         else:
             values = {"PG_PORT": str(pg_port or free_port()), "API_PORT": str(api_port or free_port()),
-                      "PG_PASSWORD": secrets.token_hex(24),
+                      "PG_PASSWORD": secrets.token_hex(24), "LEDGER_PORT": str(free_port()),
+                      "LEDGER_PASSWORD": secrets.token_hex(24),
                       "AUTH_STRING": f"practiceweek:{secrets.token_urlsafe(24)}"}
             fd = os.open(state, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w") as fh:
                 fh.write("".join(f"{k}={v}\n" for k, v in values.items()))
         pg = Postgres(root / "postgres", int(values["PG_PORT"]), values["PG_PASSWORD"])
-        return cls(root=root, api_port=int(values["API_PORT"]), auth_string=values["AUTH_STRING"], pg=pg)
+        ledger = Postgres(root / "ledger-postgres", int(values["LEDGER_PORT"]), values["LEDGER_PASSWORD"],
+                          role="practiceweek", database="practiceweek")
+        return cls(root=root, api_port=int(values["API_PORT"]), auth_string=values["AUTH_STRING"], pg=pg,
+                   ledger=ledger)
 
     @property
     def api_url(self) -> str:
@@ -221,7 +230,7 @@ class Stack:
         """Environment of a worker or any other client: API URL and auth string, no database URL."""
         return {**_clean_env(), **self.extra_env, "PREFECT_HOME": str(self.root / home),
                 "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_API_URL": self.api_url,
-                "PREFECT_API_AUTH_STRING": self.auth_string}
+                "PREFECT_API_AUTH_STRING": self.auth_string, "PRACTICEWEEK_LEDGER_URL": self.ledger.url()}
 
     # -- processes -----------------------------------------------------------------------------------------
     def _spawn(self, name: str, cmd: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -241,8 +250,9 @@ class Stack:
             return False
 
     def start_postgres(self) -> None:
-        self.pg.init()
-        self.pg.start()
+        for cluster in (self.pg, self.ledger):
+            cluster.init()
+            cluster.start()
 
     def start_server(self, timeout: float = 120) -> None:
         cmd = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
@@ -268,13 +278,18 @@ class Stack:
             cmd += ["--limit", str(limit)]
         return self._spawn(f"worker-{index}", cmd, self.client_env(f"prefect-worker-{index}"))
 
-    def deploy(self, prefect_file: Path = PREFECT_FILE) -> str:
-        """Register the deployments of ``prefect_file`` (its pull steps deliver the code to workers)."""
-        done = self.prefect("--no-prompt", "deploy", "--all", "--prefect-file", str(prefect_file),
-                            check=False)
-        if done.returncode != 0:
-            raise RuntimeError(f"prefect deploy failed:\n{done.stdout}\n{done.stderr}")
-        return done.stdout
+    def deploy(self, prefect_file: Path = PREFECT_FILE, names: tuple[str, ...] = DEPLOYMENTS) -> None:
+        """Register the deployments of ``prefect_file`` (its pull steps deliver the code to workers).
+
+        One ``prefect deploy --name`` per deployment: Prefect 3.8.8's ``deploy`` asks the server for the
+        pool's online workers with ``limit: null``, which the server (FastAPI 0.154) refuses with 422 *after*
+        the deployment and its triggers were created, so ``--all`` would stop after the first one.
+        """
+        for name in names:
+            done = self.prefect("--no-prompt", "deploy", "--prefect-file", str(prefect_file), "--name", name,
+                                check=False)
+            if "successfully created" not in done.stdout:
+                raise RuntimeError(f"prefect deploy {name} failed:\n{done.stdout}\n{done.stderr}")
 
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
         """Signal a process and everything it started (a worker's flow runs, the server's services)."""
@@ -294,6 +309,7 @@ class Stack:
                 os.killpg(int(pidfile.read_text()), signal.SIGTERM)
             pidfile.unlink(missing_ok=True)
         self.pg.stop()
+        self.ledger.stop()
 
     def up(self, workers: int = 2) -> None:
         self.start_postgres()
