@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from . import textlimits
 from .channels import CONNECTORS_FOR, resolve
-from .dates import LocalTimeProblem, day_date, exact, week_dates
+from .dates import LocalTimeProblem, bank_holidays, day_date, exact, week_dates
 from .errors import Problem
 from .model import CHANNELS, SOCIAL_NETWORKS, CampaignFile
 from .yamlsource import Source
@@ -190,6 +190,8 @@ def _social(cf: CampaignFile, source: Source, out: list[Problem]) -> None:
             if text is None:
                 continue
             path = ("days", i, "social", network if own is not None else "text")
+            if textlimits.surely_fits(network, text):
+                continue
             size = textlimits.length(network, text)
             limit = textlimits.LIMITS[network]
             if size > limit:
@@ -203,9 +205,9 @@ def _bank_holidays(cf: CampaignFile, source: Source, dates: list[dt.date | None]
     real = [d for d in dates if d is not None]
     if not real:
         return
-    import holidays  # small; loads only England's calendar
-
-    calendar = holidays.country_holidays("GB", subdiv="ENG", years=sorted({d.year for d in real}))
+    calendar: dict[dt.date, str] = {}
+    for year in {d.year for d in real}:
+        calendar.update(bank_holidays(year))
     for i, date in enumerate(dates):
         if date is not None and date in calendar:
             field = "date" if cf.days[i].date is not None else "weekday"

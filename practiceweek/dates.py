@@ -52,3 +52,61 @@ def exact(date: dt.date, time: dt.time, zone: ZoneInfo) -> dt.datetime:
         raise LocalTimeProblem(f"{time:%H:%M} on {date:%a %d %b %Y} happens twice in {zone.key}: the clocks go "
                                f"back then; choose a time outside the repeated hour")
     return first
+
+
+# --- bank holidays in England (and Wales), computed: the `holidays` package costs ~0.1 s to import -----------
+
+_ONE_OFF = {dt.date(1999, 12, 31): "Millennium Celebrations", dt.date(2002, 6, 3): "Golden Jubilee of Elizabeth II",
+            dt.date(2011, 4, 29): "Wedding of William and Catherine",
+            dt.date(2012, 6, 5): "Diamond Jubilee of Elizabeth II",
+            dt.date(2022, 6, 3): "Platinum Jubilee of Elizabeth II",
+            dt.date(2022, 9, 19): "State Funeral of Queen Elizabeth II",
+            dt.date(2023, 5, 8): "Coronation of Charles III"}
+_MOVED = {("early", 1995): dt.date(1995, 5, 8), ("early", 2020): dt.date(2020, 5, 8),
+          ("spring", 2002): dt.date(2002, 6, 4), ("spring", 2012): dt.date(2012, 6, 4),
+          ("spring", 2022): dt.date(2022, 6, 2)}
+
+
+def easter(year: int) -> dt.date:
+    """Easter Sunday (Gregorian; the anonymous algorithm)."""
+    a, b, c = year % 19, year // 100, year % 100
+    d, e = divmod(b, 4)
+    g = (8 * b + 13) // 25
+    h = (19 * a + b - d - g + 15) % 30
+    i, k = divmod(c, 4)
+    el = (32 + 2 * e + 2 * i - h - k) % 7
+    m = (a + 11 * h + 22 * el) // 451
+    month, day = divmod(h + el - 7 * m + 114, 31)
+    return dt.date(year, month, day + 1)
+
+
+def _monday(year: int, month: int, last: bool) -> dt.date:
+    """The first (or last) Monday of a month."""
+    if last:
+        end = dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)
+        return end - dt.timedelta(days=end.weekday())
+    start = dt.date(year, month, 1)
+    return start + dt.timedelta(days=(7 - start.weekday()) % 7)
+
+
+def bank_holidays(year: int) -> dict[dt.date, str]:
+    """England's bank holidays in ``year`` (2000-2100), with the weekend day itself and its substitute."""
+    out: dict[dt.date, str] = {}
+    sunday = easter(year)
+    out[sunday - dt.timedelta(days=2)] = "Good Friday"
+    out[sunday + dt.timedelta(days=1)] = "Easter Monday"
+    out[_MOVED.get(("early", year), _monday(year, 5, last=False))] = "Early May Bank Holiday"
+    out[_MOVED.get(("spring", year), _monday(year, 5, last=True))] = "Spring Bank Holiday"
+    out[_monday(year, 8, last=True)] = "Summer Bank Holiday"
+    fixed = {dt.date(year, 1, 1): "New Year's Day", dt.date(year, 12, 25): "Christmas Day",
+             dt.date(year, 12, 26): "Boxing Day"}
+    out.update(fixed)
+    used = {d for d in fixed if d.weekday() < 5}
+    for date, name in fixed.items():  # a day at a weekend is made up on the next free weekday
+        if date.weekday() >= 5:
+            while date.weekday() >= 5 or date in used:
+                date += dt.timedelta(days=1)
+            used.add(date)
+            out[date] = f"{name} (substitute day)"
+    out.update({d: n for d, n in _ONE_OFF.items() if d.year == year})
+    return out

@@ -74,5 +74,27 @@ def length(network: str, text: str) -> int:
     return MEASURE[network](text)
 
 
+def x_upper_bound(text: str) -> int:
+    """A cheap bound that X's weighted length never exceeds, for plain ASCII text (else a huge number).
+
+    ASCII weighs 1 a character, and a link 23 in place of its own characters. A link lies inside one
+    run of non-space characters, has at least one dot in its domain and at least 4 characters
+    (``t.co``): so each link adds at most 19, and a run holds no more links than it has dots.
+    """
+    normal = _LINE_ENDS.sub("\n", text)
+    if not normal.isascii():
+        return 1 << 30
+    extra = sum(19 * min(token.count("."), len(token) // 4) for token in normal.split() if "." in token)
+    return len(normal) + extra
+
+
+def surely_fits(network: str, text: str) -> bool:
+    """True when ``text`` certainly fits ``network`` without loading an exact counter: X's bound
+    above, and for Bluesky the count of code points (never fewer than the graphemes they make)."""
+    if network == "x":
+        return x_upper_bound(text) <= LIMITS["x"]
+    return network == "bluesky" and len(text) <= LIMITS["bluesky"]
+
+
 def fits(network: str, text: str) -> bool:
     return length(network, text) <= LIMITS[network]
