@@ -22,12 +22,19 @@ def check(cf: CampaignFile, source: Source, base: FsPath | None = None) -> list[
     zone = _zone(cf, source, out)
     week = week_dates(cf)
     if c.week.end is not None and c.week.end < c.week.start:
-        out.append(source.problem(("campaign", "week", "end"), f"the week ends ({c.week.end}) before it starts "
-                                                                f"({c.week.start})"))
+        out.append(
+            source.problem(
+                ("campaign", "week", "end"), f"the week ends ({c.week.end}) before it starts ({c.week.start})"
+            )
+        )
         return out
     if len(week) > 7:
-        out.append(source.problem(("campaign", "week", "end"), f"a practice week lasts at most 7 days; this one "
-                                                                f"lasts {len(week)}"))
+        out.append(
+            source.problem(
+                ("campaign", "week", "end"),
+                f"a practice week lasts at most 7 days; this one lasts {len(week)}",
+            )
+        )
         return out
     _recipients(cf, source, out)
     dates = _days(cf, source, week, out)
@@ -43,15 +50,21 @@ def _zone(cf: CampaignFile, source: Source, out: list[Problem]) -> ZoneInfo:
         return ZoneInfo(cf.campaign.timezone)
     except (ZoneInfoNotFoundError, ValueError):
         close = difflib.get_close_matches(cf.campaign.timezone, sorted(available_timezones()), n=1)
-        out.append(source.problem(("campaign", "timezone"),
-                                  f"unknown timezone {cf.campaign.timezone!r}; expected an IANA name like "
-                                  f"Europe/London", hint=f"did you mean '{close[0]}'?" if close else ""))
+        out.append(
+            source.problem(
+                ("campaign", "timezone"),
+                f"unknown timezone {cf.campaign.timezone!r}; expected an IANA name like Europe/London",
+                hint=f"did you mean '{close[0]}'?" if close else "",
+            )
+        )
         return ZoneInfo("Europe/London")
 
 
 def _allowed(address: str, domains: list[str]) -> bool:
     domain = address.rsplit("@", 1)[-1].lower()
-    return any(domain == d.lower().lstrip("@") or domain.endswith("." + d.lower().lstrip("@")) for d in domains)
+    return any(
+        domain == d.lower().lstrip("@") or domain.endswith("." + d.lower().lstrip("@")) for d in domains
+    )
 
 
 def _recipients(cf: CampaignFile, source: Source, out: list[Problem]) -> None:
@@ -59,18 +72,29 @@ def _recipients(cf: CampaignFile, source: Source, out: list[Problem]) -> None:
     for name, audience in cf.campaign.audiences.items():
         for i, address in enumerate(audience.recipients):
             if not _allowed(address, allow):
-                out.append(source.problem(("campaign", "audiences", name, "recipients", i),
-                                          f"{address} is outside the allowed email domains ({', '.join(allow)})",
-                                          hint="add its domain to campaign.allowed_email_domains if it is meant"))
+                out.append(
+                    source.problem(
+                        ("campaign", "audiences", name, "recipients", i),
+                        f"{address} is outside the allowed email domains ({', '.join(allow)})",
+                        hint="add its domain to campaign.allowed_email_domains if it is meant",
+                    )
+                )
 
 
-def _audience_ref(cf: CampaignFile, source: Source, path: tuple, name: str | None, out: list[Problem]) -> None:
+def _audience_ref(
+    cf: CampaignFile, source: Source, path: tuple, name: str | None, out: list[Problem]
+) -> None:
     if name is None or name in cf.campaign.audiences:
         return
     known = sorted(cf.campaign.audiences)
     close = difflib.get_close_matches(name, known, n=1)
-    out.append(source.problem(path, f"no audience called {name!r}; audiences are: {', '.join(known)}",
-                              hint=f"did you mean '{close[0]}'?" if close else ""))
+    out.append(
+        source.problem(
+            path,
+            f"no audience called {name!r}; audiences are: {', '.join(known)}",
+            hint=f"did you mean '{close[0]}'?" if close else "",
+        )
+    )
 
 
 def _days(cf: CampaignFile, source: Source, week: list[dt.date], out: list[Problem]) -> list[dt.date | None]:
@@ -80,8 +104,11 @@ def _days(cf: CampaignFile, source: Source, week: list[dt.date], out: list[Probl
     for i, day in enumerate(cf.days):
         path = ("days", i)
         if (day.weekday is None) == (day.date is None):
-            out.append(source.problem(path, "give either 'weekday' or 'date' for each day, not both or neither",
-                                      key=True))
+            out.append(
+                source.problem(
+                    path, "give either 'weekday' or 'date' for each day, not both or neither", key=True
+                )
+            )
             dates.append(None)
             continue
         date = day_date(cf, day)
@@ -92,7 +119,9 @@ def _days(cf: CampaignFile, source: Source, week: list[dt.date], out: list[Probl
             dates.append(None)
             continue
         if date in seen:
-            out.append(source.problem((*path, field), f"{date:%A %d %B} is already described by days[{seen[date]}]"))
+            out.append(
+                source.problem((*path, field), f"{date:%A %d %B} is already described by days[{seen[date]}]")
+            )
         seen[date] = i
         dates.append(date)
     ordered = [d for d in dates if d is not None]
@@ -101,57 +130,94 @@ def _days(cf: CampaignFile, source: Source, week: list[dt.date], out: list[Probl
     return dates
 
 
-def _channels(cf: CampaignFile, source: Source, zone: ZoneInfo, dates: list[dt.date | None],
-              out: list[Problem]) -> None:
+def _channels(
+    cf: CampaignFile, source: Source, zone: ZoneInfo, dates: list[dt.date | None], out: list[Problem]
+) -> None:
     for channel in CHANNELS:
         config = getattr(cf.channels, channel)
-        if config is not None and config.connector is not None and config.connector not in CONNECTORS_FOR[channel]:
-            out.append(source.problem(("channels", channel, "connector"),
-                                      f"{channel} cannot be sent through {config.connector!r}; expected one of "
-                                      f"{', '.join(CONNECTORS_FOR[channel])}"))
+        if (
+            config is not None
+            and config.connector is not None
+            and config.connector not in CONNECTORS_FOR[channel]
+        ):
+            out.append(
+                source.problem(
+                    ("channels", channel, "connector"),
+                    f"{channel} cannot be sent through {config.connector!r}; expected one of "
+                    f"{', '.join(CONNECTORS_FOR[channel])}",
+                )
+            )
     if cf.channels.email is not None:
         _audience_ref(cf, source, ("channels", "email", "audience"), cf.channels.email.audience, out)
     for i, day in enumerate(cf.days):
         date = dates[i]
         for channel in CHANNELS:
             over = getattr(day.channels, channel) if day.channels else None
-            if over is not None and over.connector is not None and over.connector not in CONNECTORS_FOR[channel]:
-                out.append(source.problem(("days", i, "channels", channel, "connector"),
-                                          f"{channel} cannot be sent through {over.connector!r}; expected one of "
-                                          f"{', '.join(CONNECTORS_FOR[channel])}"))
+            if (
+                over is not None
+                and over.connector is not None
+                and over.connector not in CONNECTORS_FOR[channel]
+            ):
+                out.append(
+                    source.problem(
+                        ("days", i, "channels", channel, "connector"),
+                        f"{channel} cannot be sent through {over.connector!r}; expected one of "
+                        f"{', '.join(CONNECTORS_FOR[channel])}",
+                    )
+                )
             if over is not None and channel == "email":
                 _audience_ref(cf, source, ("days", i, "channels", "email", "audience"), over.audience, out)
             setting = resolve(cf.channels, day, channel)
             if date is None or not setting.enabled or channel == "teams_event":
                 continue
             if channel == "email" and setting.audience is None:
-                out.append(source.problem(("channels", "email"), "the email channel needs an 'audience' (who "
-                                          "receives it)", key=True))
+                out.append(
+                    source.problem(
+                        ("channels", "email"),
+                        "the email channel needs an 'audience' (who receives it)",
+                        key=True,
+                    )
+                )
             try:
                 exact(date, setting.at, zone)
             except LocalTimeProblem as exc:
-                path = ("days", i, "channels", channel, "at") if setting.source == "day" else ("channels", channel, "at")
+                path = (
+                    ("days", i, "channels", channel, "at")
+                    if setting.source == "day"
+                    else ("channels", channel, "at")
+                )
                 out.append(source.problem(path, f"{channel}: {exc}"))
 
 
-def _events(cf: CampaignFile, source: Source, zone: ZoneInfo, week: list[dt.date], out: list[Problem]) -> None:
+def _events(
+    cf: CampaignFile, source: Source, zone: ZoneInfo, week: list[dt.date], out: list[Problem]
+) -> None:
     span = f"{week[0]:%a %d %b} to {week[-1]:%a %d %b %Y}"
     placed: list[tuple[dt.datetime, dt.datetime, int]] = []
     ids: dict[str, int] = {}
     for i, event in enumerate(cf.events):
         path = ("events", i)
         if event.id in ids:
-            out.append(source.problem((*path, "id"), f"event id {event.id!r} is already used by events[{ids[event.id]}]"))
+            out.append(
+                source.problem(
+                    (*path, "id"), f"event id {event.id!r} is already used by events[{ids[event.id]}]"
+                )
+            )
         ids[event.id] = i
         _audience_ref(cf, source, (*path, "audience"), event.audience, out)
         if (event.day is None) == (event.date is None):
-            out.append(source.problem(path, "give either 'day' or 'date' for each event, not both or neither",
-                                      key=True))
+            out.append(
+                source.problem(
+                    path, "give either 'day' or 'date' for each event, not both or neither", key=True
+                )
+            )
             continue
         date = day_date(cf, event)
         field = "date" if event.date is not None else "day"
         if date is None or date not in week:
-            out.append(source.problem((*path, field), f"{event.date or event.day} is outside the week ({span})"))
+            out.append(
+                source.problem((*path, field), f"{event.date or event.day} is outside the week ({span})")
+            )
             continue
         times = {}
         for name in ("start", "end"):
@@ -162,14 +228,23 @@ def _events(cf: CampaignFile, source: Source, zone: ZoneInfo, week: list[dt.date
         if len(times) < 2:
             continue
         if times["end"] <= times["start"]:
-            out.append(source.problem((*path, "end"), f"the event ends ({event.end:%H:%M}) before it starts "
-                                                      f"({event.start:%H:%M})"))
+            out.append(
+                source.problem(
+                    (*path, "end"),
+                    f"the event ends ({event.end:%H:%M}) before it starts ({event.start:%H:%M})",
+                )
+            )
             continue
         for start, end, j in placed:
             if times["start"] < end and start < times["end"]:
                 other = cf.events[j]
-                out.append(source.problem((*path, "start"), f"overlaps events[{j}] '{other.title}' "
-                                                            f"({other.start:%H:%M}–{other.end:%H:%M} the same day)"))
+                out.append(
+                    source.problem(
+                        (*path, "start"),
+                        f"overlaps events[{j}] '{other.title}' "
+                        f"({other.start:%H:%M}–{other.end:%H:%M} the same day)",
+                    )
+                )
         placed.append((times["start"], times["end"], i))
         if cf.channels.teams_event is not None:
             setting = resolve(cf.channels, None, "teams_event")
@@ -177,7 +252,9 @@ def _events(cf: CampaignFile, source: Source, zone: ZoneInfo, week: list[dt.date
             try:
                 exact(create_on, setting.at, zone)
             except LocalTimeProblem as exc:
-                out.append(source.problem(("channels", "teams_event", "at"), f"creating '{event.title}': {exc}"))
+                out.append(
+                    source.problem(("channels", "teams_event", "at"), f"creating '{event.title}': {exc}")
+                )
 
 
 def _social(cf: CampaignFile, source: Source, out: list[Problem]) -> None:
@@ -195,10 +272,18 @@ def _social(cf: CampaignFile, source: Source, out: list[Problem]) -> None:
             size = textlimits.length(network, text)
             limit = textlimits.LIMITS[network]
             if size > limit:
-                how = {"x": "weighted characters (links count 23)", "bluesky": "graphemes",
-                       "mastodon": "characters (links count 23)"}[network]
-                out.append(source.problem(path, f"too long for {network}: {size} {how}, the limit is {limit}",
-                                          hint=f"shorten it by {size - limit}, or give '{network}:' its own text"))
+                how = {
+                    "x": "weighted characters (links count 23)",
+                    "bluesky": "graphemes",
+                    "mastodon": "characters (links count 23)",
+                }[network]
+                out.append(
+                    source.problem(
+                        path,
+                        f"too long for {network}: {size} {how}, the limit is {limit}",
+                        hint=f"shorten it by {size - limit}, or give '{network}:' its own text",
+                    )
+                )
 
 
 def _bank_holidays(cf: CampaignFile, source: Source, dates: list[dt.date | None], out: list[Problem]) -> None:
@@ -211,6 +296,11 @@ def _bank_holidays(cf: CampaignFile, source: Source, dates: list[dt.date | None]
     for i, date in enumerate(dates):
         if date is not None and date in calendar:
             field = "date" if cf.days[i].date is not None else "weekday"
-            out.append(source.problem(("days", i, field), f"{date:%A %d %B %Y} is a bank holiday in England "
-                                      f"({calendar.get(date)}); few practitioners will be at work",
-                                      severity="warning"))
+            out.append(
+                source.problem(
+                    ("days", i, field),
+                    f"{date:%A %d %B %Y} is a bank holiday in England "
+                    f"({calendar.get(date)}); few practitioners will be at work",
+                    severity="warning",
+                )
+            )

@@ -46,25 +46,36 @@ def exact(date: dt.date, time: dt.time, zone: ZoneInfo) -> dt.datetime:
     second = naive.replace(tzinfo=zone, fold=1)
     round_trip = first.astimezone(dt.UTC).astimezone(zone).replace(tzinfo=None)
     if round_trip != naive:
-        raise LocalTimeProblem(f"{time:%H:%M} on {date:%a %d %b %Y} does not exist in {zone.key}: the clocks go "
-                               f"forward then; choose a time outside the skipped hour")
+        raise LocalTimeProblem(
+            f"{time:%H:%M} on {date:%a %d %b %Y} does not exist in {zone.key}: the clocks go "
+            f"forward then; choose a time outside the skipped hour"
+        )
     if first.utcoffset() != second.utcoffset():
-        raise LocalTimeProblem(f"{time:%H:%M} on {date:%a %d %b %Y} happens twice in {zone.key}: the clocks go "
-                               f"back then; choose a time outside the repeated hour")
+        raise LocalTimeProblem(
+            f"{time:%H:%M} on {date:%a %d %b %Y} happens twice in {zone.key}: the clocks go "
+            f"back then; choose a time outside the repeated hour"
+        )
     return first
 
 
-# --- bank holidays in England (and Wales), computed: the `holidays` package costs ~0.1 s to import -----------
+# --- bank holidays in England (and Wales), computed: the `holidays` package costs ~0.1 s to import ---
 
-_ONE_OFF = {dt.date(1999, 12, 31): "Millennium Celebrations", dt.date(2002, 6, 3): "Golden Jubilee of Elizabeth II",
-            dt.date(2011, 4, 29): "Wedding of William and Catherine",
-            dt.date(2012, 6, 5): "Diamond Jubilee of Elizabeth II",
-            dt.date(2022, 6, 3): "Platinum Jubilee of Elizabeth II",
-            dt.date(2022, 9, 19): "State Funeral of Queen Elizabeth II",
-            dt.date(2023, 5, 8): "Coronation of Charles III"}
-_MOVED = {("early", 1995): dt.date(1995, 5, 8), ("early", 2020): dt.date(2020, 5, 8),
-          ("spring", 2002): dt.date(2002, 6, 4), ("spring", 2012): dt.date(2012, 6, 4),
-          ("spring", 2022): dt.date(2022, 6, 2)}
+_ONE_OFF = {
+    dt.date(1999, 12, 31): "Millennium Celebrations",
+    dt.date(2002, 6, 3): "Golden Jubilee of Elizabeth II",
+    dt.date(2011, 4, 29): "Wedding of William and Catherine",
+    dt.date(2012, 6, 5): "Diamond Jubilee of Elizabeth II",
+    dt.date(2022, 6, 3): "Platinum Jubilee of Elizabeth II",
+    dt.date(2022, 9, 19): "State Funeral of Queen Elizabeth II",
+    dt.date(2023, 5, 8): "Coronation of Charles III",
+}
+_MOVED = {
+    ("early", 1995): dt.date(1995, 5, 8),
+    ("early", 2020): dt.date(2020, 5, 8),
+    ("spring", 2002): dt.date(2002, 6, 4),
+    ("spring", 2012): dt.date(2012, 6, 4),
+    ("spring", 2022): dt.date(2022, 6, 2),
+}
 
 
 def easter(year: int) -> dt.date:
@@ -98,8 +109,11 @@ def bank_holidays(year: int) -> dict[dt.date, str]:
     out[_MOVED.get(("early", year), _monday(year, 5, last=False))] = "Early May Bank Holiday"
     out[_MOVED.get(("spring", year), _monday(year, 5, last=True))] = "Spring Bank Holiday"
     out[_monday(year, 8, last=True)] = "Summer Bank Holiday"
-    fixed = {dt.date(year, 1, 1): "New Year's Day", dt.date(year, 12, 25): "Christmas Day",
-             dt.date(year, 12, 26): "Boxing Day"}
+    fixed = {
+        dt.date(year, 1, 1): "New Year's Day",
+        dt.date(year, 12, 25): "Christmas Day",
+        dt.date(year, 12, 26): "Boxing Day",
+    }
     out.update(fixed)
     used = {d for d in fixed if d.weekday() < 5}
     for date, name in fixed.items():  # a day at a weekend is made up on the next free weekday

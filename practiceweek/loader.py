@@ -42,15 +42,20 @@ def load(path: str | FsPath) -> Loaded:
     try:
         raw = fs_path.read_bytes()
     except OSError as exc:
-        raise CampaignError([Problem(name, 1, 1, "", f"cannot read the file: {exc.strerror or exc}")]) from None
+        raise CampaignError(
+            [Problem(name, 1, 1, "", f"cannot read the file: {exc.strerror or exc}")]
+        ) from None
     if len(raw) > MAX_BYTES:
-        raise CampaignError([Problem(name, 1, 1, "", f"file is {len(raw)} bytes; a campaign must be under "
-                                     f"{MAX_BYTES} bytes")])
+        raise CampaignError(
+            [Problem(name, 1, 1, "", f"file is {len(raw)} bytes; a campaign must be under {MAX_BYTES} bytes")]
+        )
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise CampaignError([Problem(name, line, 1, "", "file is not UTF-8 text; save it as UTF-8")]) from None
+        raise CampaignError(
+            [Problem(name, line, 1, "", "file is not UTF-8 text; save it as UTF-8")]
+        ) from None
     return load_text(text, name, base=fs_path)
 
 
@@ -61,8 +66,9 @@ def load_text(text: str, name: str = "<campaign>", base: FsPath | None = None) -
         raise CampaignError(problems)
     if not isinstance(source.data, dict):
         got = "an empty file" if source.data is None else f"a {_kind(source.data)}"
-        raise CampaignError([*problems, source.problem((), f"expected a mapping with campaign, channels and days; "
-                                                           f"got {got}")])
+        raise CampaignError(
+            [*problems, source.problem((), f"expected a mapping with campaign, channels and days; got {got}")]
+        )
     model: CampaignFile | None = None
     try:
         model = CampaignFile.model_validate(source.data)
@@ -77,20 +83,33 @@ def load_text(text: str, name: str = "<campaign>", base: FsPath | None = None) -
             problems.extend(check(model, source, base))
         except (ValueError, OverflowError, KeyError, LookupError) as exc:  # a value no check foresaw
             problems.append(source.problem((), f"file cannot be checked: {type(exc).__name__}: {exc}"))
+    problems = list(dict.fromkeys(problems))  # one report per place, however many days share it
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise CampaignError(problems)
     assert model is not None
-    return Loaded(path=base or FsPath(name), model=model, source=source,
-                  warnings=sorted(p for p in problems if p.severity != "error"))
+    return Loaded(
+        path=base or FsPath(name),
+        model=model,
+        source=source,
+        warnings=sorted(p for p in problems if p.severity != "error"),
+    )
 
 
-# --- turning pydantic's errors into messages for people --------------------------------------------------------
+# --- turning pydantic's errors into messages for people ---
 
-_KIND_NAMES = {"string_type": "text", "int_type": "a whole number", "int_parsing": "a whole number",
-               "bool_type": "true or false", "bool_parsing": "true or false", "list_type": "a list (lines starting '- ')",
-               "dict_type": "a mapping of key: value lines", "model_type": "a mapping of key: value lines",
-               "model_attributes_type": "a mapping of key: value lines", "float_type": "a number"}
+_KIND_NAMES = {
+    "string_type": "text",
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "list_type": "a list (lines starting '- ')",
+    "dict_type": "a mapping of key: value lines",
+    "model_type": "a mapping of key: value lines",
+    "model_attributes_type": "a mapping of key: value lines",
+    "float_type": "a number",
+}
 
 
 def _kind(value: Any) -> str:
@@ -118,8 +137,13 @@ def _data_path(loc: tuple[Any, ...], data: Any) -> Path:
         elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
             out.append(part)
             node = node[part]
-        elif isinstance(node, dict) and isinstance(part, str) and part not in node and not part.startswith(
-                ("[", "function-")) and part not in ("str", "int", "literal", "enum", "bool", "none"):
+        elif (
+            isinstance(node, dict)
+            and isinstance(part, str)
+            and part not in node
+            and not part.startswith(("[", "function-"))
+            and part not in ("str", "int", "literal", "enum", "bool", "none")
+        ):
             out.append(part)  # a missing key
             node = None
     return tuple(out)
@@ -198,13 +222,19 @@ def _translate(exc: ValidationError, source: Source) -> list[Problem]:
             hint = _did_you_mean(key, options)
             if not hint:  # a single unknown key next to a single missing one is almost surely meant as it
                 missing = _missing_at(exc, path[:-1], source)
-                unknown = [e for e in exc.errors(include_url=False) if e["type"] == "extra_forbidden"
-                           and _data_path(e["loc"], source.data)[:-1] == path[:-1]]
+                unknown = [
+                    e
+                    for e in exc.errors(include_url=False)
+                    if e["type"] == "extra_forbidden" and _data_path(e["loc"], source.data)[:-1] == path[:-1]
+                ]
                 if len(missing) == 1 and len(unknown) == 1:
                     hint = f"did you mean '{missing[0]}'?"
             allowed = ", ".join(options)
-            problems.append(source.problem(path, f"unknown field '{key}'; expected one of: {allowed}", key=True,
-                                           hint=hint))
+            problems.append(
+                source.problem(
+                    path, f"unknown field '{key}'; expected one of: {allowed}", key=True, hint=hint
+                )
+            )
         elif kind == "missing":
             field_name = str(err["loc"][-1])
             parent = path[:-1] if path and path[-1] == field_name else path
@@ -225,7 +255,9 @@ def _translate(exc: ValidationError, source: Source) -> list[Problem]:
             hint = _did_you_mean(str(given), options)
             problems.append(source.problem(path, f"expected one of {expected}; got {given!r}", hint=hint))
         elif kind == "string_pattern_mismatch":
-            problems.append(source.problem(path, f"expected a colour written #RRGGBB (e.g. #005EB8); got {given!r}"))
+            problems.append(
+                source.problem(path, f"expected a colour written #RRGGBB (e.g. #005EB8); got {given!r}")
+            )
         elif kind in ("too_short", "too_long"):
             ctx = err.get("ctx", {})
             if kind == "too_short":

@@ -17,11 +17,23 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 CHANNELS = ("poster", "email", "teams_event", "teams_channel", "web_page", "x", "bluesky", "mastodon")
 SOCIAL_NETWORKS = ("x", "bluesky", "mastodon")
-CONNECTORS = ("outbox", "smtp_mail", "graph_mail", "graph_events", "graph_files", "teams_channel",
-              "web_page", "x", "bluesky", "mastodon")
+CONNECTORS = (
+    "outbox",
+    "smtp_mail",
+    "graph_mail",
+    "graph_events",
+    "graph_files",
+    "teams_channel",
+    "web_page",
+    "x",
+    "bluesky",
+    "mastodon",
+)
 
-_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-                    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 _COLOUR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 _TIME = re.compile(r"^([01]?[0-9]|2[0-3]):([0-5][0-9])$")
@@ -82,7 +94,9 @@ def _http_url(value: str) -> str:
 
 def _slug(value: str) -> str:
     if not _SLUG.match(value):
-        raise ValueError(f"expected lower-case letters, digits and hyphens (e.g. hscp-lfr-2024), got {value!r}")
+        raise ValueError(
+            f"expected lower-case letters, digits and hyphens (e.g. hscp-lfr-2024), got {value!r}"
+        )
     return value
 
 
@@ -114,11 +128,17 @@ def _str(value: Any) -> Any:
 
 
 Text = Annotated[str, BeforeValidator(_str), AfterValidator(_nonblank)]
-Date = Annotated[dt.date, BeforeValidator(_date), Field(json_schema_extra={"type": "string", "format": "date"})]
-LocalTime = Annotated[dt.time, BeforeValidator(_time),
-                      Field(json_schema_extra={"type": "string", "pattern": _TIME.pattern})]
-Duration = Annotated[dt.timedelta, BeforeValidator(_duration),
-                     Field(json_schema_extra={"type": "string", "pattern": r"^(\d+d)?\s*(\d+h)?\s*(\d+m)?$"})]
+Date = Annotated[
+    dt.date, BeforeValidator(_date), Field(json_schema_extra={"type": "string", "format": "date"})
+]
+LocalTime = Annotated[
+    dt.time, BeforeValidator(_time), Field(json_schema_extra={"type": "string", "pattern": _TIME.pattern})
+]
+Duration = Annotated[
+    dt.timedelta,
+    BeforeValidator(_duration),
+    Field(json_schema_extra={"type": "string", "pattern": r"^(\d+d)?\s*(\d+h)?\s*(\d+m)?$"}),
+]
 Email = Annotated[str, AfterValidator(_email)]
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
 Slug = Annotated[str, AfterValidator(_slug)]
@@ -132,29 +152,36 @@ class Strict(BaseModel):
 class Image(Strict):
     """A picture with the words that describe it to someone who cannot see it."""
 
-    src: Text = Field(description="Path (relative to the campaign file) or https:// address of the image.",
-                      examples=["images/hscp-logo.png"])
-    alt: Text = Field(description="Alt text: what the image shows, for screen readers. Required.",
-                      examples=["Hampshire Safeguarding Children Partnership logo"])
+    src: Text = Field(
+        description="Path (relative to the campaign file) or https:// address of the image.",
+        examples=["images/hscp-logo.png"],
+    )
+    alt: Text = Field(
+        description="Alt text: what the image shows, for screen readers. Required.",
+        examples=["Hampshire Safeguarding Children Partnership logo"],
+    )
 
 
 class Organiser(Strict):
     """The partnership that runs the week."""
 
-    name: Text = Field(description="Full name of the partnership.",
-                       examples=["Hampshire Safeguarding Children Partnership"])
+    name: Text = Field(
+        description="Full name of the partnership.", examples=["Hampshire Safeguarding Children Partnership"]
+    )
     short_name: Text = Field(description="Abbreviation used in subject lines and posts.", examples=["HSCP"])
     email: Email = Field(description="Reply-to and organiser address.", examples=["hscp@hants.gov.uk"])
-    website: HttpUrl | None = Field(None, description="The partnership's website.",
-                                    examples=["https://www.hampshirescp.org.uk"])
+    website: HttpUrl | None = Field(
+        None, description="The partnership's website.", examples=["https://www.hampshirescp.org.uk"]
+    )
 
 
 class Week(Strict):
     """The dates the practice week runs."""
 
     start: Date = Field(description="First day of the week (YYYY-MM-DD).", examples=["2024-06-24"])
-    end: Date | None = Field(None, description="Last day; defaults to four days after start (Mon–Fri).",
-                             examples=["2024-06-28"])
+    end: Date | None = Field(
+        None, description="Last day; defaults to four days after start (Mon–Fri).", examples=["2024-06-28"]
+    )
 
     @property
     def last(self) -> dt.date:
@@ -165,91 +192,164 @@ class Branding(Strict):
     """Colours and logo for posters, emails and the week's page."""
 
     primary_colour: Annotated[str, Field(pattern=_COLOUR.pattern)] = Field(
-        "#1D3E6E", description="Main colour as #RRGGBB; used for headings and banners.", examples=["#005EB8"])
+        "#1D3E6E", description="Main colour as #RRGGBB; used for headings and banners.", examples=["#005EB8"]
+    )
     accent_colour: Annotated[str, Field(pattern=_COLOUR.pattern)] = Field(
-        "#F2A900", description="Second colour as #RRGGBB; used for highlights.", examples=["#F2A900"])
-    logo: Image | None = Field(None, description="The partnership's logo, with alt text.",
-                               examples=[{"src": "images/logo.png", "alt": "HSCP logo"}])
-    templates: Text | None = Field(None, description="Folder of Jinja2 templates overriding the built-in ones "
-                                   "(relative to the campaign file).", examples=["templates/hscp"])
+        "#F2A900", description="Second colour as #RRGGBB; used for highlights.", examples=["#F2A900"]
+    )
+    logo: Image | None = Field(
+        None,
+        description="The partnership's logo, with alt text.",
+        examples=[{"src": "images/logo.png", "alt": "HSCP logo"}],
+    )
+    templates: Text | None = Field(
+        None,
+        description="Folder of Jinja2 templates overriding the built-in ones "
+        "(relative to the campaign file).",
+        examples=["templates/hscp"],
+    )
 
 
 class Audience(Strict):
     """A named group of recipients."""
 
-    description: Text = Field(description="Who this group is.", examples=["Multi-agency practitioners in Hampshire"])
-    recipients: list[Email] = Field(min_length=1, description="Email addresses or distribution lists.",
-                                    examples=[["safeguarding-practitioners@hants.gov.uk"]])
+    description: Text = Field(
+        description="Who this group is.", examples=["Multi-agency practitioners in Hampshire"]
+    )
+    recipients: list[Email] = Field(
+        min_length=1,
+        description="Email addresses or distribution lists.",
+        examples=[["safeguarding-practitioners@hants.gov.uk"]],
+    )
 
 
 class Campaign(Strict):
     """Who runs the week, when, for whom, and how it looks."""
 
-    id: Slug = Field(description="Stable identifier: lower-case letters, digits, hyphens. Used in publication ids; "
-                     "changing it re-plans everything.", examples=["hscp-lfr-2024"])
-    title: Text = Field(description="Name of the week as recipients see it.",
-                        examples=["Safeguarding Practice Week: Learning from Reviews"])
-    summary: Text | None = Field(None, description="One or two sentences introducing the week.",
-                                 examples=["Five days on the perennial practice challenges from reviews."])
-    organiser: Organiser = Field(description="The partnership running the week.",
-                                 examples=[{"name": "Hampshire Safeguarding Children Partnership",
-                                            "short_name": "HSCP", "email": "hscp@hants.gov.uk"}])
-    timezone: Text = Field("Europe/London", description="IANA timezone all local times are in.",
-                           examples=["Europe/London"])
-    week: Week = Field(description="The dates of the week.", examples=[{"start": "2024-06-24", "end": "2024-06-28"}])
-    branding: Branding = Field(default_factory=Branding, description="Colours, logo and template overrides.",
-                               examples=[{"primary_colour": "#1D3E6E", "accent_colour": "#F2A900"}])
-    audiences: dict[Slug, Audience] = Field(min_length=1, description="Named recipient groups, by id.",
-                                            examples=[{"practitioners": {"description": "Practitioners",
-                                                                         "recipients": ["list@hants.gov.uk"]}}])
+    id: Slug = Field(
+        description="Stable identifier: lower-case letters, digits, hyphens. Used in publication ids; "
+        "changing it re-plans everything.",
+        examples=["hscp-lfr-2024"],
+    )
+    title: Text = Field(
+        description="Name of the week as recipients see it.",
+        examples=["Safeguarding Practice Week: Learning from Reviews"],
+    )
+    summary: Text | None = Field(
+        None,
+        description="One or two sentences introducing the week.",
+        examples=["Five days on the perennial practice challenges from reviews."],
+    )
+    organiser: Organiser = Field(
+        description="The partnership running the week.",
+        examples=[
+            {
+                "name": "Hampshire Safeguarding Children Partnership",
+                "short_name": "HSCP",
+                "email": "hscp@hants.gov.uk",
+            }
+        ],
+    )
+    timezone: Text = Field(
+        "Europe/London", description="IANA timezone all local times are in.", examples=["Europe/London"]
+    )
+    week: Week = Field(
+        description="The dates of the week.", examples=[{"start": "2024-06-24", "end": "2024-06-28"}]
+    )
+    branding: Branding = Field(
+        default_factory=Branding,
+        description="Colours, logo and template overrides.",
+        examples=[{"primary_colour": "#1D3E6E", "accent_colour": "#F2A900"}],
+    )
+    audiences: dict[Slug, Audience] = Field(
+        min_length=1,
+        description="Named recipient groups, by id.",
+        examples=[{"practitioners": {"description": "Practitioners", "recipients": ["list@hants.gov.uk"]}}],
+    )
     allowed_email_domains: list[Text] = Field(
-        min_length=1, description="Only addresses at these domains (or their subdomains) may receive email.",
-        examples=[["hants.gov.uk", "hampshirescp.org.uk"]])
-    hashtags: list[Text] = Field(default_factory=list, description="Hashtags added to social posts (without #).",
-                                 examples=[["SafeguardingPracticeWeek"]])
+        min_length=1,
+        description="Only addresses at these domains (or their subdomains) may receive email.",
+        examples=[["hants.gov.uk", "hampshirescp.org.uk"]],
+    )
+    hashtags: list[Text] = Field(
+        default_factory=list,
+        description="Hashtags added to social posts (without #).",
+        examples=[["SafeguardingPracticeWeek"]],
+    )
     approval: Literal["none", "required"] = Field(
-        "none", description="'required': nothing goes out until someone approves the week in the Prefect UI.",
-        examples=["required"])
+        "none",
+        description="'required': nothing goes out until someone approves the week in the Prefect UI.",
+        examples=["required"],
+    )
 
 
 class ChannelConfig(Strict):
     """When and through what a channel publishes. Every field may be overridden per day."""
 
-    enabled: bool | None = Field(None, description="Switch the channel off (false) or on (true).", examples=[True])
-    at: LocalTime | None = Field(None, description="Local time the channel publishes on each day.",
-                                 examples=["08:30"])
+    enabled: bool | None = Field(
+        None, description="Switch the channel off (false) or on (true).", examples=[True]
+    )
+    at: LocalTime | None = Field(
+        None, description="Local time the channel publishes on each day.", examples=["08:30"]
+    )
     connector: Literal[CONNECTORS] | None = Field(  # type: ignore[valid-type]
-        None, description="Which connector delivers it; 'outbox' writes files locally.", examples=["graph_mail"])
+        None,
+        description="Which connector delivers it; 'outbox' writes files locally.",
+        examples=["graph_mail"],
+    )
     missed_window: Duration | None = Field(
-        None, description="How late it may still go out; later than this it is skipped and operators alerted.",
-        examples=["2h", "30m"])
-    audience: Slug | None = Field(None, description="Audience id (email channel): who receives it.",
-                                  examples=["practitioners"])
+        None,
+        description="How late it may still go out; later than this it is skipped and operators alerted.",
+        examples=["2h", "30m"],
+    )
+    audience: Slug | None = Field(
+        None, description="Audience id (email channel): who receives it.", examples=["practitioners"]
+    )
     create_days_before: int | None = Field(
-        None, ge=0, le=60, description="Teams events: create the meeting this many days before it happens.",
-        examples=[7])
+        None,
+        ge=0,
+        le=60,
+        description="Teams events: create the meeting this many days before it happens.",
+        examples=[7],
+    )
     reminder_minutes_before: int | None = Field(
-        None, ge=0, le=10080, description="Teams events: reminder email this many minutes before the start "
-        "(0 for none).", examples=[60])
+        None,
+        ge=0,
+        le=10080,
+        description="Teams events: reminder email this many minutes before the start (0 for none).",
+        examples=[60],
+    )
 
 
 class Channels(Strict):
     """The channels of the week. A channel left out is off."""
 
-    poster: ChannelConfig | None = Field(None, description="Daily A4 poster (PDF and PNG).",
-                                         examples=[{"at": "08:00"}])
-    email: ChannelConfig | None = Field(None, description="Daily email to an audience.",
-                                        examples=[{"at": "08:30", "audience": "practitioners"}])
-    teams_event: ChannelConfig | None = Field(None, description="Teams meetings and webinars for the week's events.",
-                                              examples=[{"create_days_before": 7, "at": "10:00",
-                                                         "reminder_minutes_before": 60}])
-    teams_channel: ChannelConfig | None = Field(None, description="Daily announcement card in a Teams channel.",
-                                                examples=[{"at": "09:00"}])
-    web_page: ChannelConfig | None = Field(None, description="The week's public page; each day revealed when live.",
-                                           examples=[{"at": "08:00"}])
+    poster: ChannelConfig | None = Field(
+        None, description="Daily A4 poster (PDF and PNG).", examples=[{"at": "08:00"}]
+    )
+    email: ChannelConfig | None = Field(
+        None,
+        description="Daily email to an audience.",
+        examples=[{"at": "08:30", "audience": "practitioners"}],
+    )
+    teams_event: ChannelConfig | None = Field(
+        None,
+        description="Teams meetings and webinars for the week's events.",
+        examples=[{"create_days_before": 7, "at": "10:00", "reminder_minutes_before": 60}],
+    )
+    teams_channel: ChannelConfig | None = Field(
+        None, description="Daily announcement card in a Teams channel.", examples=[{"at": "09:00"}]
+    )
+    web_page: ChannelConfig | None = Field(
+        None, description="The week's public page; each day revealed when live.", examples=[{"at": "08:00"}]
+    )
     x: ChannelConfig | None = Field(None, description="Daily post on X.", examples=[{"at": "12:00"}])
-    bluesky: ChannelConfig | None = Field(None, description="Daily post on Bluesky.", examples=[{"at": "12:00"}])
-    mastodon: ChannelConfig | None = Field(None, description="Daily post on Mastodon.", examples=[{"at": "12:00"}])
+    bluesky: ChannelConfig | None = Field(
+        None, description="Daily post on Bluesky.", examples=[{"at": "12:00"}]
+    )
+    mastodon: ChannelConfig | None = Field(
+        None, description="Daily post on Mastodon.", examples=[{"at": "12:00"}]
+    )
 
 
 class ResourceKind(StrEnum):
@@ -271,105 +371,205 @@ class Resource(Strict):
     """Something practitioners can open: a toolkit, pack, briefing, training or procedure."""
 
     title: Text = Field(description="Name of the resource.", examples=["Learning from Reviews Toolkit"])
-    url: HttpUrl = Field(description="http(s) address where it lives.",
-                         examples=["https://www.hampshirescp.org.uk/learning-from-reviews-toolkit"])
-    kind: ResourceKind = Field(description="What sort of resource this is (shown as its label).",
-                               examples=["toolkit"])
-    description: Text | None = Field(None, description="One sentence on what it offers.",
-                                     examples=["Tools to apply learning from reviews in everyday practice."])
+    url: HttpUrl = Field(
+        description="http(s) address where it lives.",
+        examples=["https://www.hampshirescp.org.uk/learning-from-reviews-toolkit"],
+    )
+    kind: ResourceKind = Field(
+        description="What sort of resource this is (shown as its label).", examples=["toolkit"]
+    )
+    description: Text | None = Field(
+        None,
+        description="One sentence on what it offers.",
+        examples=["Tools to apply learning from reviews in everyday practice."],
+    )
 
 
 class Theme(Strict):
     """One theme of a day."""
 
     title: Text = Field(description="The theme's name.", examples=["Information exchange"])
-    summary: Text | None = Field(None, description="A short paragraph on the theme.",
-                                 examples=["Share information in a timely way."])
-    key_messages: list[Text] = Field(default_factory=list, description="Bullet points for practice.",
-                                     examples=[["Don't assume important information is already known."]])
-    one_thing: Text | None = Field(None, description="The 'If you do one thing' line.",
-                                   examples=["Share information in a way that can be understood by everyone."])
+    summary: Text | None = Field(
+        None, description="A short paragraph on the theme.", examples=["Share information in a timely way."]
+    )
+    key_messages: list[Text] = Field(
+        default_factory=list,
+        description="Bullet points for practice.",
+        examples=[["Don't assume important information is already known."]],
+    )
+    one_thing: Text | None = Field(
+        None,
+        description="The 'If you do one thing' line.",
+        examples=["Share information in a way that can be understood by everyone."],
+    )
     resources: list[Resource] = Field(
-        default_factory=list, description="Resources for this theme.",
-        examples=[[{"title": "HIPS Procedures", "url": "https://hipsprocedures.org.uk/", "kind": "procedure"}]])
+        default_factory=list,
+        description="Resources for this theme.",
+        examples=[
+            [{"title": "HIPS Procedures", "url": "https://hipsprocedures.org.uk/", "kind": "procedure"}]
+        ],
+    )
 
 
 class SocialText(Strict):
     """Hand-written social post text; generated from the day when left out."""
 
-    text: Text | None = Field(None, description="Text for every network unless a network has its own.",
-                              examples=["Today: information exchange. #SafeguardingPracticeWeek"])
-    x: Text | None = Field(None, description="Text for X (weighted 280, links count 23).", examples=["Today…"])
+    text: Text | None = Field(
+        None,
+        description="Text for every network unless a network has its own.",
+        examples=["Today: information exchange. #SafeguardingPracticeWeek"],
+    )
+    x: Text | None = Field(
+        None, description="Text for X (weighted 280, links count 23).", examples=["Today…"]
+    )
     bluesky: Text | None = Field(None, description="Text for Bluesky (300 graphemes).", examples=["Today…"])
-    mastodon: Text | None = Field(None, description="Text for Mastodon (500 characters).", examples=["Today…"])
-    image: Image | None = Field(None, description="Image for the posts; the day's poster when left out.",
-                                examples=[{"src": "images/tuesday.png", "alt": "Two practitioners talking"}])
+    mastodon: Text | None = Field(
+        None, description="Text for Mastodon (500 characters).", examples=["Today…"]
+    )
+    image: Image | None = Field(
+        None,
+        description="Image for the posts; the day's poster when left out.",
+        examples=[{"src": "images/tuesday.png", "alt": "Two practitioners talking"}],
+    )
 
 
 class Day(Strict):
     """One day of the week: its themes and how it goes out."""
 
-    weekday: Weekday | None = Field(None, description="Which day, by name (give this or date).",
-                                    examples=["tuesday"])
-    date: Date | None = Field(None, description="Which day, by date (give this or weekday).",
-                              examples=["2024-06-25"])
+    weekday: Weekday | None = Field(
+        None, description="Which day, by name (give this or date).", examples=["tuesday"]
+    )
+    date: Date | None = Field(
+        None, description="Which day, by date (give this or weekday).", examples=["2024-06-25"]
+    )
     title: Text = Field(description="Headline of the day.", examples=["Information exchange and risk"])
-    summary: Text | None = Field(None, description="Introduction to the day.", examples=["Today we focus on…"])
-    themes: list[Theme] = Field(min_length=1, description="The day's themes.",
-                                examples=[[{"title": "Information exchange",
-                                            "one_thing": "Share information in a way that can be understood "
-                                                         "by everyone."}]])
-    poster: Image | None = Field(None, description="A ready-made poster image instead of the generated one.",
-                                 examples=[{"src": "posters/tuesday.png",
-                                            "alt": "Poster: information exchange, risk and critical thinking"}])
-    social: SocialText | None = Field(None, description="Hand-written social post text.",
-                                      examples=[{"text": "Today: information exchange. #SafeguardingPracticeWeek"}])
-    channels: Channels | None = Field(None, description="Per-day overrides of the week's channel settings.",
-                                      examples=[{"email": {"at": "10:00"}, "x": {"enabled": False}}])
+    summary: Text | None = Field(
+        None, description="Introduction to the day.", examples=["Today we focus on…"]
+    )
+    themes: list[Theme] = Field(
+        min_length=1,
+        description="The day's themes.",
+        examples=[
+            [
+                {
+                    "title": "Information exchange",
+                    "one_thing": "Share information in a way that can be understood by everyone.",
+                }
+            ]
+        ],
+    )
+    poster: Image | None = Field(
+        None,
+        description="A ready-made poster image instead of the generated one.",
+        examples=[
+            {"src": "posters/tuesday.png", "alt": "Poster: information exchange, risk and critical thinking"}
+        ],
+    )
+    social: SocialText | None = Field(
+        None,
+        description="Hand-written social post text.",
+        examples=[{"text": "Today: information exchange. #SafeguardingPracticeWeek"}],
+    )
+    channels: Channels | None = Field(
+        None,
+        description="Per-day overrides of the week's channel settings.",
+        examples=[{"email": {"at": "10:00"}, "x": {"enabled": False}}],
+    )
 
 
 class Event(Strict):
     """A Teams webinar or meeting during the week."""
 
     id: Slug = Field(description="Stable id of the event.", examples=["da-impact-webinar"])
-    kind: Literal["webinar", "meeting"] = Field("webinar", description="Webinar or meeting.", examples=["webinar"])
-    title: Text = Field(description="Title of the meeting.",
-                        examples=["An introduction to the impact of domestic abuse on children and young people"])
-    day: Weekday | None = Field(None, description="Day of the week it happens (give this or date).",
-                                examples=["wednesday"])
-    date: Date | None = Field(None, description="Date it happens (give this or day).", examples=["2024-11-27"])
+    kind: Literal["webinar", "meeting"] = Field(
+        "webinar", description="Webinar or meeting.", examples=["webinar"]
+    )
+    title: Text = Field(
+        description="Title of the meeting.",
+        examples=["An introduction to the impact of domestic abuse on children and young people"],
+    )
+    day: Weekday | None = Field(
+        None, description="Day of the week it happens (give this or date).", examples=["wednesday"]
+    )
+    date: Date | None = Field(
+        None, description="Date it happens (give this or day).", examples=["2024-11-27"]
+    )
     start: LocalTime = Field(description="Local start time.", examples=["13:30"])
     end: LocalTime = Field(description="Local end time.", examples=["15:00"])
     description: Text | None = Field(None, description="What the session covers.", examples=["A 90-minute…"])
     organiser: Email = Field(description="Mailbox that owns the meeting.", examples=["iowscp@iow.gov.uk"])
     audience: Slug = Field(description="Audience id invited to it.", examples=["practitioners"])
-    join_url: HttpUrl | None = Field(None, description="Join link if the meeting already exists elsewhere.",
-                                     examples=["https://teams.microsoft.com/l/meetup-join/…"])
+    join_url: HttpUrl | None = Field(
+        None,
+        description="Join link if the meeting already exists elsewhere.",
+        examples=["https://teams.microsoft.com/l/meetup-join/…"],
+    )
 
 
 class CampaignFile(Strict):
     """A practice week: campaign, channels, days and events."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, title="practiceweek campaign",
-                              json_schema_extra={"$schema": "https://json-schema.org/draft/2020-12/schema"})
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        title="practiceweek campaign",
+        json_schema_extra={"$schema": "https://json-schema.org/draft/2020-12/schema"},
+    )
 
     campaign: Campaign = Field(
         description="Who runs the week, when and for whom.",
-        examples=[{"id": "hscp-lfr-2024", "title": "Safeguarding Practice Week: Learning from Reviews",
-                   "organiser": {"name": "Hampshire Safeguarding Children Partnership", "short_name": "HSCP",
-                                 "email": "hscp@hants.gov.uk"},
-                   "week": {"start": "2024-06-24"},
-                   "audiences": {"practitioners": {"description": "Practitioners",
-                                                   "recipients": ["hscp-practitioners@hants.gov.uk"]}},
-                   "allowed_email_domains": ["hants.gov.uk"]}])
-    channels: Channels = Field(description="Which channels publish, when, and through which connector.",
-                               examples=[{"poster": {"at": "08:00"},
-                                          "email": {"at": "08:30", "audience": "practitioners"}}])
-    days: list[Day] = Field(min_length=1, max_length=7, description="The days of the week, in order.",
-                            examples=[[{"weekday": "tuesday", "title": "Information exchange",
-                                        "themes": [{"title": "Information exchange"}]}]])
+        examples=[
+            {
+                "id": "hscp-lfr-2024",
+                "title": "Safeguarding Practice Week: Learning from Reviews",
+                "organiser": {
+                    "name": "Hampshire Safeguarding Children Partnership",
+                    "short_name": "HSCP",
+                    "email": "hscp@hants.gov.uk",
+                },
+                "week": {"start": "2024-06-24"},
+                "audiences": {
+                    "practitioners": {
+                        "description": "Practitioners",
+                        "recipients": ["hscp-practitioners@hants.gov.uk"],
+                    }
+                },
+                "allowed_email_domains": ["hants.gov.uk"],
+            }
+        ],
+    )
+    channels: Channels = Field(
+        description="Which channels publish, when, and through which connector.",
+        examples=[{"poster": {"at": "08:00"}, "email": {"at": "08:30", "audience": "practitioners"}}],
+    )
+    days: list[Day] = Field(
+        min_length=1,
+        max_length=7,
+        description="The days of the week, in order.",
+        examples=[
+            [
+                {
+                    "weekday": "tuesday",
+                    "title": "Information exchange",
+                    "themes": [{"title": "Information exchange"}],
+                }
+            ]
+        ],
+    )
     events: list[Event] = Field(
-        default_factory=list, description="Teams webinars and meetings.",
-        examples=[[{"id": "da-impact-webinar", "title": "The impact of domestic abuse on children",
-                    "day": "wednesday", "start": "13:30", "end": "15:00", "organiser": "iowscp@iow.gov.uk",
-                    "audience": "practitioners"}]])
+        default_factory=list,
+        description="Teams webinars and meetings.",
+        examples=[
+            [
+                {
+                    "id": "da-impact-webinar",
+                    "title": "The impact of domestic abuse on children",
+                    "day": "wednesday",
+                    "start": "13:30",
+                    "end": "15:00",
+                    "organiser": "iowscp@iow.gov.uk",
+                    "audience": "practitioners",
+                }
+            ]
+        ],
+    )

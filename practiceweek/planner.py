@@ -19,8 +19,12 @@ from .channels import Setting, resolve
 from .dates import day_date, day_key, exact
 from .model import CHANNELS, CampaignFile, Day, Event
 
-CHANNEL_ORDER = {name: i for i, name in enumerate(("teams_event", "web_page", "poster", "email", "teams_channel",
-                                                    "x", "bluesky", "mastodon"))}
+CHANNEL_ORDER = {
+    name: i
+    for i, name in enumerate(
+        ("teams_event", "web_page", "poster", "email", "teams_channel", "x", "bluesky", "mastodon")
+    )
+}
 
 
 @dataclass(frozen=True)
@@ -44,11 +48,22 @@ class Publication:
     content: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "campaign": self.campaign, "day": self.day, "date": self.date.isoformat(),
-                "channel": self.channel, "slot": self.slot, "connector": self.connector,
-                "at": self.at.isoformat(), "missed_window_s": int(self.missed_window.total_seconds()),
-                "title": self.title, "audience": self.audience, "event_id": self.event_id,
-                "depends_on": list(self.depends_on), "fingerprint": self.fingerprint}
+        return {
+            "id": self.id,
+            "campaign": self.campaign,
+            "day": self.day,
+            "date": self.date.isoformat(),
+            "channel": self.channel,
+            "slot": self.slot,
+            "connector": self.connector,
+            "at": self.at.isoformat(),
+            "missed_window_s": int(self.missed_window.total_seconds()),
+            "title": self.title,
+            "audience": self.audience,
+            "event_id": self.event_id,
+            "depends_on": list(self.depends_on),
+            "fingerprint": self.fingerprint,
+        }
 
 
 def fingerprint(content: Any) -> str:
@@ -80,15 +95,37 @@ def plan(cf: CampaignFile) -> list[Publication]:
         events_on.setdefault(day_date(cf, event), []).append(event)  # type: ignore[arg-type]
     out: list[Publication] = []
 
-    def add(date: dt.date, setting: Setting, slot: str, title: str, content: dict[str, Any],
-            at: dt.datetime, depends: list[str], **extra: Any) -> str:
+    def add(
+        date: dt.date,
+        setting: Setting,
+        slot: str,
+        title: str,
+        content: dict[str, Any],
+        at: dt.datetime,
+        depends: list[str],
+        **extra: Any,
+    ) -> str:
         key = "week" if slot == "week" else day_key(date)
         pid = f"{cid}/{key}/{setting.channel}/{slot}"
         content = {**content, "connector": setting.connector}
-        out.append(Publication(id=pid, campaign=cid, day=key, date=date, channel=setting.channel, slot=slot,
-                               connector=setting.connector, at=at, missed_window=setting.missed_window,
-                               title=title, fingerprint=fingerprint(content), depends_on=tuple(depends),
-                               content=content, **extra))
+        out.append(
+            Publication(
+                id=pid,
+                campaign=cid,
+                day=key,
+                date=date,
+                channel=setting.channel,
+                slot=slot,
+                connector=setting.connector,
+                at=at,
+                missed_window=setting.missed_window,
+                title=title,
+                fingerprint=fingerprint(content),
+                depends_on=tuple(depends),
+                content=content,
+                **extra,
+            )
+        )
         return pid
 
     # Teams events are created ahead; the day's email, card and reminder carry their join link.
@@ -98,23 +135,44 @@ def plan(cf: CampaignFile) -> list[Publication]:
     for date, events in sorted(events_on.items()):
         for event in events:
             if event_setting.enabled:
-                when = exact(date - dt.timedelta(days=event_setting.create_days_before), event_setting.at, zone)
-                created[event.id] = add(date, event_setting, event.id, f"Create Teams {event.kind}: {event.title}",
-                                        {"campaign": base, "event": _event_view(event)}, when, [],
-                                        audience=event.audience, event_id=event.id)
+                when = exact(
+                    date - dt.timedelta(days=event_setting.create_days_before), event_setting.at, zone
+                )
+                created[event.id] = add(
+                    date,
+                    event_setting,
+                    event.id,
+                    f"Create Teams {event.kind}: {event.title}",
+                    {"campaign": base, "event": _event_view(event)},
+                    when,
+                    [],
+                    audience=event.audience,
+                    event_id=event.id,
+                )
             minutes = event_setting.reminder_minutes_before
             if email_week.enabled and event_setting.enabled and minutes > 0:
                 start = exact(date, event.start, zone).astimezone(dt.UTC)  # count back in real minutes,
                 when = (start - dt.timedelta(minutes=minutes)).astimezone(zone)  # not on the wall clock
                 reminder = replace(email_week, missed_window=dt.timedelta(minutes=minutes))
-                add(date, reminder, f"reminder-{event.id}", f"Reminder: {event.title} starts at {event.start:%H:%M}",
-                    {"campaign": base, "event": _event_view(event), "reminder_minutes": minutes}, when,
-                    [created[event.id]], audience=event.audience, event_id=event.id)
+                add(
+                    date,
+                    reminder,
+                    f"reminder-{event.id}",
+                    f"Reminder: {event.title} starts at {event.start:%H:%M}",
+                    {"campaign": base, "event": _event_view(event), "reminder_minutes": minutes},
+                    when,
+                    [created[event.id]],
+                    audience=event.audience,
+                    event_id=event.id,
+                )
 
     first_poster: tuple[dt.date, Setting] | None = None
     for date, day in days:
-        view = {"campaign": base, "day": _day_view(day),
-                "events": [_event_view(e) for e in events_on.get(date, [])]}
+        view = {
+            "campaign": base,
+            "day": _day_view(day),
+            "events": [_event_view(e) for e in events_on.get(date, [])],
+        }
         event_deps = [created[e.id] for e in events_on.get(date, []) if e.id in created]
         poster_id = None
         for channel in CHANNELS:
@@ -129,18 +187,48 @@ def plan(cf: CampaignFile) -> list[Publication]:
                 poster_id = add(date, setting, "daily", f"Poster: {day.title}", view, at, [])
             elif channel == "web_page":
                 shown = [_day_view(d) for dd, d in days if dd <= date]
-                add(date, setting, "daily", f"Week page: reveal {date:%A}", {"campaign": base, "days": shown,
-                    "events": [_event_view(e) for e in cf.events]}, at, [])
+                add(
+                    date,
+                    setting,
+                    "daily",
+                    f"Week page: reveal {date:%A}",
+                    {"campaign": base, "days": shown, "events": [_event_view(e) for e in cf.events]},
+                    at,
+                    [],
+                )
             elif channel == "email":
                 deps = ([poster_id] if poster_id else []) + event_deps
-                add(date, setting, "daily", f"Email: {day.title}", {**view, "audience": setting.audience}, at,
-                    deps, audience=setting.audience)
+                add(
+                    date,
+                    setting,
+                    "daily",
+                    f"Email: {day.title}",
+                    {**view, "audience": setting.audience},
+                    at,
+                    deps,
+                    audience=setting.audience,
+                )
             else:
                 deps = ([poster_id] if poster_id and channel != "teams_channel" else []) + event_deps
-                add(date, setting, "daily", f"{channel.replace('_', ' ').title()}: {day.title}", view, at, deps)
+                add(
+                    date,
+                    setting,
+                    "daily",
+                    f"{channel.replace('_', ' ').title()}: {day.title}",
+                    view,
+                    at,
+                    deps,
+                )
     if first_poster is not None:
         date, setting = first_poster
-        add(date, setting, "week", "Poster: the whole week",
-            {"campaign": base, "days": [_day_view(d) for _, d in days]}, exact(date, setting.at, zone), [])
+        add(
+            date,
+            setting,
+            "week",
+            "Poster: the whole week",
+            {"campaign": base, "days": [_day_view(d) for _, d in days]},
+            exact(date, setting.at, zone),
+            [],
+        )
     out.sort(key=lambda p: (p.at, CHANNEL_ORDER[p.channel], p.id))
     return out

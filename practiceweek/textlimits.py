@@ -47,7 +47,9 @@ def _extract_urls():  # type: ignore[no-untyped-def]
         assert spec is not None
         sys.modules["twitter_text"] = importlib.util.module_from_spec(spec)  # the package, not yet run
         try:
-            extract_urls_with_indices = importlib.import_module("twitter_text.extract_urls").extract_urls_with_indices
+            extract_urls_with_indices = importlib.import_module(
+                "twitter_text.extract_urls"
+            ).extract_urls_with_indices
         finally:
             del sys.modules["twitter_text"]
     return extract_urls_with_indices

@@ -51,8 +51,9 @@ class Source:
             probe = probe[:-1]
         return self.value_at.get((), (1, 1))
 
-    def problem(self, path: Path, message: str, *, key: bool = False, severity: str = "error",
-                hint: str = "") -> Problem:
+    def problem(
+        self, path: Path, message: str, *, key: bool = False, severity: str = "error", hint: str = ""
+    ) -> Problem:
         line, column = self.position(path, key=key)
         return Problem(self.file, line, column, format_path(path), message, severity, hint)
 
@@ -95,7 +96,11 @@ def _unclosed_quote(text: str, before_line: int) -> tuple[int, int] | None:
         value = (value if sep else line.lstrip().removeprefix("- ")).strip()
         for quote in ('"', "'"):
             if value.startswith(quote):
-                rest = value[1:].replace('\\\\', "").replace('\\"', "") if quote == '"' else value[1:].replace("''", "")
+                rest = (
+                    value[1:].replace("\\\\", "").replace('\\"', "")
+                    if quote == '"'
+                    else value[1:].replace("''", "")
+                )
                 if quote not in rest:
                     return number, line.index(value) + 1
     return None
@@ -105,7 +110,7 @@ _PLAIN = {  # PyYAML's words → what to do about it
     "expected <block end>": "this line is not indented in line with the lines above it",
     "found character '\\t'": "a tab character; indent with spaces only",
     "mapping values are not allowed here": "a ': ' where a value was expected; put quotes around text "
-                                           "that contains ': '",
+    "that contains ': '",
     "could not find expected ':'": "a key without its ':' (write key: value)",
     "found undefined alias": "an alias (*name) with no anchor (&name) before it",
 }
@@ -122,18 +127,29 @@ def parse(text: str, file: str) -> tuple[Source | None, list[Problem]]:
         context = f" {exc.context}" if exc.context else ""
         opened = _unclosed_quote(text, line)
         if opened is not None and opened[0] < line:
-            return None, [Problem(file, *opened, "", f"YAML syntax: a quoted value starts on this line and "
-                                  f"is never closed (the parser gave up on line {line}: {what})",
-                                  hint="add the closing quote")]
+            return None, [
+                Problem(
+                    file,
+                    *opened,
+                    "",
+                    f"YAML syntax: a quoted value starts on this line and "
+                    f"is never closed (the parser gave up on line {line}: {what})",
+                    hint="add the closing quote",
+                )
+            ]
         plain = next((words for start, words in _PLAIN.items() if what.startswith(start)), None)
-        message = f"YAML syntax: {plain} (parser: {what}{context})" if plain else f"YAML syntax: {what}{context}"
-        return None, [Problem(file, line, column, "", message,
-                              hint="check indentation, colons and quotes on this line")]
+        message = (
+            f"YAML syntax: {plain} (parser: {what}{context})" if plain else f"YAML syntax: {what}{context}"
+        )
+        return None, [
+            Problem(file, line, column, "", message, hint="check indentation, colons and quotes on this line")
+        ]
     except yaml.YAMLError as exc:  # pragma: no cover - every PyYAML error we know is marked
         return None, [Problem(file, 1, 1, "", f"YAML syntax: {exc}")]
     except RecursionError:
-        return None, [Problem(file, 1, 1, "", f"YAML nests deeper than {MAX_DEPTH} levels; a campaign "
-                              "never needs that")]
+        return None, [
+            Problem(file, 1, 1, "", f"YAML nests deeper than {MAX_DEPTH} levels; a campaign never needs that")
+        ]
     source = Source(file=file, data=None)
     problems: list[Problem] = []
     if root is None:
@@ -149,8 +165,10 @@ def parse(text: str, file: str) -> tuple[Source | None, list[Problem]]:
 def _walk(node: yaml.Node, path: Path, source: Source, problems: list[Problem], count: list[int]) -> Any:
     count[0] += 1
     if count[0] > MAX_NODES:
-        raise _TooBig(f"the YAML expands to more than {MAX_NODES} values (anchors and aliases?); "
-                      "a campaign never needs that")
+        raise _TooBig(
+            f"the YAML expands to more than {MAX_NODES} values (anchors and aliases?); "
+            "a campaign never needs that"
+        )
     if len(path) > MAX_DEPTH:
         raise _TooBig(f"YAML nests deeper than {MAX_DEPTH} levels; a campaign never needs that")
     source.value_at[path] = _mark(node)
@@ -163,20 +181,39 @@ def _walk(node: yaml.Node, path: Path, source: Source, problems: list[Problem], 
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
                 line, column = _mark(key_node)
-                problems.append(Problem(source.file, line, column, format_path(path),
-                                        "keys must be plain words, not lists or mappings"))
+                problems.append(
+                    Problem(
+                        source.file,
+                        line,
+                        column,
+                        format_path(path),
+                        "keys must be plain words, not lists or mappings",
+                    )
+                )
                 continue
             key = key_node.value
             if key == "<<":
-                problems.append(Problem(source.file, *_mark(key_node), format_path(path),
-                                        "YAML merge keys (<<) are not supported; write the fields out"))
+                problems.append(
+                    Problem(
+                        source.file,
+                        *_mark(key_node),
+                        format_path(path),
+                        "YAML merge keys (<<) are not supported; write the fields out",
+                    )
+                )
                 continue
             child = (*path, key)
             if key in out:
                 first = source.key_at[child]
-                problems.append(Problem(source.file, *_mark(key_node), format_path(child),
-                                        f"duplicate key '{key}' (first given on line {first[0]})",
-                                        hint="remove one of them"))
+                problems.append(
+                    Problem(
+                        source.file,
+                        *_mark(key_node),
+                        format_path(child),
+                        f"duplicate key '{key}' (first given on line {first[0]})",
+                        hint="remove one of them",
+                    )
+                )
                 continue
             source.key_at[child] = _mark(key_node)
             out[key] = _walk(value_node, child, source, problems, count)
