@@ -73,21 +73,20 @@ def _install_log_redaction() -> None:
 
 
 class TokenBucket:
-    """Thread-safe token bucket: ``rate`` tokens per ``per`` seconds, holding at most ``burst``."""
+    """Thread-safe token bucket (GCRA): ``rate`` per ``per`` seconds, bursts of up to ``burst``."""
 
     def __init__(self, rate: int, per: float, burst: int = 1) -> None:
         self.interval = per / rate
-        self.burst = max(1, burst)
+        self.tolerance = (max(1, burst) - 1) * self.interval
         self._lock = threading.Lock()
-        self._next = time.monotonic()  # when the next token is free
+        self._tat = time.monotonic()  # theoretical arrival time of the next request
 
     def acquire(self) -> float:
         """Block until a token is free; return how long we waited."""
         with self._lock:
             now = time.monotonic()
-            earliest = now - (self.burst - 1) * self.interval
-            start = max(self._next, earliest)
-            self._next = start + self.interval
+            start = max(now, self._tat - self.tolerance)
+            self._tat = max(self._tat, start) + self.interval
             wait = start - now
         if wait > 0:
             time.sleep(wait)
@@ -99,13 +98,14 @@ _BUCKETS_LOCK = threading.Lock()
 
 
 def shared_bucket(key: tuple[str, ...], rate: int | None, per: float) -> TokenBucket | None:
-    """One bucket per (connector, account, limit): every connector instance in the process shares it."""
+    """One bucket per (connector, endpoint, account, limit), shared by every connector instance in the
+    process; it holds the whole limit, so a quiet account may burst up to it, then paces at the rate."""
     if not rate:
         return None
     full_key = (*key, str(rate), str(per))
     with _BUCKETS_LOCK:
         if full_key not in _BUCKETS:
-            _BUCKETS[full_key] = TokenBucket(rate, per)
+            _BUCKETS[full_key] = TokenBucket(rate, per, burst=rate)
         return _BUCKETS[full_key]
 
 

@@ -79,7 +79,7 @@ class BlueskyConnector(Connector):
             return fn()
         except at_exc.InvokeTimeoutError as exc:
             raise (unknown if write else not_reached)("Bluesky", what, exc) from None
-        except at_exc.RequestException as exc:
+        except at_exc.RequestErrorBase as exc:
             r = exc.response
             if r is None:  # NetworkError without a response: the connection broke
                 cause = exc.__cause__
@@ -121,7 +121,7 @@ class BlueskyConnector(Connector):
         did = self._login()
         posts = list(item.posts or (Post(item.text),))
         refs: list[models.ComAtprotoRepoStrongRef.Main] = []
-        bucket = shared_bucket(("bluesky", did), self.requests_per_interval, self.interval_seconds)
+        bucket = shared_bucket(("bluesky", self.settings.base_url, did), self.requests_per_interval, self.interval_seconds)
         for i, post in enumerate(posts):
             rkey = record_key(item.publication, i)
             existing = self._get(did, rkey)

@@ -60,7 +60,8 @@ class GraphEventsConnector(Connector):
         return who
 
     def _pace(self, organiser: str) -> None:
-        bucket = shared_bucket(("graph", organiser.lower()), self.requests_per_interval, self.interval_seconds)
+        bucket = shared_bucket(("graph", self.graph.base_url, organiser.lower()), self.requests_per_interval,
+                               self.interval_seconds)
         if bucket is not None:
             bucket.acquire()
 

@@ -32,7 +32,7 @@ HINTS = {403: "the app registration lacks Files.ReadWrite.All (or Sites.Selected
 
 
 class GraphFilesConnector(Connector):
-    """Uploads ``item.files`` (or its attachments) under ``<folder>/<campaign>/<day>/``."""
+    """Uploads ``item.files`` (or its attachments) under ``<folder>/<campaign>/<day>/<slot>/``."""
 
     name: ClassVar[str] = "graph_files"
     channels: ClassVar[tuple[str, ...]] = ("poster", "web_page")
@@ -51,7 +51,7 @@ class GraphFilesConnector(Connector):
         if not files:
             raise PermanentError(f"{item.id}: nothing to upload", provider="Graph")
         pub = item.publication
-        base = f"{self.settings.folder.strip('/')}/{safe_part(pub.campaign)}/{safe_part(pub.day)}"
+        base = f"{self.settings.folder.strip('/')}/{safe_part(pub.campaign)}/{safe_part(pub.day)}/{safe_part(pub.slot)}"
         return {f"{base}/{safe_relpath(rel).as_posix()}": data for rel, data in files.items()}
 
     def _item_url(self, path: str, suffix: str = "") -> str:

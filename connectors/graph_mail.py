@@ -82,7 +82,8 @@ class GraphMailConnector(Connector):
         return [(f"{item.id}#{n}", batch) for n, batch in enumerate(batches, 1)]
 
     def _bucket(self, sender: str) -> Any:
-        return shared_bucket(("graph_mail", sender.lower()), self.requests_per_interval, self.interval_seconds)
+        return shared_bucket(("graph_mail", self.graph.base_url, sender.lower()), self.requests_per_interval,
+                             self.interval_seconds)
 
     def _message(self, item: Rendered, part: str, sender: str, batch: list[str]) -> Message:
         def rcpt(addr: str) -> Recipient:

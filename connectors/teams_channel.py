@@ -15,7 +15,7 @@ import httpx
 
 from practiceweek.artifacts import Rendered
 
-from ._common import classify_status, digest, not_reached, redact, unknown
+from ._common import classify_status, digest, not_reached, redact, shared_bucket, unknown
 from .base import Connector, PermanentError, Receipt
 from .settings import TeamsSettings
 
@@ -55,6 +55,10 @@ class TeamsChannelConnector(Connector):
         if self.max_text_length and len(body) > self.max_text_length:
             raise PermanentError(f"Teams: the card of {item.id} is {len(body)} bytes; Teams accepts "
                                  f"{self.max_text_length}", provider="Teams")
+        bucket = shared_bucket(("teams", digest(str(self.settings.webhook_url))), self.requests_per_interval,
+                               self.interval_seconds)
+        if bucket is not None:
+            bucket.acquire()
         try:
             response = self._http.post(str(self.settings.webhook_url), content=body,
                                        headers={"Content-Type": "application/json"})

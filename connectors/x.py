@@ -18,7 +18,7 @@ from requests_oauthlib import OAuth1
 
 from practiceweek.artifacts import Post, Rendered
 
-from ._common import classify_status, not_reached, redact, shared_bucket, unknown
+from ._common import classify_status, digest, not_reached, redact, shared_bucket, unknown
 from .base import Connector, ConnectorError, PermanentError, Receipt
 from .settings import XSettings
 
@@ -154,7 +154,8 @@ class XConnector(Connector):
                 raise PermanentError(f"X: a post of {item.id} has {len(post.text)} characters; X allows "
                                      f"{self.max_text_length}", provider="X")
         ids: list[str] = self._existing(item) if len(posts) > 1 else []
-        bucket = shared_bucket(("x", str(self.settings.access_token)[:8]), self.requests_per_interval,
+        bucket = shared_bucket(("x", self.settings.base_url, digest(str(self.settings.access_token))),
+                               self.requests_per_interval,
                                self.interval_seconds)
         for i in range(len(ids), len(posts)):
             post = posts[i]

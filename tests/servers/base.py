@@ -3,7 +3,7 @@
 Faults (``server.inject(kind, path=regex, method=..., times=1)``):
 
 * ``"429"``     - 429 with the provider's rate-limit headers (``retry_after`` seconds), effect not applied
-* ``"500"``, ``"503"`` - that status, effect not applied
+* ``"500"``, ``"503"`` - that status, effect not applied (``"400"``/``"401"``/``"403"``/``"404"`` too)
 * ``"timeout"`` - the effect IS applied, then the server sleeps past the client timeout and hangs up
 * ``"reset"``   - the request is read, then the TCP connection is reset (RST); effect not applied
 * ``"applied_503"`` - the effect IS applied, then 503 (what makes SDK-level POST retries dangerous)
@@ -66,7 +66,7 @@ Handler = Callable[[Request], Response]
 class FakeServer:
     """Base of every provider server: register routes with :meth:`route`, start with :meth:`start`."""
 
-    hang_seconds = 2.5  # "timeout" fault: longer than the clients' test timeout
+    hang_seconds = 1.6  # "timeout" fault: longer than the clients' test timeout
 
     def __init__(self) -> None:
         self.routes: list[tuple[str, re.Pattern[str], Handler]] = []
@@ -148,6 +148,9 @@ class FakeServer:
             return
         if fault == "429":
             self._send(h, Response(429, self.error_body(429, "Too Many Requests"), self.rate_limit_headers(1)))
+            return
+        if fault in ("400", "401", "403", "404"):
+            self._send(h, Response(int(fault), self.error_body(int(fault), "Refused")))
             return
         if fault in ("500", "503"):
             self._send(h, Response(int(fault), self.error_body(int(fault), "Service unavailable")))

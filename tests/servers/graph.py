@@ -45,7 +45,7 @@ class GraphServer(FakeServer):
         self.drive_uploads: list[str] = []
         self.sessions: dict[str, dict[str, Any]] = {}
         self._ids = itertools.count(1)
-        self._bucket_tokens = 0.0
+        self._bucket_tokens = float(max(1.0, send_rate or 1.0))
         self._bucket_at = time.monotonic()
         self.throttled = 0
         u = V + r"/users/(?P<user>[^/]+)"

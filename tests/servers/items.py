@@ -52,9 +52,9 @@ def card(slot: str = "daily") -> Rendered:
                     text="Monday: Think Family", card=body)
 
 
-def social(channel: str, slot: str = "daily", texts: tuple[str, ...] = ("Monday: Think Family #SPW2026",
-                                                                       "Join the lunch and learn at 12:30")
-           ) -> Rendered:
+def social(channel: str, slot: str = "daily", texts: tuple[str, ...] | None = None) -> Rendered:
+    texts = texts or (f"Monday ({slot}): Think Family #SPW2026 https://intranet.example/spw",
+                      f"Join the lunch and learn at 12:30 ({slot})")
     posts = tuple(Post(text=t, image=Attachment("poster-mon.png", "image/png", PNG,
                                                 alt="Poster: Think Family, Monday") if i == 0 else None)
                   for i, t in enumerate(texts))

@@ -27,6 +27,7 @@ class MastodonServer(FakeServer):
         self._ids = itertools.count(110000000000000001)
         self.route("POST", "/api/v1/statuses", self.post_status)
         self.route("POST", "/api/v2/media", self.post_media)
+        self.route("POST", "/api/v1/media", self.post_media)
         self.route("GET", "/api/v1/accounts/verify_credentials", self.verify)
         self.route("GET", r"/api/v1/accounts/(?P<aid>\d+)/statuses", self.account_statuses)
 
