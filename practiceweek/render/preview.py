@@ -71,7 +71,8 @@ def _write_artifacts(out: Path, pub: Publication, r: Rendered) -> dict[str, Any]
     stem = f"files/{pub.day}/{pub.channel}-{pub.slot}"
     entry: dict[str, Any] = {"id": pub.id, "day": pub.day, "channel": pub.channel, "slot": pub.slot,
                              "channel_label": CHANNEL_NAMES[pub.channel], "title": pub.title,
-                             "time": f"{pub.at:%H:%M}", "when": f"{pub.at:%a %d %b %H:%M}",
+                             "time": f"{pub.at:%H:%M}" if pub.at.date() == pub.date else f"{pub.at:%a %d %b %H:%M}",
+                             "when": f"{pub.at:%a %d %b %H:%M}",
                              "connector": pub.connector, "anchor": f"{pub.channel}-{pub.slot}",
                              "subject": r.subject, "links": []}
     links = entry["links"]
