@@ -1,4 +1,4 @@
-"""The week preview as a browser sees it: offline, accessible (axe-core), contrast toggle, no campaign script runs."""
+"""The week preview in Chromium: offline, accessible (axe-core), contrast toggle, no campaign script runs."""
 
 from __future__ import annotations
 
@@ -100,7 +100,8 @@ def test_folder_holds_every_exact_artifact(sites):
             assert json.loads(stem.with_suffix(".json").read_text())["type"] == "message"
         elif p.channel == "web_page":
             assert (stem / "index.html").exists()
-    assert {f"{k}.html" for k in ("mon", "tue", "wed", "thu", "fri")} <= {f.name for f in folder.glob("*.html")}
+    pages = {f.name for f in folder.glob("*.html")}
+    assert {f"{k}.html" for k in ("mon", "tue", "wed", "thu", "fri")} <= pages
     html = (folder / "index.html").read_text()
     assert "cdn" not in html.lower() and "https://" not in html.split("<main", 1)[0]
 
@@ -125,7 +126,8 @@ def _axe(page):
     result = page.evaluate("""async () => {
         const r = await axe.run(document, {runOnly: {type: 'tag',
             values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']}});
-        return r.violations.map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' '))}));
+        return r.violations.map(v => ({id: v.id, impact: v.impact,
+                                       nodes: v.nodes.map(n => n.target.join(' '))}));
     }""")
     return [v for v in result if v["impact"] in ("serious", "critical")]
 

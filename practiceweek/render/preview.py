@@ -69,9 +69,10 @@ def _write(out: Path, rel: str, data: bytes | str) -> str:
 def _write_artifacts(out: Path, pub: Publication, r: Rendered) -> dict[str, Any]:
     """Write ``r``'s exact artifacts under files/<day>/ and describe them for the pages."""
     stem = f"files/{pub.day}/{pub.channel}-{pub.slot}"
+    same_day = pub.at.date() == pub.date
     entry: dict[str, Any] = {"id": pub.id, "day": pub.day, "channel": pub.channel, "slot": pub.slot,
                              "channel_label": CHANNEL_NAMES[pub.channel], "title": pub.title,
-                             "time": f"{pub.at:%H:%M}" if pub.at.date() == pub.date else f"{pub.at:%a %d %b %H:%M}",
+                             "time": f"{pub.at:%H:%M}" if same_day else f"{pub.at:%a %d %b %H:%M}",
                              "when": f"{pub.at:%a %d %b %H:%M}",
                              "connector": pub.connector, "anchor": f"{pub.channel}-{pub.slot}",
                              "subject": r.subject, "links": []}
