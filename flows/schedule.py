@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,8 @@ from practiceweek.planner import Publication, plan
 
 from . import _runtime as rt
 
-REHEARSAL_START_S = 15.0  # a rehearsal's first publication goes out this long after scheduling
+# a rehearsal's first publication goes out this long after scheduling
+REHEARSAL_START_S = float(os.environ.get("PRACTICEWEEK_REHEARSAL_START_S", "15"))
 
 
 class Approval(RunInput):
@@ -140,9 +142,12 @@ def ensure_windows(led: Ledger, rows: list[Row], now: float | None = None) -> li
             by_window.setdefault(rt.window_of(max(r.scheduled_at, now)), []).append(r)
     names = []
     for start, items in sorted(by_window.items()):
-        gen = led.window_needed(start, now)
+        lost = led.window_run(start)
+        gen = led.window_needed(start, now, lead_s=rt.LEAD_S)
         if gen is None:
             continue
+        if lost and gen > 1:
+            _mark_crashed(lost)
         items.sort(key=lambda r: r.scheduled_at)
         if len(items) == 1:
             name = rt.run_name(items[0], rt.zone_of(items[0].campaign))
@@ -164,6 +169,24 @@ def ensure_windows(led: Ledger, rows: list[Row], now: float | None = None) -> li
         )
         names.append(name)
     return names
+
+
+def _mark_crashed(flow_run_id: str) -> None:
+    """A window run that stopped beating (its process died): show it as Crashed, not Running forever."""
+    from prefect.client.orchestration import get_client
+    from prefect.states import Crashed
+
+    try:
+        with get_client(sync_client=True) as client:
+            run = client.read_flow_run(flow_run_id)
+            if run.state is not None and not run.state.is_final():
+                client.set_flow_run_state(
+                    flow_run_id,
+                    Crashed(message="stopped beating: its process died; a new run took over the window"),
+                    force=True,
+                )
+    except Exception:  # noqa: BLE001 - cosmetic
+        pass
 
 
 def diff_markdown(cid: str, diff: Diff, led: Ledger) -> str:

@@ -71,8 +71,11 @@ class _Embedded:
 
 def _wait(led: Ledger, cids: list[str], timeout: float, embedded: _Embedded | None) -> list[Row]:
     """Print each publication as it settles; return when every one has (or on timeout)."""
+    from flows.schedule import ensure_windows
+
     seen: set[str] = set()
     deadline = time.time() + timeout
+    last_check = time.time()
     while True:
         rows = [r for cid in cids for r in led.rows(cid)]
         for r in rows:
@@ -87,6 +90,12 @@ def _wait(led: Ledger, cids: list[str], timeout: float, embedded: _Embedded | No
             return rows
         if embedded is not None:
             embedded.keep_alive()
+        if time.time() - last_check > 5:  # a window run that died (kill -9, lost host) is replaced
+            last_check = time.time()
+            try:
+                ensure_windows(led, [r for r in rows if r.state not in TERMINAL])
+            except Exception as exc:  # noqa: BLE001 - the server may be restarting; try again later
+                print(f"could not check window runs: {exc}", file=sys.stderr)
         time.sleep(0.5)
 
 
@@ -187,7 +196,15 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that declares 
         raise typer.Exit(0 if ok else 1)
 
     @app.command()
-    def schedule(file: Annotated[Path, typer.Argument(help="Campaign YAML file.")]) -> None:
+    def schedule(
+        file: Annotated[Path, typer.Argument(help="Campaign YAML file.")],
+        rehearse: Annotated[
+            bool, typer.Option("--rehearse", help="Play the week from now, compressed.")
+        ] = False,
+        speed: Annotated[
+            float | None, typer.Option("--speed", help="Rehearsal: real seconds per second.")
+        ] = None,
+    ) -> None:
         """Apply the campaign to the ledger and schedule its runs on the Prefect server at PREFECT_API_URL."""
         _load(file)
         state = _state()
@@ -198,7 +215,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that declares 
             os.environ["PREFECT_API_URL"] = ensure_server(state).api_url
         from flows.schedule import schedule_campaign
 
-        schedule_campaign(str(Path(file).resolve()))
+        schedule_campaign(str(Path(file).resolve()), rehearse=rehearse, speed=speed)
 
     @app.command()
     def status(file: Annotated[Path, typer.Argument(help="Campaign YAML file.")]) -> None:

@@ -512,6 +512,15 @@ class Ledger:
         )
         return [Row.from_db(v) for v in found]
 
+    def earlier_open(self, row: Row) -> int:
+        """How many publications of the same campaign and channel, due earlier, are not out yet."""
+        found = self._read(
+            "SELECT COUNT(*) FROM publications WHERE campaign=? AND channel=? AND scheduled_at < ? "
+            "AND state IN ('pending', 'unknown', 'sending') AND id <> ?",
+            (row.campaign, row.channel, row.scheduled_at, row.id),
+        )
+        return int(found[0][0])
+
     def next_open(self, after: float) -> float | None:
         found = self._read(
             "SELECT MIN(scheduled_at) FROM publications WHERE state IN ('pending', 'unknown') "
@@ -606,8 +615,14 @@ class Ledger:
         return out
 
     # --- window runs ------------------------------------------------------------------------------------
-    def window_needed(self, start: float, now: float | None = None, stale_s: float = 30.0) -> int | None:
-        """The generation of a new run for window ``start``, or None when a live run covers it."""
+    def window_needed(
+        self, start: float, now: float | None = None, stale_s: float = 10.0, lead_s: float = 20.0
+    ) -> int | None:
+        """The generation of a new run for window ``start``, or None when a live run covers it.
+
+        A running run is live while it beats (every ~2 s); a scheduled one until ``stale_s + 20`` seconds
+        after it should have started (``start - lead_s``). Anything else is presumed lost.
+        """
         now = time.time() if now is None else now
         with self._tx() as cur:
             cur.execute(
@@ -624,7 +639,7 @@ class Ledger:
                 return 1
             gen, state, heartbeat, updated = found
             alive = (state == "running" and (heartbeat or 0) > now - stale_s) or (
-                state == "scheduled" and max(updated, start) > now - stale_s - 60
+                state == "scheduled" and now < max(updated, start - lead_s) + stale_s + 20
             )
             if alive:
                 return None
@@ -649,6 +664,10 @@ class Ledger:
                 "VALUES (?, 1, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (start, state, now, flow_run_id, now),
             )
+
+    def window_run(self, start: float) -> str | None:
+        rows = self._read("SELECT flow_run_id FROM windows WHERE start=?", (start,))
+        return rows[0][0] if rows else None
 
     def windows(self) -> list[tuple[float, int, str]]:
         return [

@@ -54,3 +54,49 @@ def prefect_env(
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     return {**os.environ, **env}
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (from /proc), children first found first."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(") ", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry.name))
+    out: list[int] = []
+    todo = [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
+def kill_tree(pid: int, sig: int = signal.SIGKILL) -> None:
+    """Signal ``pid`` and everything it started (flow-run processes live in their own process groups)."""
+    for p in [pid, *descendants(pid)]:
+        try:
+            os.kill(p, sig)
+        except ProcessLookupError:
+            pass
+
+
+@pytest.fixture()
+def serving(prefect_env: dict[str, str], tmp_path: Path) -> Iterator[object]:
+    """A process serving the practiceweek deployments for this test's ledger and outbox."""
+    from flows.embedded import start_serving, wait_served
+
+    proc = start_serving(prefect_env["PREFECT_API_URL"], env=prefect_env, log=tmp_path / "serve.log")
+    assert wait_served(prefect_env["PREFECT_API_URL"])
+    try:
+        yield proc
+    finally:
+        kill_tree(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except Exception:  # noqa: BLE001
+            kill_tree(proc.pid)

@@ -12,8 +12,19 @@ from practiceweek.ledger import Ledger, Planned
 
 
 def _p(pid: str, at: float, fp: str = "f1", channel: str = "email") -> Planned:
-    return Planned(id=pid, campaign="c", day="mon", channel=channel, connector="outbox", title=pid, fingerprint=fp,
-                   planned_at=at, scheduled_at=at, missed_window_s=60, snapshot="{}")
+    return Planned(
+        id=pid,
+        campaign="c",
+        day="mon",
+        channel=channel,
+        connector="outbox",
+        title=pid,
+        fingerprint=fp,
+        planned_at=at,
+        scheduled_at=at,
+        missed_window_s=60,
+        snapshot="{}",
+    )
 
 
 @pytest.fixture()
@@ -67,7 +78,11 @@ def test_sent_is_final_and_records_the_receipt(led: Ledger) -> None:
     assert not led.claim("a") and not led.mark_skipped("a", "late") and not led.release("a")
     row = led.get("a")
     assert row and (row.state, row.remote_id, row.url, row.join_url) == (
-        "sent", "remote-1", "https://example.org/a", "https://teams/join")
+        "sent",
+        "remote-1",
+        "https://example.org/a",
+        "https://teams/join",
+    )
     assert row.sent_at is not None and row.sending_at is not None
 
 
