@@ -89,8 +89,14 @@ class GraphSession:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="graph-loop", daemon=True)
         self._thread.start()
-        self.client: GraphServiceClient = self.run_raw(self._build(sdk_retries))
-        self._plain: httpx.AsyncClient = self.run_raw(self._make_plain())
+        try:
+            self.client: GraphServiceClient = self.run_raw(self._build(sdk_retries))
+            self._plain: httpx.AsyncClient = self.run_raw(self._make_plain())
+        except BaseException:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=5)
+            self._loop.close()
+            raise
 
     async def _build(self, sdk_retries: int) -> GraphServiceClient:
         options = {RetryHandlerOption.get_key(): RetryHandlerOption(max_retries=sdk_retries,

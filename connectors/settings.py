@@ -83,6 +83,14 @@ class TeamsSettings(_Settings):
     webhook_url: str | None = None
     _secret_fields: tuple[str, ...] = ("webhook_url",)
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.webhook_url:  # the signature alone grants posting: hide it wherever it shows up
+            from urllib.parse import parse_qsl, urlsplit
+
+            parts = urlsplit(self.webhook_url)
+            register_secret(parts.query, *(v for k, v in parse_qsl(parts.query) if k.lower() in ("sig", "code")))
+
     @classmethod
     def from_env(cls) -> TeamsSettings:
         return cls(webhook_url=_env("TEAMS_WEBHOOK_URL"))

@@ -31,6 +31,7 @@ class BlueskyServer(FakeServer):
     def __init__(self, handle: str = "spw.example.org", password: str = "app-pass-1234") -> None:
         super().__init__()
         self.handle, self.password = handle, password
+        self.echo_auth = False
         self.records: dict[str, dict[str, Any]] = {}  # rkey → {uri, cid, value}
         self.blobs: dict[str, int] = {}
         self.tokens: set[str] = set()
@@ -63,8 +64,10 @@ class BlueskyServer(FakeServer):
     def create_session(self, req: Request) -> Response:
         if req.path.endswith("createSession"):
             body = req.json() or {}
-            if body.get("identifier") not in (self.handle, self.did) or body.get("password") != self.password:
-                return Response(401, {"error": "AuthenticationRequired", "message": "Invalid identifier or password"})
+            if body.get("identifier") not in (self.handle, self.did) or body.get("password") != self.password \
+                    or self.echo_auth:
+                return Response(401, {"error": "AuthenticationRequired",
+                                      "message": f"Invalid identifier or password {body.get('password')}"})
         elif not self._authed(req):
             return Response(401, {"error": "ExpiredToken", "message": "Token has expired"})
         return Response(200, {"did": self.did, "handle": self.handle, "email": "comms@example.org",

@@ -21,6 +21,7 @@ class MastodonServer(FakeServer):
     def __init__(self, token: str = "masto-token-1234") -> None:
         super().__init__()
         self.token = token
+        self.echo_auth = False
         self.statuses: list[dict[str, Any]] = []
         self.media: dict[str, dict[str, Any]] = {}
         self.keys: dict[str, dict[str, Any]] = {}
@@ -41,8 +42,8 @@ class MastodonServer(FakeServer):
 
     def dispatch(self, req: Request) -> Response:
         denied = check_bearer(req, self.token)
-        if denied is not None:
-            return Response(401, {"error": "The access token is invalid"})
+        if denied is not None or self.echo_auth:
+            return Response(401, {"error": f"The access token is invalid ({req.headers.get('authorization')})"})
         response = super().dispatch(req)
         response.headers.update({"X-RateLimit-Limit": "300", "X-RateLimit-Remaining": "299",
                                  "X-RateLimit-Reset": (dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5))

@@ -25,6 +25,7 @@ class XServer(FakeServer):
     def __init__(self, reject_duplicates: bool = True) -> None:
         super().__init__()
         self.reject_duplicates = reject_duplicates
+        self.echo_auth = False
         self.tweets: list[dict[str, Any]] = []
         self.media: dict[str, dict[str, Any]] = {}
         self.auth_headers: list[str] = []
@@ -45,6 +46,8 @@ class XServer(FakeServer):
     def dispatch(self, req: Request) -> Response:
         auth = req.headers.get("authorization", "")
         self.auth_headers.append(auth)
+        if self.echo_auth:  # a hostile or buggy server that reflects credentials in its errors
+            return Response(401, {"title": "Unauthorized", "status": 401, "detail": f"Unauthorized: {auth}"})
         if not auth.startswith("OAuth ") or any(f'{f}="' not in auth for f in OAUTH_FIELDS):
             return Response(401, {"title": "Unauthorized", "type": "about:blank", "status": 401,
                                   "detail": "Unauthorized"})

@@ -1,0 +1,136 @@
+"""X, Bluesky and Mastodon through their real SDKs against local servers; Teams webhook."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from connectors.base import RetryableError
+from connectors.bluesky import record_key
+from connectors.registry import get_connector
+from tests.servers import items
+from tests.servers.bluesky import BlueskyServer
+from tests.servers.fixtures import SECRETS
+from tests.servers.mastodon import MastodonServer
+from tests.servers.teams import TeamsWebhookServer
+from tests.servers.x import XServer
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture
+def x_server() -> Iterator[XServer]:
+    server = XServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def bsky() -> Iterator[BlueskyServer]:
+    server = BlueskyServer(password=SECRETS["bluesky_password"]).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def masto() -> Iterator[MastodonServer]:
+    server = MastodonServer(token=SECRETS["mastodon_token"]).start()
+    yield server
+    server.stop()
+
+
+def _x(server: XServer):
+    return get_connector("x", consumer_key="ck-public", consumer_secret=SECRETS["x_consumer_secret"],
+                         access_token=SECRETS["x_token"], access_token_secret=SECRETS["x_token_secret"],
+                         base_url=server.url, upload_url=server.url, timeout=2.0)
+
+
+def test_x_thread_with_image_and_alt_text_signed_with_oauth1(x_server: XServer) -> None:
+    conn = _x(x_server)
+    item = items.social("x")
+    receipt = conn.publish(item)
+    first, second = x_server.tweets
+    assert first["media"][0]["alt"] == "Poster: Think Family, Monday"
+    assert second["referenced_tweets"] == [{"type": "replied_to", "id": first["id"]}]
+    assert receipt.extra["thread"] == [first["id"], second["id"]]
+    assert receipt.url == f"https://x.com/i/web/status/{first['id']}"
+    assert x_server.auth_headers and all(h.startswith("OAuth ") and "oauth_signature=" in h
+                                         for h in x_server.auth_headers)
+    assert any(r.path == "/2/media/upload" for r in x_server.requests)
+    assert any(r.path == "/2/media/metadata" for r in x_server.requests)
+    conn.close()
+
+
+def test_x_duplicate_refusal_is_reconciled_not_repeated(x_server: XServer) -> None:
+    conn = _x(x_server)
+    item = items.social("x", texts=("Just one post for Monday",))
+    first = conn.publish(item)
+    again = conn.publish(item)  # without find(): X answers 403 duplicate; the connector looks it up
+    assert again.remote_id == first.remote_id and len(x_server.tweets) == 1
+    conn.close()
+
+
+def test_x_rate_limit_reset_becomes_retry_after(x_server: XServer) -> None:
+    conn = _x(x_server)
+    x_server.inject("429", path="^/2/tweets$", method="POST")
+    with pytest.raises(RetryableError) as caught:
+        conn.publish(items.social("x", texts=("One",)))
+    assert caught.value.retry_after is not None and 0 < caught.value.retry_after <= 2
+    conn.close()
+
+
+def test_bluesky_thread_rkeys_facets_and_alt(bsky: BlueskyServer) -> None:
+    conn = get_connector("bluesky", handle=bsky.handle, app_password=SECRETS["bluesky_password"],
+                         base_url=bsky.url, timeout=2.0)
+    item = items.social("bluesky")
+    receipt = conn.publish(item)
+    keys = [record_key(item.publication, 0), record_key(item.publication, 1)]
+    assert sorted(bsky.records) == sorted(keys)
+    head, reply = (bsky.records[k]["value"] for k in keys)
+    assert head["embed"]["images"][0]["alt"] == "Poster: Think Family, Monday"
+    link = next(f for f in head["facets"] if f["features"][0]["$type"] == "app.bsky.richtext.facet#link")
+    text = head["text"].encode()
+    assert text[link["index"]["byteStart"]:link["index"]["byteEnd"]] == b"https://intranet.example/spw"
+    assert reply["reply"]["root"]["uri"] == receipt.remote_id == reply["reply"]["parent"]["uri"]
+    assert conn.publish(item).extra == receipt.extra and len(bsky.records) == 2  # rkeys make it idempotent
+    conn.close()
+
+
+def test_bluesky_rkey_is_a_valid_tid() -> None:
+    import re
+
+    key = record_key(items.social("bluesky").publication, 0)
+    assert re.fullmatch(r"[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}", key)
+    assert key != record_key(items.social("bluesky", "other").publication, 0)
+
+
+def test_mastodon_idempotency_key_and_media_description(masto: MastodonServer) -> None:
+    conn = get_connector("mastodon", base_url=masto.url, access_token=SECRETS["mastodon_token"], timeout=2.0)
+    item = items.social("mastodon", texts=("Monday: Think Family",))
+    first = conn.publish(item)
+    again = conn.publish(item)  # no find(): the Idempotency-Key makes the server return the first status
+    assert again.remote_id == first.remote_id and len(masto.statuses) == 1
+    keys = [r.headers.get("idempotency-key") for r in masto.requests if r.path == "/api/v1/statuses"]
+    assert len(keys) == 2 and keys[0] == keys[1] and keys[0]
+    assert masto.statuses[0]["media_attachments"][0]["description"] == "Poster: Think Family, Monday"
+    conn.close()
+
+
+def test_mastodon_thread_replies_in_order(masto: MastodonServer) -> None:
+    conn = get_connector("mastodon", base_url=masto.url, access_token=SECRETS["mastodon_token"], timeout=2.0)
+    receipt = conn.publish(items.social("mastodon"))
+    head, reply = masto.statuses
+    assert reply["in_reply_to_id"] == head["id"] and receipt.extra["thread"] == [head["id"], reply["id"]]
+    conn.close()
+
+
+def test_teams_card_envelope_and_202() -> None:
+    server = TeamsWebhookServer(sig=SECRETS["teams_sig"]).start()
+    try:
+        conn = get_connector("teams_channel", webhook_url=server.webhook_url, timeout=2.0)
+        receipt = conn.publish(items.card())
+        assert server.cards == [items.card().card] and receipt.extra["status"] == 202
+        conn.close()
+    finally:
+        server.stop()
