@@ -113,3 +113,11 @@ def test_override_cannot_escape_the_sandbox(tmp_path):
     with pytest.raises(CampaignError) as info:
         render(loaded, pub)
     assert "email.txt" in info.value.problems[0].file
+
+
+def test_public_api_names_stay_functions_after_use(tmp_path):
+    import practiceweek.render as api
+
+    loaded = load(write(tmp_path, hostile()))
+    api.preview(loaded, tmp_path / "out")
+    assert callable(api.preview) and callable(api.render)  # no submodule shadows them

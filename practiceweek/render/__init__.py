@@ -54,6 +54,6 @@ def render(loaded: Loaded, pub: Publication, ctx: RenderContext | None = None) -
 
 def preview(loaded: Loaded, out_dir: Path) -> Path:
     """Write the week's preview site and every artifact into ``out_dir``; return the index.html path."""
-    from .preview import write_preview
+    from .site import write_preview
 
     return write_preview(loaded, Path(out_dir))
