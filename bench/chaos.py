@@ -1,0 +1,728 @@
+"""Chaos benchmark: a rehearsed week of ≥ 300 publications across every connector, on the production
+set-up (PostgreSQL, authenticated Prefect server, process pool, N workers), against the local provider
+servers in a separate process, with random kill -9 of workers and of the Prefect server, and with a
+share of provider requests answered by faults (429, 500, 503, a timeout after the effect, a reset).
+
+Counted afterwards from the provider servers' own logs (never from the ledger): duplicates, missing,
+and publications later than their channel allows. Also: the rate of calls to each rate-limited
+provider (never above its limit; share of the limit reached while a backlog waited), and what a
+revoked token (401) does: that channel stops with an alert, the others carry on.
+
+    .venv/bin/python bench/chaos.py                                  # 1 worker, 20 kills, 20 % faults
+    .venv/bin/python bench/chaos.py --workers 2 --out bench/out/chaos-2w.json
+    .venv/bin/python bench/chaos.py --campaigns 1 --kills 1 --fault-rate 0 --quick   # what make test runs
+
+Prints a JSON summary; ``--out`` also writes it (bench/write_results.py collects it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT)]
+
+from deploy.production import Stack, snapshot_repo  # noqa: E402
+
+FAULT_KINDS = ("429", "500", "503", "timeout", "reset")
+CONNECTOR_OF = {
+    "poster": "graph_files",
+    "web_page": "web_page",
+    "email": "graph_mail",
+    "teams_event": "graph_events",
+    "teams_channel": "teams_channel",
+    "x": "x",
+    "bluesky": "bluesky",
+    "mastodon": "mastodon",
+}
+# the provider server behind each connector, and the requests that have an effect there
+PROVIDER_OF = {
+    "graph_files": "graph",
+    "graph_mail": "graph",
+    "graph_events": "graph",
+    "teams_channel": "teams",
+    "x": "x",
+    "bluesky": "bluesky",
+    "mastodon": "mastodon",
+    "web_page": "web",
+}
+SECRETS = {"graph": "graph-token-0123456789", "mastodon": "masto-token-1234", "bluesky": "app-pass-1234"}
+
+
+# --- campaign variants -------------------------------------------------------------------------------------
+def variants(
+    n: int, dest: Path, start: dt.date | None = None, connectors: bool = True, prefix: str = "c"
+) -> list[Path]:
+    """``n`` partnerships' weeks from campaigns/*.yaml, each with its own id, every channel on a real
+    connector (unless ``connectors`` is False), and a marker ``[Cnn-d]`` in every day's title so provider
+    logs can be attributed. ``start`` moves each week to the week of that date."""
+    import yaml
+
+    dest.mkdir(parents=True, exist_ok=True)
+    sources = sorted((ROOT / "campaigns").glob("*.yaml"))
+    out = []
+    for i in range(n):
+        data = yaml.safe_load(sources[i % len(sources)].read_text())
+        camp = data["campaign"]
+        camp["id"] = f"{camp['id'][:40]}-{prefix}{i:02d}"
+        camp["title"] = f"{camp['title']} (C{i:02d})"
+        if start is not None:  # move the week: keep weekdays, shift dates
+            old = dt.date.fromisoformat(str(camp["week"]["start"]))
+            shift = start - old + dt.timedelta(days=(old.weekday() - start.weekday()) % 7)
+            camp["week"]["start"] = str(old + shift)
+            if camp["week"].get("end"):
+                camp["week"]["end"] = str(dt.date.fromisoformat(str(camp["week"]["end"])) + shift)
+            for item in data.get("days", []) + data.get("events", []):
+                if item.get("date"):
+                    item["date"] = str(dt.date.fromisoformat(str(item["date"])) + shift)
+        channels = data.setdefault("channels", {})
+        for channel, connector in CONNECTOR_OF.items() if connectors else ():
+            if channel == "teams_event" and not data.get("events"):
+                continue
+            cfg = channels.get(channel) or {}
+            cfg["connector"] = connector
+            cfg.pop("enabled", None)
+            channels[channel] = cfg
+        for d, day in enumerate(data.get("days", []), start=1):
+            day["title"] = f"[C{i:02d}-{d}] {day['title']}"
+            for over in (day.get("channels") or {}).values():
+                if isinstance(over, dict):
+                    over.pop("connector", None)
+            social = day.get("social") or {}
+            for key in ("text", "x", "bluesky", "mastodon"):
+                if social.get(key):
+                    social[key] = f"[C{i:02d}-{d}] {social[key]}"[:250]
+        for e, event in enumerate(data.get("events", []), start=1):
+            event["title"] = f"[C{i:02d}-e{e}] {event['title']}"
+        path = dest / f"{camp['id']}.yaml"
+        path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+        out.append(path)
+    return out
+
+
+# --- the provider servers (a separate process that outlives every kill) ------------------------------------
+class Hub:
+    """Every provider server, with random faults and a log of each request and each remote effect."""
+
+    def __init__(self, folder: Path, fault_rate: float, seed: int) -> None:
+        sys.path.insert(0, str(ROOT))
+        from tests.servers.bluesky import BlueskyServer
+        from tests.servers.graph import GraphServer
+        from tests.servers.mastodon import MastodonServer
+        from tests.servers.teams import TeamsWebhookServer
+        from tests.servers.x import XServer
+
+        self.folder = folder
+        self.rng = random.Random(seed)
+        self.fault_rate = fault_rate
+        self.log = open(folder / "providers.jsonl", "a", buffering=1)  # noqa: SIM115 - lives with the process
+        self.lock = threading.Lock()
+        self.servers = {
+            "graph": GraphServer(token=SECRETS["graph"]),
+            "teams": TeamsWebhookServer(),
+            "x": XServer(),
+            "bluesky": BlueskyServer(password=SECRETS["bluesky"]),
+            "mastodon": MastodonServer(token=SECRETS["mastodon"]),
+        }
+        for name, srv in self.servers.items():
+            self._instrument(name, srv)
+            srv.start()
+
+    def _effects(self, name: str, srv: Any) -> dict[str, Any]:
+        if name == "graph":
+            return {"mail": list(srv.delivered), "event": dict(srv.events), "file": list(srv.drive_uploads)}
+        if name == "teams":
+            return {"card": list(srv.cards)}
+        if name == "x":
+            return {"tweet": list(srv.tweets)}
+        if name == "bluesky":
+            return {"post": dict(srv.records)}
+        return {"status": list(srv.statuses)}
+
+    def _instrument(self, name: str, srv: Any) -> None:
+        take, dispatch = srv._take_fault, srv.dispatch
+
+        def take_fault(req: Any) -> str | None:
+            planned = take(req)
+            if planned is None and self.fault_rate and self.rng.random() < self.fault_rate:
+                planned = self.rng.choice(FAULT_KINDS)
+            self._write(
+                {
+                    "t": time.time(),
+                    "provider": name,
+                    "type": "request",
+                    "method": req.method,
+                    "path": req.path,
+                    "fault": planned,
+                }
+            )
+            return planned
+
+        def instrumented(req: Any) -> Any:
+            with srv.lock:
+                before = self._effects(name, srv)
+                response = dispatch(req)
+                after = self._effects(name, srv)
+            now = time.time()
+            for kind, items in after.items():
+                old = before[kind]
+                new = (
+                    [items[k] for k in items if k not in old]
+                    if isinstance(items, dict)
+                    else items[len(old) :]
+                )
+                for item in new:
+                    self._write(
+                        {
+                            "t": now,
+                            "provider": name,
+                            "type": "effect",
+                            "kind": kind,
+                            "item": json.loads(json.dumps(item, default=str)),
+                        }
+                    )
+            return response
+
+        srv._take_fault, srv.dispatch = take_fault, instrumented
+
+    def _write(self, record: dict[str, Any]) -> None:
+        with self.lock:
+            self.log.write(json.dumps(record) + "\n")
+
+    def env(self) -> dict[str, str]:
+        s = self.servers
+        return {
+            "PRACTICEWEEK_GRAPH_BASE_URL": s["graph"].url + "/v1.0",
+            "PRACTICEWEEK_GRAPH_ACCESS_TOKEN": SECRETS["graph"],
+            "PRACTICEWEEK_GRAPH_SENDER": "comms@example.org",
+            "PRACTICEWEEK_GRAPH_DRIVE_ID": "drive-1",
+            "PRACTICEWEEK_TEAMS_WEBHOOK_URL": s["teams"].webhook_url,
+            "PRACTICEWEEK_X_BASE_URL": s["x"].url,
+            "PRACTICEWEEK_X_UPLOAD_URL": s["x"].url,
+            "PRACTICEWEEK_X_CONSUMER_KEY": "ck",
+            "PRACTICEWEEK_X_CONSUMER_SECRET": "cs",
+            "PRACTICEWEEK_X_ACCESS_TOKEN": "at-12345678",
+            "PRACTICEWEEK_X_ACCESS_TOKEN_SECRET": "ats",
+            "PRACTICEWEEK_BLUESKY_BASE_URL": s["bluesky"].url,
+            "PRACTICEWEEK_BLUESKY_HANDLE": "spw.example.org",
+            "PRACTICEWEEK_BLUESKY_APP_PASSWORD": SECRETS["bluesky"],
+            "PRACTICEWEEK_MASTODON_BASE_URL": s["mastodon"].url,
+            "PRACTICEWEEK_MASTODON_ACCESS_TOKEN": SECRETS["mastodon"],
+            "PRACTICEWEEK_WEB_ROOT": str(self.folder / "site"),
+            "PRACTICEWEEK_OUTBOX": str(self.folder / "outbox"),
+        }
+
+    def serve(self) -> None:
+        """Publish the settings, then follow control commands (``revoke NAME``) from a file until killed."""
+        (self.folder / "providers.env.json").write_text(json.dumps(self.env()))
+        control = self.folder / "providers.control"
+        done = 0
+        while True:
+            lines = control.read_text().splitlines() if control.exists() else []
+            for line in lines[done:]:
+                verb, _, name = line.partition(" ")
+                if verb == "revoke" and name == "mastodon":
+                    self.servers["mastodon"].token = "revoked-" + SECRETS["mastodon"]
+                    self._write({"t": time.time(), "provider": name, "type": "revoked"})
+            done = len(lines)
+            time.sleep(0.2)
+
+
+def start_hub(folder: Path, fault_rate: float, seed: int) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "providers.env.json").unlink(missing_ok=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "providers",
+            "--dir",
+            str(folder),
+            "--fault-rate",
+            str(fault_rate),
+            "--seed",
+            str(seed),
+        ],
+        stdout=open(folder / "providers.log", "ab"),
+        stderr=subprocess.STDOUT,  # noqa: SIM115
+        start_new_session=True,
+        cwd=str(ROOT),
+    )
+    deadline = time.time() + 60
+    while not (folder / "providers.env.json").exists():
+        if proc.poll() is not None or time.time() > deadline:
+            raise RuntimeError(f"provider servers did not start; see {folder / 'providers.log'}")
+        time.sleep(0.1)
+    return proc, json.loads((folder / "providers.env.json").read_text())
+
+
+# --- the run ------------------------------------------------------------------------------------------------
+def heal(stack: Stack) -> list[str]:
+    """What a supervisor does after a crash: orphaned sends become 'unknown' (to reconcile) and every open
+    publication gets a live publish-window run again (stale windows get a new generation)."""
+    from flows import _runtime as rt
+    from flows.schedule import ensure_windows
+
+    rt.recover_orphans()
+    led = rt.ledger()
+    return ensure_windows(led, [r for r in led.rows() if r.state in ("pending", "unknown")])
+
+
+def schedule_all(paths: list[Path], speed: float) -> None:
+    from prefect.deployments import run_deployment
+
+    runs = [
+        run_deployment(
+            "schedule-campaign/practiceweek",
+            parameters={"path": str(p), "rehearse": True, "speed": speed},
+            timeout=0,
+        )
+        for p in paths
+    ]
+    from prefect.client.orchestration import get_client
+
+    deadline = time.time() + 600
+    with get_client(sync_client=True) as client:
+        for run in runs:
+            while True:
+                state = client.read_flow_run(run.id).state
+                if state is not None and state.is_final():
+                    if not state.is_completed():
+                        raise RuntimeError(f"scheduling failed: {state.name} {state.message}")
+                    break
+                if time.time() > deadline:
+                    raise TimeoutError("scheduling did not finish")
+                time.sleep(1)
+
+
+# --- what should appear, and what did ------------------------------------------------------------
+MARK = re.compile(r"\[C(\d\d)-(e?\d+)\]")
+
+
+def _mark(text: str) -> str | None:
+    m = MARK.search(text or "")
+    return f"{m.group(1)}-{m.group(2)}" if m else None
+
+
+def expected(paths: list[Path]) -> dict[tuple[str, str], str]:
+    """(channel, key) → publication id for every planned publication of the variants."""
+    from practiceweek.loader import load
+    from practiceweek.planner import plan
+
+    out: dict[tuple[str, str], str] = {}
+    for path in paths:
+        for pub in plan(load(path).model):
+            if pub.channel == "poster":
+                key = f"{pub.campaign}/{pub.day}"
+            elif pub.channel == "web_page":  # the page as revealed up to this day
+                key = _mark(pub.content["days"][-1]["title"]) or pub.id
+            elif pub.event_id:
+                key = _mark(pub.content["event"]["title"]) or pub.id
+            else:
+                key = _mark(pub.content["day"]["title"]) or pub.id
+            out[(pub.channel, key)] = pub.id
+    return out
+
+
+def attribute(record: dict[str, Any]) -> tuple[str, str, str] | None:
+    """(channel, key, part) of one remote effect in a provider's log; None for a thread's follow-up posts."""
+    item, kind = record["item"], record["kind"]
+    if kind == "file":  # practiceweek/<campaign>/<day>/<file>
+        parts = str(item).split("/")
+        return ("poster", f"{parts[-3]}/{parts[-2]}", parts[-1]) if len(parts) >= 3 else None
+    if kind == "mail":
+        key = _mark(item.get("subject", ""))
+        return ("email", key, "") if key else None
+    if kind == "event":
+        key = _mark(item.get("subject", ""))
+        return ("teams_event", key, "") if key else None
+    if kind == "card":
+        found = MARK.findall(json.dumps(item))
+        days = [f"{c}-{d}" for c, d in found if not d.startswith("e")]
+        return ("teams_channel", days[0], "") if days else None
+    if kind == "tweet":
+        return None if item.get("referenced_tweets") else ("x", _mark(item.get("text", "")) or "?", "")
+    if kind == "post":
+        value = item.get("value") or {}
+        return None if value.get("reply") else ("bluesky", _mark(value.get("text", "")) or "?", "")
+    if kind == "status":
+        return None if item.get("in_reply_to_id") else ("mastodon", _mark(item.get("content", "")) or "?", "")
+    return None
+
+
+def _windows(times: list[float], width: float) -> int:
+    """The most calls in any ``width``-second window."""
+    best, j = 0, 0
+    for i, t in enumerate(times):
+        while times[j] < t - width:
+            j += 1
+        best = max(best, i - j + 1)
+    return best
+
+
+WRITE_PATHS = {
+    "graph_mail": re.compile(r"/sendMail$|/messages/[^/]+/send$"),
+    "teams_channel": re.compile(r"/invoke$"),
+    "x": re.compile(r"^/2/tweets$"),
+    "mastodon": re.compile(r"^/api/v1/statuses$"),
+    "bluesky": re.compile(r"createRecord$"),
+}
+
+
+def analyse(
+    folder: Path,
+    rows: list[Any],
+    want: dict[tuple[str, str], str],
+    revoked_at: float | None,
+    limits: dict[str, tuple[int, float]],
+) -> dict[str, Any]:
+    records = [json.loads(line) for line in (folder / "providers.jsonl").read_text().splitlines() if line]
+    by_id = {r.id: r for r in rows}
+    copies: dict[tuple[str, str], list[float]] = defaultdict(list)
+    file_uploads: Counter[tuple[str, str, str]] = Counter()
+    stray = 0
+    for rec in records:
+        if rec["type"] != "effect":
+            continue
+        got = attribute(rec)
+        if got is None:
+            continue
+        channel, key, part = got
+        if channel == "poster":
+            file_uploads[(channel, key, part)] += 1
+            if file_uploads[(channel, key, part)] > 1:
+                continue  # the same file PUT again to the same path replaces it: nothing visible twice
+        if (channel, key) not in want:
+            stray += 1
+            continue
+        copies[(channel, key)].append(rec["t"])
+    posters: dict[tuple[str, str], int] = Counter()
+    for (channel, key, _part), n in file_uploads.items():
+        posters[(channel, key)] = max(posters[(channel, key)], n)
+    for k in posters:
+        copies[k] = sorted(copies[k])[:1]
+    # the week's page is a folder of files: every day revealed at the end is what counts
+    site = folder / "site"
+    pages = "\n".join(p.read_text(errors="ignore") for p in site.rglob("*.html")) if site.exists() else ""
+    duplicates, missing, late, failed_ok = [], [], [], []
+    per_channel: dict[str, Counter[str]] = defaultdict(Counter)
+    for (channel, key), pid in want.items():
+        row = by_id.get(pid)
+        times = copies.get((channel, key), [])
+        if channel == "web_page":  # files in a web root: no server log; the day must show in the pages
+            shown = row is not None and row.state == "sent" and f"[C{key}]" in pages
+            times = [row.sent_at] if shown and row is not None and row.sent_at else []
+        per_channel[channel]["expected"] += 1
+        if not times:
+            revoked = (
+                revoked_at is not None
+                and channel == "mastodon"
+                and row is not None
+                and row.scheduled_at >= revoked_at - 5
+            )
+            if row is not None and row.state in ("failed", "skipped"):
+                if revoked:
+                    per_channel[channel]["failed_after_revoke"] += 1
+                failed_ok.append(pid)  # surfaced: a permanent failure the operators were told about
+                per_channel[channel][row.state] += 1
+            else:
+                missing.append(pid)  # lost: neither delivered nor reported
+                per_channel[channel]["missing"] += 1
+            continue
+        per_channel[channel]["delivered"] += 1
+        if len(times) > 1:
+            duplicates.append(pid)
+            per_channel[channel]["duplicates"] += len(times) - 1
+        if row is not None and min(times) > row.scheduled_at + row.missed_window_s:
+            late.append(pid)
+            per_channel[channel]["late"] += 1
+    requests = [r for r in records if r["type"] == "request"]
+    faults = Counter(r["fault"] for r in requests if r["fault"])
+    rates = {}
+    for connector, (limit, interval) in limits.items():
+        pattern, provider = WRITE_PATHS.get(connector), PROVIDER_OF[connector]
+        if pattern is None:
+            continue
+        times = sorted(
+            r["t"]
+            for r in requests
+            if r["provider"] == provider and r["method"] == "POST" and pattern.search(r["path"])
+        )
+        if not times:
+            continue
+        channel = next(c for c, n in CONNECTOR_OF.items() if n == connector)
+        backlog = _backlog([r for r in rows if r.channel == channel and r.connector == connector])
+        in_backlog = sum(1 for t in times if any(a <= t <= b for a, b in backlog))
+        seconds = sum(b - a for a, b in backlog)
+        rates[connector] = {
+            "limit": f"{limit} per {interval:g} s",
+            "calls": len(times),
+            "max_in_any_interval": _windows(times, interval),
+            "never_above": _windows(times, interval) <= limit,
+            "backlog_s": round(seconds, 1),
+            "share_of_limit_during_backlog": round(in_backlog / (limit / interval * seconds), 3)
+            if seconds > 1
+            else None,
+        }
+    states = Counter(r.state for r in rows)
+    unknown_open = [r.id for r in rows if r.state in ("unknown", "sending", "pending")]
+    return {
+        "publications": len(want),
+        "duplicates": len(duplicates),
+        "missing": len(missing),
+        "late": len(late),
+        # "missing" = lost: not on the provider and not reported failed/skipped in the ledger
+        "duplicate_ids": duplicates[:20],
+        "missing_ids": missing[:20],
+        "late_ids": late[:20],
+        "stray_effects": stray,
+        "ledger_states": dict(states),
+        "unreconciled": len(unknown_open),
+        "failed_with_reason": {r.id: (r.error or "")[:160] for r in rows if r.state == "failed"},
+        "not_delivered_but_reported": len(failed_ok),
+        "per_channel": {k: dict(v) for k, v in per_channel.items()},
+        "requests": len(requests),
+        "faults": dict(faults),
+        "fault_share": round(sum(faults.values()) / max(1, len(requests)), 3),
+        "rates": rates,
+    }
+
+
+def _backlog(rows: list[Any]) -> list[tuple[float, float]]:
+    """Intervals during which at least two publications of these rows were due and not yet out."""
+    marks = []
+    for r in rows:
+        if r.sent_at and r.sent_at > r.scheduled_at:
+            marks += [(r.scheduled_at, 1), (r.sent_at, -1)]
+    marks.sort()
+    out, depth, start = [], 0, 0.0
+    for t, d in marks:
+        if depth < 2 <= depth + d:
+            start = t
+        elif depth >= 2 > depth + d:
+            out.append((start, t))
+        depth += d
+    return out
+
+
+class Rig:
+    """The production stack plus the provider servers, in one temporary folder."""
+
+    def __init__(
+        self, workers: int, fault_rate: float = 0.0, seed: int = 1, root: Path | None = None
+    ) -> None:
+        self.root = root or Path(tempfile.mkdtemp(prefix="practiceweek-chaos-"))
+        os.chmod(self.root, 0o711)
+        self.workers = workers
+        self.hub, provider_env = start_hub(self.root / "providers", fault_rate, seed)
+        self.stack = Stack.create(self.root / "stack")
+        self.stack.extra_env = {
+            **provider_env,
+            "PRACTICEWEEK_REPO": snapshot_repo(ROOT, self.root / "repo"),
+            "PRACTICEWEEK_BRANCH": "main",
+            "PRACTICEWEEK_STATE": str(self.root / "state"),
+        }
+
+    def up(self) -> None:
+        self.stack.up(self.workers)
+        self.stack.deploy()
+        os.environ.update(
+            {k: v for k, v in self.stack.client_env().items() if k.startswith(("PREFECT_", "PRACTICEWEEK_"))}
+        )
+
+    def down(self, keep: bool = False) -> None:
+        self.stack.down()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.hub.pid, signal.SIGKILL)
+        self.hub.wait()
+        if not keep:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def rehearse(
+        self,
+        campaigns: int,
+        minutes: float,
+        worker_kills: int = 0,
+        server_kills: int = 0,
+        revoke_at: float | None = None,
+        heal_every: float = 10.0,
+        grace: float = 300.0,
+        seed: int = 1,
+    ) -> dict[str, Any]:
+        """Rehearse ``campaigns`` weeks compressed into ``minutes``, killing and healing on the way."""
+        from practiceweek.ledger import TERMINAL, Ledger
+        from practiceweek.loader import load
+        from practiceweek.planner import plan
+
+        rng = random.Random(seed)
+        stack = self.stack
+        events: list[dict[str, Any]] = []
+        t_start = time.time()
+        paths = variants(campaigns, self.root / "campaigns")
+        want = expected(paths)
+        times = [p.at.timestamp() for path in paths for p in plan(load(path).model)]
+        speed = max(1.0, (max(times) - min(times)) / (minutes * 60))
+        schedule_all(paths, speed)
+        led = Ledger(stack.ledger.url())
+        rows = led.rows()
+        first, last = min(r.scheduled_at for r in rows), max(r.scheduled_at for r in rows)
+        kills = sorted(
+            (rng.uniform(first, last), kind)
+            for kind, n in (("worker", worker_kills), ("server", server_kills))
+            for _ in range(n)
+        )
+        revoke_time = first + revoke_at * (last - first) if revoke_at is not None else None
+        revoked = None
+        next_heal = time.time() + heal_every
+        deadline = last + grace
+        while True:
+            now = time.time()
+            if kills and now >= kills[0][0]:
+                kind = kills.pop(0)[1]
+                victim = f"worker-{rng.randint(1, self.workers)}" if kind == "worker" else "server"
+                stack.kill(victim)  # SIGKILL to the process group: the worker and its flow runs
+                time.sleep(rng.uniform(0.5, 3.0))
+                if kind == "worker":
+                    stack.start_worker(int(victim.split("-")[1]))
+                else:
+                    stack.start_server()
+                events.append({"t": round(now - t_start, 1), "killed": victim})
+                next_heal = 0
+            if revoke_time is not None and revoked is None and now >= revoke_time:
+                (self.root / "providers" / "providers.control").write_text("revoke mastodon\n")
+                revoked = now
+                events.append({"t": round(now - t_start, 1), "revoked": "mastodon"})
+            if now >= next_heal:
+                try:
+                    heal(stack)
+                except Exception as exc:  # noqa: BLE001 - the server may be restarting; try again soon
+                    events.append({"t": round(now - t_start, 1), "heal_failed": str(exc)[:200]})
+                next_heal = now + heal_every
+            rows = led.rows()
+            if not kills and all(r.state in TERMINAL for r in rows):
+                break
+            if now > deadline:
+                events.append({"t": round(now - t_start, 1), "timeout": True})
+                break
+            time.sleep(0.5)
+        rows = led.rows()
+        failed = [r.id for r in rows if r.state in ("failed", "skipped")]
+        alerted = self._wait_for_alerts(failed, timeout=90)
+        time.sleep(1)  # let the provider log settle
+        result = analyse(self.root / "providers", rows, want, revoked, _limits())
+        result["failed_alerted"] = f"{len(alerted)}/{len(failed)}"
+        result["failed_not_alerted"] = sorted(set(failed) - alerted)[:20]
+        if revoked is not None:
+            recs = [
+                json.loads(x) for x in (self.root / "providers" / "providers.jsonl").read_text().splitlines()
+            ]
+            result["mastodon_requests_after_revoke"] = sum(
+                1 for r in recs if r["type"] == "request" and r["provider"] == "mastodon" and r["t"] > revoked
+            )
+        result.update(
+            {
+                "workers": self.workers,
+                "campaigns": campaigns,
+                "speed": round(speed, 1),
+                "week_minutes": minutes,
+                "worker_kills": sum(1 for e in events if e.get("killed", "").startswith("worker")),
+                "server_kills": sum(1 for e in events if e.get("killed") == "server"),
+                "events": events,
+                "wall_s": round(time.time() - t_start, 1),
+            }
+        )
+        return result
+
+    def _wait_for_alerts(self, failed: list[str], timeout: float) -> set[str]:
+        """Publications among ``failed`` the operators were told about (alert-operators wrote the outbox)."""
+        from flows._runtime import artifact_key
+
+        outbox = self.root / "providers" / "outbox" / "operators"
+        deadline = time.time() + timeout
+        while True:
+            names = " ".join(p.name for p in outbox.rglob("*alert-*")) if outbox.exists() else ""
+            alerted = {pid for pid in failed if f"-{artifact_key(pid)}-" in names}
+            if len(alerted) == len(failed) or time.time() > deadline:
+                return alerted
+            time.sleep(2)
+
+
+def _limits() -> dict[str, tuple[int, float]]:
+    from connectors.registry import connector_class
+
+    out = {}
+    for name in set(CONNECTOR_OF.values()):
+        cls = connector_class(name)
+        if cls.requests_per_interval:
+            out[name] = (cls.requests_per_interval, cls.interval_seconds)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["providers"]:
+        p = argparse.ArgumentParser()
+        p.add_argument("--dir", type=Path, required=True)
+        p.add_argument("--fault-rate", type=float, default=0.0)
+        p.add_argument("--seed", type=int, default=1)
+        a = p.parse_args(argv[1:])
+        Hub(a.dir, a.fault_rate, a.seed).serve()
+        return 0
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument(
+        "--campaigns", type=int, default=9, help="partnerships' weeks (about 36 publications each)"
+    )
+    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--minutes", type=float, default=8.0, help="how long the rehearsed week lasts")
+    p.add_argument("--worker-kills", type=int, default=20)
+    p.add_argument("--server-kills", type=int, default=20)
+    p.add_argument("--fault-rate", type=float, default=0.2)
+    p.add_argument(
+        "--revoke-at",
+        type=float,
+        default=None,
+        help="revoke the Mastodon token at this fraction of the week (0..1)",
+    )
+    p.add_argument("--heal-every", type=float, default=10.0)
+    p.add_argument("--grace", type=float, default=300.0, help="seconds to wait after the last publication")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    p.add_argument("--out", type=Path, default=None)
+    a = p.parse_args(argv)
+    rig = Rig(a.workers, a.fault_rate, a.seed)
+    try:
+        rig.up()
+        result = rig.rehearse(
+            a.campaigns, a.minutes, a.worker_kills, a.server_kills, a.revoke_at, a.heal_every, a.grace, a.seed
+        )
+    finally:
+        rig.down(keep=a.keep)
+    result.update({"fault_rate": a.fault_rate, "seed": a.seed})
+    result["command"] = "bench/chaos.py " + " ".join(argv)
+    text = json.dumps(result, indent=2, default=str)
+    print(text)
+    if a.out:
+        a.out.parent.mkdir(parents=True, exist_ok=True)
+        a.out.write_text(text)
+    ok = result["duplicates"] == 0 and result["missing"] == 0 and result["late"] == 0
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
