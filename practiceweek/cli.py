@@ -67,8 +67,7 @@ def validate(files: Annotated[list[Path], typer.Argument(help="Campaign YAML fil
 
 @app.command()
 def plan(file: Annotated[Path, typer.Argument(help="Campaign YAML file.")],
-         as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list instead of a table.")] = False
-         ) -> None:
+         as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False) -> None:
     """Show every publication of the week: when, day, channel, what."""
     from .planner import plan as make_plan
 
