@@ -34,7 +34,7 @@ from msgraph.generated.users.item.messages.item.attachments.create_upload_sessio
 from practiceweek.artifacts import Attachment, Rendered
 
 from ._common import chunks, digest, shared_bucket
-from ._graph import PROPERTY_ID, GraphSession, property_filter, query
+from ._graph import PROPERTY_ID, GraphSession, property_filter, query, send_json
 from .base import Connector, OutcomeUnknownError, PermanentError, Receipt
 from .settings import GraphSettings
 
@@ -117,15 +117,18 @@ class GraphMailConnector(Connector):
         box = self.graph.client.users.by_user_id(sender).mail_folders.by_mail_folder_id(folder).messages
         config = query(MessagesRequestBuilder, filter=property_filter(part), top=5,
                        select=["id", "internetMessageId", "sentDateTime", "createdDateTime", "webLink"])
-        page = self.graph.call(box.get(request_configuration=config), f"search {folder} for {part}", write=False)
-        values = (page.value if page else None) or []
+        page = send_json(self.graph, box.to_get_request_information(config), f"search {folder} for {part}",
+                         write=False)
+        values = page.get("value") or []
         return values[0] if values else None
 
     def _receipt(self, item: Rendered, found: list[Any]) -> Receipt:
         first = found[0]
-        at = first.sent_date_time or first.created_date_time or dt.datetime.now(dt.UTC)
-        return Receipt(publication_id=item.id, remote_id=first.internet_message_id or first.id, url=first.web_link,
-                       at=at, extra={"messages": [m.internet_message_id or m.id for m in found]})
+        when = first.get("sentDateTime") or first.get("createdDateTime")
+        at = dt.datetime.fromisoformat(when.replace("Z", "+00:00")) if when else dt.datetime.now(dt.UTC)
+        return Receipt(publication_id=item.id, remote_id=first.get("internetMessageId") or first["id"],
+                       url=first.get("webLink"), at=at,
+                       extra={"messages": [m.get("internetMessageId") or m["id"] for m in found]})
 
     # ------------------------------------------------------------------ contract
     def publish(self, item: Rendered) -> Receipt:
@@ -139,10 +142,9 @@ class GraphMailConnector(Connector):
                 continue
             draft_id = self._drafts.pop(part, None)
             if draft_id is None:
-                draft = self.graph.call(mailbox.messages.post(self._message(item, part, sender, batch)),
-                                        f"create the draft of {part}")
-                assert draft is not None and draft.id
-                draft_id = draft.id
+                info = mailbox.messages.to_post_request_information(self._message(item, part, sender, batch))
+                draft = send_json(self.graph, info, f"create the draft of {part}")
+                draft_id = str(draft["id"])
                 for att in self._attachments(item):
                     if len(att.data) > INLINE_LIMIT:
                         self._upload_attachment(sender, draft_id, att)
@@ -168,8 +170,8 @@ class GraphMailConnector(Connector):
             sent = self._lookup(sender, "sentitems", part)
             if sent is None:
                 draft = self._lookup(sender, "drafts", part)
-                if draft is not None and draft.id:
-                    self._drafts[part] = draft.id  # publish() sends this draft instead of making another
+                if draft is not None and draft.get("id"):
+                    self._drafts[part] = draft["id"]  # publish() sends this draft instead of making another
                 return None
             found.append(sent)
         return self._receipt(item, found)

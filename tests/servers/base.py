@@ -99,6 +99,10 @@ class FakeServer:
             def log_message(self, *args: Any) -> None:  # quiet
                 pass
 
+            def setup(self) -> None:
+                super().setup()
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no Nagle stalls
+
             def _any(self) -> None:
                 server._handle(self)
 
@@ -180,8 +184,8 @@ class FakeServer:
             for k, v in headers.items():
                 h.send_header(k, v)
             h.send_header("Content-Length", str(len(data)))
-            h.end_headers()
-            h.wfile.write(data)
+            h._headers_buffer.append(b"\r\n" + data)  # headers and body in one write
+            h.flush_headers()
         except (BrokenPipeError, ConnectionResetError):
             pass
 
