@@ -27,7 +27,7 @@ test: $(STAMP) system-deps
 	$(PY) -m pytest -q
 
 bench: $(STAMP)
-	$(PY) bench/run_all.py
+	$(PY) bench/write_results.py
 
 schema: $(STAMP)
 	$(VENV)/bin/practiceweek schema > schema/campaign.schema.json

@@ -38,7 +38,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT)]
 
-from deploy.production import Stack, snapshot_repo  # noqa: E402
+from deploy.production import Stack, heal, snapshot_repo  # noqa: E402
 
 FAULT_KINDS = ("429", "500", "503", "timeout", "reset")
 CONNECTOR_OF = {
@@ -273,17 +273,6 @@ def start_hub(folder: Path, fault_rate: float, seed: int) -> tuple[subprocess.Po
 
 
 # --- the run ------------------------------------------------------------------------------------------------
-def heal(stack: Stack) -> list[str]:
-    """What a supervisor does after a crash: orphaned sends become 'unknown' (to reconcile) and every open
-    publication gets a live publish-window run again (stale windows get a new generation)."""
-    from flows import _runtime as rt
-    from flows.schedule import ensure_windows
-
-    rt.recover_orphans()
-    led = rt.ledger()
-    return ensure_windows(led, [r for r in led.rows() if r.state in ("pending", "unknown")])
-
-
 def schedule_all(paths: list[Path], speed: float) -> None:
     from prefect.deployments import run_deployment
 
@@ -343,9 +332,9 @@ def expected(paths: list[Path]) -> dict[tuple[str, str], str]:
 def attribute(record: dict[str, Any]) -> tuple[str, str, str] | None:
     """(channel, key, part) of one remote effect in a provider's log; None for a thread's follow-up posts."""
     item, kind = record["item"], record["kind"]
-    if kind == "file":  # practiceweek/<campaign>/<day>/<file>
+    if kind == "file":  # <folder>/<campaign>/<day>/<slot>/<file>
         parts = str(item).split("/")
-        return ("poster", f"{parts[-3]}/{parts[-2]}", parts[-1]) if len(parts) >= 3 else None
+        return ("poster", f"{parts[-4]}/{parts[-3]}", parts[-1]) if len(parts) >= 4 else None
     if kind == "mail":
         key = _mark(item.get("subject", ""))
         return ("email", key, "") if key else None
@@ -610,7 +599,7 @@ class Rig:
                 events.append({"t": round(now - t_start, 1), "revoked": "mastodon"})
             if now >= next_heal:
                 try:
-                    heal(stack)
+                    heal()
                 except Exception as exc:  # noqa: BLE001 - the server may be restarting; try again soon
                     events.append({"t": round(now - t_start, 1), "heal_failed": str(exc)[:200]})
                 next_heal = now + heal_every

@@ -31,6 +31,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -319,6 +320,42 @@ class Stack:
             self.start_worker(i)
 
 
+    def supervise(self, workers: int, heal_every: float = 30.0, stop: threading.Event | None = None) -> None:
+        """Keep the server and workers running (like systemd's Restart=always) and heal after crashes."""
+        os.environ.update({k: v for k, v in self.client_env().items()
+                           if k.startswith(("PREFECT_", "PRACTICEWEEK_"))})
+        stop = stop or threading.Event()
+        next_heal = 0.0
+        while not stop.is_set():
+            server = self.procs.get("server")
+            if server is None or server.poll() is not None:
+                self.start_server()
+                next_heal = 0.0
+            for i in range(1, workers + 1):
+                proc = self.procs.get(f"worker-{i}")
+                if proc is None or proc.poll() is not None:
+                    self.start_worker(i)
+                    next_heal = 0.0
+            if time.monotonic() >= next_heal:
+                try:
+                    heal()
+                except Exception as exc:  # noqa: BLE001 - the server may be restarting; try again soon
+                    print(f"heal failed: {exc}", file=sys.stderr)
+                next_heal = time.monotonic() + heal_every
+            stop.wait(1.0)
+
+
+def heal() -> list[str]:
+    """After a crash: 'sending' rows whose worker died become 'unknown' (reconciled before any retry), and
+    every open publication gets a live publish-window run again (a stale window gets a new generation)."""
+    from flows import _runtime as rt
+    from flows.schedule import ensure_windows
+
+    rt.recover_orphans()
+    led = rt.ledger()
+    return ensure_windows(led, [r for r in led.rows() if r.state in ("pending", "unknown")])
+
+
 def snapshot_repo(source: Path, dest: Path) -> str:
     """A git repository holding the working tree of ``source`` (committed or not), for pull steps to clone."""
     if dest.exists():
@@ -339,7 +376,9 @@ def snapshot_repo(source: Path, dest: Path) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("action", choices=("up", "down", "env"))
+    parser.add_argument("action", choices=("run", "up", "down", "env"),
+                        help="run: start, deploy and supervise in the foreground (Ctrl-C stops everything); "
+                        "up: start detached; down: stop; env: print a client's settings")
     parser.add_argument("--dir", type=Path, default=Path(os.environ.get("PRACTICEWEEK_DEPLOY_DIR",
                                                                          "/var/lib/practiceweek")))
     parser.add_argument("--workers", type=int, default=2)
@@ -356,6 +395,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.action == "env":  # for `eval $(python deploy/production.py env)`: a client's settings
         print(f"export PREFECT_API_URL={stack.api_url}")
         print(f"export PREFECT_API_AUTH_STRING='{stack.auth_string}'")
+        print(f"export PRACTICEWEEK_LEDGER_URL='{stack.ledger.url()}'")
         return 0
     repo = args.repo or snapshot_repo(ROOT, stack.root / "repo")
     stack.extra_env = {"PRACTICEWEEK_REPO": repo, "PRACTICEWEEK_BRANCH": args.branch}
@@ -363,9 +403,20 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_deploy:
         stack.deploy()
     print(json.dumps({"api": stack.api_url, "ui": stack.api_url.removesuffix("/api"), "pool": POOL,
-                      "workers": args.workers, "postgres_port": stack.pg.port, "repo": repo,
-                      "secrets": str(stack.root / "secrets.env"), "logs": str(stack.logs)}, indent=2))
-    # Workers run detached (own sessions); `down` stops them through their pid files.
+                      "workers": args.workers, "postgres_port": stack.pg.port,
+                      "ledger_port": stack.ledger.port,
+                      "repo": repo, "secrets": str(stack.root / "secrets.env"), "logs": str(stack.logs)},
+                     indent=2), flush=True)
+    if args.action == "up":  # detached: `down` stops the processes through their pid files
+        return 0
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stack.supervise(args.workers, stop=stop)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stack.down()
     return 0
 
 

@@ -1,0 +1,217 @@
+"""Run every benchmark in bench/ and write bench/RESULTS.md: each figure with the exact command.
+
+    .venv/bin/python bench/write_results.py                 # run everything (the chaos runs take a while)
+    .venv/bin/python bench/write_results.py --only chaos-2w scale_plan
+    .venv/bin/python bench/write_results.py --collect       # rewrite RESULTS.md from bench/out/ only
+
+Each run's output goes to bench/out/<name>.log (and <name>.json for the scripts that write JSON);
+``--collect`` rebuilds the report from those files without running anything. A script added to bench/
+is picked up with its default arguments unless it is listed in RUNS below.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+OUT = BENCH / "out"
+PY = ".venv/bin/python"
+HELPERS = {"write_results.py", "run_all.py"}
+# name → (arguments after the interpreter, what it shows). Scripts not listed run with no arguments.
+RUNS: dict[str, tuple[list[str], str]] = {
+    "chaos-1w": (
+        ["bench/chaos.py", "--workers", "1", "--out", "bench/out/chaos-1w.json"],
+        "≥ 300 publications, 1 worker, 20 worker + 20 server kill -9, 20 % provider faults",
+    ),
+    "chaos-2w": (
+        ["bench/chaos.py", "--workers", "2", "--out", "bench/out/chaos-2w.json"],
+        "the same on two workers: exactly-once and shared rate limits across workers",
+    ),
+    "chaos-revoke": (
+        [
+            "bench/chaos.py",
+            "--campaigns",
+            "3",
+            "--minutes",
+            "3",
+            "--worker-kills",
+            "0",
+            "--server-kills",
+            "0",
+            "--fault-rate",
+            "0",
+            "--revoke-at",
+            "0.4",
+            "--out",
+            "bench/out/chaos-revoke.json",
+        ],
+        "Mastodon token revoked mid-week: that channel stops with alerts, the others carry on",
+    ),
+    "scale_plan": (
+        ["bench/scale_plan.py", "--out", "bench/out/scale_plan.json"],
+        "scheduling 15 and 150 partnerships' weeks on PostgreSQL",
+    ),
+}
+
+
+def runs() -> dict[str, tuple[list[str], str]]:
+    """Every benchmark: the listed runs, plus any other bench/*.py with its defaults."""
+    out = dict(RUNS)
+    listed = {args[0] for args, _ in RUNS.values()}
+    for script in sorted(BENCH.glob("*.py")):
+        rel = f"bench/{script.name}"
+        if script.name not in HELPERS and rel not in listed:
+            doc = (script.read_text().split('"""')[1:2] or [""])[0].strip().splitlines()
+            out[script.stem] = ([rel], doc[0] if doc else "")
+    return out
+
+
+def run_one(name: str, args: list[str], timeout: float) -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    start = time.time()
+    with open(OUT / f"{name}.log", "w") as log:
+        try:
+            code = subprocess.run(
+                [str(ROOT / PY), *args], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, timeout=timeout
+            ).returncode
+        except subprocess.TimeoutExpired:
+            code = "timeout"
+    meta = {
+        "command": " ".join([PY, *args]),
+        "exit": code,
+        "seconds": round(time.time() - start, 1),
+        "finished": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+    (OUT / f"{name}.meta.json").write_text(json.dumps(meta, indent=2))
+    print(f"{name}: exit {code} in {meta['seconds']} s", file=sys.stderr)
+
+
+def _chaos(d: dict[str, Any]) -> list[str]:
+    rates = d.get("rates", {})
+    lines = [
+        "| figure | value | target |",
+        "|---|---|---|",
+        f"| publications | {d['publications']} in {d['campaigns']} weeks, {d['workers']} worker(s) | ≥ 300 |",
+        f"| kill -9 | {d['worker_kills']} worker, {d['server_kills']} server | ≥ 20 |",
+        f"| provider requests / faulted | {d['requests']} / {sum(d['faults'].values())} "
+        f"({100 * d['fault_share']:.1f} %: {d['faults']}) | 20 % |",
+        f"| **duplicates** (from provider logs) | **{d['duplicates']}** | 0 |",
+        f"| **missing** (lost: neither delivered nor reported) | **{d['missing']}** | 0 |",
+        f"| **late** (after the channel's window) | **{d['late']}** | 0 |",
+        f"| outcome-unknown left unreconciled | {d['unreconciled']} | 0 |",
+        f"| failed/skipped, reported to operators | {d['failed_alerted']} | all |",
+        f"| ledger states | {d['ledger_states']} | |",
+    ]
+    for name, r in sorted(rates.items()):
+        share = r["share_of_limit_during_backlog"]
+        lines.append(
+            f"| rate {name} ({r['limit']}) | {r['calls']} calls, max {r['max_in_any_interval']} in any "
+            f"interval, never above: {r['never_above']}; during backlog "
+            f"({r['backlog_s']} s): {'-' if share is None else f'{100 * share:.0f} %'} of the limit "
+            "| never above; ≥ 90 % |"
+        )
+    if "mastodon_requests_after_revoke" in d:
+        lines.append(
+            f"| Mastodon requests after its token was revoked | {d['mastodon_requests_after_revoke']} | "
+            "bounded (no retry loop) |"
+        )
+    lines.append(
+        f"| wall time | {d['wall_s']} s (week compressed into {d['week_minutes']} min, "
+        f"speed ×{d['speed']}) | |"
+    )
+    if d.get("missing_ids") or d.get("duplicate_ids") or d.get("late_ids"):
+        lines.append("")
+        lines.append(f"missing: {d['missing_ids']}; duplicated: {d['duplicate_ids']}; late: {d['late_ids']}")
+    if d.get("failed_with_reason"):
+        reasons: dict[str, int] = {}
+        for text in d["failed_with_reason"].values():
+            reasons[text[:110]] = reasons.get(text[:110], 0) + 1
+        lines.append("")
+        lines.append("Failed publications (reported to operators), by reason:")
+        lines += [f"- {n} × {text}" for text, n in sorted(reasons.items(), key=lambda kv: -kv[1])]
+    return lines
+
+
+def _scale(d: dict[str, Any]) -> list[str]:
+    s, l_ = d["small"], d["large"]
+    return [
+        "| partnerships | publications | scheduling time | per partnership | peak traced memory | windows |",
+        "|---|---|---|---|---|---|",
+        *[
+            f"| {r['partnerships']} | {r['publications']} | {r['seconds']} s | "
+            f"{r['per_partnership_ms']} ms | {r['peak_traced_mib']} MiB | {r['window_runs']} |"
+            for r in (s, l_)
+        ],
+        "",
+        f"Ratio {l_['partnerships']}/{s['partnerships']}: time ×{d['time_ratio']}, memory "
+        f"×{d['memory_ratio']} (target ≤ 11×): {'met' if d['ok'] else 'NOT met'}. "
+        f"Process max RSS {d['max_rss_mib']} MiB.",
+    ]
+
+
+def report() -> str:
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Written by `{PY} bench/write_results.py` on {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M UTC}; "
+        f"{os.cpu_count()} CPU(s), Python {platform.python_version()}, {platform.system()} "
+        f"{platform.release()}. Every figure below comes from the command shown above it; "
+        "`bench/out/<name>.log` holds the full output.",
+        "",
+    ]
+    for name, (_args, what) in runs().items():
+        meta_file = OUT / f"{name}.meta.json"
+        lines += [f"## {name}", "", what, ""]
+        if not meta_file.exists():
+            lines += [f"Not run yet: `{PY} {' '.join(_args)}`", ""]
+            continue
+        meta = json.loads(meta_file.read_text())
+        lines += [
+            "```sh",
+            meta["command"],
+            "```",
+            "",
+            f"exit {meta['exit']}, {meta['seconds']} s, {meta['finished']}",
+            "",
+        ]
+        data_file = OUT / f"{name}.json"
+        if data_file.exists() and name.startswith("chaos"):
+            lines += _chaos(json.loads(data_file.read_text()))
+        elif data_file.exists() and name == "scale_plan":
+            lines += _scale(json.loads(data_file.read_text()))
+        else:
+            text = (OUT / f"{name}.log").read_text(errors="replace").strip().splitlines()
+            lines += ["```", *text[-30:], "```"]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", nargs="*", default=None, help="run only these (names as in RESULTS.md)")
+    parser.add_argument(
+        "--collect", action="store_true", help="run nothing; rebuild RESULTS.md from bench/out"
+    )
+    parser.add_argument("--timeout", type=float, default=3600.0, help="seconds allowed per benchmark")
+    args = parser.parse_args(argv)
+    if not args.collect:
+        for name, (bench_args, _) in runs().items():
+            if args.only is None or name in args.only:
+                run_one(name, bench_args, args.timeout)
+    (BENCH / "RESULTS.md").write_text(report() + "\n")
+    print(f"wrote {BENCH / 'RESULTS.md'}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
