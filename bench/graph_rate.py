@@ -42,9 +42,15 @@ def main() -> int:
     errors: list[str] = []
 
     def worker() -> None:
-        conn = get_connector("graph_mail", access_token="bench-token", base_url=server.url + "/v1.0",
-                             sender="comms@example.org", timeout=10.0, requests_per_interval=int(args.rate),
-                             interval_seconds=1.0)
+        conn = get_connector(
+            "graph_mail",
+            access_token="bench-token",
+            base_url=server.url + "/v1.0",
+            sender="comms@example.org",
+            timeout=10.0,
+            requests_per_interval=int(args.rate),
+            interval_seconds=1.0,
+        )
         try:
             while True:
                 with lock:
@@ -82,11 +88,17 @@ def main() -> int:
     duplicated = sum(n - 1 for n in ids.values() if n > 1)
     achieved = args.sends / elapsed
     print(f"graph_rate: sends={args.sends} R={args.rate:g}/s threads={args.threads} safe={args.safe}")
-    print(f"  elapsed {elapsed:.2f} s, achieved {achieved:.2f} sends/s, achieved/R = {achieved / args.rate:.3f}")
-    print(f"  server: delivered={len(server.delivered)} lost={lost} duplicated={duplicated} "
-          f"throttled(429)={server.throttled} client retries={retries[0]} gave up={len(errors)}")
-    print(f"  reproduce: .venv/bin/python bench/graph_rate.py --sends {args.sends} --rate {args.rate:g} "
-          f"--threads {args.threads}{' --safe' if args.safe else ''}")
+    print(
+        f"  elapsed {elapsed:.2f} s, achieved {achieved:.2f} sends/s, achieved/R = {achieved / args.rate:.3f}"
+    )
+    print(
+        f"  server: delivered={len(server.delivered)} lost={lost} duplicated={duplicated} "
+        f"throttled(429)={server.throttled} client retries={retries[0]} gave up={len(errors)}"
+    )
+    print(
+        f"  reproduce: .venv/bin/python bench/graph_rate.py --sends {args.sends} --rate {args.rate:g} "
+        f"--threads {args.threads}{' --safe' if args.safe else ''}"
+    )
     ok = achieved / args.rate >= 0.9 and lost == 0 and duplicated == 0
     return 0 if ok else 1
 

@@ -122,7 +122,7 @@ def b32id(text: str, length: int = 20) -> str:
 
 def chunks(items: Iterable[Any], size: int) -> list[list[Any]]:
     items = list(items)
-    return [items[i:i + size] for i in range(0, len(items), size)] or [[]]
+    return [items[i : i + size] for i in range(0, len(items), size)] or [[]]
 
 
 # --------------------------------------------------------------------------- failures
@@ -151,28 +151,46 @@ def retry_after_from(headers: Mapping[str, str] | None, default: float | None = 
     return default
 
 
-def classify_status(provider: str, status: int, body: str, headers: Mapping[str, str] | None,
-                    hints: Mapping[int, str] | None = None, what: str = "request") -> ConnectorError:
+def classify_status(
+    provider: str,
+    status: int,
+    body: str,
+    headers: Mapping[str, str] | None,
+    hints: Mapping[int, str] | None = None,
+    what: str = "request",
+) -> ConnectorError:
     """Turn an HTTP failure into the contract's error: 408/425/429/5xx retryable, other 4xx permanent."""
     body = redact(body)
     hint = (hints or {}).get(status, "")
     detail = _short(body)
-    message = f"{provider} {status} on {what}" + (f": {hint}" if hint else "") + (f" ({detail})" if detail else "")
+    message = (
+        f"{provider} {status} on {what}" + (f": {hint}" if hint else "") + (f" ({detail})" if detail else "")
+    )
     if status in (408, 425, 429) or status >= 500:
-        return RetryableError(message, retry_after=retry_after_from(headers, 1.0 if status == 429 else None),
-                              status=status, body=body, provider=provider)
+        return RetryableError(
+            message,
+            retry_after=retry_after_from(headers, 1.0 if status == 429 else None),
+            status=status,
+            body=body,
+            provider=provider,
+        )
     return PermanentError(message, status=status, body=body, provider=provider)
 
 
 def unknown(provider: str, what: str, exc: BaseException) -> OutcomeUnknownError:
     return OutcomeUnknownError(
         f"{provider}: no answer to {what} ({type(exc).__name__}); it may have taken effect - "
-        "call find() before retrying", provider=provider)
+        "call find() before retrying",
+        provider=provider,
+    )
 
 
 def not_reached(provider: str, what: str, exc: BaseException) -> RetryableError:
-    return RetryableError(f"{provider}: could not reach the server for {what} ({type(exc).__name__}: "
-                          f"{_short(redact(exc))})", retry_after=1.0, provider=provider)
+    return RetryableError(
+        f"{provider}: could not reach the server for {what} ({type(exc).__name__}: {_short(redact(exc))})",
+        retry_after=1.0,
+        provider=provider,
+    )
 
 
 def _short(text: str, limit: int = 300) -> str:

@@ -47,8 +47,13 @@ def atomic_write(path: Path, data: bytes) -> None:
 
 
 def write_receipt(folder: Path, receipt: Receipt) -> None:
-    body = {"publication_id": receipt.publication_id, "remote_id": receipt.remote_id, "url": receipt.url,
-            "at": receipt.at.isoformat(), "extra": receipt.extra}
+    body = {
+        "publication_id": receipt.publication_id,
+        "remote_id": receipt.remote_id,
+        "url": receipt.url,
+        "at": receipt.at.isoformat(),
+        "extra": receipt.extra,
+    }
     atomic_write(folder / RECEIPT, json.dumps(body, indent=2, sort_keys=True).encode())
 
 
@@ -61,5 +66,10 @@ def read_receipt(folder: Path, publication_id: str) -> Receipt | None:
         return None
     if body.get("publication_id") != publication_id:
         return None
-    return Receipt(publication_id=publication_id, remote_id=body["remote_id"], url=body.get("url"),
-                   at=dt.datetime.fromisoformat(body["at"]), extra=body.get("extra") or {})
+    return Receipt(
+        publication_id=publication_id,
+        remote_id=body["remote_id"],
+        url=body.get("url"),
+        at=dt.datetime.fromisoformat(body["at"]),
+        extra=body.get("extra") or {},
+    )

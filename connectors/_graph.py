@@ -41,8 +41,9 @@ class _StaticToken(AccessTokenProvider):
     def __init__(self, token: str) -> None:
         self._token = token
 
-    async def get_authorization_token(self, uri: str, additional_authentication_context: dict[str, Any] | None = None
-                                   ) -> str:
+    async def get_authorization_token(
+        self, uri: str, additional_authentication_context: dict[str, Any] | None = None
+    ) -> str:
         return self._token
 
     def get_allowed_hosts_validator(self) -> AllowedHostsValidator:
@@ -62,8 +63,11 @@ def _auth_provider(s: GraphSettings) -> AuthenticationProvider:
         return AzureIdentityAuthenticationProvider(credential, scopes=SCOPES)
     if urlsplit(s.base_url).hostname in ("127.0.0.1", "localhost", "::1"):
         return AnonymousAuthenticationProvider()
-    raise PermanentError("Graph credentials missing: set PRACTICEWEEK_GRAPH_TENANT_ID, PRACTICEWEEK_GRAPH_CLIENT_ID "
-                         "and PRACTICEWEEK_GRAPH_CLIENT_SECRET (or a GraphCredentials block)", provider="Graph")
+    raise PermanentError(
+        "Graph credentials missing: set PRACTICEWEEK_GRAPH_TENANT_ID, PRACTICEWEEK_GRAPH_CLIENT_ID "
+        "and PRACTICEWEEK_GRAPH_CLIENT_SECRET (or a GraphCredentials block)",
+        provider="Graph",
+    )
 
 
 def odata_quote(value: str) -> str:
@@ -71,21 +75,32 @@ def odata_quote(value: str) -> str:
 
 
 def property_filter(publication_id: str) -> str:
-    return (f"singleValueExtendedProperties/Any(ep: ep/id eq '{PROPERTY_ID}' and "
-            f"ep/value eq '{odata_quote(publication_id)}')")
+    return (
+        f"singleValueExtendedProperties/Any(ep: ep/id eq '{PROPERTY_ID}' and "
+        f"ep/value eq '{odata_quote(publication_id)}')"
+    )
 
 
 class GraphSession:
     """A GraphServiceClient on a private loop, with the contract's error classification."""
 
-    def __init__(self, settings: GraphSettings | None = None, *, timeout: float = 30.0, sdk_retries: int = 0,
-                 hints: Mapping[int, str] | None = None) -> None:
+    def __init__(
+        self,
+        settings: GraphSettings | None = None,
+        *,
+        timeout: float = 30.0,
+        sdk_retries: int = 0,
+        hints: Mapping[int, str] | None = None,
+    ) -> None:
         self.settings = settings or GraphSettings.from_env()
         self.base_url = self.settings.base_url.rstrip("/") or GRAPH_URL
         self.timeout = timeout
         self.hints = dict(hints or {})
-        self.hints.setdefault(401, "the access token was refused; check PRACTICEWEEK_GRAPH_TENANT_ID, "
-                                   "PRACTICEWEEK_GRAPH_CLIENT_ID and PRACTICEWEEK_GRAPH_CLIENT_SECRET")
+        self.hints.setdefault(
+            401,
+            "the access token was refused; check PRACTICEWEEK_GRAPH_TENANT_ID, "
+            "PRACTICEWEEK_GRAPH_CLIENT_ID and PRACTICEWEEK_GRAPH_CLIENT_SECRET",
+        )
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="graph-loop", daemon=True)
         self._thread.start()
@@ -99,10 +114,14 @@ class GraphSession:
             raise
 
     async def _build(self, sdk_retries: int) -> GraphServiceClient:
-        options = {RetryHandlerOption.get_key(): RetryHandlerOption(max_retries=sdk_retries,
-                                                                    should_retry=sdk_retries > 0)}
+        options = {
+            RetryHandlerOption.get_key(): RetryHandlerOption(
+                max_retries=sdk_retries, should_retry=sdk_retries > 0
+            )
+        }
         http = GraphClientFactory.create_with_default_middleware(
-            client=httpx.AsyncClient(base_url=self.base_url, timeout=self.timeout), options=options)
+            client=httpx.AsyncClient(base_url=self.base_url, timeout=self.timeout), options=options
+        )
         adapter = GraphRequestAdapter(_auth_provider(self.settings), client=http)
         adapter.base_url = self.base_url
         return GraphServiceClient(request_adapter=adapter)
@@ -134,17 +153,23 @@ class GraphSession:
         code = getattr(error, "code", None) or ""
         message = getattr(error, "message", None) or exc.message or ""
         headers = dict(exc.response_headers.items()) if exc.response_headers else {}
-        return classify_status("Graph", status, redact(f"{code}: {message}".strip(": ")), headers, self.hints, what)
+        return classify_status(
+            "Graph", status, redact(f"{code}: {message}".strip(": ")), headers, self.hints, what
+        )
 
-    def put_chunks(self, upload_url: str, data: bytes, what: str, chunk: int = 320 * 1024 * 10) -> httpx.Response:
+    def put_chunks(
+        self, upload_url: str, data: bytes, what: str, chunk: int = 320 * 1024 * 10
+    ) -> httpx.Response:
         """Upload ``data`` to a pre-authenticated upload session URL in ranges (multiples of 320 KiB)."""
 
         async def go() -> httpx.Response:
             response: httpx.Response | None = None
             for start in range(0, len(data), chunk):
-                part = data[start:start + chunk]
-                headers = {"Content-Range": f"bytes {start}-{start + len(part) - 1}/{len(data)}",
-                           "Content-Length": str(len(part))}
+                part = data[start : start + chunk]
+                headers = {
+                    "Content-Range": f"bytes {start}-{start + len(part) - 1}/{len(data)}",
+                    "Content-Length": str(len(part)),
+                }
                 response = await self._plain.put(upload_url, content=part, headers=headers)
                 if response.status_code >= 400:
                     raise _HttpError(response)
@@ -191,7 +216,9 @@ def to_model(body: Mapping[str, Any], factory: Any) -> Any:
 
     from kiota_serialization_json.json_parse_node_factory import JsonParseNodeFactory
 
-    node = JsonParseNodeFactory().get_root_parse_node("application/json", json.dumps(body, default=str).encode())
+    node = JsonParseNodeFactory().get_root_parse_node(
+        "application/json", json.dumps(body, default=str).encode()
+    )
     return node.get_object_value(factory)
 
 
@@ -217,6 +244,9 @@ def send_json(session: GraphSession, info: Any, what: str, *, write: bool = True
     """
     import json
 
-    raw = session.call(session.client.request_adapter.send_primitive_async(info, "bytes", {"XXX": _odata_error()}),
-                       what, write=write)
+    raw = session.call(
+        session.client.request_adapter.send_primitive_async(info, "bytes", {"XXX": _odata_error()}),
+        what,
+        write=write,
+    )
     return json.loads(raw) if raw else {}

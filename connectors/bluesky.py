@@ -28,9 +28,11 @@ COLLECTION = "app.bsky.feed.post"
 _B32 = "234567abcdefghijklmnopqrstuvwxyz"
 _LINK = re.compile(r"https?://[^\s)\]]+")
 _TAG = re.compile(r"(?<!\w)#(\w{1,64})")
-HINTS = {401: "Bluesky refused the login; check PRACTICEWEEK_BLUESKY_HANDLE and PRACTICEWEEK_BLUESKY_APP_PASSWORD "
-              "(use an app password)",
-         400: "the PDS refused the request as invalid"}
+HINTS = {
+    401: "Bluesky refused the login; check PRACTICEWEEK_BLUESKY_HANDLE and PRACTICEWEEK_BLUESKY_APP_PASSWORD "
+    "(use an app password)",
+    400: "the PDS refused the request as invalid",
+}
 
 
 def record_key(publication: Any, index: int) -> str:
@@ -47,13 +49,19 @@ def record_key(publication: Any, index: int) -> str:
 
 def facets(text: str) -> list[models.AppBskyRichtextFacet.Main]:
     out = []
-    for pattern, make in ((_LINK, lambda m: models.AppBskyRichtextFacet.Link(uri=m.group(0))),
-                          (_TAG, lambda m: models.AppBskyRichtextFacet.Tag(tag=m.group(1)))):
+    for pattern, make in (
+        (_LINK, lambda m: models.AppBskyRichtextFacet.Link(uri=m.group(0))),
+        (_TAG, lambda m: models.AppBskyRichtextFacet.Tag(tag=m.group(1))),
+    ):
         for m in pattern.finditer(text):
             start = len(text[: m.start()].encode())
             end = start + len(m.group(0).encode())
-            out.append(models.AppBskyRichtextFacet.Main(
-                index=models.AppBskyRichtextFacet.ByteSlice(byte_start=start, byte_end=end), features=[make(m)]))
+            out.append(
+                models.AppBskyRichtextFacet.Main(
+                    index=models.AppBskyRichtextFacet.ByteSlice(byte_start=start, byte_end=end),
+                    features=[make(m)],
+                )
+            )
     return out
 
 
@@ -68,8 +76,10 @@ class BlueskyConnector(Connector):
     def __init__(self, settings: BlueskySettings | None = None, *, timeout: float = 30.0) -> None:
         self.settings = s = settings or BlueskySettings.from_env()
         if not (s.handle and s.app_password):
-            raise PermanentError("Bluesky needs PRACTICEWEEK_BLUESKY_HANDLE and PRACTICEWEEK_BLUESKY_APP_PASSWORD",
-                                 provider="Bluesky")
+            raise PermanentError(
+                "Bluesky needs PRACTICEWEEK_BLUESKY_HANDLE and PRACTICEWEEK_BLUESKY_APP_PASSWORD",
+                provider="Bluesky",
+            )
         self.client = Client(base_url=s.base_url, request=Request(timeout=timeout))
         self._did: str | None = None
 
@@ -87,8 +97,11 @@ class BlueskyConnector(Connector):
                     raise not_reached("Bluesky", what, exc) from None
                 raise unknown("Bluesky", what, exc) from None
             content = r.content
-            text = f"{getattr(content, 'error', '')}: {getattr(content, 'message', '')}" \
-                if not isinstance(content, (bytes, str, dict)) else str(content)
+            text = (
+                f"{getattr(content, 'error', '')}: {getattr(content, 'message', '')}"
+                if not isinstance(content, (bytes, str, dict))
+                else str(content)
+            )
             raise classify_status("Bluesky", r.status_code, redact(text), r.headers, HINTS, what) from None
         except httpx.ConnectError as exc:
             raise not_reached("Bluesky", what, exc) from None
@@ -98,16 +111,23 @@ class BlueskyConnector(Connector):
     def _login(self) -> str:
         if self._did is None:
             s = self.settings
-            self._call(lambda: self.client.login(s.handle, s.app_password, fetch_bsky_profile=False),
-                       "log in", write=False)
+            self._call(
+                lambda: self.client.login(s.handle, s.app_password, fetch_bsky_profile=False),
+                "log in",
+                write=False,
+            )
             self._did = self.client.me.did if self.client.me else self.client._session.did  # type: ignore[union-attr]
         return str(self._did)
 
     def _get(self, did: str, rkey: str) -> Any | None:
         try:
-            return self._call(lambda: self.client.com.atproto.repo.get_record(
-                models.ComAtprotoRepoGetRecord.Params(repo=did, collection=COLLECTION, rkey=rkey)),
-                f"read record {rkey}", write=False)
+            return self._call(
+                lambda: self.client.com.atproto.repo.get_record(
+                    models.ComAtprotoRepoGetRecord.Params(repo=did, collection=COLLECTION, rkey=rkey)
+                ),
+                f"read record {rkey}",
+                write=False,
+            )
         except ConnectorError as exc:
             if exc.status == 400 and "RecordNotFound" in exc.body or exc.status == 404:
                 return None
@@ -121,7 +141,9 @@ class BlueskyConnector(Connector):
         did = self._login()
         posts = list(item.posts or (Post(item.text),))
         refs: list[models.ComAtprotoRepoStrongRef.Main] = []
-        bucket = shared_bucket(("bluesky", self.settings.base_url, did), self.requests_per_interval, self.interval_seconds)
+        bucket = shared_bucket(
+            ("bluesky", self.settings.base_url, did), self.requests_per_interval, self.interval_seconds
+        )
         for i, post in enumerate(posts):
             rkey = record_key(item.publication, i)
             existing = self._get(did, rkey)
@@ -130,20 +152,32 @@ class BlueskyConnector(Connector):
                     bucket.acquire()
                 existing = self._create(did, rkey, post, refs, f"post {i + 1} of {item.id}")
             refs.append(models.ComAtprotoRepoStrongRef.Main(uri=existing.uri, cid=existing.cid))
-        return Receipt(publication_id=item.id, remote_id=refs[0].uri, url=self._url(record_key(item.publication, 0)),
-                       extra={"thread": [r.uri for r in refs]})
+        return Receipt(
+            publication_id=item.id,
+            remote_id=refs[0].uri,
+            url=self._url(record_key(item.publication, 0)),
+            extra={"thread": [r.uri for r in refs]},
+        )
 
     def _create(self, did: str, rkey: str, post: Post, refs: list[Any], what: str) -> Any:
         embed = None
         if post.image is not None:
             blob = self._call(lambda: self.client.upload_blob(post.image.data), f"upload the image of {what}")
-            embed = models.AppBskyEmbedImages.Main(images=[models.AppBskyEmbedImages.Image(
-                alt=post.image.alt or "", image=blob.blob)])
+            embed = models.AppBskyEmbedImages.Main(
+                images=[models.AppBskyEmbedImages.Image(alt=post.image.alt or "", image=blob.blob)]
+            )
         reply = models.AppBskyFeedPost.ReplyRef(root=refs[0], parent=refs[-1]) if refs else None
         record = models.AppBskyFeedPost.Record(
-            text=post.text, created_at=dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z"),
-            facets=facets(post.text) or None, embed=embed, reply=reply, langs=["en"])
-        data = models.ComAtprotoRepoCreateRecord.Data(repo=did, collection=COLLECTION, rkey=rkey, record=record)
+            text=post.text,
+            created_at=dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z"),
+            facets=facets(post.text) or None,
+            embed=embed,
+            reply=reply,
+            langs=["en"],
+        )
+        data = models.ComAtprotoRepoCreateRecord.Data(
+            repo=did, collection=COLLECTION, rkey=rkey, record=record
+        )
         try:
             return self._call(lambda: self.client.com.atproto.repo.create_record(data), what)
         except ConnectorError as exc:
@@ -161,8 +195,12 @@ class BlueskyConnector(Connector):
             if rec is None:
                 return None
             uris.append(rec.uri)
-        return Receipt(publication_id=item.id, remote_id=uris[0], url=self._url(record_key(item.publication, 0)),
-                       extra={"thread": uris})
+        return Receipt(
+            publication_id=item.id,
+            remote_id=uris[0],
+            url=self._url(record_key(item.publication, 0)),
+            extra={"thread": uris},
+        )
 
     def close(self) -> None:
         self.client.request.close()

@@ -43,9 +43,16 @@ class GraphCredentials(Block):
     base_url: str = GRAPH_URL
 
     def settings(self) -> GraphSettings:
-        return GraphSettings(tenant_id=self.tenant_id, client_id=self.client_id,
-                             client_secret=_secret(self.client_secret), base_url=self.base_url, sender=self.sender,
-                             organiser=self.organiser or self.sender, drive_id=self.drive_id, folder=self.folder)
+        return GraphSettings(
+            tenant_id=self.tenant_id,
+            client_id=self.client_id,
+            client_secret=_secret(self.client_secret),
+            base_url=self.base_url,
+            sender=self.sender,
+            organiser=self.organiser or self.sender,
+            drive_id=self.drive_id,
+            folder=self.folder,
+        )
 
     def get_client(self) -> Any:
         """A GraphServiceClient using azure-identity's ClientSecretCredential."""
@@ -66,8 +73,14 @@ class SmtpCredentials(Block):
     sender: str | None = None
 
     def settings(self) -> SmtpSettings:
-        return SmtpSettings(host=self.host, port=self.port, username=self.username, password=_secret(self.password),
-                            starttls=self.starttls, sender=self.sender)
+        return SmtpSettings(
+            host=self.host,
+            port=self.port,
+            username=self.username,
+            password=_secret(self.password),
+            starttls=self.starttls,
+            sender=self.sender,
+        )
 
     def get_client(self) -> Any:
         """A connected, logged-in ``smtplib.SMTP``."""
@@ -97,15 +110,23 @@ class XCredentials(Block):
     access_token_secret: SecretStr
 
     def settings(self) -> XSettings:
-        return XSettings(consumer_key=self.consumer_key, consumer_secret=_secret(self.consumer_secret),
-                         access_token=_secret(self.access_token), access_token_secret=_secret(self.access_token_secret))
+        return XSettings(
+            consumer_key=self.consumer_key,
+            consumer_secret=_secret(self.consumer_secret),
+            access_token=_secret(self.access_token),
+            access_token_secret=_secret(self.access_token_secret),
+        )
 
     def get_client(self) -> Any:
         import tweepy
 
         s = self.settings()
-        return tweepy.Client(consumer_key=s.consumer_key, consumer_secret=s.consumer_secret,
-                             access_token=s.access_token, access_token_secret=s.access_token_secret)
+        return tweepy.Client(
+            consumer_key=s.consumer_key,
+            consumer_secret=s.consumer_secret,
+            access_token=s.access_token,
+            access_token_secret=s.access_token_secret,
+        )
 
 
 class BlueskyCredentials(Block):
@@ -115,7 +136,9 @@ class BlueskyCredentials(Block):
     base_url: str = "https://bsky.social"
 
     def settings(self) -> BlueskySettings:
-        return BlueskySettings(handle=self.handle, app_password=_secret(self.app_password), base_url=self.base_url)
+        return BlueskySettings(
+            handle=self.handle, app_password=_secret(self.app_password), base_url=self.base_url
+        )
 
     def get_client(self) -> Any:
         from atproto import Client
@@ -139,5 +162,11 @@ class MastodonCredentials(Block):
         return Mastodon(access_token=_secret(self.access_token), api_base_url=self.base_url)
 
 
-BLOCKS: dict[str, type[Block]] = {"graph": GraphCredentials, "smtp": SmtpCredentials, "teams": TeamsWebhook,
-                                  "x": XCredentials, "bluesky": BlueskyCredentials, "mastodon": MastodonCredentials}
+BLOCKS: dict[str, type[Block]] = {
+    "graph": GraphCredentials,
+    "smtp": SmtpCredentials,
+    "teams": TeamsWebhook,
+    "x": XCredentials,
+    "bluesky": BlueskyCredentials,
+    "mastodon": MastodonCredentials,
+}

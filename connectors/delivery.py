@@ -20,12 +20,18 @@ from practiceweek.artifacts import Rendered
 
 from .base import Connector, OutcomeUnknownError, Receipt, RetryableError
 
-
 Ledger = MutableMapping[str, "Receipt | None"]
 
 
-def deliver(connector: Connector, item: Rendered, *, attempts: int = 6, ledger: Ledger | None = None,
-            sleep: Callable[[float], None] = time.sleep, max_wait: float = 300.0) -> Receipt:
+def deliver(
+    connector: Connector,
+    item: Rendered,
+    *,
+    attempts: int = 6,
+    ledger: Ledger | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    max_wait: float = 300.0,
+) -> Receipt:
     """Publish ``item`` exactly once through ``connector``; see the module docstring."""
     can_find = getattr(connector, "can_find", True)
     ledger = {} if ledger is None else ledger
@@ -35,9 +41,11 @@ def deliver(connector: Connector, item: Rendered, *, attempts: int = 6, ledger: 
             if can_find:
                 found = connector.find(item)
             elif item.id in ledger and ledger[item.id] is None:
-                raise OutcomeUnknownError(f"{item.id}: an earlier attempt through {connector.name} may have "
-                                          "arrived and cannot be checked; a person must confirm before a retry",
-                                          provider=connector.name)
+                raise OutcomeUnknownError(
+                    f"{item.id}: an earlier attempt through {connector.name} may have "
+                    "arrived and cannot be checked; a person must confirm before a retry",
+                    provider=connector.name,
+                )
             else:
                 found = ledger.get(item.id)
             if found is not None:
@@ -49,7 +57,7 @@ def deliver(connector: Connector, item: Rendered, *, attempts: int = 6, ledger: 
             if not can_find and item.id in ledger and ledger[item.id] is None:
                 del ledger[item.id]  # surely not delivered
             last = exc
-            sleep(min(exc.retry_after if exc.retry_after is not None else 2.0 ** attempt, max_wait))
+            sleep(min(exc.retry_after if exc.retry_after is not None else 2.0**attempt, max_wait))
             continue
         except OutcomeUnknownError as exc:
             if not can_find:

@@ -27,10 +27,12 @@ from .settings import GraphSettings
 
 FINGERPRINT_ID = "String {8b4a6c1e-2f5d-4e07-9c3a-6d1b0e7f5a42} Name x-practiceweek-fingerprint"
 NAMESPACE = uuid.UUID("8b4a6c1e-2f5d-4e07-9c3a-6d1b0e7f5a42")
-HINTS = {403: "the app registration lacks Calendars.ReadWrite (application permission with admin consent), or "
-              "an application access policy excludes the organiser's mailbox",
-         404: "the organiser mailbox or the event does not exist; check PRACTICEWEEK_GRAPH_ORGANISER",
-         400: "Graph refused the event body"}
+HINTS = {
+    403: "the app registration lacks Calendars.ReadWrite (application permission with admin consent), or "
+    "an application access policy excludes the organiser's mailbox",
+    404: "the organiser mailbox or the event does not exist; check PRACTICEWEEK_GRAPH_ORGANISER",
+    400: "Graph refused the event body",
+}
 
 
 def transaction_id(publication_id: str) -> str:
@@ -47,27 +49,34 @@ class GraphEventsConnector(Connector):
     max_recipients: ClassVar[int | None] = 500  # attendees per meeting invitation
     max_text_length: ClassVar[int | None] = 255  # subject
 
-    def __init__(self, settings: GraphSettings | None = None, *, timeout: float = 30.0, sdk_retries: int = 0
-                 ) -> None:
+    def __init__(
+        self, settings: GraphSettings | None = None, *, timeout: float = 30.0, sdk_retries: int = 0
+    ) -> None:
         self.settings = settings or GraphSettings.from_env()
         self.graph = GraphSession(self.settings, timeout=timeout, sdk_retries=sdk_retries, hints=HINTS)
 
     def _organiser(self, item: Rendered) -> str:
         who = self.settings.organiser or self.settings.sender or item.sender
         if not who:
-            raise PermanentError("Graph events need an organiser mailbox: set PRACTICEWEEK_GRAPH_ORGANISER",
-                                 provider="Graph")
+            raise PermanentError(
+                "Graph events need an organiser mailbox: set PRACTICEWEEK_GRAPH_ORGANISER", provider="Graph"
+            )
         return who
 
     def _pace(self, organiser: str) -> None:
-        bucket = shared_bucket(("graph", self.graph.base_url, organiser.lower()), self.requests_per_interval,
-                               self.interval_seconds)
+        bucket = shared_bucket(
+            ("graph", self.graph.base_url, organiser.lower()),
+            self.requests_per_interval,
+            self.interval_seconds,
+        )
         if bucket is not None:
             bucket.acquire()
 
     def _body(self, item: Rendered, *, create: bool) -> Event:
         if not item.event:
-            raise PermanentError(f"{item.id}: no event body was rendered for this Teams meeting", provider="Graph")
+            raise PermanentError(
+                f"{item.id}: no event body was rendered for this Teams meeting", provider="Graph"
+            )
         body: dict[str, Any] = dict(item.event)
         body.update(isOnlineMeeting=True, onlineMeetingProvider="teamsForBusiness")
         if create:
@@ -76,17 +85,25 @@ class GraphEventsConnector(Connector):
         event.online_meeting_provider = OnlineMeetingProviderType.TeamsForBusiness
         event.single_value_extended_properties = [
             SingleValueLegacyExtendedProperty(id=PROPERTY_ID, value=item.id),
-            SingleValueLegacyExtendedProperty(id=FINGERPRINT_ID, value=item.publication.fingerprint)]
+            SingleValueLegacyExtendedProperty(id=FINGERPRINT_ID, value=item.publication.fingerprint),
+        ]
         return event
 
     def _lookup(self, item: Rendered) -> Event | None:
         organiser = self._organiser(item)
-        config = query(EventsRequestBuilder, filter=property_filter(item.id), top=5,
-                       expand=[f"singleValueExtendedProperties($filter=id eq '{FINGERPRINT_ID}')"],
-                       select=["id", "webLink", "onlineMeeting", "isCancelled", "createdDateTime", "subject"])
+        config = query(
+            EventsRequestBuilder,
+            filter=property_filter(item.id),
+            top=5,
+            expand=[f"singleValueExtendedProperties($filter=id eq '{FINGERPRINT_ID}')"],
+            select=["id", "webLink", "onlineMeeting", "isCancelled", "createdDateTime", "subject"],
+        )
         self._pace(organiser)
-        page = self.graph.call(self.graph.client.users.by_user_id(organiser).events.get(request_configuration=config),
-                               f"search events for {item.id}", write=False)
+        page = self.graph.call(
+            self.graph.client.users.by_user_id(organiser).events.get(request_configuration=config),
+            f"search events for {item.id}",
+            write=False,
+        )
         live = [e for e in ((page.value if page else None) or []) if not e.is_cancelled]
         return live[0] if live else None
 
@@ -99,8 +116,10 @@ class GraphEventsConnector(Connector):
 
     def _receipt(self, item: Rendered, event: Event) -> Receipt:
         join = event.online_meeting.join_url if event.online_meeting else None
-        extra: dict[str, Any] = {"join_url": join, "fingerprint": self._fingerprint(event) or
-                                 item.publication.fingerprint}
+        extra: dict[str, Any] = {
+            "join_url": join,
+            "fingerprint": self._fingerprint(event) or item.publication.fingerprint,
+        }
         return Receipt(publication_id=item.id, remote_id=event.id or "", url=event.web_link, extra=extra)
 
     # ------------------------------------------------------------------ contract
@@ -112,8 +131,10 @@ class GraphEventsConnector(Connector):
         if existing is not None and existing.id:
             if self._fingerprint(existing) == item.publication.fingerprint:
                 return self._receipt(item, existing)
-            updated = self.graph.call(events.by_event_id(existing.id).patch(self._body(item, create=False)),
-                                      f"update event {item.id}")
+            updated = self.graph.call(
+                events.by_event_id(existing.id).patch(self._body(item, create=False)),
+                f"update event {item.id}",
+            )
             return self._receipt(item, updated or existing)
         created = self.graph.call(events.post(self._body(item, create=True)), f"create event {item.id}")
         assert created is not None
@@ -133,8 +154,12 @@ class GraphEventsConnector(Connector):
         organiser = self._organiser(item)
         self._pace(organiser)
         comment = f"Cancelled: {item.subject}" if item.subject else "This session has been cancelled."
-        self.graph.call(self.graph.client.users.by_user_id(organiser).events.by_event_id(event.id)
-                        .cancel.post(CancelPostRequestBody(comment=comment)), f"cancel event {item.id}")
+        self.graph.call(
+            self.graph.client.users.by_user_id(organiser)
+            .events.by_event_id(event.id)
+            .cancel.post(CancelPostRequestBody(comment=comment)),
+            f"cancel event {item.id}",
+        )
 
     def close(self) -> None:
         self.graph.close()

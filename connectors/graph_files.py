@@ -26,9 +26,11 @@ from .base import Connector, PermanentError, Receipt
 from .settings import GraphSettings
 
 SIMPLE_LIMIT = 4 * 1024 * 1024
-HINTS = {403: "the app registration lacks Files.ReadWrite.All (or Sites.Selected with write access granted "
-              "to this site)",
-         404: "the drive does not exist; check PRACTICEWEEK_GRAPH_DRIVE_ID"}
+HINTS = {
+    403: "the app registration lacks Files.ReadWrite.All (or Sites.Selected with write access granted "
+    "to this site)",
+    404: "the drive does not exist; check PRACTICEWEEK_GRAPH_DRIVE_ID",
+}
 
 
 class GraphFilesConnector(Connector):
@@ -39,11 +41,14 @@ class GraphFilesConnector(Connector):
     requests_per_interval: ClassVar[int | None] = None  # SharePoint throttles by resource units; obey 429s
     max_attachment_bytes: ClassVar[int | None] = 250 * 1024 * 1024 * 1024
 
-    def __init__(self, settings: GraphSettings | None = None, *, timeout: float = 30.0, sdk_retries: int = 0
-                 ) -> None:
+    def __init__(
+        self, settings: GraphSettings | None = None, *, timeout: float = 30.0, sdk_retries: int = 0
+    ) -> None:
         self.settings = settings or GraphSettings.from_env()
         if not self.settings.drive_id:
-            raise PermanentError("Graph files need a drive: set PRACTICEWEEK_GRAPH_DRIVE_ID", provider="Graph")
+            raise PermanentError(
+                "Graph files need a drive: set PRACTICEWEEK_GRAPH_DRIVE_ID", provider="Graph"
+            )
         self.graph = GraphSession(self.settings, timeout=timeout, sdk_retries=sdk_retries, hints=HINTS)
 
     def _files(self, item: Rendered) -> dict[str, bytes]:
@@ -51,22 +56,35 @@ class GraphFilesConnector(Connector):
         if not files:
             raise PermanentError(f"{item.id}: nothing to upload", provider="Graph")
         pub = item.publication
-        base = f"{self.settings.folder.strip('/')}/{safe_part(pub.campaign)}/{safe_part(pub.day)}/{safe_part(pub.slot)}"
+        parts = (
+            self.settings.folder.strip("/"),
+            safe_part(pub.campaign),
+            safe_part(pub.day),
+            safe_part(pub.slot),
+        )
+        base = "/".join(parts)
         return {f"{base}/{safe_relpath(rel).as_posix()}": data for rel, data in files.items()}
 
     def _item_url(self, path: str, suffix: str = "") -> str:
-        return f"{self.graph.base_url}/drives/{quote(str(self.settings.drive_id), safe='')}/root:/{quote(path)}{suffix}"
+        drive = quote(str(self.settings.drive_id), safe="")
+        return f"{self.graph.base_url}/drives/{drive}/root:/{quote(path)}{suffix}"
 
     def _builder(self) -> Any:
-        return self.graph.client.drives.by_drive_id(str(self.settings.drive_id)).items.by_drive_item_id("root")
+        return self.graph.client.drives.by_drive_id(str(self.settings.drive_id)).items.by_drive_item_id(
+            "root"
+        )
 
     def _main(self, files: dict[str, bytes]) -> str:
         return next((p for p in files if p.endswith(".pdf")), next(iter(files)))
 
     def _link(self, item_id: str) -> str | None:
-        builder = self.graph.client.drives.by_drive_id(str(self.settings.drive_id)).items.by_drive_item_id(item_id)
-        perm = self.graph.call(builder.create_link.post(CreateLinkPostRequestBody(type="view", scope="organization")),
-                               "create a sharing link")
+        builder = self.graph.client.drives.by_drive_id(str(self.settings.drive_id)).items.by_drive_item_id(
+            item_id
+        )
+        perm = self.graph.call(
+            builder.create_link.post(CreateLinkPostRequestBody(type="view", scope="organization")),
+            "create a sharing link",
+        )
         return perm.link.web_url if perm and perm.link else None
 
     def publish(self, item: Rendered) -> Receipt:
@@ -78,24 +96,34 @@ class GraphFilesConnector(Connector):
                 uploaded = self.graph.call(builder.put(data), f"upload {path}")
                 ids[path] = uploaded.id if uploaded and uploaded.id else ""
             else:
-                builder = self._builder().create_upload_session.with_url(self._item_url(path, ":/createUploadSession"))
-                body = CreateUploadSessionPostRequestBody(item=DriveItemUploadableProperties(
-                    additional_data={"@microsoft.graph.conflictBehavior": "replace"}))
+                builder = self._builder().create_upload_session.with_url(
+                    self._item_url(path, ":/createUploadSession")
+                )
+                body = CreateUploadSessionPostRequestBody(
+                    item=DriveItemUploadableProperties(
+                        additional_data={"@microsoft.graph.conflictBehavior": "replace"}
+                    )
+                )
                 session = self.graph.call(builder.post(body), f"open an upload session for {path}")
                 assert session is not None and session.upload_url
                 response = self.graph.put_chunks(session.upload_url, data, f"upload {path}")
                 ids[path] = (response.json() or {}).get("id", "") if response.content else ""
         main = self._main(files)
-        return Receipt(publication_id=item.id, remote_id=ids[main], url=self._link(ids[main]) if ids[main] else None,
-                       extra={"paths": sorted(files)})
+        return Receipt(
+            publication_id=item.id,
+            remote_id=ids[main],
+            url=self._link(ids[main]) if ids[main] else None,
+            extra={"paths": sorted(files)},
+        )
 
     def find(self, item: Rendered) -> Receipt | None:
         files = self._files(item)
         found: dict[str, str] = {}
         for path, data in files.items():
             try:
-                remote = self.graph.call(self._builder().with_url(self._item_url(path)).get(), f"look up {path}",
-                                         write=False)
+                remote = self.graph.call(
+                    self._builder().with_url(self._item_url(path)).get(), f"look up {path}", write=False
+                )
             except PermanentError as exc:
                 if exc.status == 404:
                     return None
@@ -104,9 +132,12 @@ class GraphFilesConnector(Connector):
                 return None
             found[path] = remote.id or ""
         main = self._main(files)
-        return Receipt(publication_id=item.id, remote_id=found[main], url=self._link(found[main]),
-                       extra={"paths": sorted(files)})
+        return Receipt(
+            publication_id=item.id,
+            remote_id=found[main],
+            url=self._link(found[main]),
+            extra={"paths": sorted(files)},
+        )
 
     def close(self) -> None:
         self.graph.close()
-

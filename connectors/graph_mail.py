@@ -39,10 +39,12 @@ from .base import Connector, OutcomeUnknownError, PermanentError, Receipt
 from .settings import GraphSettings
 
 INLINE_LIMIT = 3 * 1024 * 1024  # Graph: larger attachments need an upload session
-HINTS = {403: "the app registration lacks Mail.Send (application permission with admin consent), or an "
-              "application access policy excludes this mailbox",
-         404: "the sender mailbox does not exist; check PRACTICEWEEK_GRAPH_SENDER",
-         413: "the message is too large for Exchange (max 150 MB including attachments)"}
+HINTS = {
+    403: "the app registration lacks Mail.Send (application permission with admin consent), or an "
+    "application access policy excludes this mailbox",
+    404: "the sender mailbox does not exist; check PRACTICEWEEK_GRAPH_SENDER",
+    413: "the message is too large for Exchange (max 150 MB including attachments)",
+}
 
 
 class GraphMailConnector(Connector):
@@ -55,8 +57,15 @@ class GraphMailConnector(Connector):
     max_recipients: ClassVar[int | None] = 500  # Exchange: recipients per message (To + Cc + Bcc)
     max_attachment_bytes: ClassVar[int | None] = 150 * 1024 * 1024
 
-    def __init__(self, settings: GraphSettings | None = None, *, timeout: float = 30.0, sdk_retries: int = 0,
-                 requests_per_interval: int | None = None, interval_seconds: float | None = None) -> None:
+    def __init__(
+        self,
+        settings: GraphSettings | None = None,
+        *,
+        timeout: float = 30.0,
+        sdk_retries: int = 0,
+        requests_per_interval: int | None = None,
+        interval_seconds: float | None = None,
+    ) -> None:
         self.settings = settings or GraphSettings.from_env()
         self.graph = GraphSession(self.settings, timeout=timeout, sdk_retries=sdk_retries, hints=HINTS)
         self.requests_per_interval = requests_per_interval or type(self).requests_per_interval  # type: ignore[misc]
@@ -67,7 +76,9 @@ class GraphMailConnector(Connector):
     def _sender(self, item: Rendered) -> str:
         sender = self.settings.sender or item.sender
         if not sender:
-            raise PermanentError("Graph mail needs a sender mailbox: set PRACTICEWEEK_GRAPH_SENDER", provider="Graph")
+            raise PermanentError(
+                "Graph mail needs a sender mailbox: set PRACTICEWEEK_GRAPH_SENDER", provider="Graph"
+            )
         return sender
 
     def _parts(self, item: Rendered) -> list[tuple[str, list[str]]]:
@@ -82,19 +93,25 @@ class GraphMailConnector(Connector):
         return [(f"{item.id}#{n}", batch) for n, batch in enumerate(batches, 1)]
 
     def _bucket(self, sender: str) -> Any:
-        return shared_bucket(("graph_mail", self.graph.base_url, sender.lower()), self.requests_per_interval,
-                             self.interval_seconds)
+        return shared_bucket(
+            ("graph_mail", self.graph.base_url, sender.lower()),
+            self.requests_per_interval,
+            self.interval_seconds,
+        )
 
     def _message(self, item: Rendered, part: str, sender: str, batch: list[str]) -> Message:
         def rcpt(addr: str) -> Recipient:
             return Recipient(email_address=EmailAddress(address=addr))
 
-        msg = Message(subject=item.subject,
-                      body=ItemBody(content_type=BodyType.Html if item.html else BodyType.Text,
-                                    content=item.html or item.text),
-                      internet_message_id=f"<{digest(part)}@practiceweek>",
-                      single_value_extended_properties=[SingleValueLegacyExtendedProperty(id=PROPERTY_ID, value=part)],
-                      internet_message_headers=[InternetMessageHeader(name="x-practiceweek-id", value=part)])
+        msg = Message(
+            subject=item.subject,
+            body=ItemBody(
+                content_type=BodyType.Html if item.html else BodyType.Text, content=item.html or item.text
+            ),
+            internet_message_id=f"<{digest(part)}@practiceweek>",
+            single_value_extended_properties=[SingleValueLegacyExtendedProperty(id=PROPERTY_ID, value=part)],
+            internet_message_headers=[InternetMessageHeader(name="x-practiceweek-id", value=part)],
+        )
         if len(batch) == 1 and len(self._parts(item)) == 1:
             msg.to_recipients = [rcpt(batch[0])]
         else:
@@ -102,8 +119,15 @@ class GraphMailConnector(Connector):
             msg.bcc_recipients = [rcpt(a) for a in batch]
         small = [a for a in self._attachments(item) if len(a.data) <= INLINE_LIMIT]
         if small:
-            msg.attachments = [FileAttachment(odata_type="#microsoft.graph.fileAttachment", name=a.filename,
-                                              content_type=a.content_type, content_bytes=a.data) for a in small]
+            msg.attachments = [
+                FileAttachment(
+                    odata_type="#microsoft.graph.fileAttachment",
+                    name=a.filename,
+                    content_type=a.content_type,
+                    content_bytes=a.data,
+                )
+                for a in small
+            ]
         return msg
 
     @staticmethod
@@ -115,10 +139,15 @@ class GraphMailConnector(Connector):
 
     def _lookup(self, sender: str, folder: str, part: str) -> Any | None:
         box = self.graph.client.users.by_user_id(sender).mail_folders.by_mail_folder_id(folder).messages
-        config = query(MessagesRequestBuilder, filter=property_filter(part), top=5,
-                       select=["id", "internetMessageId", "sentDateTime", "createdDateTime", "webLink"])
-        page = send_json(self.graph, box.to_get_request_information(config), f"search {folder} for {part}",
-                         write=False)
+        config = query(
+            MessagesRequestBuilder,
+            filter=property_filter(part),
+            top=5,
+            select=["id", "internetMessageId", "sentDateTime", "createdDateTime", "webLink"],
+        )
+        page = send_json(
+            self.graph, box.to_get_request_information(config), f"search {folder} for {part}", write=False
+        )
         values = page.get("value") or []
         return values[0] if values else None
 
@@ -126,9 +155,13 @@ class GraphMailConnector(Connector):
         first = found[0]
         when = first.get("sentDateTime") or first.get("createdDateTime")
         at = dt.datetime.fromisoformat(when.replace("Z", "+00:00")) if when else dt.datetime.now(dt.UTC)
-        return Receipt(publication_id=item.id, remote_id=first.get("internetMessageId") or first["id"],
-                       url=first.get("webLink"), at=at,
-                       extra={"messages": [m.get("internetMessageId") or m["id"] for m in found]})
+        return Receipt(
+            publication_id=item.id,
+            remote_id=first.get("internetMessageId") or first["id"],
+            url=first.get("webLink"),
+            at=at,
+            extra={"messages": [m.get("internetMessageId") or m["id"] for m in found]},
+        )
 
     # ------------------------------------------------------------------ contract
     def publish(self, item: Rendered) -> Receipt:
@@ -158,8 +191,10 @@ class GraphMailConnector(Connector):
                     raise
                 # The draft is gone: a previous (retried) send delivered it. Sent Items tells us.
                 if self._lookup(sender, "sentitems", part) is None:
-                    raise OutcomeUnknownError(f"Graph: draft of {part} vanished but is not in Sent Items yet; "
-                                              "call find() later", provider="Graph") from None
+                    raise OutcomeUnknownError(
+                        f"Graph: draft of {part} vanished but is not in Sent Items yet; call find() later",
+                        provider="Graph",
+                    ) from None
             ids.append(f"<{digest(part)}@practiceweek>")
         return Receipt(publication_id=item.id, remote_id=ids[0], extra={"messages": ids, "sender": sender})
 
@@ -182,9 +217,17 @@ class GraphMailConnector(Connector):
     # ------------------------------------------------------------------ large attachments
     def _upload_attachment(self, sender: str, draft_id: str, att: Attachment) -> None:
         builder = self.graph.client.users.by_user_id(sender).messages.by_message_id(draft_id).attachments
-        body = CreateUploadSessionPostRequestBody(attachment_item=AttachmentItem(
-            attachment_type=AttachmentType.File, name=att.filename, size=len(att.data), content_type=att.content_type))
-        session = self.graph.call(builder.create_upload_session.post(body), f"open an upload session for {att.filename}")
+        body = CreateUploadSessionPostRequestBody(
+            attachment_item=AttachmentItem(
+                attachment_type=AttachmentType.File,
+                name=att.filename,
+                size=len(att.data),
+                content_type=att.content_type,
+            )
+        )
+        session = self.graph.call(
+            builder.create_upload_session.post(body), f"open an upload session for {att.filename}"
+        )
         assert session is not None and session.upload_url
         self.graph.put_chunks(session.upload_url, att.data, f"upload {att.filename}")
 

@@ -23,9 +23,11 @@ from ._common import classify_status, digest, not_reached, redact, shared_bucket
 from .base import Connector, ConnectorError, PermanentError, Receipt, RetryableError
 from .settings import MastodonSettings
 
-HINTS = {401: "Mastodon refused the access token; check PRACTICEWEEK_MASTODON_ACCESS_TOKEN",
-         403: "the access token lacks the write:statuses / write:media scopes",
-         422: "Mastodon refused the status (too long, or invalid media)"}
+HINTS = {
+    401: "Mastodon refused the access token; check PRACTICEWEEK_MASTODON_ACCESS_TOKEN",
+    403: "the access token lacks the write:statuses / write:media scopes",
+    422: "Mastodon refused the status (too long, or invalid media)",
+}
 _TAGS = re.compile(r"<[^>]+>")
 
 
@@ -45,10 +47,18 @@ class MastodonConnector(Connector):
     def __init__(self, settings: MastodonSettings | None = None, *, timeout: float = 30.0) -> None:
         self.settings = s = settings or MastodonSettings.from_env()
         if not (s.base_url and s.access_token):
-            raise PermanentError("Mastodon needs PRACTICEWEEK_MASTODON_BASE_URL and PRACTICEWEEK_MASTODON_ACCESS_TOKEN",
-                                 provider="Mastodon")
-        self.api = Mastodon(access_token=s.access_token, api_base_url=s.base_url, request_timeout=timeout,
-                            ratelimit_method="throw", version_check_mode="none", mastodon_version="4.3.0")
+            raise PermanentError(
+                "Mastodon needs PRACTICEWEEK_MASTODON_BASE_URL and PRACTICEWEEK_MASTODON_ACCESS_TOKEN",
+                provider="Mastodon",
+            )
+        self.api = Mastodon(
+            access_token=s.access_token,
+            api_base_url=s.base_url,
+            request_timeout=timeout,
+            ratelimit_method="throw",
+            version_check_mode="none",
+            mastodon_version="4.3.0",
+        )
         self._me: str | None = None
 
     def _call(self, fn: Any, what: str, *, write: bool = True) -> Any:
@@ -57,33 +67,54 @@ class MastodonConnector(Connector):
         except m_err.MastodonRatelimitError:
             reset = self.api.ratelimit_reset
             delay = max(1.0, float(reset) - time.time()) if reset else 60.0
-            raise RetryableError(f"Mastodon 429 on {what}: rate limited", retry_after=delay, status=429,
-                                 provider="Mastodon") from None
+            raise RetryableError(
+                f"Mastodon 429 on {what}: rate limited", retry_after=delay, status=429, provider="Mastodon"
+            ) from None
         except m_err.MastodonNetworkError as exc:
             cause = exc.__context__
-            if isinstance(cause, (requests.ConnectTimeout,)) or "NewConnectionError" in repr(cause) or not write:
+            if (
+                isinstance(cause, (requests.ConnectTimeout,))
+                or "NewConnectionError" in repr(cause)
+                or not write
+            ):
                 raise not_reached("Mastodon", what, exc) from None
             raise unknown("Mastodon", what, exc) from None
         except m_err.MastodonAPIError as exc:
             args = list(exc.args) + [None] * 4
             status = args[1] if isinstance(args[1], int) else 0
-            raise classify_status("Mastodon", status, redact(f"{args[2] or ''} {args[3] or ''}"), {}, HINTS,
-                                  what) from None
+            raise classify_status(
+                "Mastodon", status, redact(f"{args[2] or ''} {args[3] or ''}"), {}, HINTS, what
+            ) from None
 
     def _account(self) -> str:
         if self._me is None:
-            self._me = str(self._call(self.api.account_verify_credentials, "read the account", write=False)["id"])
+            self._me = str(
+                self._call(self.api.account_verify_credentials, "read the account", write=False)["id"]
+            )
         return self._me
 
     def _existing(self, item: Rendered) -> list[Any]:
-        statuses = self._call(lambda: self.api.account_statuses(self._account(), limit=40),
-                              f"search statuses for {item.id}", write=False)
+        statuses = self._call(
+            lambda: self.api.account_statuses(self._account(), limit=40),
+            f"search statuses for {item.id}",
+            write=False,
+        )
         found: list[Any] = []
         for i, post in enumerate(item.posts or (Post(item.text),)):
             want = " ".join(post.text.split())
-            match = next((s for s in statuses if _plain(s["content"]) == want and
-                          (s.get("in_reply_to_id") is None if i == 0 else
-                           str(s.get("in_reply_to_id")) == str(found[-1]["id"]))), None)
+            match = next(
+                (
+                    s
+                    for s in statuses
+                    if _plain(s["content"]) == want
+                    and (
+                        s.get("in_reply_to_id") is None
+                        if i == 0
+                        else str(s.get("in_reply_to_id")) == str(found[-1]["id"])
+                    )
+                ),
+                None,
+            )
             if match is None:
                 break
             found.append(match)
@@ -92,8 +123,11 @@ class MastodonConnector(Connector):
     def publish(self, item: Rendered) -> Receipt:
         posts = list(item.posts or (Post(item.text),))
         done: list[Any] = self._existing(item) if len(posts) > 1 else []
-        bucket = shared_bucket(("mastodon", self.settings.base_url or "", digest(self.settings.access_token or "")),
-                               self.requests_per_interval, self.interval_seconds)
+        bucket = shared_bucket(
+            ("mastodon", self.settings.base_url or "", digest(self.settings.access_token or "")),
+            self.requests_per_interval,
+            self.interval_seconds,
+        )
         for i in range(len(done), len(posts)):
             post, what = posts[i], f"post {i + 1} of {item.id}"
             if bucket is not None:
@@ -101,18 +135,33 @@ class MastodonConnector(Connector):
             media = None
             if post.image is not None:
                 image = post.image
-                media = [self._call(lambda im=image: self.api.media_post(
-                    im.data, mime_type=im.content_type, description=im.alt, file_name=im.filename),
-                    f"upload the image of {what}")["id"]]
-            status = self._call(lambda p=post, m=media: self.api.status_post(
-                p.text, in_reply_to_id=done[-1]["id"] if done else None, media_ids=m,
-                idempotency_key=f"pw-{digest(item.id)}-{i}"), what)
+                media = [
+                    self._call(
+                        lambda im=image: self.api.media_post(
+                            im.data, mime_type=im.content_type, description=im.alt, file_name=im.filename
+                        ),
+                        f"upload the image of {what}",
+                    )["id"]
+                ]
+            status = self._call(
+                lambda p=post, m=media, parent=(done[-1]["id"] if done else None): self.api.status_post(
+                    p.text,
+                    in_reply_to_id=parent,
+                    media_ids=m,
+                    idempotency_key=f"pw-{digest(item.id)}-{len(done)}",
+                ),
+                what,
+            )
             done.append(status)
         return self._receipt(item, done)
 
     def _receipt(self, item: Rendered, statuses: list[Any]) -> Receipt:
-        return Receipt(publication_id=item.id, remote_id=str(statuses[0]["id"]), url=statuses[0].get("url"),
-                       extra={"thread": [str(s["id"]) for s in statuses]})
+        return Receipt(
+            publication_id=item.id,
+            remote_id=str(statuses[0]["id"]),
+            url=statuses[0].get("url"),
+            extra={"thread": [str(s["id"]) for s in statuses]},
+        )
 
     def find(self, item: Rendered) -> Receipt | None:
         found = self._existing(item)

@@ -19,15 +19,28 @@ from .base import Connector, Receipt
 
 def _folder_of(root: Path, item: Rendered) -> Path:
     pub = item.publication
-    return root / safe_part(pub.campaign) / safe_part(pub.day) / f"{safe_part(pub.channel)}-{safe_part(pub.slot)}"
+    return (
+        root
+        / safe_part(pub.campaign)
+        / safe_part(pub.day)
+        / f"{safe_part(pub.channel)}-{safe_part(pub.slot)}"
+    )
 
 
 class OutboxConnector(Connector):
     """Writes .eml, .ics, attachments, post/card JSON and page files to a folder."""
 
     name: ClassVar[str] = "outbox"
-    channels: ClassVar[tuple[str, ...]] = ("email", "teams_event", "teams_channel", "poster", "web_page",
-                                           "x", "bluesky", "mastodon")
+    channels: ClassVar[tuple[str, ...]] = (
+        "email",
+        "teams_event",
+        "teams_channel",
+        "poster",
+        "web_page",
+        "x",
+        "bluesky",
+        "mastodon",
+    )
 
     def __init__(self, folder: str | os.PathLike[str] | None = None) -> None:
         self.root = Path(folder or os.environ.get("PRACTICEWEEK_OUTBOX") or "outbox")
@@ -70,8 +83,12 @@ class OutboxConnector(Connector):
         files = self.files_for(item)
         for rel, data in files.items():
             atomic_write(folder / rel, data)
-        receipt = Receipt(publication_id=item.id, remote_id=str(folder), url=folder.resolve().as_uri(),
-                          extra={"files": sorted(files)})
+        receipt = Receipt(
+            publication_id=item.id,
+            remote_id=str(folder),
+            url=folder.resolve().as_uri(),
+            extra={"files": sorted(files)},
+        )
         write_receipt(folder, receipt)
         return receipt
 

@@ -37,7 +37,9 @@ NAMES = tuple(SPECS)
 
 def connector_class(name: str) -> type[Connector]:
     if name not in SPECS:
-        raise PermanentError(f"unknown connector {name!r}; choose one of {', '.join(NAMES)}", provider="registry")
+        raise PermanentError(
+            f"unknown connector {name!r}; choose one of {', '.join(NAMES)}", provider="registry"
+        )
     module, cls, _, _ = SPECS[name]
     return getattr(importlib.import_module(module), cls)
 

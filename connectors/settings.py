@@ -28,8 +28,13 @@ class _Settings:
         register_secret(*(getattr(self, f) for f in self._secret_fields))
 
     def __repr__(self) -> str:  # never print a secret
-        shown = {f.name: ("***" if f.name in self._secret_fields and getattr(self, f.name) else getattr(self, f.name))
-                 for f in fields(self) if not f.name.startswith("_")}
+        shown = {
+            f.name: (
+                "***" if f.name in self._secret_fields and getattr(self, f.name) else getattr(self, f.name)
+            )
+            for f in fields(self)
+            if not f.name.startswith("_")
+        }
         return f"{type(self).__name__}({shown})"
 
     def with_overrides(self, **overrides: Any) -> Any:
@@ -52,11 +57,17 @@ class GraphSettings(_Settings):
 
     @classmethod
     def from_env(cls) -> GraphSettings:
-        return cls(tenant_id=_env("GRAPH_TENANT_ID"), client_id=_env("GRAPH_CLIENT_ID"),
-                   client_secret=_env("GRAPH_CLIENT_SECRET"), access_token=_env("GRAPH_ACCESS_TOKEN"),
-                   base_url=_env("GRAPH_BASE_URL", GRAPH_URL) or GRAPH_URL, sender=_env("GRAPH_SENDER"),
-                   organiser=_env("GRAPH_ORGANISER", _env("GRAPH_SENDER")), drive_id=_env("GRAPH_DRIVE_ID"),
-                   folder=_env("GRAPH_FOLDER", "practiceweek") or "practiceweek")
+        return cls(
+            tenant_id=_env("GRAPH_TENANT_ID"),
+            client_id=_env("GRAPH_CLIENT_ID"),
+            client_secret=_env("GRAPH_CLIENT_SECRET"),
+            access_token=_env("GRAPH_ACCESS_TOKEN"),
+            base_url=_env("GRAPH_BASE_URL", GRAPH_URL) or GRAPH_URL,
+            sender=_env("GRAPH_SENDER"),
+            organiser=_env("GRAPH_ORGANISER", _env("GRAPH_SENDER")),
+            drive_id=_env("GRAPH_DRIVE_ID"),
+            folder=_env("GRAPH_FOLDER", "practiceweek") or "practiceweek",
+        )
 
 
 @dataclass(frozen=True, repr=False)
@@ -72,10 +83,15 @@ class SmtpSettings(_Settings):
 
     @classmethod
     def from_env(cls) -> SmtpSettings:
-        return cls(host=_env("SMTP_HOST", "localhost") or "localhost", port=int(_env("SMTP_PORT", "587") or 587),
-                   username=_env("SMTP_USERNAME"), password=_env("SMTP_PASSWORD"),
-                   starttls=(_env("SMTP_STARTTLS", "true") or "true").lower() not in ("0", "false", "no"),
-                   sender=_env("SMTP_SENDER"), ca_file=_env("SMTP_CA_FILE"))
+        return cls(
+            host=_env("SMTP_HOST", "localhost") or "localhost",
+            port=int(_env("SMTP_PORT", "587") or 587),
+            username=_env("SMTP_USERNAME"),
+            password=_env("SMTP_PASSWORD"),
+            starttls=(_env("SMTP_STARTTLS", "true") or "true").lower() not in ("0", "false", "no"),
+            sender=_env("SMTP_SENDER"),
+            ca_file=_env("SMTP_CA_FILE"),
+        )
 
 
 @dataclass(frozen=True, repr=False)
@@ -89,7 +105,9 @@ class TeamsSettings(_Settings):
             from urllib.parse import parse_qsl, urlsplit
 
             parts = urlsplit(self.webhook_url)
-            register_secret(parts.query, *(v for k, v in parse_qsl(parts.query) if k.lower() in ("sig", "code")))
+            register_secret(
+                parts.query, *(v for k, v in parse_qsl(parts.query) if k.lower() in ("sig", "code"))
+            )
 
     @classmethod
     def from_env(cls) -> TeamsSettings:
@@ -108,10 +126,14 @@ class XSettings(_Settings):
 
     @classmethod
     def from_env(cls) -> XSettings:
-        return cls(consumer_key=_env("X_CONSUMER_KEY"), consumer_secret=_env("X_CONSUMER_SECRET"),
-                   access_token=_env("X_ACCESS_TOKEN"), access_token_secret=_env("X_ACCESS_TOKEN_SECRET"),
-                   base_url=_env("X_BASE_URL", "https://api.twitter.com") or "https://api.twitter.com",
-                   upload_url=_env("X_UPLOAD_URL", _env("X_BASE_URL", "https://api.x.com")) or "https://api.x.com")
+        return cls(
+            consumer_key=_env("X_CONSUMER_KEY"),
+            consumer_secret=_env("X_CONSUMER_SECRET"),
+            access_token=_env("X_ACCESS_TOKEN"),
+            access_token_secret=_env("X_ACCESS_TOKEN_SECRET"),
+            base_url=_env("X_BASE_URL", "https://api.twitter.com") or "https://api.twitter.com",
+            upload_url=_env("X_UPLOAD_URL", _env("X_BASE_URL", "https://api.x.com")) or "https://api.x.com",
+        )
 
 
 @dataclass(frozen=True, repr=False)
@@ -123,8 +145,11 @@ class BlueskySettings(_Settings):
 
     @classmethod
     def from_env(cls) -> BlueskySettings:
-        return cls(handle=_env("BLUESKY_HANDLE"), app_password=_env("BLUESKY_APP_PASSWORD"),
-                   base_url=_env("BLUESKY_BASE_URL", "https://bsky.social") or "https://bsky.social")
+        return cls(
+            handle=_env("BLUESKY_HANDLE"),
+            app_password=_env("BLUESKY_APP_PASSWORD"),
+            base_url=_env("BLUESKY_BASE_URL", "https://bsky.social") or "https://bsky.social",
+        )
 
 
 @dataclass(frozen=True, repr=False)

@@ -35,8 +35,13 @@ class SmtpMailConnector(Connector):
     max_recipients: ClassVar[int | None] = 100  # RFC 5321 minimum every server accepts per transaction
     max_attachment_bytes: ClassVar[int | None] = 20 * 1024 * 1024
 
-    def __init__(self, settings: SmtpSettings | None = None, *, timeout: float = 30.0,
-                 max_recipients: int | None = None) -> None:
+    def __init__(
+        self,
+        settings: SmtpSettings | None = None,
+        *,
+        timeout: float = 30.0,
+        max_recipients: int | None = None,
+    ) -> None:
         self.settings = settings or SmtpSettings.from_env()
         self.timeout = timeout
         self.batch_size = max_recipients or type(self).max_recipients or 100
@@ -51,7 +56,9 @@ class SmtpMailConnector(Connector):
         else:
             msg = EmailMessage(policy=email.policy.SMTP)
             msg["Subject"] = item.subject
-            msg["From"] = item.sender or self.settings.sender or self.settings.username or "practiceweek@localhost"
+            msg["From"] = (
+                item.sender or self.settings.sender or self.settings.username or "practiceweek@localhost"
+            )
             msg["To"] = item.recipients[0] if len(item.recipients) == 1 else msg["From"]
             msg["Date"] = formatdate(localtime=False)
             msg.set_content(item.text)
@@ -59,7 +66,9 @@ class SmtpMailConnector(Connector):
                 msg.add_alternative(item.html, subtype="html")
             for att in item.attachments:
                 main, _, sub = att.content_type.partition("/")
-                msg.add_attachment(att.data, maintype=main, subtype=sub or "octet-stream", filename=att.filename)
+                msg.add_attachment(
+                    att.data, maintype=main, subtype=sub or "octet-stream", filename=att.filename
+                )
             if item.ics is not None:
                 msg.add_attachment(item.ics, maintype="text", subtype="calendar", filename="invite.ics")
         for header in ("Message-ID", "X-PracticeWeek-Id", "Bcc"):
@@ -77,7 +86,11 @@ class SmtpMailConnector(Connector):
     # ------------------------------------------------------------------ contract
     def publish(self, item: Rendered) -> Receipt:
         msg = self.build(item)
-        sender = email.utils.parseaddr(str(msg["From"] or ""))[1] or self.settings.sender or "practiceweek@localhost"
+        sender = (
+            email.utils.parseaddr(str(msg["From"] or ""))[1]
+            or self.settings.sender
+            or "practiceweek@localhost"
+        )
         done = self._done.setdefault(item.id, set())
         pending = [r for r in self._recipients(item, msg) if r not in done]
         if not pending and not done:
@@ -86,7 +99,7 @@ class SmtpMailConnector(Connector):
         smtp = self._connect()
         try:
             while pending:
-                batch, pending = pending[: self.batch_size], pending[self.batch_size:]
+                batch, pending = pending[: self.batch_size], pending[self.batch_size :]
                 deferred = self._send_batch(smtp, sender, batch, data, item.id)
                 done.update(r for r in batch if r not in deferred)
                 pending = deferred + pending
@@ -95,9 +108,15 @@ class SmtpMailConnector(Connector):
                 smtp.quit()
             except (smtplib.SMTPException, OSError):
                 smtp.close()
-        return Receipt(publication_id=item.id, remote_id=message_id(item.id),
-                       extra={"recipients": len(done), "batch_size": self.batch_size,
-                              "refused": sorted(self._refused.get(item.id, {}))})
+        return Receipt(
+            publication_id=item.id,
+            remote_id=message_id(item.id),
+            extra={
+                "recipients": len(done),
+                "batch_size": self.batch_size,
+                "refused": sorted(self._refused.get(item.id, {})),
+            },
+        )
 
     def find(self, item: Rendered) -> Receipt | None:
         """SMTP cannot be asked what it delivered: always None (the caller's ledger is the record)."""
@@ -117,23 +136,35 @@ class SmtpMailConnector(Connector):
                 smtp.login(s.username, s.password or "")
             return smtp
         except smtplib.SMTPAuthenticationError as exc:
-            raise PermanentError(f"SMTP {exc.smtp_code}: the relay refused the login of "
-                                 f"PRACTICEWEEK_SMTP_USERNAME; check the username and password",
-                                 status=exc.smtp_code, provider="SMTP") from None
+            raise PermanentError(
+                f"SMTP {exc.smtp_code}: the relay refused the login of "
+                f"PRACTICEWEEK_SMTP_USERNAME; check the username and password",
+                status=exc.smtp_code,
+                provider="SMTP",
+            ) from None
         except smtplib.SMTPNotSupportedError as exc:
-            raise PermanentError(f"SMTP: {redact(exc)} - the relay lacks STARTTLS or AUTH; "
-                                 "set PRACTICEWEEK_SMTP_STARTTLS=false only for a trusted local relay",
-                                 provider="SMTP") from None
+            raise PermanentError(
+                f"SMTP: {redact(exc)} - the relay lacks STARTTLS or AUTH; "
+                "set PRACTICEWEEK_SMTP_STARTTLS=false only for a trusted local relay",
+                provider="SMTP",
+            ) from None
         except smtplib.SMTPResponseException as exc:
             raise self._classify(exc, "connect") from None
         except ssl.SSLError as exc:
-            raise PermanentError(f"SMTP: TLS with {s.host}:{s.port} failed ({exc.reason}); "
-                                 "check PRACTICEWEEK_SMTP_CA_FILE", provider="SMTP") from None
+            raise PermanentError(
+                f"SMTP: TLS with {s.host}:{s.port} failed ({exc.reason}); check PRACTICEWEEK_SMTP_CA_FILE",
+                provider="SMTP",
+            ) from None
         except (OSError, smtplib.SMTPException) as exc:
-            raise RetryableError(f"SMTP: cannot reach {s.host}:{s.port} ({type(exc).__name__})",
-                                 retry_after=5.0, provider="SMTP") from None
+            raise RetryableError(
+                f"SMTP: cannot reach {s.host}:{s.port} ({type(exc).__name__})",
+                retry_after=5.0,
+                provider="SMTP",
+            ) from None
 
-    def _send_batch(self, smtp: smtplib.SMTP, sender: str, batch: list[str], data: bytes, pid: str) -> list[str]:
+    def _send_batch(
+        self, smtp: smtplib.SMTP, sender: str, batch: list[str], data: bytes, pid: str
+    ) -> list[str]:
         """Send one transaction; return recipients the server deferred (452 too many recipients)."""
         in_data = False
         try:
@@ -164,17 +195,33 @@ class SmtpMailConnector(Connector):
             raise self._classify(exc, "DATA" if in_data else "envelope") from None
         except (TimeoutError, smtplib.SMTPServerDisconnected, OSError) as exc:
             if in_data:
-                raise OutcomeUnknownError(f"SMTP: connection lost after DATA for {pid} ({type(exc).__name__}); "
-                                          "the relay may have accepted it", provider="SMTP") from None
-            raise RetryableError(f"SMTP: connection lost before DATA ({type(exc).__name__})",
-                                 retry_after=5.0, provider="SMTP") from None
+                raise OutcomeUnknownError(
+                    f"SMTP: connection lost after DATA for {pid} ({type(exc).__name__}); "
+                    "the relay may have accepted it",
+                    provider="SMTP",
+                ) from None
+            raise RetryableError(
+                f"SMTP: connection lost before DATA ({type(exc).__name__})", retry_after=5.0, provider="SMTP"
+            ) from None
 
     @staticmethod
     def _classify(exc: smtplib.SMTPResponseException, phase: str) -> Exception:
-        text = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
+        text = (
+            exc.smtp_error.decode(errors="replace")
+            if isinstance(exc.smtp_error, bytes)
+            else str(exc.smtp_error)
+        )
         text = redact(text)
         if 400 <= exc.smtp_code < 500:
-            return RetryableError(f"SMTP {exc.smtp_code} at {phase}: {text}", retry_after=60.0,
-                                  status=exc.smtp_code, provider="SMTP")
-        return PermanentError(f"SMTP {exc.smtp_code} at {phase}: {text} (the relay refused the message; "
-                              "fix the address, size or content)", status=exc.smtp_code, provider="SMTP")
+            return RetryableError(
+                f"SMTP {exc.smtp_code} at {phase}: {text}",
+                retry_after=60.0,
+                status=exc.smtp_code,
+                provider="SMTP",
+            )
+        return PermanentError(
+            f"SMTP {exc.smtp_code} at {phase}: {text} (the relay refused the message; "
+            "fix the address, size or content)",
+            status=exc.smtp_code,
+            provider="SMTP",
+        )

@@ -25,7 +25,9 @@ class WebPageConnector(Connector):
 
     def __init__(self, folder: str | os.PathLike[str] | None = None, base_url: str | None = None) -> None:
         self.root = Path(folder or os.environ.get("PRACTICEWEEK_WEB_ROOT") or "site")
-        self.base_url = (base_url or os.environ.get("PRACTICEWEEK_WEB_BASE_URL") or self.root.resolve().as_uri())
+        self.base_url = (
+            base_url or os.environ.get("PRACTICEWEEK_WEB_BASE_URL") or self.root.resolve().as_uri()
+        )
 
     def _receipts(self, item: Rendered) -> Path:
         return self.root / ".practiceweek" / "receipts" / safe_part(item.id.replace("/", "_"))
@@ -40,9 +42,12 @@ class WebPageConnector(Connector):
         for rel, data in sorted(item.files.items(), key=lambda kv: kv[0].endswith(".html")):  # pages last
             atomic_write(self.root / paths[rel], data)
         main = next((r for r in item.files if r.endswith("index.html")), next(iter(sorted(item.files))))
-        receipt = Receipt(publication_id=item.id, remote_id=str(paths[main]),
-                          url=f"{self.base_url.rstrip('/')}/{paths[main].as_posix()}",
-                          extra={"files": sorted(p.as_posix() for p in paths.values())})
+        receipt = Receipt(
+            publication_id=item.id,
+            remote_id=str(paths[main]),
+            url=f"{self.base_url.rstrip('/')}/{paths[main].as_posix()}",
+            extra={"files": sorted(p.as_posix() for p in paths.values())},
+        )
         write_receipt(self._receipts(item), receipt)
         return receipt
 

@@ -22,10 +22,12 @@ from ._common import classify_status, digest, not_reached, redact, shared_bucket
 from .base import Connector, ConnectorError, PermanentError, Receipt
 from .settings import XSettings
 
-HINTS = {401: "X refused the OAuth 1.0a signature; check PRACTICEWEEK_X_CONSUMER_KEY/SECRET and "
-              "PRACTICEWEEK_X_ACCESS_TOKEN/SECRET",
-         403: "X refused the post (the app needs Read and Write permission, or the text duplicates a post)",
-         400: "X refused the request as invalid (text too long, or a bad media id)"}
+HINTS = {
+    401: "X refused the OAuth 1.0a signature; check PRACTICEWEEK_X_CONSUMER_KEY/SECRET and "
+    "PRACTICEWEEK_X_ACCESS_TOKEN/SECRET",
+    403: "X refused the post (the app needs Read and Write permission, or the text duplicates a post)",
+    400: "X refused the request as invalid (text too long, or a bad media id)",
+}
 _URL = re.compile(r"https?://\S+")
 
 
@@ -45,7 +47,7 @@ class _Session(requests.Session):
         url = str(url)
         for prefix in ("https://api.twitter.com", "https://api.x.com"):
             if url.startswith(prefix) and self.base_url != prefix:
-                url = self.base_url + url[len(prefix):]
+                url = self.base_url + url[len(prefix) :]
         kwargs.setdefault("timeout", self.timeout)
         return super().request(method, url, *args, **kwargs)
 
@@ -61,11 +63,18 @@ class XConnector(Connector):
     def __init__(self, settings: XSettings | None = None, *, timeout: float = 30.0) -> None:
         self.settings = s = settings or XSettings.from_env()
         if not (s.consumer_key and s.consumer_secret and s.access_token and s.access_token_secret):
-            raise PermanentError("X needs PRACTICEWEEK_X_CONSUMER_KEY, PRACTICEWEEK_X_CONSUMER_SECRET, "
-                                 "PRACTICEWEEK_X_ACCESS_TOKEN and PRACTICEWEEK_X_ACCESS_TOKEN_SECRET", provider="X")
-        self.client = tweepy.Client(consumer_key=s.consumer_key, consumer_secret=s.consumer_secret,
-                                    access_token=s.access_token, access_token_secret=s.access_token_secret,
-                                    wait_on_rate_limit=False)
+            raise PermanentError(
+                "X needs PRACTICEWEEK_X_CONSUMER_KEY, PRACTICEWEEK_X_CONSUMER_SECRET, "
+                "PRACTICEWEEK_X_ACCESS_TOKEN and PRACTICEWEEK_X_ACCESS_TOKEN_SECRET",
+                provider="X",
+            )
+        self.client = tweepy.Client(
+            consumer_key=s.consumer_key,
+            consumer_secret=s.consumer_secret,
+            access_token=s.access_token,
+            access_token_secret=s.access_token_secret,
+            wait_on_rate_limit=False,
+        )
         self.session = _Session(s.base_url, timeout)
         self.client.session = self.session
         self._auth = OAuth1(s.consumer_key, s.consumer_secret, s.access_token, s.access_token_secret)
@@ -104,15 +113,23 @@ class XConnector(Connector):
     def _upload(self, post: Post, what: str) -> str:
         assert post.image is not None
         image = post.image
-        body = self._raw("POST", "/2/media/upload", f"upload the image of {what}",
-                         files={"media": (image.filename, image.data, image.content_type)},
-                         data={"media_category": "tweet_image", "media_type": image.content_type})
+        body = self._raw(
+            "POST",
+            "/2/media/upload",
+            f"upload the image of {what}",
+            files={"media": (image.filename, image.data, image.content_type)},
+            data={"media_category": "tweet_image", "media_type": image.content_type},
+        )
         media_id = str((body.get("data") or {}).get("id") or body.get("media_id_string") or "")
         if not media_id:
             raise PermanentError("X: media upload returned no id", provider="X")
         if image.alt:
-            self._raw("POST", "/2/media/metadata", f"set the alt text of {what}",
-                      json={"id": media_id, "metadata": {"alt_text": {"text": image.alt[:1000]}}})
+            self._raw(
+                "POST",
+                "/2/media/metadata",
+                f"set the alt text of {what}",
+                json={"id": media_id, "metadata": {"alt_text": {"text": image.alt[:1000]}}},
+            )
         return media_id
 
     def _user_id(self) -> str:
@@ -124,9 +141,13 @@ class XConnector(Connector):
     def _existing(self, item: Rendered) -> list[str]:
         """Ids of the thread's posts already on the timeline, in order (a prefix of the thread)."""
         uid = self._user_id()
-        resp = self._call(lambda: self.client.get_users_tweets(
-            uid, max_results=100, user_auth=True, tweet_fields=["created_at", "referenced_tweets"]),
-            f"search the timeline for {item.id}", write=False)
+        resp = self._call(
+            lambda: self.client.get_users_tweets(
+                uid, max_results=100, user_auth=True, tweet_fields=["created_at", "referenced_tweets"]
+            ),
+            f"search the timeline for {item.id}",
+            write=False,
+        )
         tweets = list(resp.data or [])
         found: list[str] = []
         for i, post in enumerate(item.posts or (Post(item.text),)):
@@ -144,28 +165,43 @@ class XConnector(Connector):
         return found
 
     def _receipt(self, item: Rendered, ids: list[str]) -> Receipt:
-        return Receipt(publication_id=item.id, remote_id=ids[0], url=f"https://x.com/i/web/status/{ids[0]}",
-                       extra={"thread": ids})
+        return Receipt(
+            publication_id=item.id,
+            remote_id=ids[0],
+            url=f"https://x.com/i/web/status/{ids[0]}",
+            extra={"thread": ids},
+        )
 
     def publish(self, item: Rendered) -> Receipt:
         posts = list(item.posts or (Post(item.text),))
         for post in posts:
             if self.max_text_length and len(post.text) > self.max_text_length:
-                raise PermanentError(f"X: a post of {item.id} has {len(post.text)} characters; X allows "
-                                     f"{self.max_text_length}", provider="X")
+                raise PermanentError(
+                    f"X: a post of {item.id} has {len(post.text)} characters; X allows "
+                    f"{self.max_text_length}",
+                    provider="X",
+                )
         ids: list[str] = self._existing(item) if len(posts) > 1 else []
-        bucket = shared_bucket(("x", self.settings.base_url, digest(str(self.settings.access_token))),
-                               self.requests_per_interval,
-                               self.interval_seconds)
+        bucket = shared_bucket(
+            ("x", self.settings.base_url, digest(str(self.settings.access_token))),
+            self.requests_per_interval,
+            self.interval_seconds,
+        )
         for i in range(len(ids), len(posts)):
             post = posts[i]
             media = [self._upload(post, f"{item.id} post {i + 1}")] if post.image else None
             if bucket is not None:
                 bucket.acquire()
             try:
-                resp = self._call(lambda p=post, m=media: self.client.create_tweet(
-                    text=p.text, media_ids=m, in_reply_to_tweet_id=ids[-1] if ids else None, user_auth=True),
-                    f"post {i + 1} of {item.id}")
+                resp = self._call(
+                    lambda p=post, m=media, parent=(ids[-1] if ids else None): self.client.create_tweet(
+                        text=p.text,
+                        media_ids=m,
+                        in_reply_to_tweet_id=parent,
+                        user_auth=True,
+                    ),
+                    f"post {i + 1} of {item.id}",
+                )
             except ConnectorError as exc:
                 if exc.status == 403 and "duplicate" in exc.body.lower():  # X refused a repeat: it is there
                     again = self._existing(item)

@@ -14,7 +14,7 @@ from connectors.registry import NAMES
 from tests.servers.fixtures import Harness, build, no_sleep
 
 NETWORKED = [n for n in NAMES if n not in ("outbox", "web_page")]
-FAULTS = ["throttle", "unavailable", "timeout", "reset", "permanent"]
+FAULTS = ["throttle", "unavailable", "server_error", "timeout", "reset", "permanent"]
 
 pytestmark = pytest.mark.timeout(60)
 

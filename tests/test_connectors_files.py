@@ -16,8 +16,12 @@ from tests.servers import items
 def test_outbox_layout_and_receipt(tmp_path: Path) -> None:
     outbox = get_connector("outbox", folder=tmp_path)
     eml = b"Subject: Monday\r\n\r\nHello\r\n"
-    item = items.email("outbox", eml=eml, ics=b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n",
-                       attachments=(Attachment("poster.pdf", "application/pdf", b"%PDF-1.7"),))
+    item = items.email(
+        "outbox",
+        eml=eml,
+        ics=b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n",
+        attachments=(Attachment("poster.pdf", "application/pdf", b"%PDF-1.7"),),
+    )
     receipt = outbox.publish(item)
     folder = tmp_path / "spw-2026" / "2026-03-02" / "email-daily"
     assert (folder / "message.eml").read_bytes() == eml
@@ -35,8 +39,10 @@ def test_outbox_social_card_and_page(tmp_path: Path) -> None:
     x = tmp_path / "spw-2026" / "2026-03-02" / "x-daily"
     post = json.loads((x / "post-1.json").read_text())
     assert post["image"]["alt"] == "Poster: Think Family, Monday" and (x / post["image"]["file"]).exists()
-    assert json.loads((tmp_path / "spw-2026/2026-03-02/teams_channel-daily/card.json").read_text())["type"] == \
-        "AdaptiveCard"
+    assert (
+        json.loads((tmp_path / "spw-2026/2026-03-02/teams_channel-daily/card.json").read_text())["type"]
+        == "AdaptiveCard"
+    )
     assert (tmp_path / "spw-2026/2026-03-02/web_page-daily/files/assets/poster-mon.png").exists()
 
 
@@ -74,8 +80,18 @@ def test_web_page_refuses_paths_outside_the_root(tmp_path: Path) -> None:
 
 
 def test_registry_knows_every_connector_and_reads_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert set(NAMES) == {"outbox", "smtp_mail", "graph_mail", "graph_events", "graph_files", "teams_channel",
-                          "web_page", "x", "bluesky", "mastodon"}
+    assert set(NAMES) == {
+        "outbox",
+        "smtp_mail",
+        "graph_mail",
+        "graph_events",
+        "graph_files",
+        "teams_channel",
+        "web_page",
+        "x",
+        "bluesky",
+        "mastodon",
+    }
     monkeypatch.setenv("PRACTICEWEEK_SMTP_HOST", "relay.example.org")
     monkeypatch.setenv("PRACTICEWEEK_SMTP_PORT", "2525")
     monkeypatch.setenv("PRACTICEWEEK_SMTP_PASSWORD", "env-pass-9999")

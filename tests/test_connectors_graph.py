@@ -17,8 +17,15 @@ pytestmark = pytest.mark.timeout(60)
 
 
 def _conn(server: GraphServer, name: str = "graph_mail", **kw: object):
-    return get_connector(name, access_token=SECRETS["graph_token"], base_url=server.url + "/v1.0",
-                         sender="comms@example.org", drive_id="b!drive-1", timeout=2.0, **kw)
+    return get_connector(
+        name,
+        access_token=SECRETS["graph_token"],
+        base_url=server.url + "/v1.0",
+        sender="comms@example.org",
+        drive_id="b!drive-1",
+        timeout=2.0,
+        **kw,
+    )
 
 
 def _count(server: GraphServer, method: str, suffix: str) -> int:
@@ -67,8 +74,10 @@ def test_large_attachment_goes_through_an_upload_session(graph_server: GraphServ
     small = Attachment("poster.png", "image/png", items.PNG, alt="Poster")
     conn.publish(items.email(attachments=(big, small)))
     (sent,) = graph_server.delivered
-    assert {a["name"]: a["size"] for a in sent["attachments"]} == {"poster.png": len(items.PNG),
-                                                                   "poster-print.pdf": len(big.data)}
+    assert {a["name"]: a["size"] for a in sent["attachments"]} == {
+        "poster.png": len(items.PNG),
+        "poster-print.pdf": len(big.data),
+    }
     assert _count(graph_server, "POST", "/attachments/createUploadSession") == 1
     assert _count(graph_server, "PUT", "") >= 2  # ranged chunks
     conn.close()
@@ -107,8 +116,14 @@ def test_send_mail_wire_format(graph_server: GraphServer) -> None:
     from msgraph.generated.users.item.send_mail.send_mail_post_request_body import SendMailPostRequestBody
 
     conn = _conn(graph_server)
-    body = SendMailPostRequestBody(message=Message(subject="Hi", body=ItemBody(content="x"), to_recipients=[
-        Recipient(email_address=EmailAddress(address="a@example.org"))]), save_to_sent_items=True)
+    body = SendMailPostRequestBody(
+        message=Message(
+            subject="Hi",
+            body=ItemBody(content="x"),
+            to_recipients=[Recipient(email_address=EmailAddress(address="a@example.org"))],
+        ),
+        save_to_sent_items=True,
+    )
     conn.graph.call(conn.graph.client.users.by_user_id("comms@example.org").send_mail.post(body), "sendMail")
     assert graph_server.delivered[0]["subject"] == "Hi"
     conn.close()
@@ -129,8 +144,12 @@ def test_event_is_a_teams_meeting_with_join_url(graph_server: GraphServer) -> No
 def test_server_deduplicates_creates_by_transaction_id(graph_server: GraphServer) -> None:
     body = {"subject": "x", "transactionId": "7E163156-7762-4BEB-A1C6-729EA81755A7", "isOnlineMeeting": True}
     headers = {"Authorization": f"Bearer {SECRETS['graph_token']}"}
-    ids = {httpx.post(f"{graph_server.url}/v1.0/users/comms@example.org/events", json=body,
-                      headers=headers).json()["id"] for _ in range(2)}
+    ids = {
+        httpx.post(
+            f"{graph_server.url}/v1.0/users/comms@example.org/events", json=body, headers=headers
+        ).json()["id"]
+        for _ in range(2)
+    }
     assert len(ids) == 1 and graph_server.events_created == 1
 
 

@@ -59,16 +59,23 @@ def test_no_secret_in_logs_receipts_or_errors(net: Harness, caplog: pytest.LogCa
     for text in texts:
         assert not _leaks(text), text
     # the secrets really were sent: the servers saw them, so the test is not vacuous
-    seen = " ".join(str(r.headers) + r.raw_path + r.body.decode(errors="replace")
-                    for r in getattr(net.server, "requests", []))
+    seen = " ".join(
+        str(r.headers) + r.raw_path + r.body.decode(errors="replace")
+        for r in getattr(net.server, "requests", [])
+    )
     if net.name != "smtp_mail":
         assert _leaks(seen)
 
 
 def test_outbox_files_hold_no_secret(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
-    get_connector("x", consumer_key="ck", consumer_secret=SECRETS["x_consumer_secret"],
-                  access_token=SECRETS["x_token"], access_token_secret=SECRETS["x_token_secret"])
+    get_connector(
+        "x",
+        consumer_key="ck",
+        consumer_secret=SECRETS["x_consumer_secret"],
+        access_token=SECRETS["x_token"],
+        access_token_secret=SECRETS["x_token_secret"],
+    )
     outbox = get_connector("outbox", folder=tmp_path)
     for item in (items.email("outbox"), items.social("x"), items.card(), items.event(), items.page()):
         outbox.publish(item)

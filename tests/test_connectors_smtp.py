@@ -18,9 +18,17 @@ pytestmark = pytest.mark.timeout(60)
 
 
 def _connector(server: SmtpServer, **kw: object):
-    return get_connector("smtp_mail", host="127.0.0.1", port=server.port, username=server.username,
-                         password=SECRETS["smtp_password"], ca_file=str(server.cert), sender="comms@example.org",
-                         timeout=2.0, **kw)
+    return get_connector(
+        "smtp_mail",
+        host="127.0.0.1",
+        port=server.port,
+        username=server.username,
+        password=SECRETS["smtp_password"],
+        ca_file=str(server.cert),
+        sender="comms@example.org",
+        timeout=2.0,
+        **kw,
+    )
 
 
 def test_message_goes_over_starttls_with_login_and_stable_message_id(smtp_server: SmtpServer) -> None:
@@ -36,8 +44,11 @@ def test_message_goes_over_starttls_with_login_and_stable_message_id(smtp_server
 
 
 def test_eml_is_sent_as_rendered_with_bcc_stripped(smtp_server: SmtpServer) -> None:
-    eml = (b"From: Comms <comms@example.org>\r\nTo: staff@example.org\r\nBcc: secret-list@example.org\r\n"
-           b"Subject: Monday\r\nMessage-ID: <old@x>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\nHello\r\n")
+    eml = (
+        b"From: Comms <comms@example.org>\r\nTo: staff@example.org\r\nBcc: secret-list@example.org\r\n"
+        b"Subject: Monday\r\nMessage-ID: <old@x>\r\nMIME-Version: 1.0\r\n"
+        b"Content-Type: text/plain\r\n\r\nHello\r\n"
+    )
     item = items.email("smtp_mail", recipients=("a@example.org", "b@example.org"), eml=eml)
     _connector(smtp_server).publish(item)
     (msg,) = smtp_server.messages
@@ -63,8 +74,15 @@ def test_configured_batch_size(smtp_server: SmtpServer) -> None:
 
 
 def test_wrong_password_is_permanent_and_names_the_setting(smtp_server: SmtpServer) -> None:
-    conn = get_connector("smtp_mail", host="127.0.0.1", port=smtp_server.port, username=smtp_server.username,
-                         password="wrong-password-123", ca_file=str(smtp_server.cert), timeout=2.0)
+    conn = get_connector(
+        "smtp_mail",
+        host="127.0.0.1",
+        port=smtp_server.port,
+        username=smtp_server.username,
+        password="wrong-password-123",
+        ca_file=str(smtp_server.cert),
+        timeout=2.0,
+    )
     with pytest.raises(PermanentError, match="PRACTICEWEEK_SMTP_USERNAME") as caught:
         conn.publish(items.email("smtp_mail"))
     assert "wrong-password-123" not in str(caught.value)
@@ -72,8 +90,14 @@ def test_wrong_password_is_permanent_and_names_the_setting(smtp_server: SmtpServ
 
 
 def test_untrusted_certificate_is_refused(smtp_server: SmtpServer) -> None:
-    conn = get_connector("smtp_mail", host="127.0.0.1", port=smtp_server.port, username=smtp_server.username,
-                         password=SECRETS["smtp_password"], timeout=2.0)  # no CA file: system store
+    conn = get_connector(
+        "smtp_mail",
+        host="127.0.0.1",
+        port=smtp_server.port,
+        username=smtp_server.username,
+        password=SECRETS["smtp_password"],
+        timeout=2.0,
+    )  # no CA file: system store
     with pytest.raises(PermanentError, match="TLS"):
         conn.publish(items.email("smtp_mail"))
 

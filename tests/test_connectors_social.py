@@ -41,9 +41,16 @@ def masto() -> Iterator[MastodonServer]:
 
 
 def _x(server: XServer):
-    return get_connector("x", consumer_key="ck-public", consumer_secret=SECRETS["x_consumer_secret"],
-                         access_token=SECRETS["x_token"], access_token_secret=SECRETS["x_token_secret"],
-                         base_url=server.url, upload_url=server.url, timeout=2.0)
+    return get_connector(
+        "x",
+        consumer_key="ck-public",
+        consumer_secret=SECRETS["x_consumer_secret"],
+        access_token=SECRETS["x_token"],
+        access_token_secret=SECRETS["x_token_secret"],
+        base_url=server.url,
+        upload_url=server.url,
+        timeout=2.0,
+    )
 
 
 def test_x_thread_with_image_and_alt_text_signed_with_oauth1(x_server: XServer) -> None:
@@ -55,8 +62,9 @@ def test_x_thread_with_image_and_alt_text_signed_with_oauth1(x_server: XServer) 
     assert second["referenced_tweets"] == [{"type": "replied_to", "id": first["id"]}]
     assert receipt.extra["thread"] == [first["id"], second["id"]]
     assert receipt.url == f"https://x.com/i/web/status/{first['id']}"
-    assert x_server.auth_headers and all(h.startswith("OAuth ") and "oauth_signature=" in h
-                                         for h in x_server.auth_headers)
+    assert x_server.auth_headers and all(
+        h.startswith("OAuth ") and "oauth_signature=" in h for h in x_server.auth_headers
+    )
     assert any(r.path == "/2/media/upload" for r in x_server.requests)
     assert any(r.path == "/2/media/metadata" for r in x_server.requests)
     conn.close()
@@ -81,8 +89,13 @@ def test_x_rate_limit_reset_becomes_retry_after(x_server: XServer) -> None:
 
 
 def test_bluesky_thread_rkeys_facets_and_alt(bsky: BlueskyServer) -> None:
-    conn = get_connector("bluesky", handle=bsky.handle, app_password=SECRETS["bluesky_password"],
-                         base_url=bsky.url, timeout=2.0)
+    conn = get_connector(
+        "bluesky",
+        handle=bsky.handle,
+        app_password=SECRETS["bluesky_password"],
+        base_url=bsky.url,
+        timeout=2.0,
+    )
     item = items.social("bluesky")
     receipt = conn.publish(item)
     keys = [record_key(item.publication, 0), record_key(item.publication, 1)]
@@ -91,7 +104,7 @@ def test_bluesky_thread_rkeys_facets_and_alt(bsky: BlueskyServer) -> None:
     assert head["embed"]["images"][0]["alt"] == "Poster: Think Family, Monday"
     link = next(f for f in head["facets"] if f["features"][0]["$type"] == "app.bsky.richtext.facet#link")
     text = head["text"].encode()
-    assert text[link["index"]["byteStart"]:link["index"]["byteEnd"]] == b"https://intranet.example/spw"
+    assert text[link["index"]["byteStart"] : link["index"]["byteEnd"]] == b"https://intranet.example/spw"
     assert reply["reply"]["root"]["uri"] == receipt.remote_id == reply["reply"]["parent"]["uri"]
     assert conn.publish(item).extra == receipt.extra and len(bsky.records) == 2  # rkeys make it idempotent
     conn.close()

@@ -110,7 +110,9 @@ class FakeServer:
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._httpd.daemon_threads = True
-        threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
         return self
 
     @property
@@ -140,9 +142,14 @@ class FakeServer:
         body = h.rfile.read(length) if length else b""
         if h.headers.get("Transfer-Encoding", "").lower() == "chunked":
             body = _read_chunked(h)
-        req = Request(method=h.command, path=unquote(split.path), raw_path=h.path,
-                      query={k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()},
-                      headers={k.lower(): v for k, v in h.headers.items()}, body=body)
+        req = Request(
+            method=h.command,
+            path=unquote(split.path),
+            raw_path=h.path,
+            query={k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()},
+            headers={k.lower(): v for k, v in h.headers.items()},
+            body=body,
+        )
         with self.lock:
             self.requests.append(req)
         fault = self._take_fault(req)
@@ -151,7 +158,9 @@ class FakeServer:
             h.close_connection = True
             return
         if fault == "429":
-            self._send(h, Response(429, self.error_body(429, "Too Many Requests"), self.rate_limit_headers(1)))
+            self._send(
+                h, Response(429, self.error_body(429, "Too Many Requests"), self.rate_limit_headers(1))
+            )
             return
         if fault in ("400", "401", "403", "404"):
             self._send(h, Response(int(fault), self.error_body(int(fault), "Refused")))
@@ -206,6 +215,8 @@ def check_bearer(req: Request, token: str | None) -> Response | None:
     if token is None:
         return None
     if req.headers.get("authorization") != f"Bearer {token}":
-        return Response(401, {"error": {"code": "InvalidAuthenticationToken",
-                                        "message": "Access token is empty or invalid."}})
+        return Response(
+            401,
+            {"error": {"code": "InvalidAuthenticationToken", "message": "Access token is empty or invalid."}},
+        )
     return None

@@ -42,8 +42,12 @@ class BlueskyServer(FakeServer):
         self.route("GET", X + "com.atproto.repo.getRecord", self.get_record)
 
     def rate_limit_headers(self, delay: float) -> dict[str, str]:
-        return {"ratelimit-limit": "1666", "ratelimit-remaining": "0", "ratelimit-policy": "1666;w=3600",
-                "ratelimit-reset": str(int(time.time() + max(1, delay)))}
+        return {
+            "ratelimit-limit": "1666",
+            "ratelimit-remaining": "0",
+            "ratelimit-policy": "1666;w=3600",
+            "ratelimit-reset": str(int(time.time() + max(1, delay))),
+        }
 
     def error_body(self, status: int, message: str) -> Any:
         return {"error": "RateLimitExceeded" if status == 429 else "InternalServerError", "message": message}
@@ -53,35 +57,71 @@ class BlueskyServer(FakeServer):
         return auth.startswith("Bearer ") and auth[7:] in self.tokens
 
     def _token(self, scope: str) -> str:
-        tok = ".".join((_b64({"typ": "at+jwt", "alg": "ES256K"}),
-                        _b64({"scope": scope, "sub": self.did, "iat": int(time.time()),
-                              "exp": int(time.time()) + 7200, "aud": "did:web:pds.test"}),
-                        base64.urlsafe_b64encode(hashlib.sha256(str(time.time_ns()).encode()).digest())
-                        .decode().rstrip("=")))
+        tok = ".".join(
+            (
+                _b64({"typ": "at+jwt", "alg": "ES256K"}),
+                _b64(
+                    {
+                        "scope": scope,
+                        "sub": self.did,
+                        "iat": int(time.time()),
+                        "exp": int(time.time()) + 7200,
+                        "aud": "did:web:pds.test",
+                    }
+                ),
+                base64.urlsafe_b64encode(hashlib.sha256(str(time.time_ns()).encode()).digest())
+                .decode()
+                .rstrip("="),
+            )
+        )
         self.tokens.add(tok)
         return tok
 
     def create_session(self, req: Request) -> Response:
         if req.path.endswith("createSession"):
             body = req.json() or {}
-            if body.get("identifier") not in (self.handle, self.did) or body.get("password") != self.password \
-                    or self.echo_auth:
-                return Response(401, {"error": "AuthenticationRequired",
-                                      "message": f"Invalid identifier or password {body.get('password')}"})
+            if (
+                body.get("identifier") not in (self.handle, self.did)
+                or body.get("password") != self.password
+                or self.echo_auth
+            ):
+                return Response(
+                    401,
+                    {
+                        "error": "AuthenticationRequired",
+                        "message": f"Invalid identifier or password {body.get('password')}",
+                    },
+                )
         elif not self._authed(req):
             return Response(401, {"error": "ExpiredToken", "message": "Token has expired"})
-        return Response(200, {"did": self.did, "handle": self.handle, "email": "comms@example.org",
-                              "accessJwt": self._token("com.atproto.appPass"),
-                              "refreshJwt": self._token("com.atproto.refresh"), "active": True})
+        return Response(
+            200,
+            {
+                "did": self.did,
+                "handle": self.handle,
+                "email": "comms@example.org",
+                "accessJwt": self._token("com.atproto.appPass"),
+                "refreshJwt": self._token("com.atproto.refresh"),
+                "active": True,
+            },
+        )
 
     def upload_blob(self, req: Request) -> Response:
         if not self._authed(req):
             return Response(401, {"error": "AuthenticationRequired", "message": "Authentication Required"})
         cid = _cid(req.body, 0x55)
         self.blobs[cid] = len(req.body)
-        return Response(200, {"blob": {"$type": "blob", "ref": {"$link": cid},
-                                       "mimeType": req.headers.get("content-type", "application/octet-stream"),
-                                       "size": len(req.body)}})
+        return Response(
+            200,
+            {
+                "blob": {
+                    "$type": "blob",
+                    "ref": {"$link": cid},
+                    "mimeType": req.headers.get("content-type", "application/octet-stream"),
+                    "size": len(req.body),
+                }
+            },
+        )
 
     def create_record(self, req: Request) -> Response:
         if not self._authed(req):
@@ -91,19 +131,33 @@ class BlueskyServer(FakeServer):
             return Response(400, {"error": "InvalidRequest", "message": "bad repo or collection"})
         rkey = body.get("rkey") or f"auto{len(self.records)}"
         if rkey in self.records:
-            return Response(400, {"error": "InvalidRequest",
-                                  "message": f"Record already exists at at://{self.did}/app.bsky.feed.post/{rkey}"})
+            return Response(
+                400,
+                {
+                    "error": "InvalidRequest",
+                    "message": f"Record already exists at at://{self.did}/app.bsky.feed.post/{rkey}",
+                },
+            )
         record = body["record"]
         if len(record.get("text", "")) > 300:
-            return Response(400, {"error": "InvalidRequest", "message": "Record/text must not be longer than 300"})
-        for image in ((record.get("embed") or {}).get("images") or []):
+            return Response(
+                400, {"error": "InvalidRequest", "message": "Record/text must not be longer than 300"}
+            )
+        for image in (record.get("embed") or {}).get("images") or []:
             if image["image"]["ref"]["$link"] not in self.blobs:
                 return Response(400, {"error": "InvalidRequest", "message": "Could not find blob"})
         uri = f"at://{self.did}/app.bsky.feed.post/{rkey}"
         cid = _cid(json.dumps(record, sort_keys=True).encode(), 0x71)
         self.records[rkey] = {"uri": uri, "cid": cid, "value": record}
-        return Response(200, {"uri": uri, "cid": cid, "commit": {"cid": cid, "rev": "3l" + rkey[:11]},
-                              "validationStatus": "valid"})
+        return Response(
+            200,
+            {
+                "uri": uri,
+                "cid": cid,
+                "commit": {"cid": cid, "rev": "3l" + rkey[:11]},
+                "validationStatus": "valid",
+            },
+        )
 
     def get_record(self, req: Request) -> Response:
         rec = self.records.get(req.query.get("rkey", ""))

@@ -29,8 +29,9 @@ def _err(status: int, code: str, message: str) -> Response:
 
 
 class GraphServer(FakeServer):
-    def __init__(self, token: str | None = None, send_rate: float | None = None,
-                 max_recipients: int = 500) -> None:
+    def __init__(
+        self, token: str | None = None, send_rate: float | None = None, max_recipients: int = 500
+    ) -> None:
         super().__init__()
         self.token = token
         self.send_rate = send_rate
@@ -51,8 +52,9 @@ class GraphServer(FakeServer):
         u = V + r"/users/(?P<user>[^/]+)"
         self.route("POST", u + "/messages", self.create_draft)
         self.route("POST", u + r"/messages/(?P<mid>[^/]+)/attachments", self.add_attachment)
-        self.route("POST", u + r"/messages/(?P<mid>[^/]+)/attachments/createUploadSession",
-                   self.attachment_session)
+        self.route(
+            "POST", u + r"/messages/(?P<mid>[^/]+)/attachments/createUploadSession", self.attachment_session
+        )
         self.route("POST", u + r"/messages/(?P<mid>[^/]+)/send", self.send_draft)
         self.route("DELETE", u + r"/messages/(?P<mid>[^/]+)", self.delete_message)
         self.route("POST", u + "/sendMail", self.send_mail)
@@ -82,8 +84,12 @@ class GraphServer(FakeServer):
             denied = check_bearer(req, self.token)
             if denied is not None:
                 if self.echo_auth_in_errors:
-                    denied.body = {"error": {"code": "InvalidAuthenticationToken",
-                                             "message": f"bad header {req.headers.get('authorization')}"}}
+                    denied.body = {
+                        "error": {
+                            "code": "InvalidAuthenticationToken",
+                            "message": f"bad header {req.headers.get('authorization')}",
+                        }
+                    }
                 return denied
         return super().dispatch(req)
 
@@ -96,7 +102,9 @@ class GraphServer(FakeServer):
     def _deny(self, permission: str, req: Request) -> Response | None:
         if permission in self.forbidden:
             extra = f" ({req.headers.get('authorization')})" if self.echo_auth_in_errors else ""
-            return _err(403, "ErrorAccessDenied", f"Access is denied. Check credentials and try again.{extra}")
+            return _err(
+                403, "ErrorAccessDenied", f"Access is denied. Check credentials and try again.{extra}"
+            )
         return None
 
     def _throttle(self) -> Response | None:
@@ -111,8 +119,11 @@ class GraphServer(FakeServer):
             return None
         self.throttled += 1
         delay = (1.0 - self._bucket_tokens) / self.send_rate
-        return Response(429, self.error_body(429, "Application is over its MailboxConcurrency limit."),
-                        {"Retry-After": str(max(1, math.ceil(delay)))})
+        return Response(
+            429,
+            self.error_body(429, "Application is over its MailboxConcurrency limit."),
+            {"Retry-After": str(max(1, math.ceil(delay)))},
+        )
 
     # ------------------------------------------------------------------ mail
     def create_draft(self, req: Request) -> Response:
@@ -122,14 +133,24 @@ class GraphServer(FakeServer):
         body = req.json()
         count = sum(len(body.get(k) or []) for k in ("toRecipients", "ccRecipients", "bccRecipients"))
         if count > self.max_recipients:
-            return _err(400, "ErrorTooManyRecipients", f"A message can't have more than {self.max_recipients} "
-                        "recipients.")
+            return _err(
+                400,
+                "ErrorTooManyRecipients",
+                f"A message can't have more than {self.max_recipients} recipients.",
+            )
         mid = self._id("AAMk")
-        inline = [{"name": a.get("name"), "size": len(base64.b64decode(a.get("contentBytes") or ""))}
-                  for a in body.pop("attachments", None) or []]
-        msg = {**body, "id": mid, "isDraft": True, "attachments": inline,
-               "createdDateTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-               "webLink": f"https://outlook.office365.com/owa/?ItemID={mid}"}
+        inline = [
+            {"name": a.get("name"), "size": len(base64.b64decode(a.get("contentBytes") or ""))}
+            for a in body.pop("attachments", None) or []
+        ]
+        msg = {
+            **body,
+            "id": mid,
+            "isDraft": True,
+            "attachments": inline,
+            "createdDateTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "webLink": f"https://outlook.office365.com/owa/?ItemID={mid}",
+        }
         self._box(req.match["user"])["drafts"][mid] = msg
         return Response(201, _public(msg))
 
@@ -138,7 +159,9 @@ class GraphServer(FakeServer):
         if msg is None:
             return _err(404, "ErrorItemNotFound", "The specified object was not found in the store.")
         att = req.json()
-        msg["attachments"].append({"name": att.get("name"), "size": len(base64.b64decode(att["contentBytes"]))})
+        msg["attachments"].append(
+            {"name": att.get("name"), "size": len(base64.b64decode(att["contentBytes"]))}
+        )
         return Response(201, {**att, "id": self._id("att")})
 
     def attachment_session(self, req: Request) -> Response:
@@ -146,30 +169,43 @@ class GraphServer(FakeServer):
         if msg is None:
             return _err(404, "ErrorItemNotFound", "The specified object was not found in the store.")
         item = req.json()["AttachmentItem"]
-        return self._new_session({"kind": "attachment", "msg": msg, "name": item["name"],
-                                  "size": int(item["size"])})
+        return self._new_session(
+            {"kind": "attachment", "msg": msg, "name": item["name"], "size": int(item["size"])}
+        )
 
     def _new_session(self, info: dict[str, Any]) -> Response:
         token = uuid.uuid4().hex
         self.sessions[token] = {**info, "data": bytearray()}
-        return Response(201 if info["kind"] == "drive" else 201,
-                        {"uploadUrl": f"{self.url}/upload/{token}", "expirationDateTime": "2099-01-01T00:00:00Z",
-                         "nextExpectedRanges": ["0-"]})
+        return Response(
+            201 if info["kind"] == "drive" else 201,
+            {
+                "uploadUrl": f"{self.url}/upload/{token}",
+                "expirationDateTime": "2099-01-01T00:00:00Z",
+                "nextExpectedRanges": ["0-"],
+            },
+        )
 
     def upload_chunk(self, req: Request) -> Response:
         session = self.sessions.get(req.match["token"])
         if session is None:
             return _err(404, "itemNotFound", "The upload session was not found.")
         if "authorization" in req.headers:
-            return _err(401, "InvalidAuthenticationToken", "Upload URLs are pre-authenticated: send no token.")
+            return _err(
+                401, "InvalidAuthenticationToken", "Upload URLs are pre-authenticated: send no token."
+            )
         m = re.match(r"bytes (\d+)-(\d+)/(\d+)", req.headers.get("content-range", ""))
         if not m or int(m[1]) != len(session["data"]) or int(m[2]) - int(m[1]) + 1 != len(req.body):
             return _err(416, "invalidRange", f"expected bytes from {len(session['data'])}")
         session["data"] += req.body
         session["size"] = int(m[3])  # the total announced in Content-Range
         if len(session["data"]) < session["size"]:
-            return Response(200, {"expirationDateTime": "2099-01-01T00:00:00Z",
-                                  "nextExpectedRanges": [f"{len(session['data'])}-"]})
+            return Response(
+                200,
+                {
+                    "expirationDateTime": "2099-01-01T00:00:00Z",
+                    "nextExpectedRanges": [f"{len(session['data'])}-"],
+                },
+            )
         del self.sessions[req.match["token"]]
         if session["kind"] == "attachment":
             session["msg"]["attachments"].append({"name": session["name"], "size": len(session["data"])})
@@ -187,8 +223,12 @@ class GraphServer(FakeServer):
         msg = box["drafts"].pop(req.match["mid"], None)
         if msg is None:  # what Exchange answers for a draft that was already sent (it moved)
             return _err(404, "ErrorItemNotFound", "The specified object was not found in the store.")
-        sent = {**msg, "id": self._id("AAMkS"), "isDraft": False,
-                "sentDateTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        sent = {
+            **msg,
+            "id": self._id("AAMkS"),
+            "isDraft": False,
+            "sentDateTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
         box["sentitems"][sent["id"]] = sent
         self.delivered.append(sent)
         return Response(202)
@@ -234,10 +274,17 @@ class GraphServer(FakeServer):
             if txn and event.get("transactionId") == txn and event["organiser"] == req.match["user"].lower():
                 return Response(201, _public(event))
         eid = self._id("AAMkE")
-        event = {**body, "id": eid, "organiser": req.match["user"].lower(), "isCancelled": False,
-                 "webLink": f"https://outlook.office365.com/owa/?itemid={eid}&exvsurl=1&path=/calendar/item"}
+        event = {
+            **body,
+            "id": eid,
+            "organiser": req.match["user"].lower(),
+            "isCancelled": False,
+            "webLink": f"https://outlook.office365.com/owa/?itemid={eid}&exvsurl=1&path=/calendar/item",
+        }
         if body.get("isOnlineMeeting"):
-            event["onlineMeeting"] = {"joinUrl": f"https://teams.microsoft.com/l/meetup-join/19%3ameeting_{eid}"}
+            event["onlineMeeting"] = {
+                "joinUrl": f"https://teams.microsoft.com/l/meetup-join/19%3ameeting_{eid}"
+            }
         self.events[eid] = event
         self.events_created += 1
         return Response(201, _public(event))
@@ -269,8 +316,11 @@ class GraphServer(FakeServer):
     # ------------------------------------------------------------------ files
     def _store_file(self, drive: str, path: str, data: bytes) -> dict[str, Any]:
         key = (drive, path.strip("/"))
-        item = self.drive.get(key) or {"id": self._id("01DRV"), "name": key[1].rsplit("/", 1)[-1],
-                                       "webUrl": f"https://contoso.sharepoint.com/sites/pw/{key[1]}"}
+        item = self.drive.get(key) or {
+            "id": self._id("01DRV"),
+            "name": key[1].rsplit("/", 1)[-1],
+            "webUrl": f"https://contoso.sharepoint.com/sites/pw/{key[1]}",
+        }
         item.update(size=len(data), content=data, file={"mimeType": "application/octet-stream"})
         self.drive[key] = item
         self.drive_uploads.append(key[1])
@@ -288,20 +338,33 @@ class GraphServer(FakeServer):
         denied = self._deny("Files.ReadWrite.All", req)
         if denied:
             return denied
-        size = int(((req.json() or {}).get("item") or {}).get("fileSize") or req.headers.get("x-file-size", 0))
-        return self._new_session({"kind": "drive", "drive": req.match["drive"], "path": req.match["path"],
-                                  "size": size or 1})
+        size = int(
+            ((req.json() or {}).get("item") or {}).get("fileSize") or req.headers.get("x-file-size", 0)
+        )
+        return self._new_session(
+            {"kind": "drive", "drive": req.match["drive"], "path": req.match["path"], "size": size or 1}
+        )
 
     def get_item(self, req: Request) -> Response:
         item = self.drive.get((req.match["drive"], req.match["path"].strip("/")))
-        return Response(200, _public(item)) if item else _err(404, "itemNotFound", "The resource could not be found.")
+        return (
+            Response(200, _public(item))
+            if item
+            else _err(404, "itemNotFound", "The resource could not be found.")
+        )
 
     def create_link(self, req: Request) -> Response:
         for item in self.drive.values():
             if item["id"] == req.match["iid"]:
                 scope = (req.json() or {}).get("scope", "organization")
-                link = item.setdefault("link", {"type": "view", "scope": scope,
-                                                "webUrl": f"https://contoso.sharepoint.com/:b:/s/pw/{item['id']}"})
+                link = item.setdefault(
+                    "link",
+                    {
+                        "type": "view",
+                        "scope": scope,
+                        "webUrl": f"https://contoso.sharepoint.com/:b:/s/pw/{item['id']}",
+                    },
+                )
                 return Response(201, {"id": "link-" + item["id"], "roles": ["read"], "link": link})
         return _err(404, "itemNotFound", "The resource could not be found.")
 
@@ -321,8 +384,11 @@ def _filter(items: list[dict[str, Any]], flt: str) -> list[dict[str, Any]]:
             continue
         if m_val:
             props = item.get("singleValueExtendedProperties") or []
-            if not any(p.get("value") == m_val[1].replace("''", "'") and
-                       (not m_id or p.get("id", "").lower() == m_id[1].lower()) for p in props):
+            if not any(
+                p.get("value") == m_val[1].replace("''", "'")
+                and (not m_id or p.get("id", "").lower() == m_id[1].lower())
+                for p in props
+            ):
                 continue
         out.append(item)
     return out

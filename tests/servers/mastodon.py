@@ -34,8 +34,11 @@ class MastodonServer(FakeServer):
 
     def rate_limit_headers(self, delay: float) -> dict[str, str]:
         reset = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=max(1, delay))
-        return {"X-RateLimit-Limit": "300", "X-RateLimit-Remaining": "0",
-                "X-RateLimit-Reset": reset.isoformat(timespec="milliseconds").replace("+00:00", "Z")}
+        return {
+            "X-RateLimit-Limit": "300",
+            "X-RateLimit-Remaining": "0",
+            "X-RateLimit-Reset": reset.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        }
 
     def error_body(self, status: int, message: str) -> Any:
         return {"error": message}
@@ -43,26 +46,49 @@ class MastodonServer(FakeServer):
     def dispatch(self, req: Request) -> Response:
         denied = check_bearer(req, self.token)
         if denied is not None or self.echo_auth:
-            return Response(401, {"error": f"The access token is invalid ({req.headers.get('authorization')})"})
+            return Response(
+                401, {"error": f"The access token is invalid ({req.headers.get('authorization')})"}
+            )
         response = super().dispatch(req)
-        response.headers.update({"X-RateLimit-Limit": "300", "X-RateLimit-Remaining": "299",
-                                 "X-RateLimit-Reset": (dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5))
-                                 .isoformat(timespec="milliseconds").replace("+00:00", "Z")})
+        response.headers.update(
+            {
+                "X-RateLimit-Limit": "300",
+                "X-RateLimit-Remaining": "299",
+                "X-RateLimit-Reset": (dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5))
+                .isoformat(timespec="milliseconds")
+                .replace("+00:00", "Z"),
+            }
+        )
         return response
 
     def _account(self) -> dict[str, Any]:
-        return {"id": self.account_id, "username": "spw", "acct": "spw", "display_name": "Safeguarding",
-                "url": "https://social.example/@spw", "created_at": "2024-01-01T00:00:00.000Z",
-                "locked": False, "bot": False, "note": "", "avatar": "", "header": "", "followers_count": 1,
-                "following_count": 1, "statuses_count": len(self.statuses), "fields": [], "emojis": []}
+        return {
+            "id": self.account_id,
+            "username": "spw",
+            "acct": "spw",
+            "display_name": "Safeguarding",
+            "url": "https://social.example/@spw",
+            "created_at": "2024-01-01T00:00:00.000Z",
+            "locked": False,
+            "bot": False,
+            "note": "",
+            "avatar": "",
+            "header": "",
+            "followers_count": 1,
+            "following_count": 1,
+            "statuses_count": len(self.statuses),
+            "fields": [],
+            "emojis": [],
+        }
 
     def _form(self, req: Request) -> dict[str, Any]:
         ctype = req.headers.get("content-type", "")
         if ctype.startswith("application/json"):
             return req.json()
         if ctype.startswith("multipart/form-data"):
-            msg = email.message_from_bytes(f"Content-Type: {ctype}\r\n\r\n".encode() + req.body,
-                                           policy=email.policy.HTTP)
+            msg = email.message_from_bytes(
+                f"Content-Type: {ctype}\r\n\r\n".encode() + req.body, policy=email.policy.HTTP
+            )
             out: dict[str, Any] = {}
             for part in msg.iter_parts():
                 name = part.get_param("name", header="content-disposition")
@@ -86,14 +112,30 @@ class MastodonServer(FakeServer):
         if any(m not in self.media for m in media_ids):
             return Response(422, {"error": "Validation failed: media not found"})
         sid = str(next(self._ids))
-        status = {"id": sid, "created_at": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
-                  "in_reply_to_id": form.get("in_reply_to_id") or None, "in_reply_to_account_id": None,
-                  "sensitive": False, "spoiler_text": "", "visibility": form.get("visibility") or "public",
-                  "language": "en", "uri": f"https://social.example/users/spw/statuses/{sid}",
-                  "url": f"https://social.example/@spw/{sid}", "replies_count": 0, "reblogs_count": 0,
-                  "favourites_count": 0, "content": f"<p>{html.escape(text)}</p>", "reblog": None,
-                  "account": self._account(), "media_attachments": [self.media[m] for m in media_ids],
-                  "mentions": [], "tags": [], "emojis": [], "card": None, "poll": None}
+        status = {
+            "id": sid,
+            "created_at": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+            "in_reply_to_id": form.get("in_reply_to_id") or None,
+            "in_reply_to_account_id": None,
+            "sensitive": False,
+            "spoiler_text": "",
+            "visibility": form.get("visibility") or "public",
+            "language": "en",
+            "uri": f"https://social.example/users/spw/statuses/{sid}",
+            "url": f"https://social.example/@spw/{sid}",
+            "replies_count": 0,
+            "reblogs_count": 0,
+            "favourites_count": 0,
+            "content": f"<p>{html.escape(text)}</p>",
+            "reblog": None,
+            "account": self._account(),
+            "media_attachments": [self.media[m] for m in media_ids],
+            "mentions": [],
+            "tags": [],
+            "emojis": [],
+            "card": None,
+            "poll": None,
+        }
         self.statuses.append(status)
         if key:
             self.keys[key] = status
@@ -104,9 +146,16 @@ class MastodonServer(FakeServer):
         if not isinstance(form.get("file"), bytes):
             return Response(422, {"error": "Validation failed: File can't be blank"})
         mid = str(next(self._ids))
-        self.media[mid] = {"id": mid, "type": "image", "url": f"https://files.social.example/{mid}.png",
-                           "preview_url": f"https://files.social.example/{mid}-small.png", "remote_url": None,
-                           "description": form.get("description"), "blurhash": None, "meta": {}}
+        self.media[mid] = {
+            "id": mid,
+            "type": "image",
+            "url": f"https://files.social.example/{mid}.png",
+            "preview_url": f"https://files.social.example/{mid}-small.png",
+            "remote_url": None,
+            "description": form.get("description"),
+            "blurhash": None,
+            "meta": {},
+        }
         return Response(200, self.media[mid])
 
     def verify(self, req: Request) -> Response:

@@ -28,18 +28,30 @@ def self_signed(folder: Path) -> tuple[Path, Path]:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
     now = dt.datetime.now(dt.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
-                                                        x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                           critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
     cert_path, key_path = folder / "smtp-cert.pem", folder / "smtp-key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
     return cert_path, key_path
 
 
@@ -47,7 +59,9 @@ class _Handler:
     def __init__(self, server: SmtpServer) -> None:
         self.server = server
 
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any) -> str:  # noqa: N802
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any
+    ) -> str:  # noqa: N802
         if self.server.faults and self.server.faults[0] == "reset":  # dropped before DATA: nothing accepted
             self.server.faults.pop(0)
             server.transport.abort()
@@ -63,20 +77,34 @@ class _Handler:
             return "451 4.7.1 Rate limited, try again later"
         if fault == "unavailable":
             return "421 4.3.2 Service not available, closing transmission channel"
+        if fault == "server_error":
+            return "451 4.3.0 Requested action aborted: local error in processing"
         if fault == "permanent":
             return "554 5.7.1 Message rejected as spam"
         msg = message_from_bytes(envelope.content, policy=default)
-        self.server.messages.append({"rcpt": list(envelope.rcpt_tos), "message_id": msg["Message-ID"],
-                                     "subject": msg["Subject"], "raw": envelope.content,
-                                     "tls": session.ssl is not None, "auth": session.authenticated})
+        self.server.messages.append(
+            {
+                "rcpt": list(envelope.rcpt_tos),
+                "message_id": msg["Message-ID"],
+                "subject": msg["Subject"],
+                "raw": envelope.content,
+                "tls": session.ssl is not None,
+                "auth": session.authenticated,
+            }
+        )
         if fault == "timeout":  # accepted, then the connection is lost before the reply
             server.transport.abort()
         return "250 2.0.0 OK queued"
 
 
 class SmtpServer:
-    def __init__(self, folder: Path, username: str = "relay-user", password: str = "relay-pass-5678",
-                 max_recipients: int = 100) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        username: str = "relay-user",
+        password: str = "relay-pass-5678",
+        max_recipients: int = 100,
+    ) -> None:
         self.username, self.password = username, password
         self.max_recipients = max_recipients
         self.messages: list[dict[str, Any]] = []
@@ -87,13 +115,24 @@ class SmtpServer:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
-        self.controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port, tls_context=context,
-                                     require_starttls=True, auth_require_tls=True, authenticator=self._auth,
-                                     server_hostname="localhost", ready_timeout=10)
+        self.controller = Controller(
+            _Handler(self),
+            hostname="127.0.0.1",
+            port=self.port,
+            tls_context=context,
+            require_starttls=True,
+            auth_require_tls=True,
+            authenticator=self._auth,
+            server_hostname="localhost",
+            ready_timeout=10,
+        )
 
     def _auth(self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
-        ok = isinstance(auth_data, LoginPassword) and auth_data.login.decode() == self.username and \
-            auth_data.password.decode() == self.password
+        ok = (
+            isinstance(auth_data, LoginPassword)
+            and auth_data.login.decode() == self.username
+            and auth_data.password.decode() == self.password
+        )
         return AuthResult(success=ok, handled=False)
 
     def inject(self, kind: str) -> None:

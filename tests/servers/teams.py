@@ -18,21 +18,40 @@ class TeamsWebhookServer(FakeServer):
 
     @property
     def webhook_url(self) -> str:
-        return (f"{self.url}/workflows/flow1/triggers/manual/paths/invoke?api-version=2016-06-01"
-                f"&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig={self.sig}")
+        return (
+            f"{self.url}/workflows/flow1/triggers/manual/paths/invoke?api-version=2016-06-01"
+            f"&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig={self.sig}"
+        )
 
     def error_body(self, status: int, message: str) -> Any:
-        return {"error": {"code": "TooManyRequests" if status == 429 else "ServiceUnavailable", "message": message}}
+        return {
+            "error": {
+                "code": "TooManyRequests" if status == 429 else "ServiceUnavailable",
+                "message": message,
+            }
+        }
 
     def invoke(self, req: Request) -> Response:
         if req.query.get("sig") != self.sig:
-            return Response(401, {"error": {"code": "DirectApiAuthorizationRequired",
-                                            "message": f"The request must be authenticated ({req.raw_path})."}})
+            return Response(
+                401,
+                {
+                    "error": {
+                        "code": "DirectApiAuthorizationRequired",
+                        "message": f"The request must be authenticated ({req.raw_path}).",
+                    }
+                },
+            )
         body = req.json() or {}
         atts = body.get("attachments") or []
-        if body.get("type") != "message" or not atts or \
-                atts[0].get("contentType") != "application/vnd.microsoft.card.adaptive" or \
-                (atts[0].get("content") or {}).get("type") != "AdaptiveCard":
-            return Response(400, {"error": {"code": "InvalidRequestContent", "message": "Not an Adaptive Card."}})
+        if (
+            body.get("type") != "message"
+            or not atts
+            or atts[0].get("contentType") != "application/vnd.microsoft.card.adaptive"
+            or (atts[0].get("content") or {}).get("type") != "AdaptiveCard"
+        ):
+            return Response(
+                400, {"error": {"code": "InvalidRequestContent", "message": "Not an Adaptive Card."}}
+            )
         self.cards.append(atts[0]["content"])
         return Response(202, None, {"x-ms-workflow-run-id": f"0858{len(self.cards):06d}"})

@@ -15,8 +15,15 @@ from typing import Any
 
 from .base import FakeServer, Request, Response
 
-OAUTH_FIELDS = ("oauth_consumer_key", "oauth_nonce", "oauth_signature", "oauth_signature_method",
-                "oauth_timestamp", "oauth_token", "oauth_version")
+OAUTH_FIELDS = (
+    "oauth_consumer_key",
+    "oauth_nonce",
+    "oauth_signature",
+    "oauth_signature_method",
+    "oauth_timestamp",
+    "oauth_token",
+    "oauth_version",
+)
 
 
 class XServer(FakeServer):
@@ -37,8 +44,11 @@ class XServer(FakeServer):
         self.route("POST", "/2/media/metadata", self.metadata)
 
     def rate_limit_headers(self, delay: float) -> dict[str, str]:
-        return {"x-rate-limit-limit": "100", "x-rate-limit-remaining": "0",
-                "x-rate-limit-reset": str(int(time.time() + max(1, delay)))}
+        return {
+            "x-rate-limit-limit": "100",
+            "x-rate-limit-remaining": "0",
+            "x-rate-limit-reset": str(int(time.time() + max(1, delay))),
+        }
 
     def error_body(self, status: int, message: str) -> Any:
         return {"title": message, "detail": message, "type": "about:blank", "status": status}
@@ -49,33 +59,58 @@ class XServer(FakeServer):
         if self.echo_auth:  # a hostile or buggy server that reflects credentials in its errors
             return Response(401, {"title": "Unauthorized", "status": 401, "detail": f"Unauthorized: {auth}"})
         if not auth.startswith("OAuth ") or any(f'{f}="' not in auth for f in OAUTH_FIELDS):
-            return Response(401, {"title": "Unauthorized", "type": "about:blank", "status": 401,
-                                  "detail": "Unauthorized"})
+            return Response(
+                401, {"title": "Unauthorized", "type": "about:blank", "status": 401, "detail": "Unauthorized"}
+            )
         response = super().dispatch(req)
-        response.headers.update({"x-rate-limit-limit": "100", "x-rate-limit-remaining": "99",
-                                 "x-rate-limit-reset": str(int(time.time() + 900))})
+        response.headers.update(
+            {
+                "x-rate-limit-limit": "100",
+                "x-rate-limit-remaining": "99",
+                "x-rate-limit-reset": str(int(time.time() + 900)),
+            }
+        )
         return response
 
     def create_tweet(self, req: Request) -> Response:
         body = req.json()
         text = body.get("text", "")
         if len(text) > 280:
-            return Response(400, {"errors": [{"message": "Text too long"}], "title": "Invalid Request",
-                                  "detail": "One or more parameters to your request was invalid.", "status": 400})
+            return Response(
+                400,
+                {
+                    "errors": [{"message": "Text too long"}],
+                    "title": "Invalid Request",
+                    "detail": "One or more parameters to your request was invalid.",
+                    "status": 400,
+                },
+            )
         if self.reject_duplicates and any(t["text"] == text for t in self.tweets):
-            return Response(403, {"detail": "You are not allowed to create a Tweet with duplicate content.",
-                                  "type": "about:blank", "title": "Forbidden", "status": 403})
+            return Response(
+                403,
+                {
+                    "detail": "You are not allowed to create a Tweet with duplicate content.",
+                    "type": "about:blank",
+                    "title": "Forbidden",
+                    "status": 403,
+                },
+            )
         media_ids = (body.get("media") or {}).get("media_ids") or []
         if any(m not in self.media for m in media_ids):
             return Response(400, {"title": "Invalid Request", "detail": "bad media id", "status": 400})
         tid = str(next(self._ids))
-        tweet: dict[str, Any] = {"id": tid, "text": text, "edit_history_tweet_ids": [tid],
-                                 "created_at": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())}
+        tweet: dict[str, Any] = {
+            "id": tid,
+            "text": text,
+            "edit_history_tweet_ids": [tid],
+            "created_at": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+        }
         parent = (body.get("reply") or {}).get("in_reply_to_tweet_id")
         if parent:
             tweet["referenced_tweets"] = [{"type": "replied_to", "id": str(parent)}]
-        tweet["media"] = [{"media_key": self.media[m]["media_key"], "alt": self.media[m].get("alt")}
-                          for m in media_ids]
+        tweet["media"] = [
+            {"media_key": self.media[m]["media_key"], "alt": self.media[m].get("alt")} for m in media_ids
+        ]
         self.tweets.append(tweet)
         return Response(201, {"data": {"id": tid, "text": text, "edit_history_tweet_ids": [tid]}})
 
@@ -91,18 +126,31 @@ class XServer(FakeServer):
         ctype = req.headers.get("content-type", "")
         if not ctype.startswith("multipart/form-data"):
             return Response(400, {"title": "Invalid Request", "detail": "multipart expected", "status": 400})
-        msg = email.message_from_bytes(f"Content-Type: {ctype}\r\n\r\n".encode() + req.body,
-                                       policy=email.policy.HTTP)
+        msg = email.message_from_bytes(
+            f"Content-Type: {ctype}\r\n\r\n".encode() + req.body, policy=email.policy.HTTP
+        )
         parts = {p.get_param("name", header="content-disposition"): p for p in msg.iter_parts()}
         if "media" not in parts:
             return Response(400, {"title": "Invalid Request", "detail": "media is required", "status": 400})
         data = parts["media"].get_payload(decode=True)
         mid = str(next(self._ids))
-        self.media[mid] = {"size": len(data), "media_key": f"3_{mid}",
-                           "category": parts["media_category"].get_content().strip()
-                           if "media_category" in parts else None}
-        return Response(200, {"data": {"id": mid, "media_key": f"3_{mid}", "size": len(data),
-                                       "expires_after_secs": 86400, "image": {"image_type": "image/png"}}})
+        self.media[mid] = {
+            "size": len(data),
+            "media_key": f"3_{mid}",
+            "category": parts["media_category"].get_content().strip() if "media_category" in parts else None,
+        }
+        return Response(
+            200,
+            {
+                "data": {
+                    "id": mid,
+                    "media_key": f"3_{mid}",
+                    "size": len(data),
+                    "expires_after_secs": 86400,
+                    "image": {"image_type": "image/png"},
+                }
+            },
+        )
 
     def metadata(self, req: Request) -> Response:
         body = req.json()
