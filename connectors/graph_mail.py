@@ -40,8 +40,8 @@ from .settings import GraphSettings
 
 INLINE_LIMIT = 3 * 1024 * 1024  # Graph: larger attachments need an upload session
 HINTS = {
-    403: "the app registration lacks Mail.Send (application permission with admin consent), or an "
-    "application access policy excludes this mailbox",
+    403: "the app registration lacks Mail.Send (and Mail.ReadWrite, for drafts and Sent Items; application "
+    "permissions with admin consent), or an application access policy excludes this mailbox",
     404: "the sender mailbox does not exist; check PRACTICEWEEK_GRAPH_SENDER",
     413: "the message is too large for Exchange (max 150 MB including attachments)",
 }
