@@ -141,7 +141,7 @@ def test_ui_shows_a_login_prompt_and_no_data_until_the_auth_string_is_entered(st
 
 
 def test_two_workers_publish_a_week_exactly_once_through_a_worker_kill(rig: Any) -> None:
-    """One partnership's week (36 publications on every connector) rehearsed in a minute on two workers;
+    """One partnership's week (36 publications on every connector) rehearsed in 45 s on two workers;
     one worker is killed with SIGKILL (with its flow runs) mid-week, restarted and the windows healed.
     Counted from the provider servers' own logs."""
     result = rig.rehearse(campaigns=1, minutes=0.75, worker_kills=1, grace=150, seed=7)
