@@ -89,3 +89,31 @@ def test_fault_is_classified_and_recovered(net: Harness, fault: str) -> None:
     receipt = deliver(net.connector, item, ledger=ledger, sleep=no_sleep)  # find first, then publish
     assert receipt.publication_id == item.id
     assert net.effects() == net.expected_effects  # no duplicate, no loss
+
+
+@pytest.fixture(params=["graph_mail", "bluesky", "mastodon", "outbox"])
+def shared(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
+    yield from build(request.param, tmp_path)
+
+
+def test_one_connector_shared_by_plain_threads(shared: Harness) -> None:
+    """Connectors are sync objects usable from many threads at once (Graph runs its SDK on a private loop)."""
+    import threading
+
+    todo = [shared.item(f"t{i:02d}") for i in range(12)]
+    errors: list[BaseException] = []
+
+    def work(chunk: list) -> None:
+        try:
+            for item in chunk:
+                deliver(shared.connector, item, sleep=no_sleep)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(todo[i::4],)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert shared.effects() == 12 * shared.expected_effects
