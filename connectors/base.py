@@ -65,6 +65,7 @@ class Connector(ABC):
     max_recipients: ClassVar[int | None] = None  # per message
     max_text_length: ClassVar[int | None] = None
     max_attachment_bytes: ClassVar[int | None] = None
+    can_find: ClassVar[bool] = True  # False: find() is always None (SMTP, webhooks); the ledger decides
 
     @abstractmethod
     def publish(self, item: Rendered) -> Receipt:
