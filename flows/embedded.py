@@ -160,3 +160,17 @@ def wait_served(api_url: str, timeout: float = 60.0) -> bool:
                 return True
         time.sleep(0.5)
     return False
+
+
+def post_event(api_url: str, event: str, resource: dict[str, str], payload: dict[str, object] | None = None,
+               related: list[dict[str, str]] | None = None) -> None:
+    """Post one event to the server's /api/events (synchronous: it has arrived when this returns)."""
+    import datetime as dt
+    import uuid
+
+    import httpx
+
+    body = [{"id": str(uuid.uuid4()), "occurred": dt.datetime.now(dt.UTC).isoformat(), "event": event,
+             "resource": resource, "related": related or [], "payload": payload or {}}]
+    response = httpx.post(f"{api_url.rstrip('/')}/events", json=body, timeout=30)
+    response.raise_for_status()

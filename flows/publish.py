@@ -63,9 +63,26 @@ def _rendered(row: Row) -> Rendered | None:
     if ready is not None:
         return ready
     found = rt.publication_of(row)
-    if found is None:
+    if found is None or found[1].fingerprint != row.fingerprint:
         return None
     return rt.render(found[0], found[1], rt.context_for(row))
+
+
+def _replanned(row: Row, wait_s: float = 20.0) -> Row | None:
+    """The file changed under a scheduled publication: wait for its re-plan to reach the ledger.
+
+    Returns the row as re-planned (None if it is no longer open) or, if no re-plan came, the row unchanged.
+    """
+    led = rt.ledger()
+    until = time.time() + wait_s
+    while time.time() < until:
+        now_row = led.get(row.id)
+        if now_row is None or now_row.state not in ("pending", "unknown"):
+            return None
+        if now_row.fingerprint != row.fingerprint or now_row.scheduled_at != row.scheduled_at:
+            return now_row
+        time.sleep(0.25)
+    return row
 
 
 def _wait_for_earlier(row: Row) -> None:
@@ -150,8 +167,16 @@ def publish(publication_id: str) -> str:
     if row.scheduled_at < time.time() - 1:  # catching up: earlier ones of this channel first
         _wait_for_earlier(row)
     rendered = _rendered(row)
+    if rendered is None:  # the file was edited since this was scheduled: publish what the re-plan says
+        fresh = _replanned(row)
+        if fresh is None:
+            return (led.get(row.id) or row).state  # cancelled (or taken) by the re-plan
+        if fresh is not row and fresh.scheduled_at > time.time() + 1:
+            return "moved"  # a later window run publishes it at its new time
+        row = fresh
+        rendered = _rendered(row)
     if rendered is None:
-        _fail(row, "the campaign file no longer plans this publication, or cannot be read")
+        _fail(row, "the campaign file no longer plans this publication as scheduled, or cannot be read")
         return "failed"
     delay = row.scheduled_at - time.time()
     if delay > 0:
@@ -278,6 +303,7 @@ def publish_window(window_start: float, ledger_key: str | None = None, generatio
     submitted: dict[str, Any] = {}
     results: dict[str, int] = {}
     last_beat = 0.0
+    unrenderable: set[str] = set()  # waiting on a dependency, or broken: rendered in the task
     last_progress = -1.0
     while True:
         now = time.time()
@@ -292,17 +318,21 @@ def publish_window(window_start: float, ledger_key: str | None = None, generatio
                 submitted[r.id] = publish.with_options(task_run_name=name).submit(r.id)
             else:
                 next_at = r.scheduled_at if next_at is None else min(next_at, r.scheduled_at)
-        # render ahead what is not yet due, while waiting
+        # render ahead, one at a time, what is not yet due, while nothing is about to be due
+        prepared_one = False
+        budget = time.time() + 0.3
         for r in due:
-            if (
-                r.id not in submitted
-                and (r.id, r.fingerprint) not in _prepared
-                and time.time() < r.scheduled_at - 0.05
-            ):
-                try:
-                    prepare(r)
-                except Exception as exc:  # noqa: BLE001 - the task renders again and reports it
-                    log.warning("could not render %s ahead: %s", r.id, exc)
+            if time.time() > budget or next_at is not None and next_at - time.time() < 1.0:
+                break
+            if r.id in submitted or (r.id, r.fingerprint) in _prepared or r.id in unrenderable:
+                continue
+            prepared_one = True
+            try:
+                if prepare(r) is None:
+                    unrenderable.add(r.id)
+            except Exception as exc:  # noqa: BLE001 - the task renders again and reports it
+                unrenderable.add(r.id)
+                log.warning("could not render %s ahead: %s", r.id, exc)
         done = sum(1 for f in submitted.values() if f.state.is_final())
         total = max(total, len(submitted))
         progress = round(100.0 * done / total, 1)
@@ -317,6 +347,8 @@ def publish_window(window_start: float, ledger_key: str | None = None, generatio
             if not [r for r in led.due(end) if r.id not in submitted]:
                 break
             led.window_beat(window_start, flow_run_id)  # more arrived while closing: keep going
+            continue
+        if prepared_one:
             continue
         wake = min(end, next_at if next_at is not None else end, time.time() + 0.5)
         time.sleep(max(0.0, min(wake - time.time(), 0.5)))

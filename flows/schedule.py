@@ -134,6 +134,7 @@ def withdraw(loaded: Loaded | None, row: Row) -> str:
 def ensure_windows(led: Ledger, rows: list[Row], now: float | None = None) -> list[str]:
     """Make sure a (prefetched) publish_window run covers each open publication. Returns run names."""
     from prefect.deployments import run_deployment
+    from prefect.exceptions import ObjectNotFound
 
     now = time.time() if now is None else now
     by_window: dict[float, list[Row]] = {}
@@ -157,8 +158,7 @@ def ensure_windows(led: Ledger, rows: list[Row], now: float | None = None) -> li
                 f"window {dt.datetime.fromtimestamp(items[0].planned_at, zone or dt.UTC):%a %d %b %H:%M} · "
                 f"{len(items)} publications"
             )
-        run_deployment(
-            rt.DEPLOYMENTS["window"],
+        kwargs = dict(
             parameters={"window_start": start, "ledger_key": led.key, "generation": gen},
             scheduled_time=dt.datetime.fromtimestamp(start - rt.LEAD_S, dt.UTC),
             timeout=0,
@@ -167,6 +167,13 @@ def ensure_windows(led: Ledger, rows: list[Row], now: float | None = None) -> li
             tags=rt.tags_for(items),
             as_subflow=False,
         )
+        try:
+            run_deployment(rt.DEPLOYMENTS["window"], **kwargs)
+        except ObjectNotFound:  # nothing served them yet: create the deployments, then schedule
+            from .serve import register
+
+            register()
+            run_deployment(rt.DEPLOYMENTS["window"], **kwargs)
         names.append(name)
     return names
 
@@ -300,4 +307,5 @@ def schedule_campaign(
         "updated": len(diff.updated),
         "cancelled": len(diff.cancelled),
         "unchanged": diff.unchanged,
+        "diff": text,
     }

@@ -38,6 +38,12 @@ def deployments() -> list:  # type: ignore[type-arg]
     ]
 
 
+def register() -> None:
+    """Create (or update) the deployments without serving them: runs wait for a served process or worker."""
+    for deployment in deployments():
+        deployment.apply()
+
+
 def main() -> None:
     rt.ledger()  # create it before any run needs it
     serve(

@@ -90,7 +90,7 @@ def _wait(led: Ledger, cids: list[str], timeout: float, embedded: _Embedded | No
             return rows
         if embedded is not None:
             embedded.keep_alive()
-        if time.time() - last_check > 5:  # a window run that died (kill -9, lost host) is replaced
+        if time.time() - last_check > 3:  # a window run that died (kill -9, lost host) is replaced
             last_check = time.time()
             try:
                 ensure_windows(led, [r for r in rows if r.state not in TERMINAL])
@@ -215,7 +215,8 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that declares 
             os.environ["PREFECT_API_URL"] = ensure_server(state).api_url
         from flows.schedule import schedule_campaign
 
-        schedule_campaign(str(Path(file).resolve()), rehearse=rehearse, speed=speed)
+        result = schedule_campaign(str(Path(file).resolve()), rehearse=rehearse, speed=speed)
+        print(result.get("diff", result) if isinstance(result, dict) else result)
 
     @app.command()
     def status(file: Annotated[Path, typer.Argument(help="Campaign YAML file.")]) -> None:
@@ -268,8 +269,9 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that declares 
             from flows.embedded import ensure_server
 
             os.environ["PREFECT_API_URL"] = ensure_server(state).api_url
-        from prefect.events import emit_event
-        from prefect.events.clients import get_events_client  # noqa: F401 - warm the client up
+        from flows.embedded import post_event
+
+        api_url = os.environ["PREFECT_API_URL"]
 
         print(f"watching {folder} for campaign changes", flush=True)
         for changes in watch_files(folder):
@@ -284,15 +286,15 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that declares 
                     print(f"{changed}: not re-planned (errors above)", file=sys.stderr)
                     continue
                 path = str(Path(changed).resolve())
-                emit_event(
-                    event="practiceweek.campaign.changed",
-                    resource={
+                post_event(
+                    api_url,
+                    "practiceweek.campaign.changed",
+                    {
                         "prefect.resource.id": f"practiceweek.campaign.{loaded.id}",
                         "prefect.resource.name": loaded.model.campaign.title,
                     },
-                    payload={"path": path},
+                    {"path": path},
                 )
                 print(f"posted practiceweek.campaign.changed for {loaded.id} ({path})", flush=True)
                 if once:
-                    time.sleep(1.0)  # let the events client deliver it
                     return

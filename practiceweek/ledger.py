@@ -616,7 +616,7 @@ class Ledger:
 
     # --- window runs ------------------------------------------------------------------------------------
     def window_needed(
-        self, start: float, now: float | None = None, stale_s: float = 10.0, lead_s: float = 20.0
+        self, start: float, now: float | None = None, stale_s: float = 6.0, lead_s: float = 20.0
     ) -> int | None:
         """The generation of a new run for window ``start``, or None when a live run covers it.
 

@@ -1,0 +1,155 @@
+"""The flows on a real Prefect server with a serving process: diffs and window runs, retries that honour the
+provider's delay, missed windows skipped with operators alerted, the approval gate, bad files."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from practiceweek.ledger import Ledger
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parent.parent
+SEED = ROOT / "campaigns" / "hscp-learning-from-reviews-2024.yaml"
+CID = "hscp-lfr-2024"
+PW = [sys.executable, "-m", "practiceweek.cli"]
+
+
+def _campaign(tmp_path: Path, channels: str, extra: str = "") -> Path:
+    """The seed week with only ``channels`` (YAML lines under 'channels:')."""
+    text = SEED.read_text()
+    text = re.sub(r"^channels:\n(?:  .*\n)+", "channels:\n" + channels, text, flags=re.M)
+    if extra:
+        text = text.replace("  timezone: Europe/London\n", f"  timezone: Europe/London\n{extra}")
+    path = tmp_path / "week.yaml"
+    path.write_text(text)
+    return path
+
+
+def _pw(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*PW, *args], env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def _wait(cond, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if cond():
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _runs(api: str, ledger_key: str) -> list[dict]:  # type: ignore[type-arg]
+    r = httpx.post(
+        f"{api}/flow_runs/filter", json={"flow_runs": {"tags": {"all_": ["practiceweek"]}}, "limit": 200}
+    )
+    return [fr for fr in r.json() if fr["parameters"].get("ledger_key") == ledger_key]
+
+
+def test_schedule_applies_the_difference_and_prefetches_one_run_per_window(
+    prefect_env: dict[str, str], tmp_path: Path
+) -> None:
+    env = prefect_env
+    camp = _campaign(tmp_path, '  email: { at: "08:30", audience: practitioners }\n  x: { at: "12:00" }\n')
+    first = _pw(env, "schedule", str(camp), "--rehearse", "--speed", "60")
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.count("**new**") == 10
+    led = Ledger(env["PRACTICEWEEK_LEDGER_URL"])
+    runs = _runs(env["PREFECT_API_URL"], led.key)
+    starts = {fr["parameters"]["window_start"] for fr in runs}
+    assert len(runs) == len(starts) >= 2  # one run per window, several windows over the week
+    assert all(fr["state_type"] == "SCHEDULED" for fr in runs)
+    named = {fr["name"]: fr for fr in runs}
+    mon_email = next(n for n in named if "· email" in n and "Mon 24 Jun" in n)
+    assert mon_email == f"{CID} · Mon 24 Jun · email"
+    assert {f"campaign:{CID}", "day:mon", "channel:email"} <= set(named[mon_email]["tags"])
+    for fr in runs:  # prefetched: each run starts before its window opens
+        scheduled = fr["next_scheduled_start_time"] or fr["expected_start_time"]
+        assert scheduled < time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(fr["parameters"]["window_start"]))
+
+    again = _pw(env, "schedule", str(camp))
+    assert "No change" in again.stdout and len(_runs(env["PREFECT_API_URL"], led.key)) == len(runs)
+
+    camp.write_text(
+        camp.read_text()
+        .replace('  x: { at: "12:00" }\n', "")
+        .replace("  - weekday: tuesday\n", '  - weekday: tuesday\n    channels: { email: { at: "09:45" } }\n')
+    )
+    edited = _pw(env, "schedule", str(camp))
+    assert edited.returncode == 0, edited.stderr
+    assert edited.stdout.count("**cancelled**") == 5 and edited.stdout.count("**moved**") == 1
+    assert f"{CID}/tue/email/daily" in edited.stdout
+    states = {r.id: r.state for r in led.rows(CID)}
+    assert [s for pid, s in states.items() if "/x/" in pid] == ["cancelled"] * 5
+
+    status = _pw(env, "status", str(camp))
+    assert status.returncode == 0 and "5 done" in status.stdout and "next" in status.stdout
+    assert "4 upcoming, 1 late" in status.stdout or "5 upcoming, 0 late" in status.stdout
+    cancelled = _pw(env, "cancel", str(camp))
+    assert cancelled.returncode == 0 and "cancelled 5" in cancelled.stdout
+    assert {r.state for r in led.rows(CID)} == {"cancelled"}
+
+
+def test_a_bad_campaign_exits_2_and_schedules_nothing(prefect_env: dict[str, str], tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(SEED.read_text().replace('  email:    { at: "08:30"', '  emial:    { at: "08:30"'))
+    for cmd in (["run", str(bad), "--rehearse"], ["schedule", str(bad)], ["demo", str(bad)]):
+        done = _pw(prefect_env, *cmd)
+        assert done.returncode == 2, done.stdout + done.stderr
+        assert "bad.yaml:" in done.stderr and "emial" in done.stderr and "Traceback" not in done.stderr
+    assert (
+        not (tmp_path / "state" / "ledger.sqlite3").exists()
+        or not Ledger(prefect_env["PRACTICEWEEK_LEDGER_URL"]).rows()
+    )
+
+
+def test_missed_windows_are_skipped_and_operators_alerted(
+    prefect_env: dict[str, str], tmp_path: Path, serving: object
+) -> None:
+    camp = _campaign(tmp_path, '  x: { at: "12:00", missed_window: 30m }\n')  # June 2024: long gone
+    done = _pw(prefect_env, "schedule", str(camp))
+    assert done.returncode == 0, done.stderr
+    led = Ledger(prefect_env["PRACTICEWEEK_LEDGER_URL"])
+    _wait(lambda: {r.state for r in led.rows(CID)} == {"skipped"}, 90, "the stale posts to be skipped")
+    outbox = Path(prefect_env["PRACTICEWEEK_OUTBOX"])
+    assert not (outbox / CID).exists()  # nothing stale was blasted out
+    _wait(lambda: len(list((outbox / "operators").rglob("message.json"))) >= 5, 120, "the operators' alerts")
+    alert = next((outbox / "operators").rglob("message.json")).read_text()
+    assert "skipped" in alert and "missed its window" in alert
+
+
+def test_approval_gate_waits_for_someone_to_approve_in_the_ui(
+    prefect_env: dict[str, str], tmp_path: Path, serving: object
+) -> None:
+    from flows.embedded import post_event
+
+    camp = _campaign(tmp_path, '  x: { at: "12:00" }\n', extra="  approval: required\n")
+    api = prefect_env["PREFECT_API_URL"]
+    post_event(api, "practiceweek.campaign.changed", {"prefect.resource.id": f"practiceweek.campaign.{CID}"},
+               {"path": str(camp)})
+    paused: list[dict] = []  # type: ignore[type-arg]
+
+    def find_paused() -> bool:
+        r = httpx.post(
+            f"{api}/flow_runs/filter", json={"flow_runs": {"state": {"name": {"any_": ["Paused"]}}}}
+        )
+        paused[:] = [fr for fr in r.json() if fr["parameters"].get("path") == str(camp)]
+        return bool(paused)
+
+    _wait(find_paused, 90, "the schedule run to pause for approval")
+    led = Ledger(prefect_env["PRACTICEWEEK_LEDGER_URL"])
+    assert not led.rows(CID)  # nothing scheduled before approval
+    r = httpx.post(
+        f"{api}/flow_runs/{paused[0]['id']}/resume",
+        json={"run_input": {"approved": True, "approver": "duty.officer@hants.gov.uk"}},
+    )
+    assert r.status_code < 300 and r.json()["status"] == "ACCEPT", r.text
+    _wait(lambda: len(led.rows(CID)) == 5, 60, "the approved week to be scheduled")
+    camp_row = led.campaign(CID)
+    assert camp_row is not None and camp_row.approver == "duty.officer@hants.gov.uk" and camp_row.approved_at
