@@ -414,9 +414,11 @@ def analyse(
     for (channel, key), pid in want.items():
         row = by_id.get(pid)
         times = copies.get((channel, key), [])
-        if channel == "web_page":  # files in a web root: no server log; the day must show in the pages
-            shown = row is not None and row.state == "sent" and f"[C{key}]" in pages
-            times = [row.sent_at] if shown and row is not None and row.sent_at else []
+        if channel == "web_page":  # files written atomically in a web root: no server log
+            # (counted from the ledger receipt)
+            times = [row.sent_at] if row is not None and row.state == "sent" and row.sent_at else []
+            if times and f"[C{key}]" in pages:
+                per_channel[channel]["day_visible_at_end"] += 1
         per_channel[channel]["expected"] += 1
         if not times:
             revoked = (
@@ -456,17 +458,16 @@ def analyse(
         if not times:
             continue
         channel = next(c for c, n in CONNECTOR_OF.items() if n == connector)
-        backlog = _backlog([r for r in rows if r.channel == channel and r.connector == connector])
-        in_backlog = sum(1 for t in times if any(a <= t <= b for a, b in backlog))
-        seconds = sum(b - a for a, b in backlog)
+        mine = [r for r in rows if r.channel == channel and r.connector == connector]
+        seconds, gaps = _backlog(times, mine)
         rates[connector] = {
             "limit": f"{limit} per {interval:g} s",
             "calls": len(times),
             "max_in_any_interval": _windows(times, interval),
             "never_above": _windows(times, interval) <= limit,
             "backlog_s": round(seconds, 1),
-            "share_of_limit_during_backlog": round(in_backlog / (limit / interval * seconds), 3)
-            if seconds > 1
+            "share_of_limit_during_backlog": round(gaps / (limit / interval * seconds), 3)
+            if seconds > 0
             else None,
         }
     states = Counter(r.state for r in rows)
@@ -493,21 +494,16 @@ def analyse(
     }
 
 
-def _backlog(rows: list[Any]) -> list[tuple[float, float]]:
-    """Intervals during which at least two publications of these rows were due and not yet out."""
-    marks = []
-    for r in rows:
-        if r.sent_at and r.sent_at > r.scheduled_at:
-            marks += [(r.scheduled_at, 1), (r.sent_at, -1)]
-    marks.sort()
-    out, depth, start = [], 0, 0.0
-    for t, d in marks:
-        if depth < 2 <= depth + d:
-            start = t
-        elif depth >= 2 > depth + d:
-            out.append((start, t))
-        depth += d
-    return out
+def _backlog(calls: list[float], rows: list[Any]) -> tuple[float, int]:
+    """Gaps between consecutive calls during which another publication was due and still waiting for the
+    whole gap (the provider's limit was what held it back): their total length and their number."""
+    waiting = [(r.scheduled_at, r.sent_at) for r in rows if r.sent_at]
+    seconds, gaps = 0.0, 0
+    for t, nxt in zip(calls, calls[1:], strict=False):
+        if any(due <= t and sent > nxt for due, sent in waiting):
+            seconds += nxt - t
+            gaps += 1
+    return seconds, gaps
 
 
 class Rig:
@@ -563,10 +559,11 @@ class Rig:
         stack = self.stack
         events: list[dict[str, Any]] = []
         t_start = time.time()
-        paths = variants(campaigns, self.root / "campaigns")
+        monday = dt.date.today() + dt.timedelta(days=7 - dt.date.today().weekday())
+        paths = variants(campaigns, self.root / "campaigns", start=monday)  # every week on the same dates
         want = expected(paths)
-        times = [p.at.timestamp() for path in paths for p in plan(load(path).model)]
-        speed = max(1.0, (max(times) - min(times)) / (minutes * 60))
+        spans = [[p.at.timestamp() for p in plan(load(path).model)] for path in paths]
+        speed = max(1.0, max(max(t) - min(t) for t in spans) / (minutes * 60))
         schedule_all(paths, speed)
         led = Ledger(stack.ledger.url())
         rows = led.rows()

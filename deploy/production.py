@@ -254,6 +254,11 @@ class Stack:
         for cluster in (self.pg, self.ledger):
             cluster.init()
             cluster.start()
+        # Create the ledger's tables once, before any flow run does: concurrent CREATE TABLE IF NOT EXISTS
+        # from several first runs races in PostgreSQL (duplicate key on pg_type).
+        from practiceweek.ledger import Ledger
+
+        Ledger(self.ledger.url()).close()
 
     def start_server(self, timeout: float = 120) -> None:
         cmd = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
