@@ -524,18 +524,33 @@ class Rig:
             "PRACTICEWEEK_STATE": str(self.root / "state"),
         }
 
+    @classmethod
+    def attach(cls, root: Path, workers: int) -> Rig:
+        """The rig another process started in ``root`` (its servers and workers keep running)."""
+        rig = cls.__new__(cls)
+        rig.root, rig.workers, rig.hub = root, workers, None
+        provider_env = json.loads((root / "providers" / "providers.env.json").read_text())
+        rig.stack = Stack.create(root / "stack")
+        rig.stack.extra_env = {**provider_env, "PRACTICEWEEK_REPO": f"file://{root / 'repo'}",
+                               "PRACTICEWEEK_BRANCH": "main", "PRACTICEWEEK_STATE": str(root / "state")}
+        return rig
+
     def up(self) -> None:
         self.stack.up(self.workers)
         self.stack.deploy()
+
+    def client(self) -> None:
+        """Make this process a client of the rig (before it imports Prefect): API, auth string, ledger."""
         os.environ.update(
             {k: v for k, v in self.stack.client_env().items() if k.startswith(("PREFECT_", "PRACTICEWEEK_"))}
         )
 
     def down(self, keep: bool = False) -> None:
         self.stack.down()
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.hub.pid, signal.SIGKILL)
-        self.hub.wait()
+        if self.hub is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.hub.pid, signal.SIGKILL)
+            self.hub.wait()
         if not keep:
             shutil.rmtree(self.root, ignore_errors=True)
 
@@ -549,6 +564,7 @@ class Rig:
         heal_every: float = 10.0,
         grace: float = 300.0,
         seed: int = 1,
+        alert_wait: float = 90.0,
     ) -> dict[str, Any]:
         """Rehearse ``campaigns`` weeks compressed into ``minutes``, killing and healing on the way."""
         from practiceweek.ledger import TERMINAL, Ledger
@@ -609,7 +625,7 @@ class Rig:
             time.sleep(0.5)
         rows = led.rows()
         failed = [r.id for r in rows if r.state in ("failed", "skipped")]
-        alerted = self._wait_for_alerts(failed, timeout=90)
+        alerted = self._wait_for_alerts(failed, timeout=alert_wait)
         time.sleep(1)  # let the provider log settle
         result = analyse(self.root / "providers", rows, want, revoked, _limits())
         result["failed_alerted"] = f"{len(alerted)}/{len(failed)}"
@@ -671,6 +687,7 @@ def main(argv: list[str] | None = None) -> int:
         Hub(a.dir, a.fault_rate, a.seed).serve()
         return 0
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--attach", type=Path, default=None, help="use the rig already running in this folder")
     p.add_argument(
         "--campaigns", type=int, default=9, help="partnerships' weeks (about 36 publications each)"
     )
@@ -688,17 +705,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--heal-every", type=float, default=10.0)
     p.add_argument("--grace", type=float, default=300.0, help="seconds to wait after the last publication")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--alert-wait", type=float, default=90.0, help="seconds to wait for operator alerts")
     p.add_argument("--keep", action="store_true", help="keep the temporary folder")
     p.add_argument("--out", type=Path, default=None)
     a = p.parse_args(argv)
-    rig = Rig(a.workers, a.fault_rate, a.seed)
+    rig = Rig.attach(a.attach, a.workers) if a.attach else Rig(a.workers, a.fault_rate, a.seed)
     try:
-        rig.up()
+        if not a.attach:
+            rig.up()
+        rig.client()
         result = rig.rehearse(
-            a.campaigns, a.minutes, a.worker_kills, a.server_kills, a.revoke_at, a.heal_every, a.grace, a.seed
+            a.campaigns, a.minutes, a.worker_kills, a.server_kills, a.revoke_at, a.heal_every, a.grace,
+            a.seed, a.alert_wait,
         )
     finally:
-        rig.down(keep=a.keep)
+        if not a.attach:
+            rig.down(keep=a.keep)
     result.update({"fault_rate": a.fault_rate, "seed": a.seed})
     result["command"] = "bench/chaos.py " + " ".join(argv)
     text = json.dumps(result, indent=2, default=str)

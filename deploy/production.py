@@ -81,6 +81,14 @@ def _wait(predicate, timeout: float, what: str) -> None:  # type: ignore[no-unty
     raise TimeoutError(f"{what} not ready after {timeout:.0f}s")
 
 
+def _alive(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie waiting for its parent counts as gone)."""
+    try:
+        return not Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1].startswith("Z")
+    except (OSError, IndexError):
+        return False
+
+
 # --- PostgreSQL --------------------------------------------------------------------------------
 
 
@@ -305,6 +313,12 @@ class Stack:
                 os.killpg(proc.pid, sig)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=30)
+        elif proc is None and (self.root / f"{name}.pid").exists():  # started by another process
+            pid = int((self.root / f"{name}.pid").read_text())
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, sig)
+            with contextlib.suppress(TimeoutError):
+                _wait(lambda: not _alive(pid), 30, f"process {pid}")
 
     def down(self) -> None:
         for name in [n for n in self.procs if n != "server"] + ["server"]:
