@@ -274,30 +274,29 @@ def start_hub(folder: Path, fault_rate: float, seed: int) -> tuple[subprocess.Po
 
 # --- the run ------------------------------------------------------------------------------------------------
 def schedule_all(paths: list[Path], speed: float) -> None:
+    """Run ``schedule-campaign`` on the workers for each week: the first alone (it creates the shared
+    rate limits: concurrent first runs race on creating them), then the rest together."""
+    from prefect.client.orchestration import get_client
     from prefect.deployments import run_deployment
 
-    runs = [
-        run_deployment(
-            "schedule-campaign/practiceweek",
-            parameters={"path": str(p), "rehearse": True, "speed": speed},
-            timeout=0,
-        )
-        for p in paths
-    ]
-    from prefect.client.orchestration import get_client
+    def start(p: Path) -> Any:
+        return run_deployment("schedule-campaign/practiceweek", timeout=0,
+                              parameters={"path": str(p), "rehearse": True, "speed": speed})
 
     deadline = time.time() + 600
     with get_client(sync_client=True) as client:
-        for run in runs:
-            while True:
-                state = client.read_flow_run(run.id).state
-                if state is not None and state.is_final():
-                    if not state.is_completed():
-                        raise RuntimeError(f"scheduling failed: {state.name} {state.message}")
-                    break
-                if time.time() > deadline:
-                    raise TimeoutError("scheduling did not finish")
-                time.sleep(1)
+        for batch in (paths[:1], paths[1:]):
+            runs = [start(p) for p in batch]
+            for run in runs:
+                while True:
+                    state = client.read_flow_run(run.id).state
+                    if state is not None and state.is_final():
+                        if not state.is_completed():
+                            raise RuntimeError(f"scheduling failed: {state.name} {state.message}")
+                        break
+                    if time.time() > deadline:
+                        raise TimeoutError("scheduling did not finish")
+                    time.sleep(1)
 
 
 # --- what should appear, and what did ------------------------------------------------------------
