@@ -47,22 +47,11 @@ def _load(path: Path):  # type: ignore[no-untyped-def]
 @app.command()
 def validate(files: Annotated[list[Path], typer.Argument(help="Campaign YAML files.")]) -> None:
     """Check campaign files; report every problem with file:line:column. Exit 2 if any is invalid."""
-    from .loader import load
+    from .validate_cmd import validate_files
 
-    failed = 0
-    for path in files:
-        try:
-            loaded = load(path)
-        except CampaignError as exc:
-            _show(exc.problems)
-            failed += 1
-            continue
-        _show(loaded.warnings)
-        cf = loaded.model
-        print(f"ok: {path} — {cf.campaign.id}: {len(cf.days)} days, {len(cf.events)} events")
-    if failed:
-        _err(f"{failed} of {len(files)} file(s) invalid; nothing was scheduled or sent")
-        raise typer.Exit(EXIT_INVALID)
+    code = validate_files(files)
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command()

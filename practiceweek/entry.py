@@ -1,0 +1,20 @@
+"""Console entry point: ``practiceweek validate FILE...`` skips loading the full CLI (typer, flows).
+
+Anything else, including ``validate --help``, goes to the full Typer application.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+
+def main() -> None:
+    args = sys.argv[1:]
+    if len(args) > 1 and args[0] == "validate" and not any(a.startswith("-") for a in args[1:]):
+        from .validate_cmd import validate_files
+
+        sys.exit(validate_files([Path(a) for a in args[1:]]))
+    from .cli import main as full_cli
+
+    full_cli()
