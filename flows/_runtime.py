@@ -25,7 +25,9 @@ from practiceweek.planner import Publication, plan
 
 WINDOW_S = float(os.environ.get("PRACTICEWEEK_WINDOW_S", "60"))  # one publish_window run per window
 LEAD_S = float(os.environ.get("PRACTICEWEEK_LEAD_S", "20"))  # window runs are scheduled this much earlier
-PREPARE_S = float(os.environ.get("PRACTICEWEEK_PREPARE_S", "15"))  # render this far ahead of the due time
+PREPARE_S = float(os.environ.get("PRACTICEWEEK_PREPARE_S", "60"))  # render this far ahead of the due time
+SUBMIT_AHEAD_S = float(os.environ.get("PRACTICEWEEK_SUBMIT_AHEAD_S", "2"))  # tasks start early, send on time
+RECORD_LIMIT = int(os.environ.get("PRACTICEWEEK_RECORD_LIMIT", "100"))  # per-item artifacts up to this many
 MAX_ATTEMPTS = int(os.environ.get("PRACTICEWEEK_MAX_ATTEMPTS", "5"))
 REHEARSAL_S = 60.0  # a rehearsed week plays out in about this long
 REHEARSAL_FLOOR_S = 120.0  # smallest missed window in a rehearsal (covers a restart)

@@ -147,7 +147,7 @@ def _record(row: Row, rendered: Rendered | None, url: str | None) -> None:
     persist_result=False,
     log_prints=True,
 )
-def publish(publication_id: str) -> str:
+def publish(publication_id: str, record: bool = True) -> str:
     """Render and publish one publication, exactly once. Returns its final ledger state."""
     log = get_run_logger()
     led = rt.ledger()
@@ -238,7 +238,8 @@ def publish(publication_id: str) -> str:
     late = time.time() - row.scheduled_at
     log.info("published %s (%.2f s after its time) → %s", row.id, late, receipt.url or receipt.remote_id)
     rt.emit("published", row, url=receipt.url, lateness_s=round(late, 3))
-    _record(row, rendered, receipt.url)
+    if record:
+        _record(row, rendered, receipt.url)
     return "sent"
 
 
@@ -272,7 +273,7 @@ def _rename(window_start: float, rows: list[Row]) -> None:
 
 @flow(
     name="publish-window",
-    task_runner=ThreadPoolTaskRunner(max_workers=32),
+    task_runner=ThreadPoolTaskRunner(max_workers=64),
     log_prints=True,
     persist_result=False,
 )
@@ -297,6 +298,7 @@ def publish_window(window_start: float, ledger_key: str | None = None, generatio
     upcoming = led.due(end)
     _rename(window_start, upcoming)
     total = max(1, len(upcoming))
+    record = len(upcoming) <= rt.RECORD_LIMIT  # a crowded window: one summary instead of an artifact each
     progress_id = create_progress_artifact(
         0.0, key=None, description=f"window of {len(upcoming)} publication(s)"
     )
@@ -313,11 +315,12 @@ def publish_window(window_start: float, ledger_key: str | None = None, generatio
         due = [r for r in led.due(min(end, now + rt.PREPARE_S)) if r.id not in submitted]
         next_at = None
         for r in due:
-            if r.scheduled_at <= time.time() + 0.005:
+            if r.scheduled_at <= time.time() + rt.SUBMIT_AHEAD_S:
                 name = rt.task_name(r, rt.zone_of(r.campaign))
-                submitted[r.id] = publish.with_options(task_run_name=name).submit(r.id)
+                submitted[r.id] = publish.with_options(task_run_name=name).submit(r.id, record=record)
             else:
-                next_at = r.scheduled_at if next_at is None else min(next_at, r.scheduled_at)
+                due_at = r.scheduled_at - rt.SUBMIT_AHEAD_S
+                next_at = due_at if next_at is None else min(next_at, due_at)
         # render ahead, one at a time, what is not yet due, while nothing is about to be due
         prepared_one = False
         budget = time.time() + 0.3
@@ -333,7 +336,7 @@ def publish_window(window_start: float, ledger_key: str | None = None, generatio
             except Exception as exc:  # noqa: BLE001 - the task renders again and reports it
                 unrenderable.add(r.id)
                 log.warning("could not render %s ahead: %s", r.id, exc)
-        done = sum(1 for f in submitted.values() if f.state.is_final())
+        done = sum(1 for f in submitted.values() if f.wrapped_future.done())  # no API call per future
         total = max(total, len(submitted))
         progress = round(100.0 * done / total, 1)
         if progress != last_progress:
@@ -366,6 +369,17 @@ def publish_window(window_start: float, ledger_key: str | None = None, generatio
         pass
     from .status import publish_plan_tables
 
+    if not record and submitted:  # crowded: one table of what went out and where
+        try:
+            from prefect.artifacts import create_table_artifact
+
+            rows = [led.get(pid) for pid in submitted]
+            create_table_artifact(
+                table=[{"publication": r.id, "state": r.state, "link": r.url or ""} for r in rows if r],
+                description=f"{len(rows)} publications of this window and where they went",
+            )
+        except Exception:  # noqa: BLE001
+            pass
     publish_plan_tables({r.campaign for r in upcoming} | {pid.split("/", 1)[0] for pid in submitted})
     log.info("window done: %s", results)
     return results

@@ -131,8 +131,12 @@ def test_approval_gate_waits_for_someone_to_approve_in_the_ui(
 
     camp = _campaign(tmp_path, '  x: { at: "12:00" }\n', extra="  approval: required\n")
     api = prefect_env["PREFECT_API_URL"]
-    post_event(api, "practiceweek.campaign.changed", {"prefect.resource.id": f"practiceweek.campaign.{CID}"},
-               {"path": str(camp)})
+    post_event(
+        api,
+        "practiceweek.campaign.changed",
+        {"prefect.resource.id": f"practiceweek.campaign.{CID}"},
+        {"path": str(camp)},
+    )
     paused: list[dict] = []  # type: ignore[type-arg]
 
     def find_paused() -> bool:
@@ -153,3 +157,25 @@ def test_approval_gate_waits_for_someone_to_approve_in_the_ui(
     _wait(lambda: len(led.rows(CID)) == 5, 60, "the approved week to be scheduled")
     camp_row = led.campaign(CID)
     assert camp_row is not None and camp_row.approver == "duty.officer@hants.gov.uk" and camp_row.approved_at
+
+
+def test_prefect_yaml_declares_the_served_deployments_and_their_triggers() -> None:
+    import yaml
+
+    spec = yaml.safe_load((ROOT / "prefect.yaml").read_text())
+    by_entry = {d["entrypoint"]: d for d in spec["deployments"]}
+    assert set(by_entry) == {
+        "flows/schedule.py:schedule_campaign",
+        "flows/publish.py:publish_window",
+        "flows/alerts.py:alert_operators",
+    }
+    for entry, d in by_entry.items():
+        path, name = entry.split(":")
+        assert f"def {name}(" in (ROOT / path).read_text() and d["work_pool"]["name"] == "practiceweek"
+    assert by_entry["flows/schedule.py:schedule_campaign"]["triggers"][0]["expect"] == [
+        "practiceweek.campaign.changed"
+    ]
+    assert set(by_entry["flows/alerts.py:alert_operators"]["triggers"][0]["expect"]) == {
+        "practiceweek.publication.failed",
+        "practiceweek.publication.skipped",
+    }
