@@ -274,8 +274,9 @@ def start_hub(folder: Path, fault_rate: float, seed: int) -> tuple[subprocess.Po
 
 # --- the run ------------------------------------------------------------------------------------------------
 def schedule_all(paths: list[Path], speed: float) -> None:
-    """Run ``schedule-campaign`` on the workers for each week: the first alone (it creates the shared
-    rate limits: concurrent first runs race on creating them), then the rest together."""
+    """Run ``schedule-campaign`` on the workers for each week: one week of each seed file first, one at a
+    time (they create the shared rate limits, and concurrent first runs race on creating them:
+    ObjectAlreadyExists), then the rest together."""
     from prefect.client.orchestration import get_client
     from prefect.deployments import run_deployment
 
@@ -285,7 +286,8 @@ def schedule_all(paths: list[Path], speed: float) -> None:
 
     deadline = time.time() + 600
     with get_client(sync_client=True) as client:
-        for batch in (paths[:1], paths[1:]):
+        seeds = len(list((ROOT / "campaigns").glob("*.yaml")))
+        for batch in [[p] for p in paths[:seeds]] + [paths[seeds:]]:
             runs = [start(p) for p in batch]
             for run in runs:
                 while True:
