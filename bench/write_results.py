@@ -16,6 +16,7 @@ import datetime as dt
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import time
@@ -99,11 +100,14 @@ def _chaos(d: dict[str, Any]) -> list[str]:
         f"| ledger states | {d['ledger_states']} | |",
     ]
     for name, r in sorted(rates.items()):
+        limit, interval = r["limit"].split(" per ")
+        per_call = float(interval.removesuffix(" s")) / int(limit)
         share = r["share_of_limit_during_backlog"]
+        measurable = share is not None and r["backlog_s"] >= 10 * per_call  # a backlog of ≥ 10 calls' time
         lines.append(
             f"| rate {name} ({r['limit']}) | {r['calls']} calls, max {r['max_in_any_interval']} in any "
-            f"interval, never above: {r['never_above']}; during backlog "
-            f"({r['backlog_s']} s): {'-' if share is None else f'{100 * share:.0f} %'} of the limit "
+            f"interval, never above: {r['never_above']}; while the limit held a backlog back "
+            f"({r['backlog_s']} s): {f'{100 * share:.0f} %' if measurable else 'too short to measure'} "
             "| never above; ≥ 90 % |"
         )
     if "mastodon_requests_after_revoke" in d:
@@ -121,7 +125,8 @@ def _chaos(d: dict[str, Any]) -> list[str]:
     if d.get("failed_with_reason"):
         reasons: dict[str, int] = {}
         for text in d["failed_with_reason"].values():
-            reasons[text[:110]] = reasons.get(text[:110], 0) + 1
+            text = re.sub(r"[\w.-]+/[\w-]+/[\w_]+/[\w-]+", "<publication>", text)[:100]
+            reasons[text] = reasons.get(text, 0) + 1
         lines.append("")
         lines.append("Failed publications (reported to operators), by reason:")
         lines += [f"- {n} × {text}" for text, n in sorted(reasons.items(), key=lambda kv: -kv[1])]
