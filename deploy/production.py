@@ -1,6 +1,8 @@
 """Bring up the production stack: PostgreSQL → authenticated Prefect server → process pool → workers.
 
-    python deploy/production.py up --dir /var/lib/practiceweek --workers 2 [--repo URL]
+    python deploy/production.py run --dir /var/lib/practiceweek --workers 2 [--repo URL]   # supervised
+    python deploy/production.py up --dir /var/lib/practiceweek --workers 2 [--repo URL]    # detached
+    python deploy/production.py env --dir /var/lib/practiceweek                           # client settings
     python deploy/production.py down --dir /var/lib/practiceweek
 
 Everything here is standard library plus the ``prefect`` CLI in subprocesses, so the same
