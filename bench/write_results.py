@@ -93,7 +93,13 @@ def _chaos(d: dict[str, Any]) -> list[str]:
         f"| provider requests / faulted | {d['requests']} / {sum(d['faults'].values())} "
         f"({100 * d['fault_share']:.1f} %: {d['faults']}) | 20 % |",
         f"| **duplicates** (from provider logs) | **{d['duplicates']}** | 0 |",
-        f"| **missing** (lost: neither delivered nor reported) | **{d['missing']}** | 0 |",
+        f"| **not delivered** (all causes) | **{_undelivered(d)}** | 0 (except provider rejections) |",
+        f"| · lost silently (neither delivered nor reported) | {d['missing']} | 0 |",
+        f"| · skipped: missed its window (reported) | {d['ledger_states'].get('skipped', 0)} | 0 |",
+        f"| · failed after retries: 429/5xx/timeouts outlasting the window (reported) | {_exhausted(d)} "
+        "| 0 |",
+        f"| · failed permanently: the provider rejected it, 4xx (reported) | "
+        f"{len(d.get('failed_with_reason', {})) - _exhausted(d)} | |",
         f"| **late** (after the channel's window) | **{d['late']}** | 0 |",
         f"| outcome-unknown left unreconciled | {d['unreconciled']} | 0 |",
         f"| failed/skipped, reported to operators | {d['failed_alerted']} | all |",
@@ -131,6 +137,18 @@ def _chaos(d: dict[str, Any]) -> list[str]:
         lines.append("Failed publications (reported to operators), by reason:")
         lines += [f"- {n} × {text}" for text, n in sorted(reasons.items(), key=lambda kv: -kv[1])]
     return lines
+
+
+PERMANENT = re.compile(r"\b(400|401|403|404|409|413|422)\b")
+
+
+def _exhausted(d: dict[str, Any]) -> int:
+    """Failures that were retryable (rate limits, 5xx, timeouts) but ran out of attempts or time."""
+    return sum(1 for text in d.get("failed_with_reason", {}).values() if not PERMANENT.search(text[:80]))
+
+
+def _undelivered(d: dict[str, Any]) -> int:
+    return d["missing"] + d["ledger_states"].get("skipped", 0) + _exhausted(d)
 
 
 def _scale(d: dict[str, Any]) -> list[str]:
