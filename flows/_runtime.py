@@ -26,6 +26,8 @@ from practiceweek.planner import Publication, plan
 WINDOW_S = float(os.environ.get("PRACTICEWEEK_WINDOW_S", "60"))  # one publish_window run per window
 LEAD_S = float(os.environ.get("PRACTICEWEEK_LEAD_S", "20"))  # window runs are scheduled this much earlier
 PREPARE_S = float(os.environ.get("PRACTICEWEEK_PREPARE_S", "60"))  # render this far ahead of the due time
+# a run takes over an earlier window's publication once it is this late (its own run is lost or crashed)
+HEAL_S = float(os.environ.get("PRACTICEWEEK_HEAL_S", "5"))
 SUBMIT_AHEAD_S = float(os.environ.get("PRACTICEWEEK_SUBMIT_AHEAD_S", "2"))  # tasks start early, send on time
 RECORD_LIMIT = int(os.environ.get("PRACTICEWEEK_RECORD_LIMIT", "100"))  # per-item artifacts up to this many
 MAX_ATTEMPTS = int(os.environ.get("PRACTICEWEEK_MAX_ATTEMPTS", "5"))

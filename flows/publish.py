@@ -86,9 +86,12 @@ def _replanned(row: Row, wait_s: float = 20.0) -> Row | None:
 
 
 def _wait_for_earlier(row: Row) -> None:
-    """After an outage, keep each channel in order: Tuesday's card before Wednesday's (at most 30 s)."""
+    """After an outage, keep each channel in order: Tuesday's card before Wednesday's.
+
+    The earlier one goes out or is skipped by its own deadline; wait at most that long (and 10 minutes).
+    """
     led = rt.ledger()
-    until = time.time() + 30
+    until = min(row.deadline, time.time() + 600)
     while time.time() < until and led.earlier_open(row):
         time.sleep(0.1)
 
@@ -144,10 +147,11 @@ def _record(row: Row, rendered: Rendered | None, url: str | None) -> None:
     retries=rt.MAX_ATTEMPTS - 1,
     retry_delay_seconds=0,
     retry_condition_fn=_retry_on_io,
+    task_run_name="{label}",
     persist_result=False,
     log_prints=True,
 )
-def publish(publication_id: str, record: bool = True) -> str:
+def publish(publication_id: str, record: bool = True, label: str = "") -> str:
     """Render and publish one publication, exactly once. Returns its final ledger state."""
     log = get_run_logger()
     led = rt.ledger()
@@ -295,7 +299,9 @@ def publish_window(window_start: float, ledger_key: str | None = None, generatio
         log.warning(
             "%d publication(s) were being sent when a worker stopped; reconciling them", len(recovered)
         )
-    upcoming = led.due(end)
+    upcoming = [
+        r for r in led.due(end) if r.scheduled_at >= window_start or r.scheduled_at < time.time() - rt.HEAL_S
+    ]
     _rename(window_start, upcoming)
     total = max(1, len(upcoming))
     record = len(upcoming) <= rt.RECORD_LIMIT  # a crowded window: one summary instead of an artifact each
@@ -312,12 +318,17 @@ def publish_window(window_start: float, ledger_key: str | None = None, generatio
         if now - last_beat > 2:
             led.window_beat(window_start, flow_run_id)
             last_beat = now
-        due = [r for r in led.due(min(end, now + rt.PREPARE_S)) if r.id not in submitted]
+        # this window's publications, and earlier ones left behind (a lost or crashed run): not live ones
+        due = [
+            r
+            for r in led.due(min(end, now + rt.PREPARE_S))
+            if r.id not in submitted and (r.scheduled_at >= window_start or r.scheduled_at < now - rt.HEAL_S)
+        ]
         next_at = None
         for r in due:
             if r.scheduled_at <= time.time() + rt.SUBMIT_AHEAD_S:
                 name = rt.task_name(r, rt.zone_of(r.campaign))
-                submitted[r.id] = publish.with_options(task_run_name=name).submit(r.id, record=record)
+                submitted[r.id] = publish.submit(r.id, record=record, label=name)
             else:
                 due_at = r.scheduled_at - rt.SUBMIT_AHEAD_S
                 next_at = due_at if next_at is None else min(next_at, due_at)
@@ -325,7 +336,7 @@ def publish_window(window_start: float, ledger_key: str | None = None, generatio
         prepared_one = False
         budget = time.time() + 0.3
         for r in due:
-            if time.time() > budget or next_at is not None and next_at - time.time() < 1.0:
+            if time.time() > budget or next_at is not None and next_at - time.time() < 0.3:
                 break
             if r.id in submitted or (r.id, r.fingerprint) in _prepared or r.id in unrenderable:
                 continue
@@ -347,7 +358,7 @@ def publish_window(window_start: float, ledger_key: str | None = None, generatio
             last_progress = progress
         if time.time() >= end and done == len(submitted):
             led.window_beat(window_start, flow_run_id, state="done")
-            if not [r for r in led.due(end) if r.id not in submitted]:
+            if not [r for r in led.due(end) if r.id not in submitted and r.scheduled_at >= window_start]:
                 break
             led.window_beat(window_start, flow_run_id)  # more arrived while closing: keep going
             continue
