@@ -33,7 +33,7 @@ def limit_for(
     if not requests_per_interval:
         return None
     rate = requests_per_interval / max(interval_seconds, 1e-3)
-    batch = max(1, min(math.ceil(rate), max(1, requests_per_interval // 4)))
+    batch = max(1, min(math.ceil(rate), max(1, requests_per_interval // 2)))
     return Limit(f"practiceweek-rate-{connector_name}", rate, batch)
 
 
