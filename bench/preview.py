@@ -39,8 +39,9 @@ def _copies(seed: Path, folder: Path, n: int) -> list[Path]:
     paths = []
     for i in range(n):
         path = folder / f"week-{i:02d}.yaml"
-        path.write_text(text.replace(f"id: {match.group(1)}", f"id: {match.group(1)}-copy{i:02d}", 1),
-                        encoding="utf-8")
+        path.write_text(
+            text.replace(f"id: {match.group(1)}", f"id: {match.group(1)}-copy{i:02d}", 1), encoding="utf-8"
+        )
         paths.append(path)
     return paths
 
@@ -76,8 +77,9 @@ def main() -> None:
     print(f"seed: {args.seed.relative_to(ROOT) if args.seed.is_relative_to(ROOT) else args.seed}")
     print(f"cores: {os.cpu_count()}  workers: {min(args.workers, 10)}")
     print(f"one week  (1 worker process):        {one_s:6.2f} s  ({one_files} files)")
-    print(f"ten weeks (process pool):            {ten_s:6.2f} s  ({ten_files} files)  "
-          f"= {ratio:.2f} x one week")
+    print(
+        f"ten weeks (process pool):            {ten_s:6.2f} s  ({ten_files} files)  = {ratio:.2f} x one week"
+    )
     print(f"ten weeks (one process, sequential): {seq_s:6.2f} s  = {seq_s / one_s:.2f} x one week")
     print(f"target ten <= 10.5 x one: {'met' if ratio <= 10.5 else 'NOT met'}")
     print("reproduce: .venv/bin/python bench/preview.py")
