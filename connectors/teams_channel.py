@@ -51,6 +51,8 @@ class TeamsChannelConnector(Connector):
     def payload(self, item: Rendered) -> dict[str, object]:
         if not item.card:
             raise PermanentError(f"{item.id}: no Adaptive Card was rendered", provider="Teams")
+        if item.card.get("type") == "message":  # the renderer's output: already the Workflows envelope
+            return dict(item.card)
         return {
             "type": "message",
             "attachments": [

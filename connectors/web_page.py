@@ -38,7 +38,9 @@ class WebPageConnector(Connector):
             return existing
         if not item.files:
             raise PermanentError(f"{item.id}: the rendered page has no files to publish", provider="web_page")
-        paths = {rel: safe_relpath(rel) for rel in item.files}
+        # each campaign has its own folder, so partnerships sharing a web root never overwrite each other
+        site = Path(safe_part(item.publication.campaign))
+        paths = {rel: site / safe_relpath(rel) for rel in item.files}
         for rel, data in sorted(item.files.items(), key=lambda kv: kv[0].endswith(".html")):  # pages last
             atomic_write(self.root / paths[rel], data)
         main = next((r for r in item.files if r.endswith("index.html")), next(iter(sorted(item.files))))

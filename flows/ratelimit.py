@@ -41,7 +41,7 @@ def ensure_limits(limits: list[Limit]) -> None:
     """Create (or correct) the global concurrency limits on the Prefect server."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate, GlobalConcurrencyLimitUpdate
-    from prefect.exceptions import ObjectNotFound
+    from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 
     with get_client(sync_client=True) as client:
         for lim in limits:
@@ -50,11 +50,14 @@ def ensure_limits(limits: list[Limit]) -> None:
             except ObjectNotFound:
                 have = None
             if have is None:
-                client.create_global_concurrency_limit(
-                    GlobalConcurrencyLimitCreate(
-                        name=lim.name, limit=lim.slots, slot_decay_per_second=lim.rate
+                try:
+                    client.create_global_concurrency_limit(
+                        GlobalConcurrencyLimitCreate(
+                            name=lim.name, limit=lim.slots, slot_decay_per_second=lim.rate
+                        )
                     )
-                )
+                except ObjectAlreadyExists:  # another schedule run created it first: same values
+                    pass
             elif have.limit != lim.slots or abs((have.slot_decay_per_second or 0) - lim.rate) > 1e-9:
                 client.update_global_concurrency_limit(
                     lim.name, GlobalConcurrencyLimitUpdate(limit=lim.slots, slot_decay_per_second=lim.rate)

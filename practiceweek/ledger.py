@@ -220,6 +220,8 @@ class Ledger:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             self._path = path
         with self._tx() as cur:
+            if self.postgres:  # concurrent first CREATE TABLE IF NOT EXISTS races on pg_type: serialise it
+                cur.execute("SELECT pg_advisory_xact_lock(7283510)")
             for statement in _SCHEMA:
                 cur.execute(statement)
             cur.execute(self._q("SELECT value FROM meta WHERE key='ledger_id'"))

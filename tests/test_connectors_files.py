@@ -65,8 +65,9 @@ def test_outbox_default_folder_from_env(tmp_path: Path, monkeypatch: pytest.Monk
 def test_web_page_publishes_files_atomically(tmp_path: Path) -> None:
     web = get_connector("web_page", folder=tmp_path, base_url="https://intranet.example/spw/")
     receipt = web.publish(items.page())
-    assert receipt.url == "https://intranet.example/spw/index.html"
-    assert (tmp_path / "index.html").read_bytes().startswith(b"<!doctype html>")
+    campaign = items.page().publication.campaign
+    assert receipt.url == f"https://intranet.example/spw/{campaign}/index.html"
+    assert (tmp_path / campaign / "index.html").read_bytes().startswith(b"<!doctype html>")
     assert web.find(items.page()) == receipt
     assert not [p for p in tmp_path.rglob("*") if p.name.endswith(".tmp")]
 
