@@ -45,6 +45,12 @@ def _runs_report(api: str) -> str:
     return "\n".join(f"{fr['name']} {fr['state_name']} {fr['parameters']}" for fr in r.json())
 
 
+def _diffs(api: str) -> list[dict]:
+    """Every version of the campaign's diff artifact."""
+    query = {"artifacts": {"key": {"any_": [f"diff-{CID}"]}}}
+    return httpx.post(f"{api}/artifacts/filter", json=query).json()
+
+
 def _outbox_items(outbox: Path) -> dict[str, Path]:
     """Publication id → its outbox folder (one receipt.json per publication that went out)."""
     found: dict[str, Path] = {}
@@ -126,6 +132,9 @@ def test_rehearsed_week_edited_killed_and_restarted_goes_out_once_in_order(
                 60,  # type: ignore[union-attr]
                 "the trigger to re-plan the edited file",
             )
+            # the re-plan records its diff for operators just after applying it: let it finish first
+            _wait(lambda: any("**moved**" in d["data"] for d in _diffs(env["PREFECT_API_URL"])), 30,
+                  "the re-plan's diff artifact")
         except AssertionError as exc:
             raise AssertionError(f"{exc}\n{_runs_report(env['PREFECT_API_URL'])}") from None
     finally:
@@ -170,10 +179,9 @@ def test_rehearsed_week_edited_killed_and_restarted_goes_out_once_in_order(
         json={"artifacts": {"key": {"any_": [f"diff-{CID}", f"plan-{CID}"]}}},
     )
     keys = {a["key"]: a for a in r.json()}
-    diffs = httpx.post(
-        f"{env['PREFECT_API_URL']}/artifacts/filter", json={"artifacts": {"key": {"any_": [f"diff-{CID}"]}}}
-    ).json()
-    assert any("**moved**" in d["data"] and "**cancelled**" in d["data"] for d in diffs), diffs
+    diffs = _diffs(env["PREFECT_API_URL"])
+    edits = [d["data"] for d in diffs]
+    assert any("**moved**" in d and "**cancelled**" in d for d in edits), edits
     assert "sent" in json.dumps(keys[f"plan-{CID}"]["data"])
 
 

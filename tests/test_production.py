@@ -164,6 +164,10 @@ def test_two_workers_publish_a_week_exactly_once_through_a_worker_kill(rig: Any)
     # bench/chaos.py: one whose alert-operators run dies with the killed worker is not re-sent
     assert all(r["never_above"] for r in result["rates"].values()), result["rates"]
     logs = {name: (rig.stack.logs / f"{name}.log").read_text() for name in ("worker-1", "worker-2")}
-    for name, text in logs.items():  # both workers ran flow runs, each fetched through the pull step
-        assert f"Worker '{name}' submitting flow run" in text
-        assert "Deployment step 'git_clone' completed successfully" in text
+    # both workers served the pool; which of them picks up each run is the scheduler's choice (the killed
+    # one may get none after its restart), so: runs were taken by workers, each through the pull step
+    assert all(f"Worker '{name}' started!" in text for name, text in logs.items()), logs
+    takers = [name for name, text in logs.items() if f"Worker '{name}' submitting flow run" in text]
+    assert takers, logs
+    for name in takers:
+        assert "Deployment step 'git_clone' completed successfully" in logs[name]
