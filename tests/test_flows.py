@@ -74,7 +74,15 @@ def test_schedule_applies_the_difference_and_prefetches_one_run_per_window(
         assert scheduled < time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(fr["parameters"]["window_start"]))
 
     again = _pw(env, "schedule", str(camp))
-    assert "No change" in again.stdout and len(_runs(env["PREFECT_API_URL"], led.key)) == len(runs)
+    assert "No change" in again.stdout
+    # windows still ahead keep exactly their runs (a window that opened meanwhile, with no worker serving it,
+    # may be re-armed by the heal, which is not a change of plan)
+    ahead = time.time() + 5
+    after = _runs(env["PREFECT_API_URL"], led.key)
+    assert sorted(fr["id"] for fr in after if fr["parameters"]["window_start"] > ahead) == sorted(
+        fr["id"] for fr in runs if fr["parameters"]["window_start"] > ahead
+    )
+    assert any(fr["parameters"]["window_start"] > ahead for fr in runs)
 
     camp.write_text(
         camp.read_text()
