@@ -12,7 +12,7 @@ from . import textlimits
 from .channels import CONNECTORS_FOR, resolve
 from .dates import LocalTimeProblem, bank_holidays, day_date, exact, week_dates
 from .errors import Problem
-from .model import CHANNELS, SOCIAL_NETWORKS, CampaignFile
+from .model import CHANNELS, SOCIAL_NETWORKS, CampaignFile, ChannelConfig
 from .yamlsource import Source
 
 
@@ -130,41 +130,33 @@ def _days(cf: CampaignFile, source: Source, week: list[dt.date], out: list[Probl
     return dates
 
 
+def _connector_fits(
+    source: Source, path: tuple, channel: str, config: ChannelConfig | None, out: list[Problem]
+) -> None:
+    """Report a connector that cannot carry ``channel`` (week-level settings or a day's override)."""
+    if config is None or config.connector is None or config.connector in CONNECTORS_FOR[channel]:
+        return
+    out.append(
+        source.problem(
+            (*path, "connector"),
+            f"{channel} cannot be sent through {config.connector!r}; expected one of "
+            f"{', '.join(CONNECTORS_FOR[channel])}",
+        )
+    )
+
+
 def _channels(
     cf: CampaignFile, source: Source, zone: ZoneInfo, dates: list[dt.date | None], out: list[Problem]
 ) -> None:
     for channel in CHANNELS:
-        config = getattr(cf.channels, channel)
-        if (
-            config is not None
-            and config.connector is not None
-            and config.connector not in CONNECTORS_FOR[channel]
-        ):
-            out.append(
-                source.problem(
-                    ("channels", channel, "connector"),
-                    f"{channel} cannot be sent through {config.connector!r}; expected one of "
-                    f"{', '.join(CONNECTORS_FOR[channel])}",
-                )
-            )
+        _connector_fits(source, ("channels", channel), channel, getattr(cf.channels, channel), out)
     if cf.channels.email is not None:
         _audience_ref(cf, source, ("channels", "email", "audience"), cf.channels.email.audience, out)
     for i, day in enumerate(cf.days):
         date = dates[i]
         for channel in CHANNELS:
             over = getattr(day.channels, channel) if day.channels else None
-            if (
-                over is not None
-                and over.connector is not None
-                and over.connector not in CONNECTORS_FOR[channel]
-            ):
-                out.append(
-                    source.problem(
-                        ("days", i, "channels", channel, "connector"),
-                        f"{channel} cannot be sent through {over.connector!r}; expected one of "
-                        f"{', '.join(CONNECTORS_FOR[channel])}",
-                    )
-                )
+            _connector_fits(source, ("days", i, "channels", channel), channel, over, out)
             if over is not None and channel == "email":
                 _audience_ref(cf, source, ("days", i, "channels", "email", "audience"), over.audience, out)
             setting = resolve(cf.channels, day, channel)
