@@ -88,6 +88,12 @@ CASES = [
     ("43_event_day_misspelt.yaml", 39, "events[0].day", "did you mean 'wednesday'?"),
     ("44_create_days_before_negative.yaml", 21, "channels.teams_event.create_days_before", "out of range"),
     ("45_enabled_not_bool.yaml", 19, "channels.poster.enabled", "expected true or false"),
+    (
+        "48_day_override_connector_wrong.yaml",
+        33,
+        "days[1].channels.email.connector",
+        "email cannot be sent through 'x'",
+    ),
     ("46_empty_file.yaml", 1, "", "got an empty file"),
     ("47_top_level_list.yaml", 1, "", "got a list"),
 ]
