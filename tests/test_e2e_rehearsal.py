@@ -8,7 +8,6 @@ import json
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -17,6 +16,7 @@ import pytest
 from conftest import kill_tree
 
 from practiceweek.ledger import Ledger, Row
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,15 +28,6 @@ SPEED = "12000"  # the seed week (Mon 08:00 → Fri 12:00) in about 30 s
 
 def _env(prefect_env: dict[str, str]) -> dict[str, str]:
     return {**prefect_env, "PRACTICEWEEK_REHEARSAL_START_S": "8"}
-
-
-def _wait(cond, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if cond():
-            return
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _runs_report(api: str) -> str:
@@ -115,7 +106,7 @@ def test_rehearsed_week_edited_killed_and_restarted_goes_out_once_in_order(
     thu = f"{CID}/thu/email/daily"
     try:
         assert watcher.stdout is not None and "watching" in watcher.stdout.readline()
-        _wait(lambda: any(r.state == "sent" for r in led.rows(CID)), 90, "Monday's first publication")
+        wait_until(lambda: any(r.state == "sent" for r in led.rows(CID)), 90, "Monday's first publication")
         planned = {r.id: r for r in led.rows(CID)}
         # the edit: bluesky off for the rest of the week, Thursday's email at 10:30 instead of 08:30
         text = re.sub(r"^  bluesky: .*\n", "", camp.read_text(), flags=re.M)
@@ -127,13 +118,13 @@ def test_rehearsed_week_edited_killed_and_restarted_goes_out_once_in_order(
         out, _ = watcher.communicate(timeout=60)
         assert "posted practiceweek.campaign.changed" in out
         try:
-            _wait(
+            wait_until(
                 lambda: led.get(thu).scheduled_at != planned[thu].scheduled_at,
                 60,  # type: ignore[union-attr]
                 "the trigger to re-plan the edited file",
             )
             # the re-plan records its diff for operators just after applying it: let it finish first
-            _wait(lambda: any("**moved**" in d["data"] for d in _diffs(env["PREFECT_API_URL"])), 30,
+            wait_until(lambda: any("**moved**" in d["data"] for d in _diffs(env["PREFECT_API_URL"])), 30,
                   "the re-plan's diff artifact")
         except AssertionError as exc:
             raise AssertionError(f"{exc}\n{_runs_report(env['PREFECT_API_URL'])}") from None

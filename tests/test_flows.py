@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from practiceweek.ledger import Ledger
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,15 +35,6 @@ def _campaign(tmp_path: Path, channels: str, extra: str = "") -> Path:
 
 def _pw(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*PW, *args], env=env, capture_output=True, text=True, timeout=timeout)
-
-
-def _wait(cond, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if cond():
-            return
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _runs(api: str, ledger_key: str) -> list[dict]:  # type: ignore[type-arg]
@@ -124,10 +116,11 @@ def test_missed_windows_are_skipped_and_operators_alerted(
     done = _pw(prefect_env, "schedule", str(camp))
     assert done.returncode == 0, done.stderr
     led = Ledger(prefect_env["PRACTICEWEEK_LEDGER_URL"])
-    _wait(lambda: {r.state for r in led.rows(CID)} == {"skipped"}, 90, "the stale posts to be skipped")
+    wait_until(lambda: {r.state for r in led.rows(CID)} == {"skipped"}, 90, "the stale posts to be skipped")
     outbox = Path(prefect_env["PRACTICEWEEK_OUTBOX"])
     assert not (outbox / CID).exists()  # nothing stale was blasted out
-    _wait(lambda: len(list((outbox / "operators").rglob("message.json"))) >= 5, 120, "the operators' alerts")
+    alerts = outbox / "operators"
+    wait_until(lambda: len(list(alerts.rglob("message.json"))) >= 5, 120, "the operators' alerts")
     alert = next((outbox / "operators").rglob("message.json")).read_text()
     assert "skipped" in alert and "missed its window" in alert
 
@@ -154,7 +147,7 @@ def test_approval_gate_waits_for_someone_to_approve_in_the_ui(
         paused[:] = [fr for fr in r.json() if fr["parameters"].get("path") == str(camp)]
         return bool(paused)
 
-    _wait(find_paused, 90, "the schedule run to pause for approval")
+    wait_until(find_paused, 90, "the schedule run to pause for approval")
     led = Ledger(prefect_env["PRACTICEWEEK_LEDGER_URL"])
     assert not led.rows(CID)  # nothing scheduled before approval
     r = httpx.post(
@@ -162,7 +155,7 @@ def test_approval_gate_waits_for_someone_to_approve_in_the_ui(
         json={"run_input": {"approved": True, "approver": "duty.officer@hants.gov.uk"}},
     )
     assert r.status_code < 300 and r.json()["status"] == "ACCEPT", r.text
-    _wait(lambda: len(led.rows(CID)) == 5, 60, "the approved week to be scheduled")
+    wait_until(lambda: len(led.rows(CID)) == 5, 60, "the approved week to be scheduled")
     camp_row = led.campaign(CID)
     assert camp_row is not None and camp_row.approver == "duty.officer@hants.gov.uk" and camp_row.approved_at
 
