@@ -150,10 +150,19 @@ def test_approval_gate_waits_for_someone_to_approve_in_the_ui(
     wait_until(find_paused, 90, "the schedule run to pause for approval")
     led = Ledger(prefect_env["PRACTICEWEEK_LEDGER_URL"])
     assert not led.rows(CID)  # nothing scheduled before approval
-    r = httpx.post(
-        f"{api}/flow_runs/{paused[0]['id']}/resume",
-        json={"run_input": {"approved": True, "approver": "duty.officer@hants.gov.uk"}},
-    )
+    answers: list[httpx.Response] = []
+
+    def approve() -> bool:  # the SQLite-backed server answers 503 while its database is busy: ask again
+        answers.append(
+            httpx.post(
+                f"{api}/flow_runs/{paused[0]['id']}/resume",
+                json={"run_input": {"approved": True, "approver": "duty.officer@hants.gov.uk"}},
+            )
+        )
+        return answers[-1].status_code != 503
+
+    wait_until(approve, 20, "the server to take the approval")
+    r = answers[-1]
     assert r.status_code < 300 and r.json()["status"] == "ACCEPT", r.text
     wait_until(lambda: len(led.rows(CID)) == 5, 60, "the approved week to be scheduled")
     camp_row = led.campaign(CID)
