@@ -38,7 +38,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT)]
 
-from deploy.production import Stack, heal, snapshot_repo  # noqa: E402
+from deploy.production import Stack, snapshot_repo  # noqa: E402
 
 FAULT_KINDS = ("429", "500", "503", "timeout", "reset")
 CONNECTOR_OF = {
@@ -445,6 +445,7 @@ def analyse(
             late.append(pid)
             per_channel[channel]["late"] += 1
     requests = [r for r in records if r["type"] == "request"]
+    pacing = _reservations(folder.parent / "rate.jsonl")
     faults = Counter(r["fault"] for r in requests if r["fault"])
     rates = {}
     for connector, (limit, interval) in limits.items():
@@ -458,18 +459,14 @@ def analyse(
         )
         if not times:
             continue
-        channel = next(c for c, n in CONNECTOR_OF.items() if n == connector)
-        mine = [r for r in rows if r.channel == channel and r.connector == connector]
-        seconds, gaps = _backlog(times, mine)
+        seconds, share = _backlog(times, pacing.get(PACER_OF[connector], []), limit, interval)
         rates[connector] = {
             "limit": f"{limit} per {interval:g} s",
             "calls": len(times),
             "max_in_any_interval": _windows(times, interval),
             "never_above": _windows(times, interval) <= limit,
             "backlog_s": round(seconds, 1),
-            "share_of_limit_during_backlog": round(gaps / (limit / interval * seconds), 3)
-            if seconds > 0
-            else None,
+            "share_of_limit_during_backlog": round(share, 3) if share is not None else None,
         }
     states = Counter(r.state for r in rows)
     unknown_open = [r.id for r in rows if r.state in ("unknown", "sending", "pending")]
@@ -495,16 +492,49 @@ def analyse(
     }
 
 
-def _backlog(calls: list[float], rows: list[Any]) -> tuple[float, int]:
-    """Gaps between consecutive calls during which another publication was due and still waiting for the
-    whole gap (the provider's limit was what held it back): their total length and their number."""
-    waiting = [(r.scheduled_at, r.sent_at) for r in rows if r.sent_at]
-    seconds, gaps = 0.0, 0
-    for t, nxt in zip(calls, calls[1:], strict=False):
-        if any(due <= t and sent > nxt for due, sent in waiting):
-            seconds += nxt - t
-            gaps += 1
-    return seconds, gaps
+PACER_OF = {"graph_mail": "graph_mail", "teams_channel": "teams", "x": "x", "mastodon": "mastodon",
+            "bluesky": "bluesky"}  # connector → first part of its pacer's key
+
+
+def _reservations(path: Path) -> dict[str, list[tuple[float, float]]]:
+    """(asked, slot) of every paced request, by pacer name (``PRACTICEWEEK_RATE_LOG`` of the workers)."""
+    out: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    if path.exists():
+        for line in path.read_text().splitlines():
+            with contextlib.suppress(ValueError, KeyError):
+                rec = json.loads(line)
+                out[rec["key"].split(":", 1)[0]].append((rec["asked"], rec["slot"]))
+    return out
+
+
+def _backlog(calls: list[float], reserved: list[tuple[float, float]], limit: int, interval: float
+             ) -> tuple[float, float | None]:
+    """While the pacer held a request back (from asking for a slot to the slot it got, merged): how long,
+    and the provider's limit in use, averaged over that time: at each moment, the requests that reached
+    the provider in the ``interval`` before it, over ``limit`` (1.0: the whole limit was in use)."""
+    import bisect
+
+    held = sorted((a, s) for a, s in reserved if s > a + 0.01)
+    merged: list[list[float]] = []
+    for a, s in held:
+        if merged and a <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], s)
+        else:
+            merged.append([a, s])
+    seconds = sum(e - b for b, e in merged)
+    if seconds <= 0:
+        return 0.0, None
+    calls = sorted(calls)
+    step = min(0.05, interval / 100)
+    used, samples = 0.0, 0
+    for b, e in merged:
+        t = b + step / 2
+        while t < e:
+            in_window = bisect.bisect_right(calls, t) - bisect.bisect_right(calls, t - interval)
+            used += min(1.0, in_window / limit)
+            samples += 1
+            t += step
+    return seconds, (used / samples if samples else None)
 
 
 class Rig:
@@ -523,6 +553,7 @@ class Rig:
             "PRACTICEWEEK_REPO": snapshot_repo(ROOT, self.root / "repo"),
             "PRACTICEWEEK_BRANCH": "main",
             "PRACTICEWEEK_STATE": str(self.root / "state"),
+            "PRACTICEWEEK_RATE_LOG": str(self.root / "rate.jsonl"),
         }
 
     @classmethod
@@ -533,7 +564,8 @@ class Rig:
         provider_env = json.loads((root / "providers" / "providers.env.json").read_text())
         rig.stack = Stack.create(root / "stack")
         rig.stack.extra_env = {**provider_env, "PRACTICEWEEK_REPO": f"file://{root / 'repo'}",
-                               "PRACTICEWEEK_BRANCH": "main", "PRACTICEWEEK_STATE": str(root / "state")}
+                               "PRACTICEWEEK_BRANCH": "main", "PRACTICEWEEK_STATE": str(root / "state"),
+                               "PRACTICEWEEK_RATE_LOG": str(root / "rate.jsonl")}
         return rig
 
     def up(self) -> None:
@@ -562,7 +594,7 @@ class Rig:
         worker_kills: int = 0,
         server_kills: int = 0,
         revoke_at: float | None = None,
-        heal_every: float = 10.0,
+        heal_every: float = 3.0,
         grace: float = 300.0,
         seed: int = 1,
         alert_wait: float = 90.0,
@@ -592,38 +624,36 @@ class Rig:
         )
         revoke_time = first + revoke_at * (last - first) if revoke_at is not None else None
         revoked = None
-        next_heal = time.time() + heal_every
         deadline = last + grace
-        while True:
-            now = time.time()
-            if kills and now >= kills[0][0]:
-                kind = kills.pop(0)[1]
-                victim = f"worker-{rng.randint(1, self.workers)}" if kind == "worker" else "server"
-                stack.kill(victim)  # SIGKILL to the process group: the worker and its flow runs
-                time.sleep(rng.uniform(0.5, 3.0))
-                if kind == "worker":
-                    stack.start_worker(int(victim.split("-")[1]))
-                else:
-                    stack.start_server()
-                events.append({"t": round(now - t_start, 1), "killed": victim})
-                next_heal = 0
-            if revoke_time is not None and revoked is None and now >= revoke_time:
-                (self.root / "providers" / "providers.control").write_text("revoke mastodon\n")
-                revoked = now
-                events.append({"t": round(now - t_start, 1), "revoked": "mastodon"})
-            if now >= next_heal:
-                try:
-                    heal()
-                except Exception as exc:  # noqa: BLE001 - the server may be restarting; try again soon
-                    events.append({"t": round(now - t_start, 1), "heal_failed": str(exc)[:200]})
-                next_heal = now + heal_every
-            rows = led.rows()
-            if not kills and all(r.state in TERMINAL for r in rows):
-                break
-            if now > deadline:
-                events.append({"t": round(now - t_start, 1), "timeout": True})
-                break
-            time.sleep(0.5)
+        # the production supervisor restarts what was killed and heals, as it would in production
+        stop = threading.Event()
+        supervisor = threading.Thread(
+            target=stack.supervise, args=(self.workers,), kwargs={"heal_every": heal_every, "stop": stop},
+            daemon=True, name="supervisor",
+        )
+        supervisor.start()
+        try:
+            while True:
+                now = time.time()
+                if kills and now >= kills[0][0]:
+                    kind = kills.pop(0)[1]
+                    victim = f"worker-{rng.randint(1, self.workers)}" if kind == "worker" else "server"
+                    stack.kill(victim)  # SIGKILL to the process group: the worker and its flow runs
+                    events.append({"t": round(now - t_start, 1), "killed": victim})
+                if revoke_time is not None and revoked is None and now >= revoke_time:
+                    (self.root / "providers" / "providers.control").write_text("revoke mastodon\n")
+                    revoked = now
+                    events.append({"t": round(now - t_start, 1), "revoked": "mastodon"})
+                rows = led.rows()
+                if not kills and all(r.state in TERMINAL for r in rows):
+                    break
+                if now > deadline:
+                    events.append({"t": round(now - t_start, 1), "timeout": True})
+                    break
+                time.sleep(0.5)
+        finally:
+            stop.set()
+            supervisor.join(timeout=60)
         rows = led.rows()
         failed = [r.id for r in rows if r.state in ("failed", "skipped")]
         alerted = self._wait_for_alerts(failed, timeout=alert_wait)
@@ -703,7 +733,7 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="revoke the Mastodon token at this fraction of the week (0..1)",
     )
-    p.add_argument("--heal-every", type=float, default=10.0)
+    p.add_argument("--heal-every", type=float, default=3.0, help="the supervisor's healing period, seconds")
     p.add_argument("--grace", type=float, default=300.0, help="seconds to wait after the last publication")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--alert-wait", type=float, default=90.0, help="seconds to wait for operator alerts")

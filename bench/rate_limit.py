@@ -1,13 +1,17 @@
-"""How close to a provider's rate a channel runs under the Prefect global concurrency limits.
+"""How close to a provider's rate the shared pacers run, and whether they ever exceed it.
 
-A fake provider allows RATE calls per second. Each case runs for DURATION seconds with 10 threads calling as
-fast as the limiter lets them, against a real Prefect server (started here unless PREFECT_API_URL answers):
+A provider allows RATE requests per PER seconds. Each case runs DURATION seconds with 10 threads per
+process asking for slots as fast as the pacer gives them (``flows.ratelimit.LedgerPacer``: slots reserved
+in the ledger, shared by every process):
 
-* naive:   one slot per call (``rate_limit(name, occupy=1, strict=True)``, limit 1 slot decaying RATE/s);
-* batched: ``flows.ratelimit.Pacer`` (several slots per acquisition, paced locally), one process;
-* batched, 2 processes sharing the limit (the combined rate must stay within the limit).
+* one process, 10 threads;
+* two processes sharing the pacer (what two workers do).
 
-    .venv/bin/python bench/rate_limit.py [--rate 10] [--duration 15]
+Printed per case: the rate achieved while requests queue, as a share of the provider's (all but the first
+burst of RATE, over the time they took), and the most requests in any window of PER seconds (must never
+exceed RATE).
+
+    .venv/bin/python bench/rate_limit.py [--rate 10] [--per 1] [--duration 15] [--ledger-url URL]
 """
 
 from __future__ import annotations
@@ -25,14 +29,17 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def _hammer(acquire, duration: float, threads: int = 10) -> list[float]:  # type: ignore[no-untyped-def]
+def _hammer(key: str, rate: int, per: float, duration: float, threads: int = 10) -> list[float]:
+    from flows.ratelimit import LedgerPacer
+
+    pacer = LedgerPacer(key, rate, per)
     stamps: list[float] = []
     lock = threading.Lock()
-    end = time.monotonic() + duration
+    end = time.time() + duration
 
     def worker() -> None:
-        while time.monotonic() < end:
-            acquire()
+        while time.time() < end:
+            pacer.acquire()
             with lock:
                 stamps.append(time.time())
 
@@ -44,88 +51,83 @@ def _hammer(acquire, duration: float, threads: int = 10) -> list[float]:  # type
     return stamps
 
 
-def _rate(stamps: list[float], skip: float = 1.0) -> float:
-    """Calls per second in the steady state (the first ``skip`` seconds left out)."""
+def _process(key: str, rate: int, per: float, duration: float, out) -> None:  # type: ignore[no-untyped-def]
+    out.put(_hammer(key, rate, per, duration))
+
+
+def most_in_window(stamps: list[float], width: float) -> int:
+    """The most requests in any window of ``width`` seconds (both ends included)."""
     stamps = sorted(stamps)
-    if len(stamps) < 3:
+    best, j = 0, 0
+    for i, t in enumerate(stamps):
+        while stamps[j] < t - width:
+            j += 1
+        best = max(best, i - j + 1)
+    return best
+
+
+def share_while_queued(stamps: list[float], rate: int, per: float) -> float:
+    """The rate achieved while requests queue, as a share of the provider's: everything after the first
+    window's worth (``rate`` requests go at once), over the time it took."""
+    stamps = sorted(stamps)
+    if len(stamps) <= rate or stamps[-1] == stamps[0]:
         return 0.0
-    start = stamps[0] + skip
-    steady = [s for s in stamps if s >= start]
-    return (len(steady) - 1) / (steady[-1] - steady[0]) if len(steady) > 2 else 0.0
+    return (len(stamps) - rate) / (stamps[-1] - stamps[0]) / (rate / per)
 
 
-def _batched_process(name: str, rate: float, batch: int, duration: float, out) -> None:  # type: ignore[no-untyped-def]
-    from flows.ratelimit import Limit, Pacer
-
-    pacer = Pacer(Limit(name, rate, batch))
-    out.put(_hammer(pacer.acquire, duration))
+def report(label: str, stamps: list[float], rate: int, per: float) -> None:
+    share = share_while_queued(stamps, rate, per)
+    most = most_in_window(stamps, per)
+    print(
+        f"{label:26} {len(stamps):5d} requests in {max(stamps) - min(stamps):5.2f} s; "
+        "limit used while queued "
+        f"{100 * share:5.1f}%; most in any {per:g} s: {most} "
+        f"(limit {rate}: {'never above' if most <= rate else 'ABOVE'})",
+        flush=True,
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--rate", type=float, default=10.0, help="provider calls per second")
+    parser.add_argument("--rate", type=int, default=10, help="requests allowed per --per seconds")
+    parser.add_argument("--per", type=float, default=1.0)
     parser.add_argument("--duration", type=float, default=15.0)
+    parser.add_argument("--ledger-url", default=None, help="default: a new SQLite ledger")
     args = parser.parse_args()
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    from flows.embedded import ensure_server, stop_server
+    folder = Path(tempfile.mkdtemp(prefix="practiceweek-ratebench-"))
+    os.environ["PRACTICEWEEK_LEDGER_URL"] = args.ledger_url or f"sqlite:///{folder / 'ledger.sqlite3'}"
+    from connectors._common import margin
 
-    state = Path(tempfile.mkdtemp(prefix="practiceweek-ratebench-"))
-    server = ensure_server(state)
-    os.environ["PREFECT_API_URL"] = server.api_url
-    try:
-        from prefect.client.orchestration import get_client
-        from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
-        from prefect.concurrency.sync import rate_limit
-
-        from flows.ratelimit import Pacer, ensure_limits, limit_for
-
-        stamp = int(time.time())
-        naive = f"bench-naive-{stamp}"
-        with get_client(sync_client=True) as client:
-            client.create_global_concurrency_limit(
-                GlobalConcurrencyLimitCreate(name=naive, limit=1, slot_decay_per_second=args.rate)
-            )
-        lim = limit_for(f"bench-{stamp}", int(args.rate), 1.0)
-        assert lim is not None
-        ensure_limits([lim])
-        print(
-            f"provider rate {args.rate:g}/s; batched limit: {lim.slots} slots decaying {lim.rate:g}/s, "
-            f"{lim.batch} slots per acquisition; {args.duration:g} s per case, 10 threads",
-            flush=True,
-        )
-
-        stamps = _hammer(lambda: rate_limit(naive, occupy=1, strict=True), args.duration)
-        r = _rate(stamps)
-        print(f"naive   (1 slot per call):        {r:6.2f} calls/s = {100 * r / args.rate:5.1f}% of the rate")
-
-        stamps = _hammer(Pacer(lim).acquire, args.duration)
-        r = _rate(stamps)
-        print(f"batched (1 process):              {r:6.2f} calls/s = {100 * r / args.rate:5.1f}% of the rate")
-
-        ctx = multiprocessing.get_context("spawn")
-        out = ctx.Queue()
-        procs = [
-            ctx.Process(target=_batched_process, args=(lim.name, lim.rate, lim.batch, args.duration, out))
-            for _ in range(2)
-        ]
-        for p in procs:
-            p.start()
-        both = out.get() + out.get()
-        for p in procs:
-            p.join()
-        r = _rate(both, skip=3.0)
-        worst = max(sum(1 for s in both if t <= s < t + 5.0) for t in both) / 5.0
-        print(
-            f"batched (2 processes, combined):  {r:6.2f} calls/s = {100 * r / args.rate:5.1f}% of the rate; "
-            f"busiest 5 s: {worst:.2f} calls/s (limit {args.rate:g}/s + burst {lim.slots} slots)"
-        )
-    finally:
-        if server.started:
-            stop_server(state)
     print(
-        f"reproduce: .venv/bin/python bench/rate_limit.py --rate {args.rate:g} --duration {args.duration:g}"
+        f"provider limit {args.rate} per {args.per:g} s (paced to {args.rate} per "
+        f"{args.per + margin(args.per):g} s); {args.duration:g} s per case, 10 threads per process; "
+        f"ledger {'PostgreSQL' if args.ledger_url else 'SQLite'}",
+        flush=True,
+    )
+    stamp = int(time.time())
+    report(
+        "one process, 10 threads",
+        _hammer(f"bench-1-{stamp}", args.rate, args.per, args.duration),
+        args.rate,
+        args.per,
+    )
+    ctx = multiprocessing.get_context("spawn")
+    out = ctx.Queue()
+    procs = [
+        ctx.Process(target=_process, args=(f"bench-2-{stamp}", args.rate, args.per, args.duration, out))
+        for _ in range(2)
+    ]
+    for p in procs:
+        p.start()
+    both = out.get() + out.get()
+    for p in procs:
+        p.join()
+    report("two processes, combined", both, args.rate, args.per)
+    print(
+        f"reproduce: .venv/bin/python bench/rate_limit.py --rate {args.rate} --per {args.per:g} "
+        f"--duration {args.duration:g}"
     )
 
 

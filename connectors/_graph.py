@@ -28,7 +28,7 @@ from msgraph import GraphRequestAdapter, GraphServiceClient
 from msgraph_core import GraphClientFactory
 
 from ._common import classify_status, not_reached, redact, unknown
-from .base import ConnectorError, PermanentError
+from .base import ConnectorError, CredentialsError
 from .settings import GRAPH_URL, GraphSettings
 
 T = TypeVar("T")
@@ -63,7 +63,7 @@ def _auth_provider(s: GraphSettings) -> AuthenticationProvider:
         return AzureIdentityAuthenticationProvider(credential, scopes=SCOPES)
     if urlsplit(s.base_url).hostname in ("127.0.0.1", "localhost", "::1"):
         return AnonymousAuthenticationProvider()
-    raise PermanentError(
+    raise CredentialsError(
         "Graph credentials missing: set PRACTICEWEEK_GRAPH_TENANT_ID, PRACTICEWEEK_GRAPH_CLIENT_ID "
         "and PRACTICEWEEK_GRAPH_CLIENT_SECRET (or a GraphCredentials block)",
         provider="Graph",

@@ -51,6 +51,21 @@ class PermanentError(ConnectorError):
     """Retrying will not help; the message says what a person must change."""
 
 
+class CredentialsError(PermanentError):
+    """The provider refused the credentials or permissions (401/403), or none are configured.
+
+    Every later request through the same connector would fail the same way: the caller stops the
+    connector and tells the operators, instead of failing each publication in turn.
+    """
+
+
+def refused_credentials(exc: BaseException) -> bool:
+    """True for a failure that stops the whole connector (credentials or permissions)."""
+    return isinstance(exc, CredentialsError) or (
+        isinstance(exc, PermanentError) and exc.status in (401, 403)
+    )
+
+
 class OutcomeUnknownError(ConnectorError):
     """The request may or may not have taken effect: reconcile with ``find`` before any retry."""
 

@@ -21,7 +21,7 @@ from atproto_client.request import Request
 from practiceweek.artifacts import Post, Rendered
 
 from ._common import classify_status, not_reached, redact, shared_bucket, unknown
-from .base import Connector, ConnectorError, PermanentError, Receipt
+from .base import Connector, ConnectorError, CredentialsError, Receipt
 from .settings import BlueskySettings
 
 COLLECTION = "app.bsky.feed.post"
@@ -76,7 +76,7 @@ class BlueskyConnector(Connector):
     def __init__(self, settings: BlueskySettings | None = None, *, timeout: float = 30.0) -> None:
         self.settings = s = settings or BlueskySettings.from_env()
         if not (s.handle and s.app_password):
-            raise PermanentError(
+            raise CredentialsError(
                 "Bluesky needs PRACTICEWEEK_BLUESKY_HANDLE and PRACTICEWEEK_BLUESKY_APP_PASSWORD",
                 provider="Bluesky",
             )

@@ -20,7 +20,7 @@ from mastodon import errors as m_err
 from practiceweek.artifacts import Post, Rendered
 
 from ._common import classify_status, digest, not_reached, redact, shared_bucket, unknown
-from .base import Connector, ConnectorError, PermanentError, Receipt, RetryableError
+from .base import Connector, ConnectorError, CredentialsError, Receipt, RetryableError
 from .settings import MastodonSettings
 
 HINTS = {
@@ -47,7 +47,7 @@ class MastodonConnector(Connector):
     def __init__(self, settings: MastodonSettings | None = None, *, timeout: float = 30.0) -> None:
         self.settings = s = settings or MastodonSettings.from_env()
         if not (s.base_url and s.access_token):
-            raise PermanentError(
+            raise CredentialsError(
                 "Mastodon needs PRACTICEWEEK_MASTODON_BASE_URL and PRACTICEWEEK_MASTODON_ACCESS_TOKEN",
                 provider="Mastodon",
             )

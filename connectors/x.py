@@ -19,7 +19,7 @@ from requests_oauthlib import OAuth1
 from practiceweek.artifacts import Post, Rendered
 
 from ._common import classify_status, digest, not_reached, redact, shared_bucket, unknown
-from .base import Connector, ConnectorError, PermanentError, Receipt
+from .base import Connector, ConnectorError, CredentialsError, PermanentError, Receipt
 from .settings import XSettings
 
 HINTS = {
@@ -63,7 +63,7 @@ class XConnector(Connector):
     def __init__(self, settings: XSettings | None = None, *, timeout: float = 30.0) -> None:
         self.settings = s = settings or XSettings.from_env()
         if not (s.consumer_key and s.consumer_secret and s.access_token and s.access_token_secret):
-            raise PermanentError(
+            raise CredentialsError(
                 "X needs PRACTICEWEEK_X_CONSUMER_KEY, PRACTICEWEEK_X_CONSUMER_SECRET, "
                 "PRACTICEWEEK_X_ACCESS_TOKEN and PRACTICEWEEK_X_ACCESS_TOKEN_SECRET",
                 provider="X",

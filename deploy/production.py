@@ -45,6 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PG_BIN = Path(os.environ.get("PRACTICEWEEK_PG_BIN", "/usr/lib/postgresql/15/bin"))
 POOL = "practiceweek"
 PREFECT_FILE = ROOT / "deploy" / "prefect.yaml"
+HEAL_EVERY_S = float(os.environ.get("PRACTICEWEEK_HEAL_EVERY_S", "3"))
 DEPLOYMENTS = ("schedule-campaign/practiceweek", "publish-window/practiceweek",
                "alert-operators/practiceweek")
 
@@ -253,6 +254,17 @@ class Stack:
         (self.root / f"{name}.pid").write_text(str(proc.pid))
         return proc
 
+    def running(self, name: str) -> bool:
+        """Whether process ``name`` runs (started here, or by another process: through its pid file)."""
+        proc = self.procs.get(name)
+        if proc is not None:
+            return proc.poll() is None
+        pidfile = self.root / f"{name}.pid"
+        try:
+            return _alive(int(pidfile.read_text()))
+        except (OSError, ValueError):
+            return False
+
     def healthy(self) -> bool:
         try:
             with urllib.request.urlopen(f"{self.api_url}/health", timeout=2) as resp:
@@ -273,8 +285,10 @@ class Stack:
     def start_server(self, timeout: float = 120) -> None:
         cmd = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
                "--port", str(self.api_port)]
-        self._spawn("server", cmd, self.server_env())
-        _wait(self.healthy, timeout, "Prefect server")
+        proc = self._spawn("server", cmd, self.server_env())
+        _wait(lambda: proc.poll() is not None or self.healthy(), timeout, "Prefect server")
+        if proc.poll() is not None:  # killed (or failed) while starting
+            raise TimeoutError(f"Prefect server exited while starting; see {self.logs / 'server.log'}")
 
     def prefect(self, *args: str, check: bool = True,
                 timeout: float = 300) -> subprocess.CompletedProcess[str]:
@@ -292,7 +306,9 @@ class Stack:
                "--name", f"worker-{index}"]
         if limit:
             cmd += ["--limit", str(limit)]
-        return self._spawn(f"worker-{index}", cmd, self.client_env(f"prefect-worker-{index}"))
+        env = {"PREFECT_WORKER_QUERY_SECONDS": "2", "PREFECT_WORKER_PREFETCH_SECONDS": "20",
+               **self.client_env(f"prefect-worker-{index}")}
+        return self._spawn(f"worker-{index}", cmd, env)
 
     def deploy(self, prefect_file: Path = PREFECT_FILE, names: tuple[str, ...] = DEPLOYMENTS) -> None:
         """Register the deployments of ``prefect_file`` (its pull steps deliver the code to workers).
@@ -341,40 +357,49 @@ class Stack:
             self.start_worker(i)
 
 
-    def supervise(self, workers: int, heal_every: float = 30.0, stop: threading.Event | None = None) -> None:
-        """Keep the server and workers running (like systemd's Restart=always) and heal after crashes."""
+    def supervise(
+        self, workers: int, heal_every: float = HEAL_EVERY_S, stop: threading.Event | None = None
+    ) -> None:
+        """Keep the server and workers running (like systemd's Restart=always) and heal after crashes.
+
+        Healing (``flows.heal``) runs in its own thread every ``heal_every`` seconds, and at once after a
+        restart: it needs only the ledger to reconcile, skip and alert, so it carries on while the
+        Prefect server restarts.
+        """
         os.environ.update({k: v for k, v in self.client_env().items()
                            if k.startswith(("PREFECT_", "PRACTICEWEEK_"))})
         stop = stop or threading.Event()
-        next_heal = 0.0
+        wake = threading.Event()
+        healer = threading.Thread(target=self._heal_loop, args=(heal_every, stop, wake), daemon=True,
+                                  name="heal")
+        healer.start()
         while not stop.is_set():
-            server = self.procs.get("server")
-            if server is None or server.poll() is not None:
-                self.start_server()
-                next_heal = 0.0
-            for i in range(1, workers + 1):
-                proc = self.procs.get(f"worker-{i}")
-                if proc is None or proc.poll() is not None:
-                    self.start_worker(i)
-                    next_heal = 0.0
-            if time.monotonic() >= next_heal:
+            if not self.running("server"):
                 try:
-                    heal()
-                except Exception as exc:  # noqa: BLE001 - the server may be restarting; try again soon
-                    print(f"heal failed: {exc}", file=sys.stderr)
-                next_heal = time.monotonic() + heal_every
-            stop.wait(1.0)
+                    self.start_server()
+                except TimeoutError as exc:  # killed again while starting: next round
+                    print(f"server restart: {exc}", file=sys.stderr)
+                wake.set()
+            for i in range(1, workers + 1):
+                if not self.running(f"worker-{i}"):
+                    self.start_worker(i)
+                    wake.set()
+            stop.wait(0.5)
+        wake.set()
+        healer.join(timeout=30)
 
+    def _heal_loop(self, every: float, stop: threading.Event, wake: threading.Event) -> None:
+        from flows.heal import heal
 
-def heal() -> list[str]:
-    """After a crash: 'sending' rows whose worker died become 'unknown' (reconciled before any retry), and
-    every open publication gets a live publish-window run again (a stale window gets a new generation)."""
-    from flows import _runtime as rt
-    from flows.schedule import ensure_windows
-
-    rt.recover_orphans()
-    led = rt.ledger()
-    return ensure_windows(led, [r for r in led.rows() if r.state in ("pending", "unknown")])
+        while not stop.is_set():
+            done = heal()
+            for error in done.errors:
+                print(f"heal: {error}", file=sys.stderr)
+            if done.windows or done.skipped or done.reconciling:
+                print(f"heal: {len(done.windows)} window run(s) re-armed, {len(done.skipped)} skipped, "
+                      f"{len(done.reconciling)} to reconcile", file=sys.stderr, flush=True)
+            wake.wait(every)
+            wake.clear()
 
 
 def snapshot_repo(source: Path, dest: Path) -> str:

@@ -30,7 +30,7 @@ PREPARE_S = float(os.environ.get("PRACTICEWEEK_PREPARE_S", "60"))  # render this
 HEAL_S = float(os.environ.get("PRACTICEWEEK_HEAL_S", "5"))
 SUBMIT_AHEAD_S = float(os.environ.get("PRACTICEWEEK_SUBMIT_AHEAD_S", "2"))  # tasks start early, send on time
 RECORD_LIMIT = int(os.environ.get("PRACTICEWEEK_RECORD_LIMIT", "100"))  # per-item artifacts up to this many
-MAX_ATTEMPTS = int(os.environ.get("PRACTICEWEEK_MAX_ATTEMPTS", "5"))
+MAX_ATTEMPTS = int(os.environ.get("PRACTICEWEEK_MAX_ATTEMPTS", "8"))
 REHEARSAL_S = 60.0  # a rehearsed week plays out in about this long
 REHEARSAL_FLOOR_S = 120.0  # smallest missed window in a rehearsal (covers a restart)
 
@@ -133,6 +133,9 @@ def connector(name: str) -> Any:
     with _lock:
         if name in _connectors:
             return _connectors[name]
+    from .ratelimit import install
+
+    install()  # provider rate limits shared with every other worker, through the ledger
     try:
         from connectors.registry import get_connector  # type: ignore[import-not-found]
     except ImportError:

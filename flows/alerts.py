@@ -1,45 +1,76 @@
-"""``alert_operators``: run by an automation when a publication fails or is skipped."""
+"""Operators' alerts: every failure, skip and stopped connector, sent from the ledger.
+
+The ledger records an alert in the same transaction as the failure it reports, so an alert cannot be
+lost with a crashed process or a Prefect server that was down when the failure happened. Whoever comes
+next sends what is unsent: the publishing task right after the failure, every publish-window run, the
+``heal`` sweep, and the ``alert-operators`` flow (triggered by the failure events). An alert is claimed
+before it is sent, so two sweepers do not send it twice; one claimed by a process that then died is sent
+again after its lease (at least once; the outbox file of a repeated alert replaces the first).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+from typing import Any
 
 from prefect import flow, get_run_logger
 
 from practiceweek.artifacts import Rendered
+from practiceweek.ledger import Alert
 from practiceweek.planner import Publication
 
 from . import _runtime as rt
 
+RESUME_HINT = (
+    "Fix the credentials or permissions named above, then run `practiceweek connectors resume {name}`: "
+    "publications held meanwhile go out if their window is still open, the others are skipped and "
+    "reported."
+)
+
 
 def _when(ts: float) -> str:
-    return dt.datetime.fromtimestamp(ts, dt.UTC).isoformat()
+    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%a %d %b %Y %H:%M:%S UTC")
 
 
-@flow(name="alert-operators", log_prints=True, persist_result=False)
-def alert_operators(event: str, publication: str, reason: str = "") -> str:
-    """Tell the operators (PRACTICEWEEK_OPERATORS_CONNECTOR, default outbox) what went wrong."""
-    log = get_run_logger()
-    pid = publication.removeprefix("practiceweek.publication.")
-    what = event.rsplit(".", 1)[-1]
-    row = rt.ledger().get(pid)
-    campaign = row.campaign if row else pid.split("/", 1)[0]
-    stamp = dt.datetime.now(dt.UTC)
-    subject = f"[practiceweek] {what}: {pid}"
-    text = "\n".join(
-        [
-            f"Publication {pid} was {what}.",
-            f"Reason: {reason or (row.error if row else '') or 'not given'}",
-            f"Scheduled for: {_when(row.scheduled_at) if row else '?'}",
-            f"Attempts: {row.attempts if row else '?'}",
-            "Check the flow run in the Prefect UI, fix the cause, then run",
-            "`practiceweek schedule FILE` again.",
+def alert_text(alert: Alert) -> str:
+    """What the operators read: what happened, why, and what to do."""
+    if alert.kind == "connector-stopped":
+        name = alert.connector or "?"
+        return "\n".join(
+            [
+                f"The {name} connector was stopped at {_when(alert.created_at)}: the provider refused its "
+                "credentials or permissions.",
+                f"Provider's answer: {alert.reason}",
+                "Nothing more is sent through it; other connectors carry on.",
+                RESUME_HINT.format(name=name),
+            ]
+        )
+    row = rt.ledger().get(alert.publication or "")
+    lines = [
+        f"Publication {alert.publication} was {alert.kind} at {_when(alert.created_at)}.",
+        f"Reason: {alert.reason or 'not given'}",
+    ]
+    if row is not None:
+        lines += [
+            f"Campaign: {row.campaign}; day: {row.day}; channel: {row.channel} (connector {row.connector})",
+            f"Scheduled for: {_when(row.scheduled_at)}; attempts: {row.attempts}",
         ]
-    )
-    slot = f"alert-{what}-{rt.artifact_key(pid)}-{stamp:%H%M%S%f}"
+    lines += [
+        "Check its task run in the Prefect UI (search for the publication id), fix the cause, then run",
+        "`practiceweek schedule FILE` again: what is still open is published, what went out is left alone.",
+    ]
+    return "\n".join(lines)
+
+
+def send_alert(alert: Alert) -> str:
+    """Send one alert through PRACTICEWEEK_OPERATORS_CONNECTOR (default: the outbox)."""
+    stamp = dt.datetime.fromtimestamp(alert.created_at, dt.UTC)
+    target = alert.publication or alert.connector or "practiceweek"
+    campaign = (alert.publication or "").split("/", 1)[0] or "connectors"
+    slot = f"alert-{alert.kind}-{rt.artifact_key(target)}-{stamp:%Y%m%d%H%M%S%f}"
     pub = Publication(
-        id=f"operators/{pid}/{what}",
+        id=f"operators/{target}/{alert.kind}",
         campaign="operators",
         day=campaign,
         date=stamp.date(),
@@ -48,10 +79,36 @@ def alert_operators(event: str, publication: str, reason: str = "") -> str:
         connector="outbox",
         at=stamp,
         missed_window=dt.timedelta(hours=1),
-        title=subject,
+        title=alert.subject,
         fingerprint=slot,
     )
     name = os.environ.get("PRACTICEWEEK_OPERATORS_CONNECTOR", "outbox")
-    receipt = rt.connector(name).publish(Rendered(publication=pub, subject=subject, text=text))
-    log.warning("operators alerted through %s: %s", name, subject)
-    return receipt.remote_id
+    rendered = Rendered(publication=pub, subject=alert.subject, text=alert_text(alert))
+    receipt = rt.connector(name).publish(rendered)
+    return f"{name}:{receipt.remote_id}"
+
+
+def send_due_alerts(limit: int = 200, log: Any = None) -> int:
+    """Send every unsent alert in the ledger (each claimed first). Returns how many were sent."""
+    led = rt.ledger()
+    sent = 0
+    for alert in led.alerts(unsent_only=True)[:limit]:
+        if not led.claim_alert(alert.key):
+            continue
+        try:
+            receipt = send_alert(alert)
+        except Exception as exc:  # noqa: BLE001 - left unsent: the next sweep tries again after the lease
+            if log is not None:
+                log.error("could not alert the operators about %s: %s", alert.key, exc)
+            continue
+        led.alert_sent(alert.key, receipt)
+        sent += 1
+        if log is not None:
+            log.warning("operators alerted: %s", alert.subject)
+    return sent
+
+
+@flow(name="alert-operators", log_prints=True, persist_result=False)
+def alert_operators(event: str = "", publication: str = "", reason: str = "") -> int:
+    """Send every unsent alert in the ledger (the failure event that triggered this run only wakes it)."""
+    return send_due_alerts(log=get_run_logger())

@@ -16,12 +16,12 @@ from prefect.artifacts import create_link_artifact, create_markdown_artifact
 from prefect.context import get_run_context
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from connectors.base import OutcomeUnknownError, PermanentError, RetryableError
+from connectors.base import OutcomeUnknownError, PermanentError, RetryableError, refused_credentials
 from practiceweek.artifacts import Rendered
 from practiceweek.ledger import TERMINAL, Row
 
 from . import _runtime as rt
-from .ratelimit import limit_for, pacer
+from .alerts import send_due_alerts
 
 _prepared: dict[tuple[str, str], Rendered] = {}
 _prepared_lock = threading.Lock()
@@ -109,16 +109,60 @@ def _wait_for_dependencies(row: Row) -> None:
         time.sleep(0.2)
 
 
+def _missed(row: Row) -> str:
+    return (
+        f"missed its window: due {time.time() - row.scheduled_at:.0f} s ago, "
+        f"window {row.missed_window_s:.0f} s"
+    )
+
+
+def _alert_now() -> None:
+    """Send the alert the ledger just recorded (a window run or heal sends it later if this fails)."""
+    try:
+        send_due_alerts(log=get_run_logger())
+    except Exception as exc:  # noqa: BLE001 - recorded in the ledger: the next sweep sends it
+        get_run_logger().warning("operators' alert left for the next sweep: %s", exc)
+
+
 def _skip(row: Row, reason: str) -> str:
     if rt.ledger().mark_skipped(row.id, reason):
         get_run_logger().warning("skipped %s: %s", row.id, reason)
         rt.emit("skipped", row, reason=reason)
+        _alert_now()
     return "skipped"
 
 
 def _fail(row: Row, reason: str) -> None:
     if rt.ledger().mark_failed(row.id, reason):
         rt.emit("failed", row, reason=reason)
+        _alert_now()
+
+
+def _stop_connector(row: Row, exc: Exception) -> str:
+    """The provider refused the connector's credentials: hold this publication and stop the connector."""
+    led = rt.ledger()
+    if led.stop_connector(row.connector, str(exc), getattr(exc, "status", None)):
+        get_run_logger().error(
+            "stopped the %s connector: %s; its publications are held until "
+            "`practiceweek connectors resume %s`",
+            row.connector,
+            exc,
+            row.connector,
+        )
+        rt.emit("connector-stopped", row, connector=row.connector, reason=str(exc))
+        _alert_now()
+    return "held"
+
+
+def _held(row: Row) -> str | None:
+    """``held`` while the publication's connector is stopped; skipped once its window has passed."""
+    stopped = rt.ledger().stopped().get(row.connector)
+    if stopped is None:
+        return None
+    if time.time() > row.deadline:
+        reason = f"missed its window while the {row.connector} connector was stopped: {stopped.reason}"
+        return _skip(row, reason)
+    return "held"
 
 
 def _record(row: Row, rendered: Rendered | None, url: str | None) -> None:
@@ -160,12 +204,11 @@ def publish(publication_id: str, record: bool = True, label: str = "") -> str:
         return "unknown-publication"
     if row.state in TERMINAL or row.state == "sending":
         return row.state  # someone else has it
-    if time.time() > row.deadline:
-        return _skip(
-            row,
-            f"missed its window: due {time.time() - row.scheduled_at:.0f} s ago, "
-            f"window {row.missed_window_s:.0f} s",
-        )
+    held = _held(row)
+    if held is not None:
+        return held
+    if time.time() > row.deadline and row.state != "unknown":  # an unknown one is reconciled first
+        return _skip(row, _missed(row))
     if row.depends_on:
         _wait_for_dependencies(row)
     if row.scheduled_at < time.time() - 1:  # catching up: earlier ones of this channel first
@@ -185,13 +228,33 @@ def publish(publication_id: str, record: bool = True, label: str = "") -> str:
     delay = row.scheduled_at - time.time()
     if delay > 0:
         time.sleep(delay)
-    conn = rt.connector(row.connector)
+    try:
+        conn = rt.connector(row.connector)
+    except PermanentError as exc:  # no credentials, or a connector that cannot be built
+        if refused_credentials(exc):
+            return _stop_connector(row, exc)
+        _fail(row, str(exc))
+        raise
 
     if row.state == "unknown":  # a crash or an ambiguous answer earlier: reconcile before anything else
         try:
             receipt = conn.find(rendered)
         except (RetryableError, OutcomeUnknownError) as exc:
             raise TryAgain(f"could not reconcile {row.id}: {exc}") from None
+        except PermanentError as exc:
+            if refused_credentials(exc):
+                return _stop_connector(row, exc)
+            _fail(row, f"could not reconcile: {exc}")
+            raise
+        if receipt is None and not type(conn).can_find:  # a webhook or SMTP: nobody can tell; ask a person
+            _fail(
+                row,
+                f"outcome unknown ({row.error or 'interrupted while sending'}) and {row.connector} cannot be "
+                "checked: confirm with the recipients whether it arrived before sending it again",
+            )
+            return "failed"
+        if receipt is None and time.time() > row.deadline:
+            return _skip(row, _missed(row) + "; the provider confirmed it never arrived")
         if receipt is not None:
             if led.mark_sent(
                 row.id,
@@ -210,14 +273,11 @@ def publish(publication_id: str, record: bool = True, label: str = "") -> str:
         return (led.get(row.id) or row).state
 
     attempt = row.attempts + 1
-    lim = limit_for(row.connector, type(conn).requests_per_interval, type(conn).interval_seconds)
-    if lim is not None:
-        pacer(lim).acquire()
     try:
         receipt = conn.publish(rendered)
     except RetryableError as exc:
         led.release(row.id, str(exc))
-        wait = exc.retry_after if exc.retry_after is not None else min(2**attempt, 60)
+        wait = exc.retry_after if exc.retry_after is not None else min(2 ** (attempt - 1), 30)
         if attempt >= rt.MAX_ATTEMPTS or time.time() + wait > row.deadline:
             _fail(row, f"gave up after {attempt} attempt(s): {exc}")
             raise
@@ -229,9 +289,12 @@ def publish(publication_id: str, record: bool = True, label: str = "") -> str:
         if attempt >= rt.MAX_ATTEMPTS:
             _fail(row, f"outcome unknown after {attempt} attempt(s): {exc}")
             raise
-        time.sleep(min(2**attempt, 30))
+        time.sleep(min(2 ** (attempt - 1), 15))
         raise TryAgain(str(exc)) from None
     except PermanentError as exc:
+        if refused_credentials(exc):
+            led.release(row.id, str(exc))  # not sent: it may still go out once the connector is fixed
+            return _stop_connector(row, exc)
         _fail(row, str(exc))
         raise
     except Exception as exc:
@@ -245,6 +308,28 @@ def publish(publication_id: str, record: bool = True, label: str = "") -> str:
     if record:
         _record(row, rendered, receipt.url)
     return "sent"
+
+
+def _release_resumed(submitted: dict[str, Any], held: dict[str, str], led: Any) -> None:
+    """Note the tasks that came back ``held`` (``held``: every finished task looked at → the connector
+    holding it, or '' if none); once that connector is resumed, take the publication out of ``submitted``
+    so this window run submits it again."""
+    for pid, fut in submitted.items():
+        if pid not in held and fut.wrapped_future.done():
+            try:
+                outcome = fut.result(raise_on_failure=False)
+            except Exception:  # noqa: BLE001 - a failed task is not held
+                outcome = None
+            row = led.get(pid) if outcome == "held" else None
+            held[pid] = row.connector if row else ""
+    waiting = {pid: name for pid, name in held.items() if name and pid in submitted}
+    if not waiting:
+        return
+    stopped = led.stopped()
+    for pid, name in waiting.items():
+        if name not in stopped:
+            del submitted[pid]
+            del held[pid]
 
 
 def _rename(window_start: float, rows: list[Row]) -> None:
@@ -299,19 +384,24 @@ def publish_window(window_start: float, ledger_key: str | None = None, generatio
         log.warning(
             "%d publication(s) were being sent when a worker stopped; reconciling them", len(recovered)
         )
+    _alert_now()  # alerts recorded while no process could send them (a crash, the server down)
     upcoming = [
         r for r in led.due(end) if r.scheduled_at >= window_start or r.scheduled_at < time.time() - rt.HEAL_S
     ]
     _rename(window_start, upcoming)
     total = max(1, len(upcoming))
     record = len(upcoming) <= rt.RECORD_LIMIT  # a crowded window: one summary instead of an artifact each
-    progress_id = create_progress_artifact(
-        0.0, key=None, description=f"window of {len(upcoming)} publication(s)"
-    )
+    try:
+        progress_id = create_progress_artifact(
+            0.0, key=None, description=f"window of {len(upcoming)} publication(s)"
+        )
+    except Exception:  # noqa: BLE001 - the server is restarting: publish anyway, without the progress bar
+        progress_id = None
     submitted: dict[str, Any] = {}
     results: dict[str, int] = {}
     last_beat = 0.0
     unrenderable: set[str] = set()  # waiting on a dependency, or broken: rendered in the task
+    held: dict[str, str] = {}  # finished tasks looked at: id → the stopped connector holding it, or ''
     last_progress = -1.0
     while True:
         now = time.time()
@@ -348,9 +438,10 @@ def publish_window(window_start: float, ledger_key: str | None = None, generatio
                 unrenderable.add(r.id)
                 log.warning("could not render %s ahead: %s", r.id, exc)
         done = sum(1 for f in submitted.values() if f.wrapped_future.done())  # no API call per future
+        _release_resumed(submitted, held, led)
         total = max(total, len(submitted))
         progress = round(100.0 * done / total, 1)
-        if progress != last_progress:
+        if progress != last_progress and progress_id is not None:
             try:
                 update_progress_artifact(progress_id, progress)
             except Exception:  # noqa: BLE001
@@ -366,6 +457,7 @@ def publish_window(window_start: float, ledger_key: str | None = None, generatio
             continue
         wake = min(end, next_at if next_at is not None else end, time.time() + 0.5)
         time.sleep(max(0.0, min(wake - time.time(), 0.5)))
+    _alert_now()
     for pid, fut in submitted.items():
         try:
             state = fut.result(raise_on_failure=False)

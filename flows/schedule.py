@@ -248,26 +248,9 @@ def apply_campaign(
         row = led.get(pid)
         if row is not None:
             rt.emit("scheduled", row)
-    ensure_limits_for({p.connector for p in planned})
     if schedule_runs:
         ensure_windows(led, led.rows(loaded.id))
     return diff, diff_markdown(loaded.id, diff, led)
-
-
-def ensure_limits_for(names: set[str]) -> None:
-    from .ratelimit import ensure_limits, limit_for
-
-    limits = []
-    for name in sorted(names):
-        try:
-            cls = type(rt.connector(name))
-        except Exception:  # noqa: BLE001 - a connector without credentials fails when it publishes
-            continue
-        lim = limit_for(name, cls.requests_per_interval, cls.interval_seconds)
-        if lim is not None:
-            limits.append(lim)
-    if limits:
-        ensure_limits(limits)
 
 
 @flow(name="schedule-campaign", log_prints=True, persist_result=False)

@@ -71,7 +71,7 @@ class _Embedded:
 
 def _wait(led: Ledger, cids: list[str], timeout: float, embedded: _Embedded | None) -> list[Row]:
     """Print each publication as it settles; return when every one has (or on timeout)."""
-    from flows.schedule import ensure_windows
+    from flows.heal import heal
 
     seen: set[str] = set()
     deadline = time.time() + timeout
@@ -90,12 +90,10 @@ def _wait(led: Ledger, cids: list[str], timeout: float, embedded: _Embedded | No
             return rows
         if embedded is not None:
             embedded.keep_alive()
-        if time.time() - last_check > 3:  # a window run that died (kill -9, lost host) is replaced
+        if time.time() - last_check > 3:  # a window run that died (kill -9, lost host) is replaced, …
             last_check = time.time()
-            try:
-                ensure_windows(led, [r for r in rows if r.state not in TERMINAL])
-            except Exception as exc:  # noqa: BLE001 - the server may be restarting; try again later
-                print(f"could not check window runs: {exc}", file=sys.stderr)
+            for error in heal().errors:  # … and what no process could skip or alert meanwhile is done
+                print(f"heal: {error}", file=sys.stderr)
         time.sleep(0.5)
 
 
@@ -238,6 +236,45 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that declares 
             print(f"  next  {r.state:9} {_fmt(r.scheduled_at)}  {r.id}")
         if not rows:
             print("  nothing scheduled")
+        stopped = Ledger().stopped()
+        for name in sorted({r.connector for r in rows} & set(stopped)):
+            info = stopped[name]
+            print(f"  STOPPED connector {name} since {_fmt(info.stopped_at)}: {info.reason}")
+            print(f"    fix it, then: practiceweek connectors resume {name}")
+
+    connectors = typer.Typer(help="Connectors stopped because a provider refused their credentials.")
+    app.add_typer(connectors, name="connectors")
+
+    @connectors.command("list")
+    def connectors_list() -> None:
+        """Show the stopped connectors and why (from the ledger)."""
+        _pin_paths(_state())
+        stopped = Ledger().stopped()
+        if not stopped:
+            print("no connector is stopped")
+        for name, info in sorted(stopped.items()):
+            print(f"{name}: stopped since {_fmt(info.stopped_at)}: {info.reason}")
+
+    @connectors.command("resume")
+    def connectors_resume(
+        name: Annotated[str, typer.Argument(help="Connector name, e.g. mastodon or graph_mail.")],
+    ) -> None:
+        """Resume a stopped connector once its credentials are fixed: held publications go out if still in
+        their window (their runs are scheduled again), the others are skipped and reported."""
+        _pin_paths(_state())
+        led = Ledger()
+        if not led.resume_connector(name):
+            known = ", ".join(sorted(led.stopped())) or "none"
+            print(f"{name} is not stopped (stopped connectors: {known})", file=sys.stderr)
+            raise typer.Exit(2)
+        print(f"resumed {name}")
+        if os.environ.get("PREFECT_API_URL"):
+            from flows.heal import heal
+
+            healed = heal()
+            print(f"scheduled {len(healed.windows)} window run(s), skipped {len(healed.skipped)} expired")
+        else:
+            print("held publications are picked up by the next heal round or publish-window run")
 
     @app.command()
     def cancel(file: Annotated[Path, typer.Argument(help="Campaign YAML file.")]) -> None:

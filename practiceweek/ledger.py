@@ -47,6 +47,20 @@ _SCHEMA = [
     """CREATE TABLE IF NOT EXISTS windows (
         start DOUBLE PRECISION PRIMARY KEY, gen INTEGER NOT NULL, state TEXT NOT NULL,
         heartbeat DOUBLE PRECISION, flow_run_id TEXT, updated_at DOUBLE PRECISION NOT NULL)""",
+    # operators' alerts: written in the same transaction as the failure they report, sent by whoever sweeps
+    """CREATE TABLE IF NOT EXISTS alerts (
+        key TEXT PRIMARY KEY, kind TEXT NOT NULL, subject TEXT NOT NULL, publication TEXT, connector TEXT,
+        reason TEXT NOT NULL, created_at DOUBLE PRECISION NOT NULL, lease_until DOUBLE PRECISION,
+        sent_at DOUBLE PRECISION, receipt TEXT)""",
+    """CREATE INDEX IF NOT EXISTS alerts_open ON alerts (sent_at, created_at)""",
+    # a connector whose credentials or permissions the provider refused: held until someone resumes it
+    """CREATE TABLE IF NOT EXISTS stopped_connectors (
+        connector TEXT PRIMARY KEY, reason TEXT NOT NULL, status INTEGER,
+        stopped_at DOUBLE PRECISION NOT NULL)""",
+    # provider rate limits shared by every worker: the next free request slot of each pacer
+    """CREATE TABLE IF NOT EXISTS pacers (key TEXT PRIMARY KEY, updated_at DOUBLE PRECISION NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS pacer_slots (key TEXT NOT NULL, at DOUBLE PRECISION NOT NULL)""",
+    """CREATE INDEX IF NOT EXISTS pacer_slots_key_at ON pacer_slots (key, at)""",
 ]
 
 _PUB_COLUMNS = (
@@ -150,6 +164,30 @@ class CampaignRow:
         if self.speed is None:
             return missed_window_s
         return max(missed_window_s / self.speed, self.window_floor_s or 0.0)
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One message for the operators, recorded with the failure it reports."""
+
+    key: str
+    kind: str  # failed | skipped | connector-stopped
+    subject: str
+    publication: str | None
+    connector: str | None
+    reason: str
+    created_at: float
+    sent_at: float | None
+
+
+@dataclass(frozen=True)
+class Stopped:
+    """A connector stopped because the provider refused its credentials or permissions."""
+
+    connector: str
+    reason: str
+    status: int | None
+    stopped_at: float
 
 
 @dataclass
@@ -590,9 +628,8 @@ class Ledger:
         )
 
     def mark_failed(self, pid: str, error: str) -> bool:
-        return self._cas(
-            pid, ("sending", "pending", "unknown"), "failed", error=error[:2000], lease_until=None
-        )
+        """Give up on a publication; its alert to the operators is recorded in the same transaction."""
+        return self._end(pid, ("sending", "pending", "unknown"), "failed", error)
 
     def mark_unknown(self, pid: str, error: str = "") -> bool:
         return self._cas(pid, ("sending",), "unknown", error=error[:2000], lease_until=None)
@@ -602,7 +639,123 @@ class Ledger:
         return self._cas(pid, ("sending",), "pending", error=error[:2000], lease_until=None)
 
     def mark_skipped(self, pid: str, reason: str) -> bool:
-        return self._cas(pid, ("pending", "unknown"), "skipped", error=reason[:2000])
+        """Skip a publication that missed its window; its alert is recorded in the same transaction."""
+        return self._end(pid, ("pending", "unknown"), "skipped", reason)
+
+    def _end(self, pid: str, from_states: tuple[str, ...], to: str, reason: str) -> bool:
+        now = time.time()
+        marks = ", ".join("?" * len(from_states))
+        with self._tx() as cur:
+            cur.execute(
+                self._q(
+                    f"UPDATE publications SET state=?, error=?, lease_until=NULL, updated_at=? "
+                    f"WHERE id=? AND state IN ({marks})"
+                ),
+                (to, reason[:2000], now, pid, *from_states),
+            )
+            if cur.rowcount != 1:
+                return False
+            cur.execute(self._q("SELECT connector FROM publications WHERE id=?"), (pid,))
+            connector = cur.fetchone()[0]
+            self._add_alert(
+                cur, f"{to}:{pid}:{now:.6f}", to, f"[practiceweek] {to}: {pid}", reason, now, pid, connector
+            )
+        return True
+
+    def _add_alert(
+        self,
+        cur: Any,
+        key: str,
+        kind: str,
+        subject: str,
+        reason: str,
+        now: float,
+        publication: str | None = None,
+        connector: str | None = None,
+    ) -> None:
+        cur.execute(
+            self._q(
+                "INSERT INTO alerts (key, kind, subject, publication, connector, reason, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+            ),
+            (key, kind, subject[:300], publication, connector, reason[:2000], now),
+        )
+
+    # --- operators' alerts ------------------------------------------------------------------------------
+    def alerts(self, unsent_only: bool = False) -> list[Alert]:
+        where = " WHERE sent_at IS NULL" if unsent_only else ""
+        found = self._read(
+            "SELECT key, kind, subject, publication, connector, reason, created_at, sent_at FROM alerts"
+            f"{where} ORDER BY created_at, key"
+        )
+        return [Alert(*r) for r in found]
+
+    def claim_alert(self, key: str, lease_s: float = 60.0) -> bool:
+        """Take an unsent alert for sending (another sweeper may take it again after ``lease_s``)."""
+        now = time.time()
+        return (
+            self._write(
+                "UPDATE alerts SET lease_until=? WHERE key=? AND sent_at IS NULL "
+                "AND (lease_until IS NULL OR lease_until < ?)",
+                (now + lease_s, key, now),
+            )
+            == 1
+        )
+
+    def alert_sent(self, key: str, receipt: str) -> None:
+        self._write("UPDATE alerts SET sent_at=?, receipt=? WHERE key=?", (time.time(), receipt[:500], key))
+
+    # --- provider rate limits ---------------------------------------------------------------------------
+    def reserve_slot(self, key: str, limit: int, window: float) -> float:
+        """Reserve a request slot of pacer ``key``: at most ``limit`` slots in any ``window`` seconds,
+        shared by every process using this ledger. Returns the wall-clock time the caller may send at.
+
+        Slots are granted in time order: a new one goes at once while fewer than ``limit`` lie in the last
+        window, else one ``window`` after the ``limit``-th latest, so a queue drains at the full rate."""
+        with self._tx() as cur:
+            now = time.time()
+            cur.execute(
+                self._q("INSERT INTO pacers (key, updated_at) VALUES (?, ?) ON CONFLICT DO NOTHING"),
+                (key, now),
+            )
+            lock = " FOR UPDATE" if self.postgres else ""
+            cur.execute(self._q(f"SELECT updated_at FROM pacers WHERE key=?{lock}"), (key,))
+            cur.execute(
+                self._q("SELECT at FROM pacer_slots WHERE key=? ORDER BY at DESC LIMIT 1 OFFSET ?"),
+                (key, limit - 1),
+            )
+            nth = cur.fetchone()
+            start = now if nth is None else max(now, float(nth[0]) + window)
+            cur.execute(self._q("INSERT INTO pacer_slots (key, at) VALUES (?, ?)"), (key, start))
+            cur.execute(self._q("DELETE FROM pacer_slots WHERE key=? AND at < ?"), (key, now - 2 * window))
+            cur.execute(self._q("UPDATE pacers SET updated_at=? WHERE key=?"), (now, key))
+        return start
+
+    # --- connectors stopped on refused credentials -----------------------------------------------------
+    def stop_connector(self, connector: str, reason: str, status: int | None = None) -> bool:
+        """Stop a connector (once) and record the operators' alert. False if it was already stopped."""
+        now = time.time()
+        with self._tx() as cur:
+            cur.execute(
+                self._q(
+                    "INSERT INTO stopped_connectors (connector, reason, status, stopped_at) "
+                    "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"
+                ),
+                (connector, reason[:2000], status, now),
+            )
+            if cur.rowcount != 1:
+                return False
+            subject = f"[practiceweek] connector stopped: {connector}"
+            self._add_alert(cur, f"stopped:{connector}:{now:.6f}", "connector-stopped", subject, reason, now,
+                            connector=connector)
+        return True
+
+    def resume_connector(self, connector: str) -> bool:
+        return self._write("DELETE FROM stopped_connectors WHERE connector=?", (connector,)) == 1
+
+    def stopped(self) -> dict[str, Stopped]:
+        found = self._read("SELECT connector, reason, status, stopped_at FROM stopped_connectors")
+        return {r[0]: Stopped(*r) for r in found}
 
     def recover(self, now: float | None = None, everything: bool = False) -> list[str]:
         """'sending' rows whose worker died (lease over, or ``everything``) become 'unknown'."""

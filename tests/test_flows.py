@@ -189,3 +189,56 @@ def test_prefect_yaml_declares_the_served_deployments_and_their_triggers() -> No
         "practiceweek.publication.failed",
         "practiceweek.publication.skipped",
     }
+
+
+def test_a_refused_token_stops_its_connector_holds_its_posts_and_resumes(
+    prefect_env: dict[str, str], tmp_path: Path
+) -> None:
+    """401 from Mastodon: one request, the connector stops with one actionable alert, its posts are held (not
+    failed, not retried), X carries on; after `connectors resume` the held posts go out, each once."""
+    from flows.embedded import start_serving, wait_served
+    from tests.conftest import kill_tree
+    from tests.servers.mastodon import MastodonServer
+
+    server = MastodonServer(token="the-right-token").start()
+    env = {
+        **prefect_env,
+        "PRACTICEWEEK_MASTODON_BASE_URL": server.url,
+        "PRACTICEWEEK_MASTODON_ACCESS_TOKEN": "a-revoked-token",
+        "PREFECT_LOGGING_LEVEL": "INFO",
+    }
+    camp = _campaign(tmp_path, '  mastodon: { at: "12:00", connector: mastodon }\n  x: { at: "12:00" }\n')
+    proc = start_serving(env["PREFECT_API_URL"], env=env, log=tmp_path / "serve.log")
+    try:
+        assert wait_served(env["PREFECT_API_URL"])
+        done = _pw(env, "schedule", str(camp), "--rehearse", "--speed", "20000")
+        assert done.returncode == 0, done.stderr
+        led = Ledger(env["PRACTICEWEEK_LEDGER_URL"])
+        x_sent = lambda: [r.state for r in led.rows(CID) if r.channel == "x"] == ["sent"] * 5  # noqa: E731
+        wait_until(x_sent, 120, "the X posts (the other connector carries on)")
+        assert "mastodon" in led.stopped() and "401" in led.stopped()["mastodon"].reason
+        masto = [r for r in led.rows(CID) if r.channel == "mastodon"]
+        assert {r.state for r in masto} == {"pending"}, [(r.id, r.state, r.error) for r in masto]
+        refused = [q for q in server.requests if q.path.startswith("/api/v1/")]
+        assert 1 <= len(refused) <= 2, [q.path for q in refused]  # no retry storm: at most one in flight
+        assert server.statuses == []
+        outbox = Path(env["PRACTICEWEEK_OUTBOX"]) / "operators"
+        wait_until(lambda: list(outbox.rglob("message.json")), 30, "the operators' alert")
+        alerts = [p.read_text() for p in outbox.rglob("message.json")]
+        assert len(alerts) == 1 and "practiceweek connectors resume mastodon" in alerts[0]
+        assert "a-revoked-token" not in alerts[0]
+        status = _pw(env, "status", str(camp))
+        assert "STOPPED connector mastodon" in status.stdout
+
+        server.token = "a-revoked-token"  # the operator fixed the token; now resume
+        resumed = _pw(env, "connectors", "resume", "mastodon")
+        assert resumed.returncode == 0, resumed.stderr
+        assert "mastodon" not in led.stopped()
+        masto_sent = lambda: {r.state for r in led.rows(CID) if r.channel == "mastodon"} == {"sent"}  # noqa: E731
+        wait_until(masto_sent, 90, f"the held Mastodon posts ({resumed.stdout.strip()})")
+        assert len(server.statuses) == 5 and len({s["content"] for s in server.statuses}) == 5
+        again = _pw(env, "connectors", "resume", "mastodon")
+        assert again.returncode == 2 and "not stopped" in again.stderr
+    finally:
+        kill_tree(proc.pid)
+        server.stop()

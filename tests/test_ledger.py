@@ -143,3 +143,49 @@ def test_due_lists_open_publications_in_time_order(led: Ledger) -> None:
     assert [r.id for r in led.due(100)] == ["late", "a"]
     assert led.next_open(10) == 1e12
     assert led.counts("c")["sent"] == 1
+
+
+def test_a_failure_and_its_operators_alert_are_recorded_together(led: Ledger) -> None:
+    led.apply("c", [_p("c/mon/email/daily", 100.0), _p("c/tue/email/daily", 200.0)])
+    assert led.claim("c/mon/email/daily") and led.mark_failed("c/mon/email/daily", "Graph 400: bad address")
+    assert led.mark_skipped("c/tue/email/daily", "missed its window")
+    assert not led.mark_skipped("c/tue/email/daily", "again")  # no second alert for the same skip
+    alerts = led.alerts(unsent_only=True)
+    assert [(a.kind, a.publication, a.reason) for a in alerts] == [
+        ("failed", "c/mon/email/daily", "Graph 400: bad address"),
+        ("skipped", "c/tue/email/daily", "missed its window"),
+    ]
+    first = alerts[0].key
+    assert led.claim_alert(first) and not led.claim_alert(first)  # one sweeper at a time
+    led.alert_sent(first, "outbox:1")
+    assert [a.kind for a in led.alerts(unsent_only=True)] == ["skipped"]
+    assert led.claim_alert(alerts[1].key, lease_s=-1) and led.claim_alert(alerts[1].key)  # lease ran out
+
+
+def test_a_connector_stops_once_with_one_alert_and_resumes(led: Ledger) -> None:
+    assert led.stop_connector("mastodon", "Mastodon 401: token refused", 401)
+    assert not led.stop_connector("mastodon", "Mastodon 401 again", 401)
+    assert led.stopped()["mastodon"].status == 401 and "token refused" in led.stopped()["mastodon"].reason
+    assert [(a.kind, a.connector) for a in led.alerts()] == [("connector-stopped", "mastodon")]
+    assert led.resume_connector("mastodon") and not led.resume_connector("mastodon")
+    assert led.stopped() == {}
+
+
+def _reserve(url: str, n: int, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    other = Ledger(url)
+    out.put([other.reserve_slot("x:acct", 5, 0.5) for _ in range(n)])
+
+
+def test_rate_slots_never_exceed_the_limit_in_any_window_across_processes(led: Ledger) -> None:
+    ctx = multiprocessing.get_context("spawn")
+    out = ctx.Queue()
+    procs = [ctx.Process(target=_reserve, args=(led.url, 10, out)) for _ in range(2)]
+    for p in procs:
+        p.start()
+    slots = sorted(out.get(timeout=60) + out.get(timeout=60))
+    for p in procs:
+        p.join()
+    assert len(slots) == 20
+    # the first five go at once (a burst up to the limit); every later one waits for the window to pass
+    assert slots[4] - slots[0] < 0.5 <= slots[5] - slots[0]
+    assert all(b - a >= 0.5 - 1e-6 for a, b in zip(slots, slots[5:], strict=False))  # ≤ 5 in any 0.5 s

@@ -1,0 +1,105 @@
+"""``heal``: what a supervisor runs every few seconds so a crash costs seconds, not publications.
+
+1. 'sending' rows whose worker died become 'unknown' (reconciled with the provider before any retry);
+2. pending publications whose window has passed are skipped and reported (a person decides);
+3. every open publication due soon, or overdue, gets a live publish-window run (a window whose run
+   stopped beating gets a new generation), except those held by a stopped connector;
+4. alerts recorded while nobody could send them are sent.
+
+Steps 1, 2 and 4 need only the ledger, so they work while the Prefect server is down; step 3 needs the
+server and is skipped (and retried at the next round) while it is not answering.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+
+import httpx
+
+from . import _runtime as rt
+from .alerts import send_due_alerts
+
+HORIZON_S = 120.0  # re-arm windows for publications due within this long (later ones are scheduled)
+
+
+@dataclass
+class Healed:
+    """What one round of healing did."""
+
+    reconciling: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    windows: list[str] = field(default_factory=list)
+    alerts: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.reconciling or self.skipped or self.windows or self.alerts or self.errors)
+
+
+def skip_expired(now: float | None = None) -> list[str]:
+    """Skip pending publications whose window closed before anyone could send them."""
+    now = time.time() if now is None else now
+    led = rt.ledger()
+    out = []
+    for row in led.due(now, states=("pending",)):
+        if row.deadline < now:
+            late = now - row.scheduled_at
+            stopped = led.stopped().get(row.connector)
+            reason = (
+                f"missed its window while the {row.connector} connector was stopped: {stopped.reason}"
+                if stopped
+                else f"missed its window: nothing could send it for {late:.0f} s "
+                f"(window {row.missed_window_s:.0f} s)"
+            )
+            if led.mark_skipped(row.id, reason):
+                rt.emit("skipped", row, reason=reason)
+                out.append(row.id)
+    return out
+
+
+def _server_answers() -> bool:
+    """A quick look at /health, so a round does not sit in the client's retries while the server restarts."""
+    url = os.environ.get("PREFECT_API_URL")
+    if not url:
+        return True  # an ephemeral or configured-elsewhere API: let the client find it
+    try:
+        return httpx.get(f"{url.rstrip('/')}/health", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def heal(now: float | None = None, windows: bool = True) -> Healed:
+    """One round of healing (see the module docstring). Never raises; errors are in the result."""
+    from .schedule import ensure_windows
+
+    now = time.time() if now is None else now
+    done = Healed()
+    try:
+        done.reconciling = rt.recover_orphans()
+        done.skipped = skip_expired(now)
+    except Exception as exc:  # noqa: BLE001 - the ledger's database may be restarting
+        done.errors.append(f"ledger: {exc}")
+        return done
+    if windows and not _server_answers():
+        done.errors.append("windows: the Prefect server is not answering; next round")
+        windows = False
+    if windows:
+        led = rt.ledger()
+        stopped = led.stopped()
+        rows = [
+            r
+            for r in led.due(now + HORIZON_S)
+            if not (r.state == "pending" and r.connector in stopped)
+        ]
+        try:
+            done.windows = ensure_windows(led, rows, now=now)
+        except Exception as exc:  # noqa: BLE001 - the Prefect server may be down: next round
+            done.errors.append(f"windows: {type(exc).__name__}: {exc}"[:300])
+    try:
+        done.alerts = send_due_alerts()
+    except Exception as exc:  # noqa: BLE001
+        done.errors.append(f"alerts: {exc}"[:300])
+    return done
