@@ -101,6 +101,10 @@ def variants(
             channels[channel] = cfg
         for d, day in enumerate(data.get("days", []), start=1):
             day["title"] = f"[C{i:02d}-{d}] {day['title']}"
+            for theme in day.get("themes") or []:  # every post of a thread unique to its partnership, as X
+                theme["title"] = f"{theme['title']} (C{i:02d})"  # refuses a text the account already posted
+                for res in theme.get("resources") or []:
+                    res["title"] = f"{res['title']} (C{i:02d})"
             for over in (day.get("channels") or {}).values():
                 if isinstance(over, dict):
                     over.pop("connector", None)
@@ -140,6 +144,8 @@ class Hub:
             "bluesky": BlueskyServer(password=SECRETS["bluesky"]),
             "mastodon": MastodonServer(token=SECRETS["mastodon"]),
         }
+        # Graph reads the channel the Teams webhook posts to, so ambiguous cards can be reconciled
+        self.servers["graph"].channel_cards = lambda: list(self.servers["teams"].cards)
         for name, srv in self.servers.items():
             self._instrument(name, srv)
             srv.start()
@@ -213,6 +219,8 @@ class Hub:
             "PRACTICEWEEK_GRAPH_SENDER": "comms@example.org",
             "PRACTICEWEEK_GRAPH_DRIVE_ID": "drive-1",
             "PRACTICEWEEK_TEAMS_WEBHOOK_URL": s["teams"].webhook_url,
+            "PRACTICEWEEK_TEAMS_TEAM_ID": "team-1",
+            "PRACTICEWEEK_TEAMS_CHANNEL_ID": "19:practice-week@thread.tacv2",
             "PRACTICEWEEK_X_BASE_URL": s["x"].url,
             "PRACTICEWEEK_X_UPLOAD_URL": s["x"].url,
             "PRACTICEWEEK_X_CONSUMER_KEY": "ck",

@@ -60,10 +60,9 @@ class CredentialsError(PermanentError):
 
 
 def refused_credentials(exc: BaseException) -> bool:
-    """True for a failure that stops the whole connector (credentials or permissions)."""
-    return isinstance(exc, CredentialsError) or (
-        isinstance(exc, PermanentError) and exc.status in (401, 403)
-    )
+    """True for a failure that stops the whole connector (credentials or permissions). Connectors raise
+    ``CredentialsError`` for 401/403 unless the provider says the refusal is about the content."""
+    return isinstance(exc, CredentialsError)
 
 
 class OutcomeUnknownError(ConnectorError):

@@ -97,6 +97,8 @@ class SmtpSettings(_Settings):
 @dataclass(frozen=True, repr=False)
 class TeamsSettings(_Settings):
     webhook_url: str | None = None
+    team_id: str | None = None  # with channel_id and Graph credentials: cards can be found again
+    channel_id: str | None = None
     _secret_fields: tuple[str, ...] = ("webhook_url",)
 
     def __post_init__(self) -> None:
@@ -111,7 +113,11 @@ class TeamsSettings(_Settings):
 
     @classmethod
     def from_env(cls) -> TeamsSettings:
-        return cls(webhook_url=_env("TEAMS_WEBHOOK_URL"))
+        return cls(
+            webhook_url=_env("TEAMS_WEBHOOK_URL"),
+            team_id=_env("TEAMS_TEAM_ID"),
+            channel_id=_env("TEAMS_CHANNEL_ID"),
+        )
 
 
 @dataclass(frozen=True, repr=False)

@@ -86,7 +86,16 @@ class XConnector(Connector):
             return fn()
         except tweepy.HTTPException as exc:
             r = exc.response
-            raise classify_status("X", r.status_code, redact(r.text), r.headers, HINTS, what) from None
+            error = classify_status("X", r.status_code, redact(r.text), r.headers, HINTS, what)
+            if r.status_code == 403 and "duplicate" in error.body.lower():  # the text, not the credentials
+                raise PermanentError(
+                    f"X refused {what}: the account already has a post with exactly this text; "
+                    "change the text",
+                    status=403,
+                    body=error.body,
+                    provider="X",
+                ) from None
+            raise error from None
         except requests.ConnectTimeout as exc:
             raise not_reached("X", what, exc) from None
         except requests.ConnectionError as exc:

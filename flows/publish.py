@@ -246,7 +246,7 @@ def publish(publication_id: str, record: bool = True, label: str = "") -> str:
                 return _stop_connector(row, exc)
             _fail(row, f"could not reconcile: {exc}")
             raise
-        if receipt is None and not type(conn).can_find:  # a webhook or SMTP: nobody can tell; ask a person
+        if receipt is None and not getattr(conn, "can_find", True):  # SMTP, a bare webhook: ask a person
             _fail(
                 row,
                 f"outcome unknown ({row.error or 'interrupted while sending'}) and {row.connector} cannot be "

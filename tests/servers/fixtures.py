@@ -13,6 +13,7 @@ import pytest
 
 from connectors.base import Connector, OutcomeUnknownError, PermanentError, RetryableError
 from connectors.registry import get_connector
+from connectors.settings import GraphSettings
 from practiceweek.artifacts import Rendered
 
 from . import items
@@ -66,6 +67,7 @@ class Harness:
     expected_effects: int = 1  # per published item
     expect: dict[str, type[Exception]] = field(default_factory=lambda: dict(EXPECT))
     networked: bool = True
+    others: list[Any] = field(default_factory=list)  # more servers to stop afterwards
 
     def inject(self, kind: str) -> None:
         if isinstance(self.server, SmtpServer):
@@ -151,6 +153,31 @@ def _teams(tmp: Path) -> Harness:
         lambda slot: items.card(slot),
         lambda: len(server.cards),
         write_path="/invoke$",
+    )
+
+
+def _teams_with_graph(tmp: Path) -> Harness:
+    """The webhook plus Graph reading the channel it posts to: ``find`` reconciles ambiguous posts."""
+    server = TeamsWebhookServer(sig=SECRETS["teams_sig"]).start()
+    graph = GraphServer(token=SECRETS["graph_token"])
+    graph.channel_cards = lambda: server.cards
+    graph.start()
+    conn = get_connector(
+        "teams_channel",
+        webhook_url=server.webhook_url,
+        team_id="team-1",
+        channel_id="19:channel-1@thread.tacv2",
+        timeout=TIMEOUT,
+        graph_settings=GraphSettings(access_token=SECRETS["graph_token"], base_url=graph.url + "/v1.0"),
+    )
+    return Harness(
+        "teams_channel",
+        conn,
+        server,
+        lambda slot: items.card(slot),
+        lambda: len(server.cards),
+        write_path="/invoke$",
+        others=[graph],
     )
 
 
@@ -244,6 +271,7 @@ BUILDERS: dict[str, Callable[[Path], Harness]] = {
     "graph_events": lambda t: _graph(t, "graph_events"),
     "graph_files": lambda t: _graph(t, "graph_files"),
     "teams_channel": _teams,
+    "teams_channel+graph": _teams_with_graph,
     "web_page": _web,
     "x": _x,
     "bluesky": _bluesky,
@@ -257,8 +285,9 @@ def build(name: str, tmp: Path) -> Iterator[Harness]:
         yield harness
     finally:
         harness.connector.close()
-        if harness.server is not None:
-            harness.server.stop()
+        for server in [harness.server, *harness.others]:
+            if server is not None:
+                server.stop()
 
 
 @pytest.fixture

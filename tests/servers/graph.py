@@ -70,6 +70,11 @@ class GraphServer(FakeServer):
         self.route("GET", d + r"/(?:items/)?root:/(?P<path>.+?):?", self.get_item)
         self.route("POST", d + r"/items/(?P<iid>[^/]+)/createLink", self.create_link)
         self.route("PUT", r"/upload/(?P<token>[^/]+)", self.upload_chunk)
+        self.route(
+            "GET", V + r"/teams/(?P<team>[^/]+)/channels/(?P<channel>[^/]+)/messages", self.channel_messages
+        )
+        # the channel behind a Teams Workflows webhook: a callable returning the cards it received
+        self.channel_cards: Any = None
 
     # ------------------------------------------------------------------ plumbing
     def rate_limit_headers(self, delay: float) -> dict[str, str]:
@@ -312,6 +317,35 @@ class GraphServer(FakeServer):
         event["isCancelled"] = True
         event["cancelComment"] = (req.json() or {}).get("Comment") or (req.json() or {}).get("comment")
         return Response(202)
+
+    # ------------------------------------------------------------------ Teams channel messages
+    def channel_messages(self, req: Request) -> Response:
+        """Newest first, ``$top`` of them; a card posted by a Workflows webhook is an adaptive-card attachment
+        whose ``content`` is the card's JSON as a string (as Graph returns it)."""
+        denied = self._deny("ChannelMessage.Read.All", req)
+        if denied is not None:
+            return denied
+        import json
+
+        cards = list(self.channel_cards() if self.channel_cards else [])
+        top = int(req.query.get("$top") or 20)
+        value = [
+            {
+                "id": f"17{i:011d}",
+                "messageType": "message",
+                "webUrl": f"https://teams.microsoft.com/l/message/{req.match['channel']}/17{i:011d}",
+                "body": {"contentType": "html", "content": f'<attachment id="att{i}"></attachment>'},
+                "attachments": [
+                    {
+                        "id": f"att{i}",
+                        "contentType": "application/vnd.microsoft.card.adaptive",
+                        "content": json.dumps(card),
+                    }
+                ],
+            }
+            for i, card in reversed(list(enumerate(cards, 1)))
+        ][:top]
+        return Response(200, {"value": value})
 
     # ------------------------------------------------------------------ files
     def _store_file(self, drive: str, path: str, data: bytes) -> dict[str, Any]:

@@ -1,0 +1,92 @@
+"""Healing without the Prefect server: skips what nobody could send in time and sends every recorded alert."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from practiceweek.ledger import Ledger, Planned
+
+
+def _row(pid: str, at: float, window: float = 60.0, connector: str = "outbox") -> Planned:
+    return Planned(
+        id=pid,
+        campaign="c",
+        day=pid.split("/")[1],
+        channel=pid.split("/")[2],
+        connector=connector,
+        title=pid,
+        fingerprint="f",
+        planned_at=at,
+        scheduled_at=at,
+        missed_window_s=window,
+        snapshot="{}",
+    )
+
+
+@pytest.fixture()
+def healing(
+    prefect_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[Ledger, Path]]:
+    """The flows' runtime pointed at this test's ledger and outbox (events go to the session's server)."""
+    from flows import _runtime as rt
+
+    url = prefect_env["PRACTICEWEEK_LEDGER_URL"]
+    Path(prefect_env["PRACTICEWEEK_STATE"]).mkdir(parents=True, exist_ok=True)
+    monkeypatch.delenv("PRACTICEWEEK_OPERATORS_CONNECTOR", raising=False)
+    rt.reset_ledger()
+    rt._connectors.clear()
+    led = Ledger(url)
+    led.set_campaign("c", str(tmp_path / "c.yaml"))
+    yield led, Path(prefect_env["PRACTICEWEEK_OUTBOX"]) / "operators"
+    rt.reset_ledger()
+    rt._connectors.clear()
+
+
+def _alerts(folder: Path) -> list[str]:
+    return sorted(json.loads(p.read_text())["text"] for p in folder.rglob("message.json"))
+
+
+def test_heal_skips_what_missed_its_window_and_tells_the_operators(healing: tuple[Ledger, Path]) -> None:
+    from flows.heal import heal
+
+    led, alerts = healing
+    now = time.time()
+    led.apply(
+        "c",
+        [
+            _row("c/mon/email/daily", now - 600),  # nobody sent it, its window closed 9 minutes ago
+            _row("c/tue/email/daily", now - 30),  # late, but still inside its window: left for a window run
+            _row("c/wed/x/daily", now - 600, connector="mastodon"),  # held by a stopped connector, too late
+        ],
+    )
+    assert led.stop_connector("mastodon", "Mastodon 401: the access token is invalid", 401)
+    done = heal(windows=False)
+    assert sorted(done.skipped) == ["c/mon/email/daily", "c/wed/x/daily"]
+    assert led.get("c/tue/email/daily").state == "pending"  # type: ignore[union-attr]
+    assert "while the mastodon connector was stopped" in (led.get("c/wed/x/daily").error or "")  # type: ignore[union-attr]
+    texts = _alerts(alerts)
+    assert done.alerts == 3 and len(texts) == 3  # two skips and the connector stop
+    assert any("connectors resume mastodon" in t for t in texts)
+    assert any("c/mon/email/daily was skipped" in t and "missed its window" in t for t in texts)
+    assert heal(windows=False).empty  # nothing twice
+
+
+def test_an_alert_claimed_by_a_process_that_died_is_sent_by_the_next_sweep(
+    healing: tuple[Ledger, Path],
+) -> None:
+    from flows.alerts import send_due_alerts
+
+    led, alerts = healing
+    led.apply("c", [_row("c/mon/email/daily", time.time())])
+    assert led.claim("c/mon/email/daily") and led.mark_failed("c/mon/email/daily", "Graph 400: bad recipient")
+    (alert,) = led.alerts(unsent_only=True)
+    assert led.claim_alert(alert.key, lease_s=-1)  # a sweeper took it, then died before sending
+    assert send_due_alerts() == 1
+    assert led.alerts(unsent_only=True) == [] and len(_alerts(alerts)) == 1
+    assert "Graph 400: bad recipient" in _alerts(alerts)[0]
+    assert send_due_alerts() == 0
