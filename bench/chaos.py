@@ -511,7 +511,8 @@ def _reservations(path: Path) -> dict[str, list[tuple[float, float]]]:
         for line in path.read_text().splitlines():
             with contextlib.suppress(ValueError, KeyError):
                 rec = json.loads(line)
-                out[rec["key"].split(":", 1)[0]].append((rec["asked"], rec["slot"]))
+                if rec.get("held", True):
+                    out[rec["key"].split(":", 1)[0]].append((rec["asked"], rec["slot"]))
     return out
 
 
@@ -522,7 +523,7 @@ def _backlog(calls: list[float], reserved: list[tuple[float, float]], limit: int
     the provider in the ``interval`` before it, over ``limit`` (1.0: the whole limit was in use)."""
     import bisect
 
-    held = sorted((a, s) for a, s in reserved if s > a + 0.01)
+    held = sorted((a, s) for a, s in reserved if s > a)
     merged: list[list[float]] = []
     for a, s in held:
         if merged and a <= merged[-1][1]:
@@ -549,7 +550,12 @@ class Rig:
     """The production stack plus the provider servers, in one temporary folder."""
 
     def __init__(
-        self, workers: int, fault_rate: float = 0.0, seed: int = 1, root: Path | None = None
+        self,
+        workers: int,
+        fault_rate: float = 0.0,
+        seed: int = 1,
+        root: Path | None = None,
+        limits: dict[str, str] | None = None,
     ) -> None:
         self.root = root or Path(tempfile.mkdtemp(prefix="practiceweek-chaos-"))
         os.chmod(self.root, 0o711)
@@ -562,7 +568,9 @@ class Rig:
             "PRACTICEWEEK_BRANCH": "main",
             "PRACTICEWEEK_STATE": str(self.root / "state"),
             "PRACTICEWEEK_RATE_LOG": str(self.root / "rate.jsonl"),
+            **(limits or {}),
         }
+        (self.root / "limits.json").write_text(json.dumps(limits or {}))
 
     @classmethod
     def attach(cls, root: Path, workers: int) -> Rig:
@@ -574,6 +582,8 @@ class Rig:
         rig.stack.extra_env = {**provider_env, "PRACTICEWEEK_REPO": f"file://{root / 'repo'}",
                                "PRACTICEWEEK_BRANCH": "main", "PRACTICEWEEK_STATE": str(root / "state"),
                                "PRACTICEWEEK_RATE_LOG": str(root / "rate.jsonl")}
+        limits = root / "limits.json"
+        rig.stack.extra_env.update(json.loads(limits.read_text()) if limits.exists() else {})
         return rig
 
     def up(self) -> None:
@@ -705,13 +715,23 @@ class Rig:
 
 
 def _limits() -> dict[str, tuple[int, float]]:
-    from connectors.registry import connector_class
+    """Each connector's limit as the workers pace to it (PRACTICEWEEK_RATE_LIMIT_* included)."""
+    from connectors.registry import rate_limit
 
     out = {}
     for name in set(CONNECTOR_OF.values()):
-        cls = connector_class(name)
-        if cls.requests_per_interval:
-            out[name] = (cls.requests_per_interval, cls.interval_seconds)
+        limit, per = rate_limit(name)
+        if limit:
+            out[name] = (limit, per)
+    return out
+
+
+def limit_env(spec: str) -> dict[str, str]:
+    """``graph_mail=3/10,x=3/10`` → PRACTICEWEEK_RATE_LIMIT_* settings for the workers."""
+    out = {}
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        name, _, value = part.partition("=")
+        out[f"PRACTICEWEEK_RATE_LIMIT_{name.strip().upper()}"] = value.strip()
     return out
 
 
@@ -744,11 +764,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--heal-every", type=float, default=3.0, help="the supervisor's healing period, seconds")
     p.add_argument("--grace", type=float, default=300.0, help="seconds to wait after the last publication")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument(
+        "--limits",
+        default="graph_mail=3/10,mastodon=3/5,bluesky=3/5,x=3/10",
+        help="provider limits the workers pace to (PRACTICEWEEK_RATE_LIMIT_*), tight enough that the "
+        "partnerships' posts queue behind them; '' keeps each connector's real limit",
+    )
     p.add_argument("--alert-wait", type=float, default=90.0, help="seconds to wait for operator alerts")
     p.add_argument("--keep", action="store_true", help="keep the temporary folder")
     p.add_argument("--out", type=Path, default=None)
     a = p.parse_args(argv)
-    rig = Rig.attach(a.attach, a.workers) if a.attach else Rig(a.workers, a.fault_rate, a.seed)
+    rig = (
+        Rig.attach(a.attach, a.workers)
+        if a.attach
+        else Rig(a.workers, a.fault_rate, a.seed, limits=limit_env(a.limits))
+    )
     try:
         if not a.attach:
             rig.up()
@@ -760,7 +790,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if not a.attach:
             rig.down(keep=a.keep)
-    result.update({"fault_rate": a.fault_rate, "seed": a.seed})
+    paced = "" if a.attach else a.limits
+    result.update({"fault_rate": a.fault_rate, "seed": a.seed, "paced_limits": paced})
     result["command"] = "bench/chaos.py " + " ".join(argv)
     text = json.dumps(result, indent=2, default=str)
     print(text)

@@ -61,8 +61,36 @@ def _settings(kind: str, settings_cls: type, overrides: dict[str, Any]) -> Any:
     return base.with_overrides(**fields)
 
 
+def rate_limit(name: str) -> tuple[int | None, float]:
+    """The provider limit a connector paces to: ``PRACTICEWEEK_RATE_LIMIT_<NAME>`` = ``N/SECONDS`` (e.g.
+    ``PRACTICEWEEK_RATE_LIMIT_X=17/86400`` for X's free tier), else the connector's declared limit."""
+    cls = connector_class(name)
+    value = os.environ.get(f"PRACTICEWEEK_RATE_LIMIT_{name.upper()}", "").strip()
+    if not value:
+        return cls.requests_per_interval, cls.interval_seconds
+    try:
+        count, _, seconds = value.partition("/")
+        limit, per = int(count), float(seconds or "1")
+        if limit < 1 or per <= 0:
+            raise ValueError
+    except ValueError:
+        raise PermanentError(
+            f"PRACTICEWEEK_RATE_LIMIT_{name.upper()}={value!r}: expected REQUESTS/SECONDS, e.g. 100/900",
+            provider="registry",
+        ) from None
+    return limit, per
+
+
 def get_connector(name: str, **overrides: Any) -> Connector:
     """A ready connector; see the module docstring for where credentials come from."""
+    limit, per = rate_limit(name)
+    conn = _build(name, **overrides)
+    if (limit, per) != (type(conn).requests_per_interval, type(conn).interval_seconds):
+        conn.requests_per_interval, conn.interval_seconds = limit, per  # type: ignore[misc]
+    return conn
+
+
+def _build(name: str, **overrides: Any) -> Connector:
     cls = connector_class(name)
     _, _, kind, settings_cls = SPECS[name]
     kwargs = dict(overrides)

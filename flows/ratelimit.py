@@ -39,16 +39,17 @@ class LedgerPacer:
         wait = slot - time.time()
         if wait > 0:
             time.sleep(wait)
-        _record(self.key, asked, slot)
+        _record(self.key, asked, slot, held=wait > 0)
         return max(0.0, wait)
 
 
-def _record(key: str, asked: float, slot: float) -> None:
-    """For benchmarks: PRACTICEWEEK_RATE_LOG gets one line per reservation (when asked, which slot)."""
+def _record(key: str, asked: float, slot: float, held: bool) -> None:
+    """For benchmarks: PRACTICEWEEK_RATE_LOG gets one line per reservation (when asked, which slot, and
+    whether the limit held the request back)."""
     path = os.environ.get("PRACTICEWEEK_RATE_LOG")
     if not path:
         return
-    line = json.dumps({"key": key, "asked": asked, "slot": slot, "sent": time.time()}) + "\n"
+    line = json.dumps({"key": key, "asked": asked, "slot": slot, "held": held}) + "\n"
     with _log_lock, open(path, "a") as fh:
         fh.write(line)
 
