@@ -69,3 +69,29 @@ def test_threads_fit_are_numbered_and_keep_every_word(words, network):
         assert all(p.endswith(f" ({i}/{len(parts)})") for i, p in enumerate(parts, 1))
         parts = [p.rsplit(" (", 1)[0] for p in parts]
     assert " ".join(parts).split() == text.split()
+
+
+@pytest.mark.parametrize("network", ["x", "bluesky", "mastodon"])
+def test_no_post_of_a_week_repeats_another_posts_text(network):
+    """X refuses a post whose exact text the account already posted: a thread's last post must carry the
+    day's own words, not only the hashtags that every day ends with."""
+    from pathlib import Path
+
+    from practiceweek.loader import load
+    from practiceweek.planner import plan
+    from practiceweek.render import render
+
+    weeks = 0
+    for path in sorted((Path(__file__).resolve().parent.parent / "campaigns").glob("*.yaml")):
+        loaded = load(path)
+        texts = [
+            post.text
+            for pub in plan(loaded.model)
+            if pub.channel == network
+            for post in render(loaded, pub).posts
+        ]
+        assert len(set(texts)) == len(texts), path.name
+        weeks += bool(texts)
+    assert weeks >= 1  # some seed week posts on this network
+    parts = thread("x", "day words " * 40 + "#SafeguardingPracticeWeek #LearningFromReviews")
+    assert len(parts) == 2 and parts[-1].count("day words") >= 5  # the tail is balanced, not just tags

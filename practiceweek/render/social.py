@@ -60,9 +60,23 @@ def thread(network: str, text: str) -> list[str]:
     for _ in range(6):
         parts = _fill(network, words, limit, n)
         if len(parts) == n:
+            parts = _balanced(network, words, limit, n)
             return [f"{p} ({i}/{n})" for i, p in enumerate(parts, 1)]
         n = len(parts)
     return [f"{p} ({i}/{len(parts)})" for i, p in enumerate(parts, 1)]
+
+
+def _balanced(network: str, words: list[str], limit: int, n: int) -> list[str]:
+    """The same ``n`` posts with the text spread evenly: the last post carries some of the day's own words,
+    not just the hashtags (X refuses a post whose text the account already posted, e.g. yesterday's)."""
+    lo, hi = 1, limit
+    while lo < hi:  # the smallest budget that still fits the text in n posts
+        mid = (lo + hi) // 2
+        if len(_fill(network, words, mid, n)) <= n:
+            hi = mid
+        else:
+            lo = mid + 1
+    return _fill(network, words, lo, n)
 
 
 def _fill(network: str, words: list[str], limit: int, n: int) -> list[str]:
