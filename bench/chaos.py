@@ -82,6 +82,9 @@ def variants(
         camp = data["campaign"]
         camp["id"] = f"{camp['id'][:40]}-{prefix}{i:02d}"
         camp["title"] = f"{camp['title']} (C{i:02d})"
+        # one X/Bluesky/Mastodon account serves every partnership here (in life each has its own): a tag of
+        # their own keeps every post's text unique to them, as X refuses a text the account already posted
+        camp["hashtags"] = [*(camp.get("hashtags") or []), f"SPWC{i:02d}"]
         if start is not None:  # move the week: keep weekdays, shift dates
             old = dt.date.fromisoformat(str(camp["week"]["start"]))
             shift = start - old + dt.timedelta(days=(old.weekday() - start.weekday()) % 7)
