@@ -148,9 +148,7 @@ class BlueskyConnector(Connector):
             rkey = record_key(item.publication, i)
             existing = self._get(did, rkey)
             if existing is None:
-                if bucket is not None:
-                    bucket.acquire()
-                existing = self._create(did, rkey, post, refs, f"post {i + 1} of {item.id}")
+                existing = self._create(did, rkey, post, refs, f"post {i + 1} of {item.id}", bucket)
             refs.append(models.ComAtprotoRepoStrongRef.Main(uri=existing.uri, cid=existing.cid))
         return Receipt(
             publication_id=item.id,
@@ -159,7 +157,7 @@ class BlueskyConnector(Connector):
             extra={"thread": [r.uri for r in refs]},
         )
 
-    def _create(self, did: str, rkey: str, post: Post, refs: list[Any], what: str) -> Any:
+    def _create(self, did: str, rkey: str, post: Post, refs: list[Any], what: str, bucket: Any = None) -> Any:
         embed = None
         if post.image is not None:
             blob = self._call(lambda: self.client.upload_blob(post.image.data), f"upload the image of {what}")
@@ -178,6 +176,8 @@ class BlueskyConnector(Connector):
         data = models.ComAtprotoRepoCreateRecord.Data(
             repo=did, collection=COLLECTION, rkey=rkey, record=record
         )
+        if bucket is not None:  # paced where the limit counts: the record itself, not the image upload
+            bucket.acquire()
         try:
             return self._call(lambda: self.client.com.atproto.repo.create_record(data), what)
         except ConnectorError as exc:

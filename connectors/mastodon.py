@@ -130,8 +130,6 @@ class MastodonConnector(Connector):
         )
         for i in range(len(done), len(posts)):
             post, what = posts[i], f"post {i + 1} of {item.id}"
-            if bucket is not None:
-                bucket.acquire()
             media = None
             if post.image is not None:
                 image = post.image
@@ -143,6 +141,8 @@ class MastodonConnector(Connector):
                         f"upload the image of {what}",
                     )["id"]
                 ]
+            if bucket is not None:  # paced where the limit counts: the status itself
+                bucket.acquire()
             status = self._call(
                 lambda p=post, m=media, parent=(done[-1]["id"] if done else None): self.api.status_post(
                     p.text,
