@@ -754,7 +754,7 @@ def main(argv: list[str] | None = None) -> int:
         "--campaigns", type=int, default=9, help="partnerships' weeks (about 36 publications each)"
     )
     p.add_argument("--workers", type=int, default=1)
-    p.add_argument("--minutes", type=float, default=8.0, help="how long the rehearsed week lasts")
+    p.add_argument("--minutes", type=float, default=12.0, help="how long the rehearsed week lasts")
     p.add_argument("--worker-kills", type=int, default=20)
     p.add_argument("--server-kills", type=int, default=20)
     p.add_argument("--fault-rate", type=float, default=0.2)
