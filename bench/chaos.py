@@ -757,7 +757,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--minutes", type=float, default=12.0, help="how long the rehearsed week lasts")
     p.add_argument("--worker-kills", type=int, default=20)
     p.add_argument("--server-kills", type=int, default=20)
-    p.add_argument("--fault-rate", type=float, default=0.2)
+    p.add_argument(
+        "--fault-rate",
+        type=float,
+        default=0.23,
+        help="chance that a provider request is answered with a fault; 0.2 measured 17.4 %% of all requests "
+        "faulted in two runs, so the default is set for a measured share of at least 20 %%",
+    )
     p.add_argument(
         "--revoke-at",
         type=float,
