@@ -59,10 +59,6 @@ RUNS: dict[str, tuple[list[str], str]] = {
         ["bench/scale_plan.py", "--out", "bench/out/scale_plan.json"],
         "scheduling 15 and 150 partnerships' weeks on PostgreSQL",
     ),
-    "chaos-1w": (
-        ["bench/chaos.py", "--workers", "1", "--out", "bench/out/chaos-1w.json"],
-        "the same chaos week on one worker",
-    ),
 }
 
 
