@@ -142,8 +142,13 @@ def test_teams_card_envelope_and_202() -> None:
     server = TeamsWebhookServer(sig=SECRETS["teams_sig"]).start()
     try:
         conn = get_connector("teams_channel", webhook_url=server.webhook_url, timeout=2.0)
-        receipt = conn.publish(items.card())
-        assert server.cards == [items.card().card] and receipt.extra["status"] == 202
+        item = items.card()
+        receipt = conn.publish(item)
+        marker = {"type": "TextBlock", "id": conn.marker(item), "text": " ", "isVisible": False}
+        sent = items.card().card
+        assert server.cards == [{**sent, "body": [*sent["body"], marker]}]  # the card and its hidden marker
+        assert receipt.extra["status"] == 202 and receipt.remote_id == conn.marker(item)
+        assert item.card == items.card().card  # the rendered card itself is left as it was
         conn.close()
     finally:
         server.stop()
