@@ -33,6 +33,8 @@ def healing(
     prefect_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[Ledger, Path]]:
     """The flows' runtime pointed at this test's ledger and outbox (events go to the session's server)."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
     from flows import _runtime as rt
 
     url = prefect_env["PRACTICEWEEK_LEDGER_URL"]
@@ -42,7 +44,9 @@ def healing(
     rt._connectors.clear()
     led = Ledger(url)
     led.set_campaign("c", str(tmp_path / "c.yaml"))
-    yield led, Path(prefect_env["PRACTICEWEEK_OUTBOX"]) / "operators"
+    # Prefect read its settings when first imported in this process: point its events at the session's server
+    with temporary_settings(updates={PREFECT_API_URL: prefect_env["PREFECT_API_URL"]}):
+        yield led, Path(prefect_env["PRACTICEWEEK_OUTBOX"]) / "operators"
     rt.reset_ledger()
     rt._connectors.clear()
 
@@ -60,7 +64,7 @@ def test_heal_skips_what_missed_its_window_and_tells_the_operators(healing: tupl
         "c",
         [
             _row("c/mon/email/daily", now - 600),  # nobody sent it, its window closed 9 minutes ago
-            _row("c/tue/email/daily", now - 30),  # late, but still inside its window: left for a window run
+            _row("c/tue/email/daily", now - 30, window=3600),  # late, inside its window: for a window run
             _row("c/wed/x/daily", now - 600, connector="mastodon"),  # held by a stopped connector, too late
         ],
     )
