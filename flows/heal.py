@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from practiceweek.ledger import Row, Stopped
+
 from . import _runtime as rt
 from .alerts import send_due_alerts
 
@@ -39,19 +41,23 @@ class Healed:
         return not (self.reconciling or self.skipped or self.windows or self.alerts or self.errors)
 
 
+def held_too_long(row: Row, stopped: Stopped) -> str:
+    """Why a publication held by a stopped connector was skipped."""
+    return f"missed its window while the {row.connector} connector was stopped: {stopped.reason}"
+
+
 def skip_expired(now: float | None = None) -> list[str]:
     """Skip pending publications whose window closed before anyone could send them."""
     now = time.time() if now is None else now
     led = rt.ledger()
+    stopped = led.stopped()
     out = []
     for row in led.due(now, states=("pending",)):
         if row.deadline < now:
-            late = now - row.scheduled_at
-            stopped = led.stopped().get(row.connector)
             reason = (
-                f"missed its window while the {row.connector} connector was stopped: {stopped.reason}"
-                if stopped
-                else f"missed its window: nothing could send it for {late:.0f} s "
+                held_too_long(row, stopped[row.connector])
+                if row.connector in stopped
+                else f"missed its window: nothing could send it for {now - row.scheduled_at:.0f} s "
                 f"(window {row.missed_window_s:.0f} s)"
             )
             if led.mark_skipped(row.id, reason):

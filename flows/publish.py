@@ -22,6 +22,7 @@ from practiceweek.ledger import TERMINAL, Row
 
 from . import _runtime as rt
 from .alerts import send_due_alerts
+from .heal import held_too_long
 
 _prepared: dict[tuple[str, str], Rendered] = {}
 _prepared_lock = threading.Lock()
@@ -160,8 +161,7 @@ def _held(row: Row) -> str | None:
     if stopped is None:
         return None
     if time.time() > row.deadline:
-        reason = f"missed its window while the {row.connector} connector was stopped: {stopped.reason}"
-        return _skip(row, reason)
+        return _skip(row, held_too_long(row, stopped))
     return "held"
 
 
