@@ -28,6 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.chaos import _windows as most_in_window  # noqa: E402 - the most requests in any window
+
 
 def _hammer(key: str, rate: int, per: float, duration: float, threads: int = 10) -> list[float]:
     from flows.ratelimit import LedgerPacer
@@ -55,17 +57,6 @@ def _process(key: str, rate: int, per: float, duration: float, out) -> None:  # 
     out.put(_hammer(key, rate, per, duration))
 
 
-def most_in_window(stamps: list[float], width: float) -> int:
-    """The most requests in any window of ``width`` seconds (both ends included)."""
-    stamps = sorted(stamps)
-    best, j = 0, 0
-    for i, t in enumerate(stamps):
-        while stamps[j] < t - width:
-            j += 1
-        best = max(best, i - j + 1)
-    return best
-
-
 def share_while_queued(stamps: list[float], rate: int, per: float) -> float:
     """The rate achieved while requests queue, as a share of the provider's: everything after the first
     window's worth (``rate`` requests go at once), over the time it took."""
@@ -77,7 +68,7 @@ def share_while_queued(stamps: list[float], rate: int, per: float) -> float:
 
 def report(label: str, stamps: list[float], rate: int, per: float) -> None:
     share = share_while_queued(stamps, rate, per)
-    most = most_in_window(stamps, per)
+    most = most_in_window(sorted(stamps), per)
     print(
         f"{label:26} {len(stamps):5d} requests in {max(stamps) - min(stamps):5.2f} s; "
         "limit used while queued "

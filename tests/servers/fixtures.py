@@ -143,9 +143,24 @@ def _smtp(tmp: Path) -> Harness:
     )
 
 
-def _teams(tmp: Path) -> Harness:
+def _teams(tmp: Path, with_graph: bool = False) -> Harness:
+    """The Workflows webhook; ``with_graph``: plus Graph reading the channel it posts to, so ``find``
+    reconciles ambiguous posts."""
     server = TeamsWebhookServer(sig=SECRETS["teams_sig"]).start()
-    conn = get_connector("teams_channel", webhook_url=server.webhook_url, timeout=TIMEOUT)
+    options: dict[str, Any] = {}
+    others: list[Any] = []
+    if with_graph:
+        graph = GraphServer(token=SECRETS["graph_token"])
+        graph.channel_cards = lambda: server.cards
+        others.append(graph.start())
+        options = {
+            "team_id": "team-1",
+            "channel_id": "19:channel-1@thread.tacv2",
+            "graph_settings": GraphSettings(
+                access_token=SECRETS["graph_token"], base_url=graph.url + "/v1.0"
+            ),
+        }
+    conn = get_connector("teams_channel", webhook_url=server.webhook_url, timeout=TIMEOUT, **options)
     return Harness(
         "teams_channel",
         conn,
@@ -153,31 +168,7 @@ def _teams(tmp: Path) -> Harness:
         lambda slot: items.card(slot),
         lambda: len(server.cards),
         write_path="/invoke$",
-    )
-
-
-def _teams_with_graph(tmp: Path) -> Harness:
-    """The webhook plus Graph reading the channel it posts to: ``find`` reconciles ambiguous posts."""
-    server = TeamsWebhookServer(sig=SECRETS["teams_sig"]).start()
-    graph = GraphServer(token=SECRETS["graph_token"])
-    graph.channel_cards = lambda: server.cards
-    graph.start()
-    conn = get_connector(
-        "teams_channel",
-        webhook_url=server.webhook_url,
-        team_id="team-1",
-        channel_id="19:channel-1@thread.tacv2",
-        timeout=TIMEOUT,
-        graph_settings=GraphSettings(access_token=SECRETS["graph_token"], base_url=graph.url + "/v1.0"),
-    )
-    return Harness(
-        "teams_channel",
-        conn,
-        server,
-        lambda slot: items.card(slot),
-        lambda: len(server.cards),
-        write_path="/invoke$",
-        others=[graph],
+        others=others,
     )
 
 
@@ -271,7 +262,7 @@ BUILDERS: dict[str, Callable[[Path], Harness]] = {
     "graph_events": lambda t: _graph(t, "graph_events"),
     "graph_files": lambda t: _graph(t, "graph_files"),
     "teams_channel": _teams,
-    "teams_channel+graph": _teams_with_graph,
+    "teams_channel+graph": lambda t: _teams(t, with_graph=True),
     "web_page": _web,
     "x": _x,
     "bluesky": _bluesky,
