@@ -57,7 +57,8 @@ _SCHEMA = [
     """CREATE TABLE IF NOT EXISTS stopped_connectors (
         connector TEXT PRIMARY KEY, reason TEXT NOT NULL, status INTEGER,
         stopped_at DOUBLE PRECISION NOT NULL)""",
-    # provider rate limits shared by every worker: the next free request slot of each pacer
+    # provider rate limits shared by every worker: one row per pacer (locked while a slot is reserved) and
+    # the slots it granted in the last two windows
     """CREATE TABLE IF NOT EXISTS pacers (key TEXT PRIMARY KEY, updated_at DOUBLE PRECISION NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS pacer_slots (key TEXT NOT NULL, at DOUBLE PRECISION NOT NULL)""",
     """CREATE INDEX IF NOT EXISTS pacer_slots_key_at ON pacer_slots (key, at)""",
