@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from practiceweek.artifacts import RenderContext, Rendered
 from practiceweek.ledger import Ledger, Row
-from practiceweek.loader import Loaded, load
+from practiceweek.loader import Loaded, load, load_text
 from practiceweek.planner import Publication, plan
 
 WINDOW_S = float(os.environ.get("PRACTICEWEEK_WINDOW_S", "60"))  # one publish_window run per window
@@ -70,6 +70,10 @@ class Planned:
 _campaigns: dict[str, tuple[float, Planned]] = {}
 
 
+def _planned(loaded: Loaded) -> Planned:
+    return Planned(loaded, {p.id: p for p in plan(loaded.model)}, ZoneInfo(loaded.model.campaign.timezone))
+
+
 def campaign_of(path: str) -> Planned:
     """Load and plan a campaign file once per version of the file."""
     mtime = Path(path).stat().st_mtime
@@ -78,7 +82,7 @@ def campaign_of(path: str) -> Planned:
     if cached and cached[0] == mtime:
         return cached[1]
     loaded = load(path)
-    planned = Planned(loaded, {p.id: p for p in plan(loaded.model)}, ZoneInfo(loaded.model.campaign.timezone))
+    planned = _planned(loaded)
     with _lock:
         _campaigns[path] = (mtime, planned)
     return planned
@@ -95,6 +99,31 @@ def publication_of(row: Row) -> tuple[Loaded, Publication] | None:
         return None
     pub = planned.pubs.get(row.id)
     return (planned.loaded, pub) if pub is not None else None
+
+
+_versions: dict[str, Planned] = {}
+
+
+def scheduled_publication_of(row: Row) -> tuple[Loaded, Publication] | None:
+    """The publication as the ledger scheduled it: from the version of the campaign file that planned
+    ``row``'s content (the file may have been edited since, its re-plan still on its way)."""
+    led = ledger()
+    for path, text in led.sources(row.campaign):
+        key = f"{row.campaign}:{hash(text)}"
+        with _lock:
+            planned = _versions.get(key)
+        if planned is None:
+            try:
+                loaded = load_text(text, path, base=Path(path))
+            except Exception:  # noqa: BLE001 - a version that no longer loads (an image since removed)
+                continue
+            planned = _planned(loaded)
+            with _lock:
+                _versions[key] = planned
+        pub = planned.pubs.get(row.id)
+        if pub is not None and pub.fingerprint == row.fingerprint:
+            return planned.loaded, pub
+    return None
 
 
 # --- rendering and connectors ---------------------------------------------------------------------------

@@ -28,6 +28,9 @@ _prepared: dict[tuple[str, str], Rendered] = {}
 _prepared_lock = threading.Lock()
 
 
+REPLAN_WAIT_S = 20.0  # how long past its time a publication waits for the re-plan of an edited file
+
+
 class TryAgain(Exception):
     """An I/O failure worth another attempt (the provider's delay has already been waited)."""
 
@@ -69,31 +72,61 @@ def _rendered(row: Row) -> Rendered | None:
     return rt.render(found[0], found[1], rt.context_for(row))
 
 
-def _replanned(row: Row, wait_s: float = 20.0) -> Row | None:
+def _rendered_as_scheduled(row: Row) -> Rendered | None:
+    """Render the version of the file the ledger scheduled ``row`` from (its edit not re-planned yet)."""
+    found = rt.scheduled_publication_of(row)
+    if found is None:
+        return None
+    return rt.render(found[0], found[1], rt.context_for(row))
+
+
+def _replanned(row: Row, wait_s: float = REPLAN_WAIT_S) -> Row | None:
     """The file changed under a scheduled publication: wait for its re-plan to reach the ledger.
 
-    Returns the row as re-planned (None if it is no longer open) or, if no re-plan came, the row unchanged.
+    Waits at most ``wait_s`` past the publication's time (and never past its deadline). Returns the row as
+    re-planned (None if it is no longer open) or, if no re-plan came, the row unchanged: the ledger's plan
+    stands and the publication goes out as scheduled.
     """
     led = rt.ledger()
-    until = time.time() + wait_s
+    until = min(row.deadline, max(row.scheduled_at, time.time()) + wait_s)
     while time.time() < until:
         now_row = led.get(row.id)
         if now_row is None or now_row.state not in ("pending", "unknown"):
             return None
-        if now_row.fingerprint != row.fingerprint or now_row.scheduled_at != row.scheduled_at:
+        if now_row.revision != row.revision:
             return now_row
         time.sleep(0.25)
     return row
 
 
-def _wait_for_earlier(row: Row) -> None:
-    """After an outage, keep each channel in order: Tuesday's card before Wednesday's.
+def _in_channel_order(row: Row) -> Row | str:
+    """Keep each channel in its planned order: Tuesday's card before Wednesday's, after any outage.
 
-    The earlier one goes out or is skipped by its own deadline; wait at most that long (and 10 minutes).
+    Waits while an earlier publication of the same campaign and channel is open. An earlier one still
+    pending after its own deadline is skipped (and reported) here, so this one is not held for ever.
+    Returns the row as it stands once nothing earlier is open, or the outcome if it can no longer go out
+    (its own window closed first, or a re-plan took it).
     """
     led = rt.ledger()
-    until = min(row.deadline, time.time() + 600)
-    while time.time() < until and led.earlier_open(row):
+    while True:
+        now = time.time()
+        waiting = []
+        for earlier in led.earlier_open(row):
+            if earlier.state == "pending" and earlier.deadline < now:
+                _skip(earlier, _missed(earlier))
+            else:
+                waiting.append(earlier)
+        current = led.get(row.id)
+        if current is None or current.state not in ("pending", "unknown"):
+            return (current or row).state
+        if current.revision != row.revision:
+            row = current  # re-planned while waiting: its new time decides what is earlier
+            continue
+        if not waiting:
+            return current
+        if now > row.deadline:
+            first = waiting[0]
+            return _skip(row, _missed(row) + f"; it waited for the earlier {first.id} ({first.state})")
         time.sleep(0.1)
 
 
@@ -211,8 +244,12 @@ def publish(publication_id: str, record: bool = True, label: str = "") -> str:
         return _skip(row, _missed(row))
     if row.depends_on:
         _wait_for_dependencies(row)
-    if row.scheduled_at < time.time() - 1:  # catching up: earlier ones of this channel first
-        _wait_for_earlier(row)
+    ordered = _in_channel_order(row)  # earlier ones of this channel go out (or are skipped) first
+    if isinstance(ordered, str):
+        return ordered
+    if ordered.revision != row.revision and ordered.scheduled_at > time.time() + 1:
+        return "moved"  # re-planned while waiting: a later window run publishes it at its new time
+    row = ordered
     rendered = _rendered(row)
     if rendered is None:  # the file was edited since this was scheduled: publish what the re-plan says
         fresh = _replanned(row)
@@ -221,7 +258,7 @@ def publish(publication_id: str, record: bool = True, label: str = "") -> str:
         if fresh is not row and fresh.scheduled_at > time.time() + 1:
             return "moved"  # a later window run publishes it at its new time
         row = fresh
-        rendered = _rendered(row)
+        rendered = _rendered(row) or _rendered_as_scheduled(row)  # no re-plan came: the ledger's plan
     if rendered is None:
         _fail(row, "the campaign file no longer plans this publication as scheduled, or cannot be read")
         return "failed"
@@ -266,11 +303,14 @@ def publish(publication_id: str, record: bool = True, label: str = "") -> str:
                 log.info("reconciled %s: it had gone out (%s)", row.id, receipt.remote_id)
                 rt.emit("published", row, reconciled=True, url=receipt.url)
             return "sent"
-        taken = led.claim(row.id, from_states=("unknown",))
+        taken = led.claim(row.id, from_states=("unknown",), revision=row.revision)
     else:
-        taken = led.claim(row.id)
+        taken = led.claim(row.id, revision=row.revision)
     if not taken:
-        return (led.get(row.id) or row).state
+        now_row = led.get(row.id)
+        if now_row is not None and now_row.state in ("pending", "unknown"):
+            raise TryAgain(f"{row.id} was re-planned while it was being prepared")
+        return (now_row or row).state
 
     attempt = row.attempts + 1
     try:

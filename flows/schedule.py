@@ -236,6 +236,7 @@ def apply_campaign(
     """Apply a campaign's plan to the ledger, withdraw what left it, and schedule window runs."""
     led = rt.ledger()
     planned = planned_rows(loaded, led, rehearse=rehearse, speed=speed, real=real)
+    led.save_source(loaded.id, str(Path(loaded.path).resolve()), loaded.text)
     diff = led.apply(loaded.id, planned)
     for row in diff.cancelled:
         if row.state == "sent":

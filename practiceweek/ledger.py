@@ -8,6 +8,7 @@ win it, so two workers can never both take 'sending'. SQLite (stdlib, WAL) by de
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import socket
@@ -60,6 +61,11 @@ _SCHEMA = [
     # provider rate limits shared by every worker: one row per pacer (locked while a slot is reserved) and
     # the slots it granted in the last two windows
     """CREATE TABLE IF NOT EXISTS pacers (key TEXT PRIMARY KEY, updated_at DOUBLE PRECISION NOT NULL)""",
+    # every version of a campaign file the ledger scheduled from: a publication renders from the version
+    # that planned it while a re-plan of a newer edit is still on its way
+    """CREATE TABLE IF NOT EXISTS campaign_sources (
+        campaign TEXT NOT NULL, digest TEXT NOT NULL, path TEXT NOT NULL, text TEXT NOT NULL,
+        created_at DOUBLE PRECISION NOT NULL, PRIMARY KEY (campaign, digest))""",
     """CREATE TABLE IF NOT EXISTS pacer_slots (key TEXT NOT NULL, at DOUBLE PRECISION NOT NULL)""",
     """CREATE INDEX IF NOT EXISTS pacer_slots_key_at ON pacer_slots (key, at)""",
 ]
@@ -383,6 +389,22 @@ class Ledger:
         assert row is not None
         return row
 
+    def save_source(self, cid: str, path: str, text: str) -> None:
+        """Keep the version of the campaign file a plan was made from."""
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        self._write(
+            "INSERT INTO campaign_sources (campaign, digest, path, text, created_at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT DO NOTHING",
+            (cid, digest, path, text, time.time()),
+        )
+
+    def sources(self, cid: str) -> list[tuple[str, str]]:
+        """(path, text) of every version of the campaign the ledger scheduled from, newest first."""
+        found = self._read(
+            "SELECT path, text FROM campaign_sources WHERE campaign=? ORDER BY created_at DESC", (cid,)
+        )
+        return [(str(p), str(t)) for p, t in found]
+
     def approve(self, cid: str, approver: str) -> None:
         self._write(
             "UPDATE campaigns SET approver=?, approved_at=?, updated_at=? WHERE id=?",
@@ -525,6 +547,7 @@ class Ledger:
         """Drop a campaign's rows (a finished rehearsal being started again)."""
         self._write("DELETE FROM publications WHERE campaign=?", (cid,))
         self._write("DELETE FROM campaigns WHERE id=?", (cid,))
+        self._write("DELETE FROM campaign_sources WHERE campaign=?", (cid,))
 
     def get(self, pid: str) -> Row | None:
         rows = self._read(f"SELECT {', '.join(_PUB_COLUMNS)} FROM publications WHERE id=?", (pid,))
@@ -553,14 +576,15 @@ class Ledger:
         )
         return [Row.from_db(v) for v in found]
 
-    def earlier_open(self, row: Row) -> int:
-        """How many publications of the same campaign and channel, due earlier, are not out yet."""
+    def earlier_open(self, row: Row) -> list[Row]:
+        """Publications of the same campaign and channel, due earlier, that are not out yet."""
         found = self._read(
-            "SELECT COUNT(*) FROM publications WHERE campaign=? AND channel=? AND scheduled_at < ? "
-            "AND state IN ('pending', 'unknown', 'sending') AND id <> ?",
+            f"SELECT {', '.join(_PUB_COLUMNS)} FROM publications WHERE campaign=? AND channel=? "
+            "AND scheduled_at < ? AND state IN ('pending', 'unknown', 'sending') AND id <> ? "
+            "ORDER BY scheduled_at, id",
             (row.campaign, row.channel, row.scheduled_at, row.id),
         )
-        return int(found[0][0])
+        return [Row.from_db(v) for v in found]
 
     def next_open(self, after: float) -> float | None:
         found = self._read(
@@ -595,15 +619,19 @@ class Ledger:
         owner: str | None = None,
         lease_s: float = DEFAULT_LEASE_S,
         from_states: tuple[str, ...] = ("pending",),
+        revision: int | None = None,
     ) -> bool:
-        """Take the publication for sending. Exactly one caller wins."""
+        """Take the publication for sending. Exactly one caller wins. With ``revision``, only if no re-plan
+        changed it since it was read (the caller rendered that version)."""
         now = time.time()
         marks = ", ".join("?" * len(from_states))
+        same_plan = "" if revision is None else " AND revision=?"
         return (
             self._write(
                 f"UPDATE publications SET state='sending', attempts=attempts+1, owner=?, "
-                f"lease_until=?, sending_at=?, updated_at=? WHERE id=? AND state IN ({marks})",
-                (owner or worker_id(), now + lease_s, now, now, pid, *from_states),
+                f"lease_until=?, sending_at=?, updated_at=? WHERE id=? AND state IN ({marks}){same_plan}",
+                (owner or worker_id(), now + lease_s, now, now, pid, *from_states)
+                + (() if revision is None else (revision,)),
             )
             == 1
         )

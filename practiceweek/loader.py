@@ -29,6 +29,7 @@ class Loaded:
     model: CampaignFile
     source: Source
     warnings: list[Problem] = field(default_factory=list)
+    text: str = ""  # the YAML as loaded
 
     @property
     def id(self) -> str:
@@ -93,6 +94,7 @@ def load_text(text: str, name: str = "<campaign>", base: FsPath | None = None) -
         model=model,
         source=source,
         warnings=sorted(p for p in problems if p.severity != "error"),
+        text=text,
     )
 
 
