@@ -705,7 +705,7 @@ class Rig:
 
     def _wait_for_alerts(self, failed: list[str], timeout: float) -> set[str]:
         """Publications among ``failed`` the operators were told about (alert-operators wrote the outbox)."""
-        from flows._runtime import artifact_key
+        from flows.names import artifact_key
 
         outbox = self.root / "providers" / "outbox" / "operators"
         deadline = time.time() + timeout

@@ -51,13 +51,14 @@ def write_campaigns(folder: Path, prefix: str, count: int) -> list[Path]:
 
 def schedule_at(paths: list[Path], per_campaign: list[int], times: list[float]) -> list[str]:
     """Put the first publications of each campaign in the ledger at the given times; schedule window runs."""
-    from flows import _runtime as rt
-    from flows.schedule import ensure_windows
+    from flows import process
+    from flows.deployments import register
+    from flows.windows import ensure_windows
     from practiceweek.ledger import Planned
     from practiceweek.loader import load
     from practiceweek.planner import plan
 
-    led = rt.ledger()
+    led = process.ledger()
     ids: list[str] = []
     pending: list[tuple[str, list[Planned]]] = []
     it = iter(times)
@@ -86,14 +87,14 @@ def schedule_at(paths: list[Path], per_campaign: list[int], times: list[float]) 
         pending.append((loaded.id, rows))
     for cid, rows in pending:
         led.apply(cid, rows)
-    ensure_windows(led, led.rows())
+    ensure_windows(led, led.rows(), register=register)
     return ids
 
 
 def wait_done(ids: list[str], timeout: float) -> list:  # type: ignore[type-arg]
-    from flows import _runtime as rt
+    from flows import process
 
-    led = rt.ledger()
+    led = process.ledger()
     wanted = set(ids)
     deadline = time.time() + timeout
     while True:

@@ -32,9 +32,10 @@ from bench.chaos import _windows as most_in_window  # noqa: E402 - the most requ
 
 
 def _hammer(key: str, rate: int, per: float, duration: float, threads: int = 10) -> list[float]:
+    from flows import process
     from flows.ratelimit import LedgerPacer
 
-    pacer = LedgerPacer(key, rate, per)
+    pacer = LedgerPacer(key, rate, per, ledger_of=process.ledger)
     stamps: list[float] = []
     lock = threading.Lock()
     end = time.time() + duration

@@ -39,13 +39,13 @@ def _monday(weeks_ahead: int) -> dt.date:
 
 def schedule(paths: list[Path]) -> dict[str, Any]:
     """Schedule every campaign; return time, peak traced memory and what was created."""
-    from flows import _runtime as rt
+    from flows import process
     from flows.schedule import apply_campaign
     from practiceweek.loader import load
 
     tracemalloc.reset_peak()
     before = tracemalloc.get_traced_memory()[0]
-    windows_before = len(rt.ledger().windows())
+    windows_before = len(process.ledger().windows())
     start = time.perf_counter()
     added = 0
     for path in paths:
@@ -59,7 +59,7 @@ def schedule(paths: list[Path]) -> dict[str, Any]:
         "seconds": round(seconds, 2),
         "per_partnership_ms": round(1000 * seconds / max(1, len(paths)), 1),
         "peak_traced_mib": round(peak / 2**20, 1),
-        "window_runs": len(rt.ledger().windows()) - windows_before,
+        "window_runs": len(process.ledger().windows()) - windows_before,
     }
 
 

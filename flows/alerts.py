@@ -17,16 +17,21 @@ from typing import Any
 from prefect import flow, get_run_logger
 
 from practiceweek.artifacts import Rendered
-from practiceweek.ledger import Alert
+from practiceweek.ledger import Alert, Row, Stopped
 from practiceweek.planner import Publication
 
-from . import _runtime as rt
+from . import names, process
 
 RESUME_HINT = (
     "Fix the credentials or permissions named above, then run `practiceweek connectors resume {name}`: "
     "publications held meanwhile go out if their window is still open, the others are skipped and "
     "reported."
 )
+
+
+def held_too_long(row: Row, stopped: Stopped) -> str:
+    """Why a publication held by a stopped connector was skipped."""
+    return f"missed its window while the {row.connector} connector was stopped: {stopped.reason}"
 
 
 def _when(ts: float) -> str:
@@ -46,7 +51,7 @@ def alert_text(alert: Alert) -> str:
                 RESUME_HINT.format(name=name),
             ]
         )
-    row = rt.ledger().get(alert.publication or "")
+    row = process.ledger().get(alert.publication or "")
     lines = [
         f"Publication {alert.publication} was {alert.kind} at {_when(alert.created_at)}.",
         f"Reason: {alert.reason or 'not given'}",
@@ -68,7 +73,7 @@ def send_alert(alert: Alert) -> str:
     stamp = dt.datetime.fromtimestamp(alert.created_at, dt.UTC)
     target = alert.publication or alert.connector or "practiceweek"
     campaign = (alert.publication or "").split("/", 1)[0] or "connectors"
-    slot = f"alert-{alert.kind}-{rt.artifact_key(target)}-{stamp:%Y%m%d%H%M%S%f}"
+    slot = f"alert-{alert.kind}-{names.artifact_key(target)}-{stamp:%Y%m%d%H%M%S%f}"
     pub = Publication(
         id=f"operators/{target}/{alert.kind}",
         campaign="operators",
@@ -84,13 +89,13 @@ def send_alert(alert: Alert) -> str:
     )
     name = os.environ.get("PRACTICEWEEK_OPERATORS_CONNECTOR", "outbox")
     rendered = Rendered(publication=pub, subject=alert.subject, text=alert_text(alert))
-    receipt = rt.connector(name).publish(rendered)
+    receipt = process.connector(name).publish(rendered)
     return f"{name}:{receipt.remote_id}"
 
 
 def send_due_alerts(limit: int = 200, log: Any = None) -> int:
     """Send every unsent alert in the ledger (each claimed first). Returns how many were sent."""
-    led = rt.ledger()
+    led = process.ledger()
     sent = 0
     for alert in led.alerts(unsent_only=True)[:limit]:
         if not led.claim_alert(alert.key):

@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from practiceweek.ledger import Row, Stopped
-
-from . import _runtime as rt
-from .alerts import send_due_alerts
+from . import events, orphans, process
+from .alerts import held_too_long, send_due_alerts
+from .deployments import register
+from .windows import ensure_windows
 
 HORIZON_S = 120.0  # re-arm windows for publications due within this long (later ones are scheduled)
 
@@ -41,15 +41,10 @@ class Healed:
         return not (self.reconciling or self.skipped or self.windows or self.alerts or self.errors)
 
 
-def held_too_long(row: Row, stopped: Stopped) -> str:
-    """Why a publication held by a stopped connector was skipped."""
-    return f"missed its window while the {row.connector} connector was stopped: {stopped.reason}"
-
-
 def skip_expired(now: float | None = None) -> list[str]:
     """Skip pending publications whose window closed before anyone could send them."""
     now = time.time() if now is None else now
-    led = rt.ledger()
+    led = process.ledger()
     stopped = led.stopped()
     out = []
     for row in led.due(now, states=("pending",)):
@@ -61,7 +56,7 @@ def skip_expired(now: float | None = None) -> list[str]:
                 f"(window {row.missed_window_s:.0f} s)"
             )
             if led.mark_skipped(row.id, reason):
-                rt.emit("skipped", row, reason=reason)
+                events.emit("skipped", row, reason=reason)
                 out.append(row.id)
     return out
 
@@ -79,12 +74,10 @@ def _server_answers() -> bool:
 
 def heal(now: float | None = None, windows: bool = True) -> Healed:
     """One round of healing (see the module docstring). Never raises; errors are in the result."""
-    from .schedule import ensure_windows
-
     now = time.time() if now is None else now
     done = Healed()
     try:
-        done.reconciling = rt.recover_orphans()
+        done.reconciling = orphans.recover_orphans()
         done.skipped = skip_expired(now)
     except Exception as exc:  # noqa: BLE001 - the ledger's database may be restarting
         done.errors.append(f"ledger: {exc}")
@@ -93,7 +86,7 @@ def heal(now: float | None = None, windows: bool = True) -> Healed:
         done.errors.append("windows: the Prefect server is not answering; next round")
         windows = False
     if windows:
-        led = rt.ledger()
+        led = process.ledger()
         stopped = led.stopped()
         rows = [
             r
@@ -101,7 +94,7 @@ def heal(now: float | None = None, windows: bool = True) -> Healed:
             if not (r.state == "pending" and r.connector in stopped)
         ]
         try:
-            done.windows = ensure_windows(led, rows, now=now)
+            done.windows = ensure_windows(led, rows, now=now, register=register)
         except Exception as exc:  # noqa: BLE001 - the Prefect server may be down: next round
             done.errors.append(f"windows: {type(exc).__name__}: {exc}"[:300])
     try:

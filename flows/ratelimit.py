@@ -12,14 +12,15 @@ polled for, so no capacity is lost between workers.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import threading
 import time
+from collections.abc import Callable
 
 from connectors._common import margin, use_shared_pacing
-
-from . import _runtime as rt
+from practiceweek.ledger import Ledger
 
 _log_lock = threading.Lock()
 
@@ -27,7 +28,8 @@ _log_lock = threading.Lock()
 class LedgerPacer:
     """One provider limit, shared through the ledger."""
 
-    def __init__(self, key: str, rate: int, per: float) -> None:
+    def __init__(self, key: str, rate: int, per: float, ledger_of: Callable[[], Ledger]) -> None:
+        self.ledger_of = ledger_of
         self.key = key
         self.limit = rate
         self.window = per + margin(per)
@@ -35,7 +37,7 @@ class LedgerPacer:
     def acquire(self) -> float:
         """Block until this caller's slot; return how long it waited."""
         asked = time.time()
-        slot = rt.ledger().reserve_slot(self.key, self.limit, self.window)
+        slot = self.ledger_of().reserve_slot(self.key, self.limit, self.window)
         wait = slot - time.time()
         if wait > 0:
             time.sleep(wait)
@@ -57,9 +59,9 @@ def _record(key: str, asked: float, slot: float, held: bool) -> None:
 _installed = False
 
 
-def install() -> None:
-    """Make every connector in this process pace through the ledger (once)."""
+def install_shared_pacing(ledger_of: Callable[[], Ledger]) -> None:
+    """Make every connector in this process pace through the ledger ``ledger_of`` returns (once)."""
     global _installed
     if not _installed:
-        use_shared_pacing(LedgerPacer)
+        use_shared_pacing(functools.partial(LedgerPacer, ledger_of=ledger_of))
         _installed = True

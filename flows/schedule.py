@@ -19,7 +19,9 @@ from practiceweek.ledger import Diff, Ledger, Planned, Row
 from practiceweek.loader import Loaded, load
 from practiceweek.planner import Publication, plan
 
-from . import _runtime as rt
+from . import campaigns, events, names, process, timing
+from .status import publish_plan_tables
+from .windows import ensure_windows
 
 # a rehearsal's first publication goes out this long after scheduling
 REHEARSAL_START_S = float(os.environ.get("PRACTICEWEEK_REHEARSAL_START_S", "15"))
@@ -56,7 +58,7 @@ def planned_rows(
                 led.forget(cid)
             first = min(p.at.timestamp() for p in pubs) if pubs else now
             last = max(p.at.timestamp() for p in pubs) if pubs else now
-            chosen = speed or max(1.0, (last - first) / rt.REHEARSAL_S)
+            chosen = speed or max(1.0, (last - first) / timing.REHEARSAL_S)
             camp = led.set_campaign(
                 cid,
                 path,
@@ -64,7 +66,7 @@ def planned_rows(
                 origin_real=first,
                 origin_at=now + REHEARSAL_START_S,
                 speed=chosen,
-                window_floor_s=rt.REHEARSAL_FLOOR_S,
+                window_floor_s=timing.REHEARSAL_FLOOR_S,
                 keep_timing=False,
             )
         else:
@@ -118,82 +120,17 @@ def _from_snapshot(text: str) -> Publication:
 
 def withdraw(loaded: Loaded | None, row: Row) -> str:
     """Cancel a publication that already went out (Teams events) through its connector."""
-    text = rt.ledger().snapshot(row.id)
+    text = process.ledger().snapshot(row.id)
     if not text or row.state != "sent":
         return "nothing to withdraw"
     pub = _from_snapshot(text)
     try:
-        rendered = rt.render(loaded, pub, RenderContext(cancelled=True)) if loaded else None
+        rendered = campaigns.render(loaded, pub, RenderContext(cancelled=True)) if loaded else None
     except Exception:  # noqa: BLE001 - a removed item may no longer render; cancel by identity
         rendered = None
     rendered = rendered or Rendered(publication=pub, subject=f"Cancelled: {pub.title}", text="cancelled")
-    rt.connector(row.connector).cancel(rendered)
+    process.connector(row.connector).cancel(rendered)
     return "withdrawn"
-
-
-def ensure_windows(led: Ledger, rows: list[Row], now: float | None = None) -> list[str]:
-    """Make sure a (prefetched) publish_window run covers each open publication. Returns run names."""
-    from prefect.deployments import run_deployment
-    from prefect.exceptions import ObjectNotFound
-
-    now = time.time() if now is None else now
-    by_window: dict[float, list[Row]] = {}
-    for r in rows:
-        if r.state in ("pending", "unknown"):
-            by_window.setdefault(rt.window_of(max(r.scheduled_at, now)), []).append(r)
-    names = []
-    for start, items in sorted(by_window.items()):
-        lost = led.window_run(start)
-        gen = led.window_needed(start, now, lead_s=rt.LEAD_S)
-        if gen is None:
-            continue
-        if lost and gen > 1:
-            _mark_crashed(lost)
-        items.sort(key=lambda r: r.scheduled_at)
-        if len(items) == 1:
-            name = rt.run_name(items[0], rt.zone_of(items[0].campaign))
-        else:
-            zone = rt.zone_of(items[0].campaign)
-            name = (
-                f"window {dt.datetime.fromtimestamp(items[0].planned_at, zone or dt.UTC):%a %d %b %H:%M} · "
-                f"{len(items)} publications"
-            )
-        kwargs = dict(
-            parameters={"window_start": start, "ledger_key": led.key, "generation": gen},
-            scheduled_time=dt.datetime.fromtimestamp(start - rt.LEAD_S, dt.UTC),
-            timeout=0,
-            idempotency_key=f"window:{led.key}:{int(start)}:{gen}",
-            flow_run_name=name,
-            tags=rt.tags_for(items),
-            as_subflow=False,
-        )
-        try:
-            run_deployment(rt.DEPLOYMENTS["window"], **kwargs)
-        except ObjectNotFound:  # nothing served them yet: create the deployments, then schedule
-            from .serve import register
-
-            register()
-            run_deployment(rt.DEPLOYMENTS["window"], **kwargs)
-        names.append(name)
-    return names
-
-
-def _mark_crashed(flow_run_id: str) -> None:
-    """A window run that stopped beating (its process died): show it as Crashed, not Running forever."""
-    from prefect.client.orchestration import get_client
-    from prefect.states import Crashed
-
-    try:
-        with get_client(sync_client=True) as client:
-            run = client.read_flow_run(flow_run_id)
-            if run.state is not None and not run.state.is_final():
-                client.set_flow_run_state(
-                    flow_run_id,
-                    Crashed(message="stopped beating: its process died; a new run took over the window"),
-                    force=True,
-                )
-    except Exception:  # noqa: BLE001 - cosmetic
-        pass
 
 
 def diff_markdown(cid: str, diff: Diff, led: Ledger) -> str:
@@ -234,7 +171,7 @@ def apply_campaign(
     schedule_runs: bool = True,
 ) -> tuple[Diff, str]:
     """Apply a campaign's plan to the ledger, withdraw what left it, and schedule window runs."""
-    led = rt.ledger()
+    led = process.ledger()
     planned = planned_rows(loaded, led, rehearse=rehearse, speed=speed, real=real)
     led.save_source(loaded.id, str(Path(loaded.path).resolve()), loaded.text)
     diff = led.apply(loaded.id, planned)
@@ -244,11 +181,11 @@ def apply_campaign(
                 withdraw(loaded, row)
             except Exception as exc:  # noqa: BLE001
                 get_run_logger().error("could not withdraw %s: %s", row.id, exc)
-        rt.emit("cancelled", row)
+        events.emit("cancelled", row)
     for pid in diff.added + [m[0] for m in diff.moved]:
         row = led.get(pid)
         if row is not None:
-            rt.emit("scheduled", row)
+            events.emit("scheduled", row)
     if schedule_runs:
         ensure_windows(led, led.rows(loaded.id))
     return diff, diff_markdown(loaded.id, diff, led)
@@ -259,13 +196,11 @@ def schedule_campaign(
     path: str, rehearse: bool = False, speed: float | None = None, real: bool = False
 ) -> dict[str, Any]:
     """Load and plan a campaign; schedule new publications, move moved ones, cancel removed ones."""
-    from prefect.flow_runs import pause_flow_run
-
-    from .status import publish_plan_tables
+    from prefect.flow_runs import pause_flow_run  # noqa: PLC0415 - only a run that needs approval pays for it
 
     log = get_run_logger()
     loaded = load(path)  # CampaignError fails the run with every problem listed
-    led = rt.ledger()
+    led = process.ledger()
     camp = led.campaign(loaded.id)
     if loaded.model.campaign.approval == "required" and (camp is None or camp.approved_at is None):
         log.info("campaign %s needs approval: approve it in the Prefect UI (resume this run)", loaded.id)
@@ -280,7 +215,7 @@ def schedule_campaign(
     print(text)
     create_markdown_artifact(
         markdown=text,
-        key=rt.artifact_key(f"diff-{loaded.id}"),
+        key=names.artifact_key(f"diff-{loaded.id}"),
         description=f"What this schedule run changed in {loaded.id}",
     )
     publish_plan_tables({loaded.id})

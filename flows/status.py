@@ -8,7 +8,7 @@ from typing import Any
 
 from practiceweek.ledger import Row
 
-from . import _runtime as rt
+from . import campaigns, names, process
 
 STATE_ICONS = {
     "pending": "⏳ pending",
@@ -23,9 +23,9 @@ STATE_ICONS = {
 
 def plan_table(cid: str) -> list[dict[str, Any]]:
     """One line per publication of ``cid``: when, day, channel, what, status, link."""
-    zone = rt.zone_of(cid)
+    zone = campaigns.zone_of(cid)
     out = []
-    for r in rt.ledger().rows(cid):
+    for r in process.ledger().rows(cid):
         planned = dt.datetime.fromtimestamp(r.planned_at, zone or dt.UTC)
         effective = dt.datetime.fromtimestamp(r.scheduled_at, dt.UTC)
         out.append(
@@ -49,12 +49,12 @@ def publish_plan_tables(cids: set[str]) -> None:
     from prefect.artifacts import create_table_artifact
 
     for cid in sorted(cids):
-        if rt.ledger().campaign(cid) is None:
+        if process.ledger().campaign(cid) is None:
             continue
         try:
             create_table_artifact(
                 table=plan_table(cid),
-                key=rt.artifact_key(f"plan-{cid}"),
+                key=names.artifact_key(f"plan-{cid}"),
                 description=f"The week's plan of {cid}, with live status",
             )
         except Exception:  # noqa: BLE001 - the view must never stop publishing

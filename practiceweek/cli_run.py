@@ -152,13 +152,13 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that declares 
         _pin_paths(state)
         embedded = _Embedded(state)
         try:
-            from flows import _runtime as rt
+            from flows import orphans, process
             from flows.schedule import schedule_campaign
 
-            rt.recover_orphans()
+            orphans.recover_orphans()
             schedule_campaign(str(Path(file).resolve()), rehearse=rehearse, speed=speed, real=not rehearse)
             print(f"Prefect UI: {embedded.server.ui_url}", flush=True)
-            rows = _wait(rt.ledger(), [loaded.id], timeout, embedded)
+            rows = _wait(process.ledger(), [loaded.id], timeout, embedded)
         finally:
             embedded.stop()
         ok = _print_summary(rows, embedded.server.ui_url)
@@ -178,7 +178,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that declares 
         _pin_paths(state, sandbox)
         embedded = _Embedded(state)
         try:
-            from flows import _runtime as rt
+            from flows import process
             from flows.schedule import schedule_campaign
 
             print(
@@ -187,7 +187,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that declares 
             )
             for f in files:
                 schedule_campaign(str(Path(f).resolve()), rehearse=True, speed=speed)
-            rows = _wait(rt.ledger(), [x.id for x in loaded], timeout, embedded)
+            rows = _wait(process.ledger(), [x.id for x in loaded], timeout, embedded)
         finally:
             embedded.stop()
         ok = _print_summary(rows, embedded.server.ui_url)
@@ -281,10 +281,10 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that declares 
         """Cancel everything of the campaign not yet out, and withdraw its Teams events."""
         loaded = _load(file)
         _pin_paths(_state())
-        from flows import _runtime as rt
+        from flows import process
         from flows.schedule import withdraw
 
-        cancelled = rt.ledger().cancel_campaign(loaded.id)
+        cancelled = process.ledger().cancel_campaign(loaded.id)
         for row in cancelled:
             if row.state == "sent":
                 withdraw(loaded, row)

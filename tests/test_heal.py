@@ -35,20 +35,18 @@ def healing(
     """The flows' runtime pointed at this test's ledger and outbox (events go to the session's server)."""
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    from flows import _runtime as rt
+    from flows import process
 
     url = prefect_env["PRACTICEWEEK_LEDGER_URL"]
     Path(prefect_env["PRACTICEWEEK_STATE"]).mkdir(parents=True, exist_ok=True)
     monkeypatch.delenv("PRACTICEWEEK_OPERATORS_CONNECTOR", raising=False)
-    rt.reset_ledger()
-    rt._connectors.clear()
+    process.reset()
     led = Ledger(url)
     led.set_campaign("c", str(tmp_path / "c.yaml"))
     # Prefect read its settings when first imported in this process: point its events at the session's server
     with temporary_settings(updates={PREFECT_API_URL: prefect_env["PREFECT_API_URL"]}):
         yield led, Path(prefect_env["PRACTICEWEEK_OUTBOX"]) / "operators"
-    rt.reset_ledger()
-    rt._connectors.clear()
+    process.reset()
 
 
 def _alerts(folder: Path) -> list[str]:

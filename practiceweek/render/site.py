@@ -16,8 +16,9 @@ from ..artifacts import RenderContext, Rendered
 from ..dates import day_key, week_dates
 from ..loader import Loaded
 from ..planner import Publication, plan
-from . import render, views
+from . import views
 from .env import CHANNEL_NAMES, render_template
+from .publication import render
 from .social import post_json
 
 

@@ -1,0 +1,41 @@
+"""The three deployments, with the triggers that make the week event-driven."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect.events.schemas.deployment_triggers import DeploymentEventTrigger
+
+from .alerts import alert_operators
+from .names import DEPLOYMENT
+from .publish import publish_window
+from .schedule import schedule_campaign
+
+
+def deployments() -> list[Any]:
+    """schedule-campaign (re-planned when a file changes), publish-window, alert-operators."""
+    replan = DeploymentEventTrigger(
+        name="re-plan a changed campaign",
+        expect={"practiceweek.campaign.changed"},
+        parameters={"path": "{{ event.payload.path }}"},
+    )
+    alert = DeploymentEventTrigger(
+        name="alert operators",
+        expect={"practiceweek.publication.failed", "practiceweek.publication.skipped"},
+        parameters={
+            "event": "{{ event.event }}",
+            "publication": "{{ event.resource.id }}",
+            "reason": "{{ event.payload.reason }}",
+        },
+    )
+    return [
+        schedule_campaign.to_deployment(DEPLOYMENT, triggers=[replan], tags=["practiceweek"]),
+        publish_window.to_deployment(DEPLOYMENT, tags=["practiceweek"]),
+        alert_operators.to_deployment(DEPLOYMENT, triggers=[alert], tags=["practiceweek"]),
+    ]
+
+
+def register() -> None:
+    """Create (or update) the deployments without serving them: runs wait for a served process or worker."""
+    for deployment in deployments():
+        deployment.apply()

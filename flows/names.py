@@ -1,0 +1,51 @@
+"""What operators read in the Prefect UI: run and task names, tags, artifact keys."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from zoneinfo import ZoneInfo
+
+from practiceweek.ledger import Row
+
+DEPLOYMENT = "practiceweek"  # each flow's one deployment is called this
+DEPLOYMENTS = {
+    "schedule": f"schedule-campaign/{DEPLOYMENT}",
+    "window": f"publish-window/{DEPLOYMENT}",
+    "alert": f"alert-operators/{DEPLOYMENT}",
+}
+
+
+def local_day(ts: float, zone: ZoneInfo) -> str:
+    return dt.datetime.fromtimestamp(ts, zone).strftime("%a %d %b")
+
+
+def run_name(row: Row, zone: ZoneInfo | None = None) -> str:
+    """``hscp-lfr-2024 · Tue 25 Jun · email``."""
+    day = local_day(row.planned_at, zone) if zone else row.day
+    return f"{row.campaign} · {day} · {row.channel}"
+
+
+def task_name(row: Row, zone: ZoneInfo | None = None) -> str:
+    return f"{run_name(row, zone)} · {row.id.rsplit('/', 1)[-1]}"
+
+
+def window_name(rows: list[Row], start: float, zone: ZoneInfo | None) -> str:
+    """``window Mon 25 Nov 09:00 · 12 publications``, or the one publication's run name."""
+    if len(rows) == 1:
+        return run_name(rows[0], zone)
+    when = dt.datetime.fromtimestamp(start, zone or dt.UTC).strftime("%a %d %b %H:%M")
+    return f"window {when} · {len(rows)} publications"
+
+
+def tags_for(rows: list[Row], limit: int = 30) -> list[str]:
+    tags: list[str] = []
+    for r in rows:
+        for tag in (f"campaign:{r.campaign}", f"day:{r.day}", f"channel:{r.channel}"):
+            if tag not in tags:
+                tags.append(tag)
+    return ["practiceweek", *tags[:limit]]
+
+
+def artifact_key(text: str) -> str:
+    return re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")[:100] or "x"

@@ -1,0 +1,83 @@
+"""What one ``publish`` task can end with, and how the ledger's failures are reported to operators."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from prefect import get_run_logger
+
+from practiceweek.ledger import Row
+
+from . import events, process
+from .alerts import send_due_alerts
+
+
+class Outcome(StrEnum):
+    """The result of one ``publish`` task."""
+
+    SENT = "sent"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+    HELD = "held"  # its connector is stopped: it waits for `practiceweek connectors resume`
+    MOVED = "moved"  # re-planned to later: a later window run publishes it
+    TAKEN = "taken"  # another worker has it (sending, or being reconciled)
+    UNKNOWN_PUBLICATION = "unknown-publication"  # not in the ledger
+
+
+def outcome_of(state: str) -> Outcome:
+    """The outcome a task reports for a publication the ledger already holds in ``state``."""
+    try:
+        outcome = Outcome(state)
+    except ValueError:
+        return Outcome.TAKEN
+    return outcome if outcome in (Outcome.SENT, Outcome.FAILED, Outcome.SKIPPED, Outcome.CANCELLED) else (
+        Outcome.TAKEN
+    )
+
+
+def alert_now() -> None:
+    """Send the alert the ledger just recorded (a window run or heal sends it later if this fails)."""
+    try:
+        send_due_alerts(log=get_run_logger())
+    except Exception as exc:  # noqa: BLE001 - recorded in the ledger: the next sweep sends it
+        get_run_logger().warning("operators' alert left for the next sweep: %s", exc)
+
+
+def skip(row: Row, reason: str) -> Outcome:
+    """Skip ``row`` (if still pending) and tell the operators why."""
+    if process.ledger().mark_skipped(row.id, reason):
+        get_run_logger().warning("skipped %s: %s", row.id, reason)
+        events.emit("skipped", row, reason=reason)
+        alert_now()
+    return Outcome.SKIPPED
+
+
+def fail(row: Row, reason: str) -> Outcome:
+    """Record ``row`` as failed and tell the operators why."""
+    if process.ledger().mark_failed(row.id, reason):
+        events.emit("failed", row, reason=reason)
+        alert_now()
+    return Outcome.FAILED
+
+
+def stop_connector(row: Row, exc: Exception) -> Outcome:
+    """The provider refused the connector's credentials: hold this publication and stop the connector."""
+    if process.ledger().stop_connector(row.connector, str(exc), getattr(exc, "status", None)):
+        get_run_logger().error(
+            "stopped the %s connector: %s; its publications are held until "
+            "`practiceweek connectors resume %s`",
+            row.connector,
+            exc,
+            row.connector,
+        )
+        events.emit("connector-stopped", row, connector=row.connector, reason=str(exc))
+        alert_now()
+    return Outcome.HELD
+
+
+def missed(row: Row, now: float) -> str:
+    """Why a publication was skipped for lateness."""
+    return (
+        f"missed its window: due {now - row.scheduled_at:.0f} s ago, window {row.missed_window_s:.0f} s"
+    )

@@ -1,0 +1,44 @@
+"""What one worker process keeps for its whole life: its ledger connection and its connectors."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from connectors.registry import get_connector
+from practiceweek.ledger import Ledger
+
+from .ratelimit import install_shared_pacing
+
+_lock = threading.Lock()
+_ledger: Ledger | None = None
+_connectors: dict[str, Any] = {}
+
+
+def ledger() -> Ledger:
+    """The process's ledger (PRACTICEWEEK_LEDGER_URL or .practiceweek/ledger.sqlite3)."""
+    global _ledger
+    with _lock:
+        if _ledger is None:
+            _ledger = Ledger()
+        return _ledger
+
+
+def reset() -> None:
+    """Forget the ledger and connectors (a test pointing the process at another ledger or fake server)."""
+    global _ledger
+    with _lock:
+        _ledger = None
+        _connectors.clear()
+
+
+def connector(name: str) -> Any:
+    """A connector instance per process and name, pacing its requests through the ledger."""
+    with _lock:
+        if name in _connectors:
+            return _connectors[name]
+    install_shared_pacing(ledger)  # provider rate limits shared with every other worker
+    conn = get_connector(name)
+    with _lock:
+        _connectors.setdefault(name, conn)
+        return _connectors[name]

@@ -1,0 +1,277 @@
+"""The ``publish`` task: one publication, exactly once, on time, in its channel's order.
+
+Read top to bottom, a publication goes through four steps:
+
+1. **guard**: not already out or taken, its connector not stopped, still within its window, what it
+   links to out first, and every earlier publication of its channel out (or skipped) first;
+2. **content**: rendered (ahead of time where possible) from the plan the ledger holds;
+3. **reconcile**: a publication whose outcome is unknown (a crash mid-send, an ambiguous answer) is
+   looked up at the provider before anything is sent again;
+4. **attempt** and **record**: claimed in the ledger (exactly one worker wins), sent, and recorded.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from prefect import get_run_logger, task
+from prefect.artifacts import create_link_artifact, create_markdown_artifact
+
+from connectors.base import (
+    Connector,
+    OutcomeUnknownError,
+    PermanentError,
+    Receipt,
+    RetryableError,
+    refused_credentials,
+)
+from practiceweek.artifacts import Rendered
+from practiceweek.ledger import TERMINAL, Row
+
+from . import events, names, process, timing
+from .alerts import held_too_long
+from .content import content_for
+from .outcomes import Outcome, fail, missed, outcome_of, skip, stop_connector
+
+
+class TryAgain(Exception):
+    """An I/O failure worth another attempt (the provider's delay has already been waited)."""
+
+
+def _retry_on_io(task: Any, task_run: Any, state: Any) -> bool:
+    try:
+        state.result()
+    except TryAgain:
+        return True
+    except Exception:  # noqa: BLE001 - any other failure is final
+        return False
+    return False
+
+
+@task(
+    name="publish",
+    retries=timing.MAX_ATTEMPTS - 1,
+    retry_delay_seconds=0,
+    retry_condition_fn=_retry_on_io,
+    task_run_name="{label}",
+    persist_result=False,
+    log_prints=True,
+)
+def publish(publication_id: str, record: bool = True, label: str = "") -> Outcome:
+    """Render and publish one publication, exactly once. Returns how it ended."""
+    row = process.ledger().get(publication_id)
+    if row is None:
+        return Outcome.UNKNOWN_PUBLICATION
+    guarded = guard(row)
+    if isinstance(guarded, Outcome):
+        return guarded
+    ready = content_for(guarded)
+    if isinstance(ready, Outcome):
+        return ready
+    row, rendered = ready
+    _sleep_until(row.scheduled_at)
+    conn = _connector_for(row)
+    if isinstance(conn, Outcome):
+        return conn
+    if row.state == "unknown":
+        reconciled = reconcile(row, conn, rendered)
+        if reconciled is not None:
+            return reconciled
+    receipt = attempt(row, conn, rendered)
+    if isinstance(receipt, Outcome):
+        return receipt
+    if record:
+        _record(row, rendered, receipt.url)
+    return Outcome.SENT
+
+
+# --- 1. guard ------------------------------------------------------------------------------------------
+def guard(row: Row) -> Row | Outcome:
+    """The row as it stands once it may go out, or why it does not go out now."""
+    if row.state in TERMINAL or row.state == "sending":
+        return outcome_of(row.state)  # someone else has it
+    held = _held(row)
+    if held is not None:
+        return held
+    if time.time() > row.deadline and row.state != "unknown":  # an unknown one is reconciled first
+        return skip(row, missed(row, time.time()))
+    if row.depends_on:
+        _wait_for_dependencies(row)
+    ordered = _in_channel_order(row)
+    if isinstance(ordered, Outcome):
+        return ordered
+    if ordered.revision != row.revision and ordered.scheduled_at > time.time() + 1:
+        return Outcome.MOVED  # re-planned while waiting: a later window run publishes it at its new time
+    return ordered
+
+
+def _held(row: Row) -> Outcome | None:
+    """HELD while the publication's connector is stopped; skipped once its window has passed."""
+    stopped = process.ledger().stopped().get(row.connector)
+    if stopped is None:
+        return None
+    if time.time() > row.deadline:
+        return skip(row, held_too_long(row, stopped))
+    return Outcome.HELD
+
+
+def _wait_for_dependencies(row: Row) -> None:
+    """Wait (until the publication's deadline, at most 60 s) for what it links to."""
+    led = process.ledger()
+    until = min(row.deadline, time.time() + 60)
+    while time.time() < until:
+        deps = [led.get(dep) for dep in row.depends_on]
+        if all(d is None or d.state in TERMINAL for d in deps):
+            return
+        time.sleep(0.2)
+
+
+def _in_channel_order(row: Row) -> Row | Outcome:
+    """Keep each channel in its planned order: Tuesday's card before Wednesday's, after any outage.
+
+    Waits while an earlier publication of the same campaign and channel is open. An earlier one still
+    pending after its own deadline is skipped (and reported) here, so this one is not held for ever.
+    Returns the row as it stands once nothing earlier is open, or the outcome if it can no longer go out
+    (its own window closed first, or a re-plan took it).
+    """
+    led = process.ledger()
+    while True:
+        now = time.time()
+        waiting = []
+        for earlier in led.earlier_open(row):
+            if earlier.state == "pending" and earlier.deadline < now:
+                skip(earlier, missed(earlier, now))
+            else:
+                waiting.append(earlier)
+        current = led.get(row.id)
+        if current is None or current.state not in ("pending", "unknown"):
+            return outcome_of((current or row).state)
+        if current.revision != row.revision:
+            row = current  # re-planned while waiting: its new time decides what is earlier
+            continue
+        if not waiting:
+            return current
+        if now > row.deadline:
+            first = waiting[0]
+            return skip(row, missed(row, now) + f"; it waited for the earlier {first.id} ({first.state})")
+        time.sleep(0.1)
+
+
+def _sleep_until(at: float) -> None:
+    delay = at - time.time()
+    if delay > 0:
+        time.sleep(delay)
+
+
+def _connector_for(row: Row) -> Connector | Outcome:
+    try:
+        return process.connector(row.connector)
+    except PermanentError as exc:  # no credentials, or a connector that cannot be built
+        if refused_credentials(exc):
+            return stop_connector(row, exc)
+        fail(row, str(exc))
+        raise
+
+
+# --- 3. reconcile ---------------------------------------------------------------------------------------
+def reconcile(row: Row, conn: Connector, rendered: Rendered) -> Outcome | None:
+    """Ask the provider whether an 'unknown' publication went out. None: it did not, send it now."""
+    try:
+        receipt = conn.find(rendered)
+    except (RetryableError, OutcomeUnknownError) as exc:
+        raise TryAgain(f"could not reconcile {row.id}: {exc}") from None
+    except PermanentError as exc:
+        if refused_credentials(exc):
+            return stop_connector(row, exc)
+        fail(row, f"could not reconcile: {exc}")
+        raise
+    if receipt is not None:
+        if process.ledger().mark_sent(
+            row.id, receipt.remote_id, receipt.url, receipt.extra.get("join_url"), from_states=("unknown",)
+        ):
+            get_run_logger().info("reconciled %s: it had gone out (%s)", row.id, receipt.remote_id)
+            events.emit("published", row, reconciled=True, url=receipt.url)
+        return Outcome.SENT
+    if not conn.can_find:  # SMTP, a bare webhook: ask a person
+        return fail(
+            row,
+            f"outcome unknown ({row.error or 'interrupted while sending'}) and {row.connector} cannot be "
+            "checked: confirm with the recipients whether it arrived before sending it again",
+        )
+    if time.time() > row.deadline:
+        return skip(row, missed(row, time.time()) + "; the provider confirmed it never arrived")
+    return None
+
+
+# --- 4. attempt and record ------------------------------------------------------------------------------
+def attempt(row: Row, conn: Connector, rendered: Rendered) -> Receipt | Outcome:
+    """Claim the publication (exactly one worker wins) and send it once."""
+    led = process.ledger()
+    from_states = ("unknown",) if row.state == "unknown" else ("pending",)
+    if not led.claim(row.id, from_states=from_states, revision=row.revision):
+        now_row = led.get(row.id)
+        if now_row is not None and now_row.state in ("pending", "unknown"):
+            raise TryAgain(f"{row.id} was re-planned while it was being prepared")
+        return outcome_of((now_row or row).state)
+    try:
+        receipt = conn.publish(rendered)
+    except Exception as exc:  # noqa: BLE001 - every failure is classified and recorded, then re-raised
+        return _after_failure(row, row.attempts + 1, exc)
+    led.mark_sent(row.id, receipt.remote_id, receipt.url, receipt.extra.get("join_url"))
+    late = time.time() - row.scheduled_at
+    get_run_logger().info(
+        "published %s (%.2f s after its time) → %s", row.id, late, receipt.url or receipt.remote_id
+    )
+    events.emit("published", row, url=receipt.url, lateness_s=round(late, 3))
+    return receipt
+
+
+def _after_failure(row: Row, attempt_no: int, exc: Exception) -> Outcome:
+    """Record a failed attempt by what it means: retry later, reconcile first, stop, or give up."""
+    led = process.ledger()
+    if isinstance(exc, RetryableError):
+        led.release(row.id, str(exc))
+        wait = exc.retry_after if exc.retry_after is not None else min(2 ** (attempt_no - 1), 30)
+        if attempt_no >= timing.MAX_ATTEMPTS or time.time() + wait > row.deadline:
+            fail(row, f"gave up after {attempt_no} attempt(s): {exc}")
+            raise exc
+        get_run_logger().warning("%s: provider asked to retry in %.1f s: %s", row.id, wait, exc)
+        time.sleep(max(0.0, wait))
+        raise TryAgain(str(exc)) from None
+    if isinstance(exc, OutcomeUnknownError):
+        led.mark_unknown(row.id, str(exc))
+        if attempt_no >= timing.MAX_ATTEMPTS:
+            fail(row, f"outcome unknown after {attempt_no} attempt(s): {exc}")
+            raise exc
+        time.sleep(min(2 ** (attempt_no - 1), 15))
+        raise TryAgain(str(exc)) from None
+    if isinstance(exc, PermanentError) and refused_credentials(exc):
+        led.release(row.id, str(exc))  # not sent: it may still go out once the connector is fixed
+        return stop_connector(row, exc)
+    if not isinstance(exc, PermanentError):
+        led.mark_unknown(row.id, f"{type(exc).__name__}: {exc}")  # not classified: reconcile before retrying
+        fail(row, f"{type(exc).__name__}: {exc}")
+        raise exc
+    fail(row, str(exc))
+    raise exc
+
+
+def _record(row: Row, rendered: Rendered, url: str | None) -> None:
+    """The operator's view of one publication: its content and a link to it."""
+    try:
+        body = rendered.text if len(rendered.text) < 20000 else rendered.text[:20000] + "\n\n…"
+        create_markdown_artifact(
+            markdown=f"### {rendered.subject}\n\n{body}",
+            key=names.artifact_key(f"content-{row.id}"),
+            description=f"Rendered content of {row.id}",
+        )
+        if url:
+            create_link_artifact(
+                link=url,
+                link_text=row.title[:200],
+                key=names.artifact_key(f"link-{row.id}"),
+                description=f"Where {row.id} was published",
+            )
+    except Exception as exc:  # noqa: BLE001 - the publication is out; the record is secondary
+        get_run_logger().warning("could not record artifacts for %s: %s", row.id, exc)

@@ -1,0 +1,90 @@
+"""Window runs: one prefetched ``publish-window`` flow run per window of time with something due."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+
+from prefect.client.orchestration import get_client
+from prefect.deployments import run_deployment
+from prefect.exceptions import ObjectNotFound
+from prefect.states import Crashed
+
+from practiceweek.ledger import Ledger, Row
+
+from .campaigns import zone_of
+from .names import DEPLOYMENTS, tags_for, window_name
+from .timing import LEAD_S, window_of
+
+PUBLISH_WINDOW = DEPLOYMENTS["window"]  # the deployment every window run comes from
+
+
+class DeploymentsMissing(RuntimeError):
+    """Nothing has registered the practiceweek deployments on this Prefect server yet."""
+
+
+def ensure_windows(
+    led: Ledger, rows: list[Row], now: float | None = None, register: Callable[[], None] | None = None
+) -> list[str]:
+    """Make sure a (prefetched) publish_window run covers each open publication. Returns run names.
+
+    ``register`` creates the deployments if the server has none yet (else DeploymentsMissing is raised).
+    """
+    now = time.time() if now is None else now
+    by_window: dict[float, list[Row]] = {}
+    for r in rows:
+        if r.state in ("pending", "unknown"):
+            by_window.setdefault(window_of(max(r.scheduled_at, now)), []).append(r)
+    names = []
+    for start, items in sorted(by_window.items()):
+        lost = led.window_run(start)
+        gen = led.window_needed(start, now, lead_s=LEAD_S)
+        if gen is None:
+            continue
+        if lost and gen > 1:
+            _mark_crashed(lost)
+        items.sort(key=lambda r: r.scheduled_at)
+        name = window_name(items, items[0].planned_at, zone_of(items[0].campaign))
+        _start_window_run(led, start, gen, name, items, register)
+        names.append(name)
+    return names
+
+
+def _start_window_run(
+    led: Ledger, start: float, gen: int, name: str, items: list[Row], register: Callable[[], None] | None
+) -> None:
+    kwargs = dict(
+        parameters={"window_start": start, "ledger_key": led.key, "generation": gen},
+        scheduled_time=dt.datetime.fromtimestamp(start - LEAD_S, dt.UTC),
+        timeout=0,
+        idempotency_key=f"window:{led.key}:{int(start)}:{gen}",
+        flow_run_name=name,
+        tags=tags_for(items),
+        as_subflow=False,
+    )
+    try:
+        run_deployment(PUBLISH_WINDOW, **kwargs)  # type: ignore[arg-type]
+    except ObjectNotFound:
+        if register is None:
+            raise DeploymentsMissing(
+                f"the Prefect server has no {PUBLISH_WINDOW} deployment: start `practiceweek serve` "
+                "(or `practiceweek run`) so that window runs have somewhere to run"
+            ) from None
+        register()  # nothing served them yet: create the deployments, then schedule
+        run_deployment(PUBLISH_WINDOW, **kwargs)  # type: ignore[arg-type]
+
+
+def _mark_crashed(flow_run_id: str) -> None:
+    """A window run that stopped beating (its process died): show it as Crashed, not Running forever."""
+    try:
+        with get_client(sync_client=True) as client:
+            run = client.read_flow_run(flow_run_id)  # type: ignore[arg-type]
+            if run.state is not None and not run.state.is_final():
+                client.set_flow_run_state(
+                    flow_run_id,  # type: ignore[arg-type]
+                    Crashed(message="stopped beating: its process died; a new run took over the window"),
+                    force=True,
+                )
+    except Exception:  # noqa: BLE001 - cosmetic
+        pass
