@@ -214,7 +214,7 @@ def zone_of(cid: str) -> ZoneInfo | None:
         return None
     try:
         return campaign_of(camp.path).zone
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - a file that no longer loads has no zone
         return None
 
 

@@ -40,7 +40,7 @@ def _retry_on_io(task: Any, task_run: Any, state: Any) -> bool:
         state.result()
     except TryAgain:
         return True
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - only TryAgain is retried; any other failure is not
         return False
     return False
 
@@ -484,7 +484,7 @@ def publish_window(window_start: float, ledger_key: str | None = None, generatio
         if progress != last_progress and progress_id is not None:
             try:
                 update_progress_artifact(progress_id, progress)
-            except Exception:  # noqa: BLE001
+            except Exception:  # noqa: BLE001 - the progress bar is cosmetic
                 pass
             last_progress = progress
         if time.time() >= end and done == len(submitted):
@@ -502,13 +502,13 @@ def publish_window(window_start: float, ledger_key: str | None = None, generatio
         try:
             state = fut.result(raise_on_failure=False)
             state = state if isinstance(state, str) else "failed"
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - a task that crashed counts as failed
             state = "failed"
         results[state] = results.get(state, 0) + 1
         del pid
     try:
         update_progress_artifact(progress_id, 100.0)
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - the progress bar is cosmetic
         pass
     from .status import publish_plan_tables
 
@@ -521,7 +521,7 @@ def publish_window(window_start: float, ledger_key: str | None = None, generatio
                 table=[{"publication": r.id, "state": r.state, "link": r.url or ""} for r in rows if r],
                 description=f"{len(rows)} publications of this window and where they went",
             )
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - the summary table is cosmetic
             pass
     publish_plan_tables({r.campaign for r in upcoming} | {pid.split("/", 1)[0] for pid in submitted})
     log.info("window done: %s", results)

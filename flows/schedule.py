@@ -242,7 +242,7 @@ def apply_campaign(
         if row.state == "sent":
             try:
                 withdraw(loaded, row)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:  # noqa: BLE001 - logged; the rest of the plan still applies
                 get_run_logger().error("could not withdraw %s: %s", row.id, exc)
         rt.emit("cancelled", row)
     for pid in diff.added + [m[0] for m in diff.moved]:
