@@ -138,7 +138,7 @@ class Hub:
         self.folder = folder
         self.rng = random.Random(seed)
         self.fault_rate = fault_rate
-        self.log = open(folder / "providers.jsonl", "a", buffering=1)  # noqa: SIM115 - lives with the process
+        self.log = open(folder / "providers.jsonl", "a", buffering=1)  # lives with the process
         self.lock = threading.Lock()
         self.servers = {
             "graph": GraphServer(token=SECRETS["graph"]),
@@ -271,7 +271,7 @@ def start_hub(folder: Path, fault_rate: float, seed: int) -> tuple[subprocess.Po
             str(seed),
         ],
         stdout=open(folder / "providers.log", "ab"),
-        stderr=subprocess.STDOUT,  # noqa: SIM115
+        stderr=subprocess.STDOUT,
         start_new_session=True,
         cwd=str(ROOT),
     )

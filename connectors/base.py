@@ -14,7 +14,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from practiceweek.artifacts import Rendered
+from practiceweek import textlimits
+from practiceweek.artifacts import Post, Rendered
 
 
 @dataclass(frozen=True)
@@ -78,8 +79,27 @@ class Connector(ABC):
     interval_seconds: ClassVar[float] = 60.0  # … per this many seconds
     max_recipients: ClassVar[int | None] = None  # per message
     max_text_length: ClassVar[int | None] = None
+    # A social network of practiceweek.textlimits: its limit is max_text_length, and each post is measured
+    # the way validation measures it (X's weighted length, Bluesky's graphemes, ...), never with len().
+    text_network: ClassVar[str | None] = None
     max_attachment_bytes: ClassVar[int | None] = None
     can_find: ClassVar[bool] = True  # False: find() is always None (SMTP, webhooks); the ledger decides
+
+    def refuse_long_posts(self, item: Rendered, provider: str) -> None:
+        """Raise PermanentError, before any request, when a post of ``item`` is longer than the network
+        allows, counted as ``practiceweek.textlimits`` (and so validation) counts it."""
+        network, limit = self.text_network, self.max_text_length
+        if network is None or limit is None:
+            return
+        posts = item.posts or (Post(item.text),)
+        for i, post in enumerate(posts):
+            size = textlimits.length(network, post.text)
+            if size > limit:
+                which = f"post {i + 1} of {item.id}" if len(posts) > 1 else item.id
+                raise PermanentError(
+                    f"{provider}: {which} is {size} {textlimits.UNITS[network]}; {provider} allows {limit}",
+                    provider=provider,
+                )
 
     @abstractmethod
     def publish(self, item: Rendered) -> Receipt:

@@ -19,6 +19,7 @@ from atproto_client import exceptions as at_exc
 from atproto_client.request import Request
 
 from practiceweek.artifacts import Post, Rendered
+from practiceweek.textlimits import LIMITS
 
 from ._common import classify_status, not_reached, redact, shared_bucket, unknown
 from .base import Connector, ConnectorError, CredentialsError, Receipt
@@ -70,7 +71,8 @@ class BlueskyConnector(Connector):
     channels: ClassVar[tuple[str, ...]] = ("bluesky",)
     requests_per_interval: ClassVar[int | None] = 1666  # PDS: 1,666 record creations per hour
     interval_seconds: ClassVar[float] = 3600.0
-    max_text_length: ClassVar[int | None] = 300  # graphemes
+    max_text_length: ClassVar[int | None] = LIMITS["bluesky"]
+    text_network: ClassVar[str | None] = "bluesky"
     max_attachment_bytes: ClassVar[int | None] = 2 * 1024 * 1024  # images (1 MB on older PDSes)
 
     def __init__(self, settings: BlueskySettings | None = None, *, timeout: float = 30.0) -> None:
@@ -138,6 +140,7 @@ class BlueskyConnector(Connector):
 
     # ------------------------------------------------------------------ contract
     def publish(self, item: Rendered) -> Receipt:
+        self.refuse_long_posts(item, "Bluesky")
         did = self._login()
         posts = list(item.posts or (Post(item.text),))
         refs: list[models.ComAtprotoRepoStrongRef.Main] = []

@@ -18,6 +18,7 @@ from mastodon import Mastodon
 from mastodon import errors as m_err
 
 from practiceweek.artifacts import Post, Rendered
+from practiceweek.textlimits import LIMITS
 
 from ._common import classify_status, digest, not_reached, redact, shared_bucket, unknown
 from .base import Connector, ConnectorError, CredentialsError, Receipt, RetryableError
@@ -41,7 +42,8 @@ class MastodonConnector(Connector):
     channels: ClassVar[tuple[str, ...]] = ("mastodon",)
     requests_per_interval: ClassVar[int | None] = 300  # 300 requests / 5 min per account
     interval_seconds: ClassVar[float] = 300.0
-    max_text_length: ClassVar[int | None] = 500
+    max_text_length: ClassVar[int | None] = LIMITS["mastodon"]
+    text_network: ClassVar[str | None] = "mastodon"
     max_attachment_bytes: ClassVar[int | None] = 16 * 1024 * 1024  # images (instance-dependent)
 
     def __init__(self, settings: MastodonSettings | None = None, *, timeout: float = 30.0) -> None:
@@ -122,6 +124,7 @@ class MastodonConnector(Connector):
 
     def publish(self, item: Rendered) -> Receipt:
         posts = list(item.posts or (Post(item.text),))
+        self.refuse_long_posts(item, "Mastodon")
         done: list[Any] = self._existing(item) if len(posts) > 1 else []
         bucket = shared_bucket(
             ("mastodon", self.settings.base_url or "", digest(self.settings.access_token or "")),

@@ -17,6 +17,7 @@ import tweepy
 from requests_oauthlib import OAuth1
 
 from practiceweek.artifacts import Post, Rendered
+from practiceweek.textlimits import LIMITS
 
 from ._common import classify_status, digest, not_reached, redact, shared_bucket, unknown
 from .base import Connector, ConnectorError, CredentialsError, PermanentError, Receipt
@@ -57,7 +58,8 @@ class XConnector(Connector):
     channels: ClassVar[tuple[str, ...]] = ("x",)
     requests_per_interval: ClassVar[int | None] = 100  # POST /2/tweets: 100 per 15 min per user
     interval_seconds: ClassVar[float] = 900.0
-    max_text_length: ClassVar[int | None] = 280
+    max_text_length: ClassVar[int | None] = LIMITS["x"]
+    text_network: ClassVar[str | None] = "x"
     max_attachment_bytes: ClassVar[int | None] = 5 * 1024 * 1024  # images
 
     def __init__(self, settings: XSettings | None = None, *, timeout: float = 30.0) -> None:
@@ -183,13 +185,7 @@ class XConnector(Connector):
 
     def publish(self, item: Rendered) -> Receipt:
         posts = list(item.posts or (Post(item.text),))
-        for post in posts:
-            if self.max_text_length and len(post.text) > self.max_text_length:
-                raise PermanentError(
-                    f"X: a post of {item.id} has {len(post.text)} characters; X allows "
-                    f"{self.max_text_length}",
-                    provider="X",
-                )
+        self.refuse_long_posts(item, "X")
         ids: list[str] = self._existing(item) if len(posts) > 1 else []
         bucket = shared_bucket(
             ("x", self.settings.base_url, digest(str(self.settings.access_token))),

@@ -246,7 +246,7 @@ class Stack:
 
     # -- processes -----------------------------------------------------------------------------------------
     def _spawn(self, name: str, cmd: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-        log = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
+        log = open(self.logs / f"{name}.log", "ab")  # owned by the child
         proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 cwd=str(self.root), start_new_session=True)
         log.close()

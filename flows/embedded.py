@@ -33,7 +33,7 @@ def healthy(api_url: str, timeout: float = 2.0) -> bool:
     try:
         with urllib.request.urlopen(f"{api_url.rstrip('/')}/health", timeout=timeout) as resp:
             return resp.status == 200
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - any failure means not healthy
         return False
 
 
@@ -73,7 +73,7 @@ def start_server(home: Path, port: int | None = None, wait_s: float = 90.0) -> S
     port = port or free_port()
     prefect = Path(sys.executable).with_name("prefect")
     cmd = [str(prefect)] if prefect.exists() else [sys.executable, "-m", "prefect"]
-    log = open(home / "server.log", "ab")  # noqa: SIM115 - handed to the child
+    log = open(home / "server.log", "ab")  # handed to the child
     proc = subprocess.Popen(
         [*cmd, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
         env=server_env(home, port),
@@ -136,7 +136,7 @@ def start_serving(
             "PREFECT_LOGGING_LEVEL": child_env.get("PREFECT_LOGGING_LEVEL", "WARNING"),
         }
     )
-    out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115
+    out = open(log, "ab") if log else subprocess.DEVNULL
     return subprocess.Popen(
         [sys.executable, "-m", "flows.serve"],
         env=child_env,

@@ -99,6 +99,6 @@ def heal(now: float | None = None, windows: bool = True) -> Healed:
             done.errors.append(f"windows: {type(exc).__name__}: {exc}"[:300])
     try:
         done.alerts = send_due_alerts()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - one failed sweep must not stop healing: next round
         done.errors.append(f"alerts: {exc}"[:300])
     return done

@@ -12,6 +12,7 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
+from prefect.flow_runs import pause_flow_run
 from prefect.input import RunInput
 
 from practiceweek.artifacts import RenderContext, Rendered
@@ -179,7 +180,7 @@ def apply_campaign(
         if row.state == "sent":
             try:
                 withdraw(loaded, row)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:  # noqa: BLE001 - logged; the rest of the plan still applies
                 get_run_logger().error("could not withdraw %s: %s", row.id, exc)
         events.emit("cancelled", row)
     for pid in diff.added + [m[0] for m in diff.moved]:
@@ -196,8 +197,6 @@ def schedule_campaign(
     path: str, rehearse: bool = False, speed: float | None = None, real: bool = False
 ) -> dict[str, Any]:
     """Load and plan a campaign; schedule new publications, move moved ones, cancel removed ones."""
-    from prefect.flow_runs import pause_flow_run  # noqa: PLC0415 - only a run that needs approval pays for it
-
     log = get_run_logger()
     loaded = load(path)  # CampaignError fails the run with every problem listed
     led = process.ledger()

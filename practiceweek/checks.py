@@ -264,15 +264,10 @@ def _social(cf: CampaignFile, source: Source, out: list[Problem]) -> None:
             size = textlimits.length(network, text)
             limit = textlimits.LIMITS[network]
             if size > limit:
-                how = {
-                    "x": "weighted characters (links count 23)",
-                    "bluesky": "graphemes",
-                    "mastodon": "characters (links count 23)",
-                }[network]
                 out.append(
                     source.problem(
                         path,
-                        f"too long for {network}: {size} {how}, the limit is {limit}",
+                        f"too long for {network}: {size} {textlimits.UNITS[network]}, the limit is {limit}",
                         hint=f"shorten it by {size - limit}, or give '{network}:' its own text",
                     )
                 )

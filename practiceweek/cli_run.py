@@ -129,7 +129,7 @@ def _print_summary(rows: list[Row], ui_url: str | None) -> bool:
     return bool(rows) and all(r.state in ("sent", "cancelled") for r in rows)
 
 
-def register(app: typer.Typer) -> None:  # noqa: C901 - one place that declares the commands
+def register(app: typer.Typer) -> None:
     from .cli import _load
 
     @app.command()

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import re
 
-LIMITS = {"x": 280, "bluesky": 300, "mastodon": 500}
+LIMITS = {"x": 280, "bluesky": 300, "mastodon": 500}  # validation, rendering and the connectors read these
+UNITS = {  # what each network counts, for messages
+    "x": "weighted characters (links count 23)",
+    "bluesky": "graphemes",
+    "mastodon": "characters (links count 23)",
+}
 URL_WEIGHT = 23
 _URL = re.compile(r"https?://[^\s<>\"]+", re.IGNORECASE)
 _LINE_ENDS = re.compile(r"\r\n|\r|\n")

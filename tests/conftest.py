@@ -98,5 +98,5 @@ def serving(prefect_env: dict[str, str], tmp_path: Path) -> Iterator[object]:
         kill_tree(proc.pid, signal.SIGTERM)
         try:
             proc.wait(10)
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - still running: kill it harder
             kill_tree(proc.pid)

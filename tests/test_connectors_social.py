@@ -6,9 +6,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from connectors.base import RetryableError
+from connectors.base import PermanentError, RetryableError
 from connectors.bluesky import record_key
 from connectors.registry import get_connector
+from practiceweek import textlimits
 from tests.servers import items
 from tests.servers.bluesky import BlueskyServer
 from tests.servers.fixtures import SECRETS
@@ -85,6 +86,80 @@ def test_x_rate_limit_reset_becomes_retry_after(x_server: XServer) -> None:
     with pytest.raises(RetryableError) as caught:
         conn.publish(items.social("x", texts=("One",)))
     assert caught.value.retry_after is not None and 0 < caught.value.retry_after <= 2
+    conn.close()
+
+
+LONG_LINK = "Think Family this week: https://intranet.example.org/safeguarding/" + "practice-week-" * 30
+
+
+def test_x_counts_links_as_x_does_so_a_valid_post_with_a_long_link_goes_out(x_server: XServer) -> None:
+    assert len(LONG_LINK) > 280 and textlimits.fits("x", LONG_LINK)  # validation accepts it
+    conn = _x(x_server)
+    receipt = conn.publish(items.social("x", texts=(LONG_LINK,)))
+    assert [t["text"] for t in x_server.tweets] == [LONG_LINK]
+    assert receipt.remote_id == x_server.tweets[0]["id"]
+    conn.close()
+
+
+def test_x_refuses_a_post_over_the_weighted_limit_before_any_request(x_server: XServer) -> None:
+    text = "家庭" * 71  # 142 characters, but CJK weighs 2: 284
+    assert len(text) <= 280 and not textlimits.fits("x", text)
+    conn = _x(x_server)
+    with pytest.raises(PermanentError, match="284 weighted characters"):
+        conn.publish(items.social("x", texts=("First post", text)))
+    assert x_server.requests == [] and x_server.tweets == []
+    conn.close()
+
+
+def test_social_connectors_take_their_limits_from_the_validation_table() -> None:
+    from connectors.bluesky import BlueskyConnector
+    from connectors.mastodon import MastodonConnector
+    from connectors.x import XConnector
+
+    for cls in (XConnector, BlueskyConnector, MastodonConnector):
+        assert cls.text_network == cls.name and cls.max_text_length == textlimits.LIMITS[cls.name]
+
+
+def _bluesky(server: BlueskyServer):
+    return get_connector(
+        "bluesky",
+        handle=server.handle,
+        app_password=SECRETS["bluesky_password"],
+        base_url=server.url,
+        timeout=2.0,
+    )
+
+
+def test_bluesky_counts_graphemes_not_code_points(bsky: BlueskyServer) -> None:
+    text = "e\u0301" * 300  # 300 graphemes (e + combining acute), 600 code points
+    assert len(text) > 300 and textlimits.fits("bluesky", text)
+    conn = _bluesky(bsky)
+    conn.publish(items.social("bluesky", texts=(text,)))
+    assert [r["value"]["text"] for r in bsky.records.values()] == [text]
+    with pytest.raises(PermanentError, match="301 graphemes"):
+        conn.publish(items.social("bluesky", "other", texts=("a" * 301,)))
+    assert len(bsky.records) == 1
+    conn.close()
+
+
+def test_bluesky_refuses_an_over_long_post_before_any_request(bsky: BlueskyServer) -> None:
+    with pytest.raises(PermanentError, match="Bluesky allows 300"):
+        _bluesky(bsky).publish(items.social("bluesky", texts=("a" * 301,)))
+    assert bsky.requests == []
+
+
+def test_mastodon_counts_links_as_23_and_refuses_over_long_posts_before_any_request(
+    masto: MastodonServer,
+) -> None:
+    conn = get_connector("mastodon", base_url=masto.url, access_token=SECRETS["mastodon_token"], timeout=2.0)
+    long_link = LONG_LINK + " " + "x" * 300  # over 500 characters, 348 as Mastodon counts
+    assert len(long_link) > 500 and textlimits.fits("mastodon", long_link)
+    conn.publish(items.social("mastodon", texts=(long_link,)))
+    assert len(masto.statuses) == 1
+    before = len(masto.requests)
+    with pytest.raises(PermanentError, match="Mastodon allows 500"):
+        conn.publish(items.social("mastodon", "other", texts=("a" * 501,)))
+    assert len(masto.requests) == before and len(masto.statuses) == 1
     conn.close()
 
 

@@ -106,7 +106,7 @@ class FakeServer:
             def _any(self) -> None:
                 server._handle(self)
 
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _any  # noqa: N815
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _any
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._httpd.daemon_threads = True

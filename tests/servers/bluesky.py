@@ -11,6 +11,8 @@ import json
 import time
 from typing import Any
 
+import regex
+
 from .base import FakeServer, Request, Response
 
 X = "/xrpc/"
@@ -139,9 +141,11 @@ class BlueskyServer(FakeServer):
                 },
             )
         record = body["record"]
-        if len(record.get("text", "")) > 300:
+        text = record.get("text", "")  # the lexicon: at most 300 graphemes and 3000 UTF-8 bytes
+        if len(regex.findall(r"\X", text)) > 300 or len(text.encode()) > 3000:
             return Response(
-                400, {"error": "InvalidRequest", "message": "Record/text must not be longer than 300"}
+                400,
+                {"error": "InvalidRequest", "message": "Record/text must not be longer than 300 graphemes"},
             )
         for image in (record.get("embed") or {}).get("images") or []:
             if image["image"]["ref"]["$link"] not in self.blobs:

@@ -61,7 +61,7 @@ class _Handler:
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any
-    ) -> str:  # noqa: N802
+    ) -> str:
         if self.server.faults and self.server.faults[0] == "reset":  # dropped before DATA: nothing accepted
             self.server.faults.pop(0)
             server.transport.abort()
@@ -71,7 +71,7 @@ class _Handler:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         fault = self.server.faults.pop(0) if self.server.faults else None
         if fault == "throttle":
             return "451 4.7.1 Rate limited, try again later"
