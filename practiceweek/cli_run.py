@@ -211,8 +211,10 @@ def register(app: typer.Typer) -> None:
             from flows.embedded import ensure_server
 
             os.environ["PREFECT_API_URL"] = ensure_server(state).api_url
+        from flows.deployments import register
         from flows.schedule import schedule_campaign
 
+        register()  # window runs need the deployments, even before anything serves them
         result = schedule_campaign(str(Path(file).resolve()), rehearse=rehearse, speed=speed)
         print(result.get("diff", result) if isinstance(result, dict) else result)
 
