@@ -53,7 +53,7 @@ def schedule_at(paths: list[Path], per_campaign: list[int], times: list[float]) 
     """Put the first publications of each campaign in the ledger at the given times; schedule window runs."""
     from flows import _runtime as rt
     from flows.schedule import ensure_windows
-    from practiceweek.ledger import Planned
+    from ledger import Planned
     from practiceweek.loader import load
     from practiceweek.planner import plan
 

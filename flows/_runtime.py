@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from ledger import Ledger, Row
 from practiceweek.artifacts import RenderContext, Rendered
-from practiceweek.ledger import Ledger, Row
 from practiceweek.loader import Loaded, load, load_text
 from practiceweek.planner import Publication, plan
 

@@ -16,8 +16,8 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 
+from ledger import Alert
 from practiceweek.artifacts import Rendered
-from practiceweek.ledger import Alert
 from practiceweek.planner import Publication
 
 from . import _runtime as rt

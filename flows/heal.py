@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from practiceweek.ledger import Row, Stopped
+from ledger import Row, Stopped
 
 from . import _runtime as rt
 from .alerts import send_due_alerts

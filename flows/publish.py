@@ -17,8 +17,8 @@ from prefect.context import get_run_context
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from connectors.base import OutcomeUnknownError, PermanentError, RetryableError, refused_credentials
+from ledger import TERMINAL, Row
 from practiceweek.artifacts import Rendered
-from practiceweek.ledger import TERMINAL, Row
 
 from . import _runtime as rt
 from .alerts import send_due_alerts

@@ -14,8 +14,8 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 from prefect.input import RunInput
 
+from ledger import Diff, Ledger, Planned, Row
 from practiceweek.artifacts import RenderContext, Rendered
-from practiceweek.ledger import Diff, Ledger, Planned, Row
 from practiceweek.loader import Loaded, load
 from practiceweek.planner import Publication, plan
 
