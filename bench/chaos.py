@@ -621,7 +621,7 @@ class Rig:
         alert_wait: float = 90.0,
     ) -> dict[str, Any]:
         """Rehearse ``campaigns`` weeks compressed into ``minutes``, killing and healing on the way."""
-        from practiceweek.ledger import TERMINAL, Ledger
+        from ledger import TERMINAL, Ledger
         from practiceweek.loader import load
         from practiceweek.planner import plan
 

@@ -54,7 +54,7 @@ def schedule_at(paths: list[Path], per_campaign: list[int], times: list[float]) 
     from flows import process
     from flows.deployments import register
     from flows.windows import ensure_windows
-    from practiceweek.ledger import Planned
+    from ledger import Planned
     from practiceweek.loader import load
     from practiceweek.planner import plan
 

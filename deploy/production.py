@@ -278,7 +278,7 @@ class Stack:
             cluster.start()
         # Create the ledger's tables once, before any flow run does: concurrent CREATE TABLE IF NOT EXISTS
         # from several first runs races in PostgreSQL (duplicate key on pg_type).
-        from practiceweek.ledger import Ledger
+        from ledger import Ledger
 
         Ledger(self.ledger.url()).close()
 

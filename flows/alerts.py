@@ -16,8 +16,8 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 
+from ledger import Alert, Row, Stopped
 from practiceweek.artifacts import Rendered
-from practiceweek.ledger import Alert, Row, Stopped
 from practiceweek.planner import Publication
 
 from . import names, process

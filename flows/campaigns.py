@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from ledger import Row
 from practiceweek.artifacts import RenderContext, Rendered
-from practiceweek.ledger import Row
 from practiceweek.loader import Loaded, load, load_text
 from practiceweek.planner import Publication, plan
 from practiceweek.render import render as render_publication

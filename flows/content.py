@@ -11,8 +11,8 @@ from __future__ import annotations
 import threading
 import time
 
+from ledger import TERMINAL, Row
 from practiceweek.artifacts import Rendered
-from practiceweek.ledger import TERMINAL, Row
 
 from . import campaigns, process
 from .outcomes import Outcome, fail, outcome_of

@@ -8,7 +8,7 @@ from typing import Any
 
 from prefect.events import emit_event
 
-from practiceweek.ledger import Row
+from ledger import Row
 
 
 def emit(kind: str, row: Row, **payload: Any) -> None:

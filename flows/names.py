@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from zoneinfo import ZoneInfo
 
-from practiceweek.ledger import Row
+from ledger import Row
 
 DEPLOYMENT = "practiceweek"  # each flow's one deployment is called this
 DEPLOYMENTS = {

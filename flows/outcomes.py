@@ -6,7 +6,7 @@ from enum import StrEnum
 
 from prefect import get_run_logger
 
-from practiceweek.ledger import Row
+from ledger import Row
 
 from . import events, process
 from .alerts import send_due_alerts

@@ -6,7 +6,7 @@ import threading
 from typing import Any
 
 from connectors.registry import get_connector
-from practiceweek.ledger import Ledger
+from ledger import Ledger
 
 from .ratelimit import install_shared_pacing
 

@@ -18,7 +18,7 @@ from prefect.client.orchestration import get_client
 from prefect.context import get_run_context
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from practiceweek.ledger import Ledger, Row
+from ledger import Ledger, Row
 
 from . import campaigns, names, orphans, process, timing
 from .content import is_prepared, prepare

@@ -26,8 +26,8 @@ from connectors.base import (
     RetryableError,
     refused_credentials,
 )
+from ledger import TERMINAL, Row
 from practiceweek.artifacts import Rendered
-from practiceweek.ledger import TERMINAL, Row
 
 from . import events, names, process, timing
 from .alerts import held_too_long

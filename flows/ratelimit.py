@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 
 from connectors._common import margin, use_shared_pacing
-from practiceweek.ledger import Ledger
+from ledger import Ledger
 
 _log_lock = threading.Lock()
 

@@ -15,8 +15,8 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.flow_runs import pause_flow_run
 from prefect.input import RunInput
 
+from ledger import Diff, Ledger, Planned, Row
 from practiceweek.artifacts import RenderContext, Rendered
-from practiceweek.ledger import Diff, Ledger, Planned, Row
 from practiceweek.loader import Loaded, load
 from practiceweek.planner import Publication, plan
 

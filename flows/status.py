@@ -6,7 +6,7 @@ import datetime as dt
 import statistics
 from typing import Any
 
-from practiceweek.ledger import Row
+from ledger import Row
 
 from . import campaigns, names, process
 

@@ -11,7 +11,7 @@ from prefect.deployments import run_deployment
 from prefect.exceptions import ObjectNotFound
 from prefect.states import Crashed
 
-from practiceweek.ledger import Ledger, Row
+from ledger import Ledger, Row
 
 from .campaigns import zone_of
 from .names import DEPLOYMENTS, tags_for, window_name

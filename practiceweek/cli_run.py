@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
-from .ledger import TERMINAL, Ledger, Row
+from ledger import TERMINAL, Ledger, Row
 
 
 def _state() -> Path:

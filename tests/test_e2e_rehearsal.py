@@ -15,7 +15,7 @@ import httpx
 import pytest
 from conftest import kill_tree
 
-from practiceweek.ledger import Ledger, Row
+from ledger import Ledger, Row
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.slow

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from practiceweek.ledger import Ledger
+from ledger import Ledger
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.slow

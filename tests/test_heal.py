@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from practiceweek.ledger import Ledger, Planned
+from ledger import Ledger, Planned
 
 
 def _row(pid: str, at: float, window: float = 60.0, connector: str = "outbox") -> Planned:

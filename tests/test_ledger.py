@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from practiceweek.ledger import Ledger, Planned
+from ledger import Ledger, Planned
 
 
 def _p(pid: str, at: float, fp: str = "f1", channel: str = "email") -> Planned:

@@ -1,0 +1,51 @@
+"""The durable ledger, the one place that talks to the database: one row per publication, moved between
+states by compare-and-set, plus campaigns, window runs, operators' alerts, stopped connectors and shared
+rate limits.
+
+States: pending → sending → sent | failed | unknown | skipped | cancelled (unknown → sending after
+reconciliation). A transition is ``UPDATE ... WHERE id=? AND state IN (...)``: exactly one caller can
+win it, so two workers can never both take 'sending'. SQLite (stdlib, WAL) by default; PostgreSQL when
+``PRACTICEWEEK_LEDGER_URL`` is ``postgresql://...``. Times are UTC epoch seconds.
+"""
+
+from __future__ import annotations
+
+from .alerts import AlertsMixin
+from .campaigns import CampaignsMixin
+from .database import Database, default_url
+from .pacers import PacersMixin
+from .plans import PlansMixin
+from .publications import DEFAULT_LEASE_S, PublicationsMixin, worker_id
+from .records import Alert, CampaignRow, Diff, Planned, Row, Stopped
+from .states import OPEN, TERMINAL, State
+from .stops import StopsMixin
+from .windows import WindowsMixin
+
+__all__ = [
+    "DEFAULT_LEASE_S",
+    "OPEN",
+    "TERMINAL",
+    "Alert",
+    "CampaignRow",
+    "Diff",
+    "Ledger",
+    "Planned",
+    "Row",
+    "State",
+    "Stopped",
+    "default_url",
+    "worker_id",
+]
+
+
+class Ledger(
+    CampaignsMixin,
+    PlansMixin,
+    PublicationsMixin,
+    AlertsMixin,
+    StopsMixin,
+    PacersMixin,
+    WindowsMixin,
+    Database,
+):
+    """Publications, campaigns and window runs, shared by every process that schedules or publishes."""

@@ -1,0 +1,162 @@
+"""Connections, transactions and the schema: SQLite (stdlib, WAL) by default, PostgreSQL when the URL
+is ``postgresql://...``. The only module that knows which database it talks to."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+_SCHEMA = [
+    """CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS campaigns (
+        id TEXT PRIMARY KEY, path TEXT NOT NULL, revision INTEGER NOT NULL DEFAULT 0,
+        origin_real DOUBLE PRECISION, origin_at DOUBLE PRECISION, speed DOUBLE PRECISION,
+        window_floor_s DOUBLE PRECISION, approval TEXT NOT NULL DEFAULT 'none', approver TEXT,
+        approved_at DOUBLE PRECISION, updated_at DOUBLE PRECISION NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS publications (
+        id TEXT PRIMARY KEY, campaign TEXT NOT NULL, day TEXT NOT NULL, channel TEXT NOT NULL,
+        connector TEXT NOT NULL, title TEXT NOT NULL, fingerprint TEXT NOT NULL,
+        planned_at DOUBLE PRECISION NOT NULL, scheduled_at DOUBLE PRECISION NOT NULL,
+        missed_window_s DOUBLE PRECISION NOT NULL, depends_on TEXT NOT NULL DEFAULT '[]', event_id TEXT,
+        state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, owner TEXT, lease_until DOUBLE PRECISION,
+        remote_id TEXT, url TEXT, join_url TEXT, error TEXT, revision INTEGER NOT NULL DEFAULT 0,
+        created_at DOUBLE PRECISION NOT NULL, updated_at DOUBLE PRECISION NOT NULL,
+        sending_at DOUBLE PRECISION, sent_at DOUBLE PRECISION, snapshot TEXT)""",
+    """CREATE INDEX IF NOT EXISTS publications_due ON publications (state, scheduled_at)""",
+    """CREATE INDEX IF NOT EXISTS publications_campaign ON publications (campaign)""",
+    """CREATE TABLE IF NOT EXISTS windows (
+        start DOUBLE PRECISION PRIMARY KEY, gen INTEGER NOT NULL, state TEXT NOT NULL,
+        heartbeat DOUBLE PRECISION, flow_run_id TEXT, updated_at DOUBLE PRECISION NOT NULL)""",
+    # operators' alerts: written in the same transaction as the failure they report, sent by whoever sweeps
+    """CREATE TABLE IF NOT EXISTS alerts (
+        key TEXT PRIMARY KEY, kind TEXT NOT NULL, subject TEXT NOT NULL, publication TEXT, connector TEXT,
+        reason TEXT NOT NULL, created_at DOUBLE PRECISION NOT NULL, lease_until DOUBLE PRECISION,
+        sent_at DOUBLE PRECISION, receipt TEXT)""",
+    """CREATE INDEX IF NOT EXISTS alerts_open ON alerts (sent_at, created_at)""",
+    # a connector whose credentials or permissions the provider refused: held until someone resumes it
+    """CREATE TABLE IF NOT EXISTS stopped_connectors (
+        connector TEXT PRIMARY KEY, reason TEXT NOT NULL, status INTEGER,
+        stopped_at DOUBLE PRECISION NOT NULL)""",
+    # provider rate limits shared by every worker: one row per pacer (locked while a slot is reserved) and
+    # the slots it granted in the last two windows
+    """CREATE TABLE IF NOT EXISTS pacers (key TEXT PRIMARY KEY, updated_at DOUBLE PRECISION NOT NULL)""",
+    # every version of a campaign file the ledger scheduled from: a publication renders from the version
+    # that planned it while a re-plan of a newer edit is still on its way
+    """CREATE TABLE IF NOT EXISTS campaign_sources (
+        campaign TEXT NOT NULL, digest TEXT NOT NULL, path TEXT NOT NULL, text TEXT NOT NULL,
+        created_at DOUBLE PRECISION NOT NULL, PRIMARY KEY (campaign, digest))""",
+    """CREATE TABLE IF NOT EXISTS pacer_slots (key TEXT NOT NULL, at DOUBLE PRECISION NOT NULL)""",
+    """CREATE INDEX IF NOT EXISTS pacer_slots_key_at ON pacer_slots (key, at)""",
+]
+
+
+def default_url(state_dir: str | Path | None = None) -> str:
+    """The ledger URL from PRACTICEWEEK_LEDGER_URL, else SQLite in the state folder."""
+    url = os.environ.get("PRACTICEWEEK_LEDGER_URL")
+    if url:
+        return url
+    folder = Path(state_dir or os.environ.get("PRACTICEWEEK_STATE", ".practiceweek"))
+    return f"sqlite:///{(folder / 'ledger.sqlite3').resolve()}"
+
+
+def columns_sql(columns: Iterable[str]) -> str:
+    """``a, b, c`` for a SELECT or INSERT column list."""
+    return ", ".join(columns)
+
+
+def insert_sql(table: str, columns: Iterable[str]) -> str:
+    """``INSERT INTO table (a, b) VALUES (?, ?)`` for the given columns."""
+    names = tuple(columns)
+    return f"INSERT INTO {table} ({columns_sql(names)}) VALUES ({', '.join('?' * len(names))})"
+
+
+class Database:
+    """One connection per thread, transactions, and the schema created on first use."""
+
+    def __init__(self, url: str | None = None) -> None:
+        self.url = url or default_url()
+        self.postgres = self.url.startswith(("postgresql://", "postgres://"))
+        self._local = threading.local()
+        if not self.postgres:
+            path = self.url.removeprefix("sqlite:///").removeprefix("sqlite://")
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            self._path = path
+        with self._tx() as cur:
+            if self.postgres:  # concurrent first CREATE TABLE IF NOT EXISTS races on pg_type: serialise it
+                cur.execute("SELECT pg_advisory_xact_lock(7283510)")
+            for statement in _SCHEMA:
+                cur.execute(statement)
+            cur.execute(self._q("SELECT value FROM meta WHERE key='ledger_id'"))
+            if cur.fetchone() is None:
+                cur.execute(
+                    self._q("INSERT INTO meta (key, value) VALUES ('ledger_id', ?) ON CONFLICT DO NOTHING"),
+                    (uuid.uuid4().hex[:12],),
+                )
+        self.key = self._meta("ledger_id")
+
+    def _conn(self) -> Any:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            if self.postgres:
+                import psycopg
+
+                conn = psycopg.connect(self.url, autocommit=True)
+            else:
+                conn = sqlite3.connect(self._path, timeout=60, isolation_level=None, check_same_thread=False)
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+                conn.execute("PRAGMA busy_timeout=60000")
+            self._local.conn = conn
+        return conn
+
+    def _q(self, sql: str) -> str:
+        return sql.replace("?", "%s") if self.postgres else sql
+
+    @contextmanager
+    def _tx(self) -> Iterator[Any]:
+        conn = self._conn()
+        cur = conn.cursor()
+        if self.postgres:
+            with conn.transaction():
+                yield cur
+            return
+        for attempt in range(200):
+            try:
+                cur.execute("BEGIN IMMEDIATE")
+                break
+            except sqlite3.OperationalError:
+                if attempt == 199:
+                    raise
+                time.sleep(0.05)
+        try:
+            yield cur
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def _read(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        cur = self._conn().cursor()
+        cur.execute(self._q(sql), args)
+        return list(cur.fetchall())
+
+    def _write(self, sql: str, args: tuple[Any, ...] = ()) -> int:
+        with self._tx() as cur:
+            cur.execute(self._q(sql), args)
+            return int(cur.rowcount)
+
+    def _meta(self, key: str) -> str:
+        return str(self._read("SELECT value FROM meta WHERE key=?", (key,))[0][0])
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None

@@ -1,0 +1,178 @@
+"""What the ledger stores, as frozen records; column lists are derived from their fields."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from .states import State
+
+
+@dataclass(frozen=True)
+class Row:
+    """One publication as the ledger knows it."""
+
+    id: str
+    campaign: str
+    day: str
+    channel: str
+    connector: str
+    title: str
+    fingerprint: str
+    planned_at: float
+    scheduled_at: float
+    missed_window_s: float
+    depends_on: tuple[str, ...]
+    event_id: str | None
+    state: State
+    attempts: int
+    owner: str | None
+    lease_until: float | None
+    remote_id: str | None
+    url: str | None
+    join_url: str | None
+    error: str | None
+    revision: int
+    created_at: float
+    updated_at: float
+    sending_at: float | None
+    sent_at: float | None
+
+    @property
+    def deadline(self) -> float:
+        """Latest moment the publication may still go out."""
+        return self.scheduled_at + self.missed_window_s
+
+    @classmethod
+    def from_db(cls, values: Iterable[Any]) -> Row:
+        data = dict(zip(PUBLICATION_COLUMNS, values, strict=True))
+        data["depends_on"] = tuple(json.loads(data["depends_on"] or "[]"))
+        data["state"] = State(data["state"])
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class CampaignRow:
+    """A campaign the ledger schedules, with its rehearsal time mapping if any."""
+
+    id: str
+    path: str
+    revision: int
+    origin_real: float | None
+    origin_at: float | None
+    speed: float | None
+    window_floor_s: float | None
+    approval: str
+    approver: str | None
+    approved_at: float | None
+    updated_at: float
+
+    @property
+    def rehearsal(self) -> bool:
+        return self.speed is not None
+
+    def effective(self, planned_at: float) -> float:
+        """Where a planned time falls: itself, or compressed towards now in a rehearsal."""
+        if self.speed is None or self.origin_real is None or self.origin_at is None:
+            return planned_at
+        return self.origin_at + (planned_at - self.origin_real) / self.speed
+
+    def window(self, missed_window_s: float) -> float:
+        if self.speed is None:
+            return missed_window_s
+        return max(missed_window_s / self.speed, self.window_floor_s or 0.0)
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One message for the operators, recorded with the failure it reports."""
+
+    key: str
+    kind: str  # failed | skipped | connector-stopped
+    subject: str
+    publication: str | None
+    connector: str | None
+    reason: str
+    created_at: float
+    sent_at: float | None
+
+
+@dataclass(frozen=True)
+class Stopped:
+    """A connector stopped because the provider refused its credentials or permissions."""
+
+    connector: str
+    reason: str
+    status: int | None
+    stopped_at: float
+
+
+@dataclass
+class Planned:
+    """A publication to put in the ledger (from the planner, with its effective time)."""
+
+    id: str
+    campaign: str
+    day: str
+    channel: str
+    connector: str
+    title: str
+    fingerprint: str
+    planned_at: float
+    scheduled_at: float
+    missed_window_s: float
+    depends_on: tuple[str, ...] = ()
+    event_id: str | None = None
+    snapshot: str | None = None  # the publication as JSON, to withdraw it after it left the plan
+
+
+@dataclass
+class Diff:
+    """What applying a new plan changed."""
+
+    added: list[str] = field(default_factory=list)
+    moved: list[tuple[str, float, float]] = field(default_factory=list)  # id, old, new scheduled_at
+    updated: list[str] = field(default_factory=list)  # content changed, still pending
+    cancelled: list[Row] = field(default_factory=list)  # removed before it went out (or a sent event)
+    removed_sent: list[str] = field(default_factory=list)  # removed but already out: left alone
+    changed_sent: list[str] = field(default_factory=list)  # edited after it went out: left alone
+    unchanged: int = 0
+
+    @property
+    def empty(self) -> bool:
+        return not (
+            self.added
+            or self.moved
+            or self.updated
+            or self.cancelled
+            or self.removed_sent
+            or self.changed_sent
+        )
+
+
+def _columns(record: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(record))
+
+
+# the columns each record is read from, in field order (table ``publications`` also holds ``snapshot``)
+PUBLICATION_COLUMNS = _columns(Row)
+CAMPAIGN_COLUMNS = _columns(CampaignRow)
+ALERT_COLUMNS = _columns(Alert)
+STOPPED_COLUMNS = _columns(Stopped)
+
+
+def new_publication(planned: Planned, revision: int, now: float) -> dict[str, Any]:
+    """Column → value of the pending publication row that ``planned`` becomes (unset columns NULL)."""
+    record: dict[str, Any] = dict.fromkeys(PUBLICATION_COLUMNS)
+    record.update((f.name, getattr(planned, f.name)) for f in fields(Planned))
+    record.update(
+        depends_on=json.dumps(list(planned.depends_on)),
+        state=State.PENDING,
+        attempts=0,
+        revision=revision,
+        created_at=now,
+        updated_at=now,
+    )
+    return record

@@ -1,0 +1,72 @@
+"""Window runs: one publishing flow run per time window, re-armed when it is lost.
+
+A window run is 'scheduled', then 'running' while it beats, then 'done' (these are window states, not
+publication states).
+"""
+
+from __future__ import annotations
+
+import time
+
+from .database import Database
+
+
+class WindowsMixin(Database):
+    def window_needed(
+        self, start: float, now: float | None = None, stale_s: float = 6.0, lead_s: float = 20.0
+    ) -> int | None:
+        """The generation of a new run for window ``start``, or None when a live run covers it.
+
+        A running run is live while it beats (every ~2 s); a scheduled one until ``stale_s + 20`` seconds
+        after it should have started (``start - lead_s``). Anything else is presumed lost.
+        """
+        now = time.time() if now is None else now
+        with self._tx() as cur:
+            cur.execute(
+                self._q("SELECT gen, state, heartbeat, updated_at FROM windows WHERE start=?"), (start,)
+            )
+            found = cur.fetchone()
+            if found is None:
+                cur.execute(
+                    self._q(
+                        "INSERT INTO windows (start, gen, state, updated_at) VALUES (?, 1, 'scheduled', ?)"
+                    ),
+                    (start, now),
+                )
+                return 1
+            gen, state, heartbeat, updated = found
+            alive = (state == "running" and (heartbeat or 0) > now - stale_s) or (
+                state == "scheduled" and now < max(updated, start - lead_s) + stale_s + 20
+            )
+            if alive:
+                return None
+            cur.execute(
+                self._q("UPDATE windows SET gen=?, state='scheduled', updated_at=? WHERE start=?"),
+                (gen + 1, now, start),
+            )
+            return int(gen + 1)
+
+    def window_beat(self, start: float, flow_run_id: str | None = None, state: str = "running") -> None:
+        now = time.time()
+        if (
+            self._write(
+                "UPDATE windows SET state=?, heartbeat=?, flow_run_id=COALESCE(?, flow_run_id), "
+                "updated_at=? WHERE start=?",
+                (state, now, flow_run_id, now, start),
+            )
+            == 0
+        ):
+            self._write(
+                "INSERT INTO windows (start, gen, state, heartbeat, flow_run_id, updated_at) "
+                "VALUES (?, 1, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (start, state, now, flow_run_id, now),
+            )
+
+    def window_run(self, start: float) -> str | None:
+        rows = self._read("SELECT flow_run_id FROM windows WHERE start=?", (start,))
+        return rows[0][0] if rows else None
+
+    def windows(self) -> list[tuple[float, int, str]]:
+        return [
+            (r[0], r[1], r[2]) for r in self._read("SELECT start, gen, state FROM windows ORDER BY start")
+        ]
