@@ -148,3 +148,16 @@ def test_settings_declares_what_flows_and_ledger_read() -> None:
         for path in (ROOT / folder).rglob("*.py"):
             for var in name.findall(path.read_text(encoding="utf-8")):
                 assert var in declared, f"{path.relative_to(ROOT)} reads undeclared {var}"
+
+
+def test_defaults_match_what_flows_and_ledger_read() -> None:
+    """``os.environ.get("PRACTICEWEEK_X", "default")`` not yet switched keeps Settings' default."""
+    pattern = re.compile(r"""os\.environ\.get\(\s*["']PRACTICEWEEK_([A-Z0-9_]+)["']\s*,\s*["']([^"']*)["']""")
+    defaults = settings().model_dump()
+    for folder in ("practiceweek", "flows"):
+        for path in (ROOT / folder).rglob("*.py"):
+            for name, default in pattern.findall(path.read_text(encoding="utf-8")):
+                ours = defaults[name.lower()]
+                same = float(default) == ours if isinstance(ours, int | float) else str(ours) == default
+                where = path.relative_to(ROOT)
+                assert same, f"{where}: PRACTICEWEEK_{name} defaults to {default!r}, not {ours!r}"
