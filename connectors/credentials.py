@@ -5,6 +5,9 @@ Register once with ``prefect block register -m connectors.credentials``, save wi
 point practiceweek at it with ``PRACTICEWEEK_GRAPH_BLOCK=practiceweek-graph`` (see
 ``connectors.registry``). ``settings()`` turns a block into the plain settings a connector takes;
 ``get_client()`` returns the provider's own SDK client, ready to use.
+
+Each block has exactly the fields of its settings dataclass (``SETTINGS``; checked by
+``tests/test_settings.py``), secrets as ``SecretStr``; ``settings()`` copies them across.
 """
 
 from __future__ import annotations
@@ -22,11 +25,21 @@ from .settings import (
     SmtpSettings,
     TeamsSettings,
     XSettings,
+    _Settings,
 )
 
 
 def _secret(value: SecretStr | None) -> str | None:
     return value.get_secret_value() if value is not None else None
+
+
+def _to_settings(block: Block, settings_cls: type[_Settings], **extra: Any) -> Any:
+    """The settings dataclass holding the block's fields (secrets revealed), then ``extra``."""
+    values = {}
+    for f in settings_cls.setting_fields():
+        value = getattr(block, f.name)
+        values[f.name] = _secret(value) if isinstance(value, SecretStr) else value
+    return settings_cls(**{**values, **extra})
 
 
 class GraphCredentials(Block):
@@ -36,6 +49,7 @@ class GraphCredentials(Block):
     tenant_id: str
     client_id: str
     client_secret: SecretStr
+    access_token: SecretStr | None = None  # static bearer token instead of the client secret (tests)
     sender: str | None = None
     organiser: str | None = None
     drive_id: str | None = None
@@ -43,16 +57,7 @@ class GraphCredentials(Block):
     base_url: str = GRAPH_URL
 
     def settings(self) -> GraphSettings:
-        return GraphSettings(
-            tenant_id=self.tenant_id,
-            client_id=self.client_id,
-            client_secret=_secret(self.client_secret),
-            base_url=self.base_url,
-            sender=self.sender,
-            organiser=self.organiser or self.sender,
-            drive_id=self.drive_id,
-            folder=self.folder,
-        )
+        return _to_settings(self, GraphSettings, organiser=self.organiser or self.sender)
 
     def get_client(self) -> Any:
         """A GraphServiceClient using azure-identity's ClientSecretCredential."""
@@ -71,16 +76,10 @@ class SmtpCredentials(Block):
     password: SecretStr | None = None
     starttls: bool = True
     sender: str | None = None
+    ca_file: str | None = None  # PEM file of a CA to trust (self-signed relay)
 
     def settings(self) -> SmtpSettings:
-        return SmtpSettings(
-            host=self.host,
-            port=self.port,
-            username=self.username,
-            password=_secret(self.password),
-            starttls=self.starttls,
-            sender=self.sender,
-        )
+        return _to_settings(self, SmtpSettings)
 
     def get_client(self) -> Any:
         """A connected, logged-in ``smtplib.SMTP``."""
@@ -92,9 +91,11 @@ class SmtpCredentials(Block):
 class TeamsWebhook(Block):
     _block_type_name = "PracticeWeek Teams Webhook"
     webhook_url: SecretStr
+    team_id: str | None = None  # with channel_id and Graph credentials: ambiguous posts can be found
+    channel_id: str | None = None
 
     def settings(self) -> TeamsSettings:
-        return TeamsSettings(webhook_url=_secret(self.webhook_url))
+        return _to_settings(self, TeamsSettings)
 
     def get_client(self) -> Any:
         from .teams_channel import TeamsChannelConnector
@@ -108,14 +109,11 @@ class XCredentials(Block):
     consumer_secret: SecretStr
     access_token: SecretStr
     access_token_secret: SecretStr
+    base_url: str = "https://api.twitter.com"
+    upload_url: str = "https://api.x.com"
 
     def settings(self) -> XSettings:
-        return XSettings(
-            consumer_key=self.consumer_key,
-            consumer_secret=_secret(self.consumer_secret),
-            access_token=_secret(self.access_token),
-            access_token_secret=_secret(self.access_token_secret),
-        )
+        return _to_settings(self, XSettings)
 
     def get_client(self) -> Any:
         import tweepy
@@ -136,9 +134,7 @@ class BlueskyCredentials(Block):
     base_url: str = "https://bsky.social"
 
     def settings(self) -> BlueskySettings:
-        return BlueskySettings(
-            handle=self.handle, app_password=_secret(self.app_password), base_url=self.base_url
-        )
+        return _to_settings(self, BlueskySettings)
 
     def get_client(self) -> Any:
         from atproto import Client
@@ -154,7 +150,7 @@ class MastodonCredentials(Block):
     access_token: SecretStr
 
     def settings(self) -> MastodonSettings:
-        return MastodonSettings(base_url=self.base_url, access_token=_secret(self.access_token))
+        return _to_settings(self, MastodonSettings)
 
     def get_client(self) -> Any:
         from mastodon import Mastodon
@@ -169,4 +165,13 @@ BLOCKS: dict[str, type[Block]] = {
     "x": XCredentials,
     "bluesky": BlueskyCredentials,
     "mastodon": MastodonCredentials,
+}
+# the settings dataclass each block produces (same field names)
+SETTINGS: dict[str, type[_Settings]] = {
+    "graph": GraphSettings,
+    "smtp": SmtpSettings,
+    "teams": TeamsSettings,
+    "x": XSettings,
+    "bluesky": BlueskySettings,
+    "mastodon": MastodonSettings,
 }

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from practiceweek.artifacts import Rendered
+from practiceweek.settings import settings
 
 from ._files import atomic_write, read_receipt, safe_part, safe_relpath, write_receipt
 from .base import Connector, Receipt
@@ -43,7 +44,7 @@ class OutboxConnector(Connector):
     )
 
     def __init__(self, folder: str | os.PathLike[str] | None = None) -> None:
-        self.root = Path(folder or os.environ.get("PRACTICEWEEK_OUTBOX") or "outbox")
+        self.root = Path(folder or settings().outbox or "outbox")
 
     def folder(self, item: Rendered) -> Path:
         return _folder_of(self.root, item)

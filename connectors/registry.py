@@ -13,8 +13,9 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import inspect
-import os
 from typing import Any
+
+from practiceweek.settings import settings
 
 from .base import Connector, PermanentError
 from .settings import BlueskySettings, GraphSettings, MastodonSettings, SmtpSettings, TeamsSettings, XSettings
@@ -48,7 +49,7 @@ def _settings(kind: str, settings_cls: type, overrides: dict[str, Any]) -> Any:
     if overrides.get("settings") is not None:
         base = overrides.pop("settings")
     else:
-        block = overrides.pop("block", None) or os.environ.get(f"PRACTICEWEEK_{kind.upper()}_BLOCK")
+        block = overrides.pop("block", None) or settings().block(kind)
         if block:
             from .credentials import BLOCKS
 
@@ -65,7 +66,7 @@ def rate_limit(name: str) -> tuple[int | None, float]:
     """The provider limit a connector paces to: ``PRACTICEWEEK_RATE_LIMIT_<NAME>`` = ``N/SECONDS`` (e.g.
     ``PRACTICEWEEK_RATE_LIMIT_X=17/86400`` for X's free tier), else the connector's declared limit."""
     cls = connector_class(name)
-    value = os.environ.get(f"PRACTICEWEEK_RATE_LIMIT_{name.upper()}", "").strip()
+    value = (settings().rate_limit(name) or "").strip()
     if not value:
         return cls.requests_per_interval, cls.interval_seconds
     try:

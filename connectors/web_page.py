@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from practiceweek.artifacts import Rendered
+from practiceweek.settings import settings
 
 from ._files import atomic_write, read_receipt, safe_part, safe_relpath, write_receipt
 from .base import Connector, PermanentError, Receipt
@@ -24,10 +25,9 @@ class WebPageConnector(Connector):
     channels: ClassVar[tuple[str, ...]] = ("web_page", "poster")
 
     def __init__(self, folder: str | os.PathLike[str] | None = None, base_url: str | None = None) -> None:
-        self.root = Path(folder or os.environ.get("PRACTICEWEEK_WEB_ROOT") or "site")
-        self.base_url = (
-            base_url or os.environ.get("PRACTICEWEEK_WEB_BASE_URL") or self.root.resolve().as_uri()
-        )
+        env = settings()
+        self.root = Path(folder or env.web_root or "site")
+        self.base_url = base_url or env.web_base_url or self.root.resolve().as_uri()
 
     def _receipts(self, item: Rendered) -> Path:
         return self.root / ".practiceweek" / "receipts" / safe_part(item.id.replace("/", "_"))

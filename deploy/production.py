@@ -40,14 +40,41 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from practiceweek.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
-PG_BIN = Path(os.environ.get("PRACTICEWEEK_PG_BIN", "/usr/lib/postgresql/15/bin"))
 POOL = "practiceweek"
 PREFECT_FILE = ROOT / "deploy" / "prefect.yaml"
-HEAL_EVERY_S = float(os.environ.get("PRACTICEWEEK_HEAL_EVERY_S", "3"))
 DEPLOYMENTS = ("schedule-campaign/practiceweek", "publish-window/practiceweek",
                "alert-operators/practiceweek")
+
+
+def _settings() -> Settings:
+    """practiceweek's settings (``PRACTICEWEEK_*`` variables), read now. Imported late, and from this
+    checkout when practiceweek is not installed (``python deploy/production.py``)."""
+    try:
+        from practiceweek.settings import settings
+    except ModuleNotFoundError:
+        sys.path.insert(0, str(ROOT))
+        from practiceweek.settings import settings
+    return settings()
+
+
+def pg_bin() -> Path:
+    """PostgreSQL's binaries (``PRACTICEWEEK_PG_BIN``)."""
+    return _settings().pg_bin
+
+
+def __getattr__(name: str) -> object:
+    """``PG_BIN`` and ``HEAL_EVERY_S`` stay importable, read from the environment when asked for."""
+    if name == "PG_BIN":
+        return pg_bin()
+    if name == "HEAL_EVERY_S":
+        return _settings().heal_every_s
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def free_port() -> int:
@@ -64,7 +91,7 @@ def _as_user(user: str | None, cmd: list[str]) -> list[str]:
 def _os_user() -> str | None:
     if os.geteuid() != 0:
         return None
-    return os.environ.get("PRACTICEWEEK_PG_OS_USER", "postgres")
+    return _settings().pg_os_user
 
 
 def _chown_tree(path: Path, user: str) -> None:
@@ -137,7 +164,7 @@ class Postgres:
         if self.os_user:
             _chown_tree(self.root, self.os_user)
         # The bootstrap superuser may connect through the private socket during set-up only.
-        self._run(str(PG_BIN / "initdb"), "-D", str(self.data), "--username=pgsetup", "--auth-local=trust",
+        self._run(str(pg_bin() / "initdb"), "-D", str(self.data), "--username=pgsetup", "--auth-local=trust",
                   "--auth-host=reject", "--encoding=UTF8", "--locale=C")
         conf = (f"\n# practiceweek\nlisten_addresses = '127.0.0.1'\nport = {self.port}\n"
                 f"unix_socket_directories = '{self.socket_dir}'\nunix_socket_permissions = 0700\n"
@@ -149,14 +176,14 @@ class Postgres:
                f"CREATE DATABASE {self.database} OWNER {self.role};\n"
                f"REVOKE ALL ON DATABASE {self.database} FROM PUBLIC;\n"
                f"GRANT CONNECT ON DATABASE {self.database} TO {self.role};\n")
-        self._run(str(PG_BIN / "psql"), "-q", "-h", str(self.socket_dir), "-p", str(self.port),
+        self._run(str(pg_bin() / "psql"), "-q", "-h", str(self.socket_dir), "-p", str(self.port),
                   "-U", "pgsetup", "-d", "postgres", "-v", "ON_ERROR_STOP=1", stdin=sql)
         hba = ("# practiceweek: only the Prefect server's role, its database, over loopback, with SCRAM.\n"
                "# No 'local' lines: nobody, not even the bootstrap superuser, gets in through the socket.\n"
                f"host  {self.database}  {self.role}  127.0.0.1/32  scram-sha-256\n"
                f"host  {self.database}  {self.role}  ::1/128       scram-sha-256\n")
         (self.data / "pg_hba.conf").write_text(hba)
-        self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "reload")
+        self._run(str(pg_bin() / "pg_ctl"), "-D", str(self.data), "reload")
 
     def running(self) -> bool:
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
@@ -166,13 +193,13 @@ class Postgres:
     def start(self) -> None:
         if self.running():
             return
-        self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60",
+        self._run(str(pg_bin() / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60",
                   "start")
 
     def stop(self) -> None:
         if (self.data / "postmaster.pid").exists():
             with contextlib.suppress(subprocess.CalledProcessError):
-                self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+                self._run(str(pg_bin() / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
 
 
 # --- Prefect server, pool, workers ------------------------------------------------------------
@@ -358,7 +385,7 @@ class Stack:
 
 
     def supervise(
-        self, workers: int, heal_every: float = HEAL_EVERY_S, stop: threading.Event | None = None
+        self, workers: int, heal_every: float | None = None, stop: threading.Event | None = None
     ) -> None:
         """Keep the server and workers running (like systemd's Restart=always) and heal after crashes.
 
@@ -368,6 +395,7 @@ class Stack:
         """
         os.environ.update({k: v for k, v in self.client_env().items()
                            if k.startswith(("PREFECT_", "PRACTICEWEEK_"))})
+        heal_every = _settings().heal_every_s if heal_every is None else heal_every
         stop = stop or threading.Event()
         wake = threading.Event()
         healer = threading.Thread(target=self._heal_loop, args=(heal_every, stop, wake), daemon=True,
@@ -425,12 +453,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("action", choices=("run", "up", "down", "env"),
                         help="run: start, deploy and supervise in the foreground (Ctrl-C stops everything); "
                         "up: start detached; down: stop; env: print a client's settings")
-    parser.add_argument("--dir", type=Path, default=Path(os.environ.get("PRACTICEWEEK_DEPLOY_DIR",
-                                                                         "/var/lib/practiceweek")))
+    env = _settings()
+    parser.add_argument("--dir", type=Path, default=env.deploy_dir)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--repo", default=os.environ.get("PRACTICEWEEK_REPO", ""),
+    parser.add_argument("--repo", default=env.repo,
                         help="git URL the workers' pull step clones (default: a snapshot of this checkout)")
-    parser.add_argument("--branch", default=os.environ.get("PRACTICEWEEK_BRANCH", "main"))
+    parser.add_argument("--branch", default=env.branch)
     parser.add_argument("--no-deploy", action="store_true", help="skip `prefect deploy`")
     args = parser.parse_args(argv)
     stack = Stack.create(args.dir.resolve())

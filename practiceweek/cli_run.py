@@ -17,9 +17,11 @@ import typer
 
 from ledger import TERMINAL, Ledger, Row
 
+from .settings import settings
+
 
 def _state() -> Path:
-    state = Path(os.environ.get("PRACTICEWEEK_STATE", ".practiceweek")).resolve()
+    state = settings().state.resolve()
     state.mkdir(parents=True, exist_ok=True)
     os.environ["PRACTICEWEEK_STATE"] = str(state)
     return state
@@ -28,9 +30,9 @@ def _state() -> Path:
 def _pin_paths(state: Path, sandbox: Path | None = None) -> None:
     """Make the ledger and outbox absolute, so every process (serving, runs) uses the same ones."""
     base = sandbox or state
-    if not os.environ.get("PRACTICEWEEK_LEDGER_URL") or sandbox:
+    if not settings().ledger_url or sandbox:
         os.environ["PRACTICEWEEK_LEDGER_URL"] = f"sqlite:///{(base / 'ledger.sqlite3').resolve()}"
-    outbox = os.environ.get("PRACTICEWEEK_OUTBOX")
+    outbox = settings().outbox
     if sandbox and not outbox:
         outbox = str(base / "outbox")
     os.environ["PRACTICEWEEK_OUTBOX"] = str(Path(outbox or "outbox").resolve())
@@ -182,7 +184,7 @@ def register(app: typer.Typer) -> None:
             from flows.schedule import schedule_campaign
 
             print(
-                f"Prefect UI: {embedded.server.ui_url}   outbox: {os.environ['PRACTICEWEEK_OUTBOX']}",
+                f"Prefect UI: {embedded.server.ui_url}   outbox: {settings().outbox}",
                 flush=True,
             )
             for f in files:

@@ -1,0 +1,341 @@
+"""Every ``PRACTICEWEEK_*`` environment variable, declared once.
+
+``settings()`` reads the environment each time it is called (never at import), so a test's
+``monkeypatch.setenv`` or a command that pins a path in ``os.environ`` is seen by the next call.
+A value that does not parse raises :class:`SettingsError` naming the variable.
+
+Two families are not fields of :class:`Settings`:
+
+- per-connector credentials and endpoints (``PRACTICEWEEK_GRAPH_*``, ``PRACTICEWEEK_SMTP_*``, ...) are
+  the fields of the dataclasses in ``connectors.settings`` (one declaration per field, with its
+  description; ``from_env()`` reads ``PRACTICEWEEK_<PREFIX><FIELD>``), because the same dataclasses are
+  also built from Prefect blocks (``connectors.credentials``);
+- ``PRACTICEWEEK_RATE_LIMIT_<CONNECTOR>=REQUESTS/SECONDS`` is a pattern, one variable per connector
+  name, collected into the dict :attr:`Settings.rate_limits` (lower-case connector name → raw value;
+  ``connectors.registry.rate_limit`` parses it and reports a malformed one).
+
+``markdown_table()`` documents all of them; ``python -m practiceweek.settings`` prints it, and
+``python -m practiceweek.settings --write-readme`` refreshes README.md between its markers.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+PREFIX = "PRACTICEWEEK_"
+RATE_LIMIT_PREFIX = f"{PREFIX}RATE_LIMIT_"
+
+# groups, in the order the documentation lists them
+LEDGER = "Ledger & state folder"
+TIMING = "Timing of window runs"
+REHEARSAL = "Rehearsals"
+OUTPUT = "Connectors, outbox & web page"
+LIMITS = "Limits"
+ALERTS = "Alerts"
+DEPLOY = "Production set-up (deploy/production.py)"
+BENCH = "Benchmarks & diagnostics"
+
+
+def _field(group: str, default: Any, description: str, **kwargs: Any) -> Any:
+    """A ``Field`` with its operator-facing description and its documentation group."""
+    return Field(default, description=description, json_schema_extra={"group": group}, **kwargs)
+
+
+class _RateLimitSource(PydanticBaseSettingsSource):
+    """``PRACTICEWEEK_RATE_LIMIT_<NAME>`` variables → ``rate_limits = {"<name>": "N/S"}``."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:  # pragma: no cover
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        found = {
+            key[len(RATE_LIMIT_PREFIX):].lower(): value.strip()
+            for key, value in os.environ.items()
+            if key.upper().startswith(RATE_LIMIT_PREFIX) and value.strip()
+        }
+        return {"rate_limits": found} if found else {}
+
+
+class Settings(BaseSettings):
+    """practiceweek's settings; each field ``x`` is read from ``PRACTICEWEEK_X``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=PREFIX, extra="ignore", env_ignore_empty=True, case_sensitive=False
+    )
+
+    # --- ledger & state folder ---------------------------------------------------------------
+    state: Path = _field(
+        LEDGER,
+        Path(".practiceweek"),
+        "Folder for local state: the SQLite ledger (when PRACTICEWEEK_LEDGER_URL is unset), the embedded "
+        "Prefect server's home and logs. Relative paths are from the working directory.",
+    )
+    ledger_url: SecretStr | None = _field(
+        LEDGER,
+        None,
+        "Publications ledger database URL, e.g. `postgresql://user:password@host/db` (may hold a "
+        "password). Unset: `sqlite:///<state folder>/ledger.sqlite3`.",
+    )
+
+    # --- timing of window runs (seconds) ---------------------------------------------------------
+    window_s: float = _field(
+        TIMING, 60.0, "Length of a publishing window in seconds: one publish-window flow run per window."
+    )
+    lead_s: float = _field(
+        TIMING,
+        20.0,
+        "Seconds before its window a window run is scheduled (also the workers' prefetch), so it is "
+        "ready when the window opens.",
+    )
+    prepare_s: float = _field(
+        TIMING, 60.0, "Seconds ahead of its due time a publication is rendered and checked."
+    )
+    heal_s: float = _field(
+        TIMING,
+        5.0,
+        "Seconds late after which a window run takes over an earlier window's publication (its own run "
+        "was lost or crashed).",
+    )
+    submit_ahead_s: float = _field(
+        TIMING,
+        2.0,
+        "Seconds before the due time a publication's task starts; it still sends on time.",
+    )
+    poll_s: float = _field(
+        TIMING, 2.0, "Seconds between the serving process's polls of the Prefect server for due runs."
+    )
+
+    # --- rehearsals ----------------------------------------------------------------------------
+    rehearsal_start_s: float = _field(
+        REHEARSAL,
+        15.0,
+        "With `--rehearse`: seconds from scheduling until the rehearsed week's first publication.",
+    )
+
+    # --- connectors, outbox & web page -------------------------------------------------------------
+    outbox: Path | None = _field(
+        OUTPUT,
+        None,
+        "Folder the `outbox` connector writes to. Unset: `./outbox` (the demo's sandbox outbox for "
+        "`practiceweek demo`).",
+    )
+    web_root: Path | None = _field(
+        OUTPUT, None, "Folder the `web_page` connector publishes pages into. Unset: `./site`."
+    )
+    web_base_url: str | None = _field(
+        OUTPUT,
+        None,
+        "URL where the web root is served, used in links to published pages. Unset: the web root's "
+        "`file://` URL.",
+    )
+    graph_block: str | None = _field(
+        OUTPUT,
+        None,
+        "Name of a saved `GraphCredentials` Prefect block to use instead of the PRACTICEWEEK_GRAPH_* "
+        "variables.",
+    )
+    smtp_block: str | None = _field(
+        OUTPUT, None, "Name of a saved `SmtpCredentials` block instead of the PRACTICEWEEK_SMTP_* variables."
+    )
+    teams_block: str | None = _field(
+        OUTPUT, None, "Name of a saved `TeamsWebhook` block instead of the PRACTICEWEEK_TEAMS_* variables."
+    )
+    x_block: str | None = _field(
+        OUTPUT, None, "Name of a saved `XCredentials` block instead of the PRACTICEWEEK_X_* variables."
+    )
+    bluesky_block: str | None = _field(
+        OUTPUT,
+        None,
+        "Name of a saved `BlueskyCredentials` block instead of the PRACTICEWEEK_BLUESKY_* variables.",
+    )
+    mastodon_block: str | None = _field(
+        OUTPUT,
+        None,
+        "Name of a saved `MastodonCredentials` block instead of the PRACTICEWEEK_MASTODON_* variables.",
+    )
+    rate_limits: dict[str, str] = Field(
+        default_factory=dict,
+        description="Provider limit a connector paces to, as REQUESTS/SECONDS (e.g. "
+        "`PRACTICEWEEK_RATE_LIMIT_X=17/86400` for X's free tier). One variable per connector name "
+        "(`outbox`, `smtp_mail`, `graph_mail`, `x`, ...). Unset: the connector's declared limit.",
+        json_schema_extra={"group": OUTPUT, "env": f"{RATE_LIMIT_PREFIX}<CONNECTOR>"},
+    )
+
+    # --- limits --------------------------------------------------------------------------------
+    max_attempts: int = _field(
+        LIMITS, 8, "Attempts at one publication (first try included) before it is reported as failed."
+    )
+    record_limit: int = _field(
+        LIMITS,
+        100,
+        "A window run with at most this many publications records one Prefect artifact per "
+        "publication; a more crowded window records one summary instead.",
+    )
+    run_limit: int = _field(
+        LIMITS, 20, "Flow runs a serving process (`practiceweek run`) executes at the same time."
+    )
+
+    # --- alerts --------------------------------------------------------------------------------
+    operators_connector: str = _field(
+        ALERTS,
+        "outbox",
+        "Connector that sends operators' alerts (failed or skipped publications), e.g. `smtp_mail`; "
+        "the outbox writes them under `outbox/operators/`.",
+    )
+
+    # --- production set-up (deploy/production.py) ----------------------------------------------
+    deploy_dir: Path = _field(
+        DEPLOY,
+        Path("/var/lib/practiceweek"),
+        "Default `--dir` of deploy/production.py: the folder holding the databases, secrets and logs.",
+    )
+    repo: str = _field(
+        DEPLOY,
+        "",
+        "Default `--repo`: git URL the workers' pull step clones. Empty: a snapshot of this checkout.",
+    )
+    branch: str = _field(DEPLOY, "main", "Default `--branch`: git branch the workers' pull step clones.")
+    pg_bin: Path = _field(
+        DEPLOY, Path("/usr/lib/postgresql/15/bin"), "Folder holding PostgreSQL's initdb, pg_ctl and psql."
+    )
+    pg_os_user: str = _field(
+        DEPLOY, "postgres", "OS user PostgreSQL runs as when deploy/production.py is run as root."
+    )
+    heal_every_s: float = _field(
+        DEPLOY, 3.0, "Seconds between two healing rounds of the supervisor (`production.py run`)."
+    )
+
+    # --- benchmarks & diagnostics ----------------------------------------------------------------
+    rate_log: Path | None = _field(
+        BENCH,
+        None,
+        "File the workers' pacers append one JSON line per reservation to (asked, slot, held back). "
+        "Unset: no log.",
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, _RateLimitSource(settings_cls), env_settings
+
+    def rate_limit(self, name: str) -> str | None:
+        """The raw ``PRACTICEWEEK_RATE_LIMIT_<NAME>`` value, if set."""
+        return self.rate_limits.get(name.lower())
+
+    def block(self, kind: str) -> str | None:
+        """The ``PRACTICEWEEK_<KIND>_BLOCK`` block name for a credentials kind, if set."""
+        return getattr(self, f"{kind.lower()}_block", None)
+
+
+class SettingsError(ValueError):
+    """A ``PRACTICEWEEK_*`` variable holds a value that does not parse; the message names it."""
+
+
+def env_name(field: str) -> str:
+    extra = Settings.model_fields[field].json_schema_extra
+    if isinstance(extra, dict) and "env" in extra:
+        return str(extra["env"])
+    return f"{PREFIX}{field.upper()}"
+
+
+def settings(**overrides: Any) -> Settings:
+    """A fresh :class:`Settings` read from the environment now (keyword arguments win)."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            field = str(err["loc"][0]) if err["loc"] else ""
+            name = env_name(field) if field in Settings.model_fields else field
+            value = os.environ.get(name) if field not in overrides else overrides[field]
+            problems.append(f"{name}={value!r}: {err['msg']}")
+        raise SettingsError("bad setting: " + "; ".join(problems)) from None
+
+
+# --- documentation -------------------------------------------------------------------------------
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _default(value: Any) -> str:
+    if value is None or value == "" or value == {}:
+        return "unset" if value is None or value == {} else '`""`'
+    if isinstance(value, bool):
+        return f"`{str(value).lower()}`"
+    if isinstance(value, float) and value.is_integer():
+        return f"`{int(value)}`"
+    return f"`{value}`"
+
+
+def rows() -> list[tuple[str, str, str, str, bool]]:
+    """(group, variable, default, description, secret) for every setting, connectors' included."""
+    out: list[tuple[str, str, str, str, bool]] = []
+    for name, info in Settings.model_fields.items():
+        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+        default = info.get_default(call_default_factory=True)
+        secret = "SecretStr" in str(info.annotation)
+        out.append((str(extra.get("group", "")), env_name(name), _default(default),
+                    info.description or "", secret))
+    from connectors.settings import SETTINGS_CLASSES
+
+    for cls in SETTINGS_CLASSES:
+        for var, default, description, secret in cls.documentation():
+            out.append((f"Connector credentials: {cls.title}", var, _default(default), description, secret))
+    return out
+
+
+def markdown_table() -> str:
+    """The Markdown table of every setting (README's "Settings" section is generated from it)."""
+    lines = ["| variable | default | description |", "|---|---|---|"]
+    group = None
+    for grp, var, default, description, secret in rows():
+        if grp != group:
+            lines.append(f"| **{_cell(grp)}** | | |")
+            group = grp
+        desc = ("**Secret** (never printed). " if secret else "") + description
+        lines.append(f"| `{var}` | {default} | {_cell(desc)} |")
+    return "\n".join(lines) + "\n"
+
+
+START, END = "<!-- settings:start -->", "<!-- settings:end -->"
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def readme_with_table(text: str) -> str:
+    """``text`` (README.md) with the generated table between the settings markers."""
+    head, _, rest = text.partition(START)
+    _, _, tail = rest.partition(END)
+    if not rest or END not in rest:
+        raise ValueError(f"README.md lacks the {START} ... {END} markers")
+    return f"{head}{START}\n{markdown_table()}{END}{tail}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args == ["--write-readme"]:
+        README.write_text(readme_with_table(README.read_text(encoding="utf-8")), encoding="utf-8")
+        print(f"updated {README}")
+        return 0
+    if args:
+        print("usage: python -m practiceweek.settings [--write-readme]", file=sys.stderr)
+        return 2
+    sys.stdout.write(markdown_table())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
