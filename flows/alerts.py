@@ -11,7 +11,6 @@ again after its lease (at least once; the outbox file of a repeated alert replac
 from __future__ import annotations
 
 import datetime as dt
-import os
 from typing import Any
 
 from prefect import flow, get_run_logger
@@ -19,6 +18,7 @@ from prefect import flow, get_run_logger
 from ledger import Alert, Row, Stopped
 from practiceweek.artifacts import Rendered
 from practiceweek.planner import Publication
+from practiceweek.settings import settings
 
 from . import names, process
 
@@ -87,7 +87,7 @@ def send_alert(alert: Alert) -> str:
         title=alert.subject,
         fingerprint=slot,
     )
-    name = os.environ.get("PRACTICEWEEK_OPERATORS_CONNECTOR", "outbox")
+    name = settings().operators_connector
     rendered = Rendered(publication=pub, subject=alert.subject, text=alert_text(alert))
     receipt = process.connector(name).publish(rendered)
     return f"{name}:{receipt.remote_id}"

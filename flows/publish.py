@@ -19,8 +19,9 @@ from prefect.context import get_run_context
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from ledger import Ledger, Row
+from practiceweek.settings import Settings, settings
 
-from . import campaigns, names, orphans, process, timing
+from . import campaigns, names, orphans, process
 from .content import is_prepared, prepare
 from .outcomes import Outcome, alert_now
 from .publish_one import publish
@@ -64,6 +65,7 @@ class WindowRun:
     led: Ledger
     window_start: float
     flow_run_id: str | None
+    cfg: Settings = field(default_factory=settings)  # read once per run
     submitted: dict[str, Any] = field(default_factory=dict)  # publication id → its task's future
     unrenderable: set[str] = field(default_factory=set)  # waiting on a dependency, or broken
     held: dict[str, str] = field(default_factory=dict)  # finished tasks looked at → stopped connector or ''
@@ -77,11 +79,11 @@ class WindowRun:
 
     @property
     def end(self) -> float:
-        return self.window_start + timing.WINDOW_S
+        return self.window_start + self.cfg.window_s
 
     def _ours(self, row: Row, now: float) -> bool:
         """This window's publications, and earlier ones left behind (a lost or crashed run)."""
-        return row.scheduled_at >= self.window_start or row.scheduled_at < now - timing.HEAL_S
+        return row.scheduled_at >= self.window_start or row.scheduled_at < now - self.cfg.heal_s
 
     # --- start ------------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -96,7 +98,7 @@ class WindowRun:
         alert_now()  # alerts recorded while no process could send them (a crash, the server down)
         upcoming = [r for r in self.led.due(self.end) if self._ours(r, time.time())]
         self.campaigns_seen = {r.campaign for r in upcoming}
-        self.record = len(upcoming) <= timing.RECORD_LIMIT  # crowded: one summary, not an artifact each
+        self.record = len(upcoming) <= self.cfg.record_limit  # crowded: one summary, not an artifact each
         _rename(self.window_start, upcoming)
         try:
             self.progress_id = create_progress_artifact(
@@ -111,7 +113,7 @@ class WindowRun:
         self._beat()
         due = [
             r
-            for r in self.led.due(min(self.end, time.time() + timing.PREPARE_S))
+            for r in self.led.due(min(self.end, time.time() + self.cfg.prepare_s))
             if r.id not in self.submitted and self._ours(r, time.time())
         ]
         self._submit_due(due)
@@ -131,12 +133,12 @@ class WindowRun:
         """Submit each publication as its task just before its time; note when the next one is."""
         self.next_at = None
         for r in due:
-            if r.scheduled_at <= time.time() + timing.SUBMIT_AHEAD_S:
+            if r.scheduled_at <= time.time() + self.cfg.submit_ahead_s:
                 label = names.task_name(r, campaigns.zone_of(r.campaign))
                 self.submitted[r.id] = publish.submit(r.id, record=self.record, label=label)
                 self.campaigns_seen.add(r.campaign)
             else:
-                due_at = r.scheduled_at - timing.SUBMIT_AHEAD_S
+                due_at = r.scheduled_at - self.cfg.submit_ahead_s
                 self.next_at = due_at if self.next_at is None else min(self.next_at, due_at)
 
     def _render_ahead(self, due: list[Row]) -> None:

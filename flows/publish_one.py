@@ -28,8 +28,9 @@ from connectors.base import (
 )
 from ledger import TERMINAL, Row
 from practiceweek.artifacts import Rendered
+from practiceweek.settings import settings
 
-from . import events, names, process, timing
+from . import events, names, process
 from .alerts import held_too_long
 from .content import content_for
 from .outcomes import Outcome, fail, missed, outcome_of, skip, stop_connector
@@ -51,7 +52,7 @@ def _retry_on_io(task: Any, task_run: Any, state: Any) -> bool:
 
 @task(
     name="publish",
-    retries=timing.MAX_ATTEMPTS - 1,
+    retries=settings().max_attempts - 1,  # read when the worker process starts
     retry_delay_seconds=0,
     retry_condition_fn=_retry_on_io,
     task_run_name="{label}",
@@ -233,7 +234,7 @@ def _after_failure(row: Row, attempt_no: int, exc: Exception) -> Outcome:
     if isinstance(exc, RetryableError):
         led.release(row.id, str(exc))
         wait = exc.retry_after if exc.retry_after is not None else min(2 ** (attempt_no - 1), 30)
-        if attempt_no >= timing.MAX_ATTEMPTS or time.time() + wait > row.deadline:
+        if attempt_no >= settings().max_attempts or time.time() + wait > row.deadline:
             fail(row, f"gave up after {attempt_no} attempt(s): {exc}")
             raise exc
         get_run_logger().warning("%s: provider asked to retry in %.1f s: %s", row.id, wait, exc)
@@ -241,7 +242,7 @@ def _after_failure(row: Row, attempt_no: int, exc: Exception) -> Outcome:
         raise TryAgain(str(exc)) from None
     if isinstance(exc, OutcomeUnknownError):
         led.mark_unknown(row.id, str(exc))
-        if attempt_no >= timing.MAX_ATTEMPTS:
+        if attempt_no >= settings().max_attempts:
             fail(row, f"outcome unknown after {attempt_no} attempt(s): {exc}")
             raise exc
         time.sleep(min(2 ** (attempt_no - 1), 15))

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import threading
 import time
 from collections.abc import Callable
 
 from connectors._common import margin, use_shared_pacing
 from ledger import Ledger
+from practiceweek.settings import settings
 
 _log_lock = threading.Lock()
 
@@ -48,7 +48,7 @@ class LedgerPacer:
 def _record(key: str, asked: float, slot: float, held: bool) -> None:
     """For benchmarks: PRACTICEWEEK_RATE_LOG gets one line per reservation (when asked, which slot, and
     whether the limit held the request back)."""
-    path = os.environ.get("PRACTICEWEEK_RATE_LOG")
+    path = settings().rate_log
     if not path:
         return
     line = json.dumps({"key": key, "asked": asked, "slot": slot, "held": held}) + "\n"

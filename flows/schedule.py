@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -19,13 +18,11 @@ from ledger import Diff, Ledger, Planned, Row
 from practiceweek.artifacts import RenderContext, Rendered
 from practiceweek.loader import Loaded, load
 from practiceweek.planner import Publication, plan
+from practiceweek.settings import settings
 
 from . import campaigns, events, names, process, timing
 from .status import publish_plan_tables
 from .windows import ensure_windows
-
-# a rehearsal's first publication goes out this long after scheduling
-REHEARSAL_START_S = float(os.environ.get("PRACTICEWEEK_REHEARSAL_START_S", "15"))
 
 
 class Approval(RunInput):
@@ -65,7 +62,7 @@ def planned_rows(
                 path,
                 approval=approval,
                 origin_real=first,
-                origin_at=now + REHEARSAL_START_S,
+                origin_at=now + settings().rehearsal_start_s,
                 speed=chosen,
                 window_floor_s=timing.REHEARSAL_FLOOR_S,
                 keep_timing=False,

@@ -12,10 +12,11 @@ from prefect.exceptions import ObjectNotFound
 from prefect.states import Crashed
 
 from ledger import Ledger, Row
+from practiceweek.settings import settings
 
 from .campaigns import zone_of
 from .names import DEPLOYMENTS, tags_for, window_name
-from .timing import LEAD_S, window_of
+from .timing import window_of
 
 PUBLISH_WINDOW = DEPLOYMENTS["window"]  # the deployment every window run comes from
 
@@ -32,31 +33,39 @@ def ensure_windows(
     ``register`` creates the deployments if the server has none yet (else DeploymentsMissing is raised).
     """
     now = time.time() if now is None else now
+    cfg = settings()
     by_window: dict[float, list[Row]] = {}
     for r in rows:
         if r.state in ("pending", "unknown"):
-            by_window.setdefault(window_of(max(r.scheduled_at, now)), []).append(r)
+            by_window.setdefault(window_of(max(r.scheduled_at, now), cfg.window_s), []).append(r)
     names = []
     for start, items in sorted(by_window.items()):
         lost = led.window_run(start)
-        gen = led.window_needed(start, now, lead_s=LEAD_S)
+        gen = led.window_needed(start, now, lead_s=cfg.lead_s)
         if gen is None:
             continue
         if lost and gen > 1:
             _mark_crashed(lost)
         items.sort(key=lambda r: r.scheduled_at)
         name = window_name(items, items[0].planned_at, zone_of(items[0].campaign))
-        _start_window_run(led, start, gen, name, items, register)
+        _start_window_run(led, start, start - cfg.lead_s, gen, name, items, register)
         names.append(name)
     return names
 
 
 def _start_window_run(
-    led: Ledger, start: float, gen: int, name: str, items: list[Row], register: Callable[[], None] | None
+    led: Ledger,
+    start: float,
+    run_at: float,
+    gen: int,
+    name: str,
+    items: list[Row],
+    register: Callable[[], None] | None,
 ) -> None:
+    """Create the window's run on the server, to start at ``run_at`` (idempotent per generation)."""
     kwargs = dict(
         parameters={"window_start": start, "ledger_key": led.key, "generation": gen},
-        scheduled_time=dt.datetime.fromtimestamp(start - LEAD_S, dt.UTC),
+        scheduled_time=dt.datetime.fromtimestamp(run_at, dt.UTC),
         timeout=0,
         idempotency_key=f"window:{led.key}:{int(start)}:{gen}",
         flow_run_name=name,

@@ -3,7 +3,6 @@ is ``postgresql://...``. The only module that knows which database it talks to."
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import threading
 import time
@@ -12,6 +11,8 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from practiceweek.settings import settings
 
 _SCHEMA = [
     """CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)""",
@@ -59,10 +60,10 @@ _SCHEMA = [
 
 def default_url(state_dir: str | Path | None = None) -> str:
     """The ledger URL from PRACTICEWEEK_LEDGER_URL, else SQLite in the state folder."""
-    url = os.environ.get("PRACTICEWEEK_LEDGER_URL")
-    if url:
-        return url
-    folder = Path(state_dir or os.environ.get("PRACTICEWEEK_STATE", ".practiceweek"))
+    cfg = settings()
+    if cfg.ledger_url is not None and cfg.ledger_url.get_secret_value():
+        return cfg.ledger_url.get_secret_value()
+    folder = Path(state_dir) if state_dir else cfg.state
     return f"sqlite:///{(folder / 'ledger.sqlite3').resolve()}"
 
 
