@@ -80,7 +80,7 @@ def _order_problems(rows: list[Row], outbox: Path) -> list[str]:
     for channel in sorted({r.channel for r in sent}):
         mine = [r for r in sent if r.channel == channel and r.id in delivered]
         by_delivery = [r.id for r in sorted(mine, key=lambda r: delivered[r.id])]
-        by_plan = [r.id for r in sorted(mine, key=lambda r: r.scheduled_at)]
+        by_plan = [r.id for r in sorted(mine, key=lambda r: (r.scheduled_at, r.id))]  # the channel's order
         if by_delivery != by_plan:
             problems.append(f"{channel}: delivered {by_delivery}, planned {by_plan}")
     return problems

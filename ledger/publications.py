@@ -66,12 +66,15 @@ class PublicationsMixin(Database):
         return [Row.from_db(v) for v in found]
 
     def earlier_open(self, row: Row) -> list[Row]:
-        """Publications of the same campaign and channel, due earlier, that are not out yet."""
+        """Publications of the same campaign and channel planned before ``row`` that are not out yet.
+
+        "Before" is the channel's planned order: by time, and by id between two due at the same moment.
+        """
         found = self._read(
-            f"{_SELECT} WHERE campaign=? AND channel=? AND scheduled_at < ? "
-            f"AND state IN ({sql_list((State.PENDING, State.UNKNOWN, State.SENDING))}) AND id <> ? "
+            f"{_SELECT} WHERE campaign=? AND channel=? AND (scheduled_at < ? OR scheduled_at = ? AND id < ?) "
+            f"AND state IN ({sql_list((State.PENDING, State.UNKNOWN, State.SENDING))}) "
             "ORDER BY scheduled_at, id",
-            (row.campaign, row.channel, row.scheduled_at, row.id),
+            (row.campaign, row.channel, row.scheduled_at, row.scheduled_at, row.id),
         )
         return [Row.from_db(v) for v in found]
 

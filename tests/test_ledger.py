@@ -189,3 +189,24 @@ def test_rate_slots_never_exceed_the_limit_in_any_window_across_processes(led: L
     # the first five go at once (a burst up to the limit); every later one waits for the window to pass
     assert slots[4] - slots[0] < 0.5 <= slots[5] - slots[0]
     assert all(b - a >= 0.5 - 1e-6 for a, b in zip(slots, slots[5:], strict=False))  # ≤ 5 in any 0.5 s
+
+
+def test_earlier_open_follows_the_channels_planned_order(led: Ledger) -> None:
+    """What a publication waits for: the same channel's open ones planned before it (time, then id)."""
+    led.apply(
+        "c",
+        [
+            _p("c/mon/poster/daily", 100.0, channel="poster"),
+            _p("c/week/poster/week", 100.0, channel="poster"),  # same moment: after mon, by id
+            _p("c/tue/poster/daily", 200.0, channel="poster"),
+            _p("c/mon/email/daily", 50.0),  # another channel: never waited for
+        ],
+    )
+    week, tue = led.get("c/week/poster/week"), led.get("c/tue/poster/daily")
+    assert week is not None and tue is not None
+    assert [r.id for r in led.earlier_open(week)] == ["c/mon/poster/daily"]
+    assert [r.id for r in led.earlier_open(tue)] == ["c/mon/poster/daily", "c/week/poster/week"]
+    assert led.claim("c/mon/poster/daily") and led.mark_sent("c/mon/poster/daily", "r")
+    assert [r.id for r in led.earlier_open(tue)] == ["c/week/poster/week"]  # sent ones no longer count
+    assert led.mark_skipped("c/week/poster/week", "late")
+    assert led.earlier_open(tue) == []
