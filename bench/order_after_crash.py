@@ -30,7 +30,7 @@ from ledger import Ledger, Row  # noqa: E402
 
 SEED = ROOT / "campaigns" / "hscp-learning-from-reviews-2024.yaml"
 CID = "hscp-lfr-2024"
-PW = [sys.executable, "-m", "practiceweek.cli"]
+PW = [sys.executable, "-m", "cli"]
 SPEED = "12000"  # the seed week (Mon 08:00 → Fri 12:00) in about 30 s
 
 

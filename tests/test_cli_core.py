@@ -14,14 +14,14 @@ ROOT = Path(__file__).parent.parent
 FIXTURES = Path(__file__).parent / "fixtures"
 BASE = (FIXTURES / "good_base.yaml").read_text()
 SEEDS = sorted(str(p) for p in (ROOT / "campaigns").glob("*.yaml"))
-HEAVY = ("prefect", "msgraph", "tweepy", "atproto", "mastodon", "weasyprint", "jinja2")
+HEAVY = ("prefect", "msgraph", "tweepy", "atproto", "mastodon", "weasyprint", "jinja2", "psycopg")
 
 
 def run(*args: str, importtime: bool = False) -> subprocess.CompletedProcess[str]:
     flags = ["-X", "importtime"] if importtime else []
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "NO_COLOR": "1"}
     return subprocess.run(
-        [sys.executable, *flags, "-m", "practiceweek.cli", *args],
+        [sys.executable, *flags, "-m", "cli", *args],
         capture_output=True,
         text=True,
         cwd=ROOT,

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "campaigns" / "hscp-learning-from-reviews-2024.yaml"
 CID = "hscp-lfr-2024"
-PW = [sys.executable, "-m", "practiceweek.cli"]
+PW = [sys.executable, "-m", "cli"]
 
 
 def _campaign(tmp_path: Path, channels: str, extra: str = "") -> Path:

@@ -1,4 +1,4 @@
-"""``practiceweek validate``: shared by the full CLI and the fast entry point.
+"""``practiceweek validate``: shared by the full command line and the fast entry point.
 
 Imports only the loader (YAML + pydantic), so a pre-commit hook stays quick.
 """
@@ -8,20 +8,20 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .errors import CampaignError, Problem
+from practiceweek.errors import CampaignError, Problem
+from practiceweek.loader import load
 
-EXIT_INVALID = 2
+EXIT_INVALID = 2  # bad input: nothing was scheduled or sent
 
 
 def show(problems: list[Problem]) -> None:
+    """Print problems for the person who must fix them, one per line with file:line:column."""
     for problem in problems:
         sys.stderr.write(problem.render() + "\n")
 
 
 def validate_files(files: list[Path]) -> int:
     """Check every file, print its problems; return the exit code (0, or 2 if any is invalid)."""
-    from .loader import load
-
     failed = 0
     for path in files:
         try:

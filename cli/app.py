@@ -1,0 +1,47 @@
+"""The ``practiceweek`` command: every command registered on one Typer application."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from . import campaign_commands, connector_commands, run_commands
+from .common import err
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Plan, preview and publish Safeguarding Practice Weeks defined in YAML.",
+)
+for command in (
+    campaign_commands.validate,
+    campaign_commands.plan,
+    campaign_commands.preview,
+    campaign_commands.schema,
+    run_commands.run,
+    run_commands.demo,
+    run_commands.schedule,
+    run_commands.status,
+    run_commands.cancel,
+    run_commands.watch,
+):
+    app.command()(command)
+
+connectors = typer.Typer(help="Connectors stopped because a provider refused their credentials.")
+connectors.command("list")(connector_commands.list_stopped)
+connectors.command("resume")(connector_commands.resume)
+app.add_typer(connectors, name="connectors")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        err("interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,44 @@
+"""``practiceweek connectors list|resume``: connectors stopped because a provider refused credentials."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated
+
+import typer
+
+from ledger import Ledger
+
+from .session import fmt_time, pin_paths, state_folder
+
+
+def list_stopped() -> None:
+    """Show the stopped connectors and why (from the ledger)."""
+    pin_paths(state_folder())
+    stopped = Ledger().stopped()
+    if not stopped:
+        print("no connector is stopped")
+    for name, info in sorted(stopped.items()):
+        print(f"{name}: stopped since {fmt_time(info.stopped_at)}: {info.reason}")
+
+
+def resume(
+    name: Annotated[str, typer.Argument(help="Connector name, e.g. mastodon or graph_mail.")],
+) -> None:
+    """Resume a stopped connector once its credentials are fixed: held publications go out if still in
+    their window (their runs are scheduled again), the others are skipped and reported."""
+    pin_paths(state_folder())
+    led = Ledger()
+    if not led.resume_connector(name):
+        known = ", ".join(sorted(led.stopped())) or "none"
+        print(f"{name} is not stopped (stopped connectors: {known})", file=sys.stderr)
+        raise typer.Exit(2)
+    print(f"resumed {name}")
+    if os.environ.get("PREFECT_API_URL"):
+        from flows.heal import heal
+
+        healed = heal()
+        print(f"scheduled {len(healed.windows)} window run(s), skipped {len(healed.skipped)} expired")
+    else:
+        print("held publications are picked up by the next heal round or publish-window run")

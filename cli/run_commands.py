@@ -1,0 +1,189 @@
+"""The orchestration commands: run, demo, schedule, status, cancel, watch."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ledger import TERMINAL, Ledger
+from practiceweek.settings import settings
+
+from .common import load_or_exit
+from .session import Embedded, fmt_time, pin_paths, print_summary, state_folder, wait_settled
+
+
+def run(
+    file: Annotated[Path, typer.Argument(help="Campaign YAML file.")],
+    rehearse: Annotated[
+        bool, typer.Option("--rehearse", help="Play the week from now, compressed, to the outbox.")
+    ] = False,
+    speed: Annotated[
+        float | None,
+        typer.Option(
+            "--speed", help="Rehearsal: real seconds per second (default: the week in about a minute)."
+        ),
+    ] = None,
+    timeout: Annotated[float, typer.Option(help="Stop waiting after this many seconds.")] = 10 * 86400,
+) -> None:
+    """Run the week on the embedded default: local Prefect server, served deployments, the ledger."""
+    loaded = load_or_exit(file)
+    state = state_folder()
+    pin_paths(state)
+    embedded = Embedded(state)
+    try:
+        from flows import orphans, process
+        from flows.schedule import schedule_campaign
+
+        orphans.recover_orphans()
+        schedule_campaign(str(Path(file).resolve()), rehearse=rehearse, speed=speed, real=not rehearse)
+        print(f"Prefect UI: {embedded.server.ui_url}", flush=True)
+        rows = wait_settled(process.ledger(), [loaded.id], timeout, embedded)
+    finally:
+        embedded.stop()
+    ok = print_summary(rows, embedded.server.ui_url)
+    raise typer.Exit(0 if ok else 1)
+
+
+def demo(
+    files: Annotated[list[Path], typer.Argument(help="Campaign YAML files.")],
+    speed: Annotated[float | None, typer.Option("--speed", help="Real seconds per second.")] = None,
+    timeout: Annotated[float, typer.Option(help="Stop waiting after this many seconds.")] = 600,
+) -> None:
+    """Rehearse all the given weeks together on the embedded default; print the UI URL and a summary."""
+    loaded = [load_or_exit(f) for f in files]
+    state = state_folder()
+    sandbox = state / "demo" / time.strftime("%Y%m%d-%H%M%S")
+    sandbox.mkdir(parents=True, exist_ok=True)
+    pin_paths(state, sandbox)
+    embedded = Embedded(state)
+    try:
+        from flows import process
+        from flows.schedule import schedule_campaign
+
+        print(
+            f"Prefect UI: {embedded.server.ui_url}   outbox: {settings().outbox}",
+            flush=True,
+        )
+        for f in files:
+            schedule_campaign(str(Path(f).resolve()), rehearse=True, speed=speed)
+        rows = wait_settled(process.ledger(), [x.id for x in loaded], timeout, embedded)
+    finally:
+        embedded.stop()
+    ok = print_summary(rows, embedded.server.ui_url)
+    raise typer.Exit(0 if ok else 1)
+
+
+def schedule(
+    file: Annotated[Path, typer.Argument(help="Campaign YAML file.")],
+    rehearse: Annotated[
+        bool, typer.Option("--rehearse", help="Play the week from now, compressed.")
+    ] = False,
+    speed: Annotated[
+        float | None, typer.Option("--speed", help="Rehearsal: real seconds per second.")
+    ] = None,
+) -> None:
+    """Apply the campaign to the ledger and schedule its runs on the Prefect server at PREFECT_API_URL."""
+    load_or_exit(file)
+    state = state_folder()
+    pin_paths(state)
+    if not os.environ.get("PREFECT_API_URL"):
+        from flows.embedded import ensure_server
+
+        os.environ["PREFECT_API_URL"] = ensure_server(state).api_url
+    from flows.deployments import register
+    from flows.schedule import schedule_campaign
+
+    register()  # window runs need the deployments, even before anything serves them
+    result = schedule_campaign(str(Path(file).resolve()), rehearse=rehearse, speed=speed)
+    print(result.get("diff", result) if isinstance(result, dict) else result)
+
+
+def status(file: Annotated[Path, typer.Argument(help="Campaign YAML file.")]) -> None:
+    """What went out, what is next, what is late: from the ledger."""
+    loaded = load_or_exit(file)
+    pin_paths(state_folder())
+    rows = Ledger().rows(loaded.id)
+    now = time.time()
+    done = [r for r in rows if r.state in TERMINAL]
+    late = [r for r in rows if r.state not in TERMINAL and r.scheduled_at < now]
+    upcoming = [r for r in rows if r.state not in TERMINAL and r.scheduled_at >= now]
+    print(f"{loaded.id}: {len(done)} done, {len(upcoming)} upcoming, {len(late)} late")
+    for r in done:
+        print(f"  done  {r.state:9} {fmt_time(r.sent_at or r.updated_at)}  {r.id}")
+    for r in late:
+        print(f"  LATE  {r.state:9} {fmt_time(r.scheduled_at)}  {r.id}")
+    if upcoming:
+        r = upcoming[0]
+        print(f"  next  {r.state:9} {fmt_time(r.scheduled_at)}  {r.id}")
+    if not rows:
+        print("  nothing scheduled")
+    stopped = Ledger().stopped()
+    for name in sorted({r.connector for r in rows} & set(stopped)):
+        info = stopped[name]
+        print(f"  STOPPED connector {name} since {fmt_time(info.stopped_at)}: {info.reason}")
+        print(f"    fix it, then: practiceweek connectors resume {name}")
+
+
+def cancel(file: Annotated[Path, typer.Argument(help="Campaign YAML file.")]) -> None:
+    """Cancel everything of the campaign not yet out, and withdraw its Teams events."""
+    loaded = load_or_exit(file)
+    pin_paths(state_folder())
+    from flows import process
+    from flows.schedule import withdraw
+
+    cancelled = process.ledger().cancel_campaign(loaded.id)
+    for row in cancelled:
+        if row.state == "sent":
+            withdraw(loaded, row)
+    print(f"{loaded.id}: cancelled {len(cancelled)} publication(s)")
+
+
+def watch(
+    folder: Annotated[Path, typer.Argument(help="Folder of campaign YAML files.")],
+    once: Annotated[bool, typer.Option("--once", help="Stop after the first change posted.")] = False,
+) -> None:
+    """Post practiceweek.campaign.changed when a campaign file changes (a trigger re-plans it)."""
+    from watchfiles import watch as watch_files
+
+    from practiceweek.errors import CampaignError
+    from practiceweek.loader import load
+
+    state = state_folder()
+    if not os.environ.get("PREFECT_API_URL"):
+        from flows.embedded import ensure_server
+
+        os.environ["PREFECT_API_URL"] = ensure_server(state).api_url
+    from flows.embedded import post_event
+
+    api_url = os.environ["PREFECT_API_URL"]
+
+    print(f"watching {folder} for campaign changes", flush=True)
+    for changes in watch_files(folder):
+        for _, changed in sorted(changes):
+            if not changed.endswith((".yaml", ".yml")) or not Path(changed).exists():
+                continue
+            try:
+                loaded = load(changed)
+            except CampaignError as exc:
+                for p in exc.problems:
+                    print(p.render(), file=sys.stderr)
+                print(f"{changed}: not re-planned (errors above)", file=sys.stderr)
+                continue
+            path = str(Path(changed).resolve())
+            post_event(
+                api_url,
+                "practiceweek.campaign.changed",
+                {
+                    "prefect.resource.id": f"practiceweek.campaign.{loaded.id}",
+                    "prefect.resource.name": loaded.model.campaign.title,
+                },
+                {"path": path},
+            )
+            print(f"posted practiceweek.campaign.changed for {loaded.id} ({path})", flush=True)
+            if once:
+                return

@@ -1,0 +1,129 @@
+"""What the orchestration commands share: the state folder, the embedded server and its serving process,
+waiting for a week to settle, and the summary printed at the end.
+
+Prefect and the flows are imported inside functions (start-up cost only), so ``validate``/``plan`` stay fast.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from ledger import TERMINAL, Ledger, Row
+from practiceweek.settings import settings
+
+
+def state_folder() -> Path:
+    state = settings().state.resolve()
+    state.mkdir(parents=True, exist_ok=True)
+    os.environ["PRACTICEWEEK_STATE"] = str(state)
+    return state
+
+
+def pin_paths(state: Path, sandbox: Path | None = None) -> None:
+    """Make the ledger and outbox absolute, so every process (serving, runs) uses the same ones."""
+    base = sandbox or state
+    if not settings().ledger_url or sandbox:
+        os.environ["PRACTICEWEEK_LEDGER_URL"] = f"sqlite:///{(base / 'ledger.sqlite3').resolve()}"
+    outbox = settings().outbox
+    if sandbox and not outbox:
+        outbox = str(base / "outbox")
+    os.environ["PRACTICEWEEK_OUTBOX"] = str(Path(outbox or "outbox").resolve())
+
+
+def fmt_time(ts: float | None) -> str:
+    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%a %d %b %H:%M:%S") if ts else "-"
+
+
+class Embedded:
+    """A Prefect server (started or reused) and a serving process, for the length of a command."""
+
+    def __init__(self, state: Path) -> None:
+        from flows.embedded import ensure_server, start_serving, wait_served
+
+        self.state = state
+        self.server = ensure_server(state)
+        os.environ["PREFECT_API_URL"] = self.server.api_url
+        os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+        self._start_serving = start_serving
+        self.proc = start_serving(self.server.api_url, log=state / "serve.log")
+        if not wait_served(self.server.api_url, timeout=90):
+            raise RuntimeError(f"the deployments were not served; see {state / 'serve.log'}")
+
+    def keep_alive(self) -> None:
+        if self.proc.poll() is not None:
+            print("serving process stopped; restarting it", file=sys.stderr)
+            self.proc = self._start_serving(self.server.api_url, log=self.state / "serve.log")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+def wait_settled(led: Ledger, cids: list[str], timeout: float, embedded: Embedded | None) -> list[Row]:
+    """Print each publication as it settles; return when every one has (or on timeout)."""
+    from flows.heal import heal
+
+    seen: set[str] = set()
+    deadline = time.time() + timeout
+    last_check = time.time()
+    while True:
+        rows = [r for cid in cids for r in led.rows(cid)]
+        for r in rows:
+            if r.state in TERMINAL and r.id not in seen:
+                seen.add(r.id)
+                late = f" {r.sent_at - r.scheduled_at:+.2f} s" if r.sent_at else ""
+                print(f"  {r.state:9} {r.id}{late}", flush=True)
+        if rows and all(r.state in TERMINAL for r in rows):
+            return rows
+        if time.time() > deadline:
+            print(f"timed out after {timeout:.0f} s", file=sys.stderr)
+            return rows
+        if embedded is not None:
+            embedded.keep_alive()
+        if time.time() - last_check > 3:  # a window run that died (kill -9, lost host) is replaced, …
+            last_check = time.time()
+            for error in heal().errors:  # … and what no process could skip or alert meanwhile is done
+                print(f"heal: {error}", file=sys.stderr)
+        time.sleep(0.5)
+
+
+def summary(rows: list[Row]) -> dict[str, Any]:
+    from flows.status import lateness, percentiles
+
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r.state] = counts.get(r.state, 0) + 1
+    return {"counts": counts, "lateness": percentiles(lateness(rows))}
+
+
+def print_summary(rows: list[Row], ui_url: str | None) -> bool:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="practiceweek: what went out", title_justify="left")
+    for col in ("publication", "state", "due (UTC)", "sent (UTC)", "late s", "attempts"):
+        table.add_column(col, overflow="fold")
+    for r in sorted(rows, key=lambda r: (r.scheduled_at, r.id)):
+        late = f"{r.sent_at - r.scheduled_at:.2f}" if r.sent_at else "-"
+        table.add_row(r.id, r.state, fmt_time(r.scheduled_at), fmt_time(r.sent_at), late, str(r.attempts))
+    Console(width=150).print(table)
+    s = summary(rows)
+    c, lat = s["counts"], s["lateness"]
+    print(
+        f"published {c.get('sent', 0)}, failed {c.get('failed', 0)}, skipped {c.get('skipped', 0)}, "
+        f"cancelled {c.get('cancelled', 0)}, open {sum(v for k, v in c.items() if k not in TERMINAL)}; "
+        f"lateness p50 {lat['p50']:.2f} s, p99 {lat['p99']:.2f} s, max {lat['max']:.2f} s"
+    )
+    if ui_url:
+        print(f"Prefect UI: {ui_url}")
+    return bool(rows) and all(r.state in ("sent", "cancelled") for r in rows)

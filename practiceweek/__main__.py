@@ -1,5 +1,0 @@
-"""``python -m practiceweek``: the same as the ``practiceweek`` command."""
-
-from .entry import main
-
-main()
