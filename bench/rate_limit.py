@@ -90,7 +90,7 @@ def main() -> None:
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="practiceweek-ratebench-"))
     os.environ["PRACTICEWEEK_LEDGER_URL"] = args.ledger_url or f"sqlite:///{folder / 'ledger.sqlite3'}"
-    from connectors._common import margin
+    from connectors.pacing import margin
 
     print(
         f"provider limit {args.rate} per {args.per:g} s (paced to {args.rate} per "

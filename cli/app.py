@@ -20,6 +20,7 @@ for command in (
     campaign_commands.plan,
     campaign_commands.preview,
     campaign_commands.schema,
+    campaign_commands.settings,
     run_commands.run,
     run_commands.demo,
     run_commands.schedule,

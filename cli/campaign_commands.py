@@ -17,6 +17,7 @@ from practiceweek.errors import CampaignError
 from practiceweek.planner import plan as make_plan
 from practiceweek.schema import campaign_schema
 
+from . import settings_doc
 from .common import err, load_or_exit
 from .validate import EXIT_INVALID, show, validate_files
 
@@ -63,6 +64,15 @@ def preview(
         err(f"{file}: templates cannot be rendered; nothing was scheduled or sent")
         raise typer.Exit(EXIT_INVALID) from None
     print(f"preview: {index}")
+
+
+def settings(
+    write_readme: Annotated[
+        bool, typer.Option("--write-readme", help="Refresh README.md's table instead of printing it.")
+    ] = False,
+) -> None:
+    """Print every PRACTICEWEEK_* setting (variable, default, description) as a Markdown table."""
+    raise typer.Exit(settings_doc.main(["--write-readme"] if write_readme else []))
 
 
 def schema() -> None:

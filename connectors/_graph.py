@@ -27,8 +27,9 @@ from kiota_http.middleware.options import RetryHandlerOption
 from msgraph import GraphRequestAdapter, GraphServiceClient
 from msgraph_core import GraphClientFactory
 
-from ._common import classify_status, not_reached, redact, unknown
 from .base import ConnectorError, CredentialsError
+from .failures import classify_status, not_reached, unknown
+from .redaction import redact
 from .settings import GRAPH_URL, GraphSettings
 
 T = TypeVar("T")

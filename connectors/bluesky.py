@@ -21,8 +21,10 @@ from atproto_client.request import Request
 from practiceweek.artifacts import Post, Rendered
 from practiceweek.textlimits import LIMITS
 
-from ._common import classify_status, not_reached, redact, shared_bucket, unknown
 from .base import Connector, ConnectorError, CredentialsError, Receipt
+from .failures import classify_status, not_reached, unknown
+from .pacing import shared_bucket
+from .redaction import redact
 from .settings import BlueskySettings
 
 COLLECTION = "app.bsky.feed.post"

@@ -20,9 +20,9 @@ from msgraph.generated.users.item.events.item.cancel.cancel_post_request_body im
 
 from practiceweek.artifacts import Rendered
 
-from ._common import shared_bucket
 from ._graph import PROPERTY_ID, GraphSession, property_filter, query, to_model
 from .base import Connector, PermanentError, Receipt
+from .pacing import shared_bucket
 from .settings import GraphSettings
 
 FINGERPRINT_ID = "String {8b4a6c1e-2f5d-4e07-9c3a-6d1b0e7f5a42} Name x-practiceweek-fingerprint"

@@ -33,9 +33,10 @@ from msgraph.generated.users.item.messages.item.attachments.create_upload_sessio
 
 from practiceweek.artifacts import Attachment, Rendered
 
-from ._common import chunks, digest, shared_bucket
 from ._graph import PROPERTY_ID, GraphSession, property_filter, query, send_json
 from .base import Connector, OutcomeUnknownError, PermanentError, Receipt
+from .ids import chunks, digest
+from .pacing import shared_bucket
 from .settings import GraphSettings
 
 INLINE_LIMIT = 3 * 1024 * 1024  # Graph: larger attachments need an upload session

@@ -20,8 +20,11 @@ from mastodon import errors as m_err
 from practiceweek.artifacts import Post, Rendered
 from practiceweek.textlimits import LIMITS
 
-from ._common import classify_status, digest, not_reached, redact, shared_bucket, unknown
 from .base import Connector, ConnectorError, CredentialsError, Receipt, RetryableError
+from .failures import classify_status, not_reached, unknown
+from .ids import digest
+from .pacing import shared_bucket
+from .redaction import redact
 from .settings import MastodonSettings
 
 HINTS = {

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import MISSING, Field, dataclass, field, fields, replace
 from typing import Any, ClassVar
 
-from ._common import register_secret
+from .redaction import register_secret
 
 GRAPH_URL = "https://graph.microsoft.com/v1.0"
 _FALSE = ("0", "false", "no")

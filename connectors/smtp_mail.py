@@ -17,8 +17,9 @@ from typing import ClassVar
 
 from practiceweek.artifacts import Rendered
 
-from ._common import digest, redact
 from .base import Connector, OutcomeUnknownError, PermanentError, Receipt, RetryableError
+from .ids import digest
+from .redaction import redact
 from .settings import SmtpSettings
 
 

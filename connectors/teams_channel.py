@@ -20,9 +20,12 @@ import httpx
 
 from practiceweek.artifacts import Rendered
 
-from ._common import classify_status, digest, not_reached, redact, shared_bucket, unknown
 from ._graph import GraphSession
 from .base import Connector, CredentialsError, PermanentError, Receipt
+from .failures import classify_status, not_reached, unknown
+from .ids import digest
+from .pacing import shared_bucket
+from .redaction import redact
 from .settings import GraphSettings, TeamsSettings
 
 HINTS = {

@@ -19,8 +19,11 @@ from requests_oauthlib import OAuth1
 from practiceweek.artifacts import Post, Rendered
 from practiceweek.textlimits import LIMITS
 
-from ._common import classify_status, digest, not_reached, redact, shared_bucket, unknown
 from .base import Connector, ConnectorError, CredentialsError, PermanentError, Receipt
+from .failures import classify_status, not_reached, unknown
+from .ids import digest
+from .pacing import shared_bucket
+from .redaction import redact
 from .settings import XSettings
 
 HINTS = {

@@ -1,8 +1,8 @@
 """Provider rate limits shared by every worker, kept in the ledger's database.
 
-Each request a connector paces (``connectors._common.shared_bucket``) reserves a slot of its pacer in the
+Each request a connector paces (``connectors.pacing.shared_bucket``) reserves a slot of its pacer in the
 ledger, in one short transaction, and sleeps until that slot: at most the provider's limit in any window
-of its interval (plus a margin of 2 %, at least 0.1 s, ``connectors._common.margin``), bursts allowed up
+of its interval (plus a margin of 2 %, at least 0.1 s, ``connectors.pacing.margin``), bursts allowed up
 to the limit. All workers together never exceed the limit, and while a backlog waits they use all of it.
 
 The pacers live in the ledger rather than in Prefect global concurrency limits so that limits hold, and
@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from connectors._common import margin, use_shared_pacing
+from connectors.pacing import margin, use_shared_pacing
 from ledger import Ledger
 from practiceweek.settings import settings
 

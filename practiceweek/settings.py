@@ -14,14 +14,13 @@ Two families are not fields of :class:`Settings`:
   name, collected into the dict :attr:`Settings.rate_limits` (lower-case connector name → raw value;
   ``connectors.registry.rate_limit`` parses it and reports a malformed one).
 
-``markdown_table()`` documents all of them; ``python -m practiceweek.settings`` prints it, and
-``python -m practiceweek.settings --write-readme`` refreshes README.md between its markers.
+``cli.settings_doc`` documents all of them: ``practiceweek settings`` prints the table, and
+``practiceweek settings --write-readme`` refreshes README.md between its markers.
 """
 
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -265,77 +264,3 @@ def settings(**overrides: Any) -> Settings:
 
 
 # --- documentation -------------------------------------------------------------------------------
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
-def _default(value: Any) -> str:
-    if value is None or value == "" or value == {}:
-        return "unset" if value is None or value == {} else '`""`'
-    if isinstance(value, bool):
-        return f"`{str(value).lower()}`"
-    if isinstance(value, float) and value.is_integer():
-        return f"`{int(value)}`"
-    return f"`{value}`"
-
-
-def rows() -> list[tuple[str, str, str, str, bool]]:
-    """(group, variable, default, description, secret) for every setting, connectors' included."""
-    out: list[tuple[str, str, str, str, bool]] = []
-    for name, info in Settings.model_fields.items():
-        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
-        default = info.get_default(call_default_factory=True)
-        secret = "SecretStr" in str(info.annotation)
-        out.append((str(extra.get("group", "")), env_name(name), _default(default),
-                    info.description or "", secret))
-    from connectors.settings import SETTINGS_CLASSES
-
-    for cls in SETTINGS_CLASSES:
-        for var, default, description, secret in cls.documentation():
-            out.append((f"Connector credentials: {cls.title}", var, _default(default), description, secret))
-    return out
-
-
-def markdown_table() -> str:
-    """The Markdown table of every setting (README's "Settings" section is generated from it)."""
-    lines = ["| variable | default | description |", "|---|---|---|"]
-    group = None
-    for grp, var, default, description, secret in rows():
-        if grp != group:
-            lines.append(f"| **{_cell(grp)}** | | |")
-            group = grp
-        desc = ("**Secret** (never printed). " if secret else "") + description
-        lines.append(f"| `{var}` | {default} | {_cell(desc)} |")
-    return "\n".join(lines) + "\n"
-
-
-START, END = "<!-- settings:start -->", "<!-- settings:end -->"
-README = Path(__file__).resolve().parent.parent / "README.md"
-
-
-def readme_with_table(text: str) -> str:
-    """``text`` (README.md) with the generated table between the settings markers."""
-    head, _, rest = text.partition(START)
-    _, _, tail = rest.partition(END)
-    if not rest or END not in rest:
-        raise ValueError(f"README.md lacks the {START} ... {END} markers")
-    return f"{head}{START}\n{markdown_table()}{END}{tail}"
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    if args == ["--write-readme"]:
-        README.write_text(readme_with_table(README.read_text(encoding="utf-8")), encoding="utf-8")
-        print(f"updated {README}")
-        return 0
-    if args:
-        print("usage: python -m practiceweek.settings [--write-readme]", file=sys.stderr)
-        return 2
-    sys.stdout.write(markdown_table())
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

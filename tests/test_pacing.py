@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from connectors._common import TokenBucket, margin
 from connectors.base import PermanentError
+from connectors.pacing import TokenBucket, margin
 from connectors.registry import get_connector, rate_limit
 
 

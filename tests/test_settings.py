@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
+from cli.settings_doc import README, markdown_table, readme_with_table
 from connectors.credentials import BLOCKS, SETTINGS
 from connectors.settings import SETTINGS_CLASSES, GraphSettings, SmtpSettings, XSettings
-from practiceweek.settings import README, Settings, SettingsError, markdown_table, readme_with_table, settings
+from practiceweek.settings import Settings, SettingsError, settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -18,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_readme_table_is_the_generated_one() -> None:
     text = README.read_text(encoding="utf-8")
     assert text == readme_with_table(text), (
-        "README.md's settings table is out of date: run `python -m practiceweek.settings --write-readme`"
+        "README.md's settings table is out of date: run `practiceweek settings --write-readme`"
     )
 
 
