@@ -127,7 +127,7 @@ def one_run(api_url: str, work: Path, kill_after_s: float) -> dict[str, object]:
         problems.append(f"the restarted run exited {second.returncode}")
     states: dict[str, int] = {}
     for r in rows:
-        states[r.state] = states.get(r.state, 0) + 1
+        states[str(r.state)] = states.get(str(r.state), 0) + 1
     return {"ok": not problems, "problems": problems, "open_at_kill": open_before, "states": states}
 
 

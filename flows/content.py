@@ -2,8 +2,7 @@
 
 A window run renders what is coming (``prepare``) into a cache of this process; the task takes it from
 there or renders then. If the campaign file was edited since the publication was scheduled, the task
-waits a little for the re-plan; if none comes, the ledger's plan stands and the publication is rendered
-from the version of the file that planned it.
+re-plans the file itself (see ``content_for``).
 """
 
 from __future__ import annotations
@@ -11,13 +10,14 @@ from __future__ import annotations
 import threading
 import time
 
+from prefect import get_run_logger
+
 from ledger import TERMINAL, Row
 from practiceweek.artifacts import Rendered
 
 from . import campaigns, process
 from .outcomes import Outcome, fail, outcome_of
-
-REPLAN_WAIT_S = 20.0  # how long past its time a publication waits for the re-plan of an edited file
+from .schedule import replan_edited
 
 _prepared: dict[tuple[str, str], Rendered] = {}
 _prepared_lock = threading.Lock()
@@ -64,33 +64,35 @@ def _rendered_as_scheduled(row: Row) -> Rendered | None:
     return campaigns.render(found[0], found[1], campaigns.context_for(row))
 
 
-def _replanned(row: Row, wait_s: float = REPLAN_WAIT_S) -> Row | None:
-    """Wait (at most ``wait_s`` past the publication's time, never past its deadline) for the re-plan of
-    an edited file. Returns the row as re-planned, the row unchanged if no re-plan came, or None if the
-    publication is no longer open."""
-    led = process.ledger()
-    until = min(row.deadline, max(row.scheduled_at, time.time()) + wait_s)
-    while time.time() < until:
-        now_row = led.get(row.id)
-        if now_row is None or now_row.state not in ("pending", "unknown"):
-            return None
-        if now_row.revision != row.revision:
-            return now_row
-        time.sleep(0.25)
-    return row
+def _replan(row: Row) -> None:
+    """The file changed under a due publication: re-plan it here rather than wait for the trigger."""
+    camp = process.ledger().campaign(row.campaign)
+    if camp is None:
+        return
+    try:
+        replan_edited(camp.path)
+    except Exception as exc:  # noqa: BLE001 - the ledger's plan stands; the trigger re-plans later
+        get_run_logger().warning("could not re-plan %s here: %s", row.campaign, exc)
 
 
 def content_for(row: Row) -> tuple[Row, Rendered] | Outcome:
-    """The publication as it should go out now, with its rendered content; or why it does not go now."""
+    """The publication as it should go out now, with its rendered content; or why it does not go now.
+
+    If the campaign file changed since ``row`` was planned, the file is re-planned here first (the same
+    difference the trigger's re-plan applies), so no publication waits on, or fails for, a re-plan's
+    timing. A file that no longer loads leaves the ledger's plan standing: the publication goes out as
+    scheduled, rendered from the version of the file that planned it.
+    """
     rendered = _rendered_from_file(row)
     if rendered is not None:
         return row, rendered
-    fresh = _replanned(row)  # the file was edited since this was scheduled
-    if fresh is None:
-        return outcome_of((process.ledger().get(row.id) or row).state)  # cancelled (or taken) by it
-    if fresh is not row and fresh.scheduled_at > time.time() + 1:
+    _replan(row)
+    fresh = process.ledger().get(row.id)
+    if fresh is None or fresh.state not in ("pending", "unknown"):
+        return outcome_of((fresh or row).state)  # cancelled (or taken) by the re-plan
+    if fresh.revision != row.revision and fresh.scheduled_at > time.time() + 1:
         return Outcome.MOVED  # a later window run publishes it at its new time
-    rendered = _rendered_from_file(fresh) or _rendered_as_scheduled(fresh)  # no re-plan: the ledger's plan
+    rendered = _rendered_from_file(fresh) or _rendered_as_scheduled(fresh)
     if rendered is None:
         return fail(
             fresh, "the campaign file no longer plans this publication as scheduled, or cannot be read"

@@ -16,6 +16,7 @@ from prefect.input import RunInput
 
 from ledger import Diff, Ledger, Planned, Row
 from practiceweek.artifacts import RenderContext, Rendered
+from practiceweek.errors import CampaignError
 from practiceweek.loader import Loaded, load
 from practiceweek.planner import Publication, plan
 from practiceweek.settings import settings
@@ -189,6 +190,34 @@ def apply_campaign(
     return diff, diff_markdown(loaded.id, diff, led)
 
 
+def record_diff(cid: str, text: str) -> None:
+    """Show operators what a plan changed (the diff artifact) and the campaign's plan tables."""
+    create_markdown_artifact(
+        markdown=text,
+        key=names.artifact_key(f"diff-{cid}"),
+        description=f"What this schedule run changed in {cid}",
+    )
+    publish_plan_tables({cid})
+
+
+def replan_edited(path: str) -> Diff | None:
+    """Apply an edited campaign file now, exactly as the re-plan trigger would (idempotent: a second
+    re-plan of the same file changes nothing). None if the file cannot be loaded: the ledger's plan
+    stands until it is fixed."""
+    try:
+        loaded = load(path)
+    except CampaignError:
+        return None
+    camp = process.ledger().campaign(loaded.id)
+    if loaded.model.campaign.approval == "required" and (camp is None or camp.approved_at is None):
+        return None  # an unapproved week waits for its approver, not for a worker
+    diff, text = apply_campaign(loaded)
+    if not diff.empty:
+        get_run_logger().info("re-planned %s here (the file changed under a due publication)", loaded.id)
+        record_diff(loaded.id, text)
+    return diff
+
+
 @flow(name="schedule-campaign", log_prints=True, persist_result=False)
 def schedule_campaign(
     path: str, rehearse: bool = False, speed: float | None = None, real: bool = False
@@ -209,12 +238,7 @@ def schedule_campaign(
         log.info("approved by %s", answer.approver)
     diff, text = apply_campaign(loaded, rehearse=rehearse, speed=speed, real=real)
     print(text)
-    create_markdown_artifact(
-        markdown=text,
-        key=names.artifact_key(f"diff-{loaded.id}"),
-        description=f"What this schedule run changed in {loaded.id}",
-    )
-    publish_plan_tables({loaded.id})
+    record_diff(loaded.id, text)
     return {
         "campaign": loaded.id,
         "added": len(diff.added),

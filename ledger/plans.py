@@ -32,6 +32,8 @@ class PlansMixin(Database):
         diff = Diff()
         wanted = {p.id: p for p in planned}
         with self._tx() as cur:
+            if self.postgres:  # two re-plans of one campaign (a worker, the flow) apply one after the other
+                cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"plan:{cid}",))
             cur.execute(
                 self._q(f"SELECT {columns_sql(PUBLICATION_COLUMNS)} FROM publications WHERE campaign=?"),
                 (cid,),
