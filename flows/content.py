@@ -13,10 +13,11 @@ import time
 from prefect import get_run_logger
 
 from ledger import TERMINAL, Row
-from practiceweek.artifacts import Rendered
+from practiceweek.artifacts import Rendered, rendered_from_bytes
 
 from . import campaigns, process
 from .outcomes import Outcome, fail, outcome_of
+from .prerender import rendering_key
 from .schedule import replan_edited
 
 _prepared: dict[tuple[str, str], Rendered] = {}
@@ -45,7 +46,12 @@ def prepare(row: Row) -> Rendered | None:
 
 
 def _rendered_from_file(row: Row) -> Rendered | None:
-    """Prepared ahead, or rendered now from the campaign file if it still plans ``row`` as scheduled."""
+    """Rendered ahead (stored in the ledger, or prepared by this window run), or rendered now from the
+    campaign file if it still plans ``row`` as scheduled (and the lateness that costs is logged)."""
+    if not row.depends_on:
+        stored = process.ledger().rendering(rendering_key(row.id, row.fingerprint))
+        if stored is not None:
+            return rendered_from_bytes(stored)
     with _prepared_lock:
         ready = _prepared.pop((row.id, row.fingerprint), None)
     if ready is not None:
@@ -53,7 +59,12 @@ def _rendered_from_file(row: Row) -> Rendered | None:
     found = campaigns.publication_of(row)
     if found is None or found[1].fingerprint != row.fingerprint:
         return None
-    return campaigns.render(found[0], found[1], campaigns.context_for(row))
+    started = time.perf_counter()
+    rendered = campaigns.render(found[0], found[1], campaigns.context_for(row))
+    if not row.depends_on:
+        get_run_logger().info("%s was not rendered ahead: rendering it cost %.2f s", row.id,
+                              time.perf_counter() - started)
+    return rendered
 
 
 def _rendered_as_scheduled(row: Row) -> Rendered | None:

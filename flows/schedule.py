@@ -22,6 +22,7 @@ from practiceweek.planner import Publication, plan
 from practiceweek.settings import settings
 
 from . import campaigns, events, names, process, timing
+from .prerender import prerender
 from .status import publish_plan_tables
 from .windows import ensure_windows
 
@@ -93,28 +94,7 @@ def planned_rows(
 
 
 def _snapshot(p: Publication) -> str:
-    return json.dumps({**p.to_json(), "content": p.content}, ensure_ascii=False, default=str)
-
-
-def _from_snapshot(text: str) -> Publication:
-    d = json.loads(text)
-    return Publication(
-        id=d["id"],
-        campaign=d["campaign"],
-        day=d["day"],
-        date=dt.date.fromisoformat(d["date"]),
-        channel=d["channel"],
-        slot=d["slot"],
-        connector=d["connector"],
-        at=dt.datetime.fromisoformat(d["at"]),
-        missed_window=dt.timedelta(seconds=d["missed_window_s"]),
-        title=d["title"],
-        fingerprint=d["fingerprint"],
-        depends_on=tuple(d["depends_on"]),
-        audience=d.get("audience"),
-        event_id=d.get("event_id"),
-        content=d.get("content") or {},
-    )
+    return json.dumps(p.to_snapshot(), ensure_ascii=False, default=str)
 
 
 def withdraw(loaded: Loaded | None, row: Row) -> str:
@@ -122,7 +102,7 @@ def withdraw(loaded: Loaded | None, row: Row) -> str:
     text = process.ledger().snapshot(row.id)
     if not text or row.state != "sent":
         return "nothing to withdraw"
-    pub = _from_snapshot(text)
+    pub = Publication.from_snapshot(json.loads(text))
     try:
         rendered = campaigns.render(loaded, pub, RenderContext(cancelled=True)) if loaded else None
     except Exception:  # noqa: BLE001 - a removed item may no longer render; cancel by identity
@@ -168,8 +148,10 @@ def apply_campaign(
     speed: float | None = None,
     real: bool = False,
     schedule_runs: bool = True,
+    render_ahead: bool = True,
 ) -> tuple[Diff, str]:
-    """Apply a campaign's plan to the ledger, withdraw what left it, and schedule window runs."""
+    """Apply a campaign's plan to the ledger, withdraw what left it, render ahead what it added or changed,
+    and schedule window runs."""
     led = process.ledger()
     planned = planned_rows(loaded, led, rehearse=rehearse, speed=speed, real=real)
     led.save_source(loaded.id, str(Path(loaded.path).resolve()), loaded.text)
@@ -187,7 +169,24 @@ def apply_campaign(
             events.emit("scheduled", row)
     if schedule_runs:
         ensure_windows(led, led.rows(loaded.id))
+    if render_ahead:
+        _render_ahead(loaded, led.rows(loaded.id))
     return diff, diff_markdown(loaded.id, diff, led)
+
+
+def _render_ahead(loaded: Loaded, rows: list[Row]) -> None:
+    """Pre-render the campaign's open publications (a failure only means they render at send time)."""
+    log = get_run_logger()
+    try:
+        done = prerender(str(Path(loaded.path).resolve()), rows)
+    except Exception as exc:  # noqa: BLE001 - rendering at send time still works
+        log.warning("could not render %s ahead (they render at send time): %s", loaded.id, exc)
+        return
+    if done.rendered:
+        log.info(
+            "rendered %d publication(s) of %s ahead (%d stored whole) in %.1f s on %.1f core(s)",
+            done.rendered, loaded.id, done.stored, done.wall_s, done.cores_used,
+        )
 
 
 def record_diff(cid: str, text: str) -> None:
@@ -211,7 +210,7 @@ def replan_edited(path: str) -> Diff | None:
     camp = process.ledger().campaign(loaded.id)
     if loaded.model.campaign.approval == "required" and (camp is None or camp.approved_at is None):
         return None  # an unapproved week waits for its approver, not for a worker
-    diff, text = apply_campaign(loaded)
+    diff, text = apply_campaign(loaded, render_ahead=False)  # this worker has a publication due now
     if not diff.empty:
         get_run_logger().info("re-planned %s here (the file changed under a due publication)", loaded.id)
         record_diff(loaded.id, text)

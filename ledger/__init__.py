@@ -17,6 +17,7 @@ from .pacers import PacersMixin
 from .plans import PlansMixin
 from .publications import DEFAULT_LEASE_S, PublicationsMixin, worker_id
 from .records import Alert, CampaignRow, Diff, Planned, Row, Stopped
+from .renderings import RenderingsMixin
 from .states import OPEN, TERMINAL, State
 from .stops import StopsMixin
 from .windows import WindowsMixin
@@ -46,6 +47,7 @@ class Ledger(
     StopsMixin,
     PacersMixin,
     WindowsMixin,
+    RenderingsMixin,
     Database,
 ):
     """Publications, campaigns and window runs, shared by every process that schedules or publishes."""

@@ -55,6 +55,9 @@ _SCHEMA = [
         created_at DOUBLE PRECISION NOT NULL, PRIMARY KEY (campaign, digest))""",
     """CREATE TABLE IF NOT EXISTS pacer_slots (key TEXT NOT NULL, at DOUBLE PRECISION NOT NULL)""",
     """CREATE INDEX IF NOT EXISTS pacer_slots_key_at ON pacer_slots (key, at)""",
+    # renderings and rendered assets, content-addressed: made once (ahead of time), read by every worker
+    """CREATE TABLE IF NOT EXISTS renderings (
+        key TEXT PRIMARY KEY, campaign TEXT, data BYTEA NOT NULL, created_at DOUBLE PRECISION NOT NULL)""",
 ]
 
 

@@ -5,6 +5,8 @@ Renderers (``practiceweek.render``) produce these; connectors consume them.
 
 from __future__ import annotations
 
+import base64
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,3 +62,59 @@ class Rendered:
     @property
     def id(self) -> str:
         return self.publication.id
+
+
+# --- stored renderings: JSON, bytes as base64 (never pickle: the store is shared between workers) ---------
+def _b64(data: bytes | None) -> str | None:
+    return None if data is None else base64.b64encode(data).decode()
+
+
+def _unb64(text: str | None) -> bytes | None:
+    return None if text is None else base64.b64decode(text)
+
+
+def _attachment_json(a: Attachment) -> dict[str, Any]:
+    return {"filename": a.filename, "content_type": a.content_type, "data": _b64(a.data), "alt": a.alt}
+
+
+def _attachment(d: dict[str, Any]) -> Attachment:
+    return Attachment(d["filename"], d["content_type"], _unb64(d["data"]) or b"", d.get("alt"))
+
+
+def rendered_to_bytes(r: Rendered) -> bytes:
+    """A rendering as bytes another worker can read back with ``rendered_from_bytes``."""
+    body = {
+        "publication": r.publication.to_snapshot(),
+        "subject": r.subject,
+        "text": r.text,
+        "html": r.html,
+        "recipients": list(r.recipients),
+        "sender": r.sender,
+        "attachments": [_attachment_json(a) for a in r.attachments],
+        "posts": [{"text": p.text, "image": p.image and _attachment_json(p.image)} for p in r.posts],
+        "event": r.event,
+        "ics": _b64(r.ics),
+        "card": r.card,
+        "files": {k: _b64(v) for k, v in r.files.items()},
+        "eml": _b64(r.eml),
+    }
+    return json.dumps(body, ensure_ascii=False, default=str).encode()
+
+
+def rendered_from_bytes(data: bytes) -> Rendered:
+    d = json.loads(data)
+    return Rendered(
+        publication=Publication.from_snapshot(d["publication"]),
+        subject=d["subject"],
+        text=d["text"],
+        html=d["html"],
+        recipients=tuple(d["recipients"]),
+        sender=d["sender"],
+        attachments=tuple(_attachment(a) for a in d["attachments"]),
+        posts=tuple(Post(p["text"], p["image"] and _attachment(p["image"])) for p in d["posts"]),
+        event=d["event"],
+        ics=_unb64(d["ics"]),
+        card=d["card"],
+        files={k: _unb64(v) or b"" for k, v in d["files"].items()},
+        eml=_unb64(d["eml"]),
+    )

@@ -65,6 +65,30 @@ class Publication:
             "fingerprint": self.fingerprint,
         }
 
+    def to_snapshot(self) -> dict[str, Any]:
+        """Everything about the publication, its content included (``from_snapshot`` reads it back)."""
+        return {**self.to_json(), "content": self.content}
+
+    @classmethod
+    def from_snapshot(cls, d: dict[str, Any]) -> Publication:
+        return cls(
+            id=d["id"],
+            campaign=d["campaign"],
+            day=d["day"],
+            date=dt.date.fromisoformat(d["date"]),
+            channel=d["channel"],
+            slot=d["slot"],
+            connector=d["connector"],
+            at=dt.datetime.fromisoformat(d["at"]),
+            missed_window=dt.timedelta(seconds=d["missed_window_s"]),
+            title=d["title"],
+            fingerprint=d["fingerprint"],
+            depends_on=tuple(d["depends_on"]),
+            audience=d.get("audience"),
+            event_id=d.get("event_id"),
+            content=d.get("content") or {},
+        )
+
 
 def fingerprint(content: Any) -> str:
     blob = json.dumps(content, sort_keys=True, ensure_ascii=False, default=str, separators=(",", ":"))
