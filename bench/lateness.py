@@ -2,11 +2,14 @@
 
 (a) 200 publications due 0.6 s apart (target p99 ≤ 1 s);
 (b) a burst: 1,000 publications from 150 campaigns all due at the same instant (target p99 ≤ 10 s, none lost
-    or doubled).
+    or doubled);
+(rendered) every partnership's Monday with every channel rendered as the seed weeks render it (web page,
+    day poster, week poster, email with its poster, Teams card, X, Bluesky, Mastodon: 8 × N publications due
+    at one instant), scheduled as `practiceweek schedule` does it: plan, then render ahead on every core.
 Lateness = when the ledger recorded the provider's receipt − when the publication was due. Publications go to
 the outbox through the real path: publish_window runs → publish tasks → render → connector → ledger.
 
-    .venv/bin/python bench/lateness.py [--case a|b|all]
+    .venv/bin/python bench/lateness.py [--case a|b|all|rendered] [--partnerships 150]
 """
 
 from __future__ import annotations
@@ -91,6 +94,105 @@ def schedule_at(paths: list[Path], per_campaign: list[int], times: list[float]) 
     return ids
 
 
+def write_full_campaigns(folder: Path, prefix: str, count: int) -> list[Path]:
+    """``count`` partnerships' copies of the seed week with every channel as the seed configures it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    text = SEED.read_text()
+    paths = []
+    for i in range(count):
+        path = folder / f"{prefix}-{i:03d}.yaml"
+        path.write_text(text.replace("id: hscp-lfr-2024", f"id: {prefix}-{i:03d}"))
+        paths.append(path)
+    return paths
+
+
+def schedule_rendered(paths: list[Path], at: float) -> tuple[list[str], dict[str, float]]:
+    """Each partnership's first day, every channel, due at ``at``: planned, applied and rendered ahead.
+    Returns the ids and the scheduling figures (seconds, cores used, peak memory, CPU s per kind)."""
+    import resource
+
+    from flows import process
+    from flows.prerender import prerender
+    from ledger import Planned
+    from practiceweek.loader import load
+    from practiceweek.planner import plan
+
+    led = process.ledger()
+    ids: list[str] = []
+    started = time.time()
+    render_wall = render_cpu = 0.0
+    per_kind: dict[str, float] = {}
+    for path in paths:
+        loaded = load(path)
+        led.set_campaign(loaded.id, str(path.resolve()))
+        pubs = [p for p in plan(loaded.model) if p.day in ("mon", "week")]
+        rows = [
+            Planned(id=p.id, campaign=loaded.id, day=p.day, channel=p.channel, connector=p.connector,
+                    title=p.title, fingerprint=p.fingerprint, planned_at=p.at.timestamp(), scheduled_at=at,
+                    missed_window_s=900.0, depends_on=p.depends_on)
+            for p in pubs
+        ]
+        led.apply(loaded.id, rows)
+        done = prerender(str(path.resolve()), led.rows(loaded.id))
+        render_wall += done.wall_s
+        render_cpu += done.cpu_s
+        for kind, cpu in done.cpu_s_by_channel.items():
+            per_kind[kind] = per_kind.get(kind, 0.0) + cpu
+        ids += [r.id for r in rows]
+    peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+               resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+    figures = {"schedule_s": time.time() - started, "cores": render_cpu / render_wall if render_wall else 0.0,
+               "peak_mb": peak, **{f"cpu_{k}": v / len(paths) for k, v in per_kind.items()}}
+    return ids, figures
+
+
+def read_back_cost(ids: list[str]) -> dict[str, float]:
+    """CPU seconds to read a stored rendering back, per kind (what a publication costs at its time)."""
+    from flows import process
+    from flows.prerender import rendering_key
+    from practiceweek.artifacts import rendered_from_bytes
+
+    led = process.ledger()
+    cost: dict[str, list[float]] = {}
+    for row in (led.get(pid) for pid in ids[:200]):
+        if row is None or row.depends_on:
+            continue
+        started = time.process_time()
+        data = led.rendering(rendering_key(row.id, row.fingerprint))
+        if data is not None:
+            rendered_from_bytes(data)
+            cost.setdefault(row.channel, []).append(time.process_time() - started)
+    return {kind: sum(v) / len(v) for kind, v in cost.items()}
+
+
+def case_rendered(state: Path, partnerships: int) -> None:
+    small = write_full_campaigns(state / "campaigns-r15", "bench-s", 15)
+    _, small_figures = schedule_rendered(small, time.time() + 10_000)  # far ahead: only scheduling is timed
+    paths = write_full_campaigns(state / "campaigns-r", "bench-r", partnerships)
+    t0 = (time.time() + 60) // 60 * 60 + 240  # the middle of a minute, ahead of scheduling: one window
+    ids, figures = schedule_rendered(paths, t0)
+    late_start = time.time() - t0
+    from flows import process
+    from flows.deployments import register
+    from flows.windows import ensure_windows
+
+    wanted = set(ids)
+    led = process.ledger()
+    ensure_windows(led, [r for r in led.rows() if r.id in wanted], register=register)
+    rows = wait_done(ids, max(0.0, t0 - time.time()) + 300)
+    report(f"rendered: {len(ids)} publications of {partnerships} partnerships due at one instant",
+           rows, state / "outbox")
+    kinds = ", ".join(f"{k} {v:.3f}" for k, v in sorted(figures.items()) if k.startswith("cpu_"))
+    stored = ", ".join(f"{k} {v * 1000:.1f} ms" for k, v in sorted(read_back_cost(ids).items()))
+    print(f"  scheduling (plan + render ahead): 15 partnerships {small_figures['schedule_s']:.1f} s, "
+          f"{partnerships} partnerships {figures['schedule_s']:.1f} s "
+          f"({figures['schedule_s'] / max(small_figures['schedule_s'], 1e-9):.1f}×); peak memory "
+          f"{figures['peak_mb']:.0f} MB; cores used while rendering ahead {figures['cores']:.2f}"
+          + (f"; scheduling ran {late_start:.0f} s past the due time" if late_start > 0 else ""))
+    print(f"  CPU s per partnership by kind, rendered cold ahead of time: {kinds}")
+    print(f"  CPU per publication read back from the store at its time: {stored}")
+
+
 def wait_done(ids: list[str], timeout: float) -> list:  # type: ignore[type-arg]
     from flows import process
 
@@ -108,14 +210,15 @@ def report(name: str, rows: list, outbox: Path) -> dict[str, float]:  # type: ig
     from flows.status import lateness, percentiles
 
     stats = percentiles(lateness(rows))
-    receipts = list(outbox.rglob("receipt.json"))
+    receipts = [json.loads(p.read_text())["publication_id"] for p in outbox.rglob("receipt.json")]
     ids = {r.id for r in rows}
-    published = {json.loads(p.read_text())["publication_id"] for p in receipts}
+    published = set(receipts)
+    duplicated = len(receipts) - len(published)
     sent = sum(r.state == "sent" for r in rows)
     doubled = sum(r.attempts > 1 for r in rows)
     print(
-        f"{name}: {len(rows)} publications, sent {sent}, outbox {len(ids & published)}, "
-        f"lost {len(ids - published)}, claimed twice {doubled}; lateness p50 {stats['p50']:.3f} s, "
+        f"{name}, sent {sent}, outbox {len(ids & published)}, lost {len(ids - published)}, "
+        f"duplicated {duplicated}, claimed twice {doubled}; lateness p50 {stats['p50']:.3f} s, "
         f"p99 {stats['p99']:.3f} s, max {stats['max']:.3f} s",
         flush=True,
     )
@@ -126,7 +229,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--case", choices=("a", "b", "all"), default="all")
+    parser.add_argument("--case", choices=("a", "b", "all", "rendered"), default="all")
+    parser.add_argument("--partnerships", type=int, default=150, help="rendered case: how many")
     parser.add_argument("--state", default=None, help="state folder (default: a new temporary one)")
     args = parser.parse_args()
     state = Path(args.state or tempfile.mkdtemp(prefix="practiceweek-bench-")).resolve()
@@ -153,7 +257,7 @@ def main() -> None:
             t0 = time.time() + 45
             ids = schedule_at(paths, [5] * 40, [t0 + 0.6 * i for i in range(200)])
             rows = wait_done(ids, 45 + 120 + 120)
-            report("(a) 200 publications due 0.6 s apart", rows, state / "outbox")
+            report("(a) 200 publications due 0.6 s apart: 200 publications", rows, state / "outbox")
         if args.case in ("b", "all"):
             paths = write_campaigns(state / "campaigns-b", "bench-b", 150)
             t0 = (time.time() + 60) // 60 * 60 + 90  # the middle of a minute, ≥ 90 s ahead: one window
@@ -161,10 +265,12 @@ def main() -> None:
             ids = schedule_at(paths, per, [t0] * sum(per))
             rows = wait_done(ids, (t0 - time.time()) + 240)
             report(
-                "(b) burst: 1,000 publications from 150 campaigns due at the same instant",
+                "(b) burst: 1,000 publications from 150 campaigns due at the same instant: 1000 publications",
                 rows,
                 state / "outbox",
             )
+        if args.case == "rendered":
+            case_rendered(state, args.partnerships)
     finally:
         serving.terminate()
         serving.wait(20)
@@ -172,7 +278,8 @@ def main() -> None:
 
         if server.started:
             stop_server(state)
-    print("reproduce: .venv/bin/python bench/lateness.py --case " + args.case)
+    extra = f" --partnerships {args.partnerships}" if args.case == "rendered" else ""
+    print("reproduce: .venv/bin/python bench/lateness.py --case " + args.case + extra)
 
 
 if __name__ == "__main__":
