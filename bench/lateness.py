@@ -106,7 +106,7 @@ def write_full_campaigns(folder: Path, prefix: str, count: int) -> list[Path]:
     return paths
 
 
-def schedule_rendered(paths: list[Path], at: float) -> tuple[list[str], dict[str, float]]:
+def schedule_rendered(paths: list[Path], at: float) -> tuple[dict[str, list], dict[str, float]]:  # type: ignore[type-arg]
     """Each partnership's first day, every channel, due at ``at``: planned, applied and rendered ahead.
     Returns the ids and the scheduling figures (seconds, cores used, peak memory, CPU s per kind)."""
     import resource
@@ -118,7 +118,7 @@ def schedule_rendered(paths: list[Path], at: float) -> tuple[list[str], dict[str
     from practiceweek.planner import plan
 
     led = process.ledger()
-    ids: list[str] = []
+    planned: dict[str, list] = {}  # type: ignore[type-arg]
     started = time.time()
     render_wall = render_cpu = 0.0
     per_kind: dict[str, float] = {}
@@ -138,12 +138,12 @@ def schedule_rendered(paths: list[Path], at: float) -> tuple[list[str], dict[str
         render_cpu += done.cpu_s
         for kind, cpu in done.cpu_s_by_channel.items():
             per_kind[kind] = per_kind.get(kind, 0.0) + cpu
-        ids += [r.id for r in rows]
+        planned[loaded.id] = rows
     peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
                resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
     figures = {"schedule_s": time.time() - started, "cores": render_cpu / render_wall if render_wall else 0.0,
                "peak_mb": peak, **{f"cpu_{k}": v / len(paths) for k, v in per_kind.items()}}
-    return ids, figures
+    return planned, figures
 
 
 def read_back_cost(ids: list[str]) -> dict[str, float]:
@@ -169,15 +169,19 @@ def case_rendered(state: Path, partnerships: int) -> None:
     small = write_full_campaigns(state / "campaigns-r15", "bench-s", 15)
     _, small_figures = schedule_rendered(small, time.time() + 10_000)  # far ahead: only scheduling is timed
     paths = write_full_campaigns(state / "campaigns-r", "bench-r", partnerships)
-    t0 = (time.time() + 60) // 60 * 60 + 240  # the middle of a minute, ahead of scheduling: one window
-    ids, figures = schedule_rendered(paths, t0)
-    late_start = time.time() - t0
+    planned, figures = schedule_rendered(paths, time.time() + 10_000)
+    import dataclasses
+
     from flows import process
     from flows.deployments import register
     from flows.windows import ensure_windows
 
-    wanted = set(ids)
     led = process.ledger()
+    t0 = (time.time() + 60) // 60 * 60 + 90  # the middle of a minute, ≥ 90 s ahead: one window
+    for cid, rows in planned.items():  # moved to one instant: the renderings stay valid (same content)
+        led.apply(cid, [dataclasses.replace(r, scheduled_at=t0) for r in rows])
+    ids = [r.id for rows in planned.values() for r in rows]
+    wanted = set(ids)
     ensure_windows(led, [r for r in led.rows() if r.id in wanted], register=register)
     rows = wait_done(ids, max(0.0, t0 - time.time()) + 300)
     report(f"rendered: {len(ids)} publications of {partnerships} partnerships due at one instant",
@@ -187,8 +191,7 @@ def case_rendered(state: Path, partnerships: int) -> None:
     print(f"  scheduling (plan + render ahead): 15 partnerships {small_figures['schedule_s']:.1f} s, "
           f"{partnerships} partnerships {figures['schedule_s']:.1f} s "
           f"({figures['schedule_s'] / max(small_figures['schedule_s'], 1e-9):.1f}×); peak memory "
-          f"{figures['peak_mb']:.0f} MB; cores used while rendering ahead {figures['cores']:.2f}"
-          + (f"; scheduling ran {late_start:.0f} s past the due time" if late_start > 0 else ""))
+          f"{figures['peak_mb']:.0f} MB; cores used while rendering ahead {figures['cores']:.2f}")
     print(f"  CPU s per partnership by kind, rendered cold ahead of time: {kinds}")
     print(f"  CPU per publication read back from the store at its time: {stored}")
 
