@@ -8,15 +8,12 @@ from typing import Annotated
 
 import typer
 
-from ledger import Ledger
-
-from .session import fmt_time, pin_paths, state_folder
+from .session import existing_ledger, fmt_time, state_folder
 
 
 def list_stopped() -> None:
     """Show the stopped connectors and why (from the ledger)."""
-    pin_paths(state_folder())
-    stopped = Ledger().stopped()
+    stopped = existing_ledger(state_folder()).stopped()
     if not stopped:
         print("no connector is stopped")
     for name, info in sorted(stopped.items()):
@@ -28,8 +25,7 @@ def resume(
 ) -> None:
     """Resume a stopped connector once its credentials are fixed: held publications go out if still in
     their window (their runs are scheduled again), the others are skipped and reported."""
-    pin_paths(state_folder())
-    led = Ledger()
+    led = existing_ledger(state_folder())
     if not led.resume_connector(name):
         known = ", ".join(sorted(led.stopped())) or "none"
         print(f"{name} is not stopped (stopped connectors: {known})", file=sys.stderr)

@@ -7,14 +7,24 @@ import sys
 import time
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import typer
 
-from ledger import TERMINAL, Ledger
+from ledger import TERMINAL
 from practiceweek.settings import settings
 
 from .common import load_or_exit
-from .session import Embedded, fmt_time, pin_paths, print_summary, state_folder, wait_settled
+from .session import (
+    Embedded,
+    existing_ledger,
+    local_time,
+    pin_paths,
+    print_summary,
+    remember_run,
+    state_folder,
+    wait_settled,
+)
 
 
 def run(
@@ -34,6 +44,7 @@ def run(
     loaded = load_or_exit(file)
     state = state_folder()
     pin_paths(state)
+    remember_run(state)
     embedded = Embedded(state)
     try:
         from flows import orphans, process
@@ -60,6 +71,7 @@ def demo(
     sandbox = state / "demo" / time.strftime("%Y%m%d-%H%M%S")
     sandbox.mkdir(parents=True, exist_ok=True)
     pin_paths(state, sandbox)
+    remember_run(state)
     embedded = Embedded(state)
     try:
         from flows import process
@@ -91,6 +103,7 @@ def schedule(
     load_or_exit(file)
     state = state_folder()
     pin_paths(state)
+    remember_run(state)
     if not os.environ.get("PREFECT_API_URL"):
         from flows.embedded import ensure_server
 
@@ -104,28 +117,36 @@ def schedule(
 
 
 def status(file: Annotated[Path, typer.Argument(help="Campaign YAML file.")]) -> None:
-    """What went out, what is next, what is late: from the ledger."""
+    """What went out, what is next, what is late: from the ledger the last run used (times local)."""
     loaded = load_or_exit(file)
-    pin_paths(state_folder())
-    rows = Ledger().rows(loaded.id)
+    led = existing_ledger(state_folder())
+    zone = ZoneInfo(loaded.model.campaign.timezone)
+    rows = led.rows(loaded.id)
     now = time.time()
-    done = [r for r in rows if r.state in TERMINAL]
+    late_after = settings().late_after_s
     late = [r for r in rows if r.state not in TERMINAL and r.scheduled_at < now]
+    sent_late = [r for r in rows if r.state == "sent" and (r.sent_at or 0) - r.scheduled_at > late_after]
     upcoming = [r for r in rows if r.state not in TERMINAL and r.scheduled_at >= now]
-    print(f"{loaded.id}: {len(done)} done, {len(upcoming)} upcoming, {len(late)} late")
-    for r in done:
-        print(f"  done  {r.state:9} {fmt_time(r.sent_at or r.updated_at)}  {r.id}")
-    for r in late:
-        print(f"  LATE  {r.state:9} {fmt_time(r.scheduled_at)}  {r.id}")
+    counts = {s: sum(r.state == s for r in rows) for s in ("sent", "failed", "skipped", "cancelled")}
+    print(f"{loaded.id}: " + ", ".join(f"{n} {s}" for s, n in counts.items())
+          + f", {len(sent_late)} sent late, {len(late)} overdue, {len(upcoming)} upcoming")
+    camp = led.campaign(loaded.id)
+    if camp is not None and camp.approver:
+        print(f"  approved by {camp.approver} at {local_time(camp.approved_at, zone)}")
+    for r in rows:
+        when = local_time(r.sent_at if r.state == "sent" else r.scheduled_at, zone)
+        late_by = f"late by {(r.sent_at or 0) - r.scheduled_at:.1f} s" if r.state == "sent" else ""
+        flag = "LATE " if r in late else ""
+        print(f"  {flag}{r.state:9} {when}  {r.id}  {late_by}  {r.url or ''}".rstrip())
     if upcoming:
-        r = upcoming[0]
-        print(f"  next  {r.state:9} {fmt_time(r.scheduled_at)}  {r.id}")
+        nxt = upcoming[0]
+        print(f"  next: {local_time(nxt.scheduled_at, zone)} {nxt.id}")
     if not rows:
         print("  nothing scheduled")
-    stopped = Ledger().stopped()
+    stopped = led.stopped()
     for name in sorted({r.connector for r in rows} & set(stopped)):
         info = stopped[name]
-        print(f"  STOPPED connector {name} since {fmt_time(info.stopped_at)}: {info.reason}")
+        print(f"  STOPPED connector {name} since {local_time(info.stopped_at, zone)}: {info.reason}")
         print(f"    fix it, then: practiceweek connectors resume {name}")
 
 

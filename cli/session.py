@@ -6,13 +6,19 @@ Prefect and the flows are imported inside functions (start-up cost only), so ``v
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import json
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+import typer
 
 from ledger import TERMINAL, Ledger, Row
 from practiceweek.settings import settings
@@ -36,6 +42,46 @@ def pin_paths(state: Path, sandbox: Path | None = None) -> None:
     os.environ["PRACTICEWEEK_OUTBOX"] = str(Path(outbox or "outbox").resolve())
 
 
+def remember_run(state: Path) -> None:
+    """Record the ledger and outbox this command uses, for ``status`` and ``connectors`` to find later."""
+    cfg = settings()
+    ledger_url = cfg.ledger_url.get_secret_value() if cfg.ledger_url else ""
+    record = {"ledger_url": ledger_url, "outbox": str(cfg.outbox or "")}
+    (state / "last-run.json").write_text(json.dumps(record))
+
+
+def existing_ledger(state: Path) -> Ledger:
+    """The ledger of the last ``run``/``demo``/``schedule`` (or PRACTICEWEEK_LEDGER_URL), never a new one:
+    exits 2 with what to do if there is none. Says which ledger it read."""
+    url = settings().ledger_url.get_secret_value() if settings().ledger_url else None
+    if not url:
+        with contextlib.suppress(OSError, ValueError, KeyError):
+            url = json.loads((state / "last-run.json").read_text())["ledger_url"]
+    if not url:
+        sys.stderr.write(
+            f"no ledger found in {state}: run `practiceweek run`, `demo` or `schedule` first, "
+            "or set PRACTICEWEEK_LEDGER_URL to the ledger to read\n"
+        )
+        raise typer.Exit(2)
+    if url.startswith("sqlite") and not Path(url.split(":///", 1)[-1]).exists():
+        sys.stderr.write(f"the ledger {url} does not exist (moved or deleted?); nothing to show\n")
+        raise typer.Exit(2)
+    print(f"ledger: {_without_password(url)}")
+    return Ledger(url)
+
+
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@")
+    return url
+
+
+def local_time(ts: float | None, zone: ZoneInfo) -> str:
+    """``Tue 26 Nov 08:00:03 GMT`` in the campaign's zone."""
+    return dt.datetime.fromtimestamp(ts, zone).strftime("%a %d %b %H:%M:%S %Z") if ts else "-"
+
+
 def fmt_time(ts: float | None) -> str:
     return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%a %d %b %H:%M:%S") if ts else "-"
 
@@ -44,12 +90,15 @@ class Embedded:
     """A Prefect server (started or reused) and a serving process, for the length of a command."""
 
     def __init__(self, state: Path) -> None:
-        from flows.embedded import ensure_server, start_serving, wait_served
+        from flows.embedded import ensure_server, serve_folder, start_serving, wait_served
 
         self.state = state
         self.server = ensure_server(state)
         os.environ["PREFECT_API_URL"] = self.server.api_url
         os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+        outbox = Path(os.environ["PRACTICEWEEK_OUTBOX"])
+        outbox.mkdir(parents=True, exist_ok=True)
+        os.environ["PRACTICEWEEK_OUTBOX_URL"] = serve_folder(outbox, state)
         self._start_serving = start_serving
         self.proc = start_serving(self.server.api_url, log=state / "serve.log")
         if not wait_served(self.server.api_url, timeout=90):
@@ -61,6 +110,18 @@ class Embedded:
             self.proc = self._start_serving(self.server.api_url, log=self.state / "serve.log")
 
     def stop(self) -> None:
+        """End the window runs still open (shown Cancelled, not Running for ever), then stop serving.
+        The outbox stays served while the Prefect server runs, so the status tables' links open."""
+        from flows import process
+        from flows.windows import cancel_open_window_runs
+
+        try:
+            ended = cancel_open_window_runs(process.ledger().key, "the command that served this week stopped")
+        except Exception as exc:  # noqa: BLE001 - shutting down: report and carry on
+            print(f"could not cancel the open window runs: {exc}", file=sys.stderr)
+            ended = 0
+        if ended:
+            print(f"cancelled {ended} window run(s) left open", file=sys.stderr)
         if self.proc.poll() is None:
             self.proc.terminate()
             try:

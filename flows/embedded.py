@@ -112,11 +112,51 @@ def ensure_server(state: Path) -> Server:
 
 
 def stop_server(state: Path) -> None:
-    record = state / "server.json"
-    if record.exists():
-        with contextlib.suppress(ValueError, KeyError, OSError, ProcessLookupError):
-            os.killpg(json.loads(record.read_text())["pid"], signal.SIGTERM)
-        record.unlink(missing_ok=True)
+    """Stop the embedded Prefect server and the outbox's file server by their recorded process ids."""
+    for name in ("server.json", "outbox-http.json"):
+        record = state / name
+        if record.exists():
+            with contextlib.suppress(ValueError, KeyError, OSError, ProcessLookupError):
+                os.killpg(json.loads(record.read_text())["pid"], signal.SIGTERM)
+            record.unlink(missing_ok=True)
+
+
+def serve_folder(folder: Path, state: Path) -> str:
+    """Serve ``folder`` over HTTP on 127.0.0.1 (the outbox, so operators' links open in a browser).
+
+    The file server outlives the command, like the Prefect server, and is recorded in the state folder
+    (``outbox-http.json``): reused while it serves this folder, replaced when another folder is served.
+    Returns its base URL."""
+    record = state / "outbox-http.json"
+    folder = folder.resolve()
+    with contextlib.suppress(ValueError, KeyError, OSError):
+        data = json.loads(record.read_text())
+        if data["folder"] == str(folder) and _answers(data["url"]):
+            return str(data["url"])
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(int(data["pid"]), signal.SIGTERM)
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", "--directory", str(folder), str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 10
+    while time.time() < deadline and not _answers(url):
+        time.sleep(0.1)
+    record.write_text(json.dumps({"folder": str(folder), "url": url, "pid": proc.pid}))
+    return url
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url + "/", timeout=1) as resp:
+            return resp.status == 200
+    except Exception:  # noqa: BLE001 - anything but an answer means no
+        return False
 
 
 def _die_with_parent() -> None:  # runs in the child before exec

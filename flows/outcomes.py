@@ -5,10 +5,11 @@ from __future__ import annotations
 from enum import StrEnum
 
 from prefect import get_run_logger
+from prefect.artifacts import create_markdown_artifact
 
 from ledger import Row
 
-from . import events, process
+from . import events, names, process
 from .alerts import send_due_alerts
 
 
@@ -54,9 +55,17 @@ def skip(row: Row, reason: str) -> Outcome:
 
 
 def fail(row: Row, reason: str) -> Outcome:
-    """Record ``row`` as failed and tell the operators why."""
+    """Record ``row`` as failed, keep the provider's answer for the operators, and alert them."""
     if process.ledger().mark_failed(row.id, reason):
         events.emit("failed", row, reason=reason)
+        try:
+            create_markdown_artifact(
+                markdown=f"### {row.id} failed\n\n{row.title}\n\n```\n{reason[:5000]}\n```",
+                key=names.artifact_key(f"failure-{row.id}"),
+                description=f"Why {row.id} failed (the provider's answer)",
+            )
+        except Exception:  # noqa: BLE001 - the alert carries the reason too
+            pass
         alert_now()
     return Outcome.FAILED
 

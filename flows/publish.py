@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from prefect import flow, get_run_logger
-from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
+from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.client.orchestration import get_client
 from prefect.context import get_run_context
 from prefect.task_runners import ThreadPoolTaskRunner
@@ -219,21 +219,8 @@ class WindowRun:
                 update_progress_artifact(self.progress_id, 100.0)
             except Exception:  # noqa: BLE001 - cosmetic
                 pass
-        if not self.record and self.submitted:
-            self._record_crowded()
         publish_plan_tables(self.campaigns_seen | {pid.split("/", 1)[0] for pid in self.submitted})
         return {str(k): v for k, v in results.items()}
-
-    def _record_crowded(self) -> None:
-        """A crowded window: one table of what went out and where."""
-        try:
-            rows = [self.led.get(pid) for pid in self.submitted]
-            create_table_artifact(
-                table=[{"publication": r.id, "state": r.state, "link": r.url or ""} for r in rows if r],
-                description=f"{len(rows)} publications of this window and where they went",
-            )
-        except Exception:  # noqa: BLE001 - cosmetic
-            pass
 
 
 def _outcome(fut: Any) -> Outcome | None:

@@ -16,7 +16,7 @@ import time
 from typing import Any
 
 from prefect import get_run_logger, task
-from prefect.artifacts import create_link_artifact, create_markdown_artifact
+from prefect.artifacts import create_markdown_artifact
 
 from connectors.base import (
     Connector,
@@ -34,6 +34,7 @@ from . import events, names, process
 from .alerts import held_too_long
 from .content import content_for
 from .outcomes import Outcome, fail, missed, outcome_of, skip, stop_connector
+from .status import refresh_after_publication
 
 
 class TryAgain(Exception):
@@ -82,8 +83,9 @@ def publish(publication_id: str, record: bool = True, label: str = "") -> Outcom
     receipt = attempt(row, conn, rendered)
     if isinstance(receipt, Outcome):
         return receipt
-    if record:
-        _record(row, rendered, receipt.url)
+    if record and len(rendered.posts) > 1:
+        _record_thread(row, rendered)
+    refresh_after_publication(row.campaign)
     return Outcome.SENT
 
 
@@ -258,21 +260,14 @@ def _after_failure(row: Row, attempt_no: int, exc: Exception) -> Outcome:
     raise exc
 
 
-def _record(row: Row, rendered: Rendered, url: str | None) -> None:
-    """The operator's view of one publication: its content and a link to it."""
+def _record_thread(row: Row, rendered: Rendered) -> None:
+    """A thread went out: the exact text of each of its posts, for the operator (the table has the rest)."""
+    posts = "\n\n".join(f"**{i}/{len(rendered.posts)}**\n\n{p.text}" for i, p in enumerate(rendered.posts, 1))
     try:
-        body = rendered.text if len(rendered.text) < 20000 else rendered.text[:20000] + "\n\n…"
         create_markdown_artifact(
-            markdown=f"### {rendered.subject}\n\n{body}",
-            key=names.artifact_key(f"content-{row.id}"),
-            description=f"Rendered content of {row.id}",
+            markdown=f"### {row.title}\n\n{posts}",
+            key=names.artifact_key(f"thread-{row.id}"),
+            description=f"The {len(rendered.posts)} posts of {row.id} as they went out",
         )
-        if url:
-            create_link_artifact(
-                link=url,
-                link_text=row.title[:200],
-                key=names.artifact_key(f"link-{row.id}"),
-                description=f"Where {row.id} was published",
-            )
     except Exception as exc:  # noqa: BLE001 - the publication is out; the record is secondary
-        get_run_logger().warning("could not record artifacts for %s: %s", row.id, exc)
+        get_run_logger().warning("could not record the thread of %s: %s", row.id, exc)

@@ -1,12 +1,26 @@
-"""The operator's view of a week: the plan as a table with live status, and lateness figures."""
+"""The operator's view of a week: one live status table per campaign, and lateness figures.
+
+The table (a Prefect table artifact under the stable key ``plan-<campaign>``) is rewritten from the
+ledger at the end of every window and schedule run, and after publications (at most every few seconds
+per campaign and process). Its description is the summary an operator reads first:
+"105 sent · 0 failed · 0 late · next: Tue 26 Nov 08:00 poster".
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import statistics
+import threading
+import time
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote, urlsplit
+from zoneinfo import ZoneInfo
 
-from ledger import Row
+from prefect.artifacts import create_table_artifact
+
+from ledger import TERMINAL, Row
+from practiceweek.settings import settings
 
 from . import campaigns, names, process
 
@@ -19,46 +33,102 @@ STATE_ICONS = {
     "skipped": "⏭ skipped",
     "cancelled": "🚫 cancelled",
 }
+REFRESH_S = 5.0  # after a publication, a campaign's table is rewritten at most this often per process
+
+_refreshed: dict[str, float] = {}
+_refresh_lock = threading.Lock()
 
 
-def plan_table(cid: str) -> list[dict[str, Any]]:
-    """One line per publication of ``cid``: when, day, channel, what, status, link."""
+def late_by(row: Row) -> float | None:
+    """How late a sent publication went out (seconds after its time), else None."""
+    return row.sent_at - row.scheduled_at if row.state == "sent" and row.sent_at is not None else None
+
+
+def browsable(url: str | None) -> str:
+    """An http(s) link an operator's browser opens: outbox files through the outbox's HTTP address."""
+    if not url:
+        return ""
+    if url.startswith(("http://", "https://")):
+        return url
+    cfg = settings()
+    if url.startswith("file://") and cfg.outbox_url and cfg.outbox:
+        path = Path(unquote(urlsplit(url).path))
+        try:
+            rel = path.relative_to(Path(cfg.outbox).resolve())
+        except ValueError:
+            return ""
+        return f"{cfg.outbox_url.rstrip('/')}/{quote(rel.as_posix())}/"
+    return ""
+
+
+def _local(ts: float | None, zone: ZoneInfo | None) -> str:
+    return dt.datetime.fromtimestamp(ts, zone or dt.UTC).strftime("%a %d %b %H:%M:%S") if ts else ""
+
+
+def status_table(cid: str) -> list[dict[str, Any]]:
+    """One line per publication of ``cid``, status first; times in the campaign's own zone."""
     zone = campaigns.zone_of(cid)
     out = []
     for r in process.ledger().rows(cid):
-        planned = dt.datetime.fromtimestamp(r.planned_at, zone or dt.UTC)
-        effective = dt.datetime.fromtimestamp(r.scheduled_at, dt.UTC)
+        late = late_by(r)
         out.append(
             {
-                "when": planned.strftime("%a %d %b %H:%M %Z"),
-                "runs at (UTC)": effective.strftime("%d %b %H:%M:%S"),
-                "day": r.day,
-                "channel": r.channel,
-                "what": r.title,
                 "status": STATE_ICONS.get(r.state, r.state),
+                "due": _local(r.scheduled_at, zone),
+                "sent at": _local(r.sent_at, zone) if r.state == "sent" else "",
+                "late by": f"{late:.1f} s" if late is not None else "",
                 "attempts": r.attempts,
-                "link": r.url or "",
+                "what": f"{r.channel} · {r.title}",
+                "link": browsable(r.url),
                 "id": r.id,
             }
         )
     return out
 
 
-def publish_plan_tables(cids: set[str]) -> None:
-    """Create a new version of each campaign's plan table (key ``plan-<campaign>``)."""
-    from prefect.artifacts import create_table_artifact
+def summary(cid: str, now: float | None = None) -> str:
+    """``105 sent · 0 failed · 0 late · next: Tue 26 Nov 08:00 poster``."""
+    now = time.time() if now is None else now
+    rows = process.ledger().rows(cid)
+    counts = {s: sum(r.state == s for r in rows) for s in ("sent", "failed", "skipped", "cancelled")}
+    late = sum((late_by(r) or 0.0) > settings().late_after_s for r in rows)
+    upcoming = [r for r in rows if r.state not in TERMINAL]
+    parts = [f"{counts['sent']} sent", f"{counts['failed']} failed", f"{late} late"]
+    parts += [f"{n} {s}" for s, n in counts.items() if s in ("skipped", "cancelled") and n]
+    if upcoming:
+        nxt = min(upcoming, key=lambda r: r.scheduled_at)
+        when = dt.datetime.fromtimestamp(nxt.scheduled_at, campaigns.zone_of(cid) or dt.UTC)
+        overdue = " (overdue)" if nxt.scheduled_at < now else ""
+        parts.append(f"next: {when:%a %d %b %H:%M} {nxt.channel}{overdue}")
+    else:
+        parts.append("nothing left to send")
+    return " · ".join(parts)
 
+
+def publish_plan_tables(cids: set[str]) -> None:
+    """Rewrite each campaign's live status table (key ``plan-<campaign>``) from the ledger."""
     for cid in sorted(cids):
         if process.ledger().campaign(cid) is None:
             continue
         try:
             create_table_artifact(
-                table=plan_table(cid),
+                table=status_table(cid),
                 key=names.artifact_key(f"plan-{cid}"),
-                description=f"The week's plan of {cid}, with live status",
+                description=f"The week's plan of {cid}, with live status: {summary(cid)}",
             )
         except Exception:  # noqa: BLE001 - the view must never stop publishing
             pass
+        with _refresh_lock:
+            _refreshed[cid] = time.time()
+
+
+def refresh_after_publication(cid: str) -> None:
+    """Rewrite ``cid``'s table unless this process did so in the last few seconds."""
+    with _refresh_lock:
+        if time.time() - _refreshed.get(cid, 0.0) < REFRESH_S:
+            return
+        _refreshed[cid] = time.time()
+    publish_plan_tables({cid})
 
 
 def lateness(rows: list[Row]) -> list[float]:

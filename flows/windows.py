@@ -7,9 +7,17 @@ import time
 from collections.abc import Callable
 
 from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import (
+    FlowFilter,
+    FlowFilterName,
+    FlowRunFilter,
+    FlowRunFilterState,
+    FlowRunFilterStateType,
+)
+from prefect.client.schemas.objects import StateType
 from prefect.deployments import run_deployment
 from prefect.exceptions import ObjectNotFound
-from prefect.states import Crashed
+from prefect.states import Cancelled, Crashed
 
 from ledger import Ledger, Row
 from practiceweek.settings import settings
@@ -82,6 +90,28 @@ def _start_window_run(
             ) from None
         register()  # nothing served them yet: create the deployments, then schedule
         run_deployment(PUBLISH_WINDOW, **kwargs)  # type: ignore[arg-type]
+
+
+def cancel_open_window_runs(ledger_key: str, message: str) -> int:
+    """End every window run of this ledger not yet finished (a rehearsal or demo that is over), so the
+    UI shows none left Running, Pending or Late. Returns how many were cancelled."""
+    flow_runs = FlowRunFilter(
+        state=FlowRunFilterState(
+            type=FlowRunFilterStateType(any_=[StateType.SCHEDULED, StateType.PENDING, StateType.RUNNING])
+        )
+    )
+    ended = 0
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(
+            flow_filter=FlowFilter(name=FlowFilterName(any_=[PUBLISH_WINDOW.split("/")[0]])),
+            flow_run_filter=flow_runs,
+            limit=1000,
+        )
+        for run in runs:
+            if run.parameters.get("ledger_key") == ledger_key:
+                client.set_flow_run_state(run.id, Cancelled(message=message), force=True)
+                ended += 1
+    return ended
 
 
 def _mark_crashed(flow_run_id: str) -> None:

@@ -124,6 +124,12 @@ class Settings(BaseSettings):
         "Folder the `outbox` connector writes to. Unset: `./outbox` (the demo's sandbox outbox for "
         "`practiceweek demo`).",
     )
+    outbox_url: str | None = _field(
+        OUTPUT,
+        None,
+        "HTTP address the outbox folder is served at, so operators' links open in a browser "
+        "(`practiceweek run`/`demo` serve it on 127.0.0.1 and set this). Unset: outbox items have no link.",
+    )
     web_root: Path | None = _field(
         OUTPUT, None, "Folder the `web_page` connector publishes pages into. Unset: `./site`."
     )
@@ -181,6 +187,12 @@ class Settings(BaseSettings):
     )
 
     # --- alerts --------------------------------------------------------------------------------
+    late_after_s: float = _field(
+        ALERTS,
+        60.0,
+        "A publication that goes out more than this many seconds after its time counts as late in the "
+        "status table and `practiceweek status`.",
+    )
     operators_connector: str = _field(
         ALERTS,
         "outbox",
