@@ -72,8 +72,8 @@ def poster_data(loaded: Loaded, pub: Publication, ctx: RenderContext,
     files: dict[str, bytes] = {}
     data: dict[str, Any] = {
         "paper": "a4", "author": c.organiser.name, "organiser": c.organiser.name, "campaign": c.title,
-        "week_label": context["week_label"], "brand": _colours(context["brand"]),
-        "hashtags": " ".join(context["hashtags"]), "logo": _logo(loaded, files), "ready": None,
+        "week_label": context["week_label"], "brand": brand_colours(context["brand"]),
+        "hashtags": " ".join(context["hashtags"]), "logo": logo_file(loaded, files), "ready": None,
         "qr": _qr(loaded, context, files), "themes": [], "summary": None, "days": [], "resources": []}
     if key == "week":
         days = [views.day_view(loaded, d) for d in sorted(loaded.model.days,
@@ -99,11 +99,11 @@ def poster_data(loaded: Loaded, pub: Publication, ctx: RenderContext,
     return data, files
 
 
-def _colours(brand: dict[str, Any]) -> dict[str, str]:
+def brand_colours(brand: dict[str, Any]) -> dict[str, str]:
     return {k: v for k, v in brand.items() if k != "logo"}
 
 
-def _logo(loaded: Loaded, files: dict[str, bytes]) -> dict[str, str] | None:
+def logo_file(loaded: Loaded, files: dict[str, bytes]) -> dict[str, str] | None:
     logo = loaded.model.campaign.branding.logo
     found = views.image_bytes(loaded, logo)
     if not found or logo is None:
