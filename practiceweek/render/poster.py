@@ -87,8 +87,8 @@ def poster_data(loaded: Loaded, pub: Publication, ctx: RenderContext,
         day = views.day_view(loaded, views.find_day(loaded, pub.date))
         events = views.events_on(loaded, pub.date, ctx)
         context.update(day=day, events=events)
-        data.update(kind="day", title=f"{day['weekday']}: {day['title']} · {c.title}", kicker=day["date_label"],
-                    header_lines=[c.title, context["week_label"]],
+        data.update(kind="day", title=f"{day['weekday']}: {day['title']} · {c.title}",
+                    kicker=day["date_label"], header_lines=[c.title, context["week_label"]],
                     heading=day["title"], events=[_event(e) for e in events],
                     resources=[{"label": r["label"], "url": r["url"]} for r in day["resources"]],
                     **_centre(day, events))
@@ -139,7 +139,8 @@ def _qr(loaded: Loaded, context: dict[str, Any], files: dict[str, bytes]) -> dic
     out = io.BytesIO()
     segno.make(url, error="m").save(out, kind="svg", border=2, xmldecl=False)
     files["qr.svg"] = out.getvalue()
-    where = "every day of the week" if context["week_page"] else f"the {context['organiser'].short_name} website"
+    short = context["organiser"].short_name
+    where = "every day of the week" if context["week_page"] else f"the {short} website"
     return {"file": "qr.svg", "url": url, "caption": f"Scan for {where}", "alt": f"QR code linking to {url}"}
 
 
@@ -151,7 +152,7 @@ def _centre(day: dict[str, Any], events: list[dict[str, Any]]) -> dict[str, Any]
     """Themes and summary without what the title or an event block already says."""
     said = {_norm(day["title"])} | {_norm(e["title"]) for e in events}
 
-    def names_event(text: str | None) -> bool:  # the event's title or start time ("1:30pm", "1.30pm", "13:30")
+    def names_event(text: str | None) -> bool:  # its title or start time ("1:30pm", "1.30pm", "13:30")
         return any(_norm(e["title"]) in _norm(text) for e in events) or any(
             re.search(rf"\b{re.escape(t)}\b", _norm(text)) for e in events
             for t in (_norm(e["start_label"]), _norm(e["start"])))

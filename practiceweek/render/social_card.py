@@ -35,7 +35,8 @@ def card_for(loaded: Loaded, pub: Publication, ctx: RenderContext) -> Attachment
     return _CARDS[key]
 
 
-def card_data(loaded: Loaded, pub: Publication, ctx: RenderContext) -> tuple[dict[str, Any], dict[str, bytes]]:
+def card_data(loaded: Loaded, pub: Publication,
+              ctx: RenderContext) -> tuple[dict[str, Any], dict[str, bytes]]:
     """What ``social_card.typ`` shows (plain data) and the logo file beside it."""
     c = loaded.model.campaign
     day = views.day_view(loaded, views.find_day(loaded, pub.date))
