@@ -240,3 +240,21 @@ def test_a_broken_poster_template_names_its_file_and_line(tmp_path):
         render(loaded, pub)
     (problem,) = info.value.problems
     assert problem.file.endswith("tpl/poster.typ") and problem.line == 3 and "nosuch" in problem.message
+
+
+def test_week_page_runs_in_date_order_with_navigation_thumbnails_and_separate_lists(week):
+    _, rendered = week
+    r = rendered[f"{CID}/thu/web_page/daily"]
+    html = r.files["index.html"].decode()
+    keys = ("mon", "tue", "wed", "thu")
+    positions = [html.index(f'<section class="day" id="{k}"') for k in keys]
+    assert positions == sorted(positions)  # was newest first
+    nav = html.split('<nav aria-label="Days of the week">', 1)[1].split("</nav>", 1)[0]
+    assert [f'href="#{k}"' in nav for k in keys] == [True] * 4
+    for k in keys:
+        assert f'src="posters/{k}.png"' in html and r.files[f"posters/{k}.png"][:4] == b"\x89PNG"
+    monday = html.split('id="mon"', 1)[1].split("</section>", 1)[0]
+    messages = monday.split('<ul class="key-messages">', 1)[1].split("</ul>", 1)[0]
+    resources = monday.split('<ul class="resource-list">', 1)[1].split("</ul>", 1)[0]
+    assert "recognised by law" in messages and "href=" not in messages
+    assert "da-referral-pathway.pdf" in resources and "recognised by law" not in resources
