@@ -22,12 +22,18 @@ sys.path.insert(0, str(ROOT))
 
 
 def _clear_caches() -> None:
-    from practiceweek.render import poster
+    """Empty the renderers' per-campaign image caches, so each image is really made."""
+    import importlib
 
-    for name in ("_CACHE", "_CARDS"):
-        cache = getattr(poster, name, None)
-        if isinstance(cache, dict):
-            cache.clear()
+    for module in ("practiceweek.render.poster", "practiceweek.render.social_card"):
+        try:
+            mod = importlib.import_module(module)
+        except ImportError:  # older trees have no social card module
+            continue
+        for name in ("_CACHE", "_CARDS"):
+            cache = getattr(mod, name, None)
+            if isinstance(cache, dict):
+                cache.clear()
 
 
 def _image(loaded, pub) -> bytes:  # type: ignore[no-untyped-def]
@@ -69,7 +75,7 @@ def main() -> None:
         print(json.dumps(_measure(args.seed, args.child, args.repeat)))
         return
     print(f"CPU time per image, {Path(args.seed).name} (cold: first in a fresh process; warm: median)")
-    for channel, label in (("poster", "poster (A4 PDF + PNG)"), ("x", "social card image")):
+    for channel, label in (("poster", "poster (PDFs + PNG)"), ("x", "social card image")):
         out = subprocess.run([sys.executable, __file__, "--seed", args.seed, "--repeat", str(args.repeat),
                               "--child", channel], capture_output=True, text=True, check=True)
         r = json.loads(out.stdout)
