@@ -1,6 +1,6 @@
 """Benchmark: `practiceweek preview` of one seed week, then of ten weeks (ten copies with different ids).
 
-Ten weeks run in a process pool (one week per task, posters are CPU-bound WeasyPrint/PDFium work), so on
+Ten weeks run in a process pool (one week per task, posters are CPU-bound Typst work), so on
 N cores the ten weeks should take well under ten times one week; the target is ten ≤ 10.5 × one.
 Both figures include starting worker processes and importing the renderers, measured the same way.
 

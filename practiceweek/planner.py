@@ -198,6 +198,7 @@ def plan(cf: CampaignFile) -> list[Publication]:
             "events": [_event_view(e) for e in events_on.get(date, [])],
         }
         event_deps = [created[e.id] for e in events_on.get(date, []) if e.id in created]
+        page = _page(cid, date, resolve(cf.channels, day, "web_page"), zone)  # posters and emails link to it
         poster_id = None
         for channel in CHANNELS:
             if channel == "teams_event":
@@ -208,7 +209,7 @@ def plan(cf: CampaignFile) -> list[Publication]:
             at = exact(date, setting.at, zone)
             if channel == "poster":
                 first_poster = first_poster or (date, setting)
-                poster_id = add(date, setting, "daily", f"Poster: {day.title}", view, at, [])
+                poster_id = add(date, setting, "daily", f"Poster: {day.title}", view, at, _upto(page, at))
             elif channel == "web_page":
                 shown = [_day_view(d) for dd, d in days if dd <= date]
                 add(
@@ -221,7 +222,7 @@ def plan(cf: CampaignFile) -> list[Publication]:
                     [],
                 )
             elif channel == "email":
-                deps = ([poster_id] if poster_id else []) + event_deps
+                deps = ([poster_id] if poster_id else []) + event_deps + _upto(page, at)
                 add(
                     date,
                     setting,
@@ -245,14 +246,28 @@ def plan(cf: CampaignFile) -> list[Publication]:
                 )
     if first_poster is not None:
         date, setting = first_poster
+        at = exact(date, setting.at, zone)
+        page = _page(cid, date, resolve(cf.channels, dict(days)[date], "web_page"), zone)
         add(
             date,
             setting,
             "week",
             "Poster: the whole week",
             {"campaign": base, "days": [_day_view(d) for _, d in days]},
-            exact(date, setting.at, zone),
-            [],
+            at,
+            _upto(page, at),
         )
     out.sort(key=lambda p: (p.at, CHANNEL_ORDER[p.channel], p.id))
     return out
+
+
+def _page(cid: str, date: dt.date, setting: Setting, zone: ZoneInfo) -> tuple[str, dt.datetime] | None:
+    """The id and time of the day's web page publication, if the channel is on that day."""
+    if not setting.enabled:
+        return None
+    return f"{cid}/{day_key(date)}/web_page/daily", exact(date, setting.at, zone)
+
+
+def _upto(page: tuple[str, dt.datetime] | None, at: dt.datetime) -> list[str]:
+    """``[page id]`` if the page goes out no later than ``at`` (so its URL is known), else []."""
+    return [page[0]] if page is not None and page[1] <= at else []

@@ -14,7 +14,7 @@ ROOT = Path(__file__).parent.parent
 FIXTURES = Path(__file__).parent / "fixtures"
 BASE = (FIXTURES / "good_base.yaml").read_text()
 SEEDS = sorted(str(p) for p in (ROOT / "campaigns").glob("*.yaml"))
-HEAVY = ("prefect", "msgraph", "tweepy", "atproto", "mastodon", "weasyprint", "jinja2", "psycopg")
+HEAVY = ("prefect", "msgraph", "tweepy", "atproto", "mastodon", "typst", "mjml", "jinja2", "psycopg")
 
 
 def run(*args: str, importtime: bool = False) -> subprocess.CompletedProcess[str]:

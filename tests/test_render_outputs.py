@@ -47,7 +47,7 @@ def test_every_seed_publication_renders():
 def test_poster_pdf_is_tagged_titled_and_has_the_themes_as_text(week):
     loaded, _, rendered = week
     r = _one(rendered, "poster", day="wed", slot="daily")
-    assert set(r.files) == {"wed.pdf", "wed.png"}
+    assert set(r.files) == {"wed.pdf", "wed.png", "wed-a3.pdf"}
     reader = PdfReader(io.BytesIO(r.files["wed.pdf"]))
     root = reader.trailer["/Root"]
     assert root["/MarkInfo"]["/Marked"] == True  # noqa: E712 (pypdf BooleanObject)
@@ -62,7 +62,7 @@ def test_poster_pdf_is_tagged_titled_and_has_the_themes_as_text(week):
     assert "If you do one thing" in text or not any(t.one_thing for t in day.themes)
     png = r.files["wed.png"]
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
-    pdf_att, png_att = r.attachments
+    pdf_att, png_att, _ = r.attachments
     assert pdf_att.content_type == "application/pdf" and png_att.content_type == "image/png"
     assert png_att.alt and "Wednesday" in png_att.alt
 
@@ -70,7 +70,7 @@ def test_poster_pdf_is_tagged_titled_and_has_the_themes_as_text(week):
 def test_week_poster_covers_every_day(week):
     loaded, _, rendered = week
     r = _one(rendered, "poster", slot="week")
-    assert set(r.files) == {"week.pdf", "week.png"}
+    assert set(r.files) == {"week.pdf", "week.png", "week-a3.pdf"}
     reader = PdfReader(io.BytesIO(r.files["week.pdf"]))
     text = " ".join(" ".join(p.extract_text().split()) for p in reader.pages)
     for day in ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday"):
@@ -91,8 +91,8 @@ def test_email_parts_attachments_and_invitation_on_event_day(week):
     assert [p.get_content_type() for p in alternative.get_payload()] == ["text/plain", "text/html"]
     assert msg["Subject"] == r.subject and msg["To"].addresses
     html = msg.get_body(("html",)).get_content()
-    assert '<html lang="en-GB">' in html and "<h1" in html and "<h2" in html
-    assert "<style" not in html and 'style="' in html  # CSS inlined
+    assert '<html lang="en-GB"' in html and "<h1" in html and "<h2" in html
+    assert 'role="presentation"' in html and "<h1 style=" in html  # MJML tables, styles inline
     assert JOIN.replace("&", "&amp;") in html
     names = {a.filename: a.content_type for a in r.attachments}
     assert names == {"wed.pdf": "application/pdf", "da-impact-session.ics": "text/calendar"}

@@ -100,11 +100,11 @@ def test_undefined_name_in_an_override_names_file_line_and_name(tmp_path):
 
 
 def test_syntax_error_in_an_override_is_a_campaign_error(tmp_path):
-    loaded, pub = _override(tmp_path, {"email.html": "<p>\n\n{% if %}\n"})
+    loaded, pub = _override(tmp_path, {"email.mjml": "<p>\n\n{% if %}\n"})
     with pytest.raises(CampaignError) as info:
         render(loaded, pub)
     (problem,) = info.value.problems
-    assert problem.file.endswith("tpl/email.html") and problem.line == 3
+    assert problem.file.endswith("tpl/email.mjml") and problem.line == 3
     assert "syntax error" in problem.message
 
 

@@ -2,7 +2,7 @@
 
 ``render(loaded, pub, ctx)`` renders any publication of any channel (``publication.py``);
 ``preview(loaded, out_dir)`` writes the whole week as a static site beside the exact artifacts
-(``site.py``). Heavy libraries (WeasyPrint, PDFium, segno, css-inline, icalendar) are imported only
+(``site.py``). Heavy libraries (Typst, MJML, segno, icalendar) are imported only
 when something is rendered.
 """
 

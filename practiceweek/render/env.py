@@ -34,7 +34,8 @@ def environment(override: Path | None):  # type: ignore[no-untyped-def]
     loaders = [FileSystemLoader(str(override))] if override else []
     loaders.append(FileSystemLoader(str(BUILTIN)))
     env = SandboxedEnvironment(loader=ChoiceLoader(loaders), undefined=StrictUndefined,
-                               autoescape=select_autoescape(("html", "htm", "xml", "svg"), default=False),
+                               autoescape=select_autoescape(("html", "htm", "xml", "svg", "mjml"),
+                                                            default=False),
                                trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters["ink"] = colours.ink
     env.filters["text_on"] = colours.text_on
@@ -79,7 +80,7 @@ def _template_frame(exc: BaseException) -> tuple[str | None, int | None]:
     tb = exc.__traceback__
     while tb is not None:
         filename = tb.tb_frame.f_code.co_filename
-        if filename.endswith((".html", ".txt", ".json", ".css", ".xml", ".j2", ".svg", ".md")):
+        if filename.endswith((".html", ".mjml", ".txt", ".json", ".css", ".xml", ".j2", ".svg", ".md")):
             found = (filename, tb.tb_lineno)
         tb = tb.tb_next
     return found

@@ -1,4 +1,8 @@
-"""Daily emails and event reminders: text + HTML alternatives (CSS inlined), poster and .ics attached."""
+"""Daily emails and event reminders: text + HTML alternatives, poster and .ics attached.
+
+The HTML part is written in MJML (``templates/email.mjml``, styles inline) and compiled by MRML into
+presentation tables that desktop Outlook lays out, one 600 px column that narrows on phones.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from ..artifacts import Attachment, RenderContext, Rendered
 from ..loader import Loaded
 from ..planner import Publication
 from . import ics, views
-from .env import render_template
+from .env import render_template, template_error
 from .poster import poster_for
 
 
@@ -30,15 +34,16 @@ def render_email(loaded: Loaded, pub: Publication, ctx: RenderContext) -> Render
         context.update(event=event, reminder=True, minutes_label=label, day=None, events=[event])
         subject = _subject(loaded, context)
         context["subject"] = subject
-        html = render_template(loaded, "reminder.html", **context)
+        html = render_template(loaded, "reminder.mjml", **context)
         text = render_template(loaded, "reminder.txt", **context)
     else:
         day = views.day_view(loaded, views.find_day(loaded, pub.date))
         events = views.events_on(loaded, pub.date, ctx)
-        context.update(day=day, events=events, event=None, reminder=False)
+        context.update(day=day, events=events, event=None, reminder=False,
+                       week_events=views.week_events(loaded, ctx))
         subject = _subject(loaded, context)
         context["subject"] = subject
-        html = render_template(loaded, "email.html", **context)
+        html = render_template(loaded, "email.mjml", **context)
         text = render_template(loaded, "email.txt", **context)
         poster = poster_for(loaded, pub, ctx)
         attachments.append(poster.attachments()[0])
@@ -47,7 +52,7 @@ def render_email(loaded: Loaded, pub: Publication, ctx: RenderContext) -> Render
             data = ics.event_ics(loaded, event, description, sequence=ctx.sequence, recipients=recipients)
             ics_bytes = ics_bytes or data
             attachments.append(Attachment(f"{event['id']}.ics", "text/calendar", data))
-    html = inline_css(html)
+    html = mjml_to_html(loaded, html)
     sender = c.organiser.email
     eml = build_eml(pub, subject, text, html, recipients, formataddr((c.organiser.name, sender)), attachments)
     return Rendered(publication=pub, subject=subject, text=text, html=html, recipients=recipients,
@@ -62,11 +67,15 @@ def _subject(loaded: Loaded, context: dict[str, Any]) -> str:
     return " ".join(render_template(loaded, "subject.txt", **context).split())
 
 
-def inline_css(html: str) -> str:
-    import css_inline
+def mjml_to_html(loaded: Loaded, mjml: str) -> str:
+    """MJML → HTML with MRML; a template MRML cannot read is a campaign error naming the template."""
+    from mjml import mjml2html
 
-    inliner = css_inline.CSSInliner(keep_style_tags=False, load_remote_stylesheets=False)
-    return inliner.inline(html)
+    try:
+        return mjml2html(mjml, disable_comments=True)
+    except Exception as exc:  # noqa: BLE001 (MRML raises plain Exceptions with its parser's message)
+        raise template_error(loaded, "email.mjml", exc, None, None, f"MJML: {exc}") from None
+
 
 
 def message_id(pub_id: str) -> str:

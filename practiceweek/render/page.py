@@ -1,4 +1,8 @@
-"""The week's public page: index.html plus its assets, showing only the days already revealed."""
+"""The week's public page: index.html plus its assets, showing only the days already revealed.
+
+Days run in date order behind an in-page list of links; each has its key messages and its resources
+as separate lists and a thumbnail of its poster linking to the PDF.
+"""
 
 from __future__ import annotations
 
@@ -18,14 +22,16 @@ def render_page(loaded: Loaded, pub: Publication, ctx: RenderContext) -> Rendere
     shown = sorted((d for d in cf.days if (day_date(cf, d) or pub.date) <= pub.date),
                    key=lambda d: day_date(cf, d))  # type: ignore[arg-type,return-value]
     days = [views.day_view(loaded, d) for d in shown]
-    events = [views.event_view(loaded, e, ctx) for e in cf.events]
+    events = views.week_events(loaded, ctx)
     context = {**views.base(loaded, pub, ctx), "days": days, "events": events}
     files = {"index.html": render_template(loaded, "page.html", **context).encode(),
              "site.css": render_template(loaded, "site.css", **context).encode(),
              "contrast.js": render_template(loaded, "contrast.js").encode()}
     for d in days:
         day_pub = dataclasses.replace(pub, day=d["key"], date=d["date"], slot="daily")
-        files[f"posters/{d['key']}.pdf"] = poster_for(loaded, day_pub, ctx).pdf
+        poster = poster_for(loaded, day_pub, ctx)
+        files[f"posters/{d['key']}.pdf"] = poster.pdf
+        files[f"posters/{d['key']}.png"] = poster.png  # the thumbnail
     latest = days[-1] if days else None
     subject = f"{cf.campaign.title}: {latest['weekday']}" if latest else cf.campaign.title
     return Rendered(publication=pub, subject=subject, text=subject, html=files["index.html"].decode(),

@@ -11,7 +11,7 @@ from ..loader import Loaded
 from ..planner import Publication
 from . import views
 from .env import render_template
-from .poster import poster_for
+from .social_card import card_for
 
 _URL = re.compile(r"https?://[^\s<>\"]+", re.IGNORECASE)
 _TRAILING = ".,;:!?'\""
@@ -47,7 +47,7 @@ def _image(loaded: Loaded, pub: Publication, ctx: RenderContext) -> Attachment |
         found = views.image_bytes(loaded, day.social.image)
         if found:
             return Attachment(found[0], found[1], found[2], alt=day.social.image.alt)
-    return poster_for(loaded, pub, ctx).attachments()[1]
+    return card_for(loaded, pub, ctx)
 
 
 def thread(network: str, text: str) -> list[str]:

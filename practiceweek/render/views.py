@@ -29,6 +29,30 @@ def long_date(date: dt.date) -> str:
     return f"{date:%A} {date.day} {date:%B %Y}"
 
 
+def clock(t: dt.time) -> str:
+    """A time in GOV.UK style: "1:30pm", "3pm", "midday", "midnight"."""
+    if t.minute == 0 and t.hour in (0, 12):
+        return "midnight" if t.hour == 0 else "midday"
+    hour = t.hour % 12 or 12
+    minutes = f":{t.minute:02d}" if t.minute else ""
+    return f"{hour}{minutes}{'am' if t.hour < 12 else 'pm'}"
+
+
+def time_range(start: dt.time, end: dt.time) -> str:
+    """"1:30pm to 3pm", GOV.UK style."""
+    return f"{clock(start)} to {clock(end)}"
+
+
+def _label(title: str, kind_label: str) -> str:
+    """A resource's link text: its title, plus its kind only when the title does not already say it."""
+    kind = kind_label.lower()
+    if kind in title.lower():
+        return title  # "Wednesday's poster (PDF)", not "Wednesday's poster (PDF) (Poster)"
+    if title.endswith(")") and "(" in title:
+        return f"{title[:-1]}, {kind})"  # "Review (PDF)" → "Review (PDF, report)"
+    return f"{title} ({kind})"
+
+
 @functools.lru_cache(maxsize=512)
 def qr_svg(url: str) -> str:
     """A QR code for ``url`` as an SVG data URI (dark modules on white, quiet zone kept)."""
@@ -78,8 +102,10 @@ def brand(loaded: Loaded, *, offline: bool = False) -> dict[str, Any]:
 
 
 def resource(r: Resource, with_qr: bool) -> dict[str, Any]:
-    return {"title": r.title, "url": r.url, "kind": r.kind.value, "kind_label": KIND_LABELS[r.kind.value],
-            "description": r.description, "qr": qr_svg(r.url) if with_qr else None}
+    kind_label = KIND_LABELS[r.kind.value]
+    return {"title": r.title, "url": r.url, "kind": r.kind.value, "kind_label": kind_label,
+            "label": _label(r.title, kind_label), "description": r.description,
+            "qr": qr_svg(r.url) if with_qr else None}
 
 
 def day_view(loaded: Loaded, day: Day, *, with_qr: bool = False) -> dict[str, Any]:
@@ -100,7 +126,9 @@ def event_view(loaded: Loaded, event: Event, ctx: RenderContext) -> dict[str, An
     assert date is not None
     return {"id": event.id, "kind": event.kind, "title": event.title, "description": event.description,
             "date": date, "date_label": long_date(date), "start": f"{event.start:%H:%M}",
-            "end": f"{event.end:%H:%M}", "organiser": event.organiser, "audience": event.audience,
+            "end": f"{event.end:%H:%M}", "start_label": clock(event.start),
+            "time_label": time_range(event.start, event.end), "organiser": event.organiser,
+            "audience": event.audience,
             "join_url": ctx.join_urls.get(event.id) or event.join_url}
 
 
@@ -122,13 +150,24 @@ def events_on(loaded: Loaded, date: dt.date, ctx: RenderContext) -> list[dict[st
     return [event_view(loaded, e, ctx) for e in loaded.model.events if day_date(loaded.model, e) == date]
 
 
-def page_link(loaded: Loaded, pub: Publication, ctx: RenderContext) -> str | None:
-    """Where readers find more: the published week page, else the partnership's website."""
-    for key in (f"{loaded.id}/{pub.day}/web_page/daily",):
-        if key in ctx.links:
-            return ctx.links[key]
+def week_events(loaded: Loaded, ctx: RenderContext) -> list[dict[str, Any]]:
+    """Every event of the week, in date and time order."""
+    events = sorted(loaded.model.events, key=lambda e: (day_date(loaded.model, e), e.start, e.id))
+    return [event_view(loaded, e, ctx) for e in events]
+
+
+def week_page(loaded: Loaded, pub: Publication | None, ctx: RenderContext) -> str | None:
+    """The published week page (known once the day's web page went out), else None."""
+    key = f"{loaded.id}/{pub.day if pub else 'week'}/web_page/daily"
+    if key in ctx.links:
+        return ctx.links[key]
     pages = [url for pid, url in ctx.links.items() if "/web_page/" in pid]
-    return pages[-1] if pages else loaded.model.campaign.organiser.website
+    return pages[-1] if pages else None
+
+
+def page_link(loaded: Loaded, pub: Publication | None, ctx: RenderContext) -> str | None:
+    """Where readers find more: the published week page, else the partnership's website."""
+    return week_page(loaded, pub, ctx) or loaded.model.campaign.organiser.website
 
 
 def base(loaded: Loaded, pub: Publication, ctx: RenderContext, *, offline: bool = False) -> dict[str, Any]:
@@ -136,4 +175,5 @@ def base(loaded: Loaded, pub: Publication, ctx: RenderContext, *, offline: bool 
     dates = week_dates(loaded.model)
     return {"campaign": c, "organiser": c.organiser, "brand": brand(loaded, offline=offline), "pub": pub,
             "week_label": f"{long_date(dates[0])} to {long_date(dates[-1])}",
-            "hashtags": [f"#{h.lstrip('#')}" for h in c.hashtags], "link": page_link(loaded, pub, ctx)}
+            "hashtags": [f"#{h.lstrip('#')}" for h in c.hashtags], "link": page_link(loaded, pub, ctx),
+            "week_page": week_page(loaded, pub, ctx)}

@@ -1,0 +1,57 @@
+"""A social card per post, sized for feeds: a 1200 × 675 PNG typeset with Typst, with alt text.
+
+It shows the day's title, its key message (the "If you do one thing" line, else the first key
+message) and any event's time, in the partnership's colours, with its logo.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from ..artifacts import Attachment, RenderContext
+from ..loader import Loaded
+from ..planner import Publication
+from . import views
+from .poster import brand_colours, logo_file
+from .typeset import typeset
+
+WIDTH, HEIGHT = 1200, 675
+PPI = 144  # the card is 600 × 337.5 pt
+
+_CARDS: dict[tuple[str, ...], Attachment] = {}
+
+
+def card_for(loaded: Loaded, pub: Publication, ctx: RenderContext) -> Attachment:
+    """The social card of ``pub``'s day; cached per campaign content and day."""
+    digest = hashlib.sha256(loaded.model.model_dump_json().encode()).hexdigest()
+    key = (str(loaded.path), digest, pub.date.isoformat())
+    if key not in _CARDS:
+        if len(_CARDS) > 256:
+            _CARDS.clear()
+        data, files = card_data(loaded, pub, ctx)
+        png = typeset(loaded, "social_card.typ", data, files, fmt="png", ppi=PPI)[0]
+        _CARDS[key] = Attachment(f"{pub.day}-card.png", "image/png", png, alt=data["alt"])
+    return _CARDS[key]
+
+
+def card_data(loaded: Loaded, pub: Publication,
+              ctx: RenderContext) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """What ``social_card.typ`` shows (plain data) and the logo file beside it."""
+    c = loaded.model.campaign
+    day = views.day_view(loaded, views.find_day(loaded, pub.date))
+    events = views.events_on(loaded, pub.date, ctx)
+    messages = [t["key_messages"][0] for t in day["themes"] if t["key_messages"]]
+    message = (f"If you do one thing: {day['one_things'][0]}" if day["one_things"]
+               else messages[0] if messages else None)
+    event = (f"{events[0]['kind'].capitalize()}: {events[0]['time_label']} on Microsoft Teams"
+             if events else None)
+    files: dict[str, bytes] = {}
+    kicker = f"{day['date_label']} · {c.organiser.short_name}"
+    alt = " ".join(f"{part}." for part in (f"{c.title}, {day['date_label']}", day["title"], message, event)
+                   if part).replace("..", ".")
+    data = {"title": f"{day['weekday']}: {day['title']}", "author": c.organiser.name, "alt": alt,
+            "brand": brand_colours(views.brand(loaded, offline=True)), "logo": logo_file(loaded, files),
+            "kicker": kicker, "heading": day["title"], "message": message, "event": event,
+            "organiser": c.organiser.name, "hashtag": f"#{c.hashtags[0].lstrip('#')}" if c.hashtags else None}
+    return data, files
