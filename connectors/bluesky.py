@@ -3,7 +3,8 @@
 Every post of a thread gets a deterministic record key: a valid TID derived from the publication's
 time and id (plus the post's index). ``createRecord`` with that rkey can succeed only once - a repeat
 is refused by the PDS - so ``find`` is an exact ``getRecord`` per rkey and ``publish`` resumes a
-partly posted thread. Images carry alt text; links and hashtags become facets (UTF-8 byte offsets).
+partly posted thread. Images carry alt text and their aspect ratio; links and hashtags become facets
+(UTF-8 byte offsets).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from atproto_client import exceptions as at_exc
 from atproto_client.request import Request
 
 from practiceweek.artifacts import Post, Rendered
+from practiceweek.imagesize import dimensions
 from practiceweek.textlimits import LIMITS
 
 from .base import Connector, ConnectorError, CredentialsError, Receipt
@@ -166,8 +168,14 @@ class BlueskyConnector(Connector):
         embed = None
         if post.image is not None:
             blob = self._call(lambda: self.client.upload_blob(post.image.data), f"upload the image of {what}")
+            size = dimensions(post.image.data)  # so the feed shows it uncropped at its own shape
+            ratio = models.AppBskyEmbedDefs.AspectRatio(width=size[0], height=size[1]) if size else None
             embed = models.AppBskyEmbedImages.Main(
-                images=[models.AppBskyEmbedImages.Image(alt=post.image.alt or "", image=blob.blob)]
+                images=[
+                    models.AppBskyEmbedImages.Image(
+                        alt=post.image.alt or "", image=blob.blob, aspect_ratio=ratio
+                    )
+                ]
             )
         reply = models.AppBskyFeedPost.ReplyRef(root=refs[0], parent=refs[-1]) if refs else None
         record = models.AppBskyFeedPost.Record(

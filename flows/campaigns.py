@@ -92,7 +92,8 @@ def zone_of(cid: str) -> ZoneInfo | None:
 
 
 def context_for(row: Row) -> RenderContext:
-    """Join links and published URLs of what this publication depends on."""
+    """Join links and published URLs of what this publication depends on, and its plan revision as the
+    SEQUENCE of any invitation it carries (a re-planned event's invitation replaces the earlier one)."""
     join_urls: dict[str, str] = {}
     links: dict[str, str] = {}
     led = ledger()
@@ -104,7 +105,7 @@ def context_for(row: Row) -> RenderContext:
             links[d.id] = d.url
         if d.join_url and d.event_id:
             join_urls[d.event_id] = d.join_url
-    return RenderContext(join_urls=join_urls, links=links)
+    return RenderContext(join_urls=join_urls, links=links, sequence=row.revision)
 
 
 def render(loaded: Loaded, pub: Publication, ctx: RenderContext | None = None) -> Rendered:

@@ -97,6 +97,13 @@ def _snapshot(p: Publication) -> str:
     return json.dumps(p.to_snapshot(), ensure_ascii=False, default=str)
 
 
+def cancellation(row: Row) -> RenderContext:
+    """A cancellation outranks every invitation of the event: their SEQUENCE is the plan revision they
+    were rendered at, never above the campaign's current one."""
+    camp = process.ledger().campaign(row.campaign)
+    return RenderContext(cancelled=True, sequence=max(row.revision, camp.revision if camp else 0) + 1)
+
+
 def withdraw(loaded: Loaded | None, row: Row) -> str:
     """Cancel a publication that already went out (Teams events) through its connector."""
     text = process.ledger().snapshot(row.id)
@@ -104,7 +111,7 @@ def withdraw(loaded: Loaded | None, row: Row) -> str:
         return "nothing to withdraw"
     pub = Publication.from_snapshot(json.loads(text))
     try:
-        rendered = campaigns.render(loaded, pub, RenderContext(cancelled=True)) if loaded else None
+        rendered = campaigns.render(loaded, pub, cancellation(row)) if loaded else None
     except Exception:  # noqa: BLE001 - a removed item may no longer render; cancel by identity
         rendered = None
     rendered = rendered or Rendered(publication=pub, subject=f"Cancelled: {pub.title}", text="cancelled")

@@ -38,6 +38,9 @@ CONNECTORS_FOR = {
     "bluesky": ("outbox", "bluesky"),
     "mastodon": ("outbox", "mastodon"),
 }
+# connectors that invite the event's attendees themselves (Exchange sends, updates and cancels the
+# invitation under its own UID): the day's email then attaches no second invitation
+INVITES_ATTENDEES = frozenset({"graph_events"})
 
 
 @dataclass(frozen=True)

@@ -156,7 +156,7 @@ def test_teams_channel_card_is_a_workflows_adaptive_card(week):
     (attachment,) = r.card["attachments"]
     assert attachment["contentType"] == "application/vnd.microsoft.card.adaptive"
     content = attachment["content"]
-    assert content["type"] == "AdaptiveCard" and content["version"] == "1.4"
+    assert content["type"] == "AdaptiveCard" and content["version"] == "1.5"
     assert any(a["type"] == "Action.OpenUrl" and a["url"] == JOIN for a in content["actions"])
     json.dumps(r.card)
 

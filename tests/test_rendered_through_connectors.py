@@ -52,3 +52,36 @@ def test_a_rendered_mastodon_thread_arrives_once_with_its_image_description() ->
         assert len(server.statuses) == len(item.posts)
     finally:
         server.stop()
+
+
+def test_a_rendered_bluesky_thread_carries_its_image_aspect_ratio_and_validates() -> None:
+    import io
+
+    from atproto import models
+    from atproto_client.models.utils import get_or_create
+    from PIL import Image
+
+    from tests.servers.bluesky import BlueskyServer
+    from tests.servers.fixtures import SECRETS
+
+    item = _first("bluesky")
+    image = item.posts[0].image
+    assert image is not None
+    width, height = Image.open(io.BytesIO(image.data)).size  # Pillow reads the renderer's own PNG
+    server = BlueskyServer(password=SECRETS["bluesky_password"]).start()
+    try:
+        conn = get_connector("bluesky", handle=server.handle, app_password=SECRETS["bluesky_password"],
+                             base_url=server.url, timeout=5)
+        conn.publish(item)
+        records = [r["value"] for r in server.records.values()]
+        assert len(records) == len(item.posts)
+        first = get_or_create(records[0], models.AppBskyFeedPost.Record, strict=True)  # the lexicon's model
+        (shown,) = first.embed.images
+        assert (shown.aspect_ratio.width, shown.aspect_ratio.height) == (width, height)
+        sent = records[0]["embed"]["images"][0]["aspectRatio"]
+        assert (sent["width"], sent["height"]) == (width, height)
+        assert shown.alt == image.alt
+        for record in records[1:]:
+            get_or_create(record, models.AppBskyFeedPost.Record, strict=True)
+    finally:
+        server.stop()

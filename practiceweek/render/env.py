@@ -40,8 +40,15 @@ def environment(override: Path | None):  # type: ignore[no-untyped-def]
     env.filters["ink"] = colours.ink
     env.filters["text_on"] = colours.text_on
     env.filters["oneline"] = lambda s: " ".join(str(s).split())
+    env.filters["end_sentence"] = end_sentence
     env.globals["channel_name"] = CHANNEL_NAMES.get
     return env
+
+
+def end_sentence(text: object, mark: str = ".") -> str:
+    """``text`` ending as a sentence does: ``mark`` added unless it already ends with . ! ? or …"""
+    out = " ".join(str(text).split())
+    return out if not out or out[-1] in ".!?…" else out.rstrip(":;,") + mark
 
 
 CHANNEL_NAMES = {"poster": "Poster", "email": "Email", "teams_event": "Teams event",

@@ -1,4 +1,10 @@
-"""iCalendar invitations (RFC 5545) for the week's Teams events, with the campaign's VTIMEZONE."""
+"""iCalendar invitations (RFC 5545) for the week's Teams events, with the campaign's VTIMEZONE.
+
+One event has one UID wherever its invitation travels (the teams_event .ics and the day's email), so a
+re-planned event (higher SEQUENCE) or a cancellation (METHOD:CANCEL) replaces the calendar entry
+instead of adding one. When the meeting is created in Microsoft Graph, Exchange invites the attendees
+under its own UID, so the email then carries no invitation of its own (``mail.py``).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from ..dates import day_key
 from ..loader import Loaded
+from .vtimezone import vtimezone
 
 NAMESPACE = uuid.UUID("6f1c7a52-3d0e-4b8e-9a55-7d1f0c2b9e41")
 
@@ -40,6 +47,7 @@ def event_ics(loaded: Loaded, event: dict[str, Any], description: str, *, sequen
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("method", "CANCEL" if cancelled else "REQUEST")
+    cal.add_component(vtimezone(loaded.model.campaign.timezone, event["date"].year))
     ev = Event()
     ev.add("uid", stable_uid(pub_id))
     ev.add("sequence", sequence)
@@ -63,5 +71,4 @@ def event_ics(loaded: Loaded, event: dict[str, Any], description: str, *, sequen
         attendee.params["rsvp"] = vText("FALSE")
         ev.add("attendee", attendee)
     cal.add_component(ev)
-    cal.add_missing_timezones()
     return cal.to_ical()

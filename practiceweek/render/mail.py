@@ -13,6 +13,7 @@ from email.utils import format_datetime, formataddr
 from typing import Any
 
 from ..artifacts import Attachment, RenderContext, Rendered
+from ..channels import INVITES_ATTENDEES, resolve
 from ..loader import Loaded
 from ..planner import Publication
 from . import ics, views
@@ -39,15 +40,16 @@ def render_email(loaded: Loaded, pub: Publication, ctx: RenderContext) -> Render
     else:
         day = views.day_view(loaded, views.find_day(loaded, pub.date))
         events = views.events_on(loaded, pub.date, ctx)
+        invites = not meeting_invites(loaded)
         context.update(day=day, events=events, event=None, reminder=False,
-                       week_events=views.week_events(loaded, ctx))
+                       week_events=views.week_events(loaded, ctx), invitation_attached=invites)
         subject = _subject(loaded, context)
         context["subject"] = subject
         html = render_template(loaded, "email.mjml", **context)
         text = render_template(loaded, "email.txt", **context)
         poster = poster_for(loaded, pub, ctx)
         attachments.append(poster.attachments()[0])
-        for event in events:
+        for event in events if invites else ():
             description = render_template(loaded, "event.txt", event=event, **_without(context, "event"))
             data = ics.event_ics(loaded, event, description, sequence=ctx.sequence, recipients=recipients)
             ics_bytes = ics_bytes or data
@@ -57,6 +59,13 @@ def render_email(loaded: Loaded, pub: Publication, ctx: RenderContext) -> Render
     eml = build_eml(pub, subject, text, html, recipients, formataddr((c.organiser.name, sender)), attachments)
     return Rendered(publication=pub, subject=subject, text=text, html=html, recipients=recipients,
                     sender=sender, attachments=tuple(attachments), ics=ics_bytes, eml=eml)
+
+
+def meeting_invites(loaded: Loaded) -> bool:
+    """True when the Teams meeting itself invites its attendees (created in Graph): one invitation a
+    person, so the email attaches none of its own that a calendar would show as a second entry."""
+    setting = resolve(loaded.model.channels, None, "teams_event")
+    return setting.enabled and setting.connector in INVITES_ATTENDEES
 
 
 def _without(context: dict[str, Any], *keys: str) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from typing import Any
 
 from .. import textlimits
 from ..artifacts import Attachment, Post, RenderContext, Rendered
+from ..imagesize import dimensions
 from ..loader import Loaded
 from ..planner import Publication
 from . import views
@@ -24,8 +25,13 @@ def render_social(loaded: Loaded, pub: Publication, ctx: RenderContext) -> Rende
     if day_model.social is not None:
         own = getattr(day_model.social, network) or day_model.social.text
     if own is None:
-        context = {**views.base(loaded, pub, ctx), "network": network,
-                   "day": views.day_view(loaded, day_model), "events": views.events_on(loaded, pub.date, ctx)}
+        day = views.day_view(loaded, day_model)
+        messages = [m for t in day["themes"] for m in t["key_messages"]]
+        summaries = [t["summary"] for t in day["themes"] if t["summary"]] + [day["summary"]]
+        context = {**views.base(loaded, pub, ctx), "network": network, "day": day,
+                   "events": views.events_on(loaded, pub.date, ctx),
+                   "key_message": next(iter(messages + [x for x in summaries if x]), None),
+                   "resource": _resource(day)}
         own = render_template(loaded, "social.txt", **context)
     text = _tidy(own)
     image = _image(loaded, pub, ctx)
@@ -33,6 +39,15 @@ def render_social(loaded: Loaded, pub: Publication, ctx: RenderContext) -> Rende
     posts = tuple(Post(part, image if i == 0 else None) for i, part in enumerate(parts))
     return Rendered(publication=pub, subject=parts[0][:80], text=text, posts=posts,
                     attachments=(image,) if image else ())
+
+
+def _resource(day: dict[str, Any]) -> dict[str, Any] | None:
+    """The day's first resource, labelled "Find out more" when its title only repeats the day's."""
+    found = next(iter(day["resources"]), None)
+    if found is None:
+        return None
+    same = found["title"].rstrip(".").casefold() in day["title"].casefold()
+    return {**found, "title": "Find out more" if same else found["title"]}
 
 
 def _tidy(text: str) -> str:
@@ -51,32 +66,71 @@ def _image(loaded: Loaded, pub: Publication, ctx: RenderContext) -> Attachment |
 
 
 def thread(network: str, text: str) -> list[str]:
-    """``text`` as one post, or split at word boundaries into posts numbered " (i/n)" that each fit."""
+    """``text`` as one post, or a thread numbered " (i/n)": split only between sentences (or at
+    paragraphs), each post filled before the next begins; a sentence longer than a post is split at
+    words. Trailing hashtags and bare links stay with the sentence before them, so the last post always
+    carries the day's own words (X refuses a post whose text the account already posted)."""
     limit = textlimits.LIMITS[network]
     if textlimits.length(network, text) <= limit:
         return [text]
-    words = re.findall(r"\S+\s*", text)
+    units = sentences(text)
     n = 2
     for _ in range(6):
-        parts = _fill(network, words, limit, n)
-        if len(parts) == n:
-            parts = _balanced(network, words, limit, n)
-            return [f"{p} ({i}/{n})" for i, p in enumerate(parts, 1)]
+        parts = _pack(network, units, limit, n)
+        if len(parts) == n or len(parts) == 1:
+            break
         n = len(parts)
+    if len(parts) == 1:
+        return parts
     return [f"{p} ({i}/{len(parts)})" for i, p in enumerate(parts, 1)]
 
 
-def _balanced(network: str, words: list[str], limit: int, n: int) -> list[str]:
-    """The same ``n`` posts with the text spread evenly: the last post carries some of the day's own words,
-    not just the hashtags (X refuses a post whose text the account already posted, e.g. yesterday's)."""
-    lo, hi = 1, limit
-    while lo < hi:  # the smallest budget that still fits the text in n posts
-        mid = (lo + hi) // 2
-        if len(_fill(network, words, mid, n)) <= n:
-            hi = mid
-        else:
-            lo = mid + 1
-    return _fill(network, words, lo, n)
+_SENTENCE_END = re.compile(r"[.!?…][\"'’”)\]]*(?=\s+[^\sa-z])")
+_BREAKS = re.compile(r"\s*\n\s*")
+
+
+def sentences(text: str) -> list[tuple[str, str]]:
+    """``text`` as (separator before it, sentence): " " inside a paragraph, the line break(s) between."""
+    out: list[tuple[str, str]] = []
+    pieces = _BREAKS.split(text.strip())
+    seps = ["\n\n" if "\n\n" in m.group(0) else "\n" for m in _BREAKS.finditer(text.strip())]
+    for sep, para in zip(["", *seps], pieces, strict=True):
+        start = 0
+        for match in _SENTENCE_END.finditer(para):
+            out.append((sep if start == 0 else " ", para[start:match.end()].strip()))
+            start = match.end()
+        if para[start:].strip():
+            out.append((sep if start == 0 else " ", para[start:].strip()))
+    while len(out) > 1 and _bare(out[-1][1]):  # hashtags and links travel with the sentence before them
+        sep, tail = out.pop()
+        out[-1] = (out[-1][0], out[-1][1] + sep + tail)
+    return out
+
+
+def _bare(sentence: str) -> bool:
+    return all(word.startswith(("#", "http://", "https://")) for word in sentence.split())
+
+
+def _pack(network: str, units: list[tuple[str, str]], limit: int, n: int) -> list[str]:
+    """Sentences packed into posts of at most ``limit`` with room for " (n/n)", first post first."""
+    suffix = f" ({n}/{n})"
+    parts: list[str] = []
+    current = ""
+    for sep, unit in units:
+        candidate = current + sep + unit if current else unit
+        if textlimits.length(network, candidate + suffix) <= limit:
+            current = candidate
+            continue
+        if current:
+            parts.append(current)
+        current = unit
+        if textlimits.length(network, unit + suffix) > limit:  # one sentence longer than a post
+            pieces = _fill(network, re.findall(r"\S+\s*", unit), limit, n)
+            parts.extend(pieces[:-1])
+            current = pieces[-1]
+    if current:
+        parts.append(current)
+    return parts
 
 
 def _fill(network: str, words: list[str], limit: int, n: int) -> list[str]:
@@ -118,6 +172,9 @@ def post_json(network: str, post: Post, index: int, total: int) -> dict[str, Any
     if post.image is not None:
         out["image"] = {"filename": post.image.filename, "content_type": post.image.content_type,
                         "alt": post.image.alt}
+        size = dimensions(post.image.data)
+        if size:
+            out["image"].update(width=size[0], height=size[1])
     if network == "bluesky":
         out["facets"] = bluesky_facets(post.text)
     return out

@@ -1,8 +1,9 @@
-"""Teams events (Microsoft Graph event body + .ics) and Teams channel cards (Adaptive Card 1.4)."""
+"""Teams events (Microsoft Graph event body + .ics) and Teams channel cards (Adaptive Card 1.5)."""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from ..artifacts import RenderContext, Rendered
 from ..errors import CampaignError, Problem
@@ -45,7 +46,9 @@ def render_event(loaded: Loaded, pub: Publication, ctx: RenderContext) -> Render
 
 def render_card(loaded: Loaded, pub: Publication, ctx: RenderContext) -> Rendered:
     day = views.day_view(loaded, views.find_day(loaded, pub.date))
-    context = {**views.base(loaded, pub, ctx), "day": day, "events": views.events_on(loaded, pub.date, ctx)}
+    events = views.events_on(loaded, pub.date, ctx)
+    context = {**views.base(loaded, pub, ctx), "day": day, "events": events}
+    context["actions"] = card_actions(day, events, context["link"])
     raw = render_template(loaded, "card.json", **context)
     try:
         card = json.loads(raw)
@@ -59,3 +62,32 @@ def render_card(loaded: Loaded, pub: Publication, ctx: RenderContext) -> Rendere
                                      f"{exc.lineno} column {exc.colno}")]) from None
     subject = f"{day['weekday']}: {day['title']}"
     return Rendered(publication=pub, subject=subject, text=subject, card=card)
+
+
+# button labels that fit a Teams card button (about 20-25 characters before Teams cuts them with "…")
+BUTTON_LABELS = {
+    "toolkit": "Open the toolkit", "overview_pack": "Open the overview pack", "briefing": "Read the briefing",
+    "training": "See the training", "procedure": "Read the procedure", "guidance": "Read the guidance",
+    "poster": "See the poster", "report": "Read the report", "strategy": "Read the strategy",
+    "webpage": "Visit the web page",
+}
+MAX_LABEL = 25
+MAX_ACTIONS = 4  # Teams shows more only behind a "…" menu
+
+
+def card_actions(day: dict[str, Any], events: list[dict[str, Any]], link: str | None) -> list[dict[str, str]]:
+    """The card's buttons: join each event, open one resource of each kind, then the whole week."""
+    joins = [{"title": _fit(f"Join the {e['kind']}", "Join on Teams"), "url": e["join_url"]}
+             for e in events if e["join_url"]]
+    week = [{"title": "The whole week", "url": link}] if link else []
+    resources: list[dict[str, str]] = []
+    for r in day["resources"]:
+        label = BUTTON_LABELS.get(r["kind"], "Open the resource")
+        if label not in {a["title"] for a in resources}:
+            resources.append({"title": label, "url": r["url"]})
+    room = max(0, MAX_ACTIONS - len(joins) - len(week))
+    return joins + resources[:room] + week
+
+
+def _fit(label: str, short: str) -> str:
+    return label if len(label) <= MAX_LABEL else short
