@@ -50,7 +50,7 @@ def main() -> None:
     baseline = [py, "-c", "import yaml, pydantic"]
     commands = {"baseline: python -c 'import yaml, pydantic'": baseline}
     for seed in seeds:
-        commands[f"practiceweek validate {seed}"] = [py, "-m", "practiceweek", "validate", seed]
+        commands[f"practiceweek validate {seed}"] = [py, "-m", "cli", "validate", seed]
     for cmd in commands.values():  # warm-up: compile .pyc, fill the OS cache
         wall(cmd)
     times: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}

@@ -11,6 +11,7 @@ again after its lease (at least once; the outbox file of a repeated alert replac
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Any
 
 from prefect import flow, get_run_logger
@@ -51,6 +52,8 @@ def alert_text(alert: Alert) -> str:
                 RESUME_HINT.format(name=name),
             ]
         )
+    if alert.publication is None:  # the infrastructure: an idle pool, a run that has not started
+        return f"At {_when(alert.created_at)}, {alert.reason}."
     row = process.ledger().get(alert.publication or "")
     lines = [
         f"Publication {alert.publication} was {alert.kind} at {_when(alert.created_at)}.",
@@ -113,7 +116,48 @@ def send_due_alerts(limit: int = 200, log: Any = None) -> int:
     return sent
 
 
+# Prefect's own events that mean publications are about to be late: → (alert kind, what operators read)
+INFRASTRUCTURE_EVENTS = {
+    "prefect.flow-run.Late": (
+        "window-late",
+        "the window run {name} has not started by its time: check that a worker or `practiceweek run` "
+        "is serving the deployments",
+    ),
+    "prefect.work-pool.not-ready": (
+        "no-worker",
+        "no worker is polling the work pool {name}: start one (`prefect worker start --pool {name}`) or "
+        "publications will not go out",
+    ),
+    "prefect.deployment.not-ready": (
+        "not-served",
+        "nothing is serving the deployment {name}: start `practiceweek run` or the production workers",
+    ),
+}
+LATE_EVENT = "practiceweek.publication.late"
+
+
+def record_event_alert(event: str, resource: str, name: str, reason: str, now: float | None = None) -> bool:
+    """Turn a triggering event that no failure recorded into an operators' alert (once per resource and
+    minute, so a flapping pool does not flood them). False if the event needs no alert of its own."""
+    minute = int((time.time() if now is None else now) // 60)
+    if event == LATE_EVENT:
+        publication = resource.removeprefix("practiceweek.publication.")
+        subject = f"[practiceweek] late: {publication}"
+        return process.ledger().record_alert(
+            f"late:{publication}", "late", subject, reason or "went out late", publication=publication
+        )
+    if event not in INFRASTRUCTURE_EVENTS:
+        return False
+    kind, text = INFRASTRUCTURE_EVENTS[event]
+    message = text.format(name=name or resource)
+    return process.ledger().record_alert(
+        f"{kind}:{resource}:{minute}", kind, f"[practiceweek] {message.split(':')[0]}", message
+    )
+
+
 @flow(name="alert-operators", log_prints=True, persist_result=False)
-def alert_operators(event: str = "", publication: str = "", reason: str = "") -> int:
-    """Send every unsent alert in the ledger (the failure event that triggered this run only wakes it)."""
+def alert_operators(event: str = "", publication: str = "", reason: str = "", name: str = "") -> int:
+    """Alert the operators: record what the triggering event says (lateness, an idle pool, a run that
+    has not started) and send every unsent alert in the ledger (failures are recorded when they happen)."""
+    record_event_alert(event, publication, name, reason)
     return send_due_alerts(log=get_run_logger())

@@ -6,7 +6,7 @@ from typing import Any
 
 from prefect.events.schemas.deployment_triggers import DeploymentEventTrigger
 
-from .alerts import alert_operators
+from .alerts import INFRASTRUCTURE_EVENTS, LATE_EVENT, alert_operators
 from .names import DEPLOYMENT
 from .publish import publish_window
 from .schedule import schedule_campaign
@@ -21,11 +21,17 @@ def deployments() -> list[Any]:
     )
     alert = DeploymentEventTrigger(
         name="alert operators",
-        expect={"practiceweek.publication.failed", "practiceweek.publication.skipped"},
+        expect={
+            "practiceweek.publication.failed",
+            "practiceweek.publication.skipped",
+            LATE_EVENT,
+            *INFRASTRUCTURE_EVENTS,
+        },
         parameters={
             "event": "{{ event.event }}",
             "publication": "{{ event.resource.id }}",
             "reason": "{{ event.payload.reason }}",
+            "name": "{{ event.resource.name }}",
         },
     )
     return [

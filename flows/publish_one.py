@@ -227,6 +227,8 @@ def attempt(row: Row, conn: Connector, rendered: Rendered) -> Receipt | Outcome:
         "published %s (%.2f s after its time) → %s", row.id, late, receipt.url or receipt.remote_id
     )
     events.emit("published", row, url=receipt.url, lateness_s=round(late, 3))
+    if late > settings().late_after_s:
+        events.emit("late", row, lateness_s=round(late, 3), reason=f"went out {late:.0f} s after its time")
     return receipt
 
 

@@ -29,6 +29,14 @@ class AlertsMixin(Database):
             (key, kind, subject[:300], publication, connector, reason[:2000], now),
         )
 
+    def record_alert(
+        self, key: str, kind: str, subject: str, reason: str, publication: str | None = None
+    ) -> bool:
+        """Record an alert no failure transaction carries (lateness, an idle work pool), once per ``key``."""
+        with self._tx() as cur:
+            self._add_alert(cur, key, kind, subject, reason, time.time(), publication=publication)
+            return bool(cur.rowcount == 1)
+
     def alerts(self, unsent_only: bool = False) -> list[Alert]:
         where = " WHERE sent_at IS NULL" if unsent_only else ""
         found = self._read(

@@ -92,3 +92,22 @@ def test_an_alert_claimed_by_a_process_that_died_is_sent_by_the_next_sweep(
     assert led.alerts(unsent_only=True) == [] and len(_alerts(alerts)) == 1
     assert "Graph 400: bad recipient" in _alerts(alerts)[0]
     assert send_due_alerts() == 0
+
+
+def test_events_that_no_failure_records_become_one_alert_each(healing: tuple[Ledger, Path]) -> None:
+    """A late publication, an idle work pool, a window run that has not started: one alert each, sent."""
+    from flows.alerts import record_event_alert, send_due_alerts
+
+    _, folder = healing
+    late = ("practiceweek.publication.late", "practiceweek.publication.c/mon/email/daily", "Monday's email")
+    assert record_event_alert(*late, "went out 95 s after its time", now=1000.0)
+    assert not record_event_alert(*late, "went out 95 s after its time", now=1001.0)  # once
+    pool = "prefect.work-pool.8f0c"
+    assert record_event_alert("prefect.work-pool.not-ready", pool, "practiceweek", "", now=960.0)
+    assert not record_event_alert("prefect.work-pool.not-ready", pool, "practiceweek", "", now=1010.0)
+    assert record_event_alert("prefect.work-pool.not-ready", pool, "practiceweek", "", now=1090.0)  # later
+    assert not record_event_alert("prefect.flow-run.Completed", "prefect.flow-run.1", "x", "")  # no alert
+    assert send_due_alerts() == 3
+    texts = _alerts(folder)
+    assert any("no worker is polling the work pool practiceweek" in t for t in texts), texts
+    assert any("went out 95 s after its time" in t for t in texts), texts
