@@ -23,6 +23,11 @@ def time_slot(at: dt.time) -> str:
     return f"at-{at:%H%M}"
 
 
+def notice_slot(kind: str, notice: Notice) -> str:
+    """The slot name of a notice: its id, else ``announcement-1600`` / ``follow-up-0900`` from its time."""
+    return notice.id or f"{kind}-{notice.at:%H%M}"
+
+
 class ExtraSlot(Strict):
     """Another publication of this channel on the same day, at its own time (a second X post at 13:00)."""
 

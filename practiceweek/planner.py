@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from .channels import Setting, resolve, slot_of
 from .dates import day_date, day_key, exact, outside_key
 from .model import CHANNELS, CampaignFile, Day, Event
-from .notices import Notice
+from .notices import Notice, notice_slot
 
 CHANNEL_ORDER = {
     name: i
@@ -217,5 +217,5 @@ class _Planner:
                 extra["audience"] = notice.audience or setting.audience
             if channel == "web_page":
                 content = {**content, "days": [_day_view(day) for d, day in self.dated if d <= notice.date]}
-            self.add(outside_key(notice.date), notice.date, setting, notice.id or f"{kind}-{notice.at:%H%M}",
+            self.add(outside_key(notice.date), notice.date, setting, notice_slot(kind, notice),
                      f"{label}: {notice.title}", {**content, **extra}, at, deps, **extra)
