@@ -12,7 +12,7 @@ from . import textlimits
 from .channels import resolve, slot_of
 from .dates import LocalTimeProblem, exact, outside_key
 from .errors import Problem
-from .model import SOCIAL_NETWORKS, CampaignFile, ChannelConfig, Channels
+from .model import SOCIAL_NETWORKS, CampaignFile, ChannelConfig, Channels, Day
 from .notices import EXTRA_CHANNELS, ExtraSlot, Notice, notice_slot
 from .yamlsource import Path, Source
 
@@ -76,25 +76,44 @@ def check_extras(cf: CampaignFile, source: Source, zone: ZoneInfo, dates: list[d
             own = over.extra if over is not None else []
             path = ("days", i, "channels", channel, "extra")
             _unique_slots(source, path, own, out)
-            setting = resolve(cf.channels, day, channel)
-            date = dates[i]
-            if date is None or not setting.enabled:
+            if dates[i] is None or not resolve(cf.channels, day, channel).enabled:
                 continue
-            themes = [t.title for t in day.themes]
-            resources = [r.title for t in day.themes for r in t.resources]
-            for extra in setting.extras:
-                j = own.index(extra) if extra in own else None
-                assert j is not None or week is not None  # a slot not the day's own is the week's
-                where = (*path, j) if j is not None else ("channels", channel, "extra",
-                                                          week.extra.index(extra))
-                try:
-                    exact(date, extra.at, zone)
-                except LocalTimeProblem as exc:
-                    out.append(source.problem((*where, "at"), f"{channel}: {exc}"))
-                _named(source, (*where, "theme"), "theme", extra.theme, themes, out)
-                _named(source, (*where, "resource"), "resource", extra.resource, resources, out)
-                if extra.text is not None and channel in SOCIAL_NETWORKS:
-                    fits(source, (*where, "text"), channel, extra.text, out)
+            for extra in resolve(cf.channels, day, channel).extras:
+                if extra in own:
+                    where: Path = (*path, own.index(extra))
+                else:  # a slot not the day's own is the week's
+                    assert week is not None
+                    where = ("channels", channel, "extra", week.extra.index(extra))
+                _extra(source, where, i, day, dates[i], channel, extra, zone, out)  # type: ignore[arg-type]
+
+
+def _extra(source: Source, where: Path, i: int, day: Day, date: dt.date, channel: str, extra: ExtraSlot,
+           zone: ZoneInfo, out: list[Problem]) -> None:
+    try:
+        exact(date, extra.at, zone)
+    except LocalTimeProblem as exc:
+        out.append(source.problem((*where, "at"), f"{channel}: {exc}"))
+    _named(source, (*where, "theme"), "theme", extra.theme, [t.title for t in day.themes], out)
+    resources = [r.title for t in day.themes for r in t.resources]
+    _named(source, (*where, "resource"), "resource", extra.resource, resources, out)
+    if channel in SOCIAL_NETWORKS:
+        _distinct(source, where, channel, extra, out)
+    if extra.one_thing and not any(t.one_thing for t in day.themes):
+        out.append(source.problem(
+            (*where, "one_thing"), f"days[{i}] has no 'If you do one thing' line for the {extra.at:%H:%M} "
+            f"{channel} post to lead with", hint="add 'one_thing:' to one of its themes, or drop this post "
+            "that day with an extra of the same time and 'enabled: false'"))
+
+
+def _distinct(source: Source, where: Path, channel: str, extra: ExtraSlot, out: list[Problem]) -> None:
+    """A second post must differ from the first: networks refuse an account's repeated text."""
+    if extra.text is not None:
+        fits(source, (*where, "text"), channel, extra.text, out)
+    elif not (extra.theme or extra.resource or extra.one_thing):
+        out.append(source.problem(
+            where, f"the {extra.at:%H:%M} {channel} post would repeat the day's post word for word, which "
+            f"{channel} refuses", key=True, hint="give it 'text:', or a focus: 'theme:', 'resource:' or "
+            "'one_thing: true'"))
 
 
 def _unique_slots(source: Source, path: Path, extras: list[ExtraSlot], out: list[Problem]) -> None:

@@ -20,12 +20,12 @@ _TRAILING = ".,;:!?'\""
 def render_social(loaded: Loaded, pub: Publication, ctx: RenderContext) -> Rendered:
     network = pub.channel
     day_model = views.find_day(loaded, pub.date)
-    own = None
-    if day_model.social is not None:
+    own = (pub.content.get("focus") or {}).get("text")  # an extra slot's own words
+    if own is None and day_model.social is not None:
         own = getattr(day_model.social, network) or day_model.social.text
     if own is None:
         context = {**views.base(loaded, pub, ctx), "network": network,
-                   "day": views.day_view(loaded, day_model), "events": views.events_on(loaded, pub.date, ctx)}
+                   "day": views.day_for(loaded, pub), "events": views.events_on(loaded, pub.date, ctx)}
         own = render_template(loaded, "social.txt", **context)
     text = _tidy(own)
     image = _image(loaded, pub, ctx)
@@ -47,6 +47,8 @@ def _image(loaded: Loaded, pub: Publication, ctx: RenderContext) -> Attachment |
         found = views.image_bytes(loaded, day.social.image)
         if found:
             return Attachment(found[0], found[1], found[2], alt=day.social.image.alt)
+    if not views.poster_on(loaded, day):  # poster channel off that day: no poster pictured
+        return None
     return poster_for(loaded, pub, ctx).attachments()[1]
 
 
