@@ -156,7 +156,7 @@ def fits(source: Source, path: Path, network: str, text: str, out: list[Problem]
 def check_notices(cf: CampaignFile, source: Source, zone: ZoneInfo, week: list[dt.date],
                   audience: AudienceCheck, out: list[Problem]) -> None:
     """Announcements before the week and follow-ups after it."""
-    ids: dict[str, Path] = {}
+    ids: dict[str, str] = {}
     span = f"{week[0]:%a %d %b} to {week[-1]:%a %d %b %Y}"
     for field, kind, notices in (("announcements", "announcement", cf.announcements),
                                  ("follow_ups", "follow-up", cf.follow_ups)):

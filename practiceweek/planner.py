@@ -105,7 +105,9 @@ class _Planner:
         self.zone = ZoneInfo(cf.campaign.timezone)
         self.cid = cf.campaign.id
         self.base = _campaign_view(cf)
-        self.dated = sorted(((day_date(cf, d), d) for d in cf.days), key=lambda pair: pair[0])  # type: ignore[arg-type,return-value]
+        dated = [(day_date(cf, d), d) for d in cf.days]  # every day has a date once the checks passed
+        self.dated: list[tuple[dt.date, Day]] = sorted(((d, day) for d, day in dated if d),
+                                                       key=lambda pair: pair[0])
         self.events_on: dict[dt.date, list[Event]] = {}
         for event in cf.events:
             self.events_on.setdefault(day_date(cf, event), []).append(event)  # type: ignore[arg-type]
@@ -145,7 +147,7 @@ class _Planner:
 
     def days(self) -> None:
         for date, day in self.dated:
-            view = {"campaign": self.base, "day": _day_view(day),
+            view: dict[str, Any] = {"campaign": self.base, "day": _day_view(day),
                     "events": [_event_view(e) for e in self.events_on.get(date, [])]}
             if not resolve(self.cf.channels, day, "poster").enabled:
                 view["poster"] = False  # nothing that day attaches, links or pictures a poster
