@@ -6,9 +6,11 @@ import datetime as dt
 from dataclasses import dataclass
 
 from .model import ChannelConfig, Channels, Day
+from .notices import ExtraSlot, time_slot
 
 DEFAULT_AT = {
     "poster": dt.time(8, 0),
+    "week_poster": dt.time(8, 0),
     "web_page": dt.time(8, 0),
     "email": dt.time(8, 30),
     "teams_channel": dt.time(9, 0),
@@ -19,6 +21,7 @@ DEFAULT_AT = {
 }
 DEFAULT_WINDOW = {
     "poster": dt.timedelta(hours=4),
+    "week_poster": dt.timedelta(hours=4),
     "web_page": dt.timedelta(hours=12),
     "email": dt.timedelta(hours=2),
     "teams_channel": dt.timedelta(hours=1),
@@ -30,6 +33,7 @@ DEFAULT_WINDOW = {
 # which connectors can carry which channel; the first is the default
 CONNECTORS_FOR = {
     "poster": ("outbox", "graph_files"),
+    "week_poster": ("outbox", "graph_files"),
     "email": ("outbox", "graph_mail", "smtp_mail"),
     "teams_event": ("outbox", "graph_events"),
     "teams_channel": ("outbox", "teams_channel"),
@@ -56,6 +60,12 @@ class Setting:
     create_days_before: int
     reminder_minutes_before: int
     source: str  # "week" or "day": where 'at' came from, for error positions
+    extras: tuple[ExtraSlot, ...] = ()  # more publications that day, each at its own time, by time
+
+
+def slot_of(extra: ExtraSlot) -> str:
+    """The slot name of an extra publication: its id, else derived from its time."""
+    return extra.id or time_slot(extra.at)
 
 
 def resolve(channels: Channels, day: Day | None, channel: str) -> Setting:
@@ -69,7 +79,10 @@ def resolve(channels: Channels, day: Day | None, channel: str) -> Setting:
                 return getattr(layer, name)
         return default
 
-    enabled = pick("enabled", week is not None)
+    if over is not None:  # a day that names a channel turns it on that day, unless it says enabled: false
+        enabled = over.enabled is not False
+    else:
+        enabled = week is not None and week.enabled is not False
     return Setting(
         channel=channel,
         enabled=bool(enabled),
@@ -80,4 +93,15 @@ def resolve(channels: Channels, day: Day | None, channel: str) -> Setting:
         create_days_before=pick("create_days_before", 5),
         reminder_minutes_before=pick("reminder_minutes_before", 60),
         source="day" if over is not None and over.at is not None else "week",
+        extras=_extras(week, over),
     )
+
+
+def _extras(week: ChannelConfig | None, over: ChannelConfig | None) -> tuple[ExtraSlot, ...]:
+    """The week's extra slots merged with the day's: a day's slot replaces the week's of the same name."""
+    merged: dict[str, ExtraSlot] = {}
+    for layer in (week, over):
+        for extra in layer.extra if layer is not None else []:
+            merged[slot_of(extra)] = extra
+    kept = [e for e in merged.values() if e.enabled is not False]
+    return tuple(sorted(kept, key=lambda e: (e.at, slot_of(e))))

@@ -6,10 +6,11 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 from pathlib import Path as FsPath
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from . import textlimits
+from . import textlimits, timezones
 from .channels import CONNECTORS_FOR, resolve
+from .checks_slots import check_extras, check_notices, check_options
 from .dates import LocalTimeProblem, bank_holidays, day_date, exact, week_dates
 from .errors import Problem
 from .model import CHANNELS, SOCIAL_NETWORKS, CampaignFile, ChannelConfig
@@ -38,25 +39,25 @@ def check(cf: CampaignFile, source: Source, base: FsPath | None = None) -> list[
         return out
     _recipients(cf, source, out)
     dates = _days(cf, source, week, out)
+    check_options(cf, source, out)
     _channels(cf, source, zone, dates, out)
+    check_extras(cf, source, zone, dates, out)
     _events(cf, source, zone, week, out)
+    check_notices(cf, source, zone, week, lambda path, name: _audience_ref(cf, source, path, name, out), out)
     _social(cf, source, out)
     _bank_holidays(cf, source, dates, out)
     return out
 
 
 def _zone(cf: CampaignFile, source: Source, out: list[Problem]) -> ZoneInfo:
+    found = timezones.problem(cf.campaign.timezone, cf.campaign.organiser)
+    if found is not None:
+        message, hint, error = found
+        out.append(source.problem(("campaign", "timezone"), message, hint=hint,
+                                  severity="error" if error else "warning"))
     try:
         return ZoneInfo(cf.campaign.timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        close = difflib.get_close_matches(cf.campaign.timezone, sorted(available_timezones()), n=1)
-        out.append(
-            source.problem(
-                ("campaign", "timezone"),
-                f"unknown timezone {cf.campaign.timezone!r}; expected an IANA name like Europe/London",
-                hint=f"did you mean '{close[0]}'?" if close else "",
-            )
-        )
         return ZoneInfo("Europe/London")
 
 

@@ -35,6 +35,11 @@ def day_key(date: dt.date) -> str:
     return DAY_KEYS[date.weekday()]
 
 
+def outside_key(date: dt.date) -> str:
+    """The day key of a date before or after the week: ``fri-24-oct`` (never one of the week's keys)."""
+    return f"{DAY_KEYS[date.weekday()]}-{date.day:02d}-{date:%b}".lower()
+
+
 class LocalTimeProblem(ValueError):
     """A local wall-clock time that is skipped or repeated by a clock change."""
 

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from .errors import CampaignError, Problem
-from .model import CampaignFile
+from .model import WEEKDAYS, CampaignFile
 from .yamlsource import Path, Source, parse
 
 MAX_BYTES = 2_000_000
@@ -68,7 +68,8 @@ def load_text(text: str, name: str = "<campaign>", base: FsPath | None = None) -
     if not isinstance(source.data, dict):
         got = "an empty file" if source.data is None else f"a {_kind(source.data)}"
         raise CampaignError(
-            [*problems, source.problem((), f"expected a mapping with campaign, channels and days; got {got}")]
+            [*problems, source.problem((), "expected the sections campaign:, channels: and days:, each on "
+                                       f"its own line; got {got}")]
         )
     model: CampaignFile | None = None
     try:
@@ -107,16 +108,16 @@ _KIND_NAMES = {
     "bool_type": "true or false",
     "bool_parsing": "true or false",
     "list_type": "a list (lines starting '- ')",
-    "dict_type": "a mapping of key: value lines",
-    "model_type": "a mapping of key: value lines",
-    "model_attributes_type": "a mapping of key: value lines",
+    "dict_type": "'name: value' lines",
+    "model_type": "fields written 'name: value', each on its own line",
+    "model_attributes_type": "fields written 'name: value', each on its own line",
     "float_type": "a number",
 }
 
 
 def _kind(value: Any) -> str:
     if isinstance(value, dict):
-        return "mapping"
+        return "group of 'name: value' lines"
     if isinstance(value, list):
         return "list"
     if isinstance(value, bool):
@@ -211,6 +212,29 @@ def _pair_misspellings(problems: list[Problem]) -> list[Problem]:
     return keep
 
 
+_SINGULAR = {"days": "day", "themes": "theme", "resources": "resource", "events": "event",
+             "announcements": "announcement", "follow_ups": "follow-up", "extra": "extra slot"}
+_LEAD_KEY = {"ExtraSlot": "at", "Notice": "date", "Event": "id"}
+
+
+def _fields_expected(path: Path, given: Any) -> str:
+    """What to write where a group of fields was expected but a single value was given."""
+    model = _model_at(path)
+    if model is None:
+        return "expected fields written 'name: value', each on its own line"
+    name = model.__name__
+    key = _LEAD_KEY.get(name, "title" if "title" in model.model_fields else next(iter(model.model_fields)))
+    if name == "Day" and str(given).strip().lower() in WEEKDAYS:
+        key = "weekday"
+    shown = "…" if given is None else str(given)
+    if path and isinstance(path[-1], int) and len(path) > 1:
+        what = _SINGULAR.get(str(path[-2]), "item")
+        return (f"write each {what} as \"- {key}: {shown}\" with its other fields below it, indented in line "
+                f"with '{key}'")
+    field_name = path[-1] if path else "file"
+    return f"write {field_name}'s fields on the lines below it, indented, e.g. \"{key}: {shown}\""
+
+
 def _translate(exc: ValidationError, source: Source) -> list[Problem]:
     problems: list[Problem] = []
     for err in exc.errors(include_url=False):
@@ -269,6 +293,8 @@ def _translate(exc: ValidationError, source: Source) -> list[Problem]:
             problems.append(source.problem(path, message))
         elif kind in ("greater_than_equal", "less_than_equal"):
             problems.append(source.problem(path, f"{given!r} is out of range: {err['msg'].lower()}"))
+        elif kind in ("model_type", "model_attributes_type") and not isinstance(given, dict | list):
+            problems.append(source.problem(path, _fields_expected(path, given)))
         elif kind in _KIND_NAMES:
             problems.append(source.problem(path, f"expected {_KIND_NAMES[kind]}, got a {_kind(given)}"))
         else:

@@ -2,164 +2,38 @@
 
 Day → themes → resources, plus events, audiences and channels. Every field has
 a description and an example, which become the JSON Schema that gives editors
-autocompletion (``practiceweek schema``).
+autocompletion (``practiceweek schema``). The building blocks live in ``fields.py``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
-from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-CHANNELS = ("poster", "email", "teams_event", "teams_channel", "web_page", "x", "bluesky", "mastodon")
-SOCIAL_NETWORKS = ("x", "bluesky", "mastodon")
-CONNECTORS = (
-    "outbox",
-    "smtp_mail",
-    "graph_mail",
-    "graph_events",
-    "graph_files",
-    "teams_channel",
-    "web_page",
-    "x",
-    "bluesky",
-    "mastodon",
+from .fields import (
+    _COLOUR,
+    CHANNELS,
+    CONNECTORS,
+    SOCIAL_NETWORKS,
+    WEEKDAYS,
+    Date,
+    Duration,
+    Email,
+    HttpUrl,
+    Image,
+    LocalTime,
+    Resource,
+    ResourceKind,
+    Slug,
+    Strict,
+    Text,
+    Weekday,
 )
+from .notices import ExtraSlot, Notice
 
-_EMAIL = re.compile(
-    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
-)
-_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
-_COLOUR = re.compile(r"^#[0-9A-Fa-f]{6}$")
-_TIME = re.compile(r"^([01]?[0-9]|2[0-3]):([0-5][0-9])$")
-_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
-_DURATION = re.compile(r"^(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m)?$")
-
-
-def _date(value: Any) -> dt.date:
-    if isinstance(value, dt.date):
-        return value
-    text = str(value).strip()
-    match = _DATE.match(text)
-    if not match:
-        raise ValueError(f"expected a date written YYYY-MM-DD (e.g. 2024-06-24), got {text!r}")
-    try:
-        date = dt.date(*(int(g) for g in match.groups()))
-    except ValueError:
-        raise ValueError(f"{text} is not a real date (check the month and the day of the month)") from None
-    if not 2000 <= date.year <= 2100:
-        raise ValueError(f"expected a year between 2000 and 2100, got {text}")
-    return date
-
-
-def _time(value: Any) -> dt.time:
-    if isinstance(value, dt.time):
-        return value
-    text = str(value).strip()
-    match = _TIME.match(text)
-    if not match:
-        raise ValueError(f"expected a 24-hour local time HH:MM (e.g. 09:30), got {text!r}")
-    return dt.time(int(match.group(1)), int(match.group(2)))
-
-
-def _duration(value: Any) -> dt.timedelta:
-    if isinstance(value, dt.timedelta):
-        return value
-    text = str(value).strip()
-    match = _DURATION.match(text)
-    if not text or not match or not any(match.groups()):
-        raise ValueError(f"expected a duration like 30m, 2h or 1d 6h, got {text!r}")
-    d, h, m = (int(g or 0) for g in match.groups())
-    return dt.timedelta(days=d, hours=h, minutes=m)
-
-
-def _email(value: str) -> str:
-    if not _EMAIL.match(value):
-        raise ValueError(f"{value!r} is not an email address (expected name@example.org)")
-    return value.lower()
-
-
-def _http_url(value: str) -> str:
-    text = value.strip()
-    scheme = text.split(":", 1)[0].lower() if ":" in text else ""
-    if scheme not in ("http", "https") or not re.match(r"^https?://[^\s/$.?#][^\s]*$", text, re.I):
-        raise ValueError(f"expected an http:// or https:// web address, got {text!r}")
-    return text
-
-
-def _slug(value: str) -> str:
-    if not _SLUG.match(value):
-        raise ValueError(
-            f"expected lower-case letters, digits and hyphens (e.g. hscp-lfr-2024), got {value!r}"
-        )
-    return value
-
-
-def _weekday(value: Any) -> str:
-    text = str(value).strip().lower()
-    if text not in WEEKDAYS:
-        import difflib
-
-        def score(day: str) -> float:  # 'munday' is nearer monday than sunday
-            return difflib.SequenceMatcher(None, text, day).ratio() + (0.05 if text[:1] == day[:1] else 0)
-
-        best = max(WEEKDAYS, key=score)
-        hint = f"; did you mean '{best}'?" if score(best) >= 0.6 else ""
-        raise ValueError(f"expected a weekday name (monday … sunday), got {value!r}{hint}")
-    return text
-
-
-def _nonblank(value: str) -> str:
-    if not value.strip():
-        raise ValueError("must not be empty")
-    return value.strip()
-
-
-def _str(value: Any) -> Any:
-    """Accept YAML numbers where text is meant (e.g. a title '2024')."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    return value
-
-
-Text = Annotated[str, BeforeValidator(_str), AfterValidator(_nonblank)]
-Date = Annotated[
-    dt.date, BeforeValidator(_date), Field(json_schema_extra={"type": "string", "format": "date"})
-]
-LocalTime = Annotated[
-    dt.time, BeforeValidator(_time), Field(json_schema_extra={"type": "string", "pattern": _TIME.pattern})
-]
-Duration = Annotated[
-    dt.timedelta,
-    BeforeValidator(_duration),
-    Field(json_schema_extra={"type": "string", "pattern": r"^(\d+d)?\s*(\d+h)?\s*(\d+m)?$"}),
-]
-Email = Annotated[str, AfterValidator(_email)]
-HttpUrl = Annotated[str, AfterValidator(_http_url)]
-Slug = Annotated[str, AfterValidator(_slug)]
-Weekday = Annotated[str, BeforeValidator(_weekday), Field(json_schema_extra={"enum": list(WEEKDAYS)})]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
-
-
-class Image(Strict):
-    """A picture with the words that describe it to someone who cannot see it."""
-
-    src: Text = Field(
-        description="Path (relative to the campaign file) or https:// address of the image.",
-        examples=["images/hscp-logo.png"],
-    )
-    alt: Text = Field(
-        description="Alt text: what the image shows, for screen readers. Required.",
-        examples=["Hampshire Safeguarding Children Partnership logo"],
-    )
+__all__ = ["CHANNELS", "SOCIAL_NETWORKS", "WEEKDAYS", "Image", "Resource", "ResourceKind"]
 
 
 class Organiser(Strict):
@@ -319,13 +193,27 @@ class ChannelConfig(Strict):
         description="Teams events: reminder email this many minutes before the start (0 for none).",
         examples=[60],
     )
+    extra: list[ExtraSlot] = Field(
+        default_factory=list,
+        description="More publications of this channel on the same day, each at its own time (email, "
+        "teams_channel, x, bluesky, mastodon). A day's extra with the same time (or id) replaces the week's.",
+        examples=[[{"at": "13:00"}], [{"at": "13:00", "one_thing": True}]],
+    )
 
 
 class Channels(Strict):
-    """The channels of the week. A channel left out is off."""
+    """The channels of the week. A channel left out is off; a day that names a channel turns it on."""
 
     poster: ChannelConfig | None = Field(
-        None, description="Daily A4 poster (PDF and PNG).", examples=[{"at": "08:00"}]
+        None,
+        description="Daily A4 poster (PDF and PNG). Off: no poster is attached, linked or pictured anywhere.",
+        examples=[{"at": "08:00"}],
+    )
+    week_poster: ChannelConfig | None = Field(
+        None,
+        description="The whole-week poster, once, on the week's first day (on or off by itself). "
+        "Week-level only.",
+        examples=[{"at": "08:00"}],
     )
     email: ChannelConfig | None = Field(
         None,
@@ -349,39 +237,6 @@ class Channels(Strict):
     )
     mastodon: ChannelConfig | None = Field(
         None, description="Daily post on Mastodon.", examples=[{"at": "12:00"}]
-    )
-
-
-class ResourceKind(StrEnum):
-    """What sort of resource it is."""
-
-    toolkit = "toolkit"
-    overview_pack = "overview_pack"
-    briefing = "briefing"
-    training = "training"
-    procedure = "procedure"
-    guidance = "guidance"
-    poster = "poster"
-    report = "report"
-    strategy = "strategy"
-    webpage = "webpage"
-
-
-class Resource(Strict):
-    """Something practitioners can open: a toolkit, pack, briefing, training or procedure."""
-
-    title: Text = Field(description="Name of the resource.", examples=["Learning from Reviews Toolkit"])
-    url: HttpUrl = Field(
-        description="http(s) address where it lives.",
-        examples=["https://www.hampshirescp.org.uk/learning-from-reviews-toolkit"],
-    )
-    kind: ResourceKind = Field(
-        description="What sort of resource this is (shown as its label).", examples=["toolkit"]
-    )
-    description: Text | None = Field(
-        None,
-        description="One sentence on what it offers.",
-        examples=["Tools to apply learning from reviews in everyday practice."],
     )
 
 
@@ -506,6 +361,22 @@ class Event(Strict):
     )
 
 
+Announcements = Annotated[list[Notice], Field(
+    default_factory=list,
+    description="Publications before the week starts: a launch poster, a save-the-date email with the "
+    "webinar invitation, teaser posts. Each has its own date and time.",
+    examples=[[{"date": "2025-10-24", "at": "16:00", "channels": ["poster", "x"],
+                "title": "Coming soon: Neglect: See it, Say it"}]],
+)]
+FollowUps = Annotated[list[Notice], Field(
+    default_factory=list,
+    description="Publications after the week ends: a thank-you post, a round-up email with every "
+    "resource, a feedback survey link. Each has its own date and time.",
+    examples=[[{"date": "2025-11-03", "at": "09:00", "channels": ["email"], "title": "Thank you",
+                "round_up": True}]],
+)]
+
+
 class CampaignFile(Strict):
     """A practice week: campaign, channels, days and events."""
 
@@ -573,3 +444,5 @@ class CampaignFile(Strict):
             ]
         ],
     )
+    announcements: Announcements
+    follow_ups: FollowUps

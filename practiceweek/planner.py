@@ -15,9 +15,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from .channels import Setting, resolve
-from .dates import day_date, day_key, exact
+from .channels import Setting, resolve, slot_of
+from .dates import day_date, day_key, exact, outside_key
 from .model import CHANNELS, CampaignFile, Day, Event
+from .notices import Notice, notice_slot
 
 CHANNEL_ORDER = {
     name: i
@@ -109,156 +110,146 @@ def _event_view(event: Event) -> dict[str, Any]:
 
 
 def plan(cf: CampaignFile) -> list[Publication]:
-    """Every publication of the campaign, ordered by time."""
-    zone = ZoneInfo(cf.campaign.timezone)
-    cid = cf.campaign.id
-    base = _campaign_view(cf)
-    days = sorted(((day_date(cf, d), d) for d in cf.days), key=lambda pair: pair[0])  # type: ignore[arg-type,return-value]
-    events_on: dict[dt.date, list[Event]] = {}
-    for event in cf.events:
-        events_on.setdefault(day_date(cf, event), []).append(event)  # type: ignore[arg-type]
-    out: list[Publication] = []
+    """Every publication of the campaign, before, during and after the week, ordered by time."""
+    planner = _Planner(cf)
+    planner.events()
+    planner.days()
+    planner.week_poster()
+    for kind, notices in (("announcement", cf.announcements), ("follow-up", cf.follow_ups)):
+        for notice in notices:
+            planner.notice(kind, notice)
+    return sorted(planner.out, key=lambda p: (p.at, CHANNEL_ORDER[p.channel], p.id))
 
-    def add(
-        date: dt.date,
-        setting: Setting,
-        slot: str,
-        title: str,
-        content: dict[str, Any],
-        at: dt.datetime,
-        depends: list[str],
-        **extra: Any,
-    ) -> str:
-        key = "week" if slot == "week" else day_key(date)
-        pid = f"{cid}/{key}/{setting.channel}/{slot}"
+
+class _Planner:
+    """Builds the publications of one campaign; each method adds one kind of them."""
+
+    def __init__(self, cf: CampaignFile) -> None:
+        self.cf = cf
+        self.zone = ZoneInfo(cf.campaign.timezone)
+        self.cid = cf.campaign.id
+        self.base = _campaign_view(cf)
+        dated = [(day_date(cf, d), d) for d in cf.days]  # every day has a date once the checks passed
+        self.dated: list[tuple[dt.date, Day]] = sorted(((d, day) for d, day in dated if d),
+                                                       key=lambda pair: pair[0])
+        self.events_on: dict[dt.date, list[Event]] = {}
+        for event in cf.events:
+            self.events_on.setdefault(day_date(cf, event), []).append(event)  # type: ignore[arg-type]
+        self.created: dict[str, Publication] = {}  # event id → the Teams event's creation
+        self.out: list[Publication] = []
+
+    def add(self, key: str, date: dt.date, setting: Setting, slot: str, title: str, content: dict[str, Any],
+            at: dt.datetime, depends: list[str], **extra: Any) -> Publication:
         content = {**content, "connector": setting.connector}
-        out.append(
-            Publication(
-                id=pid,
-                campaign=cid,
-                day=key,
-                date=date,
-                channel=setting.channel,
-                slot=slot,
-                connector=setting.connector,
-                at=at,
-                missed_window=setting.missed_window,
-                title=title,
-                fingerprint=fingerprint(content),
-                depends_on=tuple(depends),
-                content=content,
-                **extra,
-            )
-        )
-        return pid
+        pub = Publication(id=f"{self.cid}/{key}/{setting.channel}/{slot}", campaign=self.cid, day=key,
+                          date=date, channel=setting.channel, slot=slot, connector=setting.connector, at=at,
+                          missed_window=setting.missed_window, title=title, fingerprint=fingerprint(content),
+                          depends_on=tuple(depends), content=content, **extra)
+        self.out.append(pub)
+        return pub
 
-    # Teams events are created ahead; the day's email, card and reminder carry their join link.
-    created: dict[str, str] = {}
-    event_setting = resolve(cf.channels, None, "teams_event")
-    email_week = resolve(cf.channels, None, "email")
-    for date, events in sorted(events_on.items()):
-        for event in events:
-            if event_setting.enabled:
-                when = exact(
-                    date - dt.timedelta(days=event_setting.create_days_before), event_setting.at, zone
-                )
-                created[event.id] = add(
-                    date,
-                    event_setting,
-                    event.id,
-                    f"Create Teams {event.kind}: {event.title}",
-                    {"campaign": base, "event": _event_view(event)},
-                    when,
-                    [],
-                    audience=event.audience,
-                    event_id=event.id,
-                )
-            minutes = event_setting.reminder_minutes_before
-            if email_week.enabled and event_setting.enabled and minutes > 0:
-                start = exact(date, event.start, zone).astimezone(dt.UTC)  # count back in real minutes,
-                when = (start - dt.timedelta(minutes=minutes)).astimezone(zone)  # not on the wall clock
-                reminder = replace(email_week, missed_window=dt.timedelta(minutes=minutes))
-                add(
-                    date,
-                    reminder,
-                    f"reminder-{event.id}",
-                    f"Reminder: {event.title} starts at {event.start:%H:%M}",
-                    {"campaign": base, "event": _event_view(event), "reminder_minutes": minutes},
-                    when,
-                    [created[event.id]],
-                    audience=event.audience,
-                    event_id=event.id,
-                )
+    def events(self) -> None:
+        """Teams events are created ahead; the day's email, card and reminder carry their join link."""
+        setting = resolve(self.cf.channels, None, "teams_event")
+        email = resolve(self.cf.channels, None, "email")
+        for date, events in sorted(self.events_on.items()):
+            for event in events:
+                view = {"campaign": self.base, "event": _event_view(event)}
+                if setting.enabled:
+                    when = exact(date - dt.timedelta(days=setting.create_days_before), setting.at, self.zone)
+                    self.created[event.id] = self.add(
+                        day_key(date), date, setting, event.id, f"Create Teams {event.kind}: {event.title}",
+                        view, when, [], audience=event.audience, event_id=event.id)
+                minutes = setting.reminder_minutes_before
+                if email.enabled and setting.enabled and minutes > 0:
+                    start = exact(date, event.start, self.zone).astimezone(dt.UTC)  # count back in real
+                    when = (start - dt.timedelta(minutes=minutes)).astimezone(self.zone)  # minutes, not clock
+                    self.add(day_key(date), date, replace(email, missed_window=dt.timedelta(minutes=minutes)),
+                             f"reminder-{event.id}", f"Reminder: {event.title} starts at {event.start:%H:%M}",
+                             {**view, "reminder_minutes": minutes}, when, [self.created[event.id].id],
+                             audience=event.audience, event_id=event.id)
 
-    first_poster: tuple[dt.date, Setting] | None = None
-    for date, day in days:
-        view = {
-            "campaign": base,
-            "day": _day_view(day),
-            "events": [_event_view(e) for e in events_on.get(date, [])],
-        }
-        event_deps = [created[e.id] for e in events_on.get(date, []) if e.id in created]
-        page = _page(cid, date, resolve(cf.channels, day, "web_page"), zone)  # posters and emails link to it
-        poster_id = None
-        for channel in CHANNELS:
-            if channel == "teams_event":
-                continue
-            setting = resolve(cf.channels, day, channel)
-            if not setting.enabled:
-                continue
-            at = exact(date, setting.at, zone)
-            if channel == "poster":
-                first_poster = first_poster or (date, setting)
-                poster_id = add(date, setting, "daily", f"Poster: {day.title}", view, at, _upto(page, at))
-            elif channel == "web_page":
-                shown = [_day_view(d) for dd, d in days if dd <= date]
-                add(
-                    date,
-                    setting,
-                    "daily",
-                    f"Week page: reveal {date:%A}",
-                    {"campaign": base, "days": shown, "events": [_event_view(e) for e in cf.events]},
-                    at,
-                    [],
-                )
-            elif channel == "email":
-                deps = ([poster_id] if poster_id else []) + event_deps + _upto(page, at)
-                add(
-                    date,
-                    setting,
-                    "daily",
-                    f"Email: {day.title}",
-                    {**view, "audience": setting.audience},
-                    at,
-                    deps,
-                    audience=setting.audience,
-                )
-            else:
-                deps = ([poster_id] if poster_id and channel != "teams_channel" else []) + event_deps
-                add(
-                    date,
-                    setting,
-                    "daily",
-                    f"{channel.replace('_', ' ').title()}: {day.title}",
-                    view,
-                    at,
-                    deps,
-                )
-    if first_poster is not None:
-        date, setting = first_poster
-        at = exact(date, setting.at, zone)
-        page = _page(cid, date, resolve(cf.channels, dict(days)[date], "web_page"), zone)
-        add(
-            date,
-            setting,
-            "week",
-            "Poster: the whole week",
-            {"campaign": base, "days": [_day_view(d) for _, d in days]},
-            at,
-            _upto(page, at),
-        )
-    out.sort(key=lambda p: (p.at, CHANNEL_ORDER[p.channel], p.id))
-    return out
+    def days(self) -> None:
+        for date, day in self.dated:
+            view: dict[str, Any] = {"campaign": self.base, "day": _day_view(day),
+                    "events": [_event_view(e) for e in self.events_on.get(date, [])]}
+            if not resolve(self.cf.channels, day, "poster").enabled:
+                view["poster"] = False  # nothing that day attaches, links or pictures a poster
+            event_deps = [self.created[e.id].id for e in self.events_on.get(date, []) if e.id in self.created]
+            page = _page(self.cid, date, resolve(self.cf.channels, day, "web_page"), self.zone)  # linked to
+            poster_id = None
+            for channel in CHANNELS:
+                setting = resolve(self.cf.channels, day, channel)
+                if channel == "teams_event" or not setting.enabled:
+                    continue
+                if channel == "poster":
+                    at = exact(date, setting.at, self.zone)
+                    poster_id = self.add(day_key(date), date, setting, "daily", f"Poster: {day.title}", view,
+                                         at, _upto(page, at)).id
+                elif channel == "web_page":
+                    self.web_page(date, setting)
+                else:
+                    deps = ([poster_id] if poster_id and channel != "teams_channel" else []) + event_deps
+                    if channel == "email":  # its "every day of the week" link goes to the week page
+                        deps += _upto(page, exact(date, setting.at, self.zone))
+                    self.day_channel(date, day, setting, view, deps)
+
+    def web_page(self, date: dt.date, setting: Setting) -> None:
+        shown = [(d, day) for d, day in self.dated if d <= date]
+        content: dict[str, Any] = {"campaign": self.base, "days": [_day_view(day) for _, day in shown],
+                                   "events": [_event_view(e) for e in self.cf.events]}
+        posterless = [day_key(d) for d, day in shown if not resolve(self.cf.channels, day, "poster").enabled]
+        if posterless:
+            content["posterless"] = posterless
+        self.add(day_key(date), date, setting, "daily", f"Week page: reveal {date:%A}", content,
+                 exact(date, setting.at, self.zone), [])
+
+    def day_channel(self, date: dt.date, day: Day, setting: Setting, view: dict[str, Any],
+                    deps: list[str]) -> None:
+        """The channel's daily publication and its extra slots that day."""
+        name = "Email" if setting.channel == "email" else setting.channel.replace("_", " ").title()
+        extra: dict[str, Any] = {"audience": setting.audience} if setting.channel == "email" else {}
+        content = {**view, **extra}
+        self.add(day_key(date), date, setting, "daily", f"{name}: {day.title}", content,
+                 exact(date, setting.at, self.zone), deps, **extra)
+        for slot in setting.extras:
+            focus = slot.model_dump(mode="json", exclude={"at", "id", "enabled"}, exclude_none=True)
+            what = focus.get("theme") or focus.get("resource") or ("one thing" * bool(focus.get("one_thing")))
+            self.add(day_key(date), date, setting, slot_of(slot), f"{name} at {slot.at:%H:%M}: "
+                     f"{day.title}" + (f" ({what})" if what else ""), {**content, "focus": focus},
+                     exact(date, slot.at, self.zone), deps, **extra)
+
+    def week_poster(self) -> None:
+        setting = resolve(self.cf.channels, None, "week_poster")
+        if not setting.enabled or not self.dated:
+            return
+        date, day = self.dated[0]
+        at = exact(date, setting.at, self.zone)
+        page = _page(self.cid, date, resolve(self.cf.channels, day, "web_page"), self.zone)
+        self.add("week", date, replace(setting, channel="poster"), "week", "Poster: the whole week",
+                 {"campaign": self.base, "days": [_day_view(d) for _, d in self.dated]}, at, _upto(page, at))
+
+    def notice(self, kind: str, notice: Notice) -> None:
+        """An announcement before the week or a follow-up after it, on each of its channels."""
+        at = exact(notice.date, notice.at, self.zone)
+        events = [e for e in self.cf.events if e.id in notice.events]
+        content: dict[str, Any] = {"campaign": self.base, "kind": kind,
+                                   "notice": notice.model_dump(mode="json"),
+                                   "events": [_event_view(e) for e in events]}
+        if notice.round_up:
+            content["days"] = [_day_view(d) for _, d in self.dated]
+        label = "Announcement" if kind == "announcement" else "Follow-up"
+        for channel in notice.channels:
+            setting = replace(resolve(self.cf.channels, None, channel), enabled=True)
+            extra: dict[str, Any] = {}
+            made = [self.created[e.id] for e in events if e.id in self.created]
+            deps = [c.id for c in made if c.at <= at]  # the invitation carries the join link once it exists
+            if channel == "email":
+                extra["audience"] = notice.audience or setting.audience
+            if channel == "web_page":
+                content = {**content, "days": [_day_view(day) for d, day in self.dated if d <= notice.date]}
+            self.add(outside_key(notice.date), notice.date, setting, notice_slot(kind, notice),
+                     f"{label}: {notice.title}", {**content, **extra}, at, deps, **extra)
 
 
 def _page(cid: str, date: dt.date, setting: Setting, zone: ZoneInfo) -> tuple[str, dt.datetime] | None:

@@ -89,31 +89,90 @@ def _scalar(node: yaml.ScalarNode) -> Any:
     return value
 
 
-def _unclosed_quote(text: str, before_line: int) -> tuple[int, int] | None:
-    """Line and column (1-based, up to ``before_line``) of a quoted value that is never closed."""
-    for number, line in enumerate(text.splitlines()[:before_line], 1):
-        _, sep, value = line.partition(": ")
-        value = (value if sep else line.lstrip().removeprefix("- ")).strip()
-        for quote in ('"', "'"):
-            if value.startswith(quote):
-                rest = (
-                    value[1:].replace("\\\\", "").replace('\\"', "")
-                    if quote == '"'
-                    else value[1:].replace("''", "")
-                )
-                if quote not in rest:
-                    return number, line.index(value) + 1
+_KEY_LINE = re.compile(r"\n[ \t]*(?:- )?[A-Za-z_][\w-]*:(?:[ \t]|$)", re.M)
+
+
+def _unclosed_quote(text: str, exc: yaml.MarkedYAMLError) -> tuple[int, int] | None:
+    """Line and column (1-based) where a quote opens that is never closed (or is closed only lines later,
+    after swallowing 'key:' lines): the place to fix, not where the parser gave up."""
+    if (exc.context or "").startswith("while scanning a quoted scalar") and exc.context_mark is not None:
+        return _mark_of(exc.context_mark)
+    try:
+        for token in yaml.scan(text, Loader=yaml.SafeLoader):
+            if isinstance(token, yaml.ScalarToken) and token.style in ('"', "'"):
+                raw = text[token.start_mark.index:token.end_mark.index]
+                if _KEY_LINE.search(raw):
+                    return _mark_of(token.start_mark)
+    except yaml.YAMLError:
+        pass
     return None
 
 
+def _mark_of(mark: yaml.Mark) -> tuple[int, int]:
+    return mark.line + 1, mark.column + 1
+
+
 _PLAIN = {  # PyYAML's words → what to do about it
+    "expected <block end>, but found '}'": "a '}' with no '{' before it on this line",
+    "expected <block end>, but found ']'": "a ']' with no '[' before it on this line",
+    "expected <block end>, but found '?'": "a 'key: value' line among '- ' list items at the same "
+    "indentation; indent the list under its key, or write every line alike",
+    "expected <block end>, but found '-'": "a '- ' list item among 'key: value' lines at the same "
+    "indentation; indent the list under its key",
     "expected <block end>": "this line is not indented in line with the lines above it",
+    "expected ',' or '}'": "a '{ … }' group of fields is not closed properly here; separate fields with "
+    "', ', end with '}', and put quotes around text that contains ',' or ': '",
+    "expected ',' or ']'": "a '[ … ]' list is not closed properly here; separate items with ', ', end with "
+    "']', and put quotes around text that contains ',' or ': '",
     "found character '\\t'": "a tab character; indent with spaces only",
     "mapping values are not allowed here": "a ': ' where a value was expected; put quotes around text "
     "that contains ': '",
     "could not find expected ':'": "a key without its ':' (write key: value)",
     "found undefined alias": "an alias (*name) with no anchor (&name) before it",
+    "found unexpected end of stream": "the file ends in the middle of a value",
+    "found unexpected ':'": "a ':' where it cannot be; put quotes around text that contains ':'",
+    "found character that cannot start any token": "a character that cannot start a value here "
+    "(` or @); put quotes around the text",
+    "did not find expected key": "a line that is neither 'key: value' nor in line with the keys above it",
+    "did not find expected '-' indicator": "a line that is not a '- ' item, in a list of them",
+    "did not find expected node content": "a value is missing here",
+    "found a tab character": "a tab character; indent with spaces only",
 }
+_PARSER_WORDS = [  # anything else PyYAML says, in plain words
+    (re.compile(r"flow mapping"), "'{ … }' group"),
+    (re.compile(r"flow sequence"), "'[ … ]' list"),
+    (re.compile(r"block (mapping|collection)"), "group of indented lines"),
+    (re.compile(r"block sequence"), "list of '- ' items"),
+    (re.compile(r"<block end>"), "the end of the indented lines"),
+    (re.compile(r"<block mapping start>"), "a new group of lines"),
+    (re.compile(r"<scalar>|scalar"), "a value"),
+    (re.compile(r"mapping"), "group of 'key: value' lines"),
+    (re.compile(r"sequence"), "list"),
+    (re.compile(r"end of stream|<stream end>"), "the end of the file"),
+    (re.compile(r"simple key"), "key"),
+    (re.compile(r"<document start>|document start"), "a '---' line"),
+]
+
+
+def plain_words(message: str) -> str:
+    """``message`` with the YAML parser's vocabulary replaced by words a comms officer uses."""
+    for pattern, words in _PARSER_WORDS:
+        message = pattern.sub(words, message)
+    return message
+
+
+def _syntax(text: str, file: str, exc: yaml.MarkedYAMLError) -> Problem:
+    """One syntax problem, at the place to fix it, in plain words."""
+    mark = exc.problem_mark or exc.context_mark
+    line, column = _mark_of(mark) if mark else (1, 1)
+    what = exc.problem or "not valid YAML"
+    opened = _unclosed_quote(text, exc)
+    if opened is not None and opened <= (line, column):
+        return Problem(file, *opened, "", "YAML syntax: a quoted value starts on this line and is never "
+                       f"closed (the file cannot be read from line {line} on)", hint="add the closing quote")
+    plain = next((words for start, words in _PLAIN.items() if what.startswith(start)), None)
+    message = f"YAML syntax: {plain or plain_words(what)}"
+    return Problem(file, line, column, "", message, hint="check indentation, colons and quotes on this line")
 
 
 def parse(text: str, file: str) -> tuple[Source | None, list[Problem]]:
@@ -121,31 +180,9 @@ def parse(text: str, file: str) -> tuple[Source | None, list[Problem]]:
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        what = exc.problem or "not valid YAML"
-        context = f" {exc.context}" if exc.context else ""
-        opened = _unclosed_quote(text, line)
-        if opened is not None and opened[0] < line:
-            return None, [
-                Problem(
-                    file,
-                    *opened,
-                    "",
-                    f"YAML syntax: a quoted value starts on this line and "
-                    f"is never closed (the parser gave up on line {line}: {what})",
-                    hint="add the closing quote",
-                )
-            ]
-        plain = next((words for start, words in _PLAIN.items() if what.startswith(start)), None)
-        message = (
-            f"YAML syntax: {plain} (parser: {what}{context})" if plain else f"YAML syntax: {what}{context}"
-        )
-        return None, [
-            Problem(file, line, column, "", message, hint="check indentation, colons and quotes on this line")
-        ]
+        return None, [_syntax(text, file, exc)]
     except yaml.YAMLError as exc:  # pragma: no cover - every PyYAML error we know is marked
-        return None, [Problem(file, 1, 1, "", f"YAML syntax: {exc}")]
+        return None, [Problem(file, 1, 1, "", f"YAML syntax: {plain_words(str(exc))}")]
     except RecursionError:
         return None, [
             Problem(file, 1, 1, "", f"YAML nests deeper than {MAX_DEPTH} levels; a campaign never needs that")
@@ -187,7 +224,7 @@ def _walk(node: yaml.Node, path: Path, source: Source, problems: list[Problem], 
                         line,
                         column,
                         format_path(path),
-                        "keys must be plain words, not lists or mappings",
+                        "keys must be plain words, not lists or groups of fields",
                     )
                 )
                 continue

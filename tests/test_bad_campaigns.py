@@ -94,6 +94,76 @@ CASES = [
         "days[1].channels.email.connector",
         "email cannot be sent through 'x'",
     ),
+    # weeks as comms teams run them: zones for people, plain words, options with an effect, extra slots,
+    # announcements before the week and follow-ups after it
+    ("49_timezone_gmt_in_uk.yaml", 9, "campaign.timezone",
+     "'GMT' keeps one offset all year, but the UK's clocks go forward in March and back in October, so "
+     "summer publications would go out an hour out (write Europe/London)"),
+    ("50_timezone_bst.yaml", 9, "campaign.timezone",
+     "'BST' is not a time zone name; the UK's clocks go forward in March and back in October, so summer "
+     "publications would go out an hour out (write Europe/London)"),
+    ("51_theme_written_as_text.yaml", 35, "days[1].themes[0]",
+     "write each theme as \"- title: Theme two\" with its other fields below it, "
+     "indented in line with 'title'"),
+    ("52_unclosed_quote_in_braces.yaml", 22, "",
+     "a quoted value starts on this line and is never closed (the file cannot be read from line 40 on) "
+     "(add the closing quote)"),
+    ("53_create_days_before_on_poster.yaml", 19, "channels.poster.create_days_before",
+     "'create_days_before' has no effect on poster; it applies to teams_event only "
+     "(remove 'create_days_before:' here)"),
+    ("54_teams_event_set_for_one_day.yaml", 35, "days[1].channels.teams_event",
+     "teams_event cannot be set for one day: Teams meetings are set up for the whole week "
+     "(each event has its own day); set this under channels.teams_event"),
+    ("55_announcement_inside_the_week.yaml", 46, "announcements[0].date",
+     "Wed 26 Jun 2024 is inside the week (Mon 24 Jun to Fri 28 Jun 2024); announcements go out before it "
+     "starts (for more during the week, add 'extra:' to a day's channel)"),
+    ("56_follow_up_before_the_week.yaml", 46, "follow_ups[0].date",
+     "Fri 21 Jun 2024 is before the week (Mon 24 Jun to Fri 28 Jun 2024); follow_ups go out after it ends "
+     "(move it to announcements)"),
+    ("57_notice_event_misspelt.yaml", 50, "announcements[0].events[0]",
+     "the file has no event called 'webinr'; its events are: 'webinar' (did you mean 'webinar'?)"),
+    ("58_notices_share_a_slot.yaml", 45, "announcements[1]",
+     "announcements[1] and announcements[0] both put x at 09:00 on Fri 21 Jun "
+     "(give each an 'id:' of its own)"),
+    ("59_extra_slots_share_a_time.yaml", 24, "channels.x.extra[1]",
+     "two extra slots named 'at-1300' (the first is extra[0]); each needs its own time or id "
+     "(give one of them another 'at')"),
+    ("60_extra_theme_misspelt.yaml", 37, "days[1].channels.x.extra[0].theme",
+     "the day has no theme called 'Theme tow'; its themes are: 'Theme two' (did you mean 'Theme two'?)"),
+    ("61_extra_post_repeats_the_day.yaml", 24, "channels.x.extra[0]",
+     "the 15:00 x post would repeat the day's post word for word, which x refuses "
+     "(give it 'text:', or a focus: 'theme:', 'resource:' or 'one_thing: true')"),
+    ("62_extra_text_for_every_day.yaml", 25, "channels.x.extra[0].text",
+     "'text' in the week's channels would go out the same every day; give it in a day's channels instead "
+     "(move it to days[…].channels.x.extra)"),
+    ("63_extra_on_poster.yaml", 19, "channels.poster.extra",
+     "'extra' has no effect on poster; it applies to email, teams_channel, x, bluesky, mastodon only "
+     "(remove 'extra:' here)"),
+    ("64_notice_time_happens_twice.yaml", 47, "follow_ups[0].at",
+     "01:30 on Sun 27 Oct 2024 happens twice in Europe/London: the clocks go back then"),
+    ("65_notice_a_year_early.yaml", 46, "announcements[0].date",
+     "Tue 20 Jun 2023 is 370 days before the week (Mon 24 Jun to Fri 28 Jun 2024); at most 92 "
+     "(check the year and the month)"),
+    ("66_notice_email_without_audience.yaml", 44, "announcements[0]",
+     "an email needs an 'audience' (who receives it) (add 'audience:' here or to channels.email)"),
+    ("67_one_thing_post_without_one_thing.yaml", 25, "channels.x.extra[0].one_thing",
+     "days[0] has no 'If you do one thing' line for the 15:00 x post to lead with "
+     "(add 'one_thing:' to one of its themes, or drop this post that day with an extra of the same time "
+     "and 'enabled: false')"),
+    ("68_notice_on_teams_event.yaml", 48, "announcements[0].channels[0]",
+     "expected one of 'poster', 'email', 'teams_channel', 'web_page', 'x', 'bluesky' or 'mastodon'; "
+     "got 'teams_event'"),
+    ("69_weekday_odd_case.yaml", 24, "days[0].weekday",
+     "expected a weekday name (monday … sunday, or Monday … Sunday), got 'mONday'; did you mean 'monday'?"),
+    ("70_audience_on_x.yaml", 22, "channels.x.audience",
+     "'audience' has no effect on x; it applies to email only (remove 'audience:' here)"),
+    ("71_notice_x_text_too_long.yaml", 50, "announcements[0].text",
+     "too long for x: 303 weighted characters"),
+    ("72_extra_slot_named_daily.yaml", 25, "channels.x.extra[0].id",
+     "'daily' is the name of the channel's own publication; choose another id"),
+    ("73_week_poster_set_for_one_day.yaml", 35, "days[1].channels.week_poster",
+     "week_poster cannot be set for one day: the whole-week poster goes out once; set this under "
+     "channels.week_poster"),
     ("46_empty_file.yaml", 1, "", "got an empty file"),
     ("47_top_level_list.yaml", 1, "", "got a list"),
 ]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import http.server
 import json
+import re
 import threading
 from pathlib import Path
 
@@ -86,9 +88,10 @@ def test_folder_holds_every_exact_artifact(sites):
         stem = folder / "files" / p.day / f"{p.channel}-{p.slot}"
         if p.channel == "email":
             assert stem.with_suffix(".eml").stat().st_size > 1000
-        elif p.channel == "poster":
-            assert (stem / f"{p.day}.pdf").read_bytes()[:5] == b"%PDF-"
-            assert (stem / f"{p.day}.png").read_bytes()[:4] == b"\x89PNG"
+        elif p.channel == "poster":  # the day's poster, or the whole week's (week.pdf) for an announcement
+            name = "week" if p.day not in ("mon", "tue", "wed", "thu", "fri") else p.day
+            assert (stem / f"{name}.pdf").read_bytes()[:5] == b"%PDF-"
+            assert (stem / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
         elif p.channel == "teams_event":
             Calendar.from_ical(stem.with_suffix(".ics").read_bytes())
             assert json.loads(stem.with_suffix(".json").read_text())["isOnlineMeeting"] is True
@@ -104,6 +107,22 @@ def test_folder_holds_every_exact_artifact(sites):
     assert {f"{k}.html" for k in ("mon", "tue", "wed", "thu", "fri")} <= pages
     html = (folder / "index.html").read_text()
     assert "cdn" not in html.lower() and "https://" not in html.split("<main", 1)[0]
+
+
+def test_calendar_and_table_show_every_date_in_time_order(sites):
+    loaded, folder = sites["seed"]
+    html = (folder / "index.html").read_text()
+    table = html.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    when = re.findall(r"<tr><td>([^<]+)</td>", table)
+    shown = [dt.datetime.strptime(f"2024 {w}", "%Y %a %d %b %H:%M") for w in when]
+    pubs = plan(loaded.model)
+    assert len(shown) == len(pubs) and shown == sorted(shown)
+    assert shown[0] == dt.datetime(2024, 11, 20, 10, 0)  # the Teams meeting created a week ahead comes first
+    calendar = html.split('class="calendar"', 1)[1].split("</ul>", 1)[0]
+    pages = re.findall(r'<h3><a href="([^"]+)"', calendar)
+    assert pages == ["wed-20-nov.html", "fri-22-nov.html", "mon.html", "tue.html", "wed.html", "thu.html",
+                     "fri.html"]
+    assert "Save the date" in (folder / "wed-20-nov.html").read_text()
 
 
 PAGES = ["index.html", "wed.html", "mon.html", "files/mon/web_page-daily/index.html",
@@ -175,7 +194,7 @@ def test_keyboard_reaches_skip_link_toggle_and_calendar(server, page):
     assert page.evaluate("document.activeElement.closest('.calendar') !== null")
     with page.expect_navigation():
         page.keyboard.press("Enter")
-    assert page.url.endswith("mon.html")
+    assert page.url.endswith("wed-20-nov.html")  # the calendar starts with the first date something goes out
 
 
 def test_print_stylesheet_hides_controls_and_works_offline(server, page):

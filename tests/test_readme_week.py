@@ -29,6 +29,11 @@ def test_the_annotated_campaign_is_valid_and_plans() -> None:
     assert "tscp-neglect-2025/wed/teams_event/neglect-webinar" in ids
     assert "tscp-neglect-2025/wed/x/daily" not in ids  # switched off that day
     assert "tscp-neglect-2025/mon/x/daily" in ids
+    at = {p.id: p.at.isoformat() for p in pubs}
+    assert at["tscp-neglect-2025/mon/x/at-1600"] == "2025-03-24T16:00:00+00:00"  # two X posts on Monday
+    assert at["tscp-neglect-2025/fri-21-mar/x/launch"] == "2025-03-21T16:00:00+00:00"  # before the week
+    assert at["tscp-neglect-2025/mon-31-mar/email/round-up"] == "2025-03-31T09:30:00+01:00"  # after it, BST
+    assert [p.at for p in pubs] == sorted(p.at for p in pubs)
 
 
 def test_the_example_error_output_is_current() -> None:

@@ -6,7 +6,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+import jsonschema
+import pytest
+
+from practiceweek.errors import CampaignError
+from practiceweek.loader import load_text
 from practiceweek.schema import campaign_schema
+from practiceweek.yamlsource import parse
 
 SCHEMA_FILE = Path(__file__).parent.parent / "schema" / "campaign.schema.json"
 
@@ -50,3 +56,33 @@ def test_schema_names_its_dialect_and_id() -> None:
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert schema["$id"].endswith("campaign.schema.json")
     assert set(schema["required"]) == {"campaign", "channels", "days"}
+
+
+# --- the schema and the validator accept the same values ---------------------------------------------
+
+BASE_TEXT = (Path(__file__).parent / "fixtures" / "good_base.yaml").read_text()
+SAME_VALUES = [  # (text in good_base.yaml, what replaces it)
+    *[("weekday: tuesday", f"weekday: {d}") for d in ("thursday", "Thursday", "THURSDAY", "tHursday", "Thu")],
+    *[("title: Tuesday", f"title: {text}") for text in ("2024", "'  '", "Tuesday's focus")],
+    *[("start: 2024-06-24", f"start: {date}") for date in ("2024-6-24", "24/06/2024", "'2024-06-24'")],
+    *[('poster: { at: "08:00" }', f'poster: {{ at: "{t}" }}') for t in ("9:30", "24:00", "08:60", "08.00")],
+    *[("email: tscp@example.gov.uk", f"email: {e}") for e in ("tscp@example", "TSCP@Example.gov.uk")],
+    *[("url: https://example.gov.uk/toolkit", f"url: {u}") for u in ("javascript:alert(1)", "HTTPS://x.org/a")],
+    *[("id: test-week", f"id: {i}") for i in ("Test-Week", "t", "test-week-2")],
+    *[("id: webinar", f"id: {i}") for i in ("web_inar", "webinar-2")],
+]
+
+
+@pytest.mark.parametrize(("old", "new"), SAME_VALUES, ids=[n for _, n in SAME_VALUES])
+def test_schema_and_validator_agree(old: str, new: str) -> None:
+    assert old in BASE_TEXT
+    text = BASE_TEXT.replace(old, new, 1)
+    source, problems = parse(text, "edited.yaml")
+    assert source is not None and not problems
+    by_schema = jsonschema.Draft202012Validator(campaign_schema()).is_valid(source.data)
+    try:
+        load_text(text, "edited.yaml")
+        by_validator = True
+    except CampaignError:
+        by_validator = False
+    assert by_schema == by_validator, f"{new}: schema says {by_schema}, validate says {by_validator}"

@@ -38,7 +38,7 @@ def render_email(loaded: Loaded, pub: Publication, ctx: RenderContext) -> Render
         html = render_template(loaded, "reminder.mjml", **context)
         text = render_template(loaded, "reminder.txt", **context)
     else:
-        day = views.day_view(loaded, views.find_day(loaded, pub.date))
+        day = views.day_for(loaded, pub)
         events = views.events_on(loaded, pub.date, ctx)
         invites = not meeting_invites(loaded)
         context.update(day=day, events=events, event=None, reminder=False,
@@ -47,8 +47,8 @@ def render_email(loaded: Loaded, pub: Publication, ctx: RenderContext) -> Render
         context["subject"] = subject
         html = render_template(loaded, "email.mjml", **context)
         text = render_template(loaded, "email.txt", **context)
-        poster = poster_for(loaded, pub, ctx)
-        attachments.append(poster.attachments()[0])
+        if day["poster"]:  # poster channel off that day: no poster attached
+            attachments.append(poster_for(loaded, pub, ctx).attachments()[0])
         for event in events if invites else ():
             description = render_template(loaded, "event.txt", event=event, **_without(context, "event"))
             data = ics.event_ics(loaded, event, description, sequence=ctx.sequence, recipients=recipients)

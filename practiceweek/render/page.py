@@ -27,7 +27,7 @@ def render_page(loaded: Loaded, pub: Publication, ctx: RenderContext) -> Rendere
     files = {"index.html": render_template(loaded, "page.html", **context).encode(),
              "site.css": render_template(loaded, "site.css", **context).encode(),
              "contrast.js": render_template(loaded, "contrast.js").encode()}
-    for d in days:
+    for d in (d for d in days if d["poster"]):  # poster channel off that day: no poster linked
         day_pub = dataclasses.replace(pub, day=d["key"], date=d["date"], slot="daily")
         poster = poster_for(loaded, day_pub, ctx)
         files[f"posters/{d['key']}.pdf"] = poster.pdf

@@ -6,6 +6,7 @@ from ..artifacts import RenderContext, Rendered
 from ..loader import Loaded
 from ..planner import Publication
 from .mail import render_email
+from .notice import is_notice, render_notice
 from .page import render_page
 from .poster import poster_for
 from .social import render_social
@@ -16,6 +17,8 @@ def render(loaded: Loaded, pub: Publication, ctx: RenderContext | None = None) -
     """Render ``pub`` for its channel. Raises CampaignError if a (campaign's own) template is broken."""
     ctx = ctx or RenderContext()
     channel = pub.channel
+    if is_notice(pub) and channel != "web_page":  # before or after the week (a page shows the days by then)
+        return render_notice(loaded, pub, ctx)
     if channel == "poster":
         poster = poster_for(loaded, pub, ctx)
         attachments = poster.attachments()

@@ -6,6 +6,7 @@ each event .ics, each social thread and Teams card as .json, each day's web page
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections import defaultdict
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any
 
 from .. import textlimits
 from ..artifacts import RenderContext, Rendered
-from ..dates import day_key, week_dates
+from ..dates import day_key, outside_key, week_dates
 from ..loader import Loaded
 from ..planner import Publication, plan
 from . import views
@@ -23,27 +24,23 @@ from .social import post_json
 
 
 def write_preview(loaded: Loaded, out: Path) -> Path:
+    """Write the site; its calendar has every date something goes out, before, during and after the week."""
     out.mkdir(parents=True, exist_ok=True)
     pubs = plan(loaded.model)
     ctx = RenderContext()
-    entries = [_write_artifacts(out, pub, render(loaded, pub, ctx)) for pub in pubs]
-    dates = week_dates(loaded.model)
-    by_day: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for entry in entries:
-        by_day[entry["day"]].append(entry)
-    days = []
-    for date in dates:
-        key = day_key(date)
-        try:
-            view = views.day_view(loaded, views.find_day(loaded, date))
-        except LookupError:
-            view = {"key": key, "date": date, "date_label": views.long_date(date), "weekday": f"{date:%A}",
-                    "title": "No publications planned", "themes": []}
-        days.append({**view, "entries": by_day.get(key, []), "page": f"{key}.html"})
-    week_entries = by_day.get("week", [])
+    entries = [_write_artifacts(out, pub, render(loaded, pub, ctx)) for pub in pubs]  # in time order
+    by_date: dict[dt.date, list[dict[str, Any]]] = defaultdict(list)
+    for pub, entry in zip(pubs, entries, strict=True):
+        by_date[pub.at.date()].append(entry)
+    week = week_dates(loaded.model)
+    days = [_calendar_day(loaded, date, week, by_date.get(date, [])) for date in sorted({*week, *by_date})]
+    for day in days:
+        for entry in day["entries"]:
+            entry["page"] = day["page"]
     first = pubs[0] if pubs else None
-    context = {**views.base(loaded, first, ctx, offline=True), "days": days, "week_entries": week_entries,
-               "count": len(entries), "channel_name": CHANNEL_NAMES.get}
+    context = {**views.base(loaded, first, ctx, offline=True), "days": days, "entries": entries,
+               "week_entries": [e for e in entries if e["day"] == "week"], "count": len(entries),
+               "channel_name": CHANNEL_NAMES.get}
     (out / "site.css").write_text(render_template(loaded, "site.css", **context), encoding="utf-8")
     (out / "contrast.js").write_text(render_template(loaded, "contrast.js"), encoding="utf-8")
     for day in days:
@@ -52,6 +49,24 @@ def write_preview(loaded: Loaded, out: Path) -> Path:
     index = out / "index.html"
     index.write_text(render_template(loaded, "preview_index.html", **context), encoding="utf-8")
     return index
+
+
+def _calendar_day(loaded: Loaded, date: dt.date, week: list[dt.date],
+                  entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """A date of the calendar: a day of the week (described or not), or a date before or after it."""
+    if date in week:
+        key = day_key(date)
+        try:
+            view = views.day_view(loaded, views.find_day(loaded, date))
+        except LookupError:
+            view = {"title": "No publications planned", "themes": []}
+        nav = f"{date:%A}"
+    else:
+        key = outside_key(date)
+        view = {"title": "Before the week" if date < week[0] else "After the week", "themes": []}
+        nav = f"{date:%a} {date.day} {date:%b}"
+    return {"key": key, "date": date, "date_label": views.long_date(date), "weekday": f"{date:%A}", **view,
+            "nav": nav, "entries": entries, "page": f"{key}.html"}
 
 
 def _without(context: dict[str, Any], *keys: str) -> dict[str, Any]:
@@ -70,10 +85,9 @@ def _write(out: Path, rel: str, data: bytes | str) -> str:
 def _write_artifacts(out: Path, pub: Publication, r: Rendered) -> dict[str, Any]:
     """Write ``r``'s exact artifacts under files/<day>/ and describe them for the pages."""
     stem = f"files/{pub.day}/{pub.channel}-{pub.slot}"
-    same_day = pub.at.date() == pub.date
     entry: dict[str, Any] = {"id": pub.id, "day": pub.day, "channel": pub.channel, "slot": pub.slot,
                              "channel_label": CHANNEL_NAMES[pub.channel], "title": pub.title,
-                             "time": f"{pub.at:%H:%M}" if same_day else f"{pub.at:%a %d %b %H:%M}",
+                             "time": f"{pub.at:%H:%M}",  # listed under the date it goes out
                              "when": f"{pub.at:%a %d %b %H:%M}",
                              "connector": pub.connector, "anchor": f"{pub.channel}-{pub.slot}",
                              "subject": r.subject, "links": []}
@@ -82,8 +96,8 @@ def _write_artifacts(out: Path, pub: Publication, r: Rendered) -> dict[str, Any]
         for name, data in r.files.items():
             kind = name.rsplit(".", 1)[1].upper()
             links.append({"label": f"Poster {kind}", "href": _write(out, f"{stem}/{name}", data)})
-        entry["pdf"] = f"{stem}/{pub.day}.pdf"
-        entry["png"] = f"{stem}/{pub.day}.png"
+        entry["pdf"] = next(f"{stem}/{n}" for n in r.files if n.endswith(".pdf"))
+        entry["png"] = next(f"{stem}/{n}" for n in r.files if n.endswith(".png"))
         entry["alt"] = r.attachments[0].alt
     elif pub.channel == "email":
         assert r.eml is not None and r.html is not None

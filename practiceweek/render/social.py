@@ -21,11 +21,11 @@ _TRAILING = ".,;:!?'\""
 def render_social(loaded: Loaded, pub: Publication, ctx: RenderContext) -> Rendered:
     network = pub.channel
     day_model = views.find_day(loaded, pub.date)
-    own = None
-    if day_model.social is not None:
+    own = (pub.content.get("focus") or {}).get("text")  # an extra slot's own words
+    if own is None and day_model.social is not None:
         own = getattr(day_model.social, network) or day_model.social.text
     if own is None:
-        day = views.day_view(loaded, day_model)
+        day = views.day_for(loaded, pub)
         messages = [m for t in day["themes"] for m in t["key_messages"]]
         summaries = [t["summary"] for t in day["themes"] if t["summary"]] + [day["summary"]]
         context = {**views.base(loaded, pub, ctx), "network": network, "day": day,
@@ -62,7 +62,7 @@ def _image(loaded: Loaded, pub: Publication, ctx: RenderContext) -> Attachment |
         found = views.image_bytes(loaded, day.social.image)
         if found:
             return Attachment(found[0], found[1], found[2], alt=day.social.image.alt)
-    return card_for(loaded, pub, ctx)
+    return card_for(loaded, pub, ctx)  # a social card, not the poster: it stays when the poster is off
 
 
 def thread(network: str, text: str) -> list[str]:

@@ -45,7 +45,7 @@ def render_event(loaded: Loaded, pub: Publication, ctx: RenderContext) -> Render
 
 
 def render_card(loaded: Loaded, pub: Publication, ctx: RenderContext) -> Rendered:
-    day = views.day_view(loaded, views.find_day(loaded, pub.date))
+    day = views.day_for(loaded, pub)
     events = views.events_on(loaded, pub.date, ctx)
     context = {**views.base(loaded, pub, ctx), "day": day, "events": events}
     context["actions"] = card_actions(day, events, context["link"])

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..artifacts import RenderContext
+from ..channels import resolve
 from ..dates import day_date, day_key, week_dates
 from ..loader import Loaded
 from ..model import Day, Event, Image, Resource
@@ -22,7 +23,8 @@ from . import colours
 
 KIND_LABELS = {"toolkit": "Toolkit", "overview_pack": "Overview pack", "briefing": "Briefing",
                "training": "Training", "procedure": "Procedure", "guidance": "Guidance", "poster": "Poster",
-               "report": "Report", "strategy": "Strategy", "webpage": "Web page"}
+               "report": "Report", "strategy": "Strategy", "webpage": "Web page",
+               "survey": "Survey"}
 
 
 def long_date(date: dt.date) -> str:
@@ -108,6 +110,32 @@ def resource(r: Resource, with_qr: bool) -> dict[str, Any]:
             "qr": qr_svg(r.url) if with_qr else None}
 
 
+def poster_on(loaded: Loaded, day: Day) -> bool:
+    """Whether ``day`` has a poster: with the poster channel off, nothing attaches, links or pictures one."""
+    return resolve(loaded.model.channels, day, "poster").enabled
+
+
+def day_for(loaded: Loaded, pub: Publication) -> dict[str, Any]:
+    """The day ``pub`` shows, narrowed to its slot's focus (one theme, one resource, the one-thing line)."""
+    view = day_view(loaded, find_day(loaded, pub.date))
+    focus = pub.content.get("focus") or {}
+    themes = view["themes"]
+    if focus.get("theme"):
+        themes = [t for t in themes if t["title"] == focus["theme"]]
+    if focus.get("resource"):
+        themes = [{**t, "summary": None, "key_messages": [], "one_thing": None,
+                   "resources": [r for r in t["resources"] if r["title"] == focus["resource"]]}
+                  for t in themes if any(r["title"] == focus["resource"] for r in t["resources"])]
+    if focus.get("one_thing"):
+        themes = [{**t, "summary": None, "key_messages": [], "resources": []}
+                  for t in themes if t["one_thing"]]
+    kinds = [k for k in ("resource", "theme", "one_thing") if focus.get(k)]
+    return {**view, "themes": themes, "summary": focus.get("text") or view["summary"],
+            "focus": kinds[0] if kinds else None,
+            "one_things": [t["one_thing"] for t in themes if t["one_thing"]],
+            "resources": [r for t in themes for r in t["resources"]]}
+
+
 def day_view(loaded: Loaded, day: Day, *, with_qr: bool = False) -> dict[str, Any]:
     date = day_date(loaded.model, day)
     assert date is not None
@@ -118,7 +146,8 @@ def day_view(loaded: Loaded, day: Day, *, with_qr: bool = False) -> dict[str, An
             "title": day.title, "summary": day.summary, "themes": themes,
             "one_things": [t["one_thing"] for t in themes if t["one_thing"]],
             "resources": [r for t in themes for r in t["resources"]],
-            "poster_alt": day.poster.alt if day.poster else None}
+            "poster_alt": day.poster.alt if day.poster else None, "poster": poster_on(loaded, day),
+            "focus": None}
 
 
 def event_view(loaded: Loaded, event: Event, ctx: RenderContext) -> dict[str, Any]:
