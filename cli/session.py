@@ -96,7 +96,7 @@ class Embedded:
         self.server = ensure_server(state)
         os.environ["PREFECT_API_URL"] = self.server.api_url
         os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-        outbox = Path(os.environ["PRACTICEWEEK_OUTBOX"])
+        outbox = Path(settings().outbox or "outbox")
         outbox.mkdir(parents=True, exist_ok=True)
         os.environ["PRACTICEWEEK_OUTBOX_URL"] = serve_folder(outbox, state)
         self._start_serving = start_serving

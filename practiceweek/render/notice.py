@@ -20,9 +20,10 @@ from ..notices import Notice, notice_slot
 from ..planner import Publication
 from . import ics, views
 from .env import render_template
-from .mail import build_eml, inline_css
+from .mail import build_eml, mjml_to_html
 from .poster import Poster, poster_for
 from .social import thread
+from .social_card import notice_card
 
 
 def is_notice(pub: Publication) -> bool:
@@ -80,7 +81,7 @@ def _email(loaded: Loaded, pub: Publication, ctx: RenderContext, notice: Notice,
     recipients = tuple(c.audiences[audience].recipients) if audience in c.audiences else ()
     subject = f"[{c.organiser.short_name}] {notice.title}"
     context["subject"] = subject
-    html = inline_css(render_template(loaded, "notice_email.html", **context))
+    html = mjml_to_html(loaded, render_template(loaded, "notice_email.mjml", **context))
     text = render_template(loaded, "notice_email.txt", **context)
     attachments: list[Attachment] = []
     if context["poster_attached"]:
@@ -107,8 +108,8 @@ def _social(loaded: Loaded, pub: Publication, ctx: RenderContext, notice: Notice
     found = views.image_bytes(loaded, notice.image)
     if found:
         image = Attachment(*found, alt=notice.image.alt if notice.image else None)
-    elif context["poster_attached"]:
-        image = _week_poster(loaded, pub, ctx).attachments()[1]
+    else:  # a social card, sized for feeds (never the A4 poster)
+        image = notice_card(loaded, pub, notice.title, notice.text)
     parts = thread(network, text)
     posts = tuple(Post(part, image if i == 0 else None) for i, part in enumerate(parts))
     return Rendered(publication=pub, subject=parts[0][:80], text=text, posts=posts,

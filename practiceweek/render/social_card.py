@@ -35,6 +35,22 @@ def card_for(loaded: Loaded, pub: Publication, ctx: RenderContext) -> Attachment
     return _CARDS[key]
 
 
+def notice_card(loaded: Loaded, pub: Publication, title: str, text: str | None) -> Attachment:
+    """The social card of an announcement or follow-up (a date outside the week's days)."""
+    c = loaded.model.campaign
+    files: dict[str, bytes] = {}
+    when = views.long_date(pub.date)
+    message = (text or "").split(". ")[0].strip() or None
+    alt = " ".join(f"{part}." for part in (f"{c.title}, {when}", title, message) if part).replace("..", ".")
+    data = {"title": title, "author": c.organiser.name, "alt": alt,
+            "brand": brand_colours(views.brand(loaded, offline=True)), "logo": logo_file(loaded, files),
+            "kicker": f"{when} · {c.organiser.short_name}", "heading": title, "message": message,
+            "event": None,
+            "organiser": c.organiser.name, "hashtag": f"#{c.hashtags[0].lstrip('#')}" if c.hashtags else None}
+    png = typeset(loaded, "social_card.typ", data, files, fmt="png", ppi=PPI)[0]
+    return Attachment(f"{pub.day}-{pub.slot}-card.png", "image/png", png, alt=alt)
+
+
 def card_data(loaded: Loaded, pub: Publication,
               ctx: RenderContext) -> tuple[dict[str, Any], dict[str, bytes]]:
     """What ``social_card.typ`` shows (plain data) and the logo file beside it."""
