@@ -85,9 +85,10 @@ def resource(r: Resource, with_qr: bool) -> dict[str, Any]:
 def day_view(loaded: Loaded, day: Day, *, with_qr: bool = False) -> dict[str, Any]:
     date = day_date(loaded.model, day)
     assert date is not None
-    themes = [{"title": t.title, "summary": t.summary, "key_messages": list(t.key_messages),
-               "one_thing": t.one_thing, "resources": [resource(r, with_qr) for r in t.resources]}
-              for t in day.themes]
+    themes: list[dict[str, Any]] = [
+        {"title": t.title, "summary": t.summary, "key_messages": list(t.key_messages),
+         "one_thing": t.one_thing, "resources": [resource(r, with_qr) for r in t.resources]}
+        for t in day.themes]
     return {"key": day_key(date), "date": date, "date_label": long_date(date), "weekday": f"{date:%A}",
             "title": day.title, "summary": day.summary, "themes": themes,
             "one_things": [t["one_thing"] for t in themes if t["one_thing"]],
@@ -122,16 +123,19 @@ def events_on(loaded: Loaded, date: dt.date, ctx: RenderContext) -> list[dict[st
     return [event_view(loaded, e, ctx) for e in loaded.model.events if day_date(loaded.model, e) == date]
 
 
-def page_link(loaded: Loaded, pub: Publication, ctx: RenderContext) -> str | None:
+def page_link(loaded: Loaded, pub: Publication | None, ctx: RenderContext) -> str | None:
     """Where readers find more: the published week page, else the partnership's website."""
-    for key in (f"{loaded.id}/{pub.day}/web_page/daily",):
-        if key in ctx.links:
-            return ctx.links[key]
+    key = f"{loaded.id}/{pub.day}/web_page/daily" if pub else ""
+    if key in ctx.links:
+        return ctx.links[key]
     pages = [url for pid, url in ctx.links.items() if "/web_page/" in pid]
     return pages[-1] if pages else loaded.model.campaign.organiser.website
 
 
-def base(loaded: Loaded, pub: Publication, ctx: RenderContext, *, offline: bool = False) -> dict[str, Any]:
+def base(
+    loaded: Loaded, pub: Publication | None, ctx: RenderContext, *, offline: bool = False
+) -> dict[str, Any]:
+    """What every template sees; ``pub`` is None for the preview of a week with nothing planned."""
     c = loaded.model.campaign
     dates = week_dates(loaded.model)
     return {"campaign": c, "organiser": c.organiser, "brand": brand(loaded, offline=offline), "pub": pub,
