@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from .channels import Setting, resolve
-from .dates import day_date, day_key, exact
+from .dates import day_key, exact, known_date
 from .model import CHANNELS, CampaignFile, Day, Event
 
 CHANNEL_ORDER = {
@@ -89,10 +89,10 @@ def plan(cf: CampaignFile) -> list[Publication]:
     zone = ZoneInfo(cf.campaign.timezone)
     cid = cf.campaign.id
     base = _campaign_view(cf)
-    days = sorted(((day_date(cf, d), d) for d in cf.days), key=lambda pair: pair[0])  # type: ignore[arg-type,return-value]
+    days = sorted(((known_date(cf, d), d) for d in cf.days), key=lambda pair: pair[0])
     events_on: dict[dt.date, list[Event]] = {}
     for event in cf.events:
-        events_on.setdefault(day_date(cf, event), []).append(event)  # type: ignore[arg-type]
+        events_on.setdefault(known_date(cf, event), []).append(event)
     out: list[Publication] = []
 
     def add(

@@ -7,6 +7,7 @@ import io
 from dataclasses import dataclass
 
 from ..artifacts import Attachment, RenderContext
+from ..dates import known_date
 from ..loader import Loaded
 from ..planner import Publication
 from . import views
@@ -46,7 +47,7 @@ def _make(loaded: Loaded, pub: Publication, ctx: RenderContext, key: str) -> Pos
     context = views.base(loaded, pub, ctx, offline=True)
     if key == "week":
         days = [views.day_view(loaded, d) for d in sorted(loaded.model.days,
-                                                          key=lambda d: views.day_date(loaded.model, d))]
+                                                          key=lambda d: known_date(loaded.model, d))]
         site = loaded.model.campaign.organiser.website
         context.update(days=days, day=None, website_qr=views.qr_svg(site) if site else None)
         alt = _oneline(render_template(loaded, "poster_alt.txt", **context))
