@@ -32,7 +32,7 @@ def pin_paths(state: Path, sandbox: Path | None = None) -> None:
         os.environ["PRACTICEWEEK_LEDGER_URL"] = f"sqlite:///{(base / 'ledger.sqlite3').resolve()}"
     outbox = settings().outbox
     if sandbox and not outbox:
-        outbox = str(base / "outbox")
+        outbox = base / "outbox"
     os.environ["PRACTICEWEEK_OUTBOX"] = str(Path(outbox or "outbox").resolve())
 
 
