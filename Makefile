@@ -25,6 +25,7 @@ demo: $(STAMP)
 test: $(STAMP) system-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 	$(PY) -m pytest -q
 
 bench: $(STAMP)
@@ -34,4 +35,4 @@ schema: $(STAMP)
 	$(VENV)/bin/practiceweek schema > schema/campaign.schema.json
 
 clean:
-	rm -rf $(VENV) .practiceweek outbox preview .pytest_cache
+	rm -rf $(VENV) .practiceweek outbox preview .pytest_cache .mypy_cache

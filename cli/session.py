@@ -38,7 +38,7 @@ def pin_paths(state: Path, sandbox: Path | None = None) -> None:
         os.environ["PRACTICEWEEK_LEDGER_URL"] = f"sqlite:///{(base / 'ledger.sqlite3').resolve()}"
     outbox = settings().outbox
     if sandbox and not outbox:
-        outbox = str(base / "outbox")
+        outbox = base / "outbox"
     os.environ["PRACTICEWEEK_OUTBOX"] = str(Path(outbox or "outbox").resolve())
 
 
@@ -53,7 +53,8 @@ def remember_run(state: Path) -> None:
 def existing_ledger(state: Path) -> Ledger:
     """The ledger of the last ``run``/``demo``/``schedule`` (or PRACTICEWEEK_LEDGER_URL), never a new one:
     exits 2 with what to do if there is none. Says which ledger it read."""
-    url = settings().ledger_url.get_secret_value() if settings().ledger_url else None
+    configured = settings().ledger_url
+    url = configured.get_secret_value() if configured else None
     if not url:
         with contextlib.suppress(OSError, ValueError, KeyError):
             url = json.loads((state / "last-run.json").read_text())["ledger_url"]

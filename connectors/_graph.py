@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Awaitable, Mapping
+from collections.abc import Coroutine, Mapping
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -130,10 +130,10 @@ class GraphSession:
     async def _make_plain(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(timeout=self.timeout)  # for pre-authenticated upload URLs: no token
 
-    def run_raw(self, coro: Awaitable[T]) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()  # type: ignore[arg-type]
+    def run_raw(self, coro: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
 
-    def call(self, coro: Awaitable[T], what: str, *, write: bool = True) -> T:
+    def call(self, coro: Coroutine[Any, Any, T], what: str, *, write: bool = True) -> T:
         """Run an SDK call; raise the contract's error on failure."""
         try:
             return self.run_raw(coro)

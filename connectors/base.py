@@ -75,15 +75,16 @@ class Connector(ABC):
 
     name: ClassVar[str]
     channels: ClassVar[tuple[str, ...]]
-    requests_per_interval: ClassVar[int | None] = None  # provider rate limit: this many requests …
-    interval_seconds: ClassVar[float] = 60.0  # … per this many seconds
+    # Class defaults that an instance may override (a configured rate limit, a webhook with no channel):
+    requests_per_interval: int | None = None  # provider rate limit: this many requests …
+    interval_seconds: float = 60.0  # … per this many seconds
     max_recipients: ClassVar[int | None] = None  # per message
     max_text_length: ClassVar[int | None] = None
     # A social network of practiceweek.textlimits: its limit is max_text_length, and each post is measured
     # the way validation measures it (X's weighted length, Bluesky's graphemes, ...), never with len().
     text_network: ClassVar[str | None] = None
     max_attachment_bytes: ClassVar[int | None] = None
-    can_find: ClassVar[bool] = True  # False: find() is always None (SMTP, webhooks); the ledger decides
+    can_find: bool = True  # False: find() is always None (SMTP, webhooks); the ledger decides
 
     def refuse_long_posts(self, item: Rendered, provider: str) -> None:
         """Raise PermanentError, before any request, when a post of ``item`` is longer than the network

@@ -73,8 +73,8 @@ def facets(text: str) -> list[models.AppBskyRichtextFacet.Main]:
 class BlueskyConnector(Connector):
     name: ClassVar[str] = "bluesky"
     channels: ClassVar[tuple[str, ...]] = ("bluesky",)
-    requests_per_interval: ClassVar[int | None] = 1666  # PDS: 1,666 record creations per hour
-    interval_seconds: ClassVar[float] = 3600.0
+    requests_per_interval: int | None = 1666  # PDS: 1,666 record creations per hour
+    interval_seconds: float = 3600.0
     max_text_length: ClassVar[int | None] = LIMITS["bluesky"]
     text_network: ClassVar[str | None] = "bluesky"
     max_attachment_bytes: ClassVar[int | None] = 2 * 1024 * 1024  # images (1 MB on older PDSes)
@@ -122,7 +122,7 @@ class BlueskyConnector(Connector):
                 "log in",
                 write=False,
             )
-            self._did = self.client.me.did if self.client.me else self.client._session.did  # type: ignore[union-attr]
+            self._did = self.client.me.did if self.client.me else self.client._session.did
         return str(self._did)
 
     def _get(self, did: str, rkey: str) -> Any | None:

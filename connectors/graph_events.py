@@ -44,8 +44,8 @@ class GraphEventsConnector(Connector):
 
     name: ClassVar[str] = "graph_events"
     channels: ClassVar[tuple[str, ...]] = ("teams_event",)
-    requests_per_interval: ClassVar[int | None] = 10_000  # Exchange: 10,000 requests / 10 min per mailbox
-    interval_seconds: ClassVar[float] = 600.0
+    requests_per_interval: int | None = 10_000  # Exchange: 10,000 requests / 10 min per mailbox
+    interval_seconds: float = 600.0
     max_recipients: ClassVar[int | None] = 500  # attendees per meeting invitation
     max_text_length: ClassVar[int | None] = 255  # subject
 

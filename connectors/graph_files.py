@@ -38,7 +38,7 @@ class GraphFilesConnector(Connector):
 
     name: ClassVar[str] = "graph_files"
     channels: ClassVar[tuple[str, ...]] = ("poster", "web_page")
-    requests_per_interval: ClassVar[int | None] = None  # SharePoint throttles by resource units; obey 429s
+    requests_per_interval: int | None = None  # SharePoint throttles by resource units; obey 429s
     max_attachment_bytes: ClassVar[int | None] = 250 * 1024 * 1024 * 1024
 
     def __init__(

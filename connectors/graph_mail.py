@@ -53,8 +53,8 @@ class GraphMailConnector(Connector):
 
     name: ClassVar[str] = "graph_mail"
     channels: ClassVar[tuple[str, ...]] = ("email",)
-    requests_per_interval: ClassVar[int | None] = 30  # Exchange: 30 messages per minute per mailbox
-    interval_seconds: ClassVar[float] = 60.0
+    requests_per_interval: int | None = 30  # Exchange: 30 messages per minute per mailbox
+    interval_seconds: float = 60.0
     max_recipients: ClassVar[int | None] = 500  # Exchange: recipients per message (To + Cc + Bcc)
     max_attachment_bytes: ClassVar[int | None] = 150 * 1024 * 1024
 
@@ -69,8 +69,8 @@ class GraphMailConnector(Connector):
     ) -> None:
         self.settings = settings or GraphSettings.from_env()
         self.graph = GraphSession(self.settings, timeout=timeout, sdk_retries=sdk_retries, hints=HINTS)
-        self.requests_per_interval = requests_per_interval or type(self).requests_per_interval  # type: ignore[misc]
-        self.interval_seconds = interval_seconds or type(self).interval_seconds  # type: ignore[misc]
+        self.requests_per_interval = requests_per_interval or type(self).requests_per_interval
+        self.interval_seconds = interval_seconds or type(self).interval_seconds
         self._drafts: dict[str, str] = {}  # part id → unsent draft found by find(), reused by publish()
 
     # ------------------------------------------------------------------ helpers

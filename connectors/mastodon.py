@@ -43,8 +43,8 @@ def _plain(content: str) -> str:
 class MastodonConnector(Connector):
     name: ClassVar[str] = "mastodon"
     channels: ClassVar[tuple[str, ...]] = ("mastodon",)
-    requests_per_interval: ClassVar[int | None] = 300  # 300 requests / 5 min per account
-    interval_seconds: ClassVar[float] = 300.0
+    requests_per_interval: int | None = 300  # 300 requests / 5 min per account
+    interval_seconds: float = 300.0
     max_text_length: ClassVar[int | None] = LIMITS["mastodon"]
     text_network: ClassVar[str | None] = "mastodon"
     max_attachment_bytes: ClassVar[int | None] = 16 * 1024 * 1024  # images (instance-dependent)

@@ -18,10 +18,18 @@ from typing import Any
 from practiceweek.settings import settings
 
 from .base import Connector, PermanentError
-from .settings import BlueskySettings, GraphSettings, MastodonSettings, SmtpSettings, TeamsSettings, XSettings
+from .settings import (
+    BlueskySettings,
+    GraphSettings,
+    MastodonSettings,
+    SmtpSettings,
+    TeamsSettings,
+    XSettings,
+    _Settings,
+)
 
 # name → (module, class, credentials kind, settings class)
-SPECS: dict[str, tuple[str, str, str | None, type | None]] = {
+SPECS: dict[str, tuple[str, str, str | None, type[_Settings] | None]] = {
     "outbox": ("connectors.outbox", "OutboxConnector", None, None),
     "web_page": ("connectors.web_page", "WebPageConnector", None, None),
     "smtp_mail": ("connectors.smtp_mail", "SmtpMailConnector", "smtp", SmtpSettings),
@@ -45,7 +53,7 @@ def connector_class(name: str) -> type[Connector]:
     return getattr(importlib.import_module(module), cls)
 
 
-def _settings(kind: str, settings_cls: type, overrides: dict[str, Any]) -> Any:
+def _settings(kind: str, settings_cls: type[_Settings], overrides: dict[str, Any]) -> Any:
     if overrides.get("settings") is not None:
         base = overrides.pop("settings")
     else:
@@ -53,7 +61,8 @@ def _settings(kind: str, settings_cls: type, overrides: dict[str, Any]) -> Any:
         if block:
             from .credentials import BLOCKS
 
-            base = BLOCKS[kind].load(block).settings()  # type: ignore[attr-defined]
+            # load() returns the block itself in sync code (a coroutine only under a running event loop)
+            base = BLOCKS[kind].load(block).settings()  # type: ignore[union-attr]
         else:
             base = settings_cls.from_env()
     overrides.pop("block", None)
@@ -87,7 +96,7 @@ def get_connector(name: str, **overrides: Any) -> Connector:
     limit, per = rate_limit(name)
     conn = _build(name, **overrides)
     if (limit, per) != (type(conn).requests_per_interval, type(conn).interval_seconds):
-        conn.requests_per_interval, conn.interval_seconds = limit, per  # type: ignore[misc]
+        conn.requests_per_interval, conn.interval_seconds = limit, per
     return conn
 
 

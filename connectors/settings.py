@@ -69,7 +69,7 @@ class _Settings:
     @classmethod
     def secret_fields(cls) -> tuple[str, ...]:
         default = next(f.default for f in fields(cls) if f.name == "_secret_fields")
-        return tuple(default)  # type: ignore[arg-type]
+        return tuple(default)  # type: ignore[arg-type]  # typed "default or MISSING"; this field has one
 
     @classmethod
     def _parse(cls, f: Field[Any], raw: str) -> Any:

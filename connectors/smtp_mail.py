@@ -32,7 +32,7 @@ class SmtpMailConnector(Connector):
 
     name: ClassVar[str] = "smtp_mail"
     channels: ClassVar[tuple[str, ...]] = ("email",)
-    can_find: ClassVar[bool] = False
+    can_find: bool = False
     max_recipients: ClassVar[int | None] = 100  # RFC 5321 minimum every server accepts per transaction
     max_attachment_bytes: ClassVar[int | None] = 20 * 1024 * 1024
 

@@ -43,9 +43,9 @@ class TeamsChannelConnector(Connector):
 
     name: ClassVar[str] = "teams_channel"
     channels: ClassVar[tuple[str, ...]] = ("teams_channel",)
-    can_find: ClassVar[bool] = False
-    requests_per_interval: ClassVar[int | None] = 4  # Teams connectors/webhooks: about 4 requests per second
-    interval_seconds: ClassVar[float] = 1.0
+    can_find: bool = False
+    requests_per_interval: int | None = 4  # Teams connectors/webhooks: about 4 requests per second
+    interval_seconds: float = 1.0
     max_text_length: ClassVar[int | None] = 28 * 1024  # card payload bytes
 
     def __init__(
@@ -65,7 +65,7 @@ class TeamsChannelConnector(Connector):
         self._timeout = timeout
         self._graph_settings = graph_settings
         self._graph: GraphSession | None = None
-        self.can_find = bool(self.settings.team_id and self.settings.channel_id)  # type: ignore[misc]
+        self.can_find = bool(self.settings.team_id and self.settings.channel_id)
 
     @staticmethod
     def marker(item: Rendered) -> str:
@@ -88,7 +88,7 @@ class TeamsChannelConnector(Connector):
                     }
                 ],
             }
-        for att in envelope.get("attachments") or []:  # type: ignore[union-attr]
+        for att in envelope.get("attachments") or []:
             card = att.get("content") if isinstance(att, dict) else None
             if isinstance(card, dict) and card.get("type") == "AdaptiveCard":
                 card.setdefault("body", []).append(

@@ -59,8 +59,8 @@ class _Session(requests.Session):
 class XConnector(Connector):
     name: ClassVar[str] = "x"
     channels: ClassVar[tuple[str, ...]] = ("x",)
-    requests_per_interval: ClassVar[int | None] = 100  # POST /2/tweets: 100 per 15 min per user
-    interval_seconds: ClassVar[float] = 900.0
+    requests_per_interval: int | None = 100  # POST /2/tweets: 100 per 15 min per user
+    interval_seconds: float = 900.0
     max_text_length: ClassVar[int | None] = LIMITS["x"]
     text_network: ClassVar[str | None] = "x"
     max_attachment_bytes: ClassVar[int | None] = 5 * 1024 * 1024  # images

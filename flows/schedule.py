@@ -171,9 +171,9 @@ def apply_campaign(
                 get_run_logger().error("could not withdraw %s: %s", row.id, exc)
         events.emit("cancelled", row)
     for pid in diff.added + [m[0] for m in diff.moved]:
-        row = led.get(pid)
-        if row is not None:
-            events.emit("scheduled", row)
+        current = led.get(pid)
+        if current is not None:
+            events.emit("scheduled", current)
     if schedule_runs:
         ensure_windows(led, led.rows(loaded.id))
     if render_ahead:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable
+from typing import Any
+from uuid import UUID
 
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import (
@@ -71,7 +73,7 @@ def _start_window_run(
     register: Callable[[], None] | None,
 ) -> None:
     """Create the window's run on the server, to start at ``run_at`` (idempotent per generation)."""
-    kwargs = dict(
+    kwargs: dict[str, Any] = dict(
         parameters={"window_start": start, "ledger_key": led.key, "generation": gen},
         scheduled_time=dt.datetime.fromtimestamp(run_at, dt.UTC),
         timeout=0,
@@ -81,7 +83,7 @@ def _start_window_run(
         as_subflow=False,
     )
     try:
-        run_deployment(PUBLISH_WINDOW, **kwargs)  # type: ignore[arg-type]
+        run_deployment(PUBLISH_WINDOW, **kwargs)
     except ObjectNotFound:
         if register is None:
             raise DeploymentsMissing(
@@ -89,7 +91,7 @@ def _start_window_run(
                 "(or `practiceweek run`) so that window runs have somewhere to run"
             ) from None
         register()  # nothing served them yet: create the deployments, then schedule
-        run_deployment(PUBLISH_WINDOW, **kwargs)  # type: ignore[arg-type]
+        run_deployment(PUBLISH_WINDOW, **kwargs)
 
 
 def cancel_open_window_runs(ledger_key: str, message: str) -> int:
@@ -118,10 +120,10 @@ def _mark_crashed(flow_run_id: str) -> None:
     """A window run that stopped beating (its process died): show it as Crashed, not Running forever."""
     try:
         with get_client(sync_client=True) as client:
-            run = client.read_flow_run(flow_run_id)  # type: ignore[arg-type]
+            run = client.read_flow_run(UUID(flow_run_id))
             if run.state is not None and not run.state.is_final():
                 client.set_flow_run_state(
-                    flow_run_id,  # type: ignore[arg-type]
+                    flow_run_id,
                     Crashed(message="stopped beating: its process died; a new run took over the window"),
                     force=True,
                 )

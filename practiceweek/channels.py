@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from .model import ChannelConfig, Channels, Day
 from .notices import ExtraSlot, time_slot
@@ -73,7 +74,7 @@ def resolve(channels: Channels, day: Day | None, channel: str) -> Setting:
     week: ChannelConfig | None = getattr(channels, channel)
     over: ChannelConfig | None = getattr(day.channels, channel) if day and day.channels else None
 
-    def pick(name: str, default):  # type: ignore[no-untyped-def]
+    def pick(name: str, default: Any) -> Any:
         for layer in (over, week):
             if layer is not None and getattr(layer, name) is not None:
                 return getattr(layer, name)

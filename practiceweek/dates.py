@@ -31,6 +31,14 @@ def day_date(cf: CampaignFile, day: Day | Event) -> dt.date | None:
     return on_weekday(cf, weekday) if weekday else None
 
 
+def known_date(cf: CampaignFile, day: Day | Event) -> dt.date:
+    """``day_date`` of a checked campaign, where every day and event has a date in the week."""
+    date = day_date(cf, day)
+    if date is None:
+        raise ValueError(f"{day.title!r} has no date in the week: check the campaign before planning it")
+    return date
+
+
 def day_key(date: dt.date) -> str:
     return DAY_KEYS[date.weekday()]
 

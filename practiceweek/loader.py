@@ -304,8 +304,8 @@ def _translate(exc: ValidationError, source: Source) -> list[Problem]:
     seen: set[tuple[int, int, str]] = set()
     unique = []
     for p in problems:
-        key = (p.line, p.column, p.path)
-        if key not in seen:
-            seen.add(key)
+        place = (p.line, p.column, p.path)
+        if place not in seen:
+            seen.add(place)
             unique.append(p)
     return unique

@@ -166,7 +166,7 @@ class ChannelConfig(Strict):
     at: LocalTime | None = Field(
         None, description="Local time the channel publishes on each day.", examples=["08:30"]
     )
-    connector: Literal[CONNECTORS] | None = Field(  # type: ignore[valid-type]
+    connector: Literal[CONNECTORS] | None = Field(  # type: ignore[valid-type]  # the tuple, spread at run time
         None,
         description="Which connector delivers it; 'outbox' writes files locally.",
         examples=["graph_mail"],

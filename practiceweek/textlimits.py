@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import Any
 
 LIMITS = {"x": 280, "bluesky": 300, "mastodon": 500}  # validation, rendering and the connectors read these
 UNITS = {  # what each network counts, for messages
@@ -34,7 +36,7 @@ def x_length(text: str) -> int:
     return int(parse_tweet(text).weightedLength)
 
 
-def _extract_urls():  # type: ignore[no-untyped-def]
+def _extract_urls() -> Callable[[str], list[dict[str, Any]]]:
     """twitter-text's URL extractor, loaded without running the package's ``__init__``
     (which builds the emoji tables). A later ``import twitter_text`` still runs it as usual."""
     import sys

@@ -194,3 +194,19 @@ def test_long_text_becomes_a_numbered_thread():
     assert len(parts) >= 3
     assert all(textlimits.fits("x", p) for p in parts)
     assert " ".join(p.rsplit(" (", 1)[0] for p in parts).split() == text.split()
+
+
+def test_preview_of_a_week_with_every_channel_off(tmp_path):
+    """Nothing planned: the preview still shows the week's days (it crashed with no first publication)."""
+    from practiceweek.loader import load_text
+    from practiceweek.render import preview
+
+    text = EVENTS_SEED.read_text(encoding="utf-8")
+    head, rest = text.split("\nchannels:\n", 1)
+    rest = rest[rest.index("\ndays:\n"):].split("\nannouncements:\n", 1)[0]  # nothing before the week either
+    loaded = load_text(f"{head}\nchannels:\n  poster: {{ enabled: false }}\n{rest}", "quiet.yaml",
+                       EVENTS_SEED.parent)
+    assert plan(loaded.model) == []
+    index = preview(loaded, tmp_path).read_text(encoding="utf-8")
+    assert loaded.model.campaign.organiser.name in index
+    assert (tmp_path / "mon.html").exists()

@@ -10,7 +10,7 @@ def _rgb(colour: str) -> tuple[int, int, int]:
     return int(c[0:2], 16), int(c[2:4], 16), int(c[4:6], 16)
 
 
-def _hex(rgb: tuple[float, float, float]) -> str:
+def _hex(rgb: tuple[float, ...]) -> str:
     return "#" + "".join(f"{max(0, min(255, round(v))):02X}" for v in rgb)
 
 
@@ -39,7 +39,7 @@ def ink(colour: str, background: str = "#FFFFFF") -> str:
     rgb = _rgb(colour)
     for step in range(0, 21):
         t = step / 20
-        mixed = _hex(tuple(c + (d - c) * t for c, d in zip(rgb, towards, strict=True)))  # type: ignore[arg-type]
+        mixed = _hex(tuple(c + (d - c) * t for c, d in zip(rgb, towards, strict=True)))
         if contrast(mixed, background) >= AA:
             return mixed
-    return _hex(towards)  # type: ignore[arg-type]
+    return _hex(towards)

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import CampaignError, Problem
 from ..loader import Loaded
+
+if TYPE_CHECKING:  # jinja2 itself is imported on first render
+    from jinja2.sandbox import SandboxedEnvironment
 
 BUILTIN = Path(__file__).resolve().parents[2] / "templates"
 
@@ -24,7 +27,7 @@ def override_dir(loaded: Loaded) -> Path | None:
 
 
 @functools.lru_cache(maxsize=16)
-def environment(override: Path | None):  # type: ignore[no-untyped-def]
+def environment(override: Path | None) -> SandboxedEnvironment:
     """One cached environment per override folder (compiled templates are reused)."""
     from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, select_autoescape
     from jinja2.sandbox import SandboxedEnvironment

@@ -20,7 +20,7 @@ from .poster import poster_for
 def render_page(loaded: Loaded, pub: Publication, ctx: RenderContext) -> Rendered:
     cf = loaded.model
     shown = sorted((d for d in cf.days if (day_date(cf, d) or pub.date) <= pub.date),
-                   key=lambda d: day_date(cf, d))  # type: ignore[arg-type,return-value]
+                   key=lambda d: day_date(cf, d) or pub.date)
     days = [views.day_view(loaded, d) for d in shown]
     events = views.week_events(loaded, ctx)
     context = {**views.base(loaded, pub, ctx), "days": days, "events": events}

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..artifacts import Attachment, RenderContext
+from ..dates import known_date
 from ..loader import Loaded
 from ..planner import Publication
 from . import views
@@ -77,7 +78,7 @@ def poster_data(loaded: Loaded, pub: Publication, ctx: RenderContext,
         "qr": _qr(loaded, context, files), "themes": [], "summary": None, "days": [], "resources": []}
     if key == "week":
         days = [views.day_view(loaded, d) for d in sorted(loaded.model.days,
-                                                          key=lambda d: views.day_date(loaded.model, d))]
+                                                          key=lambda d: known_date(loaded.model, d))]
         events = views.week_events(loaded, ctx)
         context.update(days=days, day=None, events=events)
         data.update(kind="week", title=f"{c.title}: the week", kicker=context["week_label"], heading=c.title,

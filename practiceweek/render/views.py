@@ -139,9 +139,11 @@ def day_for(loaded: Loaded, pub: Publication) -> dict[str, Any]:
 def day_view(loaded: Loaded, day: Day, *, with_qr: bool = False) -> dict[str, Any]:
     date = day_date(loaded.model, day)
     assert date is not None
-    themes = [{"title": t.title, "summary": t.summary, "key_messages": list(t.key_messages),
-               "one_thing": t.one_thing, "resources": [resource(r, with_qr) for r in t.resources]}
-              for t in day.themes]
+    themes: list[dict[str, Any]] = [
+        {"title": t.title, "summary": t.summary, "key_messages": list(t.key_messages),
+         "one_thing": t.one_thing, "resources": [resource(r, with_qr) for r in t.resources]}
+        for t in day.themes
+    ]
     return {"key": day_key(date), "date": date, "date_label": long_date(date), "weekday": f"{date:%A}",
             "title": day.title, "summary": day.summary, "themes": themes,
             "one_things": [t["one_thing"] for t in themes if t["one_thing"]],
@@ -199,7 +201,9 @@ def page_link(loaded: Loaded, pub: Publication | None, ctx: RenderContext) -> st
     return week_page(loaded, pub, ctx) or loaded.model.campaign.organiser.website
 
 
-def base(loaded: Loaded, pub: Publication, ctx: RenderContext, *, offline: bool = False) -> dict[str, Any]:
+def base(
+    loaded: Loaded, pub: Publication | None, ctx: RenderContext, *, offline: bool = False
+) -> dict[str, Any]:
     c = loaded.model.campaign
     dates = week_dates(loaded.model)
     return {"campaign": c, "organiser": c.organiser, "brand": brand(loaded, offline=offline), "pub": pub,
