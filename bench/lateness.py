@@ -225,6 +225,9 @@ def report(name: str, rows: list, outbox: Path) -> dict[str, float]:  # type: ig
         f"p99 {stats['p99']:.3f} s, max {stats['max']:.3f} s",
         flush=True,
     )
+    for r in rows:
+        if r.state != "sent":
+            print(f"  not sent: {r.id} {r.state}: {r.error or ''}"[:300], flush=True)
     return stats
 
 

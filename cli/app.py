@@ -27,6 +27,7 @@ for command in (
     run_commands.status,
     run_commands.cancel,
     run_commands.watch,
+    run_commands.stop,
 ):
     app.command()(command)
 

@@ -21,6 +21,7 @@ from .session import (
     local_time,
     pin_paths,
     print_summary,
+    quiet_prefect,
     remember_run,
     state_folder,
     wait_settled,
@@ -64,8 +65,10 @@ def demo(
     files: Annotated[list[Path], typer.Argument(help="Campaign YAML files.")],
     speed: Annotated[float | None, typer.Option("--speed", help="Real seconds per second.")] = None,
     timeout: Annotated[float, typer.Option(help="Stop waiting after this many seconds.")] = 600,
+    verbose: Annotated[bool, typer.Option("--verbose", help="Every log line and publication.")] = False,
 ) -> None:
     """Rehearse all the given weeks together on the embedded default; print the UI URL and a summary."""
+    quiet_prefect(verbose)
     loaded = [load_or_exit(f) for f in files]
     state = state_folder()
     sandbox = state / "demo" / time.strftime("%Y%m%d-%H%M%S")
@@ -83,10 +86,10 @@ def demo(
         )
         for f in files:
             schedule_campaign(str(Path(f).resolve()), rehearse=True, speed=speed)
-        rows = wait_settled(process.ledger(), [x.id for x in loaded], timeout, embedded)
+        rows = wait_settled(process.ledger(), [x.id for x in loaded], timeout, embedded, verbose)
     finally:
         embedded.stop()
-    ok = print_summary(rows, embedded.server.ui_url)
+    ok = print_summary(rows, embedded.server.ui_url, verbose)
     raise typer.Exit(0 if ok else 1)
 
 
@@ -208,3 +211,12 @@ def watch(
             print(f"posted practiceweek.campaign.changed for {loaded.id} ({path})", flush=True)
             if once:
                 return
+
+
+def stop() -> None:
+    """Stop the local Prefect server and the outbox's file server that `run`/`demo` left running."""
+    from flows.embedded import stop_server
+
+    state = state_folder()
+    stop_server(state)
+    print(f"stopped the local servers recorded in {state}")

@@ -131,20 +131,56 @@ class Embedded:
                 self.proc.kill()
 
 
-def wait_settled(led: Ledger, cids: list[str], timeout: float, embedded: Embedded | None) -> list[Row]:
-    """Print each publication as it settles; return when every one has (or on timeout)."""
+def quiet_prefect(verbose: bool) -> None:
+    """Keep Prefect's own log lines out of the terminal unless asked (before Prefect is imported)."""
+    if not verbose:
+        os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
+
+
+class Progress:
+    """One progress bar per campaign while a week plays out (``--verbose``: a line per publication)."""
+
+    def __init__(self, cids: list[str], verbose: bool) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+        from rich.progress import Progress as Bars
+
+        self.verbose = verbose
+        self.seen: set[str] = set()
+        self.bars = Bars(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                         TimeElapsedColumn(), transient=True, disable=verbose)
+        self.tasks = {cid: self.bars.add_task(cid, total=None) for cid in cids}
+
+    def show(self, rows: list[Row]) -> None:
+        for cid, task in self.tasks.items():
+            mine = [r for r in rows if r.campaign == cid]
+            self.bars.update(task, total=len(mine), completed=sum(r.state in TERMINAL for r in mine))
+        if self.verbose:
+            for r in rows:
+                if r.state in TERMINAL and r.id not in self.seen:
+                    self.seen.add(r.id)
+                    late = f" {r.sent_at - r.scheduled_at:+.2f} s" if r.sent_at else ""
+                    print(f"  {r.state:9} {r.id}{late}", flush=True)
+
+
+def wait_settled(
+    led: Ledger, cids: list[str], timeout: float, embedded: Embedded | None, verbose: bool = True
+) -> list[Row]:
+    """Show the week playing out; return when every publication has settled (or on timeout)."""
+    progress = Progress(cids, verbose)
+    with progress.bars:
+        return _wait_settled(led, cids, timeout, embedded, progress)
+
+
+def _wait_settled(
+    led: Ledger, cids: list[str], timeout: float, embedded: Embedded | None, progress: Progress
+) -> list[Row]:
     from flows.heal import heal
 
-    seen: set[str] = set()
     deadline = time.time() + timeout
     last_check = time.time()
     while True:
         rows = [r for cid in cids for r in led.rows(cid)]
-        for r in rows:
-            if r.state in TERMINAL and r.id not in seen:
-                seen.add(r.id)
-                late = f" {r.sent_at - r.scheduled_at:+.2f} s" if r.sent_at else ""
-                print(f"  {r.state:9} {r.id}{late}", flush=True)
+        progress.show(rows)
         if rows and all(r.state in TERMINAL for r in rows):
             return rows
         if time.time() > deadline:
@@ -168,17 +204,26 @@ def summary(rows: list[Row]) -> dict[str, Any]:
     return {"counts": counts, "lateness": percentiles(lateness(rows))}
 
 
-def print_summary(rows: list[Row], ui_url: str | None) -> bool:
+def print_summary(rows: list[Row], ui_url: str | None, verbose: bool = True) -> bool:
+    """What went out: every publication with ``verbose``, else one line per campaign; then the totals."""
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title="practiceweek: what went out", title_justify="left")
-    for col in ("publication", "state", "due (UTC)", "sent (UTC)", "late s", "attempts"):
-        table.add_column(col, overflow="fold")
-    for r in sorted(rows, key=lambda r: (r.scheduled_at, r.id)):
-        late = f"{r.sent_at - r.scheduled_at:.2f}" if r.sent_at else "-"
-        table.add_row(r.id, r.state, fmt_time(r.scheduled_at), fmt_time(r.sent_at), late, str(r.attempts))
-    Console(width=150).print(table)
+    if verbose:
+        table = Table(title="practiceweek: what went out", title_justify="left")
+        for col in ("publication", "state", "due (UTC)", "sent (UTC)", "late s", "attempts"):
+            table.add_column(col, overflow="fold")
+        for r in sorted(rows, key=lambda r: (r.scheduled_at, r.id)):
+            late = f"{r.sent_at - r.scheduled_at:.2f}" if r.sent_at else "-"
+            table.add_row(r.id, r.state, fmt_time(r.scheduled_at), fmt_time(r.sent_at), late, str(r.attempts))
+        Console(width=150).print(table)
+    else:
+        for cid in sorted({r.campaign for r in rows}):
+            mine = summary([r for r in rows if r.campaign == cid])
+            counts, lat = mine["counts"], mine["lateness"]
+            print(f"  {cid}: {counts.get('sent', 0)} sent, {counts.get('failed', 0)} failed, "
+                  f"{counts.get('skipped', 0)} skipped; lateness p50 {lat['p50']:.2f} s, "
+                  f"p99 {lat['p99']:.2f} s")
     s = summary(rows)
     c, lat = s["counts"], s["lateness"]
     print(
@@ -187,5 +232,6 @@ def print_summary(rows: list[Row], ui_url: str | None) -> bool:
         f"lateness p50 {lat['p50']:.2f} s, p99 {lat['p99']:.2f} s, max {lat['max']:.2f} s"
     )
     if ui_url:
-        print(f"Prefect UI: {ui_url}")
+        print(f"Prefect UI: {ui_url}   (the local server keeps running: `practiceweek stop` stops it)")
+    print(f"outbox: {settings().outbox}   details: `practiceweek status FILE`, or `--verbose`")
     return bool(rows) and all(r.state in ("sent", "cancelled") for r in rows)

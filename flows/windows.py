@@ -104,16 +104,19 @@ def cancel_open_window_runs(ledger_key: str, message: str) -> int:
     )
     ended = 0
     with get_client(sync_client=True) as client:
-        runs = client.read_flow_runs(
-            flow_filter=FlowFilter(name=FlowFilterName(any_=[PUBLISH_WINDOW.split("/")[0]])),
-            flow_run_filter=flow_runs,
-            limit=1000,
-        )
-        for run in runs:
-            if run.parameters.get("ledger_key") == ledger_key:
+        while True:  # the server returns at most 200 at a time; the ones ended leave the filter
+            runs = client.read_flow_runs(
+                flow_filter=FlowFilter(name=FlowFilterName(any_=[PUBLISH_WINDOW.split("/")[0]])),
+                flow_run_filter=flow_runs,
+                limit=200,
+                offset=0,
+            )
+            mine = [run for run in runs if run.parameters.get("ledger_key") == ledger_key]
+            for run in mine:
                 client.set_flow_run_state(run.id, Cancelled(message=message), force=True)
-                ended += 1
-    return ended
+            ended += len(mine)
+            if len(runs) < 200 or not mine:
+                return ended
 
 
 def _mark_crashed(flow_run_id: str) -> None:

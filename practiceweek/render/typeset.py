@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +19,13 @@ from .env import BUILTIN, override_dir, template_error
 
 
 @functools.lru_cache(maxsize=4)
-def _compiler(root: Path):  # type: ignore[no-untyped-def]
-    """One compiler per templates folder: fonts are scanned once per process."""
+def _compiler(root: Path) -> tuple[Any, threading.Lock]:
+    """One compiler per templates folder (fonts are scanned once per process), with the lock its users
+    take: a compiler is not shareable between threads (typst raises "Already borrowed"), and the publish
+    tasks of a window run are threads."""
     import typst
 
-    return typst.Compiler(root=str(root))
+    return typst.Compiler(root=str(root)), threading.Lock()
 
 
 def _template(loaded: Loaded, name: str) -> Path:
@@ -40,10 +43,12 @@ def typeset(loaded: Loaded, name: str, data: dict[str, Any], files: dict[str, by
     path = _template(loaded, name)
     inputs: dict[str, bytes] = {"main.typ": path.read_bytes(), **files}
     stamp = when.astimezone(dt.UTC) if when is not None else None
+    compiler, lock = _compiler(path.parent)
     try:
-        out = _compiler(path.parent).compile(
-            input=inputs, format=fmt, ppi=ppi, sys_inputs={"data": json.dumps(data)},
-            pdf_standards=["ua-1"] if fmt == "pdf" else [], timestamp=stamp)
+        with lock:
+            out = compiler.compile(
+                input=inputs, format=fmt, ppi=ppi, sys_inputs={"data": json.dumps(data)},
+                pdf_standards=["ua-1"] if fmt == "pdf" else [], timestamp=stamp)
     except typst.TypstError as exc:
         line = _line(exc.diagnostic)
         raise template_error(loaded, name, exc, str(path), line, exc.message) from None
