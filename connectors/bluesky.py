@@ -52,10 +52,12 @@ def record_key(publication: Any, index: int) -> str:
     return out
 
 
-def facets(text: str) -> list[models.AppBskyRichtextFacet.Main]:
+def facets(text: str, links: tuple[tuple[str, str], ...] = ()) -> list[models.AppBskyRichtextFacet.Main]:
+    """Link and tag facets; a link opens its target in ``links`` (address shown → address opened)."""
+    targets = dict(links)
     out = []
     for pattern, make in (
-        (_LINK, lambda m: models.AppBskyRichtextFacet.Link(uri=m.group(0))),
+        (_LINK, lambda m: models.AppBskyRichtextFacet.Link(uri=_target(m.group(0), targets))),
         (_TAG, lambda m: models.AppBskyRichtextFacet.Tag(tag=m.group(1))),
     ):
         for m in pattern.finditer(text):
@@ -68,6 +70,10 @@ def facets(text: str) -> list[models.AppBskyRichtextFacet.Main]:
                 )
             )
     return out
+
+
+def _target(shown: str, targets: dict[str, str]) -> str:
+    return targets.get(shown) or targets.get(shown.rstrip(".,;:!?'\"")) or shown
 
 
 class BlueskyConnector(Connector):
@@ -181,7 +187,7 @@ class BlueskyConnector(Connector):
         record = models.AppBskyFeedPost.Record(
             text=post.text,
             created_at=dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z"),
-            facets=facets(post.text) or None,
+            facets=facets(post.text, post.links) or None,
             embed=embed,
             reply=reply,
             langs=["en"],
