@@ -33,8 +33,18 @@ from msgraph.generated.users.item.messages.item.attachments.create_upload_sessio
 
 from practiceweek.artifacts import Attachment, Rendered
 
+from . import graph_reads
 from ._graph import PROPERTY_ID, GraphSession, property_filter, query, send_json
-from .base import Connector, OutcomeUnknownError, PermanentError, Receipt
+from .base import (
+    Connector,
+    Engagement,
+    NotAvailable,
+    OutcomeUnknownError,
+    PermanentError,
+    Reading,
+    Receipt,
+    Sent,
+)
 from .ids import chunks, digest
 from .pacing import shared_bucket
 from .settings import GraphSettings
@@ -211,6 +221,22 @@ class GraphMailConnector(Connector):
                 return None
             found.append(sent)
         return self._receipt(item, found)
+
+    def engagement(self, items: list[Sent]) -> dict[str, Engagement]:
+        """Recipients each email was sent to, and the non-delivery reports that came back to the sending
+        mailbox for it (read paced by the mailbox's Graph limit, not its sending limit)."""
+        out: dict[str, Engagement] = {}
+        for sent in items:
+            mailbox = self.settings.sender or sent.account
+            if not mailbox:
+                out[sent.publication_id] = NotAvailable("no sending mailbox to read reports from")
+                continue
+            bucket = shared_bucket(("graph", self.graph.base_url, mailbox.lower()), 10_000, 600.0)
+            undelivered = graph_reads.bounces(self.graph, mailbox, sent.remote_id, sent.sent_at,
+                                              lambda b=bucket: b and b.acquire())
+            figures = {"recipients": sent.recipients or 0, "undelivered": undelivered}
+            out[sent.publication_id] = Reading(figures)
+        return out
 
     def close(self) -> None:
         self.graph.close()
