@@ -167,7 +167,7 @@ class GraphEventsConnector(Connector):
         paced by the organiser's mailbox limit like every other Graph request."""
         out: dict[str, Engagement] = {}
         for sent in items:
-            organiser = self.settings.organiser or sent.account or self.settings.sender
+            organiser = self.settings.organiser or self.settings.sender or sent.account  # as publish() does
             if not sent.join_url or not organiser:
                 out[sent.publication_id] = NotAvailable("the meeting has no Teams join link")
                 continue
