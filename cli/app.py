@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from . import campaign_commands, connector_commands, run_commands
+from . import campaign_commands, connector_commands, report_command, run_commands
 from .common import err
 
 app = typer.Typer(
@@ -27,6 +27,7 @@ for command in (
     run_commands.status,
     run_commands.cancel,
     run_commands.watch,
+    report_command.report,
 ):
     app.command()(command)
 

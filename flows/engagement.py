@@ -25,8 +25,8 @@ from ledger import Ledger, ReadingRow, Row
 from practiceweek.dates import exact
 from practiceweek.planner import Publication
 
-from . import process
-from .campaigns import scheduled_publication_of, zone_of
+from . import process, report
+from .campaigns import campaign_of, scheduled_publication_of, zone_of
 from .names import DEPLOYMENT
 
 MARKS = (("1h", 3600.0), ("1d", 86400.0), ("7d", 7 * 86400.0))
@@ -45,6 +45,7 @@ class Collected:
     requests: int = 0
     retries: int = 0
     by_connector: dict[str, int] = field(default_factory=dict)
+    campaigns: set[str] = field(default_factory=set)
 
 
 def plan_readings(lg: Ledger) -> int:
@@ -130,6 +131,7 @@ def _collect_one(lg: Ledger, name: str, pubs: dict[str, list[ReadingRow]], done:
                 lg.record_reading(pid, reading.mark, result.figures, at=result.at.timestamp())
             done.readings += 1
             done.by_connector[name] = done.by_connector.get(name, 0) + 1
+    done.campaigns.update(r.campaign for r in rows)
 
 
 def _failed(lg: Ledger, reading: ReadingRow, error: str, retry_at: float) -> None:
@@ -152,6 +154,18 @@ def schedule_next(lg: Ledger, now: float | None = None) -> int:
     return len(minutes)
 
 
+def _report_artifact(lg: Ledger, cid: str) -> None:
+    """The campaign's report (``report-<campaign>``) with the figures just read."""
+    camp = lg.campaign(cid)
+    if camp is None:
+        return
+    try:
+        loaded = campaign_of(camp.path).loaded
+    except Exception:  # noqa: BLE001 - a file broken since: the readings are stored all the same
+        return
+    report.record_artifact(report.build(lg, loaded))
+
+
 @flow(name="collect-engagement", log_prints=True)
 def collect_engagement() -> dict[str, object]:
     """Plan readings for what went out, take those due, schedule runs for the next ones."""
@@ -159,6 +173,8 @@ def collect_engagement() -> dict[str, object]:
     planned = plan_readings(lg)
     done = collect(lg)
     scheduled = schedule_next(lg)
+    for cid in sorted(done.campaigns):
+        _report_artifact(lg, cid)
     get_run_logger().info("planned %d readings, took %d in %d requests (%s), %d left for a retry, "
                           "%d runs scheduled", planned, done.readings, done.requests, done.by_connector,
                           done.retries, scheduled)

@@ -24,7 +24,8 @@ from tests.servers.x import XServer
 
 SEED = Path(__file__).resolve().parents[1] / "campaigns" / "iowscp-domestic-abuse-2024.yaml"
 CONNECTORS = {"email": "graph_mail", "teams_event": "graph_events", "x": "x", "bluesky": "bluesky",
-              "mastodon": "mastodon", "poster": "outbox"}
+              "mastodon": "mastodon", "poster": "outbox", "teams_channel": "teams_channel"}
+UNSENT = ("teams_channel",)  # planned, left for the test to fail (the report's failures section)
 DAY = "wed"  # the day of the webinar: every channel goes out
 
 
@@ -76,6 +77,8 @@ def publish_week(lg: Ledger, servers: dict[str, Any]) -> Week:
     receipts: dict[str, Any] = {}
     join: dict[str, str] = {}
     for pub in sorted(pubs, key=lambda p: p.channel != "teams_event"):  # the meeting first: its join link
+        if pub.channel in UNSENT:
+            continue
         conn = get_connector(pub.connector)
         try:
             receipt = conn.publish(render(loaded, pub, RenderContext(join_urls=join)))
