@@ -63,8 +63,11 @@ def plan_readings(lg: Ledger) -> int:
 
 
 def _publication(lg: Ledger, row: Row) -> Publication | None:
-    snapshot = lg.snapshot(row.id)
-    return Publication.from_snapshot(json.loads(snapshot)) if snapshot else None
+    """The publication as it was scheduled (None when the ledger kept no readable snapshot)."""
+    try:
+        return Publication.from_snapshot(json.loads(lg.snapshot(row.id) or "null"))
+    except (KeyError, ValueError, TypeError, AttributeError):
+        return None
 
 
 def _meeting_end(lg: Ledger, row: Row) -> float | None:
