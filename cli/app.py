@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from . import campaign_commands, connector_commands, run_commands
+from . import campaign_commands, connector_commands, report_command, run_commands
 from .common import err
 
 app = typer.Typer(
@@ -28,6 +28,7 @@ for command in (
     run_commands.cancel,
     run_commands.watch,
     run_commands.stop,
+    report_command.report,
 ):
     app.command()(command)
 

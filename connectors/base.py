@@ -29,6 +29,38 @@ class Receipt:
     extra: dict[str, Any] = field(default_factory=dict)  # e.g. {"join_url": ...}
 
 
+@dataclass(frozen=True)
+class Sent:
+    """A publication that went out, as the ledger remembers it: enough to ask its provider how it did."""
+
+    publication_id: str
+    channel: str
+    remote_id: str
+    sent_at: dt.datetime
+    url: str | None = None
+    join_url: str | None = None  # Teams meetings
+    account: str | None = None  # the mailbox that sent the email or organises the meeting
+    recipients: int | None = None  # email: addresses it was sent to
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What a provider reported about one publication at one time, e.g. {"likes": 3, "reposts": 1}."""
+
+    figures: dict[str, int]
+    at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+
+
+@dataclass(frozen=True)
+class NotAvailable:
+    """The provider cannot report on this publication (and asking again will not change that)."""
+
+    reason: str
+
+
+Engagement = Reading | NotAvailable
+
+
 class ConnectorError(Exception):
     """A provider refused or failed a request. Carries the provider's response."""
 
@@ -109,6 +141,12 @@ class Connector(ABC):
     @abstractmethod
     def find(self, item: Rendered) -> Receipt | None:
         """Return the receipt of an earlier publication of ``item``, or None if it never arrived."""
+
+    def engagement(self, items: list[Sent]) -> dict[str, Engagement]:
+        """How each of ``items`` did so far, by publication id, read from the provider (batched and paced
+        like publishing). Raise RetryableError / PermanentError as ``publish`` does; never publishes."""
+        reason = f"{self.name} does not report engagement"
+        return {s.publication_id: NotAvailable(reason) for s in items}
 
     def cancel(self, item: Rendered) -> None:  # noqa: B027 - optional for most connectors
         """Withdraw a published item (Teams events). Default: nothing to withdraw."""

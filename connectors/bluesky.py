@@ -23,7 +23,16 @@ from practiceweek.artifacts import Post, Rendered
 from practiceweek.imagesize import dimensions
 from practiceweek.textlimits import LIMITS
 
-from .base import Connector, ConnectorError, CredentialsError, Receipt
+from .base import (
+    Connector,
+    ConnectorError,
+    CredentialsError,
+    Engagement,
+    NotAvailable,
+    Reading,
+    Receipt,
+    Sent,
+)
 from .failures import classify_status, not_reached, unknown
 from .pacing import shared_bucket
 from .redaction import redact
@@ -52,10 +61,12 @@ def record_key(publication: Any, index: int) -> str:
     return out
 
 
-def facets(text: str) -> list[models.AppBskyRichtextFacet.Main]:
+def facets(text: str, links: tuple[tuple[str, str], ...] = ()) -> list[models.AppBskyRichtextFacet.Main]:
+    """Link and tag facets; a link opens its target in ``links`` (address shown → address opened)."""
+    targets = dict(links)
     out = []
     for pattern, make in (
-        (_LINK, lambda m: models.AppBskyRichtextFacet.Link(uri=m.group(0))),
+        (_LINK, lambda m: models.AppBskyRichtextFacet.Link(uri=_target(m.group(0), targets))),
         (_TAG, lambda m: models.AppBskyRichtextFacet.Tag(tag=m.group(1))),
     ):
         for m in pattern.finditer(text):
@@ -68,6 +79,10 @@ def facets(text: str) -> list[models.AppBskyRichtextFacet.Main]:
                 )
             )
     return out
+
+
+def _target(shown: str, targets: dict[str, str]) -> str:
+    return targets.get(shown) or targets.get(shown.rstrip(".,;:!?'\"")) or shown
 
 
 class BlueskyConnector(Connector):
@@ -142,6 +157,29 @@ class BlueskyConnector(Connector):
     def _url(self, rkey: str) -> str:
         return f"https://bsky.app/profile/{self.settings.handle}/post/{rkey}"
 
+    read_limit: ClassVar[tuple[int, float]] = (3000, 300.0)  # Bluesky API: 3,000 requests / 5 min
+
+    def engagement(self, items: list[Sent]) -> dict[str, Engagement]:
+        """Likes, reposts, replies and quotes of each thread's first post: ``app.bsky.feed.getPosts``,
+        25 posts a request, paced by the account's read limit."""
+        did = self._login()
+        bucket = shared_bucket(("bluesky", self.settings.base_url, did, "read"), *self.read_limit)
+        out: dict[str, Engagement] = {}
+        for start in range(0, len(items), 25):
+            batch = items[start : start + 25]
+            if bucket is not None:
+                bucket.acquire()
+            params = models.AppBskyFeedGetPosts.Params(uris=[s.remote_id for s in batch])
+            resp = self._call(lambda p=params: self.client.app.bsky.feed.get_posts(p),
+                              f"read {len(batch)} posts", write=False)
+            views = {v.uri: v for v in resp.posts}
+            for sent in batch:
+                view = views.get(sent.remote_id)
+                out[sent.publication_id] = NotAvailable("Bluesky no longer has this post") if view is None \
+                    else Reading({"likes": view.like_count or 0, "reposts": view.repost_count or 0,
+                                  "replies": view.reply_count or 0, "quotes": view.quote_count or 0})
+        return out
+
     # ------------------------------------------------------------------ contract
     def publish(self, item: Rendered) -> Receipt:
         self.refuse_long_posts(item, "Bluesky")
@@ -181,7 +219,7 @@ class BlueskyConnector(Connector):
         record = models.AppBskyFeedPost.Record(
             text=post.text,
             created_at=dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z"),
-            facets=facets(post.text) or None,
+            facets=facets(post.text, post.links) or None,
             embed=embed,
             reply=reply,
             langs=["en"],

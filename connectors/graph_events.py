@@ -9,6 +9,7 @@ extended properties: ``find`` filters on the id, and an event whose fingerprint 
 
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import Any, ClassVar
 
@@ -20,8 +21,9 @@ from msgraph.generated.users.item.events.item.cancel.cancel_post_request_body im
 
 from practiceweek.artifacts import Rendered
 
+from . import graph_reads
 from ._graph import PROPERTY_ID, GraphSession, property_filter, query, to_model
-from .base import Connector, PermanentError, Receipt
+from .base import Connector, Engagement, NotAvailable, PermanentError, Reading, Receipt, Sent
 from .pacing import shared_bucket
 from .settings import GraphSettings
 
@@ -160,6 +162,20 @@ class GraphEventsConnector(Connector):
             .cancel.post(CancelPostRequestBody(comment=comment)),
             f"cancel event {item.id}",
         )
+
+    def engagement(self, items: list[Sent]) -> dict[str, Engagement]:
+        """Attendance of each meeting (sessions, distinct attendees, minutes) from its attendance reports,
+        paced by the organiser's mailbox limit like every other Graph request."""
+        out: dict[str, Engagement] = {}
+        for sent in items:
+            organiser = self.settings.organiser or self.settings.sender or sent.account  # as publish() does
+            if not sent.join_url or not organiser:
+                out[sent.publication_id] = NotAvailable("the meeting has no Teams join link")
+                continue
+            figures = graph_reads.attendance(self.graph, organiser, sent.join_url,
+                                             functools.partial(self._pace, organiser))
+            out[sent.publication_id] = Reading(figures)
+        return out
 
     def close(self) -> None:
         self.graph.close()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 from typing import Any, ClassVar
 
 from msgraph.generated.models.attachment_item import AttachmentItem
@@ -33,10 +34,20 @@ from msgraph.generated.users.item.messages.item.attachments.create_upload_sessio
 
 from practiceweek.artifacts import Attachment, Rendered
 
+from . import graph_reads
 from ._graph import PROPERTY_ID, GraphSession, property_filter, query, send_json
-from .base import Connector, OutcomeUnknownError, PermanentError, Receipt
+from .base import (
+    Connector,
+    Engagement,
+    NotAvailable,
+    OutcomeUnknownError,
+    PermanentError,
+    Reading,
+    Receipt,
+    Sent,
+)
 from .ids import chunks, digest
-from .pacing import shared_bucket
+from .pacing import Bucket, shared_bucket
 from .settings import GraphSettings
 
 INLINE_LIMIT = 3 * 1024 * 1024  # Graph: larger attachments need an upload session
@@ -212,6 +223,22 @@ class GraphMailConnector(Connector):
             found.append(sent)
         return self._receipt(item, found)
 
+    def engagement(self, items: list[Sent]) -> dict[str, Engagement]:
+        """Recipients each email was sent to, and the non-delivery reports that came back to the sending
+        mailbox for it (read paced by the mailbox's Graph limit, not its sending limit)."""
+        out: dict[str, Engagement] = {}
+        for sent in items:
+            mailbox = self.settings.sender or sent.account
+            if not mailbox:
+                out[sent.publication_id] = NotAvailable("no sending mailbox to read reports from")
+                continue
+            bucket = shared_bucket(("graph", self.graph.base_url, mailbox.lower()), 10_000, 600.0)
+            undelivered = graph_reads.bounces(self.graph, mailbox, sent.remote_id, sent.sent_at,
+                                              functools.partial(_acquire, bucket))
+            figures = {"recipients": sent.recipients or 0, "undelivered": undelivered}
+            out[sent.publication_id] = Reading(figures)
+        return out
+
     def close(self) -> None:
         self.graph.close()
 
@@ -235,3 +262,9 @@ class GraphMailConnector(Connector):
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
+
+
+def _acquire(bucket: Bucket | None) -> None:
+    """Wait for a slot of ``bucket`` (no limit: no wait)."""
+    if bucket is not None:
+        bucket.acquire()

@@ -20,7 +20,16 @@ from mastodon import errors as m_err
 from practiceweek.artifacts import Post, Rendered
 from practiceweek.textlimits import LIMITS
 
-from .base import Connector, ConnectorError, CredentialsError, Receipt, RetryableError
+from .base import (
+    Connector,
+    ConnectorError,
+    CredentialsError,
+    Engagement,
+    Reading,
+    Receipt,
+    RetryableError,
+    Sent,
+)
 from .failures import classify_status, not_reached, unknown
 from .ids import digest
 from .pacing import shared_bucket
@@ -168,6 +177,25 @@ class MastodonConnector(Connector):
             url=statuses[0].get("url"),
             extra={"thread": [str(s["id"]) for s in statuses]},
         )
+
+    def engagement(self, items: list[Sent]) -> dict[str, Engagement]:
+        """Favourites, boosts and replies of each thread's first status (``GET /api/v1/statuses/:id``),
+        paced by the account's limit (300 requests / 5 min covers reads as well as posts)."""
+        bucket = shared_bucket(
+            ("mastodon", self.settings.base_url or "", digest(self.settings.access_token or "")),
+            self.requests_per_interval,
+            self.interval_seconds,
+        )
+        out: dict[str, Engagement] = {}
+        for sent in items:
+            if bucket is not None:
+                bucket.acquire()
+            status = self._call(lambda sid=sent.remote_id: self.api.status(sid),
+                                f"read status {sent.remote_id}", write=False)
+            out[sent.publication_id] = Reading({"likes": int(status["favourites_count"]),
+                                                "reposts": int(status["reblogs_count"]),
+                                                "replies": int(status["replies_count"])})
+        return out
 
     def find(self, item: Rendered) -> Receipt | None:
         found = self._existing(item)

@@ -19,7 +19,17 @@ from requests_oauthlib import OAuth1
 from practiceweek.artifacts import Post, Rendered
 from practiceweek.textlimits import LIMITS
 
-from .base import Connector, ConnectorError, CredentialsError, PermanentError, Receipt
+from .base import (
+    Connector,
+    ConnectorError,
+    CredentialsError,
+    Engagement,
+    NotAvailable,
+    PermanentError,
+    Reading,
+    Receipt,
+    Sent,
+)
 from .failures import classify_status, not_reached, unknown
 from .ids import digest
 from .pacing import shared_bucket
@@ -54,6 +64,9 @@ class _Session(requests.Session):
                 url = self.base_url + url[len(prefix) :]
         kwargs.setdefault("timeout", self.timeout)
         return super().request(method, url, *args, **kwargs)
+
+
+TIER_REFUSALS = ("client-not-enrolled", "client-forbidden")  # X's 403 reasons for an API tier too low
 
 
 class XConnector(Connector):
@@ -220,9 +233,43 @@ class XConnector(Connector):
             ids.append(str(resp.data["id"]))
         return self._receipt(item, ids)
 
+    lookup_limit: ClassVar[tuple[int, float]] = (15, 900.0)  # GET /2/tweets, per user (Basic tier)
+
+    def engagement(self, items: list[Sent]) -> dict[str, Engagement]:
+        """Likes, reposts, replies and quotes (``public_metrics``) from post lookup, 100 posts a request.
+        A tier without post lookup (X answers 403 client-not-enrolled) is "not available on this tier"."""
+        account = digest(str(self.settings.access_token))
+        bucket = shared_bucket(("x", self.settings.base_url, account, "lookup"), *self.lookup_limit)
+        out: dict[str, Engagement] = {}
+        for start in range(0, len(items), 100):
+            batch = items[start : start + 100]
+            if bucket is not None:
+                bucket.acquire()
+            try:
+                resp = self._call(lambda b=batch: self.client.get_tweets(
+                    [s.remote_id for s in b], tweet_fields=["public_metrics"], user_auth=True),
+                    f"look up {len(batch)} posts", write=False)
+            except ConnectorError as exc:
+                if exc.status == 403 and any(r in exc.body for r in TIER_REFUSALS):
+                    return {s.publication_id: NotAvailable("not available on this tier") for s in items}
+                raise
+            found = {str(t.id): t for t in resp.data or []}
+            for sent in batch:
+                tweet = found.get(sent.remote_id)
+                metrics = getattr(tweet, "public_metrics", None) if tweet is not None else None
+                out[sent.publication_id] = (Reading(_metrics(metrics)) if metrics
+                                            else NotAvailable("X did not return this post's metrics"))
+        return out
+
     def find(self, item: Rendered) -> Receipt | None:
         ids = self._existing(item)
         return self._receipt(item, ids) if ids and len(ids) == len(item.posts or (1,)) else None
 
     def close(self) -> None:
         self.session.close()
+
+
+def _metrics(m: dict[str, Any]) -> dict[str, int]:
+    out = {"likes": m.get("like_count"), "reposts": m.get("retweet_count"), "replies": m.get("reply_count"),
+           "quotes": m.get("quote_count"), "impressions": m.get("impression_count")}
+    return {k: int(v) for k, v in out.items() if v is not None}

@@ -50,7 +50,7 @@ ROOT = Path(__file__).resolve().parent.parent
 POOL = "practiceweek"
 PREFECT_FILE = ROOT / "deploy" / "prefect.yaml"
 DEPLOYMENTS = ("schedule-campaign/practiceweek", "publish-window/practiceweek",
-               "alert-operators/practiceweek")
+               "alert-operators/practiceweek", "collect-engagement/practiceweek")
 
 
 def _settings() -> Settings:

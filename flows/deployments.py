@@ -7,6 +7,7 @@ from typing import Any
 from prefect.events.schemas.deployment_triggers import DeploymentEventTrigger
 
 from .alerts import INFRASTRUCTURE_EVENTS, LATE_EVENT, alert_operators
+from .engagement import SAFETY_NET_S, collect_engagement
 from .names import DEPLOYMENT
 from .publish import publish_window
 from .schedule import schedule_campaign
@@ -38,6 +39,7 @@ def deployments() -> list[Any]:
         schedule_campaign.to_deployment(DEPLOYMENT, triggers=[replan], tags=["practiceweek"]),
         publish_window.to_deployment(DEPLOYMENT, tags=["practiceweek"]),
         alert_operators.to_deployment(DEPLOYMENT, triggers=[alert], tags=["practiceweek"]),
+        collect_engagement.to_deployment(DEPLOYMENT, interval=SAFETY_NET_S, tags=["practiceweek"]),
     ]
 
 

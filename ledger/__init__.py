@@ -13,6 +13,7 @@ from __future__ import annotations
 from .alerts import AlertsMixin
 from .campaigns import CampaignsMixin
 from .database import Database, default_url
+from .engagement import EngagementMixin, ReadingRow
 from .pacers import PacersMixin
 from .plans import PlansMixin
 from .publications import DEFAULT_LEASE_S, PublicationsMixin, worker_id
@@ -31,6 +32,7 @@ __all__ = [
     "Diff",
     "Ledger",
     "Planned",
+    "ReadingRow",
     "Row",
     "State",
     "Stopped",
@@ -48,6 +50,7 @@ class Ledger(
     PacersMixin,
     WindowsMixin,
     RenderingsMixin,
+    EngagementMixin,
     Database,
 ):
     """Publications, campaigns and window runs, shared by every process that schedules or publishes."""

@@ -58,6 +58,12 @@ _SCHEMA = [
     # renderings and rendered assets, content-addressed: made once (ahead of time), read by every worker
     """CREATE TABLE IF NOT EXISTS renderings (
         key TEXT PRIMARY KEY, campaign TEXT, data BYTEA NOT NULL, created_at DOUBLE PRECISION NOT NULL)""",
+    # engagement readings after publishing (ledger/engagement.py): one row per publication and mark
+    """CREATE TABLE IF NOT EXISTS readings (
+        publication TEXT NOT NULL, mark TEXT NOT NULL, due_at DOUBLE PRECISION NOT NULL, state TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0, retry_at DOUBLE PRECISION, figures TEXT, reason TEXT,
+        read_at DOUBLE PRECISION, error TEXT, PRIMARY KEY (publication, mark))""",
+    """CREATE INDEX IF NOT EXISTS readings_due ON readings (state, due_at)""",
 ]
 
 

@@ -29,6 +29,7 @@ class Post:
 
     text: str
     image: Attachment | None = None
+    links: tuple[tuple[str, str], ...] = ()  # Bluesky: (address as shown in text, address the link opens)
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,8 @@ def rendered_to_bytes(r: Rendered) -> bytes:
         "recipients": list(r.recipients),
         "sender": r.sender,
         "attachments": [_attachment_json(a) for a in r.attachments],
-        "posts": [{"text": p.text, "image": p.image and _attachment_json(p.image)} for p in r.posts],
+        "posts": [{"text": p.text, "image": p.image and _attachment_json(p.image), "links": p.links}
+                  for p in r.posts],
         "event": r.event,
         "ics": _b64(r.ics),
         "card": r.card,
@@ -111,7 +113,8 @@ def rendered_from_bytes(data: bytes) -> Rendered:
         recipients=tuple(d["recipients"]),
         sender=d["sender"],
         attachments=tuple(_attachment(a) for a in d["attachments"]),
-        posts=tuple(Post(p["text"], p["image"] and _attachment(p["image"])) for p in d["posts"]),
+        posts=tuple(Post(p["text"], p["image"] and _attachment(p["image"]),
+                         tuple(tuple(pair) for pair in p.get("links") or ())) for p in d["posts"]),
         event=d["event"],
         ics=_unb64(d["ics"]),
         card=d["card"],

@@ -84,6 +84,18 @@ class Branding(Strict):
     )
 
 
+class Analytics(Strict):
+    """How links in what goes out are tagged for the partnership's own web analytics."""
+
+    tag_links: bool = Field(
+        True,
+        description="Add utm_source (channel), utm_medium, utm_campaign (campaign id) and utm_content "
+        "(day and slot) to every link to the organiser's own website, so its analytics show which email, "
+        "post, card or poster brought each visit. Links to other sites are never changed. false: no tags.",
+        examples=[False],
+    )
+
+
 class Audience(Strict):
     """A named group of recipients."""
 
@@ -134,6 +146,11 @@ class Campaign(Strict):
         default_factory=Branding,
         description="Colours, logo and template overrides.",
         examples=[{"primary_colour": "#1D3E6E", "accent_colour": "#F2A900"}],
+    )
+    analytics: Analytics = Field(
+        default_factory=Analytics,
+        description="Tagging of links to the organiser's website for its web analytics (on by default).",
+        examples=[{"tag_links": False}],
     )
     audiences: dict[Slug, Audience] = Field(
         min_length=1,

@@ -178,6 +178,7 @@ def test_prefect_yaml_declares_the_served_deployments_and_their_triggers() -> No
         "flows/schedule.py:schedule_campaign",
         "flows/publish.py:publish_window",
         "flows/alerts.py:alert_operators",
+        "flows/engagement.py:collect_engagement",
     }
     for entry, d in by_entry.items():
         path, name = entry.split(":")

@@ -14,6 +14,7 @@ import pytest
 from pypdf import PdfReader
 from test_render_support import EVENTS_SEED
 
+from practiceweek import links
 from practiceweek.artifacts import RenderContext
 from practiceweek.dates import day_date, day_key
 from practiceweek.loader import load
@@ -129,9 +130,10 @@ def test_poster_qr_code_opens_the_week_page_and_links_are_clickable(week):
     loaded, rendered = week
     r = _poster(rendered, "mon")
     codes = zxingcpp.read_barcodes(image.open(io.BytesIO(r.files["mon.png"])))
-    assert [c.text for c in codes] == [WEEK_PAGE]  # was the poster's own PDF
+    assert [links.clean(c.text) for c in codes] == [WEEK_PAGE]  # was the poster's own PDF (UTM tags aside)
     resources = {res.url for t in _day(loaded, "mon").themes for res in t.resources}
-    assert resources | {WEEK_PAGE} <= _uris(r.files["mon.pdf"])  # was no clickable links
+    uris = {links.clean(u) for u in _uris(r.files["mon.pdf"])}
+    assert resources | {WEEK_PAGE} <= uris  # was no clickable links
 
 
 def test_week_poster_lists_the_weeks_events(week):

@@ -12,6 +12,7 @@ import functools
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .. import links
 from ..errors import CampaignError, Problem
 from ..loader import Loaded
 
@@ -44,6 +45,7 @@ def environment(override: Path | None) -> SandboxedEnvironment:
     env.filters["text_on"] = colours.text_on
     env.filters["oneline"] = lambda s: " ".join(str(s).split())
     env.filters["end_sentence"] = end_sentence
+    env.filters["clean"] = links.clean
     env.globals["channel_name"] = CHANNEL_NAMES.get
     return env
 

@@ -38,7 +38,7 @@ def render_email(loaded: Loaded, pub: Publication, ctx: RenderContext) -> Render
         html = render_template(loaded, "reminder.mjml", **context)
         text = render_template(loaded, "reminder.txt", **context)
     else:
-        day = views.day_for(loaded, pub)
+        day = views.day_for(loaded, pub, tag=context["tag"])
         events = views.events_on(loaded, pub.date, ctx)
         invites = not meeting_invites(loaded)
         context.update(day=day, events=events, event=None, reminder=False,

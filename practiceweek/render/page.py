@@ -21,9 +21,9 @@ def render_page(loaded: Loaded, pub: Publication, ctx: RenderContext) -> Rendere
     cf = loaded.model
     shown = sorted((d for d in cf.days if (day_date(cf, d) or pub.date) <= pub.date),
                    key=lambda d: day_date(cf, d) or pub.date)
-    days = [views.day_view(loaded, d) for d in shown]
-    events = views.week_events(loaded, ctx)
-    context = {**views.base(loaded, pub, ctx), "days": days, "events": events}
+    context = views.base(loaded, pub, ctx)
+    days = [views.day_view(loaded, d, tag=context["tag"]) for d in shown]
+    context.update(days=days, events=views.week_events(loaded, ctx))
     files = {"index.html": render_template(loaded, "page.html", **context).encode(),
              "site.css": render_template(loaded, "site.css", **context).encode(),
              "contrast.js": render_template(loaded, "contrast.js").encode()}

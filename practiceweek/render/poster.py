@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from .. import links
 from ..artifacts import Attachment, RenderContext
 from ..dates import known_date
 from ..loader import Loaded
@@ -68,7 +69,8 @@ def _make(loaded: Loaded, pub: Publication, ctx: RenderContext, key: str) -> Pos
 def poster_data(loaded: Loaded, pub: Publication, ctx: RenderContext,
                 key: str) -> tuple[dict[str, Any], dict[str, bytes]]:
     """What ``poster.typ`` shows (plain data) and the image files beside it."""
-    context = views.base(loaded, pub, ctx, offline=True)
+    poster_tag = links.tagger(loaded.model, "poster", key, "week" if key == "week" else "daily")
+    context = views.base(loaded, pub, ctx, offline=True, tag=poster_tag)  # the same links in every carrier
     c = loaded.model.campaign
     files: dict[str, bytes] = {}
     data: dict[str, Any] = {
@@ -77,7 +79,7 @@ def poster_data(loaded: Loaded, pub: Publication, ctx: RenderContext,
         "hashtags": " ".join(context["hashtags"]), "logo": logo_file(loaded, files), "ready": None,
         "qr": _qr(loaded, context, files), "themes": [], "summary": None, "days": [], "resources": []}
     if key == "week":
-        days = [views.day_view(loaded, d) for d in sorted(loaded.model.days,
+        days = [views.day_view(loaded, d, tag=poster_tag) for d in sorted(loaded.model.days,
                                                           key=lambda d: known_date(loaded.model, d))]
         events = views.week_events(loaded, ctx)
         context.update(days=days, day=None, events=events)
@@ -85,7 +87,7 @@ def poster_data(loaded: Loaded, pub: Publication, ctx: RenderContext,
                     header_lines=[],
                     days=[_week_day(d) for d in days], events=[_event(e, week=True) for e in events])
     else:
-        day = views.day_view(loaded, views.find_day(loaded, pub.date))
+        day = views.day_view(loaded, views.find_day(loaded, pub.date), tag=poster_tag)
         events = views.events_on(loaded, pub.date, ctx)
         context.update(day=day, events=events)
         data.update(kind="day", title=f"{day['weekday']}: {day['title']} · {c.title}",
@@ -142,7 +144,9 @@ def _qr(loaded: Loaded, context: dict[str, Any], files: dict[str, bytes]) -> dic
     files["qr.svg"] = out.getvalue()
     short = context["organiser"].short_name
     where = "every day of the week" if context["week_page"] else f"the {short} website"
-    return {"file": "qr.svg", "url": url, "caption": f"Scan for {where}", "alt": f"QR code linking to {url}"}
+    label = links.clean(url)
+    return {"file": "qr.svg", "url": url, "label": label, "caption": f"Scan for {where}",
+            "alt": f"QR code linking to {label}"}
 
 
 def _norm(text: str | None) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 from .. import textlimits
 from ..artifacts import Attachment, Post, RenderContext, Rendered
 from ..imagesize import dimensions
+from ..links import NO_TAGS, Tagger, tagger
 from ..loader import Loaded
 from ..planner import Publication
 from . import views
@@ -28,17 +29,44 @@ def render_social(loaded: Loaded, pub: Publication, ctx: RenderContext) -> Rende
         day = views.day_for(loaded, pub)
         messages = [m for t in day["themes"] for m in t["key_messages"]]
         summaries = [t["summary"] for t in day["themes"] if t["summary"]] + [day["summary"]]
-        context = {**views.base(loaded, pub, ctx), "network": network, "day": day,
+        context = {**views.base(loaded, pub, ctx, tag=NO_TAGS), "network": network, "day": day,
                    "events": views.events_on(loaded, pub.date, ctx),
                    "key_message": next(iter(messages + [x for x in summaries if x]), None),
                    "resource": _resource(day)}
         own = render_template(loaded, "social.txt", **context)
-    text = _tidy(own)
+    tag = tagger(loaded.model, network, pub.day, pub.slot)
+    text = _tidy(own) if network == "bluesky" else tag_text(_tidy(own), tag)[0]
     image = _image(loaded, pub, ctx)
     parts = thread(network, text)
-    posts = tuple(Post(part, image if i == 0 else None) for i, part in enumerate(parts))
+    facets = network == "bluesky"
+    posts = tuple(Post(part, image if i == 0 else None, tag_text(part, tag)[1] if facets else ())
+                  for i, part in enumerate(parts))
     return Rendered(publication=pub, subject=parts[0][:80], text=text, posts=posts,
                     attachments=(image,) if image else ())
+
+
+def links_in(text: str) -> list[tuple[int, str]]:
+    """Every web address in ``text`` as (where it starts, the address without trailing punctuation)."""
+    out = []
+    for match in _URL.finditer(text):
+        url = match.group(0)
+        while url and (url[-1] in _TRAILING or (url[-1] == ")" and url.count("(") < url.count(")"))):
+            url = url[:-1]
+        out.append((match.start(), url))
+    return out
+
+
+def tag_text(text: str, tag: Tagger) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """``text`` with its links to the organiser's site tagged, and those links as (shown, tagged).
+
+    X and Mastodon take the tagged text: they show a link shortened and count it as 23 whatever its
+    length. Bluesky keeps the clean text and opens the tagged address through the link's facet."""
+    found = [(start, url, tag(url) or url) for start, url in links_in(text)]
+    found = [(start, url, target) for start, url, target in found if target != url]
+    out = text
+    for start, url, target in reversed(found):
+        out = out[:start] + target + out[start + len(url):]
+    return out, tuple((url, target) for _, url, target in found)
 
 
 def _resource(day: dict[str, Any]) -> dict[str, Any] | None:
@@ -176,27 +204,26 @@ def post_json(network: str, post: Post, index: int, total: int) -> dict[str, Any
         if size:
             out["image"].update(width=size[0], height=size[1])
     if network == "bluesky":
-        out["facets"] = bluesky_facets(post.text)
+        out["facets"] = bluesky_facets(post.text, post.links)
     return out
 
 
 _TAG = re.compile(r"(?:^|(?<=\s))[#＃]([^\s\u00AD\u2060\u200A\u200B\u200C\u200D\u20e2]+)")
 
 
-def bluesky_facets(text: str) -> list[dict[str, Any]]:
-    """Link and hashtag facets (app.bsky.richtext.facet) with UTF-8 byte offsets, as Bluesky expects."""
+def bluesky_facets(text: str, links: tuple[tuple[str, str], ...] = ()) -> list[dict[str, Any]]:
+    """Link and hashtag facets (app.bsky.richtext.facet) with UTF-8 byte offsets, as Bluesky expects;
+    a link opens its target in ``links`` (address shown → address opened) when it has one."""
     facets: list[tuple[int, dict[str, Any]]] = []
+    targets = dict(links)
 
     def span(start: int, end: int) -> dict[str, int]:
         return {"byteStart": len(text[:start].encode("utf-8")), "byteEnd": len(text[:end].encode("utf-8"))}
 
-    for match in _URL.finditer(text):
-        url = match.group(0)
-        while url and (url[-1] in _TRAILING or (url[-1] == ")" and url.count("(") < url.count(")"))):
-            url = url[:-1]
-        start = match.start()
+    for start, url in links_in(text):
         facets.append((start, {"index": span(start, start + len(url)),
-                               "features": [{"$type": "app.bsky.richtext.facet#link", "uri": url}]}))
+                               "features": [{"$type": "app.bsky.richtext.facet#link",
+                                             "uri": targets.get(url, url)}]}))
     for match in _TAG.finditer(text):
         tag = match.group(1)
         while tag and (tag[-1] in _TRAILING or tag[-1] in ")]}"):

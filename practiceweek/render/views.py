@@ -16,6 +16,7 @@ from typing import Any
 from ..artifacts import RenderContext
 from ..channels import resolve
 from ..dates import day_date, day_key, week_dates
+from ..links import NO_TAGS, Tagger, tagger
 from ..loader import Loaded
 from ..model import Day, Event, Image, Resource
 from ..planner import Publication
@@ -103,11 +104,13 @@ def brand(loaded: Loaded, *, offline: bool = False) -> dict[str, Any]:
             "accent_ink": colours.ink(accent), "logo": image(loaded, b.logo, offline=offline)}
 
 
-def resource(r: Resource, with_qr: bool) -> dict[str, Any]:
+def resource(r: Resource, with_qr: bool, tag: Tagger = NO_TAGS) -> dict[str, Any]:
+    """A resource as templates see it: ``url`` tagged for the organiser's analytics, ``label`` clean."""
     kind_label = KIND_LABELS[r.kind.value]
-    return {"title": r.title, "url": r.url, "kind": r.kind.value, "kind_label": kind_label,
+    url = tag(r.url) or r.url
+    return {"title": r.title, "url": url, "kind": r.kind.value, "kind_label": kind_label,
             "label": _label(r.title, kind_label), "description": r.description,
-            "qr": qr_svg(r.url) if with_qr else None}
+            "qr": qr_svg(url) if with_qr else None}
 
 
 def poster_on(loaded: Loaded, day: Day) -> bool:
@@ -115,9 +118,9 @@ def poster_on(loaded: Loaded, day: Day) -> bool:
     return resolve(loaded.model.channels, day, "poster").enabled
 
 
-def day_for(loaded: Loaded, pub: Publication) -> dict[str, Any]:
+def day_for(loaded: Loaded, pub: Publication, tag: Tagger = NO_TAGS) -> dict[str, Any]:
     """The day ``pub`` shows, narrowed to its slot's focus (one theme, one resource, the one-thing line)."""
-    view = day_view(loaded, find_day(loaded, pub.date))
+    view = day_view(loaded, find_day(loaded, pub.date), tag=tag)
     focus = pub.content.get("focus") or {}
     themes = view["themes"]
     if focus.get("theme"):
@@ -136,12 +139,12 @@ def day_for(loaded: Loaded, pub: Publication) -> dict[str, Any]:
             "resources": [r for t in themes for r in t["resources"]]}
 
 
-def day_view(loaded: Loaded, day: Day, *, with_qr: bool = False) -> dict[str, Any]:
+def day_view(loaded: Loaded, day: Day, *, with_qr: bool = False, tag: Tagger = NO_TAGS) -> dict[str, Any]:
     date = day_date(loaded.model, day)
     assert date is not None
     themes: list[dict[str, Any]] = [
         {"title": t.title, "summary": t.summary, "key_messages": list(t.key_messages),
-         "one_thing": t.one_thing, "resources": [resource(r, with_qr) for r in t.resources]}
+         "one_thing": t.one_thing, "resources": [resource(r, with_qr, tag) for r in t.resources]}
         for t in day.themes
     ]
     return {"key": day_key(date), "date": date, "date_label": long_date(date), "weekday": f"{date:%A}",
@@ -201,12 +204,16 @@ def page_link(loaded: Loaded, pub: Publication | None, ctx: RenderContext) -> st
     return week_page(loaded, pub, ctx) or loaded.model.campaign.organiser.website
 
 
-def base(
-    loaded: Loaded, pub: Publication | None, ctx: RenderContext, *, offline: bool = False
-) -> dict[str, Any]:
+def base(loaded: Loaded, pub: Publication | None, ctx: RenderContext, *, offline: bool = False,
+         tag: Tagger | None = None) -> dict[str, Any]:
+    """What every template sees. ``link``, ``week_page`` and ``website`` are tagged with ``tag`` (by
+    default the publication's own tagger) and so is ``tag`` handed on to ``day_view``; templates show
+    an address as text through ``|clean``."""
     c = loaded.model.campaign
     dates = week_dates(loaded.model)
+    if tag is None:
+        tag = tagger(loaded.model, pub.channel, pub.day, pub.slot) if pub is not None else NO_TAGS
     return {"campaign": c, "organiser": c.organiser, "brand": brand(loaded, offline=offline), "pub": pub,
             "week_label": f"{long_date(dates[0])} to {long_date(dates[-1])}",
-            "hashtags": [f"#{h.lstrip('#')}" for h in c.hashtags], "link": page_link(loaded, pub, ctx),
-            "week_page": week_page(loaded, pub, ctx)}
+            "hashtags": [f"#{h.lstrip('#')}" for h in c.hashtags], "link": tag(page_link(loaded, pub, ctx)),
+            "week_page": tag(week_page(loaded, pub, ctx)), "website": tag(c.organiser.website), "tag": tag}

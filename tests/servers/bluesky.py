@@ -10,6 +10,7 @@ import hashlib
 import json
 import time
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import regex
 
@@ -42,6 +43,8 @@ class BlueskyServer(FakeServer):
         self.route("POST", X + "com.atproto.repo.uploadBlob", self.upload_blob)
         self.route("POST", X + "com.atproto.repo.createRecord", self.create_record)
         self.route("GET", X + "com.atproto.repo.getRecord", self.get_record)
+        self.route("GET", X + "app.bsky.feed.getPosts", self.get_posts)  # the AppView, proxied by the PDS
+        self.counts: dict[str, dict[str, int]] = {}  # post uri → likeCount, repostCount, ...
 
     def rate_limit_headers(self, delay: float) -> dict[str, str]:
         return {
@@ -168,3 +171,24 @@ class BlueskyServer(FakeServer):
         if rec is None or req.query.get("repo") not in (self.did, self.handle):
             return Response(400, {"error": "RecordNotFound", "message": "Could not locate record"})
         return Response(200, rec)
+
+    def react(self, uri: str, *, likes: int = 0, reposts: int = 0, replies: int = 0, quotes: int = 0) -> None:
+        """What people did with post ``uri`` (its counts as the AppView reports them)."""
+        self.counts[uri] = {"likeCount": likes, "repostCount": reposts, "replyCount": replies,
+                            "quoteCount": quotes}
+
+    def get_posts(self, req: Request) -> Response:
+        if not self._authed(req):
+            return Response(401, {"error": "AuthenticationRequired", "message": "Authentication Required"})
+        uris = parse_qs(urlsplit(req.raw_path).query).get("uris", [])
+        if len(uris) > 25:
+            return Response(400, {"error": "InvalidRequest",
+                                  "message": "uris must not have more than 25 elements"})
+        by_uri = {r["uri"]: r for r in self.records.values()}
+        posts = [{"uri": uri, "cid": by_uri[uri]["cid"], "record": by_uri[uri]["value"],
+                  "author": {"did": self.did, "handle": self.handle},
+                  "indexedAt": by_uri[uri]["value"].get("createdAt"),
+                  "likeCount": 0, "repostCount": 0, "replyCount": 0, "quoteCount": 0,
+                  **self.counts.get(uri, {})}
+                 for uri in uris if uri in by_uri]
+        return Response(200, {"posts": posts})

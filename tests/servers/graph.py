@@ -16,6 +16,7 @@ import time
 import uuid
 from typing import Any
 
+from . import graph_reads
 from .base import FakeServer, Request, Response, check_bearer
 
 V = "/v1.0"
@@ -75,6 +76,7 @@ class GraphServer(FakeServer):
         )
         # the channel behind a Teams Workflows webhook: a callable returning the cards it received
         self.channel_cards: Any = None
+        graph_reads.install(self)  # attendance reports and non-delivery reports (read after the fact)
 
     # ------------------------------------------------------------------ plumbing
     def rate_limit_headers(self, delay: float) -> dict[str, str]:

@@ -34,6 +34,7 @@ class MastodonServer(FakeServer):
         self.route("POST", "/api/v1/media", self.post_media)
         self.route("GET", "/api/v1/accounts/verify_credentials", self.verify)
         self.route("GET", r"/api/v1/accounts/(?P<aid>\d+)/statuses", self.account_statuses)
+        self.route("GET", r"/api/v1/statuses/(?P<sid>\d+)", self.get_status)
 
     def rate_limit_headers(self, delay: float) -> dict[str, str]:
         reset = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=max(1, delay))
@@ -167,3 +168,12 @@ class MastodonServer(FakeServer):
     def account_statuses(self, req: Request) -> Response:
         limit = int(req.query.get("limit", 20))
         return Response(200, list(reversed(self.statuses))[:limit])
+
+    def react(self, sid: str, *, likes: int = 0, boosts: int = 0, replies: int = 0) -> None:
+        """What people did with status ``sid`` (its counts as Mastodon reports them)."""
+        status = next(s for s in self.statuses if s["id"] == sid)
+        status.update(favourites_count=likes, reblogs_count=boosts, replies_count=replies)
+
+    def get_status(self, req: Request) -> Response:
+        found = next((s for s in self.statuses if s["id"] == req.match["sid"]), None)
+        return Response(200, found) if found else Response(404, {"error": "Record not found"})

@@ -41,6 +41,9 @@ class XServer(FakeServer):
         self.route("GET", r"/2/users/(?P<uid>\d+)/tweets", self.timeline)
         self.route("POST", "/2/media/upload", self.upload)
         self.route("POST", "/2/media/metadata", self.metadata)
+        self.route("GET", "/2/tweets", self.lookup)
+        self.tier = "basic"  # "free": post lookup refused as X refuses it (403 client-not-enrolled)
+        self.metrics: dict[str, dict[str, int]] = {}  # tweet id → public_metrics
 
     def rate_limit_headers(self, delay: float) -> dict[str, str]:
         return {
@@ -161,3 +164,34 @@ class XServer(FakeServer):
         m["alt"] = body["metadata"]["alt_text"]["text"]
         return Response(200, {"data": {"associated_metadata": True}})
 
+    def react(self, tid: str, *, likes: int = 0, reposts: int = 0, replies: int = 0, quotes: int = 0) -> None:
+        """What people did with post ``tid`` (its ``public_metrics``)."""
+        self.metrics[tid] = {"retweet_count": reposts, "reply_count": replies, "like_count": likes,
+                             "quote_count": quotes, "bookmark_count": 0, "impression_count": 10 * likes}
+
+    def lookup(self, req: Request) -> Response:
+        if self.tier == "free":
+            return Response(403, {
+                "client_id": "29000001", "title": "Client Forbidden", "reason": "client-not-enrolled",
+                "detail": "When authenticating requests to the Twitter API v2 endpoints, you must use keys "
+                "and tokens from a Twitter developer App that is attached to a Project. You can create a "
+                "project via the developer portal.",
+                "registration_url": "https://developer.twitter.com/en/docs/projects/overview",
+                "required_enrollment": "Appropriate Level of API Access",
+                "type": "https://api.twitter.com/2/problems/client-forbidden"})
+        ids = [i for i in req.query.get("ids", "").split(",") if i]
+        fields = req.query.get("tweet.fields", "").split(",")
+        by_id = {t["id"]: t for t in self.tweets}
+        data = []
+        for tid in (i for i in ids if i in by_id):
+            tweet = {k: by_id[tid][k] for k in ("id", "text", "edit_history_tweet_ids")}
+            if "public_metrics" in fields:
+                tweet["public_metrics"] = self.metrics.get(tid) or {
+                    "retweet_count": 0, "reply_count": 0, "like_count": 0, "quote_count": 0,
+                    "bookmark_count": 0, "impression_count": 0}
+            data.append(tweet)
+        errors = [{"value": i, "detail": f"Could not find tweet with ids: [{i}].", "title": "Not Found Error",
+                   "resource_type": "tweet", "parameter": "ids", "resource_id": i,
+                   "type": "https://api.twitter.com/2/problems/resource-not-found"}
+                  for i in ids if i not in by_id]
+        return Response(200, {"data": data, **({"errors": errors} if errors else {})})
