@@ -9,17 +9,19 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from conftest import kill_tree
 
 from ledger import Ledger, Row
-from tests.waiting import wait_until
+from tests.helpers import ROOT, kill_tree, wait_until
+
+if TYPE_CHECKING:
+    from tests.servers.mastodon import MastodonServer
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "campaigns" / "hscp-learning-from-reviews-2024.yaml"
 CID = "hscp-lfr-2024"
 PW = [sys.executable, "-m", "cli"]
@@ -71,13 +73,11 @@ def _assert_once_in_order_with_content(rows: list[Row], outbox: Path) -> None:
 
 
 def test_rehearsed_week_edited_killed_and_restarted_goes_out_once_in_order(
-    prefect_env: dict[str, str], tmp_path: Path
+    prefect_env: dict[str, str], tmp_path: Path, mastodon_server: MastodonServer
 ) -> None:
     """Rehearse the seed week (Mastodon through its local server, with a 429 and a 503 on the way), edit the
     file mid-week (a trigger re-plans it), kill -9 everything mid-week, restart: once each, in order."""
-    from tests.servers.mastodon import MastodonServer
-
-    server = MastodonServer().start()
+    server = mastodon_server
     server.inject("429", path="/api/v1/statuses", method="POST", times=1)
     server.inject("503", path="/api/v1/statuses", method="POST", times=1)
     env = {

@@ -10,15 +10,15 @@ from pathlib import Path
 
 import pytest
 from icalendar import Calendar
-from test_render_support import EVENTS_SEED, hostile, write
 
 from practiceweek.loader import load
 from practiceweek.planner import plan
 from practiceweek.render import preview
+from tests.helpers import ROOT
+from tests.render_support import EVENTS_SEED, hostile, write
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
-ROOT = Path(__file__).resolve().parents[1]
 AXE = ROOT / "tests" / "js" / "node_modules" / "axe-core" / "axe.min.js"
 ARTIFACTS = ROOT / "tests" / "artifacts"
 CHROMIUM = "/usr/bin/chromium"

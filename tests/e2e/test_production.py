@@ -18,11 +18,8 @@ from typing import Any
 import httpx
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-
-from deploy.production import PG_BIN, Stack  # noqa: E402
+from deploy.production import PG_BIN, Stack
+from tests.helpers import ROOT
 
 _spec = importlib.util.spec_from_file_location("practiceweek_bench_chaos", ROOT / "bench" / "chaos.py")
 assert _spec is not None and _spec.loader is not None

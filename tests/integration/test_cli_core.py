@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).parent.parent
-FIXTURES = Path(__file__).parent / "fixtures"
+from tests.helpers import FIXTURES, ROOT
+
 BASE = (FIXTURES / "good_base.yaml").read_text()
 SEEDS = sorted(str(p) for p in (ROOT / "campaigns").glob("*.yaml"))
 HEAVY = ("prefect", "msgraph", "tweepy", "atproto", "mastodon", "weasyprint", "jinja2", "psycopg")

@@ -3,15 +3,14 @@ and recovered with no duplicate and no loss, as counted by the provider's local 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 
 from connectors.base import OutcomeUnknownError, PermanentError, Receipt, RetryableError
 from connectors.delivery import deliver
 from connectors.registry import NAMES
-from tests.servers.fixtures import Harness, build, no_sleep
+from tests.servers.harness import Harness, no_sleep
 
 VARIANTS = [*NAMES, "teams_channel+graph"]  # the Teams webhook alone cannot be queried; with Graph it can
 NETWORKED = [n for n in VARIANTS if n not in ("outbox", "web_page")]
@@ -21,13 +20,13 @@ pytestmark = pytest.mark.timeout(60)
 
 
 @pytest.fixture(params=VARIANTS)
-def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
-    yield from build(request.param, tmp_path)
+def harness(request: pytest.FixtureRequest, harness_for: Callable[[str], Harness]) -> Harness:
+    return harness_for(request.param)
 
 
 @pytest.fixture(params=NETWORKED)
-def net(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
-    yield from build(request.param, tmp_path)
+def net(request: pytest.FixtureRequest, harness_for: Callable[[str], Harness]) -> Harness:
+    return harness_for(request.param)
 
 
 def test_limits_are_declared(harness: Harness) -> None:
@@ -93,8 +92,8 @@ def test_fault_is_classified_and_recovered(net: Harness, fault: str) -> None:
 
 
 @pytest.fixture(params=["graph_mail", "bluesky", "mastodon", "outbox"])
-def shared(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
-    yield from build(request.param, tmp_path)
+def shared(request: pytest.FixtureRequest, harness_for: Callable[[str], Harness]) -> Harness:
+    return harness_for(request.param)
 
 
 def test_one_connector_shared_by_plain_threads(shared: Harness) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import httpx
 import pytest
 
@@ -10,8 +12,10 @@ from connectors.graph_events import transaction_id
 from connectors.registry import get_connector
 from practiceweek.artifacts import Attachment
 from tests.servers import items
-from tests.servers.fixtures import SECRETS, graph_server  # noqa: F401 - fixture
-from tests.servers.graph import GraphServer
+from tests.servers.harness import SECRETS
+
+if TYPE_CHECKING:
+    from tests.servers.graph import GraphServer
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -4,7 +4,7 @@ not even when a server reflects the credentials it received in its error bodies.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,15 +13,15 @@ from connectors.base import ConnectorError, Receipt
 from connectors.delivery import deliver
 from connectors.registry import NAMES, get_connector
 from tests.servers import items
-from tests.servers.fixtures import SECRETS, Harness, build, no_sleep
+from tests.servers.harness import SECRETS, Harness, no_sleep
 
 pytestmark = pytest.mark.timeout(60)
 NETWORKED = [n for n in NAMES if n not in ("outbox", "web_page")]
 
 
 @pytest.fixture(params=NETWORKED)
-def net(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
-    yield from build(request.param, tmp_path)
+def net(request: pytest.FixtureRequest, harness_for: Callable[[str], Harness]) -> Harness:
+    return harness_for(request.param)
 
 
 def _leaks(text: str) -> list[str]:

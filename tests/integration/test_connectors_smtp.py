@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -11,8 +12,10 @@ from connectors.base import PermanentError
 from connectors.registry import get_connector
 from connectors.smtp_mail import message_id
 from tests.servers import items
-from tests.servers.fixtures import SECRETS, smtp_server  # noqa: F401 - fixture
-from tests.servers.smtp import SmtpServer
+from tests.servers.harness import SECRETS
+
+if TYPE_CHECKING:
+    from tests.servers.smtp import SmtpServer
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -11,34 +11,15 @@ from connectors.bluesky import record_key
 from connectors.registry import get_connector
 from practiceweek import textlimits
 from tests.servers import items
-from tests.servers.bluesky import BlueskyServer
-from tests.servers.fixtures import SECRETS
-from tests.servers.mastodon import MastodonServer
-from tests.servers.teams import TeamsWebhookServer
-from tests.servers.x import XServer
+from tests.servers.harness import SECRETS
+
+if TYPE_CHECKING:
+    from tests.servers.bluesky import BlueskyServer
+    from tests.servers.mastodon import MastodonServer
+    from tests.servers.teams import TeamsWebhookServer
+    from tests.servers.x import XServer
 
 pytestmark = pytest.mark.timeout(60)
-
-
-@pytest.fixture
-def x_server() -> Iterator[XServer]:
-    server = XServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def bsky() -> Iterator[BlueskyServer]:
-    server = BlueskyServer(password=SECRETS["bluesky_password"]).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def masto() -> Iterator[MastodonServer]:
-    server = MastodonServer(token=SECRETS["mastodon_token"]).start()
-    yield server
-    server.stop()
 
 
 def _x(server: XServer):
@@ -130,58 +111,61 @@ def _bluesky(server: BlueskyServer):
     )
 
 
-def test_bluesky_counts_graphemes_not_code_points(bsky: BlueskyServer) -> None:
+def test_bluesky_counts_graphemes_not_code_points(bluesky_server: BlueskyServer) -> None:
     text = "e\u0301" * 300  # 300 graphemes (e + combining acute), 600 code points
     assert len(text) > 300 and textlimits.fits("bluesky", text)
-    conn = _bluesky(bsky)
+    conn = _bluesky(bluesky_server)
     conn.publish(items.social("bluesky", texts=(text,)))
-    assert [r["value"]["text"] for r in bsky.records.values()] == [text]
+    assert [r["value"]["text"] for r in bluesky_server.records.values()] == [text]
     with pytest.raises(PermanentError, match="301 graphemes"):
         conn.publish(items.social("bluesky", "other", texts=("a" * 301,)))
-    assert len(bsky.records) == 1
+    assert len(bluesky_server.records) == 1
     conn.close()
 
 
-def test_bluesky_refuses_an_over_long_post_before_any_request(bsky: BlueskyServer) -> None:
+def test_bluesky_refuses_an_over_long_post_before_any_request(bluesky_server: BlueskyServer) -> None:
     with pytest.raises(PermanentError, match="Bluesky allows 300"):
-        _bluesky(bsky).publish(items.social("bluesky", texts=("a" * 301,)))
-    assert bsky.requests == []
+        _bluesky(bluesky_server).publish(items.social("bluesky", texts=("a" * 301,)))
+    assert bluesky_server.requests == []
 
 
 def test_mastodon_counts_links_as_23_and_refuses_over_long_posts_before_any_request(
-    masto: MastodonServer,
+    mastodon_server: MastodonServer,
 ) -> None:
-    conn = get_connector("mastodon", base_url=masto.url, access_token=SECRETS["mastodon_token"], timeout=2.0)
+    conn = get_connector(
+        "mastodon", base_url=mastodon_server.url, access_token=SECRETS["mastodon_token"], timeout=2.0
+    )
     long_link = LONG_LINK + " " + "x" * 300  # over 500 characters, 348 as Mastodon counts
     assert len(long_link) > 500 and textlimits.fits("mastodon", long_link)
     conn.publish(items.social("mastodon", texts=(long_link,)))
-    assert len(masto.statuses) == 1
-    before = len(masto.requests)
+    assert len(mastodon_server.statuses) == 1
+    before = len(mastodon_server.requests)
     with pytest.raises(PermanentError, match="Mastodon allows 500"):
         conn.publish(items.social("mastodon", "other", texts=("a" * 501,)))
-    assert len(masto.requests) == before and len(masto.statuses) == 1
+    assert len(mastodon_server.requests) == before and len(mastodon_server.statuses) == 1
     conn.close()
 
 
-def test_bluesky_thread_rkeys_facets_and_alt(bsky: BlueskyServer) -> None:
+def test_bluesky_thread_rkeys_facets_and_alt(bluesky_server: BlueskyServer) -> None:
     conn = get_connector(
         "bluesky",
-        handle=bsky.handle,
+        handle=bluesky_server.handle,
         app_password=SECRETS["bluesky_password"],
-        base_url=bsky.url,
+        base_url=bluesky_server.url,
         timeout=2.0,
     )
     item = items.social("bluesky")
     receipt = conn.publish(item)
     keys = [record_key(item.publication, 0), record_key(item.publication, 1)]
-    assert sorted(bsky.records) == sorted(keys)
-    head, reply = (bsky.records[k]["value"] for k in keys)
+    assert sorted(bluesky_server.records) == sorted(keys)
+    head, reply = (bluesky_server.records[k]["value"] for k in keys)
     assert head["embed"]["images"][0]["alt"] == "Poster: Think Family, Monday"
     link = next(f for f in head["facets"] if f["features"][0]["$type"] == "app.bsky.richtext.facet#link")
     text = head["text"].encode()
     assert text[link["index"]["byteStart"] : link["index"]["byteEnd"]] == b"https://intranet.example/spw"
     assert reply["reply"]["root"]["uri"] == receipt.remote_id == reply["reply"]["parent"]["uri"]
-    assert conn.publish(item).extra == receipt.extra and len(bsky.records) == 2  # rkeys make it idempotent
+    again = conn.publish(item)  # rkeys make it idempotent
+    assert again.extra == receipt.extra and len(bluesky_server.records) == 2
     conn.close()
 
 
@@ -193,37 +177,41 @@ def test_bluesky_rkey_is_a_valid_tid() -> None:
     assert key != record_key(items.social("bluesky", "other").publication, 0)
 
 
-def test_mastodon_idempotency_key_and_media_description(masto: MastodonServer) -> None:
-    conn = get_connector("mastodon", base_url=masto.url, access_token=SECRETS["mastodon_token"], timeout=2.0)
+def test_mastodon_idempotency_key_and_media_description(mastodon_server: MastodonServer) -> None:
+    conn = get_connector(
+        "mastodon", base_url=mastodon_server.url, access_token=SECRETS["mastodon_token"], timeout=2.0
+    )
     item = items.social("mastodon", texts=("Monday: Think Family",))
     first = conn.publish(item)
     again = conn.publish(item)  # no find(): the Idempotency-Key makes the server return the first status
-    assert again.remote_id == first.remote_id and len(masto.statuses) == 1
-    keys = [r.headers.get("idempotency-key") for r in masto.requests if r.path == "/api/v1/statuses"]
+    assert again.remote_id == first.remote_id and len(mastodon_server.statuses) == 1
+    keys = [
+        r.headers.get("idempotency-key") for r in mastodon_server.requests if r.path == "/api/v1/statuses"
+    ]
     assert len(keys) == 2 and keys[0] == keys[1] and keys[0]
-    assert masto.statuses[0]["media_attachments"][0]["description"] == "Poster: Think Family, Monday"
+    media = mastodon_server.statuses[0]["media_attachments"][0]
+    assert media["description"] == "Poster: Think Family, Monday"
     conn.close()
 
 
-def test_mastodon_thread_replies_in_order(masto: MastodonServer) -> None:
-    conn = get_connector("mastodon", base_url=masto.url, access_token=SECRETS["mastodon_token"], timeout=2.0)
+def test_mastodon_thread_replies_in_order(mastodon_server: MastodonServer) -> None:
+    conn = get_connector(
+        "mastodon", base_url=mastodon_server.url, access_token=SECRETS["mastodon_token"], timeout=2.0
+    )
     receipt = conn.publish(items.social("mastodon"))
-    head, reply = masto.statuses
+    head, reply = mastodon_server.statuses
     assert reply["in_reply_to_id"] == head["id"] and receipt.extra["thread"] == [head["id"], reply["id"]]
     conn.close()
 
 
-def test_teams_card_envelope_and_202() -> None:
-    server = TeamsWebhookServer(sig=SECRETS["teams_sig"]).start()
-    try:
-        conn = get_connector("teams_channel", webhook_url=server.webhook_url, timeout=2.0)
-        item = items.card()
-        receipt = conn.publish(item)
-        marker = {"type": "TextBlock", "id": conn.marker(item), "text": " ", "isVisible": False}
-        sent = items.card().card
-        assert server.cards == [{**sent, "body": [*sent["body"], marker]}]  # the card and its hidden marker
-        assert receipt.extra["status"] == 202 and receipt.remote_id == conn.marker(item)
-        assert item.card == items.card().card  # the rendered card itself is left as it was
-        conn.close()
-    finally:
-        server.stop()
+def test_teams_card_envelope_and_202(teams_server: TeamsWebhookServer) -> None:
+    server = teams_server
+    conn = get_connector("teams_channel", webhook_url=server.webhook_url, timeout=2.0)
+    item = items.card()
+    receipt = conn.publish(item)
+    marker = {"type": "TextBlock", "id": conn.marker(item), "text": " ", "isVisible": False}
+    sent = items.card().card
+    assert server.cards == [{**sent, "body": [*sent["body"], marker]}]  # the card and its hidden marker
+    assert receipt.extra["status"] == 202 and receipt.remote_id == conn.marker(item)
+    assert item.card == items.card().card  # the rendered card itself is left as it was
+    conn.close()

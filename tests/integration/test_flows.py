@@ -8,15 +8,18 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 
 from ledger import Ledger
-from tests.waiting import wait_until
+from tests.helpers import ROOT, kill_tree, wait_until
+
+if TYPE_CHECKING:
+    from tests.servers.mastodon import MastodonServer
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "campaigns" / "hscp-learning-from-reviews-2024.yaml"
 CID = "hscp-lfr-2024"
 PW = [sys.executable, "-m", "cli"]
@@ -192,15 +195,14 @@ def test_prefect_yaml_declares_the_served_deployments_and_their_triggers() -> No
 
 
 def test_a_refused_token_stops_its_connector_holds_its_posts_and_resumes(
-    prefect_env: dict[str, str], tmp_path: Path
+    prefect_env: dict[str, str], tmp_path: Path, mastodon_server: MastodonServer
 ) -> None:
     """401 from Mastodon: one request, the connector stops with one actionable alert, its posts are held (not
     failed, not retried), X carries on; after `connectors resume` the held posts go out, each once."""
     from flows.embedded import start_serving, wait_served
-    from tests.conftest import kill_tree
-    from tests.servers.mastodon import MastodonServer
 
-    server = MastodonServer(token="the-right-token").start()
+    server = mastodon_server
+    server.token = "the-right-token"
     env = {
         **prefect_env,
         "PRACTICEWEEK_MASTODON_BASE_URL": server.url,

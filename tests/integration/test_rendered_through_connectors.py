@@ -6,17 +6,19 @@ expectations meet (a card shape mismatch once had Teams reject every rendered ca
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from connectors.registry import get_connector
 from practiceweek.loader import load
 from practiceweek.planner import plan
 from practiceweek.render import render
-from tests.servers.mastodon import MastodonServer
-from tests.servers.teams import TeamsWebhookServer
+from tests.helpers import CAMPAIGNS
 
-ROOT = Path(__file__).resolve().parent.parent
-SEED = ROOT / "campaigns" / "hscp-learning-from-reviews-2024.yaml"
+if TYPE_CHECKING:
+    from tests.servers.mastodon import MastodonServer
+    from tests.servers.teams import TeamsWebhookServer
+
+SEED = CAMPAIGNS / "hscp-learning-from-reviews-2024.yaml"
 
 
 def _first(channel: str):  # type: ignore[no-untyped-def]
@@ -25,30 +27,26 @@ def _first(channel: str):  # type: ignore[no-untyped-def]
     return render(loaded, pub)
 
 
-def test_a_rendered_teams_card_is_accepted_by_the_workflows_webhook() -> None:
+def test_a_rendered_teams_card_is_accepted_by_the_workflows_webhook(teams_server: TeamsWebhookServer) -> None:
     item = _first("teams_channel")
-    server = TeamsWebhookServer().start()
-    try:
-        conn = get_connector("teams_channel", webhook_url=server.webhook_url, timeout=5)
-        receipt = conn.publish(item)
-        assert receipt.publication_id == item.id
-        assert len(server.cards) == 1
-        card = server.cards[0]
-        assert card["type"] == "AdaptiveCard"
-        texts = [b.get("text", "") for b in card["body"] if isinstance(b, dict)]
-        assert item.publication.title.split(": ", 1)[1] in texts
-    finally:
-        server.stop()
+    server = teams_server
+    conn = get_connector("teams_channel", webhook_url=server.webhook_url, timeout=5)
+    receipt = conn.publish(item)
+    assert receipt.publication_id == item.id
+    assert len(server.cards) == 1
+    card = server.cards[0]
+    assert card["type"] == "AdaptiveCard"
+    texts = [b.get("text", "") for b in card["body"] if isinstance(b, dict)]
+    assert item.publication.title.split(": ", 1)[1] in texts
 
 
-def test_a_rendered_mastodon_thread_arrives_once_with_its_image_description() -> None:
+def test_a_rendered_mastodon_thread_arrives_once_with_its_image_description(
+    mastodon_server: MastodonServer,
+) -> None:
     item = _first("mastodon")
-    server = MastodonServer(token="token-for-tests").start()
-    try:
-        conn = get_connector("mastodon", base_url=server.url, access_token="token-for-tests", timeout=5)
-        assert conn.find(item) is None
-        conn.publish(item)
-        assert conn.find(item) is not None
-        assert len(server.statuses) == len(item.posts)
-    finally:
-        server.stop()
+    server = mastodon_server
+    conn = get_connector("mastodon", base_url=server.url, access_token=server.token, timeout=5)
+    assert conn.find(item) is None
+    conn.publish(item)
+    assert conn.find(item) is not None
+    assert len(server.statuses) == len(item.posts)

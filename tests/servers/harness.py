@@ -1,5 +1,5 @@
-"""Pytest fixtures and per-connector harnesses: a server, a connector wired to it, test items, and a
-count of the remote effects the server saw. Import the fixtures into a test module to use them.
+"""Per-connector harnesses: a server, a connector wired to it, test items, and a count of the remote
+effects the server saw. Tests get them from the ``harness_for`` fixture (``tests.servers.plugin``).
 """
 
 from __future__ import annotations
@@ -8,8 +8,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from connectors.base import Connector, OutcomeUnknownError, PermanentError, RetryableError
 from connectors.registry import get_connector
@@ -281,20 +279,6 @@ def build(name: str, tmp: Path) -> Iterator[Harness]:
                 server.stop()
 
 
-@pytest.fixture
-def graph_server() -> Iterator[GraphServer]:
-    server = GraphServer(token=SECRETS["graph_token"]).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def smtp_server(tmp_path: Path) -> Iterator[SmtpServer]:
-    server = SmtpServer(tmp_path, password=SECRETS["smtp_password"]).start()
-    yield server
-    server.stop()
-
-
 def no_sleep(seconds: float) -> None:
     """Recovery loops in tests: the injected fault is one-shot, so waiting the full delay adds nothing."""
     import time
@@ -302,4 +286,3 @@ def no_sleep(seconds: float) -> None:
     time.sleep(min(seconds, 0.05))
 
 
-__all__ = ["Harness", "build", "graph_server", "smtp_server", "no_sleep", "SECRETS", "PermanentError"]

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import grimp
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers import ROOT
+
 PACKAGES = ("cli", "deploy", "flows", "connectors", "ledger", "practiceweek")
 
 

@@ -6,15 +6,13 @@ Each row: file, the line of its first error, the field path, and a piece of the 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from practiceweek.errors import CampaignError
 from practiceweek.loader import load
+from tests.helpers import FIXTURES
 
-HERE = Path(__file__).parent
-BAD = HERE / "fixtures" / "bad"
+BAD = FIXTURES / "bad"
 
 CASES = [
     # file, line, field path, text in the message or hint
@@ -105,7 +103,7 @@ def test_every_fixture_is_in_the_table() -> None:
 
 
 def test_the_base_the_fixtures_edit_is_valid() -> None:
-    load(HERE / "fixtures" / "good_base.yaml")
+    load(FIXTURES / "good_base.yaml")
 
 
 @pytest.mark.parametrize(("name", "line", "path", "text"), CASES, ids=[c[0][:-5] for c in CASES])

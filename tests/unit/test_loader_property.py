@@ -4,7 +4,6 @@ and random structured mutations of a valid campaign."""
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -14,8 +13,9 @@ from hypothesis import strategies as st
 from practiceweek.errors import CampaignError
 from practiceweek.loader import Loaded, load_text
 from practiceweek.planner import plan
+from tests.helpers import FIXTURES
 
-BASE_TEXT = (Path(__file__).parent / "fixtures" / "good_base.yaml").read_text()
+BASE_TEXT = (FIXTURES / "good_base.yaml").read_text()
 BASE = yaml.safe_load(BASE_TEXT)
 SETTINGS = settings(
     max_examples=int(__import__("os").environ.get("FUZZ_EXAMPLES", "150")),

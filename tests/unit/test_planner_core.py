@@ -11,12 +11,12 @@ from practiceweek.dates import LocalTimeProblem, exact
 from practiceweek.errors import CampaignError
 from practiceweek.loader import load, load_text
 from practiceweek.planner import Publication, plan
+from tests.helpers import FIXTURES, ROOT
 
-ROOT = Path(__file__).parent.parent
 HSCP = ROOT / "campaigns" / "hscp-learning-from-reviews-2024.yaml"
 IOW = ROOT / "campaigns" / "iowscp-domestic-abuse-2024.yaml"
 SCW = ROOT / "campaigns" / "safeguarding-children-week-2023.yaml"
-BASE = (Path(__file__).parent / "fixtures" / "good_base.yaml").read_text()
+BASE = (FIXTURES / "good_base.yaml").read_text()
 LONDON = __import__("zoneinfo").ZoneInfo("Europe/London")
 
 

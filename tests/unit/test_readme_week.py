@@ -4,17 +4,16 @@ example error output is what `validate` prints."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
 from practiceweek.errors import CampaignError
 from practiceweek.loader import load_text
 from practiceweek.planner import plan
+from tests.helpers import FIXTURES, ROOT
 
-ROOT = Path(__file__).parent.parent
 SECTION = ROOT.joinpath("README.md").read_text().split("## Write your own week", 1)[1].split("\n## ", 1)[0]
-BASE = (Path(__file__).parent / "fixtures" / "good_base.yaml").read_text()
+BASE = (FIXTURES / "good_base.yaml").read_text()
 
 
 def test_the_annotated_campaign_is_valid_and_plans() -> None:

@@ -10,13 +10,13 @@ from email import policy
 import pytest
 from icalendar import Calendar
 from pypdf import PdfReader
-from test_render_support import EVENTS_SEED, SEEDS
 
 from practiceweek import textlimits
 from practiceweek.artifacts import RenderContext
 from practiceweek.loader import load
 from practiceweek.planner import plan
 from practiceweek.render import render
+from tests.render_support import EVENTS_SEED, SEEDS
 
 JOIN = "https://teams.microsoft.com/l/meetup-join/19%3ameeting_test"
 

@@ -7,12 +7,12 @@ import json
 
 import pytest
 from pypdf import PdfReader
-from test_render_support import hostile, write
 
 from practiceweek.errors import CampaignError
 from practiceweek.loader import load
 from practiceweek.planner import plan
 from practiceweek.render import render
+from tests.render_support import hostile, write
 
 ACTIVE = ("<script>window.__pwned", "<img src=x", "<svg onload", "<b>{{", "<i>]")
 

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from practiceweek import textlimits
 from practiceweek.render.social import bluesky_facets, thread
+from tests.helpers import CAMPAIGNS
 
 # Cases from twitter/twitter-text conformance/tests/validate.yml, section
 # WeightedTweetsWithDiscountedEmojiCounterTest (config v3, what X counts today). Apache-2.0.
@@ -75,14 +76,13 @@ def test_threads_fit_are_numbered_and_keep_every_word(words, network):
 def test_no_post_of_a_week_repeats_another_posts_text(network):
     """X refuses a post whose exact text the account already posted: a thread's last post must carry the
     day's own words, not only the hashtags that every day ends with."""
-    from pathlib import Path
 
     from practiceweek.loader import load
     from practiceweek.planner import plan
     from practiceweek.render import render
 
     weeks = 0
-    for path in sorted((Path(__file__).resolve().parent.parent / "campaigns").glob("*.yaml")):
+    for path in sorted(CAMPAIGNS.glob("*.yaml")):
         loaded = load(path)
         texts = [
             post.text

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 from practiceweek.schema import campaign_schema
+from tests.helpers import ROOT
 
-SCHEMA_FILE = Path(__file__).parent.parent / "schema" / "campaign.schema.json"
+SCHEMA_FILE = ROOT / "schema" / "campaign.schema.json"
 
 
 def _cli_output() -> str:

@@ -12,8 +12,7 @@ from cli.settings_doc import README, markdown_table, readme_with_table
 from connectors.credentials import BLOCKS, SETTINGS
 from connectors.settings import SETTINGS_CLASSES, GraphSettings, SmtpSettings, XSettings
 from practiceweek.settings import Settings, SettingsError, settings
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers import ROOT
 
 
 def test_readme_table_is_the_generated_one() -> None:

@@ -1,4 +1,4 @@
-"""Campaigns for the render and preview tests; imported by test_render_* and test_preview_* (no tests)."""
+"""Campaigns shared by the render tests (unit) and the preview tests (e2e); no tests of its own."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from typing import Any
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import ROOT
+
 SEEDS = sorted((ROOT / "campaigns").glob("*.yaml"))
 EVENTS_SEED = ROOT / "campaigns" / "iowscp-domestic-abuse-2024.yaml"
 
