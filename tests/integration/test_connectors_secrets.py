@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from connectors.base import ConnectorError, Receipt
-from connectors.delivery import deliver
+from connectors.base import ConnectorError
 from connectors.registry import NAMES, get_connector
 from tests.servers import items
-from tests.servers.harness import SECRETS, Harness, no_sleep
+from tests.servers.harness import SECRETS, Harness
 
 pytestmark = pytest.mark.timeout(60)
 NETWORKED = [n for n in NAMES if n not in ("outbox", "web_page")]
@@ -47,8 +46,9 @@ def _make_it_fail_loudly(h: Harness) -> None:
 
 def test_no_secret_in_logs_receipts_or_errors(net: Harness, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
-    ledger: dict[str, Receipt | None] = {}
-    receipt = deliver(net.connector, net.item("daily"), ledger=ledger, sleep=no_sleep)
+    item = net.item("daily")
+    assert net.connector.find(item) is None
+    receipt = net.connector.publish(item)
     texts = [repr(receipt), repr(net.connector.__dict__.get("settings"))]
     _make_it_fail_loudly(net)
     with pytest.raises(ConnectorError) as caught:

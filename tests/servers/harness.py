@@ -63,6 +63,7 @@ class Harness:
     write_path: str = ".*"  # where injected faults hit
     write_method: str | None = "POST"
     expected_effects: int = 1  # per published item
+    effects_of: Callable[[Rendered], int] = lambda rendered: 1  # per publication rendered from a campaign
     expect: dict[str, type[Exception]] = field(default_factory=lambda: dict(EXPECT))
     networked: bool = True
     others: list[Any] = field(default_factory=list)  # more servers to stop afterwards
@@ -114,6 +115,7 @@ def _graph(tmp: Path, name: str) -> Harness:
         lambda: len(server.drive) // 2,
         write_path=r"/content$",
         write_method="PUT",
+        effects_of=lambda rendered: len(rendered.files) // 2,  # the poster's PDF and PNG
     )
 
 
@@ -190,6 +192,7 @@ def _x(tmp: Path) -> Harness:
         lambda: len(server.tweets),
         write_path="^/2/tweets$",
         expected_effects=2,
+        effects_of=lambda rendered: len(rendered.posts),
     )
 
 
@@ -210,6 +213,7 @@ def _bluesky(tmp: Path) -> Harness:
         lambda: len(server.records),
         write_path="createRecord$",
         expected_effects=2,
+        effects_of=lambda rendered: len(rendered.posts),
     )
 
 
@@ -226,6 +230,7 @@ def _mastodon(tmp: Path) -> Harness:
         lambda: len(server.statuses),
         write_path="^/api/v1/statuses$",
         expected_effects=2,
+        effects_of=lambda rendered: len(rendered.posts),
     )
 
 
