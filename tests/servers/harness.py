@@ -282,12 +282,3 @@ def build(name: str, tmp: Path) -> Iterator[Harness]:
         for server in [harness.server, *harness.others]:
             if server is not None:
                 server.stop()
-
-
-def no_sleep(seconds: float) -> None:
-    """Recovery loops in tests: the injected fault is one-shot, so waiting the full delay adds nothing."""
-    import time
-
-    time.sleep(min(seconds, 0.05))
-
-
