@@ -20,6 +20,7 @@ NETWORKED = [n for n in VARIANTS if n not in ("outbox", "web_page")]
 FAULTS = ["throttle", "unavailable", "server_error", "timeout", "reset", "permanent"]
 
 pytestmark = pytest.mark.timeout(60)
+THROUGH_FLOWS = pytest.mark.timeout(180)  # the first to run starts the session's Prefect server
 
 
 @pytest.fixture(params=VARIANTS)
@@ -55,6 +56,7 @@ def test_publish_then_find(harness: Harness) -> None:
         assert found is None  # documented: SMTP and the Teams webhook cannot be queried
 
 
+@THROUGH_FLOWS
 def test_safe_republish_has_no_second_effect(
     harness: Harness, publishing: Callable[[Harness], Publishing]
 ) -> None:
@@ -90,6 +92,7 @@ def test_safe_republish_has_no_second_effect(
     assert harness.effects() == effects  # found, not sent a second time
 
 
+@THROUGH_FLOWS
 @pytest.mark.parametrize("fault", FAULTS)
 def test_fault_is_classified_and_recovered(
     net: Harness, fault: str, publishing: Callable[[Harness], Publishing]
