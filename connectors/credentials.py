@@ -7,7 +7,7 @@ point practiceweek at it with ``PRACTICEWEEK_GRAPH_BLOCK=practiceweek-graph`` (s
 ``get_client()`` returns the provider's own SDK client, ready to use.
 
 Each block has exactly the fields of its settings dataclass (``SETTINGS``; checked by
-``tests/test_settings.py``), secrets as ``SecretStr``; ``settings()`` copies them across.
+``tests/unit/test_settings.py``), secrets as ``SecretStr``; ``settings()`` copies them across.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@
     python deploy/production.py down --dir /var/lib/practiceweek
 
 Everything here is standard library plus the ``prefect`` CLI in subprocesses, so the same
-code serves operators, ``tests/test_production.py`` and the benchmarks in ``bench/``.
+code serves operators, ``tests/e2e/test_production.py`` and the benchmarks in ``bench/``.
 
 Security:
 - PostgreSQL listens on loopback only; ``pg_hba.conf`` admits exactly one role (the Prefect

@@ -10,12 +10,11 @@ from __future__ import annotations
 import threading
 import time
 
-from prefect import get_run_logger
-
 from ledger import TERMINAL, Row
 from practiceweek.artifacts import Rendered, rendered_from_bytes
 
 from . import campaigns, process
+from .logs import run_logger
 from .outcomes import Outcome, fail, outcome_of
 from .prerender import rendering_key
 from .schedule import replan_edited
@@ -62,7 +61,7 @@ def _rendered_from_file(row: Row) -> Rendered | None:
     started = time.perf_counter()
     rendered = campaigns.render(found[0], found[1], campaigns.context_for(row))
     if not row.depends_on:
-        get_run_logger().info("%s was not rendered ahead: rendering it cost %.2f s", row.id,
+        run_logger().info("%s was not rendered ahead: rendering it cost %.2f s", row.id,
                               time.perf_counter() - started)
     return rendered
 
@@ -83,7 +82,7 @@ def _replan(row: Row) -> None:
     try:
         replan_edited(camp.path)
     except Exception as exc:  # noqa: BLE001 - the ledger's plan stands; the trigger re-plans later
-        get_run_logger().warning("could not re-plan %s here: %s", row.campaign, exc)
+        run_logger().warning("could not re-plan %s here: %s", row.campaign, exc)
 
 
 def content_for(row: Row) -> tuple[Row, Rendered] | Outcome:

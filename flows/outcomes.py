@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from prefect import get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
 from ledger import Row
 
 from . import events, names, process
 from .alerts import send_due_alerts
+from .logs import run_logger
 
 
 class Outcome(StrEnum):
@@ -40,15 +40,15 @@ def outcome_of(state: str) -> Outcome:
 def alert_now() -> None:
     """Send the alert the ledger just recorded (a window run or heal sends it later if this fails)."""
     try:
-        send_due_alerts(log=get_run_logger())
+        send_due_alerts(log=run_logger())
     except Exception as exc:  # noqa: BLE001 - recorded in the ledger: the next sweep sends it
-        get_run_logger().warning("operators' alert left for the next sweep: %s", exc)
+        run_logger().warning("operators' alert left for the next sweep: %s", exc)
 
 
 def skip(row: Row, reason: str) -> Outcome:
     """Skip ``row`` (if still pending) and tell the operators why."""
     if process.ledger().mark_skipped(row.id, reason):
-        get_run_logger().warning("skipped %s: %s", row.id, reason)
+        run_logger().warning("skipped %s: %s", row.id, reason)
         events.emit("skipped", row, reason=reason)
         alert_now()
     return Outcome.SKIPPED
@@ -73,7 +73,7 @@ def fail(row: Row, reason: str) -> Outcome:
 def stop_connector(row: Row, exc: Exception) -> Outcome:
     """The provider refused the connector's credentials: hold this publication and stop the connector."""
     if process.ledger().stop_connector(row.connector, str(exc), getattr(exc, "status", None)):
-        get_run_logger().error(
+        run_logger().error(
             "stopped the %s connector: %s; its publications are held until "
             "`practiceweek connectors resume %s`",
             row.connector,

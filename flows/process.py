@@ -32,6 +32,13 @@ def reset() -> None:
         _connectors.clear()
 
 
+def use_connector(name: str, conn: Any) -> None:
+    """Publish through ``conn`` for ``name`` in this process: a connector built with options the settings do
+    not carry (a client timeout, a test's local server). ``reset()`` forgets it."""
+    with _lock:
+        _connectors[name] = conn
+
+
 def connector(name: str) -> Any:
     """A connector instance per process and name, pacing its requests through the ledger."""
     with _lock:

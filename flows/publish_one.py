@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from prefect import get_run_logger, task
+from prefect import task
 from prefect.artifacts import create_markdown_artifact
 
 from connectors.base import (
@@ -30,9 +30,10 @@ from ledger import TERMINAL, Row
 from practiceweek.artifacts import Rendered
 from practiceweek.settings import settings
 
-from . import events, names, process
+from . import events, names, process, timing
 from .alerts import held_too_long
 from .content import content_for
+from .logs import run_logger
 from .outcomes import Outcome, fail, missed, outcome_of, skip, stop_connector
 from .status import refresh_after_publication
 
@@ -193,7 +194,7 @@ def reconcile(row: Row, conn: Connector, rendered: Rendered) -> Outcome | None:
         if process.ledger().mark_sent(
             row.id, receipt.remote_id, receipt.url, receipt.extra.get("join_url"), from_states=("unknown",)
         ):
-            get_run_logger().info("reconciled %s: it had gone out (%s)", row.id, receipt.remote_id)
+            run_logger().info("reconciled %s: it had gone out (%s)", row.id, receipt.remote_id)
             events.emit("published", row, reconciled=True, url=receipt.url)
         return Outcome.SENT
     if not conn.can_find:  # SMTP, a bare webhook: ask a person
@@ -223,7 +224,7 @@ def attempt(row: Row, conn: Connector, rendered: Rendered) -> Receipt | Outcome:
         return _after_failure(row, row.attempts + 1, exc)
     led.mark_sent(row.id, receipt.remote_id, receipt.url, receipt.extra.get("join_url"))
     late = time.time() - row.scheduled_at
-    get_run_logger().info(
+    run_logger().info(
         "published %s (%.2f s after its time) → %s", row.id, late, receipt.url or receipt.remote_id
     )
     events.emit("published", row, url=receipt.url, lateness_s=round(late, 3))
@@ -241,15 +242,15 @@ def _after_failure(row: Row, attempt_no: int, exc: Exception) -> Outcome:
         if attempt_no >= settings().max_attempts or time.time() + wait > row.deadline:
             fail(row, f"gave up after {attempt_no} attempt(s): {exc}")
             raise exc
-        get_run_logger().warning("%s: provider asked to retry in %.1f s: %s", row.id, wait, exc)
-        time.sleep(max(0.0, wait))
+        run_logger().warning("%s: provider asked to retry in %.1f s: %s", row.id, wait, exc)
+        timing.wait_before_retry(wait)
         raise TryAgain(str(exc)) from None
     if isinstance(exc, OutcomeUnknownError):
         led.mark_unknown(row.id, str(exc))
         if attempt_no >= settings().max_attempts:
             fail(row, f"outcome unknown after {attempt_no} attempt(s): {exc}")
             raise exc
-        time.sleep(min(2 ** (attempt_no - 1), 15))
+        timing.wait_before_retry(min(2 ** (attempt_no - 1), 15))
         raise TryAgain(str(exc)) from None
     if isinstance(exc, PermanentError) and refused_credentials(exc):
         led.release(row.id, str(exc))  # not sent: it may still go out once the connector is fixed
@@ -272,4 +273,4 @@ def _record_thread(row: Row, rendered: Rendered) -> None:
             description=f"The {len(rendered.posts)} posts of {row.id} as they went out",
         )
     except Exception as exc:  # noqa: BLE001 - the publication is out; the record is secondary
-        get_run_logger().warning("could not record the thread of %s: %s", row.id, exc)
+        run_logger().warning("could not record the thread of %s: %s", row.id, exc)

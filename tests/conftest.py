@@ -1,7 +1,11 @@
-"""Shared fixtures.
+"""Shared fixtures, and each test marked by its layer, the folder it lives in (``-m unit``,
+``-m integration``, ``-m e2e``).
 
 ``prefect_server``: ONE real ``prefect server start`` per test session (SQLite in a temporary
-PREFECT_HOME, telemetry off, a free port, PREFECT_UI_API_URL set), healthy before the first test uses it."""
+PREFECT_HOME, telemetry off, a free port, PREFECT_UI_API_URL set), healthy before the first test uses it.
+The provider fakes' fixtures (``graph_server``, ``x_server``, ...) come from the plugin
+``tests.servers.plugin``.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +21,21 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from tests.helpers import kill_tree  # noqa: E402 - once the repository is importable
+
+pytest_plugins = ["tests.servers.plugin"]
+LAYERS = ("unit", "integration", "e2e")
+
+
+@pytest.hookimpl(tryfirst=True)  # before ``-m`` selects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test with its layer: the folder under tests/ it lives in."""
+    tests = ROOT / "tests"
+    for item in items:
+        parts = item.path.relative_to(tests).parts if item.path.is_relative_to(tests) else ()
+        if parts and parts[0] in LAYERS:
+            item.add_marker(getattr(pytest.mark, parts[0]))
 
 
 @pytest.fixture(scope="session")
@@ -54,35 +73,6 @@ def prefect_env(
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     return {**os.environ, **env}
-
-
-def descendants(pid: int) -> list[int]:
-    """Every process below ``pid`` (from /proc), children first found first."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            ppid = int((entry / "stat").read_text().rsplit(") ", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        children.setdefault(ppid, []).append(int(entry.name))
-    out: list[int] = []
-    todo = [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            out.append(child)
-            todo.append(child)
-    return out
-
-
-def kill_tree(pid: int, sig: int = signal.SIGKILL) -> None:
-    """Signal ``pid`` and everything it started (flow-run processes live in their own process groups)."""
-    for p in [pid, *descendants(pid)]:
-        try:
-            os.kill(p, sig)
-        except ProcessLookupError:
-            pass
 
 
 @pytest.fixture()

@@ -122,9 +122,11 @@ class FakeServer:
         return f"http://{host}:{port}"
 
     def stop(self) -> None:
+        """Stop serving (a second call does nothing)."""
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()
+            self._httpd = None
 
     # ------------------------------------------------------------------ dispatch
     def _take_fault(self, req: Request) -> str | None:
