@@ -14,8 +14,7 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
-from prefect.client.orchestration import get_client
-from prefect.context import FlowRunContext, get_run_context
+from prefect.context import get_run_context
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from ledger import Ledger, Row
@@ -25,6 +24,7 @@ from . import campaigns, names, orphans, process
 from .content import is_prepared, prepare
 from .outcomes import Outcome, alert_now
 from .publish_one import publish
+from .runs import name_this_run
 from .status import publish_plan_tables
 
 RENDER_SLICE_S = 0.3  # render ahead for at most this long between two looks at what is due
@@ -236,16 +236,5 @@ def _outcome(fut: Any) -> Outcome | None:
 
 def _rename(window_start: float, rows: list[Row]) -> None:
     """Name and tag this run after what it publishes."""
-    try:
-        run_context = get_run_context()
-        flow_run = run_context.flow_run if isinstance(run_context, FlowRunContext) else None
-        if flow_run is None:  # not a flow run (a test calling the flow's function, a task)
-            return
-        zone = campaigns.zone_of(rows[0].campaign) if rows else None
-        name = names.window_name(rows, window_start, zone)
-        with get_client(sync_client=True) as client:
-            client.update_flow_run(
-                flow_run.id, name=name, tags=sorted(set(flow_run.tags) | set(names.tags_for(rows)))
-            )
-    except Exception:  # noqa: BLE001 - names are cosmetic
-        pass
+    zone = campaigns.zone_of(rows[0].campaign) if rows else None
+    name_this_run(names.window_name(rows, window_start, zone), names.tags_for(rows))

@@ -23,6 +23,7 @@ from practiceweek.settings import settings
 
 from . import campaigns, events, names, process, timing
 from .prerender import prerender
+from .runs import name_this_run
 from .status import publish_plan_tables
 from .windows import ensure_windows
 
@@ -233,7 +234,11 @@ def schedule_campaign(
     loaded = load(path)  # CampaignError fails the run with every problem listed
     led = process.ledger()
     camp = led.campaign(loaded.id)
-    if loaded.model.campaign.approval == "required" and (camp is None or camp.approved_at is None):
+    waits = loaded.model.campaign.approval == "required" and (camp is None or camp.approved_at is None)
+    title = f"{loaded.model.campaign.title} ({loaded.id})"
+    tags = ["practiceweek", f"campaign:{loaded.id}"]
+    name_this_run(f"Approve: {title}" if waits else f"Schedule: {title}", tags)
+    if waits:
         log.info("campaign %s needs approval: approve it in the Prefect UI (resume this run)", loaded.id)
         answer = pause_flow_run(wait_for_input=Approval, timeout=7 * 24 * 3600)
         if not answer.approved:
