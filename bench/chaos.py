@@ -42,6 +42,7 @@ from deploy.production import Stack, snapshot_repo  # noqa: E402
 
 CONNECTOR_OF = {
     "poster": "graph_files",
+    "week_poster": "graph_files",
     "web_page": "web_page",
     "email": "graph_mail",
     "teams_event": "graph_events",

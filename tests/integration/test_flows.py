@@ -92,8 +92,8 @@ def test_schedule_applies_the_difference_and_prefetches_one_run_per_window(
     assert [s for pid, s in states.items() if "/x/" in pid] == ["cancelled"] * 5
 
     status = _pw(env, "status", str(camp))
-    assert status.returncode == 0 and "5 done" in status.stdout and "next" in status.stdout
-    assert "4 upcoming, 1 late" in status.stdout or "5 upcoming, 0 late" in status.stdout
+    assert status.returncode == 0 and "5 cancelled" in status.stdout and "next:" in status.stdout
+    assert "1 overdue, 4 upcoming" in status.stdout or "0 overdue, 5 upcoming" in status.stdout
     cancelled = _pw(env, "cancel", str(camp))
     assert cancelled.returncode == 0 and "cancelled 5" in cancelled.stdout
     assert {r.state for r in led.rows(CID)} == {"cancelled"}
