@@ -185,7 +185,7 @@ def _channels(
 def _events(
     cf: CampaignFile, source: Source, zone: ZoneInfo, week: list[dt.date], out: list[Problem]
 ) -> None:
-    span = f"{week[0]:%a %d %b} to {week[-1]:%a %d %b %Y}"
+    """Each event: a unique id, a known audience, a date in the week, a real local time, no overlap."""
     placed: list[tuple[dt.datetime, dt.datetime, int]] = []
     ids: dict[str, int] = {}
     for i, event in enumerate(cf.events):
@@ -198,38 +198,11 @@ def _events(
             )
         ids[event.id] = i
         _audience_ref(cf, source, (*path, "audience"), event.audience, out)
-        if (event.day is None) == (event.date is None):
-            out.append(
-                source.problem(
-                    path, "give either 'day' or 'date' for each event, not both or neither", key=True
-                )
-            )
-            continue
-        date = day_date(cf, event)
-        field = "date" if event.date is not None else "day"
-        if date is None or date not in week:
-            out.append(
-                source.problem((*path, field), f"{event.date or event.day} is outside the week ({span})")
-            )
-            continue
-        times = {}
-        for name in ("start", "end"):
-            try:
-                times[name] = exact(date, getattr(event, name), zone)
-            except LocalTimeProblem as exc:
-                out.append(source.problem((*path, name), str(exc)))
-        if len(times) < 2:
-            continue
-        if times["end"] <= times["start"]:
-            out.append(
-                source.problem(
-                    (*path, "end"),
-                    f"the event ends ({event.end:%H:%M}) before it starts ({event.start:%H:%M})",
-                )
-            )
+        times = _event_times(cf, source, zone, week, i, out)
+        if times is None:
             continue
         for start, end, j in placed:
-            if times["start"] < end and start < times["end"]:
+            if times[0] < end and start < times[1]:
                 other = cf.events[j]
                 out.append(
                     source.problem(
@@ -238,16 +211,55 @@ def _events(
                         f"({other.start:%H:%M}–{other.end:%H:%M} the same day)",
                     )
                 )
-        placed.append((times["start"], times["end"], i))
-        if cf.channels.teams_event is not None:
-            setting = resolve(cf.channels, None, "teams_event")
-            create_on = date - dt.timedelta(days=setting.create_days_before)
-            try:
-                exact(create_on, setting.at, zone)
-            except LocalTimeProblem as exc:
-                out.append(
-                    source.problem(("channels", "teams_event", "at"), f"creating '{event.title}': {exc}")
-                )
+        placed.append((times[0], times[1], i))
+        _event_creation(cf, source, zone, times[0].date(), event.title, out)
+
+
+def _event_times(
+    cf: CampaignFile, source: Source, zone: ZoneInfo, week: list[dt.date], i: int, out: list[Problem]
+) -> tuple[dt.datetime, dt.datetime] | None:
+    """The event's start and end as real local times in the week, or None (and the problem said)."""
+    event, path = cf.events[i], ("events", i)
+    if (event.day is None) == (event.date is None):
+        out.append(
+            source.problem(path, "give either 'day' or 'date' for each event, not both or neither", key=True)
+        )
+        return None
+    date = day_date(cf, event)
+    field = "date" if event.date is not None else "day"
+    if date is None or date not in week:
+        span = f"{week[0]:%a %d %b} to {week[-1]:%a %d %b %Y}"
+        out.append(source.problem((*path, field), f"{event.date or event.day} is outside the week ({span})"))
+        return None
+    times = {}
+    for name in ("start", "end"):
+        try:
+            times[name] = exact(date, getattr(event, name), zone)
+        except LocalTimeProblem as exc:
+            out.append(source.problem((*path, name), str(exc)))
+    if len(times) < 2:
+        return None
+    if times["end"] <= times["start"]:
+        out.append(
+            source.problem(
+                (*path, "end"), f"the event ends ({event.end:%H:%M}) before it starts ({event.start:%H:%M})"
+            )
+        )
+        return None
+    return times["start"], times["end"]
+
+
+def _event_creation(
+    cf: CampaignFile, source: Source, zone: ZoneInfo, date: dt.date, title: str, out: list[Problem]
+) -> None:
+    """The Teams meeting is created days ahead: that moment must exist on the local clock too."""
+    if cf.channels.teams_event is None:
+        return
+    setting = resolve(cf.channels, None, "teams_event")
+    try:
+        exact(date - dt.timedelta(days=setting.create_days_before), setting.at, zone)
+    except LocalTimeProblem as exc:
+        out.append(source.problem(("channels", "teams_event", "at"), f"creating '{title}': {exc}"))
 
 
 def _social(cf: CampaignFile, source: Source, out: list[Problem]) -> None:

@@ -236,72 +236,10 @@ def _fields_expected(path: Path, given: Any) -> str:
 
 
 def _translate(exc: ValidationError, source: Source) -> list[Problem]:
-    problems: list[Problem] = []
-    for err in exc.errors(include_url=False):
-        kind = err["type"]
-        path = _data_path(err["loc"], source.data)
-        given = err.get("input")
-        if kind == "extra_forbidden":
-            key = str(path[-1]) if path else str(err["loc"][-1])
-            model = _model_at(path[:-1])
-            options = sorted(model.model_fields) if model else []
-            hint = _did_you_mean(key, options)
-            if not hint:  # a single unknown key next to a single missing one is almost surely meant as it
-                missing = _missing_at(exc, path[:-1], source)
-                unknown = [
-                    e
-                    for e in exc.errors(include_url=False)
-                    if e["type"] == "extra_forbidden" and _data_path(e["loc"], source.data)[:-1] == path[:-1]
-                ]
-                if len(missing) == 1 and len(unknown) == 1:
-                    hint = f"did you mean '{missing[0]}'?"
-            allowed = ", ".join(options)
-            problems.append(
-                source.problem(
-                    path, f"unknown field '{key}'; expected one of: {allowed}", key=True, hint=hint
-                )
-            )
-        elif kind == "missing":
-            field_name = str(err["loc"][-1])
-            parent = path[:-1] if path and path[-1] == field_name else path
-            model = _model_at(parent)
-            info = model.model_fields.get(field_name) if model else None
-            if field_name == "alt":
-                message = "image has no alt text; add 'alt:' describing what the image shows"
-            else:
-                what = f" ({info.description})" if info and info.description else ""
-                message = f"missing required field '{field_name}'{what}"
-            problems.append(source.problem(parent, message, key=True))
-        elif kind in ("value_error", "assertion_error"):
-            message = str(err["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
-            problems.append(source.problem(path, message))
-        elif kind in ("literal_error", "enum"):
-            expected = err.get("ctx", {}).get("expected", "")
-            options = [o.strip().strip("'") for o in expected.replace(" or ", ",").split(",") if o.strip()]
-            hint = _did_you_mean(str(given), options)
-            problems.append(source.problem(path, f"expected one of {expected}; got {given!r}", hint=hint))
-        elif kind == "string_pattern_mismatch":
-            problems.append(
-                source.problem(path, f"expected a colour written #RRGGBB (e.g. #005EB8); got {given!r}")
-            )
-        elif kind in ("too_short", "too_long"):
-            ctx = err.get("ctx", {})
-            if kind == "too_short":
-                message = f"needs at least {ctx.get('min_length', 1)} item(s)"
-            else:
-                message = f"has too many items: at most {ctx.get('max_length')}"
-            problems.append(source.problem(path, message))
-        elif kind in ("greater_than_equal", "less_than_equal"):
-            problems.append(source.problem(path, f"{given!r} is out of range: {err['msg'].lower()}"))
-        elif kind in ("model_type", "model_attributes_type") and not isinstance(given, dict | list):
-            problems.append(source.problem(path, _fields_expected(path, given)))
-        elif kind in _KIND_NAMES:
-            problems.append(source.problem(path, f"expected {_KIND_NAMES[kind]}, got a {_kind(given)}"))
-        else:
-            problems.append(source.problem(path, str(err["msg"])))
+    """pydantic's errors as problems a comms officer can act on, one per place."""
+    problems = [_problem_of(err, exc, source) for err in exc.errors(include_url=False)]
     problems = _pair_misspellings(problems)
-    # pydantic reports each union branch; keep one message per place
-    seen: set[tuple[int, int, str]] = set()
+    seen: set[tuple[int, int, str]] = set()  # pydantic reports each union branch; keep one per place
     unique = []
     for p in problems:
         place = (p.line, p.column, p.path)
@@ -309,3 +247,67 @@ def _translate(exc: ValidationError, source: Source) -> list[Problem]:
             seen.add(place)
             unique.append(p)
     return unique
+
+
+def _problem_of(err: Any, exc: ValidationError, source: Source) -> Problem:
+    """One pydantic error, said for the person who must fix it."""
+    kind = err["type"]
+    path = _data_path(err["loc"], source.data)
+    given = err.get("input")
+    if kind == "extra_forbidden":
+        return _unknown_field(err, exc, source, path)
+    if kind == "missing":
+        return _missing_field(err, source, path)
+    if kind in ("value_error", "assertion_error"):
+        message = str(err["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
+        return source.problem(path, message)
+    if kind in ("literal_error", "enum"):
+        expected = err.get("ctx", {}).get("expected", "")
+        options = [o.strip().strip("'") for o in expected.replace(" or ", ",").split(",") if o.strip()]
+        hint = _did_you_mean(str(given), options)
+        return source.problem(path, f"expected one of {expected}; got {given!r}", hint=hint)
+    if kind == "string_pattern_mismatch":
+        return source.problem(path, f"expected a colour written #RRGGBB (e.g. #005EB8); got {given!r}")
+    if kind in ("too_short", "too_long"):
+        ctx = err.get("ctx", {})
+        if kind == "too_short":
+            return source.problem(path, f"needs at least {ctx.get('min_length', 1)} item(s)")
+        return source.problem(path, f"has too many items: at most {ctx.get('max_length')}")
+    if kind in ("greater_than_equal", "less_than_equal"):
+        return source.problem(path, f"{given!r} is out of range: {err['msg'].lower()}")
+    if kind in ("model_type", "model_attributes_type") and not isinstance(given, dict | list):
+        return source.problem(path, _fields_expected(path, given))
+    if kind in _KIND_NAMES:
+        return source.problem(path, f"expected {_KIND_NAMES[kind]}, got a {_kind(given)}")
+    return source.problem(path, str(err["msg"]))
+
+
+def _unknown_field(err: Any, exc: ValidationError, source: Source, path: Path) -> Problem:
+    key = str(path[-1]) if path else str(err["loc"][-1])
+    model = _model_at(path[:-1])
+    options = sorted(model.model_fields) if model else []
+    hint = _did_you_mean(key, options)
+    if not hint:  # a single unknown key next to a single missing one is almost surely meant as it
+        missing = _missing_at(exc, path[:-1], source)
+        unknown = [
+            e
+            for e in exc.errors(include_url=False)
+            if e["type"] == "extra_forbidden" and _data_path(e["loc"], source.data)[:-1] == path[:-1]
+        ]
+        if len(missing) == 1 and len(unknown) == 1:
+            hint = f"did you mean '{missing[0]}'?"
+    allowed = ", ".join(options)
+    return source.problem(path, f"unknown field '{key}'; expected one of: {allowed}", key=True, hint=hint)
+
+
+def _missing_field(err: Any, source: Source, path: Path) -> Problem:
+    field_name = str(err["loc"][-1])
+    parent = path[:-1] if path and path[-1] == field_name else path
+    model = _model_at(parent)
+    info = model.model_fields.get(field_name) if model else None
+    if field_name == "alt":
+        message = "image has no alt text; add 'alt:' describing what the image shows"
+    else:
+        what = f" ({info.description})" if info and info.description else ""
+        message = f"missing required field '{field_name}'{what}"
+    return source.problem(parent, message, key=True)
