@@ -24,9 +24,16 @@ from .validate import EXIT_INVALID, show, validate_files
 PREVIEW = Path("preview")
 
 
-def validate(files: Annotated[list[Path], typer.Argument(help="Campaign YAML files.")]) -> None:
+def validate(
+    files: Annotated[list[Path], typer.Argument(help="Campaign YAML files.")],
+    online: Annotated[
+        bool,
+        typer.Option("--online", help="Also check that every account (Prefect block) a file names exists "
+                     "on the Prefect server at PREFECT_API_URL."),
+    ] = False,
+) -> None:
     """Check campaign files; report every problem with file:line:column. Exit 2 if any is invalid."""
-    code = validate_files(files)
+    code = validate_files(files, online=online)
     if code:
         raise typer.Exit(code)
 

@@ -67,8 +67,8 @@ def test_a_revoked_token_holds_only_its_partnerships_posts(
     from flows import process
 
     iow, pscp = fake_server("mastodon", token=IOW_TOKEN), fake_server("mastodon", token=PSCP_TOKEN)
-    MastodonCredentials(base_url=iow.url, access_token="a-revoked-token").save("iowscp-mastodon")
-    MastodonCredentials(base_url=pscp.url, access_token=PSCP_TOKEN).save("pscp-mastodon")
+    for name, url, token in (("iowscp", iow.url, "a-revoked-token"), ("pscp", pscp.url, PSCP_TOKEN)):
+        MastodonCredentials(base_url=url, access_token=token).save(f"{name}-mastodon", overwrite=True)
     led = process.ledger()
     weeks = {cid: Publishing.schedule(led, _partnership_week(tmp_path, cid, f"{cid}-mastodon"))
              for cid in ("iowscp", "pscp")}
@@ -102,3 +102,29 @@ def test_a_revoked_token_holds_only_its_partnerships_posts(
     assert [weeks["iowscp"].publish(pid) for pid in ids] == [Outcome.SENT] * len(ids)
     assert len(iow.statuses) == len(ids) and len(pscp.statuses) == len(weeks["pscp"].ids)  # each once
     assert len(_pacer_keys(process_env)) == 2  # one pacer per account
+
+
+def test_validate_online_reports_an_account_missing_from_the_prefect_server(
+    process_env: dict[str, str], tmp_path: Path
+) -> None:
+    from connectors.credentials import MastodonCredentials
+
+    MastodonCredentials(base_url="https://m.example", access_token="t").save("hscp-mastodon", overwrite=True)
+    data = yaml.safe_load(week(tmp_path, "mastodon").read_text())
+    data["channels"]["x"] = {"at": "12:00", "connector": "x"}
+    data["campaign"]["accounts"] = {"mastodon": "hscp-mastodon", "x": "hscp-x"}  # no block hscp-x
+    path = tmp_path / "hscp.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if "x: hscp-x" in text)
+
+    offline = _pw(process_env, "validate", str(path))  # never asks a server
+    assert offline.returncode == 0, offline.stderr
+    online = subprocess.run([sys.executable, "-m", "cli", "validate", "--online", str(path)], env=process_env,
+                            cwd=ROOT, text=True, capture_output=True, timeout=120)
+    assert online.returncode == 2, online
+    assert online.stderr.splitlines()[0] == (
+        f"{path}:{line}:8: error: campaign.accounts.x: no XCredentials block named 'hscp-x' on the Prefect "
+        f"server at {process_env['PREFECT_API_URL']} (create it (one block per partnership and provider; see "
+        "README 'Connectors and credentials') or correct the name)"
+    )
+    assert "mastodon" not in online.stderr
