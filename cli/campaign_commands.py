@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from practiceweek.accounts import route_label
 from practiceweek.errors import CampaignError
 from practiceweek.planner import plan as make_plan
 from practiceweek.schema import campaign_schema
@@ -24,9 +25,16 @@ from .validate import EXIT_INVALID, show, validate_files
 PREVIEW = Path("preview")
 
 
-def validate(files: Annotated[list[Path], typer.Argument(help="Campaign YAML files.")]) -> None:
+def validate(
+    files: Annotated[list[Path], typer.Argument(help="Campaign YAML files.")],
+    online: Annotated[
+        bool,
+        typer.Option("--online", help="Also check that every account (Prefect block) a file names exists "
+                     "on the Prefect server at PREFECT_API_URL."),
+    ] = False,
+) -> None:
     """Check campaign files; report every problem with file:line:column. Exit 2 if any is invalid."""
-    code = validate_files(files)
+    code = validate_files(files, online=online)
     if code:
         raise typer.Exit(code)
 
@@ -45,7 +53,8 @@ def plan(
     for column in ("when", "day", "channel", "via", "what", "id"):
         table.add_column(column, overflow="fold")
     for p in pubs:
-        table.add_row(p.at.strftime("%a %d %b %H:%M %Z"), p.day, p.channel, p.connector, p.title, p.id)
+        via = route_label(p.connector, p.account)  # connector@account for a campaign's own account
+        table.add_row(p.at.strftime("%a %d %b %H:%M %Z"), p.day, p.channel, via, p.title, p.id)
     Console(width=160).print(table)
 
 

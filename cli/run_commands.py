@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import typer
 
 from ledger import TERMINAL
+from practiceweek.accounts import route_label
 from practiceweek.settings import settings
 
 from .common import load_or_exit
@@ -147,8 +148,8 @@ def status(file: Annotated[Path, typer.Argument(help="Campaign YAML file.")]) ->
     if not rows:
         print("  nothing scheduled")
     stopped = led.stopped()
-    for name in sorted({r.connector for r in rows} & set(stopped)):
-        info = stopped[name]
+    for route in sorted({r.route for r in rows} & set(stopped)):
+        info, name = stopped[route], route_label(*route)
         print(f"  STOPPED connector {name} since {local_time(info.stopped_at, zone)}: {info.reason}")
         print(f"    fix it, then: practiceweek connectors resume {name}")
 

@@ -175,3 +175,20 @@ SETTINGS: dict[str, type[_Settings]] = {
     "bluesky": BlueskySettings,
     "mastodon": MastodonSettings,
 }
+
+
+def missing_blocks(wanted: dict[str, str]) -> dict[str, str]:
+    """Of ``wanted`` (credentials kind → block name), those the Prefect server at PREFECT_API_URL does not
+    hold, kind → why. Reads no secret (``include_secrets=False``); raises if the server does not answer."""
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    missing = {}
+    with get_client(sync_client=True) as client:
+        for kind, name in wanted.items():
+            block = BLOCKS[kind]
+            try:
+                client.read_block_document_by_name(name, block.get_block_type_slug(), include_secrets=False)
+            except ObjectNotFound:
+                missing[kind] = f"no {block.__name__} block named '{name}'"
+    return missing

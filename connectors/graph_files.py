@@ -23,6 +23,7 @@ from practiceweek.artifacts import Rendered
 from ._files import safe_part, safe_relpath
 from ._graph import GraphSession
 from .base import Connector, PermanentError, Receipt
+from .pacing import shared_bucket
 from .settings import GraphSettings
 
 SIMPLE_LIMIT = 4 * 1024 * 1024
@@ -90,7 +91,12 @@ class GraphFilesConnector(Connector):
     def publish(self, item: Rendered) -> Receipt:
         files = self._files(item)
         ids: dict[str, str] = {}
+        s = self.settings  # paced only when a limit is set (PRACTICEWEEK_RATE_LIMIT_GRAPH_FILES): per app
+        app = (self.graph.base_url, s.tenant_id or "", s.client_id or "")
+        bucket = shared_bucket(("graph_files", *app), self.requests_per_interval, self.interval_seconds)
         for path, data in files.items():
+            if bucket is not None:  # one upload
+                bucket.acquire()
             if len(data) <= SIMPLE_LIMIT:
                 builder = self._builder().content.with_url(self._item_url(path, ":/content"))
                 uploaded = self.graph.call(builder.put(data), f"upload {path}")

@@ -19,6 +19,7 @@ from practiceweek.artifacts import Rendered
 
 from .base import Connector, OutcomeUnknownError, PermanentError, Receipt, RetryableError
 from .ids import digest
+from .pacing import shared_bucket
 from .redaction import redact
 from .settings import SmtpSettings
 
@@ -97,9 +98,16 @@ class SmtpMailConnector(Connector):
         if not pending and not done:
             raise PermanentError(f"{item.id}: the email has no recipients", provider="SMTP")
         data = msg.as_bytes()
+        s = self.settings  # paced only when a limit is set (PRACTICEWEEK_RATE_LIMIT_SMTP_MAIL): per login
+        login = (s.username or sender).lower()
+        bucket = shared_bucket(
+            ("smtp_mail", f"{s.host}:{s.port}", login), self.requests_per_interval, self.interval_seconds
+        )
         smtp = self._connect()
         try:
             while pending:
+                if bucket is not None:  # one message transaction
+                    bucket.acquire()
                 batch, pending = pending[: self.batch_size], pending[self.batch_size :]
                 deferred = self._send_batch(smtp, sender, batch, data, item.id)
                 done.update(r for r in batch if r not in deferred)

@@ -17,6 +17,7 @@ from typing import Any
 from prefect import flow, get_run_logger
 
 from ledger import Alert, Row, Stopped
+from practiceweek.accounts import parse_route, route_label
 from practiceweek.artifacts import Rendered
 from practiceweek.planner import Publication
 from practiceweek.settings import settings
@@ -31,8 +32,8 @@ RESUME_HINT = (
 
 
 def held_too_long(row: Row, stopped: Stopped) -> str:
-    """Why a publication held by a stopped connector was skipped."""
-    return f"missed its window while the {row.connector} connector was stopped: {stopped.reason}"
+    """Why a publication held by a stopped connector (for its account) was skipped."""
+    return f"missed its window while the {route_label(*row.route)} connector was stopped: {stopped.reason}"
 
 
 def _when(ts: float) -> str:
@@ -42,13 +43,15 @@ def _when(ts: float) -> str:
 def alert_text(alert: Alert) -> str:
     """What the operators read: what happened, why, and what to do."""
     if alert.kind == "connector-stopped":
-        name = alert.connector or "?"
+        name = alert.connector or "?"  # connector@account for a campaign's own account
+        connector, account = parse_route(name)
+        which = f" for the account in Prefect block '{account}'" if account else ""
         return "\n".join(
             [
-                f"The {name} connector was stopped at {_when(alert.created_at)}: the provider refused its "
-                "credentials or permissions.",
+                f"The {connector} connector{which} was stopped at {_when(alert.created_at)}: the provider "
+                "refused its credentials or permissions.",
                 f"Provider's answer: {alert.reason}",
-                "Nothing more is sent through it; other connectors carry on.",
+                "Nothing more is sent through it; other connectors and accounts carry on.",
                 RESUME_HINT.format(name=name),
             ]
         )
@@ -61,7 +64,8 @@ def alert_text(alert: Alert) -> str:
     ]
     if row is not None:
         lines += [
-            f"Campaign: {row.campaign}; day: {row.day}; channel: {row.channel} (connector {row.connector})",
+            f"Campaign: {row.campaign}; day: {row.day}; channel: {row.channel} "
+            f"(connector {route_label(*row.route)})",
             f"Scheduled for: {_when(row.scheduled_at)}; attempts: {row.attempts}",
         ]
     lines += [

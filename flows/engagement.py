@@ -98,24 +98,24 @@ def sent_of(lg: Ledger, row: Row) -> Sent:
 
 
 def collect(lg: Ledger, now: float | None = None) -> Collected:
-    """Take every reading due by ``now``: one batch per connector, each publication asked once."""
+    """Take every reading due by ``now``: one batch per connector and account, each publication asked once."""
     now = time.time() if now is None else now
     done = Collected()
-    by_connector: dict[str, dict[str, list[ReadingRow]]] = {}
+    by_route: dict[tuple[str, str], dict[str, list[ReadingRow]]] = {}
     for reading in lg.due_readings(now):
         row = lg.get(reading.publication)
         if row is not None:
-            by_connector.setdefault(row.connector, {}).setdefault(row.id, []).append(reading)
-    for name, pubs in by_connector.items():
-        _collect_one(lg, name, pubs, done, now)
+            by_route.setdefault(row.route, {}).setdefault(row.id, []).append(reading)
+    for (name, account), pubs in by_route.items():
+        _collect_one(lg, name, pubs, done, now, account)
     return done
 
 
 def _collect_one(lg: Ledger, name: str, pubs: dict[str, list[ReadingRow]], done: Collected,
-                 now: float) -> None:
+                 now: float, account: str = "") -> None:
     rows = [r for r in (lg.get(pid) for pid in pubs) if r is not None]
     try:
-        conn = process.connector(name)
+        conn = process.connector(name, account)
         done.requests += 1
         got = conn.engagement([sent_of(lg, r) for r in rows])
     except ConnectorError as exc:  # refused, throttled, timed out, or no credentials: ask again later

@@ -3,7 +3,7 @@
 1. 'sending' rows whose worker died become 'unknown' (reconciled with the provider before any retry);
 2. pending publications whose window has passed are skipped and reported (a person decides);
 3. every open publication due soon, or overdue, gets a live publish-window run (a window whose run
-   stopped beating gets a new generation), except those held by a stopped connector;
+   stopped beating gets a new generation), except those held by a stopped connector (per account);
 4. alerts recorded while nobody could send them are sent.
 
 Steps 1, 2 and 4 need only the ledger, so they work while the Prefect server is down; step 3 needs the
@@ -50,8 +50,8 @@ def skip_expired(now: float | None = None) -> list[str]:
     for row in led.due(now, states=("pending",)):
         if row.deadline < now:
             reason = (
-                held_too_long(row, stopped[row.connector])
-                if row.connector in stopped
+                held_too_long(row, stopped[row.route])
+                if row.route in stopped
                 else f"missed its window: nothing could send it for {now - row.scheduled_at:.0f} s "
                 f"(window {row.missed_window_s:.0f} s)"
             )
@@ -91,7 +91,7 @@ def heal(now: float | None = None, windows: bool = True) -> Healed:
         rows = [
             r
             for r in led.due(now + HORIZON_S)
-            if not (r.state == "pending" and r.connector in stopped)
+            if not (r.state == "pending" and r.route in stopped)
         ]
         try:
             done.windows = ensure_windows(led, rows, now=now, register=register)

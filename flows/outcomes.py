@@ -7,6 +7,7 @@ from enum import StrEnum
 from prefect.artifacts import create_markdown_artifact
 
 from ledger import Row
+from practiceweek.accounts import route_label
 
 from . import events, names, process
 from .alerts import send_due_alerts
@@ -20,7 +21,7 @@ class Outcome(StrEnum):
     FAILED = "failed"
     SKIPPED = "skipped"
     CANCELLED = "cancelled"
-    HELD = "held"  # its connector is stopped: it waits for `practiceweek connectors resume`
+    HELD = "held"  # its connector (account) is stopped: it waits for `practiceweek connectors resume`
     MOVED = "moved"  # re-planned to later: a later window run publishes it
     TAKEN = "taken"  # another worker has it (sending, or being reconciled)
     UNKNOWN_PUBLICATION = "unknown-publication"  # not in the ledger
@@ -71,16 +72,18 @@ def fail(row: Row, reason: str) -> Outcome:
 
 
 def stop_connector(row: Row, exc: Exception) -> Outcome:
-    """The provider refused the connector's credentials: hold this publication and stop the connector."""
-    if process.ledger().stop_connector(row.connector, str(exc), getattr(exc, "status", None)):
+    """The provider refused the credentials of the row's connector and account: hold this publication and
+    stop that account's connector (other accounts of the same connector carry on)."""
+    label = route_label(*row.route)
+    if process.ledger().stop_connector(row.connector, str(exc), getattr(exc, "status", None), row.account):
         run_logger().error(
             "stopped the %s connector: %s; its publications are held until "
             "`practiceweek connectors resume %s`",
-            row.connector,
+            label,
             exc,
-            row.connector,
+            label,
         )
-        events.emit("connector-stopped", row, connector=row.connector, reason=str(exc))
+        events.emit("connector-stopped", row, connector=row.connector, account=row.account, reason=str(exc))
         alert_now()
     return Outcome.HELD
 

@@ -12,7 +12,7 @@ from .ratelimit import install_shared_pacing
 
 _lock = threading.Lock()
 _ledger: Ledger | None = None
-_connectors: dict[str, Any] = {}
+_connectors: dict[tuple[str, str], Any] = {}  # (connector name, account) → the process's instance
 
 
 def ledger() -> Ledger:
@@ -32,20 +32,22 @@ def reset() -> None:
         _connectors.clear()
 
 
-def use_connector(name: str, conn: Any) -> None:
-    """Publish through ``conn`` for ``name`` in this process: a connector built with options the settings do
-    not carry (a client timeout, a test's local server). ``reset()`` forgets it."""
+def use_connector(name: str, conn: Any, account: str = "") -> None:
+    """Publish through ``conn`` for ``name`` (and ``account``) in this process: a connector built with options
+    the settings do not carry (a client timeout, a test's local server). ``reset()`` forgets it."""
     with _lock:
-        _connectors[name] = conn
+        _connectors[(name, account)] = conn
 
 
-def connector(name: str) -> Any:
-    """A connector instance per process and name, pacing its requests through the ledger."""
+def connector(name: str, account: str = "") -> Any:
+    """A connector instance per process, name and account (the Prefect block holding that account's
+    credentials; '' for the deployment's default), pacing its requests through the ledger."""
+    key = (name, account)
     with _lock:
-        if name in _connectors:
-            return _connectors[name]
+        if key in _connectors:
+            return _connectors[key]
     install_shared_pacing(ledger)  # provider rate limits shared with every other worker
-    conn = get_connector(name)
+    conn = get_connector(name, block=account) if account else get_connector(name)
     with _lock:
-        _connectors.setdefault(name, conn)
-        return _connectors[name]
+        _connectors.setdefault(key, conn)
+        return _connectors[key]

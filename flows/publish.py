@@ -70,7 +70,8 @@ class WindowRun:
     cfg: Settings = field(default_factory=settings)  # read once per run
     submitted: dict[str, Any] = field(default_factory=dict)  # publication id → its task's future
     unrenderable: set[str] = field(default_factory=set)  # waiting on a dependency, or broken
-    held: dict[str, str] = field(default_factory=dict)  # finished tasks looked at → stopped connector or ''
+    held: dict[str, tuple[str, str] | None] = field(default_factory=dict)  # finished tasks looked at →
+    # the (connector, account) that held them, or None
     campaigns_seen: set[str] = field(default_factory=set)
     record: bool = True
     progress_id: Any = None
@@ -162,18 +163,18 @@ class WindowRun:
                 get_run_logger().warning("could not render %s ahead: %s", r.id, exc)
 
     def _release_resumed(self) -> None:
-        """A task that came back HELD is submitted again once its connector is resumed."""
+        """A task that came back HELD is submitted again once its connector's account is resumed."""
         for pid, fut in self.submitted.items():
             if pid not in self.held and fut.wrapped_future.done():
                 outcome = _outcome(fut)
                 row = self.led.get(pid) if outcome == Outcome.HELD else None
-                self.held[pid] = row.connector if row else ""
-        waiting = {pid: name for pid, name in self.held.items() if name and pid in self.submitted}
+                self.held[pid] = row.route if row else None
+        waiting = {pid: route for pid, route in self.held.items() if route and pid in self.submitted}
         if not waiting:
             return
         stopped = self.led.stopped()
-        for pid, name in waiting.items():
-            if name not in stopped:
+        for pid, route in waiting.items():
+            if route not in stopped:
                 del self.submitted[pid]
                 del self.held[pid]
 

@@ -2,8 +2,8 @@
 
 Read top to bottom, a publication goes through four steps:
 
-1. **guard**: not already out or taken, its connector not stopped, still within its window, what it
-   links to out first, and every earlier publication of its channel out (or skipped) first;
+1. **guard**: not already out or taken, its connector (for its account) not stopped, still within its
+   window, what it links to out first, and every earlier publication of its channel out (or skipped) first;
 2. **content**: rendered (ahead of time where possible) from the plan the ledger holds;
 3. **reconcile**: a publication whose outcome is unknown (a crash mid-send, an ambiguous answer) is
    looked up at the provider before anything is sent again;
@@ -111,8 +111,8 @@ def guard(row: Row) -> Row | Outcome:
 
 
 def _held(row: Row) -> Outcome | None:
-    """HELD while the publication's connector is stopped; skipped once its window has passed."""
-    stopped = process.ledger().stopped().get(row.connector)
+    """HELD while the publication's connector is stopped for its account; skipped once its window passed."""
+    stopped = process.ledger().stopped().get(row.route)
     if stopped is None:
         return None
     if time.time() > row.deadline:
@@ -170,7 +170,7 @@ def _sleep_until(at: float) -> None:
 
 def _connector_for(row: Row) -> Connector | Outcome:
     try:
-        return process.connector(row.connector)
+        return process.connector(*row.route)
     except PermanentError as exc:  # no credentials, or a connector that cannot be built
         if refused_credentials(exc):
             return stop_connector(row, exc)

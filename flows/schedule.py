@@ -81,6 +81,7 @@ def planned_rows(
             day=p.day,
             channel=p.channel,
             connector=p.connector,
+            account=p.account,
             title=p.title,
             fingerprint=p.fingerprint,
             planned_at=p.at.timestamp(),
@@ -116,7 +117,7 @@ def withdraw(loaded: Loaded | None, row: Row) -> str:
     except Exception:  # noqa: BLE001 - a removed item may no longer render; cancel by identity
         rendered = None
     rendered = rendered or Rendered(publication=pub, subject=f"Cancelled: {pub.title}", text="cancelled")
-    process.connector(row.connector).cancel(rendered)
+    process.connector(*row.route).cancel(rendered)
     return "withdrawn"
 
 

@@ -29,7 +29,8 @@ _SCHEMA = [
         state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, owner TEXT, lease_until DOUBLE PRECISION,
         remote_id TEXT, url TEXT, join_url TEXT, error TEXT, revision INTEGER NOT NULL DEFAULT 0,
         created_at DOUBLE PRECISION NOT NULL, updated_at DOUBLE PRECISION NOT NULL,
-        sending_at DOUBLE PRECISION, sent_at DOUBLE PRECISION, snapshot TEXT)""",
+        sending_at DOUBLE PRECISION, sent_at DOUBLE PRECISION, snapshot TEXT,
+        account TEXT NOT NULL DEFAULT '')""",
     """CREATE INDEX IF NOT EXISTS publications_due ON publications (state, scheduled_at)""",
     """CREATE INDEX IF NOT EXISTS publications_campaign ON publications (campaign)""",
     """CREATE TABLE IF NOT EXISTS windows (
@@ -41,10 +42,10 @@ _SCHEMA = [
         reason TEXT NOT NULL, created_at DOUBLE PRECISION NOT NULL, lease_until DOUBLE PRECISION,
         sent_at DOUBLE PRECISION, receipt TEXT)""",
     """CREATE INDEX IF NOT EXISTS alerts_open ON alerts (sent_at, created_at)""",
-    # a connector whose credentials or permissions the provider refused: held until someone resumes it
+    # a connector's account whose credentials or permissions the provider refused: held until resumed
     """CREATE TABLE IF NOT EXISTS stopped_connectors (
-        connector TEXT PRIMARY KEY, reason TEXT NOT NULL, status INTEGER,
-        stopped_at DOUBLE PRECISION NOT NULL)""",
+        connector TEXT NOT NULL, account TEXT NOT NULL DEFAULT '', reason TEXT NOT NULL, status INTEGER,
+        stopped_at DOUBLE PRECISION NOT NULL, PRIMARY KEY (connector, account))""",
     # provider rate limits shared by every worker: one row per pacer (locked while a slot is reserved) and
     # the slots it granted in the last two windows
     """CREATE TABLE IF NOT EXISTS pacers (key TEXT PRIMARY KEY, updated_at DOUBLE PRECISION NOT NULL)""",
@@ -65,6 +66,8 @@ _SCHEMA = [
         read_at DOUBLE PRECISION, error TEXT, PRIMARY KEY (publication, mark))""",
     """CREATE INDEX IF NOT EXISTS readings_due ON readings (state, due_at)""",
 ]
+
+_STOPPED = next(i for i, sql in enumerate(_SCHEMA) if "TABLE IF NOT EXISTS stopped_connectors" in sql)
 
 
 def default_url(state_dir: str | Path | None = None) -> str:
@@ -103,6 +106,7 @@ class Database:
                 cur.execute("SELECT pg_advisory_xact_lock(7283510)")
             for statement in _SCHEMA:
                 cur.execute(statement)
+            self._migrate(cur)
             cur.execute(self._q("SELECT value FROM meta WHERE key='ledger_id'"))
             if cur.fetchone() is None:
                 cur.execute(
@@ -110,6 +114,32 @@ class Database:
                     (uuid.uuid4().hex[:12],),
                 )
         self.key = self._meta("ledger_id")
+
+    def _columns(self, cur: Any, table: str) -> set[str]:
+        """The columns ``table`` has now (an older ledger may lack some)."""
+        if self.postgres:
+            cur.execute(
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_schema = current_schema() AND table_name = %s",
+                (table,),
+            )
+            return {r[0] for r in cur.fetchall()}
+        cur.execute(f"PRAGMA table_info({table})")
+        return {r[1] for r in cur.fetchall()}
+
+    def _migrate(self, cur: Any) -> None:
+        """Bring a ledger made by an older version up to this schema, in the schema's transaction (rows
+        keep working: they publish through the deployment's default account, '')."""
+        if "account" not in self._columns(cur, "publications"):
+            cur.execute("ALTER TABLE publications ADD COLUMN account TEXT NOT NULL DEFAULT ''")
+        if "account" not in self._columns(cur, "stopped_connectors"):  # keyed by connector alone: rebuild
+            cur.execute(_SCHEMA[_STOPPED].replace("stopped_connectors", "stopped_connectors_new", 1))
+            cur.execute(
+                "INSERT INTO stopped_connectors_new (connector, account, reason, status, stopped_at) "
+                "SELECT connector, '', reason, status, stopped_at FROM stopped_connectors"
+            )
+            cur.execute("DROP TABLE stopped_connectors")
+            cur.execute("ALTER TABLE stopped_connectors_new RENAME TO stopped_connectors")
 
     def _conn(self) -> Any:
         conn = getattr(self._local, "conn", None)

@@ -65,7 +65,7 @@ class PlansMixin(Database):
             diff.added.append(p.id)
             return
         same_time = abs(old.scheduled_at - p.scheduled_at) < 1e-3
-        same_content = old.fingerprint == p.fingerprint and old.connector == p.connector
+        same_content = old.fingerprint == p.fingerprint and old.route == (p.connector, p.account)
         if same_time and same_content and abs(old.missed_window_s - p.missed_window_s) < 1e-3:
             diff.unchanged += 1
             return
@@ -76,7 +76,7 @@ class PlansMixin(Database):
         cur.execute(
             self._q(
                 "UPDATE publications SET scheduled_at=?, planned_at=?, missed_window_s=?, "
-                "fingerprint=?, connector=?, title=?, depends_on=?, revision=?, state=?, "
+                "fingerprint=?, connector=?, account=?, title=?, depends_on=?, revision=?, state=?, "
                 "updated_at=?, snapshot=? "
                 "WHERE id=? AND state=?"
             ),
@@ -86,6 +86,7 @@ class PlansMixin(Database):
                 p.missed_window_s,
                 p.fingerprint,
                 p.connector,
+                p.account,
                 p.title,
                 json.dumps(list(p.depends_on)),
                 revision,

@@ -12,6 +12,8 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from practiceweek.accounts import route_label
+
 from .database import Database, columns_sql
 from .records import PUBLICATION_COLUMNS, Row
 from .states import State, sql_list
@@ -176,8 +178,8 @@ class PublicationsMixin(Database):
             )
             if cur.rowcount != 1:
                 return False
-            cur.execute(self._q("SELECT connector FROM publications WHERE id=?"), (pid,))
-            connector = cur.fetchone()[0]
+            cur.execute(self._q("SELECT connector, account FROM publications WHERE id=?"), (pid,))
+            connector = route_label(*cur.fetchone())
             self._add_alert(
                 cur, f"{to}:{pid}:{now:.6f}", to, f"[practiceweek] {to}: {pid}", reason, now, pid, connector
             )

@@ -39,6 +39,12 @@ class Row:
     updated_at: float
     sending_at: float | None
     sent_at: float | None
+    account: str  # the Prefect block its connector publishes through; '' for the deployment's default
+
+    @property
+    def route(self) -> tuple[str, str]:
+        """(connector, account): what publishes it, and what a refused credential stops."""
+        return self.connector, self.account
 
     @property
     def deadline(self) -> float:
@@ -101,9 +107,10 @@ class Alert:
 
 @dataclass(frozen=True)
 class Stopped:
-    """A connector stopped because the provider refused its credentials or permissions."""
+    """A connector's account stopped because the provider refused its credentials or permissions."""
 
     connector: str
+    account: str  # '' for the deployment's default account
     reason: str
     status: int | None
     stopped_at: float
@@ -126,6 +133,7 @@ class Planned:
     depends_on: tuple[str, ...] = ()
     event_id: str | None = None
     snapshot: str | None = None  # the publication as JSON, to withdraw it after it left the plan
+    account: str = ""  # the Prefect block its connector publishes through; '' for the deployment's default
 
 
 @dataclass

@@ -1,9 +1,12 @@
-"""Connectors stopped because the provider refused their credentials or permissions."""
+"""Connectors stopped because the provider refused their credentials or permissions, per account: a revoked
+token of one partnership holds only that partnership's publications."""
 
 from __future__ import annotations
 
 import time
 from typing import TYPE_CHECKING, Any
+
+from practiceweek.accounts import route_label
 
 from .database import Database, columns_sql
 from .records import STOPPED_COLUMNS, Stopped
@@ -24,27 +27,33 @@ class StopsMixin(Database):
             connector: str | None = None,
         ) -> None: ...
 
-    def stop_connector(self, connector: str, reason: str, status: int | None = None) -> bool:
-        """Stop a connector (once) and record the operators' alert. False if it was already stopped."""
+    def stop_connector(
+        self, connector: str, reason: str, status: int | None = None, account: str = ""
+    ) -> bool:
+        """Stop a connector's account (once) and record the operators' alert. False if already stopped."""
         now = time.time()
+        label = route_label(connector, account)
         with self._tx() as cur:
             cur.execute(
                 self._q(
-                    "INSERT INTO stopped_connectors (connector, reason, status, stopped_at) "
-                    "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"
+                    "INSERT INTO stopped_connectors (connector, account, reason, status, stopped_at) "
+                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
                 ),
-                (connector, reason[:2000], status, now),
+                (connector, account, reason[:2000], status, now),
             )
             if cur.rowcount != 1:
                 return False
-            subject = f"[practiceweek] connector stopped: {connector}"
-            self._add_alert(cur, f"stopped:{connector}:{now:.6f}", "connector-stopped", subject, reason, now,
-                            connector=connector)
+            subject = f"[practiceweek] connector stopped: {label}"
+            self._add_alert(cur, f"stopped:{label}:{now:.6f}", "connector-stopped", subject, reason, now,
+                            connector=label)
         return True
 
-    def resume_connector(self, connector: str) -> bool:
-        return self._write("DELETE FROM stopped_connectors WHERE connector=?", (connector,)) == 1
+    def resume_connector(self, connector: str, account: str = "") -> bool:
+        return self._write(
+            "DELETE FROM stopped_connectors WHERE connector=? AND account=?", (connector, account)
+        ) == 1
 
-    def stopped(self) -> dict[str, Stopped]:
+    def stopped(self) -> dict[tuple[str, str], Stopped]:
+        """Every stopped (connector, account)."""
         found = self._read(f"SELECT {columns_sql(STOPPED_COLUMNS)} FROM stopped_connectors")
-        return {r[0]: Stopped(*r) for r in found}
+        return {(r[0], r[1]): Stopped(*r) for r in found}

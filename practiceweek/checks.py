@@ -9,6 +9,7 @@ from pathlib import Path as FsPath
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import textlimits, timezones
+from .accounts import KIND_OF
 from .channels import CONNECTORS_FOR, resolve
 from .checks_slots import check_extras, check_notices, check_options
 from .dates import LocalTimeProblem, bank_holidays, day_date, exact, week_dates
@@ -46,6 +47,7 @@ def check(cf: CampaignFile, source: Source, base: FsPath | None = None) -> list[
     check_notices(cf, source, zone, week, lambda path, name: _audience_ref(cf, source, path, name, out), out)
     _social(cf, source, out)
     _bank_holidays(cf, source, dates, out)
+    _unused_accounts(cf, source, out)
     return out
 
 
@@ -304,3 +306,17 @@ def _bank_holidays(cf: CampaignFile, source: Source, dates: list[dt.date | None]
                     severity="warning",
                 )
             )
+
+
+def _unused_accounts(cf: CampaignFile, source: Source, out: list[Problem]) -> None:
+    """Warn about an account no channel publishes through (it would be silently ignored)."""
+    used = {KIND_OF.get(resolve(cf.channels, day, channel).connector)
+            for day in (None, *cf.days) for channel in CHANNELS}
+    for kind, block in cf.campaign.accounts.model_dump(exclude_none=True).items():
+        if kind not in used:
+            connectors = sorted(c for c, k in KIND_OF.items() if k == kind)
+            out.append(source.problem(
+                ("campaign", "accounts", kind),
+                f"no channel publishes through {kind}, so the account '{block}' is not used",
+                hint=f"set 'connector: {' or '.join(connectors)}' on the channel meant to use it",
+                severity="warning"))

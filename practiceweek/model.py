@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field
 
+from .accounts import Accounts
 from .channel_config import ChannelConfig, Channels
 from .fields import (
     _COLOUR,
@@ -179,6 +180,12 @@ class Campaign(Strict):
         "none",
         description="'required': nothing goes out until someone approves the week in the Prefect UI.",
         examples=["required"],
+    )
+    accounts: Accounts = Field(
+        default_factory=Accounts,
+        description="The provider accounts this campaign publishes through: a saved Prefect block name per "
+        "provider kind (never a secret). Unset: the deployment's default accounts.",
+        examples=[{"x": "iowscp-x", "graph": "iowscp-m365", "mastodon": "iowscp-mastodon"}],
     )
 
 

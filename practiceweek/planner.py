@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from .accounts import account_for
 from .channels import Setting, resolve, slot_of
 from .dates import day_date, day_key, exact, outside_key
 from .model import CHANNELS, CampaignFile, Day, Event
@@ -46,6 +47,7 @@ class Publication:
     depends_on: tuple[str, ...] = ()
     audience: str | None = None
     event_id: str | None = None
+    account: str = ""  # the Prefect block its connector publishes through; '' for the deployment's default
     content: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:
@@ -57,6 +59,7 @@ class Publication:
             "channel": self.channel,
             "slot": self.slot,
             "connector": self.connector,
+            "account": self.account,
             "at": self.at.isoformat(),
             "missed_window_s": int(self.missed_window.total_seconds()),
             "title": self.title,
@@ -87,6 +90,7 @@ class Publication:
             depends_on=tuple(d["depends_on"]),
             audience=d.get("audience"),
             event_id=d.get("event_id"),
+            account=d.get("account") or "",
             content=d.get("content") or {},
         )
 
@@ -140,11 +144,12 @@ class _Planner:
 
     def add(self, key: str, date: dt.date, setting: Setting, slot: str, title: str, content: dict[str, Any],
             at: dt.datetime, depends: list[str], **extra: Any) -> Publication:
-        content = {**content, "connector": setting.connector}
+        account = account_for(self.cf.campaign.accounts, setting.connector)
+        content = {**content, "connector": setting.connector, **({"account": account} if account else {})}
         pub = Publication(id=f"{self.cid}/{key}/{setting.channel}/{slot}", campaign=self.cid, day=key,
                           date=date, channel=setting.channel, slot=slot, connector=setting.connector, at=at,
                           missed_window=setting.missed_window, title=title, fingerprint=fingerprint(content),
-                          depends_on=tuple(depends), content=content, **extra)
+                          depends_on=tuple(depends), account=account, content=content, **extra)
         self.out.append(pub)
         return pub
 

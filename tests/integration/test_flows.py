@@ -219,7 +219,7 @@ def test_a_refused_token_stops_its_connector_holds_its_posts_and_resumes(
         led = Ledger(env["PRACTICEWEEK_LEDGER_URL"])
         x_sent = lambda: [r.state for r in led.rows(CID) if r.channel == "x"] == ["sent"] * 5  # noqa: E731
         wait_until(x_sent, 120, "the X posts (the other connector carries on)")
-        assert "mastodon" in led.stopped() and "401" in led.stopped()["mastodon"].reason
+        assert "401" in led.stopped()[("mastodon", "")].reason
         masto = [r for r in led.rows(CID) if r.channel == "mastodon"]
         assert {r.state for r in masto} == {"pending"}, [(r.id, r.state, r.error) for r in masto]
         refused = [q for q in server.requests if q.path.startswith("/api/v1/")]
@@ -236,7 +236,7 @@ def test_a_refused_token_stops_its_connector_holds_its_posts_and_resumes(
         server.token = "a-revoked-token"  # the operator fixed the token; now resume
         resumed = _pw(env, "connectors", "resume", "mastodon")
         assert resumed.returncode == 0, resumed.stderr
-        assert "mastodon" not in led.stopped()
+        assert ("mastodon", "") not in led.stopped()
         masto_sent = lambda: {r.state for r in led.rows(CID) if r.channel == "mastodon"} == {"sent"}  # noqa: E731
         wait_until(masto_sent, 90, f"the held Mastodon posts ({resumed.stdout.strip()})")
         assert len(server.statuses) == 5 and len({s["content"] for s in server.statuses}) == 5

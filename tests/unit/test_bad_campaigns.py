@@ -162,6 +162,16 @@ CASES = [
     ("73_week_poster_set_for_one_day.yaml", 35, "days[1].channels.week_poster",
      "week_poster cannot be set for one day: the whole-week poster goes out once; set this under "
      "channels.week_poster"),
+    ("74_account_kind_misspelt.yaml", 19, "campaign.accounts.mastadon",
+     "unknown field 'mastadon'; expected one of: bluesky, graph, mastodon, smtp, teams, x "
+     "(did you mean 'mastodon'?)"),
+    ("75_account_is_a_secret.yaml", 19, "campaign.accounts.mastodon",
+     "this looks like a web address with a user name or password in it, not the name of a Prefect block; "
+     "a campaign file is shared and kept with the week: save the credentials in a Prefect block (one per "
+     "partnership and provider) and write the block's name here, e.g. iowscp-mastodon"),
+    ("76_account_not_a_block_name.yaml", 18, "campaign.accounts.mastodon",
+     "a Prefect block name has lower-case letters, digits and dashes only, got 'IoW_Mastodon'; "
+     "did you mean 'iow-mastodon'?"),
     ("46_empty_file.yaml", 1, "", "got an empty file"),
     ("47_top_level_list.yaml", 1, "", "got a list"),
 ]

@@ -165,10 +165,25 @@ def test_a_failure_and_its_operators_alert_are_recorded_together(led: Ledger) ->
 def test_a_connector_stops_once_with_one_alert_and_resumes(led: Ledger) -> None:
     assert led.stop_connector("mastodon", "Mastodon 401: token refused", 401)
     assert not led.stop_connector("mastodon", "Mastodon 401 again", 401)
-    assert led.stopped()["mastodon"].status == 401 and "token refused" in led.stopped()["mastodon"].reason
+    stopped = led.stopped()[("mastodon", "")]
+    assert stopped.status == 401 and "token refused" in stopped.reason
     assert [(a.kind, a.connector) for a in led.alerts()] == [("connector-stopped", "mastodon")]
     assert led.resume_connector("mastodon") and not led.resume_connector("mastodon")
     assert led.stopped() == {}
+
+
+def test_a_connector_stops_per_account(led: Ledger) -> None:
+    """A revoked Isle of Wight token stops mastodon@iowscp-mastodon only: the default account and the
+    Portsmouth one carry on; the alert names the account; resuming one leaves the other stopped."""
+    assert led.stop_connector("mastodon", "Mastodon 401", 401, account="iowscp-mastodon")
+    assert led.stop_connector("mastodon", "Mastodon 401", 401, account="pscp-mastodon")
+    assert not led.stop_connector("mastodon", "again", 401, account="iowscp-mastodon")
+    assert set(led.stopped()) == {("mastodon", "iowscp-mastodon"), ("mastodon", "pscp-mastodon")}
+    assert sorted(a.connector for a in led.alerts()) == ["mastodon@iowscp-mastodon", "mastodon@pscp-mastodon"]
+    assert "connector stopped: mastodon@iowscp-mastodon" in led.alerts()[0].subject + led.alerts()[1].subject
+    assert not led.resume_connector("mastodon")  # the default account was never stopped
+    assert led.resume_connector("mastodon", "iowscp-mastodon")
+    assert set(led.stopped()) == {("mastodon", "pscp-mastodon")}
 
 
 def _reserve(url: str, n: int, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]

@@ -1,0 +1,48 @@
+"""A PostgreSQL ledger made before accounts existed opens with this version and its rows keep working (a
+throw-away cluster from Debian's PostgreSQL binaries, set up as deploy/production.py sets up the ledger's)."""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from deploy.production import Postgres, free_port, pg_bin
+from tests.ledger_migration import check_migrated, write_old_ledger
+
+pytestmark = pytest.mark.skipif(
+    not (pg_bin() / "postgres").exists(), reason="PostgreSQL server binaries are missing"
+)
+
+
+@pytest.fixture()
+def pg_url() -> Iterator[str]:
+    """A fresh cluster in a folder of its own under /tmp (the postgres OS user must reach it when root runs
+    the tests, which pytest's private tmp_path does not allow)."""
+    root = Path(tempfile.mkdtemp(prefix="practiceweek-ledger-pg-"))
+    pg = Postgres(root, free_port(), secrets.token_urlsafe(16), role="practiceweek", database="ledger")
+    try:
+        pg.init()
+        yield pg.url()
+    finally:
+        pg.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_an_old_postgres_ledger_gains_accounts_and_keeps_its_rows(pg_url: str) -> None:
+    import psycopg
+
+    write_old_ledger(pg_url)
+    check_migrated(pg_url)
+    with psycopg.connect(pg_url) as conn:
+        tables = {r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname='public'")}
+        key = conn.execute(
+            "SELECT string_agg(a.attname, ',' ORDER BY a.attnum) FROM pg_index i JOIN pg_attribute a "
+            "ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) "
+            "WHERE i.indrelid = 'stopped_connectors'::regclass AND i.indisprimary"
+        ).fetchone()
+    assert "stopped_connectors_new" not in tables and key == ("connector,account",)

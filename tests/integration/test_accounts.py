@@ -1,0 +1,130 @@
+"""Accounts per campaign, through the flows' publish task: two partnerships on one deployment, each
+publishing through its own Mastodon account (a Prefect block on the session's server, a fake instance of
+its own). The Isle of Wight's revoked token holds only the Isle of Wight's posts; Portsmouth's go out;
+each account has its own pacer; the alert and `connectors list/resume` name the account."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from flows.outcomes import Outcome
+from tests.helpers import ROOT
+from tests.publishing import Publishing, week
+
+IOW_TOKEN, PSCP_TOKEN = "iow-token-SECRET-0a1b", "pscp-token-SECRET-2c3d"
+
+
+@pytest.fixture()
+def process_env(prefect_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    """The flows' runtime on this test's ledger and outbox; Prefect's client (blocks, events) on the
+    session's server."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from flows import process
+
+    Path(prefect_env["PRACTICEWEEK_STATE"]).mkdir(parents=True, exist_ok=True)
+    monkeypatch.delenv("PRACTICEWEEK_OPERATORS_CONNECTOR", raising=False)
+    process.reset()
+    with temporary_settings(updates={PREFECT_API_URL: prefect_env["PREFECT_API_URL"]}):
+        yield prefect_env
+    process.reset()
+
+
+def _partnership_week(folder: Path, cid: str, block: str) -> Path:
+    """The test week through Mastodon, as campaign ``cid`` publishing through block ``block``."""
+    data = yaml.safe_load(week(folder, "mastodon").read_text())
+    data["campaign"].update(id=cid, accounts={"mastodon": block})
+    path = folder / f"{cid}.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def _pw(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """The CLI without a Prefect server (resume then leaves held posts to the next heal round)."""
+    plain = {k: v for k, v in env.items() if k != "PREFECT_API_URL"}
+    return subprocess.run([sys.executable, "-m", "cli", *args], env=plain, cwd=ROOT, text=True,
+                          capture_output=True, timeout=120)
+
+
+def _pacer_keys(env: dict[str, str]) -> list[str]:
+    path = env["PRACTICEWEEK_LEDGER_URL"].removeprefix("sqlite:///")
+    with sqlite3.connect(path) as conn:
+        return sorted(r[0] for r in conn.execute("SELECT key FROM pacers WHERE key LIKE 'mastodon:%'"))
+
+
+def test_a_revoked_token_holds_only_its_partnerships_posts(
+    process_env: dict[str, str], tmp_path: Path, fake_server: Any
+) -> None:
+    from connectors.credentials import MastodonCredentials
+    from flows import process
+
+    iow, pscp = fake_server("mastodon", token=IOW_TOKEN), fake_server("mastodon", token=PSCP_TOKEN)
+    for name, url, token in (("iowscp", iow.url, "a-revoked-token"), ("pscp", pscp.url, PSCP_TOKEN)):
+        MastodonCredentials(base_url=url, access_token=token).save(f"{name}-mastodon", overwrite=True)
+    led = process.ledger()
+    weeks = {cid: Publishing.schedule(led, _partnership_week(tmp_path, cid, f"{cid}-mastodon"))
+             for cid in ("iowscp", "pscp")}
+    for cid, w in weeks.items():
+        assert {w.row(pid).route for pid in w.ids} == {("mastodon", f"{cid}-mastodon")}
+
+    outcomes = {cid: [w.publish(pid) for pid in w.ids] for cid, w in weeks.items()}
+    assert outcomes["iowscp"] == [Outcome.HELD] * len(weeks["iowscp"].ids)
+    assert outcomes["pscp"] == [Outcome.SENT] * len(weeks["pscp"].ids)
+    assert len(pscp.statuses) == len(weeks["pscp"].ids) and iow.statuses == []
+    assert len([q for q in iow.requests if q.path.startswith("/api/v1/")]) == 1  # the rest held unasked
+    assert set(led.stopped()) == {("mastodon", "iowscp-mastodon")}
+    assert {led.get(pid).state for pid in weeks["iowscp"].ids} == {"pending"}  # type: ignore[union-attr]
+    assert len(_pacer_keys(process_env)) == 1  # Portsmouth's (the Isle of Wight's was refused before it)
+
+    outbox = Path(process_env["PRACTICEWEEK_OUTBOX"]) / "operators"
+    alerts = [p.read_text() for p in outbox.rglob("message.json")]
+    assert len(alerts) == 1
+    assert "mastodon connector for the account in Prefect block 'iowscp-mastodon' was stopped" in alerts[0]
+    assert "practiceweek connectors resume mastodon@iowscp-mastodon" in alerts[0]
+    assert "a-revoked-token" not in alerts[0]
+    listed = _pw(process_env, "connectors", "list")
+    assert "\nmastodon@iowscp-mastodon: stopped since" in listed.stdout, listed
+
+    iow.token = "a-revoked-token"  # the partnership fixed its token; the operator resumes that account only
+    assert _pw(process_env, "connectors", "resume", "mastodon").returncode == 2  # the default: never stopped
+    resumed = _pw(process_env, "connectors", "resume", "mastodon@iowscp-mastodon")
+    assert resumed.returncode == 0, resumed.stderr
+    assert led.stopped() == {}
+    ids = weeks["iowscp"].ids
+    assert [weeks["iowscp"].publish(pid) for pid in ids] == [Outcome.SENT] * len(ids)
+    assert len(iow.statuses) == len(ids) and len(pscp.statuses) == len(weeks["pscp"].ids)  # each once
+    assert len(_pacer_keys(process_env)) == 2  # one pacer per account
+
+
+def test_validate_online_reports_an_account_missing_from_the_prefect_server(
+    process_env: dict[str, str], tmp_path: Path
+) -> None:
+    from connectors.credentials import MastodonCredentials
+
+    MastodonCredentials(base_url="https://m.example", access_token="t").save("hscp-mastodon", overwrite=True)
+    data = yaml.safe_load(week(tmp_path, "mastodon").read_text())
+    data["channels"]["x"] = {"at": "12:00", "connector": "x"}
+    data["campaign"]["accounts"] = {"mastodon": "hscp-mastodon", "x": "hscp-x"}  # no block hscp-x
+    path = tmp_path / "hscp.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if "x: hscp-x" in text)
+
+    offline = _pw(process_env, "validate", str(path))  # never asks a server
+    assert offline.returncode == 0, offline.stderr
+    online = subprocess.run([sys.executable, "-m", "cli", "validate", "--online", str(path)], env=process_env,
+                            cwd=ROOT, text=True, capture_output=True, timeout=120)
+    assert online.returncode == 2, online
+    assert online.stderr.splitlines()[0] == (
+        f"{path}:{line}:8: error: campaign.accounts.x: no XCredentials block named 'hscp-x' on the Prefect "
+        f"server at {process_env['PREFECT_API_URL']} (create it (one block per partnership and provider; see "
+        "README 'Connectors and credentials') or correct the name)"
+    )
+    assert "mastodon" not in online.stderr
