@@ -42,7 +42,8 @@ from deploy.ha import HAStack
 from deploy.postgres import Postgres
 from deploy.stack import DEPLOYMENTS, POOL, Stack, load_state
 
-__all__ = ["DEPLOYMENTS", "POOL", "HAStack", "Postgres", "Stack", "free_port", "load_state", "snapshot_repo"]
+__all__ = ["DEPLOYMENTS", "POOL", "HAStack", "Postgres", "Stack", "free_port", "load_state", "open_stack",
+           "snapshot_repo"]
 
 
 def __getattr__(name: str) -> object:
@@ -52,6 +53,17 @@ def __getattr__(name: str) -> object:
     if name == "HEAL_EVERY_S":
         return deploy_settings().heal_every_s
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def open_stack(root: Path, ha: bool | None = None, servers: int = 2) -> Stack:
+    """The stack in ``root``: HA when asked, or (``ha=None``) when its state says it was set up so."""
+    state = root / "secrets.env"
+    known = state.read_text().split() if state.exists() else []
+    found = sum(1 for line in known if line.startswith("API_") and line.split("=")[0].endswith("_PORT")
+                and line.split("=")[0] != "API_PORT")
+    if ha or (ha is None and found):
+        return HAStack.create(root, servers=found or servers)
+    return Stack.create(root)
 
 
 def snapshot_repo(source: Path, dest: Path) -> str:
@@ -89,8 +101,7 @@ def main(argv: list[str] | None = None) -> int:
                         "process, Redis (default: one `prefect server start`, for small partnerships)")
     parser.add_argument("--api-servers", type=int, default=2, help="API servers behind HAProxy (with --ha)")
     args = parser.parse_args(argv)
-    stack = (HAStack.create(args.dir.resolve(), servers=args.api_servers) if args.ha
-             else Stack.create(args.dir.resolve()))
+    stack = open_stack(args.dir.resolve(), True if args.ha else None, args.api_servers)
     if args.action == "down":
         stack.down()
         print(f"stopped the stack in {stack.root}")

@@ -75,6 +75,7 @@ class Stack:
     ledger: Postgres  # the publications ledger: its own cluster, its own single role, used by workers
     extra_env: dict[str, str] = field(default_factory=dict)  # for workers: provider URLs, ledger, repo
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    held: set[str] = field(default_factory=set)  # parts the supervisor leaves down (an operator's stop)
 
     # -- creation ------------------------------------------------------------------------------------------
     @classmethod
@@ -254,7 +255,7 @@ class Stack:
                         cluster.start()
                     wake.set()
             for name, start in [*self.parts(), *workers_]:
-                if not self.running(name):
+                if name not in self.held and not self.running(name):
                     try:
                         start()
                     except TimeoutError as exc:  # killed again while starting: next round
