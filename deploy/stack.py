@@ -269,7 +269,13 @@ class Stack:
         from flows.heal import heal
 
         while not stop.is_set():
-            done = heal()
+            try:
+                done = heal()
+            except Exception as exc:  # noqa: BLE001 - a round that raised (the ledger restarting): next round
+                print(f"heal: {type(exc).__name__}: {exc}"[:300], file=sys.stderr)
+                wake.wait(every)
+                wake.clear()
+                continue
             for error in done.errors:
                 print(f"heal: {error}", file=sys.stderr)
             if done.windows or done.skipped or done.reconciling:
