@@ -11,6 +11,8 @@ revoked token (401) does: that channel stops with an alert, the others carry on.
     .venv/bin/python bench/chaos.py                                  # 1 worker, 20 kills, 20 % faults
     .venv/bin/python bench/chaos.py --workers 2 --out bench/out/chaos-2w.json
     .venv/bin/python bench/chaos.py --campaigns 1 --kills 1 --fault-rate 0 --quick   # what make test runs
+    .venv/bin/python bench/chaos.py --ha --workers 2 --out bench/out/chaos-ha.json   # the HA set-up: 20 kills
+        # each of an API server, the services process and a worker; 3 restarts of Redis, 3 of the ledger's DB
 
 Prints a JSON summary; ``--out`` also writes it (bench/write_results.py collects it).
 """
@@ -38,7 +40,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT)]
 
-from deploy.production import Stack, snapshot_repo  # noqa: E402
+from deploy.production import open_stack, snapshot_repo  # noqa: E402
 
 CONNECTOR_OF = {
     "poster": "graph_files",
@@ -260,6 +262,7 @@ def analyse(
     want: dict[tuple[str, str], str],
     revoked_at: float | None,
     limits: dict[str, tuple[int, float]],
+    outage: tuple[float, float] | None = None,
 ) -> dict[str, Any]:
     records = [json.loads(line) for line in (folder / "providers.jsonl").read_text().splitlines() if line]
     by_id = {r.id: r for r in rows}
@@ -323,6 +326,8 @@ def analyse(
         if row is not None and min(times) > row.scheduled_at + row.missed_window_s:
             late.append(pid)
             per_channel[channel]["late"] += 1
+    out_of_order = _out_of_order(want, copies, by_id)
+    during = _outage(outage, want, copies, by_id) if outage else None
     requests = [r for r in records if r["type"] == "request"]
     pacing = _reservations(folder.parent / "rate.jsonl")
     faults = Counter(r["fault"] for r in requests if r["fault"])
@@ -358,6 +363,9 @@ def analyse(
         "duplicate_ids": duplicates[:20],
         "missing_ids": missing[:20],
         "late_ids": late[:20],
+        "out_of_order": len(out_of_order),
+        "out_of_order_ids": out_of_order[:20],
+        **({"outage": during} if during else {}),
         "stray_effects": stray,
         "ledger_states": dict(states),
         "unreconciled": len(unknown_open),
@@ -369,6 +377,49 @@ def analyse(
         "fault_share": round(sum(faults.values()) / max(1, len(requests)), 3),
         "rates": rates,
     }
+
+
+def _outage(window: tuple[float, float], want: dict[tuple[str, str], str],
+            copies: dict[tuple[str, str], list[float]], by_id: dict[str, Any]) -> dict[str, Any]:
+    """What became of the publications due while every Prefect server was down (``window``)."""
+    start, end = window
+    sent_during, waited, lost, lateness = 0, 0, [], []
+    for (channel, key), pid in want.items():
+        row = by_id.get(pid)
+        if row is None or not start <= row.scheduled_at < end:
+            continue
+        times = copies.get((channel, key)) or ([row.sent_at] if channel == "web_page" and row.sent_at else [])
+        if not times:
+            lost.append(f"{pid}: {row.state}")
+            continue
+        lateness.append(min(times) - row.scheduled_at)
+        if min(times) < end:
+            sent_during += 1
+        else:
+            waited += 1
+    return {"seconds": round(end - start, 1), "due": sent_during + waited + len(lost),
+            "sent_while_down": sent_during, "sent_after_restart": waited, "not_sent": lost[:20],
+            "max_lateness_s": round(max(lateness), 1) if lateness else None}
+
+
+def _out_of_order(want: dict[tuple[str, str], str], copies: dict[tuple[str, str], list[float]],
+                  by_id: dict[str, Any]) -> list[str]:
+    """Publications that reached their provider before one of the same campaign and channel scheduled
+    earlier (first copies, from the provider logs; the week's page from its ledger receipt)."""
+    lines: dict[tuple[str, str], list[tuple[float, float, str]]] = defaultdict(list)
+    for (channel, key), pid in want.items():
+        row = by_id.get(pid)
+        times = copies.get((channel, key)) or ([row.sent_at] if channel == "web_page" and row and row.sent_at
+                                               else [])
+        if row is not None and times:
+            lines[(row.campaign, channel)].append((row.scheduled_at, min(times), pid))
+    early = []
+    for items in lines.values():
+        items.sort()
+        for i, (at, first, pid) in enumerate(items):
+            if any(other_at < at and other_first > first for other_at, other_first, _ in items[:i]):
+                early.append(pid)
+    return early
 
 
 PACER_OF = {"graph_mail": "graph_mail", "teams_channel": "teams", "x": "x", "mastodon": "mastodon",
@@ -427,12 +478,14 @@ class Rig:
         seed: int = 1,
         root: Path | None = None,
         limits: dict[str, str] | None = None,
+        ha: bool = False,
+        servers: int = 2,
     ) -> None:
         self.root = root or Path(tempfile.mkdtemp(prefix="practiceweek-chaos-"))
         os.chmod(self.root, 0o711)
         self.workers = workers
         self.hub, provider_env = start_hub(self.root / "providers", fault_rate, seed)
-        self.stack = Stack.create(self.root / "stack")
+        self.stack = open_stack(self.root / "stack", ha, servers)
         self.stack.extra_env = {
             **provider_env,
             "PRACTICEWEEK_REPO": snapshot_repo(ROOT, self.root / "repo"),
@@ -449,7 +502,7 @@ class Rig:
         rig = cls.__new__(cls)
         rig.root, rig.workers, rig.hub = root, workers, None
         provider_env = json.loads((root / "providers" / "providers.env.json").read_text())
-        rig.stack = Stack.create(root / "stack")
+        rig.stack = open_stack(root / "stack")
         rig.stack.extra_env = {**provider_env, "PRACTICEWEEK_REPO": f"file://{root / 'repo'}",
                                "PRACTICEWEEK_BRANCH": "main", "PRACTICEWEEK_STATE": str(root / "state"),
                                "PRACTICEWEEK_RATE_LOG": str(root / "rate.jsonl")}
@@ -487,8 +540,13 @@ class Rig:
         grace: float = 300.0,
         seed: int = 1,
         alert_wait: float = 90.0,
+        more: dict[str, int] | None = None,
+        outage: tuple[float, float] | None = None,
     ) -> dict[str, Any]:
-        """Rehearse ``campaigns`` weeks compressed into ``minutes``, killing and healing on the way."""
+        """Rehearse ``campaigns`` weeks compressed into ``minutes``, killing and healing on the way.
+        ``server_kills`` kill the Prefect server (an API server in the HA set-up); ``more`` asks for other
+        blows by kind: ``services`` (kill -9 the services process), ``redis`` and ``postgres`` (restarts).
+        ``outage`` = (fraction of the week, seconds): every Prefect server process down at once, that long."""
         from ledger import TERMINAL, Ledger
         from practiceweek.loader import load
         from practiceweek.planner import plan
@@ -508,9 +566,13 @@ class Rig:
         first, last = min(r.scheduled_at for r in rows), max(r.scheduled_at for r in rows)
         kills = sorted(
             (rng.uniform(first, last), kind)
-            for kind, n in (("worker", worker_kills), ("server", server_kills))
+            for kind, n in (("worker", worker_kills), ("server", server_kills), *(more or {}).items())
             for _ in range(n)
         )
+        if outage is not None:  # all of Prefect down at once, then back
+            kills += [(first + outage[0] * (last - first), "outage"),
+                      (first + outage[0] * (last - first) + outage[1], "outage-end")]
+            kills.sort()
         revoke_time = first + revoke_at * (last - first) if revoke_at is not None else None
         revoked = None
         deadline = last + grace
@@ -525,16 +587,18 @@ class Rig:
             while True:
                 now = time.time()
                 if kills and now >= kills[0][0]:
-                    kind = kills.pop(0)[1]
-                    victim = f"worker-{rng.randint(1, self.workers)}" if kind == "worker" else "server"
-                    stack.kill(victim)  # SIGKILL to the process group: the worker and its flow runs
-                    events.append({"t": round(now - t_start, 1), "killed": victim})
+                    victim = self._strike(kills.pop(0)[1], rng)
+                    events.append({"t": round(now - t_start, 1), "killed": victim,
+                                   **({"at": now} if victim.startswith("outage") else {})})
                 if revoke_time is not None and revoked is None and now >= revoke_time:
                     (self.root / "providers" / "providers.control").write_text("revoke mastodon\n")
                     revoked = now
                     events.append({"t": round(now - t_start, 1), "revoked": "mastodon"})
-                rows = led.rows()
-                if not kills and all(r.state in TERMINAL for r in rows):
+                try:
+                    rows = led.rows()
+                except Exception:  # noqa: BLE001 - the ledger's PostgreSQL is restarting: look again
+                    rows = [None]  # type: ignore[list-item]
+                if not kills and all(r is not None and r.state in TERMINAL for r in rows):
                     break
                 if now > deadline:
                     events.append({"t": round(now - t_start, 1), "timeout": True})
@@ -547,7 +611,9 @@ class Rig:
         failed = [r.id for r in rows if r.state in ("failed", "skipped")]
         alerted = self._wait_for_alerts(failed, timeout=alert_wait)
         time.sleep(1)  # let the provider log settle
-        result = analyse(self.root / "providers", rows, want, revoked, _limits())
+        down = [e["at"] for e in events if "at" in e]
+        result = analyse(self.root / "providers", rows, want, revoked, _limits(),
+                         (down[0], down[1]) if len(down) == 2 else None)
         result["failed_alerted"] = f"{len(alerted)}/{len(failed)}"
         result["failed_not_alerted"] = sorted(set(failed) - alerted)[:20]
         if revoked is not None:
@@ -564,12 +630,38 @@ class Rig:
                 "speed": round(speed, 1),
                 "week_minutes": minutes,
                 "worker_kills": sum(1 for e in events if e.get("killed", "").startswith("worker")),
-                "server_kills": sum(1 for e in events if e.get("killed") == "server"),
+                "server_kills": sum(1 for e in events if e.get("killed", "").startswith(("server", "api-"))),
+                "services_kills": sum(1 for e in events if e.get("killed") == "services"),
+                "redis_restarts": sum(1 for e in events if e.get("killed") == "redis"),
+                "postgres_restarts": sum(1 for e in events if e.get("killed") == "ledger-postgres"),
+                "parts": [name for name, _ in stack.parts()],
                 "events": events,
                 "wall_s": round(time.time() - t_start, 1),
             }
         )
         return result
+
+    def _strike(self, kind: str, rng: random.Random) -> str:
+        """One blow of ``kind``; the supervisor brings the victim back. Returns the victim's name."""
+        stack = self.stack
+        apis = [name for name, _ in stack.parts() if name.startswith("api-")]
+        if kind in ("outage", "outage-end"):
+            prefect = [name for name, _ in stack.parts() if name not in ("redis", "haproxy")]
+            if kind == "outage-end":
+                stack.held.clear()
+                return "outage over"
+            stack.held.update(prefect)
+            for name in prefect:
+                stack.kill(name)
+            return "outage: " + ", ".join(prefect)
+        if kind == "postgres":  # the ledger's PostgreSQL stops as after a crash (no checkpoint)
+            with contextlib.suppress(subprocess.CalledProcessError):
+                stack.ledger.stop(mode="immediate")
+            return "ledger-postgres"
+        victim = {"worker": f"worker-{rng.randint(1, self.workers)}",
+                  "server": rng.choice(apis) if apis else "server"}.get(kind, kind)
+        stack.kill(victim)  # SIGKILL to the process group: the worker and its flow runs
+        return victim
 
     def _wait_for_alerts(self, failed: list[str], timeout: float) -> set[str]:
         """Publications among ``failed`` the operators were told about (alert-operators wrote the outbox)."""
@@ -616,7 +708,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--minutes", type=float, default=12.0, help="how long the rehearsed week lasts")
     p.add_argument("--worker-kills", type=int, default=20)
-    p.add_argument("--server-kills", type=int, default=20)
+    p.add_argument("--server-kills", type=int, default=20,
+                   help="kill -9 of the server (with --ha: of an API server)")
+    p.add_argument("--ha", action="store_true",
+                   help="Prefect's HA topology (deploy/ha.py): API servers behind HAProxy, services, Redis")
+    p.add_argument("--api-servers", type=int, default=2, help="API servers behind HAProxy (with --ha)")
+    p.add_argument("--services-kills", type=int, default=None, help="kill -9 of the services process "
+                   "(default: 20 with --ha)")
+    p.add_argument("--redis-restarts", type=int, default=None, help="kill -9 of Redis, restarted by the "
+                   "supervisor (default: 3 with --ha)")
+    p.add_argument("--pg-restarts", type=int, default=None, help="crash-stops of the ledger's PostgreSQL "
+                   "(pg_ctl -m immediate), restarted by the supervisor (default: 3 with --ha, else 0)")
     p.add_argument(
         "--fault-rate",
         type=float,
@@ -630,6 +732,10 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="revoke the Mastodon token at this fraction of the week (0..1)",
     )
+    p.add_argument("--outage-at", type=float, default=None,
+                   help="stop every Prefect server process (API servers, services) at this fraction of the "
+                   "week and keep them down for --outage-s")
+    p.add_argument("--outage-s", type=float, default=60.0, help="how long that outage lasts, seconds")
     p.add_argument("--heal-every", type=float, default=3.0, help="the supervisor's healing period, seconds")
     p.add_argument("--grace", type=float, default=300.0, help="seconds to wait after the last publication")
     p.add_argument("--seed", type=int, default=1)
@@ -646,15 +752,17 @@ def main(argv: list[str] | None = None) -> int:
     rig = (
         Rig.attach(a.attach, a.workers)
         if a.attach
-        else Rig(a.workers, a.fault_rate, a.seed, limits=limit_env(a.limits))
+        else Rig(a.workers, a.fault_rate, a.seed, limits=limit_env(a.limits), ha=a.ha, servers=a.api_servers)
     )
+    more = {"services": a.services_kills, "redis": a.redis_restarts, "postgres": a.pg_restarts}
+    more = {k: (v if v is not None else ({"services": 20}.get(k, 3) if a.ha else 0)) for k, v in more.items()}
     try:
         if not a.attach:
             rig.up()
         rig.client()
         result = rig.rehearse(
             a.campaigns, a.minutes, a.worker_kills, a.server_kills, a.revoke_at, a.heal_every, a.grace,
-            a.seed, a.alert_wait,
+            a.seed, a.alert_wait, more, (a.outage_at, a.outage_s) if a.outage_at is not None else None,
         )
     finally:
         if not a.attach:

@@ -8,7 +8,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -143,6 +143,8 @@ class Database:
 
     def _conn(self) -> Any:
         conn = getattr(self._local, "conn", None)
+        if conn is not None and self.postgres and conn.closed:  # lost when PostgreSQL restarted: a new one
+            conn = None
         if conn is None:
             if self.postgres:
                 import psycopg
@@ -159,14 +161,29 @@ class Database:
     def _q(self, sql: str) -> str:
         return sql.replace("?", "%s") if self.postgres else sql
 
+    def _fresh(self, error: Exception) -> Any:
+        """After ``error`` before any statement ran: a new connection if PostgreSQL restarted under the
+        old one (safe to retry: nothing was done), else ``error`` again."""
+        if not (self.postgres and getattr(self._local, "conn", None) is not None and self._local.conn.closed):
+            raise error
+        self._local.conn = None
+        return self._conn()
+
     @contextmanager
     def _tx(self) -> Iterator[Any]:
         conn = self._conn()
-        cur = conn.cursor()
         if self.postgres:
-            with conn.transaction():
-                yield cur
+            import psycopg
+
+            with ExitStack() as stack:
+                try:
+                    stack.enter_context(conn.transaction())  # BEGIN
+                except psycopg.OperationalError as exc:
+                    conn = self._fresh(exc)
+                    stack.enter_context(conn.transaction())
+                yield conn.cursor()
             return
+        cur = conn.cursor()
         for attempt in range(200):
             try:
                 cur.execute("BEGIN IMMEDIATE")
@@ -183,8 +200,12 @@ class Database:
         conn.execute("COMMIT")
 
     def _read(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        cur = self._conn().cursor()
-        cur.execute(self._q(sql), args)
+        try:
+            cur = self._conn().cursor()
+            cur.execute(self._q(sql), args)
+        except Exception as exc:  # noqa: BLE001 - psycopg's OperationalError; a read is safe to repeat
+            cur = self._fresh(exc).cursor()
+            cur.execute(self._q(sql), args)
         return list(cur.fetchall())
 
     def _write(self, sql: str, args: tuple[Any, ...] = ()) -> int:

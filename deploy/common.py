@@ -1,0 +1,75 @@
+"""Helpers shared by the production set-up's parts: settings, ports, waiting, processes, OS users."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import socket
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from practiceweek.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def deploy_settings() -> Settings:
+    """practiceweek's settings (``PRACTICEWEEK_*`` variables), read now. Imported late, and from this
+    checkout when practiceweek is not installed (``python deploy/production.py``)."""
+    try:
+        from practiceweek.settings import settings
+    except ModuleNotFoundError:
+        sys.path.insert(0, str(ROOT))
+        from practiceweek.settings import settings
+    return settings()
+
+
+def pg_bin() -> Path:
+    """PostgreSQL's binaries (``PRACTICEWEEK_PG_BIN``)."""
+    return deploy_settings().pg_bin
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def as_user(user: str | None, cmd: list[str]) -> list[str]:
+    """Run ``cmd`` as ``user`` when we are root (initdb and postgres refuse to run as root)."""
+    return ["runuser", "-u", user, "--", *cmd] if user else cmd
+
+
+def os_user() -> str | None:
+    if os.geteuid() != 0:
+        return None
+    return deploy_settings().pg_os_user
+
+
+def chown_tree(path: Path, user: str) -> None:
+    entry = pwd.getpwnam(user)
+    for dirpath, _dirs, files in os.walk(path):
+        os.chown(dirpath, entry.pw_uid, entry.pw_gid)
+        for name in files:
+            os.chown(os.path.join(dirpath, name), entry.pw_uid, entry.pw_gid)
+
+
+def wait_for(predicate: Callable[[], object], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise TimeoutError(f"{what} not ready after {timeout:.0f}s")
+
+
+def alive(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie waiting for its parent counts as gone)."""
+    try:
+        return not Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1].startswith("Z")
+    except (OSError, IndexError):
+        return False
