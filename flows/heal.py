@@ -86,16 +86,12 @@ def heal(now: float | None = None, windows: bool = True) -> Healed:
         done.errors.append("windows: the Prefect server is not answering; next round")
         windows = False
     if windows:
-        led = process.ledger()
-        stopped = led.stopped()
-        rows = [
-            r
-            for r in led.due(now + HORIZON_S)
-            if not (r.state == "pending" and r.route in stopped)
-        ]
-        try:
+        try:  # the ledger's database or the Prefect server may be restarting: next round
+            led = process.ledger()
+            stopped = led.stopped()
+            rows = [r for r in led.due(now + HORIZON_S) if not (r.state == "pending" and r.route in stopped)]
             done.windows = ensure_windows(led, rows, now=now, register=register)
-        except Exception as exc:  # noqa: BLE001 - the Prefect server may be down: next round
+        except Exception as exc:  # noqa: BLE001 - heal never raises: errors are in the result
             done.errors.append(f"windows: {type(exc).__name__}: {exc}"[:300])
     try:
         done.alerts = send_due_alerts()
