@@ -10,7 +10,6 @@ win it, so two workers can never both take 'sending'. SQLite (stdlib, WAL) by de
 
 from __future__ import annotations
 
-from .alerts import AlertsMixin
 from .campaigns import CampaignsMixin
 from .database import Database, default_url
 from .engagement import EngagementMixin, ReadingRow
@@ -45,7 +44,6 @@ class Ledger(
     CampaignsMixin,
     PlansMixin,
     PublicationsMixin,
-    AlertsMixin,
     StopsMixin,
     PacersMixin,
     WindowsMixin,

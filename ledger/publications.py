@@ -10,11 +10,12 @@ import os
 import socket
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from practiceweek.accounts import route_label
 
-from .database import Database, columns_sql
+from .alerts import AlertsMixin
+from .database import columns_sql
 from .records import PUBLICATION_COLUMNS, Row
 from .states import State, sql_list
 
@@ -27,21 +28,7 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
 
 
-class PublicationsMixin(Database):
-    if TYPE_CHECKING:  # from AlertsMixin
-
-        def _add_alert(
-            self,
-            cur: Any,
-            key: str,
-            kind: str,
-            subject: str,
-            reason: str,
-            now: float,
-            publication: str | None = None,
-            connector: str | None = None,
-        ) -> None: ...
-
+class PublicationsMixin(AlertsMixin):  # it records the alert of what it changes
     # --- reading ----------------------------------------------------------------------------------------
     def snapshot(self, pid: str) -> str | None:
         rows = self._read("SELECT snapshot FROM publications WHERE id=?", (pid,))

@@ -4,29 +4,15 @@ token of one partnership holds only that partnership's publications."""
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
 
 from practiceweek.accounts import route_label
 
-from .database import Database, columns_sql
+from .alerts import AlertsMixin
+from .database import columns_sql
 from .records import STOPPED_COLUMNS, Stopped
 
 
-class StopsMixin(Database):
-    if TYPE_CHECKING:  # from AlertsMixin
-
-        def _add_alert(
-            self,
-            cur: Any,
-            key: str,
-            kind: str,
-            subject: str,
-            reason: str,
-            now: float,
-            publication: str | None = None,
-            connector: str | None = None,
-        ) -> None: ...
-
+class StopsMixin(AlertsMixin):  # it records the alert of what it changes
     def stop_connector(
         self, connector: str, reason: str, status: int | None = None, account: str = ""
     ) -> bool:
