@@ -12,7 +12,7 @@ from practiceweek.artifacts import RenderContext
 from practiceweek.loader import load
 from practiceweek.planner import plan
 from practiceweek.render import render
-from tests.browser import AXE, CHROMIUM
+from tests.browser import AXE
 from tests.browser import axe as _axe
 from tests.render_support import EVENTS_SEED, hostile, write
 
@@ -36,18 +36,6 @@ def emails(tmp_path_factory):
                 out[name] = path
     print(f"\nemail screenshots: {folder}")
     return out
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian chromium is not installed (run bash .ci/system-deps)")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM,
-                              args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield b
-        b.close()
 
 
 @pytest.mark.parametrize("width", [360, 600])

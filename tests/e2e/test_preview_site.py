@@ -8,7 +8,6 @@ import http.server
 import json
 import re
 import threading
-from pathlib import Path
 
 import pytest
 from icalendar import Calendar
@@ -16,7 +15,7 @@ from icalendar import Calendar
 from practiceweek.loader import load
 from practiceweek.planner import plan
 from practiceweek.render import preview
-from tests.browser import AXE, CHROMIUM
+from tests.browser import AXE
 from tests.browser import axe as _axe
 from tests.helpers import ROOT
 from tests.render_support import EVENTS_SEED, hostile, write
@@ -52,18 +51,6 @@ def server(sites):
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):  # keep test output clean
         pass
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian chromium is not installed (run bash .ci/system-deps)")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM,
-                              args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield b
-        b.close()
 
 
 @pytest.fixture()
