@@ -135,7 +135,7 @@ class WindowRun:
     def _submit_due(self, due: list[Row]) -> None:
         """Submit each publication as its task just before its time; note when the next one is."""
         self.next_at = None
-        for r in due:
+        for r in dependencies_first(due):  # a task waiting on another must not hold a thread it needs
             if r.scheduled_at <= time.time() + self.cfg.submit_ahead_s:
                 label = names.task_name(r, campaigns.zone_of(r.campaign))
                 self.submitted[r.id] = publish.submit(r.id, record=self.record, label=label)
@@ -224,6 +224,21 @@ class WindowRun:
                 pass
         publish_plan_tables(self.campaigns_seen | {pid.split("/", 1)[0] for pid in self.submitted})
         return {str(k): v for k, v in results.items()}
+
+
+def dependencies_first(rows: list[Row]) -> list[Row]:
+    """``rows`` in time order, and at the same moment what others link to first (a week page before the
+    posts that link to it, a poster before the email that carries it)."""
+    by_id = {r.id: r for r in rows}
+    depth: dict[str, int] = {}
+
+    def depth_of(row: Row, seen: frozenset[str]) -> int:
+        if row.id not in depth:
+            deps = [by_id[d] for d in row.depends_on if d in by_id and d not in seen]
+            depth[row.id] = 1 + max((depth_of(d, seen | {row.id}) for d in deps), default=-1)
+        return depth[row.id]
+
+    return sorted(rows, key=lambda r: (r.scheduled_at, depth_of(r, frozenset()), r.id))
 
 
 def _outcome(fut: Any) -> Outcome | None:

@@ -225,3 +225,21 @@ def test_earlier_open_follows_the_channels_planned_order(led: Ledger) -> None:
     assert [r.id for r in led.earlier_open(tue)] == ["c/week/poster/week"]  # sent ones no longer count
     assert led.mark_skipped("c/week/poster/week", "late")
     assert led.earlier_open(tue) == []
+
+
+def test_a_window_submits_what_others_link_to_first(led: Ledger) -> None:
+    """At one instant: the week page, then the poster that links to it, then the email carrying the poster."""
+    from flows.publish import dependencies_first
+
+    email = _p("c/mon/email/daily", 100.0)
+    email.depends_on = ("c/mon/poster/daily", "c/mon/web_page/daily")
+    poster = _p("c/mon/poster/daily", 100.0, channel="poster")
+    poster.depends_on = ("c/mon/web_page/daily",)
+    page = _p("c/mon/web_page/daily", 100.0, channel="web_page")
+    early = _p("c/mon/x/daily", 50.0, channel="x")
+    early.depends_on = ("c/mon/web_page/daily",)  # due earlier: time order first
+    led.apply("c", [email, poster, page, early])
+    ordered = dependencies_first(led.rows("c"))
+    assert [r.id for r in ordered] == [
+        "c/mon/x/daily", "c/mon/web_page/daily", "c/mon/poster/daily", "c/mon/email/daily"
+    ]
