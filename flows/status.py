@@ -33,9 +33,8 @@ STATE_ICONS = {
     "skipped": "⏭ skipped",
     "cancelled": "🚫 cancelled",
 }
-REFRESH_S = 5.0  # after a publication, a campaign's table is rewritten at most this often per process
+REFRESH_S = 5.0  # after publications, a process rewrites the tables they touched this often
 
-_refreshed: dict[str, float] = {}
 _refresh_lock = threading.Lock()
 
 
@@ -118,17 +117,31 @@ def publish_plan_tables(cids: set[str]) -> None:
             )
         except Exception:  # noqa: BLE001 - the view must never stop publishing
             pass
-        with _refresh_lock:
-            _refreshed[cid] = time.time()
 
 
 def refresh_after_publication(cid: str) -> None:
-    """Rewrite ``cid``'s table unless this process did so in the last few seconds."""
+    """Mark ``cid``'s table for rewriting; a background thread of this process rewrites the marked tables
+    every few seconds, off the publications' critical path (the window run's end rewrites them too)."""
+    global _flusher
     with _refresh_lock:
-        if time.time() - _refreshed.get(cid, 0.0) < REFRESH_S:
-            return
-        _refreshed[cid] = time.time()
-    publish_plan_tables({cid})
+        _dirty.add(cid)
+        if _flusher is None or not _flusher.is_alive():
+            _flusher = threading.Thread(target=_flush_forever, name="status-tables", daemon=True)
+            _flusher.start()
+
+
+_dirty: set[str] = set()
+_flusher: threading.Thread | None = None
+
+
+def _flush_forever() -> None:
+    while True:
+        time.sleep(REFRESH_S)
+        with _refresh_lock:
+            due = set(_dirty)
+            _dirty.clear()
+        if due:
+            publish_plan_tables(due)
 
 
 def lateness(rows: list[Row]) -> list[float]:
