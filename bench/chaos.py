@@ -92,7 +92,8 @@ def variants(
             camp["week"]["start"] = str(old + shift)
             if camp["week"].get("end"):
                 camp["week"]["end"] = str(dt.date.fromisoformat(str(camp["week"]["end"])) + shift)
-            for item in data.get("days", []) + data.get("events", []):
+            notices = data.get("announcements", []) + data.get("follow_ups", [])
+            for item in data.get("days", []) + data.get("events", []) + notices:
                 if item.get("date"):
                     item["date"] = str(dt.date.fromisoformat(str(item["date"])) + shift)
         channels = data.setdefault("channels", {})
