@@ -86,6 +86,9 @@ def variants(
         # one X/Bluesky/Mastodon account serves every partnership here (in life each has its own): a tag of
         # their own keeps every post's text unique to them, as X refuses a text the account already posted
         camp["hashtags"] = [*(camp.get("hashtags") or []), f"SPWC{i:02d}"]
+        # announcements and follow-ups have no day title to attribute provider effects by: left out here
+        data.pop("announcements", None)
+        data.pop("follow_ups", None)
         if start is not None:  # move the week: keep weekdays, shift dates
             old = dt.date.fromisoformat(str(camp["week"]["start"]))
             shift = start - old + dt.timedelta(days=(old.weekday() - start.weekday()) % 7)
