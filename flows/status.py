@@ -64,11 +64,10 @@ def _local(ts: float | None, zone: ZoneInfo | None) -> str:
     return dt.datetime.fromtimestamp(ts, zone or dt.UTC).strftime("%a %d %b %H:%M:%S") if ts else ""
 
 
-def status_table(cid: str) -> list[dict[str, Any]]:
-    """One line per publication of ``cid``, status first; times in the campaign's own zone."""
-    zone = campaigns.zone_of(cid)
+def status_table(rows: list[Row], zone: ZoneInfo | None) -> list[dict[str, Any]]:
+    """One line per publication, status first; times in the campaign's own zone."""
     out = []
-    for r in process.ledger().rows(cid):
+    for r in rows:
         late = late_by(r)
         out.append(
             {
@@ -85,10 +84,9 @@ def status_table(cid: str) -> list[dict[str, Any]]:
     return out
 
 
-def summary(cid: str, now: float | None = None) -> str:
+def summary(rows: list[Row], zone: ZoneInfo | None, now: float | None = None) -> str:
     """``105 sent · 0 failed · 0 late · next: Tue 26 Nov 08:00 poster``."""
     now = time.time() if now is None else now
-    rows = process.ledger().rows(cid)
     counts = {s: sum(r.state == s for r in rows) for s in ("sent", "failed", "skipped", "cancelled")}
     late = sum((late_by(r) or 0.0) > settings().late_after_s for r in rows)
     upcoming = [r for r in rows if r.state not in TERMINAL]
@@ -96,7 +94,7 @@ def summary(cid: str, now: float | None = None) -> str:
     parts += [f"{n} {s}" for s, n in counts.items() if s in ("skipped", "cancelled") and n]
     if upcoming:
         nxt = min(upcoming, key=lambda r: r.scheduled_at)
-        when = dt.datetime.fromtimestamp(nxt.scheduled_at, campaigns.zone_of(cid) or dt.UTC)
+        when = dt.datetime.fromtimestamp(nxt.scheduled_at, zone or dt.UTC)
         overdue = " (overdue)" if nxt.scheduled_at < now else ""
         parts.append(f"next: {when:%a %d %b %H:%M} {nxt.channel}{overdue}")
     else:
@@ -110,10 +108,11 @@ def publish_plan_tables(cids: set[str]) -> None:
         if process.ledger().campaign(cid) is None:
             continue
         try:
+            rows, zone = process.ledger().rows(cid), campaigns.zone_of(cid)  # read once for both
             create_table_artifact(
-                table=status_table(cid),
+                table=status_table(rows, zone),
                 key=names.artifact_key(f"plan-{cid}"),
-                description=f"The week's plan of {cid}, with live status: {summary(cid)}",
+                description=f"The week's plan of {cid}, with live status: {summary(rows, zone)}",
             )
         except Exception:  # noqa: BLE001 - the view must never stop publishing
             pass

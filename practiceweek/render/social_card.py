@@ -37,24 +37,16 @@ def card_for(loaded: Loaded, pub: Publication, ctx: RenderContext) -> Attachment
 
 def notice_card(loaded: Loaded, pub: Publication, title: str, text: str | None) -> Attachment:
     """The social card of an announcement or follow-up (a date outside the week's days)."""
-    c = loaded.model.campaign
-    files: dict[str, bytes] = {}
-    when = views.long_date(pub.date)
     message = (text or "").split(". ")[0].strip() or None
-    alt = " ".join(f"{part}." for part in (f"{c.title}, {when}", title, message) if part).replace("..", ".")
-    data = {"title": title, "author": c.organiser.name, "alt": alt,
-            "brand": brand_colours(views.brand(loaded, offline=True)), "logo": logo_file(loaded, files),
-            "kicker": f"{when} · {c.organiser.short_name}", "heading": title, "message": message,
-            "event": None,
-            "organiser": c.organiser.name, "hashtag": f"#{c.hashtags[0].lstrip('#')}" if c.hashtags else None}
+    data, files = _card(loaded, date_label=views.long_date(pub.date), title=title, heading=title,
+                        message=message, event=None)
     png = typeset(loaded, "social_card.typ", data, files, fmt="png", ppi=PPI)[0]
-    return Attachment(f"{pub.day}-{pub.slot}-card.png", "image/png", png, alt=alt)
+    return Attachment(f"{pub.day}-{pub.slot}-card.png", "image/png", png, alt=data["alt"])
 
 
 def card_data(loaded: Loaded, pub: Publication,
               ctx: RenderContext) -> tuple[dict[str, Any], dict[str, bytes]]:
     """What ``social_card.typ`` shows (plain data) and the logo file beside it."""
-    c = loaded.model.campaign
     day = views.day_view(loaded, views.find_day(loaded, pub.date))
     events = views.events_on(loaded, pub.date, ctx)
     messages = [t["key_messages"][0] for t in day["themes"] if t["key_messages"]]
@@ -62,12 +54,20 @@ def card_data(loaded: Loaded, pub: Publication,
                else messages[0] if messages else None)
     event = (f"{events[0]['kind'].capitalize()}: {events[0]['time_label']} on Microsoft Teams"
              if events else None)
+    return _card(loaded, date_label=day["date_label"], title=f"{day['weekday']}: {day['title']}",
+                 heading=day["title"], message=message, event=event)
+
+
+def _card(loaded: Loaded, *, date_label: str, title: str, heading: str, message: str | None,
+          event: str | None) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """The card's data in the partnership's colours, with its alt text and the logo file beside it."""
+    c = loaded.model.campaign
     files: dict[str, bytes] = {}
-    kicker = f"{day['date_label']} · {c.organiser.short_name}"
-    alt = " ".join(f"{part}." for part in (f"{c.title}, {day['date_label']}", day["title"], message, event)
+    alt = " ".join(f"{part}." for part in (f"{c.title}, {date_label}", heading, message, event)
                    if part).replace("..", ".")
-    data = {"title": f"{day['weekday']}: {day['title']}", "author": c.organiser.name, "alt": alt,
+    data = {"title": title, "author": c.organiser.name, "alt": alt,
             "brand": brand_colours(views.brand(loaded, offline=True)), "logo": logo_file(loaded, files),
-            "kicker": kicker, "heading": day["title"], "message": message, "event": event,
-            "organiser": c.organiser.name, "hashtag": f"#{c.hashtags[0].lstrip('#')}" if c.hashtags else None}
+            "kicker": f"{date_label} · {c.organiser.short_name}", "heading": heading, "message": message,
+            "event": event, "organiser": c.organiser.name,
+            "hashtag": f"#{c.hashtags[0].lstrip('#')}" if c.hashtags else None}
     return data, files
