@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_HOME ?= $(CURDIR)/.practiceweek/prefect
 
-.PHONY: demo test lint bench schema clean system-deps
+.PHONY: demo test lint bench schema screenshots clean system-deps
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,9 @@ test: $(STAMP) system-deps
 
 bench: $(STAMP)
 	$(PY) bench/write_results.py
+
+screenshots: $(STAMP)
+	$(PY) docs/screenshots.py
 
 schema: $(STAMP)
 	$(VENV)/bin/practiceweek schema > schema/campaign.schema.json
