@@ -138,7 +138,10 @@ class Hub:
 
     def serve(self) -> None:
         """Publish the settings, then follow control commands (``revoke NAME``) from a file until killed."""
-        (self.folder / "providers.env.json").write_text(json.dumps(self.env()))
+        # written whole, then renamed: a reader polling for the file never sees it half written
+        partial = self.folder / "providers.env.json.partial"
+        partial.write_text(json.dumps(self.env()))
+        partial.replace(self.folder / "providers.env.json")
         control = self.folder / "providers.control"
         done = 0
         while True:
