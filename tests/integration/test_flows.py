@@ -119,7 +119,7 @@ def test_missed_windows_are_skipped_and_operators_alerted(
     done = _pw(prefect_env, "schedule", str(camp))
     assert done.returncode == 0, done.stderr
     led = Ledger(prefect_env["PRACTICEWEEK_LEDGER_URL"])
-    wait_until(lambda: {r.state for r in led.rows(CID)} == {"skipped"}, 90, "the stale posts to be skipped")
+    wait_until(lambda: {r.state for r in led.rows(CID)} == {"skipped"}, 180, "the stale posts to be skipped")
     outbox = Path(prefect_env["PRACTICEWEEK_OUTBOX"])
     assert not (outbox / CID).exists()  # nothing stale was blasted out
     alerts = outbox / "operators"
@@ -219,6 +219,8 @@ def test_a_refused_token_stops_its_connector_holds_its_posts_and_resumes(
         led = Ledger(env["PRACTICEWEEK_LEDGER_URL"])
         x_sent = lambda: [r.state for r in led.rows(CID) if r.channel == "x"] == ["sent"] * 5  # noqa: E731
         wait_until(x_sent, 120, "the X posts (the other connector carries on)")
+        # the two channels are independent: X may finish before Mastodon's first (refused) attempt
+        wait_until(lambda: ("mastodon", "") in led.stopped(), 60, "the Mastodon connector to stop")
         assert "401" in led.stopped()[("mastodon", "")].reason
         masto = [r for r in led.rows(CID) if r.channel == "mastodon"]
         assert {r.state for r in masto} == {"pending"}, [(r.id, r.state, r.error) for r in masto]
