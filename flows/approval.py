@@ -75,16 +75,17 @@ class Approval(RunInput):
 
 def week_label(loaded: Loaded) -> str:
     """``IOWSCP practice week 25–29 Nov 2024``."""
-    camp = loaded.model.campaign
     days = week_dates(loaded.model)
-    first, last = days[0], days[-1]
+    return f"{loaded.model.campaign.organiser.short_name} practice week {date_span(days[0], days[-1])}"
+
+
+def date_span(first: dt.date, last: dt.date) -> str:
+    """``25–29 Nov 2024``, ``31 Mar – 4 Apr 2025``, ``30 Dec 2024 – 3 Jan 2025``."""
     if first.year != last.year:
-        span = f"{first:%-d %b %Y} – {last:%-d %b %Y}"
-    elif first.month != last.month:
-        span = f"{first:%-d %b} – {last:%-d %b %Y}"
-    else:
-        span = f"{first.day}–{last:%-d %b %Y}"
-    return f"{camp.organiser.short_name} practice week {span}"
+        return f"{first:%-d %b %Y} – {last:%-d %b %Y}"
+    if first.month != last.month:
+        return f"{first:%-d %b} – {last:%-d %b %Y}"
+    return f"{first.day}–{last:%-d %b %Y}"
 
 
 def run_title(loaded: Loaded, verb: str) -> str:
