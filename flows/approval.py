@@ -14,7 +14,7 @@ import datetime as dt
 import time
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from prefect import get_run_logger
@@ -53,7 +53,7 @@ class Choice(StrEnum):
 class Approval(RunInput):
     """The Resume form of a schedule run waiting for approval (fields show their descriptions as help)."""
 
-    decision: Choice = Field(
+    decision: Literal[Choice.APPROVE, Choice.REJECT] = Field(  # an inline enum (no $ref): a select in both UIs
         title="Decision",
         description="Approve: every publication of the week is scheduled and goes out at its time. "
         "Reject: nothing is scheduled or sent, and the comms team is alerted with your comment.",

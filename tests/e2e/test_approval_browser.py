@@ -1,7 +1,7 @@
-"""A manager approves one week and rejects another by clicking in the Prefect UI (the new UI, Chromium), each
-waiting in its own `practiceweek run --rehearse`: the approved week goes out to the outbox, the rejected one
-sends nothing, ends Cancelled "Rejected", alerts the comms team, and its `run` exits 3 at once; both
-decisions are in the ledger and in `practiceweek status`."""
+"""A manager rejects one week in the classic Prefect UI and approves another in the new one (Chromium), each
+waiting in its own `practiceweek run --rehearse`; both UIs refuse the form untouched. The approved week goes
+out to the outbox; the rejected one sends nothing, ends Cancelled "Rejected", alerts the comms team, and its
+`run` exits 3 at once; both decisions are in the ledger and in `practiceweek status`."""
 
 from __future__ import annotations
 
@@ -49,26 +49,53 @@ def _start(env: dict[str, str], tmp_path: Path, file: Path, *args: str) -> subpr
                             stderr=subprocess.STDOUT, text=True, cwd=tmp_path)
 
 
-def _resume_in_ui(page: Any, api: str, name: str, decision: str, comment: str, shot: Path) -> None:
-    """Find the paused run in the runs list, open Resume from its ⋮ menu, fill the form and submit."""
-    page.goto(f"{api.removesuffix('/api')}/v2/runs")
+def _open_form(page: Any, api: str, name: str, classic: bool) -> Any:
+    """Find the paused run in the runs list and open its Resume form: the new UI hides Resume in the ⋮ menu
+    at the top right, the classic UI shows a Resume button there."""
+    page.goto(f"{api.removesuffix('/api')}{'' if classic else '/v2'}/runs")
     page.get_by_role("link", name=re.compile("^" + re.escape(name))).first.click()
-    page.get_by_role("button", name="Open menu").first.click()
-    page.get_by_role("menuitem", name="Resume").click()
-    dialog = page.get_by_role("dialog")
+    if classic:
+        page.get_by_role("button", name="Resume").first.click()
+    else:
+        page.get_by_role("button", name="Open menu").first.click()
+        page.get_by_role("menuitem", name="Resume").click()
+    return page.get_by_role("dialog")
+
+
+def _field(dialog: Any, label: str, classic: bool) -> Any:
+    if classic:  # the classic form's labels are not tied to their inputs
+        return dialog.locator(".schema-form-property").filter(has_text=label).locator("textarea")
+    return dialog.get_by_label(label)
+
+
+def _choose(page: Any, dialog: Any, decision: str, classic: bool) -> None:
+    if classic:  # its select opens from the keyboard
+        dialog.locator(".schema-form-property").filter(has_text="Decision").locator("button").last.focus()
+        page.keyboard.press("ArrowDown")
+    else:
+        dialog.get_by_role("button", name="Select Decision").click()
+    page.get_by_role("option", name=decision).click()
+
+
+def _resume_in_ui(page: Any, api: str, name: str, decision: str, comment: str, *, classic: bool,
+                  shot: Path) -> None:
+    """Open the paused run's Resume form, check what it tells the approver, submit it untouched (refused),
+    then fill it and submit it."""
+    dialog = _open_form(page, api, name, classic)
     dialog.get_by_text(name.removeprefix("Approve: ")).first.wait_for()  # the week, in the description
     preview = dialog.get_by_role("link", name="the preview of every publication").get_attribute("href")
     assert httpx.get(preview).status_code == 200 and "<html" in httpx.get(preview).text.lower()
     assert dialog.get_by_text("Reject: nothing is scheduled or sent").is_visible()  # the field's help text
-    dialog.get_by_role("button", name="Resume").click()  # untouched: refused, never read as a decision
+    submit = dialog.get_by_role("button", name="Submit" if classic else "Resume")
+    submit.click()  # untouched: refused in both UIs, never read as a decision
     page.get_by_text("'decision' is a required property").first.wait_for()
-    dialog.get_by_role("button", name="Select Decision").click()
-    page.get_by_role("option", name=decision).click()
-    dialog.get_by_label("Your name and email").fill(MANAGER)
-    dialog.get_by_label("Comment").fill(comment)
+    assert _paused(api, name)
+    _choose(page, dialog, decision, classic)
+    _field(dialog, "Your name and email", classic).fill(MANAGER)
+    _field(dialog, "Comment", classic).fill(comment)
     page.screenshot(path=str(shot))
     for _ in range(3):  # a busy SQLite-backed server may answer 503: the form stays open, submit again
-        dialog.get_by_role("button", name="Resume").click()
+        submit.click()
         deadline = time.time() + 30
         while time.time() < deadline and _paused(api, name):
             time.sleep(0.5)
@@ -106,7 +133,8 @@ def test_a_manager_approves_one_week_and_rejects_another_in_the_prefect_ui(
         led = Ledger(env["PRACTICEWEEK_LEDGER_URL"])
         assert not led.rows(REJECTED_ID)  # nothing scheduled before a decision
 
-        _resume_in_ui(page, api, REJECTED_NAME, "Reject", WHY, tmp_path / "reject-form.png")
+        _resume_in_ui(page, api, REJECTED_NAME, "Reject", WHY, classic=True,
+                      shot=tmp_path / "reject-form.png")
         clicked = time.time()
         assert rejected.wait(60) == 3  # at once, not after its timeout
         out = (tmp_path / "iow.log").read_text()
@@ -115,7 +143,8 @@ def test_a_manager_approves_one_week_and_rejects_another_in_the_prefect_ui(
         print(f"run exited {time.time() - clicked:.1f} s after the rejection was submitted")
 
         wait_until(lambda: _paused(api, APPROVED_NAME), 90, "the HSCP week to wait for approval")
-        _resume_in_ui(page, api, APPROVED_NAME, "Approve", "Good to go", tmp_path / "approve-form.png")
+        _resume_in_ui(page, api, APPROVED_NAME, "Approve", "Good to go", classic=False,
+                      shot=tmp_path / "approve-form.png")
         assert approved.wait(120) == 0, (tmp_path / "hscp.log").read_text()
     finally:
         page.close()

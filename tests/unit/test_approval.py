@@ -61,6 +61,7 @@ def test_the_form_needs_an_explicit_decision_and_an_approver() -> None:
     schema = Approval.model_json_schema()
     assert schema["required"] == ["decision", "approver"]  # no default for the decision: nothing implied
     assert all(field.get("description") for field in schema["properties"].values())
+    assert schema["properties"]["decision"]["enum"] == ["Approve", "Reject"]  # inline: both UIs offer it
 
 
 def test_the_schedule_run_is_named_after_its_week() -> None:
