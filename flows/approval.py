@@ -53,7 +53,8 @@ class Choice(StrEnum):
 class Approval(RunInput):
     """The Resume form of a schedule run waiting for approval (fields show their descriptions as help)."""
 
-    decision: Literal[Choice.APPROVE, Choice.REJECT] = Field(  # an inline enum (no $ref): a select in both UIs
+    # an inline enum (no $ref) with no default: a select in both UIs, refused when left untouched
+    decision: Literal[Choice.APPROVE, Choice.REJECT] = Field(
         title="Decision",
         description="Approve: every publication of the week is scheduled and goes out at its time. "
         "Reject: nothing is scheduled or sent, and the comms team is alerted with your comment.",

@@ -146,6 +146,7 @@ def test_a_manager_approves_one_week_and_rejects_another_in_the_prefect_ui(
         _resume_in_ui(page, api, APPROVED_NAME, "Approve", "Good to go", classic=False,
                       shot=tmp_path / "approve-form.png")
         assert approved.wait(120) == 0, (tmp_path / "hscp.log").read_text()
+        assert "could not cancel" not in (tmp_path / "hscp.log").read_text()  # its window runs ended cleanly
     finally:
         page.close()
         for proc in (rejected, approved):
