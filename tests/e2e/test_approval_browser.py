@@ -123,13 +123,16 @@ def test_a_manager_approves_one_week_and_rejects_another_in_the_prefect_ui(
     iow = _needing_approval(ROOT / "campaigns" / "iowscp-domestic-abuse-2024.yaml", tmp_path / "iow.yaml")
     hscp = _needing_approval(ROOT / "campaigns" / "hscp-learning-from-reviews-2024.yaml",
                              tmp_path / "hscp.yaml", channels='  x: { at: "12:00" }\n')
+    state = Path(env["PRACTICEWEEK_STATE"])
     rejected = _start(env, tmp_path, iow)
     approved = None
     page = browser.new_page(viewport={"width": 1440, "height": 1000})
     page.set_default_timeout(30_000)
     try:
+        # the second run starts once the first serves the outbox (the file server both then share)
+        wait_until((state / "outbox-http.json").exists, 90, "the first run to serve the outbox")
+        approved = _start(env, tmp_path, hscp, "--speed", "40000")  # the week in about 10 s
         wait_until(lambda: _paused(api, REJECTED_NAME), 90, "the IOWSCP week to wait for approval")
-        approved = _start(env, tmp_path, hscp, "--speed", "20000")  # the week in about 20 s
         led = Ledger(env["PRACTICEWEEK_LEDGER_URL"])
         assert not led.rows(REJECTED_ID)  # nothing scheduled before a decision
 
