@@ -10,6 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from flows.approval import Approval, Choice, date_span, rejected_state, run_title, week_label
+from flows.schedule import planned_rows
 from ledger import Decision, Ledger, Verdict
 from practiceweek.loader import load
 from tests.helpers import CAMPAIGNS
@@ -83,3 +84,17 @@ def test_a_rejected_run_ends_cancelled_under_the_name_rejected_with_who_and_why(
     state = rejected_state(Decision("c", Verdict.REJECTED, "Sam", 1.0, "wrong dates", ""))
     assert state.is_cancelled() and state.name == "Rejected"
     assert state.message == "Rejected by Sam: wrong dates"
+
+
+def test_the_approver_is_kept_when_a_rehearsal_starts_again(tmp_path: Path) -> None:
+    """Approving creates the campaign's row before the rehearsal's time mapping replaces it (the row is
+    forgotten and made again): the approver and time survive, as when a finished rehearsal restarts."""
+    led, loaded = _ledger(tmp_path), load(IOW)
+    led.set_campaign(loaded.id, str(IOW), approval="required")
+    led.decide(Decision(loaded.id, Verdict.APPROVED, "Jo", 1000.0, "", ""))
+    planned_rows(loaded, led, rehearse=True, now=5000.0)
+    camp = led.campaign(loaded.id)
+    assert camp is not None and camp.rehearsal and (camp.approver, camp.approved_at) == ("Jo", 1000.0)
+    planned_rows(loaded, led, rehearse=True, speed=2.0, now=6000.0)  # a new speed: the mapping is made again
+    camp = led.campaign(loaded.id)
+    assert camp is not None and camp.speed == 2.0 and (camp.approver, camp.approved_at) == ("Jo", 1000.0)
