@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 
-from ledger import TERMINAL
+from ledger import TERMINAL, Ledger, Verdict
 from practiceweek.accounts import route_label
 from practiceweek.settings import settings
 
@@ -24,6 +24,7 @@ from .session import (
     print_summary,
     quiet_prefect,
     remember_run,
+    schedule_or_exit,
     state_folder,
     wait_settled,
 )
@@ -50,10 +51,9 @@ def run(
     embedded = Embedded(state)
     try:
         from flows import orphans, process
-        from flows.schedule import schedule_campaign
 
         orphans.recover_orphans()
-        schedule_campaign(str(Path(file).resolve()), rehearse=rehearse, speed=speed, real=not rehearse)
+        schedule_or_exit(file, rehearse=rehearse, speed=speed, real=not rehearse)
         print(f"Prefect UI: {embedded.server.ui_url}", flush=True)
         rows = wait_settled(process.ledger(), [loaded.id], timeout, embedded)
     finally:
@@ -79,14 +79,13 @@ def demo(
     embedded = Embedded(state)
     try:
         from flows import process
-        from flows.schedule import schedule_campaign
 
         print(
             f"Prefect UI: {embedded.server.ui_url}   outbox: {settings().outbox}",
             flush=True,
         )
         for f in files:
-            schedule_campaign(str(Path(f).resolve()), rehearse=True, speed=speed)
+            schedule_or_exit(f, rehearse=True, speed=speed)
         rows = wait_settled(process.ledger(), [x.id for x in loaded], timeout, embedded, verbose)
     finally:
         embedded.stop()
@@ -113,10 +112,9 @@ def schedule(
 
         os.environ["PREFECT_API_URL"] = ensure_server(state).api_url
     from flows.deployments import register
-    from flows.schedule import schedule_campaign
 
     register()  # window runs need the deployments, even before anything serves them
-    result = schedule_campaign(str(Path(file).resolve()), rehearse=rehearse, speed=speed)
+    result = schedule_or_exit(file, rehearse=rehearse, speed=speed)
     print(result.get("diff", result) if isinstance(result, dict) else result)
 
 
@@ -134,9 +132,7 @@ def status(file: Annotated[Path, typer.Argument(help="Campaign YAML file.")]) ->
     counts = {s: sum(r.state == s for r in rows) for s in ("sent", "failed", "skipped", "cancelled")}
     print(f"{loaded.id}: " + ", ".join(f"{n} {s}" for s, n in counts.items())
           + f", {len(sent_late)} sent late, {len(late)} overdue, {len(upcoming)} upcoming")
-    camp = led.campaign(loaded.id)
-    if camp is not None and camp.approver:
-        print(f"  approved by {camp.approver} at {local_time(camp.approved_at, zone)}")
+    print_decision(led, loaded.id, zone)
     for r in rows:
         when = local_time(r.sent_at if r.state == "sent" else r.scheduled_at, zone)
         late_by = f"late by {(r.sent_at or 0) - r.scheduled_at:.1f} s" if r.state == "sent" else ""
@@ -152,6 +148,21 @@ def status(file: Annotated[Path, typer.Argument(help="Campaign YAML file.")]) ->
         info, name = stopped[route], route_label(*route)
         print(f"  STOPPED connector {name} since {local_time(info.stopped_at, zone)}: {info.reason}")
         print(f"    fix it, then: practiceweek connectors resume {name}")
+
+
+def print_decision(led: Ledger, cid: str, zone: ZoneInfo) -> None:
+    """The approver's latest decision on the week (who, when, why), if it needed one."""
+    decisions = led.decisions(cid)
+    camp = led.campaign(cid)
+    if not decisions:
+        if camp is not None and camp.approver:  # approved before decisions were kept
+            print(f"  approved by {camp.approver} at {local_time(camp.approved_at, zone)}")
+        return
+    last = decisions[0]
+    why = f": {last.comment}" if last.comment else ""
+    rejected = last.verdict == Verdict.REJECTED
+    print(f"  {'REJECTED' if rejected else 'approved'} by {last.approver} at "
+          f"{local_time(last.decided_at, zone)}{why}" + ("; nothing scheduled" if rejected else ""))
 
 
 def cancel(file: Annotated[Path, typer.Argument(help="Campaign YAML file.")]) -> None:

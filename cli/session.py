@@ -131,6 +131,25 @@ class Embedded:
                 self.proc.kill()
 
 
+EXIT_REJECTED = 3  # the approver rejected the week: nothing was scheduled or sent
+
+
+def schedule_or_exit(file: Path, **options: Any) -> Any:
+    """Run the schedule flow here (waiting for approval if the week needs it) and return its result;
+    a rejected week exits 3 at once with who rejected it and why, instead of waiting for its timeout."""
+    from flows.approval import REJECTED
+    from flows.schedule import schedule_campaign
+
+    state = schedule_campaign(str(Path(file).resolve()), return_state=True, **options)
+    if state.is_cancelled() and state.name == REJECTED:
+        sys.stderr.write(
+            f"{file}: {state.message}\nNothing was scheduled or sent; the comms team was alerted. "
+            f"`practiceweek status {file}` shows the decision.\n"
+        )
+        raise typer.Exit(EXIT_REJECTED)
+    return state.result()
+
+
 def quiet_prefect(verbose: bool) -> None:
     """Keep Prefect's own log lines out of the terminal unless asked (before Prefect is imported)."""
     if not verbose:

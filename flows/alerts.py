@@ -1,4 +1,4 @@
-"""Operators' alerts: every failure, skip and stopped connector, sent from the ledger.
+"""Operators' alerts: every failure, skip, stopped connector and rejected week, sent from the ledger.
 
 The ledger records an alert in the same transaction as the failure it reports, so an alert cannot be
 lost with a crashed process or a Prefect server that was down when the failure happened. Whoever comes
@@ -16,7 +16,7 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 
-from ledger import Alert, Row, Stopped
+from ledger import Alert, Row, Stopped, Verdict
 from practiceweek.accounts import parse_route, route_label
 from practiceweek.artifacts import Rendered
 from practiceweek.planner import Publication
@@ -55,6 +55,8 @@ def alert_text(alert: Alert) -> str:
                 RESUME_HINT.format(name=name),
             ]
         )
+    if alert.kind == Verdict.REJECTED:  # the week's whole message, written when it was rejected
+        return alert.reason
     if alert.publication is None:  # the infrastructure: an idle pool, a run that has not started
         return f"At {_when(alert.created_at)}, {alert.reason}."
     row = process.ledger().get(alert.publication or "")
@@ -78,8 +80,9 @@ def alert_text(alert: Alert) -> str:
 def send_alert(alert: Alert) -> str:
     """Send one alert through PRACTICEWEEK_OPERATORS_CONNECTOR (default: the outbox)."""
     stamp = dt.datetime.fromtimestamp(alert.created_at, dt.UTC)
-    target = alert.publication or alert.connector or "practiceweek"
-    campaign = (alert.publication or "").split("/", 1)[0] or "connectors"
+    rejected = alert.kind == Verdict.REJECTED  # keyed rejected:<campaign>:<time>
+    target = alert.publication or alert.connector or (alert.key.split(":")[1] if rejected else "practiceweek")
+    campaign = (alert.publication or "").split("/", 1)[0] or ("approvals" if rejected else "connectors")
     slot = f"alert-{alert.kind}-{names.artifact_key(target)}-{stamp:%Y%m%d%H%M%S%f}"
     pub = Publication(
         id=f"operators/{target}/{alert.kind}",

@@ -1,5 +1,5 @@
 """Events operators and automations see: ``practiceweek.publication.<kind>`` with the campaign, day and
-channel as related resources."""
+channel as related resources; ``practiceweek.campaign.approved|rejected`` for an approver's decision."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 from prefect.events import emit_event
 
-from ledger import Row
+from ledger import Decision, Row
 
 
 def emit(kind: str, row: Row, **payload: Any) -> None:
@@ -45,4 +45,22 @@ def emit(kind: str, row: Row, **payload: Any) -> None:
             },
         )
     except Exception:  # noqa: BLE001 - events are for people; never block a publication on them
+        pass
+
+
+def emit_campaign(kind: str, cid: str, name: str, decision: Decision) -> None:
+    """Emit ``practiceweek.campaign.<kind>`` (approved, rejected) with who, when and why; never raises."""
+    try:
+        emit_event(
+            event=f"practiceweek.campaign.{kind}",
+            resource={"prefect.resource.id": f"practiceweek.campaign.{cid}", "prefect.resource.name": name},
+            payload={
+                "campaign": cid,
+                "approver": decision.approver,
+                "comment": decision.comment,
+                "decided_at": dt.datetime.fromtimestamp(decision.decided_at, dt.UTC).isoformat(),
+                "flow_run_id": decision.flow_run_id,
+            },
+        )
+    except Exception:  # noqa: BLE001 - events are for people; the ledger holds the decision
         pass

@@ -11,28 +11,20 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
-from prefect.flow_runs import pause_flow_run
-from prefect.input import RunInput
+from prefect.client.schemas.objects import State
 
-from ledger import Diff, Ledger, Planned, Row
+from ledger import Diff, Ledger, Planned, Row, Verdict
 from practiceweek.artifacts import RenderContext, Rendered
 from practiceweek.errors import CampaignError
 from practiceweek.loader import Loaded, load
 from practiceweek.planner import Publication, plan
 from practiceweek.settings import settings
 
-from . import campaigns, events, names, process, timing
+from . import approval, campaigns, events, names, process, timing
 from .prerender import prerender
 from .runs import name_this_run
 from .status import publish_plan_tables
 from .windows import ensure_windows
-
-
-class Approval(RunInput):
-    """Approve the week: nothing is scheduled until someone does."""
-
-    approved: bool
-    approver: str
 
 
 def planned_rows(
@@ -55,6 +47,7 @@ def planned_rows(
         rows = led.rows(cid)
         finished = bool(rows) and all(r.state in ("sent", "failed", "skipped", "cancelled") for r in rows)
         if camp is None or not camp.rehearsal or finished or speed is not None and camp.speed != speed:
+            approved = camp if camp is not None and camp.approved_at is not None else None
             if finished or (camp is not None and not camp.rehearsal):
                 led.forget(cid)
             first = min(p.at.timestamp() for p in pubs) if pubs else now
@@ -70,6 +63,8 @@ def planned_rows(
                 window_floor_s=timing.REHEARSAL_FLOOR_S,
                 keep_timing=False,
             )
+            if approved is not None and approved.approver:  # the rehearsal starts again, still approved
+                led.approve(cid, approved.approver, at=approved.approved_at)
         else:
             camp = led.set_campaign(cid, path, approval=approval)
     else:
@@ -229,25 +224,21 @@ def replan_edited(path: str) -> Diff | None:
 @flow(name="schedule-campaign", log_prints=True, persist_result=False)
 def schedule_campaign(
     path: str, rehearse: bool = False, speed: float | None = None, real: bool = False
-) -> dict[str, Any]:
-    """Load and plan a campaign; schedule new publications, move moved ones, cancel removed ones."""
-    log = get_run_logger()
+) -> dict[str, Any] | State[Any]:
+    """Load and plan a campaign; schedule new publications, move moved ones, cancel removed ones. A week
+    that needs approval waits for it first; a rejected one ends Cancelled ("Rejected"), nothing scheduled."""
     loaded = load(path)  # CampaignError fails the run with every problem listed
-    led = process.ledger()
-    camp = led.campaign(loaded.id)
+    camp = process.ledger().campaign(loaded.id)
     waits = loaded.model.campaign.approval == "required" and (camp is None or camp.approved_at is None)
-    title = f"{loaded.model.campaign.title} ({loaded.id})"
-    tags = ["practiceweek", f"campaign:{loaded.id}"]
-    name_this_run(f"Approve: {title}" if waits else f"Schedule: {title}", tags)
+    title = approval.run_title(loaded, "Approve" if waits else "Schedule")
+    name_this_run(title, approval.campaign_tags(loaded))
     if waits:
-        log.info("campaign %s needs approval: approve it in the Prefect UI (resume this run)", loaded.id)
-        answer = pause_flow_run(wait_for_input=Approval, timeout=7 * 24 * 3600)
-        if not answer.approved:
-            log.warning("campaign %s was not approved by %s; nothing scheduled", loaded.id, answer.approver)
-            return {"approved": False}
-        led.set_campaign(loaded.id, str(Path(loaded.path).resolve()), approval="required")
-        led.approve(loaded.id, answer.approver)
-        log.info("approved by %s", answer.approver)
+        decision = approval.decide(loaded, approval.ask(loaded))
+        if decision.verdict == Verdict.REJECTED:
+            get_run_logger().warning("%s rejected by %s: %s; nothing scheduled",
+                                     approval.week_label(loaded), decision.approver, decision.comment or "-")
+            return approval.rejected_state(decision)
+        get_run_logger().info("approved by %s", decision.approver)
     diff, text = apply_campaign(loaded, rehearse=rehearse, speed=speed, real=real)
     print(text)
     record_diff(loaded.id, text)

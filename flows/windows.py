@@ -17,6 +17,7 @@ from prefect.client.schemas.filters import (
     FlowRunFilterStateType,
 )
 from prefect.client.schemas.objects import StateType
+from prefect.client.schemas.sorting import FlowRunSort
 from prefect.deployments import run_deployment
 from prefect.exceptions import ObjectNotFound
 from prefect.states import Cancelled, Crashed
@@ -108,6 +109,7 @@ def cancel_open_window_runs(ledger_key: str, message: str) -> int:
             runs = client.read_flow_runs(
                 flow_filter=FlowFilter(name=FlowFilterName(any_=[PUBLISH_WINDOW.split("/")[0]])),
                 flow_run_filter=flow_runs,
+                sort=FlowRunSort.EXPECTED_START_TIME_ASC,  # None is sent as null, which the API refuses
                 limit=200,
                 offset=0,
             )

@@ -16,9 +16,9 @@ from .engagement import EngagementMixin, ReadingRow
 from .pacers import PacersMixin
 from .plans import PlansMixin
 from .publications import DEFAULT_LEASE_S, PublicationsMixin, worker_id
-from .records import Alert, CampaignRow, Diff, Planned, Row, Stopped
+from .records import Alert, CampaignRow, Decision, Diff, Planned, Row, Stopped
 from .renderings import RenderingsMixin
-from .states import OPEN, TERMINAL, State
+from .states import OPEN, TERMINAL, State, Verdict
 from .stops import StopsMixin
 from .windows import WindowsMixin
 
@@ -28,6 +28,7 @@ __all__ = [
     "TERMINAL",
     "Alert",
     "CampaignRow",
+    "Decision",
     "Diff",
     "Ledger",
     "Planned",
@@ -35,6 +36,7 @@ __all__ = [
     "Row",
     "State",
     "Stopped",
+    "Verdict",
     "default_url",
     "worker_id",
 ]

@@ -1,15 +1,18 @@
-"""Campaign rows, the campaign file versions plans were made from, approval, and forgetting a campaign."""
+"""Campaign rows, the campaign file versions plans were made from, approvers' decisions, and forgetting a
+campaign."""
 
 from __future__ import annotations
 
 import hashlib
 import time
 
-from .database import Database, columns_sql
-from .records import CAMPAIGN_COLUMNS, CampaignRow
+from .alerts import AlertsMixin
+from .database import columns_sql, insert_sql
+from .records import CAMPAIGN_COLUMNS, DECISION_COLUMNS, CampaignRow, Decision
+from .states import Verdict
 
 
-class CampaignsMixin(Database):
+class CampaignsMixin(AlertsMixin):  # a rejection records the comms team's alert in its transaction
     def campaign(self, cid: str) -> CampaignRow | None:
         rows = self._read(f"SELECT {columns_sql(CAMPAIGN_COLUMNS)} FROM campaigns WHERE id=?", (cid,))
         return CampaignRow(*rows[0]) if rows else None
@@ -65,14 +68,41 @@ class CampaignsMixin(Database):
         )
         return [(str(p), str(t)) for p, t in found]
 
-    def approve(self, cid: str, approver: str) -> None:
+    def approve(self, cid: str, approver: str, at: float | None = None) -> None:
+        """Mark the campaign approved (what lets its plan be applied)."""
+        at = time.time() if at is None else at
         self._write(
             "UPDATE campaigns SET approver=?, approved_at=?, updated_at=? WHERE id=?",
-            (approver, time.time(), time.time(), cid),
+            (approver, at, time.time(), cid),
         )
 
+    def decide(self, decision: Decision, alert_subject: str = "", alert_text: str = "") -> None:
+        """Record an approver's decision. Approved: the campaign is marked approved. Rejected: its
+        approval is withdrawn and, in the same transaction, the comms team's alert is recorded."""
+        with self._tx() as cur:
+            cur.execute(self._q(insert_sql("decisions", DECISION_COLUMNS)), tuple(getattr(decision, c)
+                                                                           for c in DECISION_COLUMNS))
+            approved = decision.verdict == Verdict.APPROVED
+            cur.execute(
+                self._q("UPDATE campaigns SET approver=?, approved_at=?, updated_at=? WHERE id=?"),
+                (decision.approver if approved else None, decision.decided_at if approved else None,
+                 time.time(), decision.campaign),
+            )
+            if not approved:
+                key = f"rejected:{decision.campaign}:{decision.decided_at:.6f}"
+                self._add_alert(cur, key, Verdict.REJECTED, alert_subject, alert_text, decision.decided_at)
+
+    def decisions(self, cid: str) -> list[Decision]:
+        """Every decision on the campaign, newest first."""
+        found = self._read(
+            f"SELECT {columns_sql(DECISION_COLUMNS)} FROM decisions WHERE campaign=? "
+            "ORDER BY decided_at DESC",
+            (cid,),
+        )
+        return [Decision(*r) for r in found]
+
     def forget(self, cid: str) -> None:
-        """Drop a campaign's rows (a finished rehearsal being started again)."""
+        """Drop a campaign's rows (a finished rehearsal being started again); its decisions stay."""
         self._write("DELETE FROM publications WHERE campaign=?", (cid,))
         self._write("DELETE FROM campaigns WHERE id=?", (cid,))
         self._write("DELETE FROM campaign_sources WHERE campaign=?", (cid,))

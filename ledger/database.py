@@ -21,6 +21,12 @@ _SCHEMA = [
         origin_real DOUBLE PRECISION, origin_at DOUBLE PRECISION, speed DOUBLE PRECISION,
         window_floor_s DOUBLE PRECISION, approval TEXT NOT NULL DEFAULT 'none', approver TEXT,
         approved_at DOUBLE PRECISION, updated_at DOUBLE PRECISION NOT NULL)""",
+    # every approver's decision on a week (approved or rejected, who, when, why), kept when a finished
+    # rehearsal is forgotten to start again
+    """CREATE TABLE IF NOT EXISTS decisions (
+        campaign TEXT NOT NULL, verdict TEXT NOT NULL, approver TEXT NOT NULL,
+        decided_at DOUBLE PRECISION NOT NULL, comment TEXT NOT NULL DEFAULT '',
+        flow_run_id TEXT NOT NULL DEFAULT '', PRIMARY KEY (campaign, decided_at))""",
     """CREATE TABLE IF NOT EXISTS publications (
         id TEXT PRIMARY KEY, campaign TEXT NOT NULL, day TEXT NOT NULL, channel TEXT NOT NULL,
         connector TEXT NOT NULL, title TEXT NOT NULL, fingerprint TEXT NOT NULL,

@@ -106,6 +106,18 @@ class Alert:
 
 
 @dataclass(frozen=True)
+class Decision:
+    """An approver's decision on a week: who, when, what, why (kept for rehearsals too)."""
+
+    campaign: str
+    verdict: str  # a Verdict
+    approver: str
+    decided_at: float
+    comment: str
+    flow_run_id: str
+
+
+@dataclass(frozen=True)
 class Stopped:
     """A connector's account stopped because the provider refused its credentials or permissions."""
 
@@ -169,6 +181,7 @@ PUBLICATION_COLUMNS = _columns(Row)
 CAMPAIGN_COLUMNS = _columns(CampaignRow)
 ALERT_COLUMNS = _columns(Alert)
 STOPPED_COLUMNS = _columns(Stopped)
+DECISION_COLUMNS = _columns(Decision)
 
 
 def new_publication(planned: Planned, revision: int, now: float) -> dict[str, Any]:

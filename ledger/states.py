@@ -1,4 +1,4 @@
-"""The states of a publication, and the two sets the rest of the code asks about."""
+"""The states of a publication, the two sets the rest of the code asks about, and approvers' verdicts."""
 
 from __future__ import annotations
 
@@ -20,6 +20,13 @@ class State(StrEnum):
     UNKNOWN = "unknown"
     SKIPPED = "skipped"
     CANCELLED = "cancelled"
+
+
+class Verdict(StrEnum):
+    """What the approver of a week (``approval: required``) decided."""
+
+    APPROVED = "approved"
+    REJECTED = "rejected"
 
 
 TERMINAL: frozenset[State] = frozenset({State.SENT, State.FAILED, State.SKIPPED, State.CANCELLED})

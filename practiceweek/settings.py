@@ -130,6 +130,18 @@ class Settings(BaseSettings):
         "HTTP address the outbox folder is served at, so operators' links open in a browser "
         "(`practiceweek run`/`demo` serve it on 127.0.0.1 and set this). Unset: outbox items have no link.",
     )
+    preview_dir: Path | None = _field(
+        OUTPUT,
+        None,
+        "Folder a schedule run waiting for approval writes the week's preview into, for its approver "
+        "(`<folder>/<campaign>/index.html`). Unset: `previews/` in the outbox folder.",
+    )
+    preview_url: str | None = _field(
+        OUTPUT,
+        None,
+        "HTTP address the preview folder is served at, linked from the approval form. Unset: the outbox's "
+        "address (PRACTICEWEEK_OUTBOX_URL) when the previews are in the outbox, else no link.",
+    )
     web_root: Path | None = _field(
         OUTPUT, None, "Folder the `web_page` connector publishes pages into. Unset: `./site`."
     )

@@ -159,7 +159,7 @@ def test_approval_gate_waits_for_someone_to_approve_in_the_ui(
         answers.append(
             httpx.post(
                 f"{api}/flow_runs/{paused[0]['id']}/resume",
-                json={"run_input": {"approved": True, "approver": "duty.officer@hants.gov.uk"}},
+                json={"run_input": {"decision": "Approve", "approver": "duty.officer@hants.gov.uk"}},
             )
         )
         return answers[-1].status_code != 503

@@ -1,0 +1,276 @@
+"""Approving a week (``approval: required``): what the approver reviews before the schedule run pauses, the
+form they fill in the Prefect UI (Resume), and what their decision leaves behind.
+
+The decision is a required choice, ``Approve`` or ``Reject``, with no default: an untouched form is
+refused by both Prefect UIs and by the API alike, never read as "no" in one and an error in the other.
+Either way the ledger keeps who, when and why (``decisions``); a rejection also emits
+``practiceweek.campaign.rejected``, records a ``decision-<campaign>`` artifact, alerts the comms team
+through the operators' alert path, and ends the run Cancelled under the state name "Rejected".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from prefect import get_run_logger
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.client.schemas.objects import State
+from prefect.context import FlowRunContext
+from prefect.flow_runs import pause_flow_run
+from prefect.input import RunInput
+from prefect.settings import PREFECT_UI_URL
+from prefect.states import Cancelled
+from pydantic import Field
+
+from ledger import Decision, Verdict
+from practiceweek.dates import week_dates
+from practiceweek.loader import Loaded
+from practiceweek.planner import Publication, plan
+from practiceweek.render import preview
+from practiceweek.settings import settings
+
+from . import events, names, process
+from .alerts import send_due_alerts
+from .runs import name_this_run
+
+PAUSE_S = 7 * 24 * 3600  # an approver has a week to decide; then the run fails (nothing was scheduled)
+POLL_S = 2  # how often a paused run in this process asks whether it was resumed
+REJECTED = "Rejected"  # the state name a rejected run ends in (type Cancelled)
+
+
+class Choice(StrEnum):
+    """The approver's decision, as the form offers it."""
+
+    APPROVE = "Approve"
+    REJECT = "Reject"
+
+
+class Approval(RunInput):
+    """The Resume form of a schedule run waiting for approval (fields show their descriptions as help)."""
+
+    # an inline enum (no $ref) with no default: a select in both UIs, refused when left untouched
+    decision: Literal[Choice.APPROVE, Choice.REJECT] = Field(
+        title="Decision",
+        description="Approve: every publication of the week is scheduled and goes out at its time. "
+        "Reject: nothing is scheduled or sent, and the comms team is alerted with your comment.",
+    )
+    approver: str = Field(
+        title="Your name and email",
+        min_length=3,
+        max_length=200,
+        description="Who decides, e.g. Jo Bloggs, jo.bloggs@iow.gov.uk: kept in the ledger with the time, "
+        "and shown by practiceweek status.",
+    )
+    comment: str = Field(
+        default="",
+        title="Comment",
+        max_length=2000,
+        description="Why, or what to change. Sent to the comms team with a rejection; kept with an approval.",
+    )
+
+
+def week_label(loaded: Loaded) -> str:
+    """``IOWSCP practice week 25–29 Nov 2024``."""
+    days = week_dates(loaded.model)
+    return f"{loaded.model.campaign.organiser.short_name} practice week {date_span(days[0], days[-1])}"
+
+
+def date_span(first: dt.date, last: dt.date) -> str:
+    """``25–29 Nov 2024``, ``31 Mar – 4 Apr 2025``, ``30 Dec 2024 – 3 Jan 2025``."""
+    if first.year != last.year:
+        return f"{first:%-d %b %Y} – {last:%-d %b %Y}"
+    if first.month != last.month:
+        return f"{first:%-d %b} – {last:%-d %b %Y}"
+    return f"{first.day}–{last:%-d %b %Y}"
+
+
+def run_title(loaded: Loaded, verb: str) -> str:
+    """``Approve: IOWSCP practice week 25–29 Nov 2024 · <topic>`` (the schedule run's name); the topic is
+    the title without a leading "... Practice Week:", which the label already says."""
+    title = loaded.model.campaign.title
+    head, _, topic = title.partition(": ")
+    return f"{verb}: {week_label(loaded)} · {topic if topic and 'practice week' in head.lower() else title}"
+
+
+def campaign_tags(loaded: Loaded, *extra: str) -> list[str]:
+    return ["practiceweek", f"campaign:{loaded.id}", *extra]
+
+
+def _local(ts: float, zone: ZoneInfo) -> str:
+    return dt.datetime.fromtimestamp(ts, zone).strftime("%a %d %b %Y %H:%M %Z")
+
+
+# --- what the approver reviews ---------------------------------------------------------------------------
+
+
+def preview_site(loaded: Loaded) -> tuple[Path, str]:
+    """Write the week's preview site for its approver; return its index and a link a browser opens
+    (PRACTICEWEEK_PREVIEW_URL, else the outbox's HTTP address when the preview is under the outbox,
+    else '')."""
+    cfg = settings()
+    outbox = Path(cfg.outbox or "outbox").resolve()
+    root = Path(cfg.preview_dir or outbox / "previews").resolve()
+    index = preview(loaded, root / loaded.id)
+    if cfg.preview_url:
+        return index, f"{cfg.preview_url.rstrip('/')}/{loaded.id}/index.html"
+    if cfg.outbox_url and index.is_relative_to(outbox):
+        return index, f"{cfg.outbox_url.rstrip('/')}/{index.relative_to(outbox).as_posix()}"
+    return index, ""
+
+
+def review_table(pubs: list[Publication], zone: ZoneInfo, preview_url: str) -> list[dict[str, Any]]:
+    """The plan awaiting approval, in the columns of the live status table that replaces it once
+    approved; each link opens the publication's day in the preview."""
+    base = preview_url.rsplit("/", 1)[0] if preview_url else ""
+    return [
+        {
+            "status": "⏸ awaiting approval",
+            "due": p.at.astimezone(zone).strftime("%a %d %b %H:%M:%S"),
+            "sent at": "",
+            "late by": "",
+            "attempts": 0,
+            "what": f"{p.channel} · {p.title}",
+            "link": f"{base}/{p.day}.html" if base else "",
+            "id": p.id,
+        }
+        for p in pubs
+    ]
+
+
+def form_description(loaded: Loaded, pubs: list[Publication], preview_url: str, note: str) -> str:
+    """The markdown above the Resume form: which week, what to review, what each choice does."""
+    camp = loaded.model.campaign
+    zone = ZoneInfo(camp.timezone)
+    span = (
+        f"{len(pubs)} publications from {_local(pubs[0].at.timestamp(), zone)} to "
+        f"{_local(pubs[-1].at.timestamp(), zone)}"
+        if pubs
+        else "no publications"
+    )
+    review = f"[the preview of every publication]({preview_url})" if preview_url else note
+    return "\n".join(
+        [
+            f"### {week_label(loaded)}",
+            f"**{camp.title}** (`{loaded.id}`) from {camp.organiser.name}: {span}.",
+            "",
+            f"- **Review first**: {review}, and the plan table (this run's Artifacts tab, "
+            f"`{names.artifact_key(f'plan-{loaded.id}')}`).",
+            "- **Approve** schedules every publication; **Reject** schedules nothing and alerts the comms "
+            "team with your comment.",
+        ]
+    )
+
+
+def publish_review(loaded: Loaded) -> str:
+    """Publish the plan table and the preview for the approver; return the form's description."""
+    log = get_run_logger()
+    pubs = plan(loaded.model)
+    note = ""
+    try:
+        index, link = preview_site(loaded)
+        note = "" if link else f"the preview at `{index}` (no web address: set PRACTICEWEEK_PREVIEW_URL)"
+    except Exception as exc:  # noqa: BLE001 - the approver can still review the plan table
+        link, note = "", f"no preview (it could not be built: {exc})"
+        log.warning("could not build the preview of %s: %s", loaded.id, exc)
+    create_table_artifact(
+        table=review_table(pubs, ZoneInfo(loaded.model.campaign.timezone), link),
+        key=names.artifact_key(f"plan-{loaded.id}"),
+        description=f"The week's plan of {loaded.id}, awaiting approval: {len(pubs)} publications",
+    )
+    if link:
+        log.info("preview of %s for its approver: %s", loaded.id, link)
+    return form_description(loaded, pubs, link, note)
+
+
+# --- asking, and what the answer leaves behind ------------------------------------------------------------
+
+
+def ask(loaded: Loaded) -> Approval:
+    """Pause this run until someone fills the Resume form (the plan and the preview published first)."""
+    description = publish_review(loaded)
+    context = FlowRunContext.get()
+    where = ""
+    if context is not None and context.flow_run is not None:
+        where = f" at {settings_ui_url()}/runs/flow-run/{context.flow_run.id}"
+    get_run_logger().warning(
+        "%s needs approval: open this run in the Prefect UI%s, then Resume (new UI: the ⋮ menu, top right)",
+        week_label(loaded), where,
+    )
+    form = Approval.with_initial_data(description=description)
+    return pause_flow_run(wait_for_input=form, timeout=PAUSE_S, poll_interval=POLL_S)
+
+
+def settings_ui_url() -> str:
+    """The Prefect UI's address (PREFECT_UI_URL, else derived from PREFECT_API_URL)."""
+    return str(PREFECT_UI_URL.value() or "").rstrip("/")
+
+
+def decide(loaded: Loaded, answer: Approval) -> Decision:
+    """Record the decision in the ledger (a rejection's alert in the same transaction), emit its event,
+    record its artifact, tag the run, and send the comms team's alert of a rejection at once."""
+    context = FlowRunContext.get()
+    run_id = str(context.flow_run.id) if context is not None and context.flow_run is not None else ""
+    verdict = Verdict.APPROVED if answer.decision == Choice.APPROVE else Verdict.REJECTED
+    who, why = answer.approver.strip(), answer.comment.strip()
+    decision = Decision(loaded.id, verdict, who, time.time(), why, run_id)
+    led = process.ledger()
+    if verdict == Verdict.APPROVED:
+        led.set_campaign(loaded.id, str(Path(loaded.path).resolve()), approval="required")
+    led.decide(decision, f"[practiceweek] rejected: {week_label(loaded)} by {decision.approver}",
+               rejection_text(loaded, decision))
+    events.emit_campaign(verdict, loaded.id, week_label(loaded), decision)
+    create_markdown_artifact(
+        markdown=decision_markdown(loaded, decision),
+        key=names.artifact_key(f"decision-{loaded.id}"),
+        description=f"{week_label(loaded)}: {verdict} by {decision.approver}",
+    )
+    name_this_run(run_title(loaded, "Approve"), campaign_tags(loaded, f"approval:{verdict}"))
+    if verdict == Verdict.REJECTED:
+        send_due_alerts(log=get_run_logger())
+    return decision
+
+
+def rejection_text(loaded: Loaded, decision: Decision) -> str:
+    """What the comms team reads when a week is rejected: who, when, why, and what to do."""
+    zone = ZoneInfo(loaded.model.campaign.timezone)
+    path = Path(loaded.path).resolve()
+    return "\n".join(
+        [
+            f"{week_label(loaded)} ({loaded.model.campaign.title}, {loaded.id}) was rejected by "
+            f"{decision.approver} at {_local(decision.decided_at, zone)}.",
+            f"Comment: {decision.comment or '(none given)'}",
+            "Nothing of it was scheduled and nothing will go out.",
+            f"To propose it again: change {path} as asked, then run `practiceweek schedule {path}` "
+            "(or `practiceweek run`): a new run waits for approval in the Prefect UI.",
+        ]
+    )
+
+
+def decision_markdown(loaded: Loaded, decision: Decision) -> str:
+    """The ``decision-<campaign>`` artifact."""
+    zone = ZoneInfo(loaded.model.campaign.timezone)
+    lines = [
+        f"## {week_label(loaded)}: {decision.verdict}",
+        "",
+        f"**{decision.verdict.capitalize()} by** {decision.approver} "
+        f"**at** {_local(decision.decided_at, zone)}",
+        "",
+    ]
+    if decision.comment:
+        lines += [f"> {line}" for line in decision.comment.splitlines()] + [""]
+    if decision.verdict == Verdict.REJECTED:
+        lines.append("Nothing was scheduled and nothing will go out; the comms team was alerted.")
+    else:
+        lines.append("Every publication of the week is scheduled (see the plan table).")
+    return "\n".join(lines)
+
+
+def rejected_state(decision: Decision) -> State[Any]:
+    """The state a rejected schedule run ends in: Cancelled, named "Rejected", saying who and why."""
+    why = f": {decision.comment}" if decision.comment else ""
+    return Cancelled(name=REJECTED, message=f"Rejected by {decision.approver}{why}"[:1000])

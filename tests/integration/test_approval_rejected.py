@@ -1,0 +1,86 @@
+"""A week rejected through Prefect's API (what the UI's Resume form sends), on a real Prefect server: an empty
+answer is refused and the run stays paused; a rejection ends `practiceweek schedule` at once with exit 3 and
+a clear message, the run Cancelled ("Rejected"), the decision in the ledger, the comms team alerted."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from ledger import Ledger, Verdict
+from tests.helpers import ROOT, kill_tree, wait_until
+
+pytestmark = pytest.mark.slow
+CID = "hscp-lfr-2024"
+WHY = "The Friday post names the wrong toolkit"
+
+
+def _week(tmp_path: Path) -> Path:
+    text = (ROOT / "campaigns" / "hscp-learning-from-reviews-2024.yaml").read_text()
+    text = text.replace("  timezone: Europe/London\n", "  timezone: Europe/London\n  approval: required\n")
+    text = re.sub(r"^channels:\n(?:  .*\n)+", 'channels:\n  x: { at: "12:00" }\n', text, flags=re.M)
+    path = tmp_path / "week.yaml"
+    path.write_text(text)
+    return path
+
+
+def _paused(api: str) -> dict[str, Any] | None:
+    query = {"flow_runs": {"state": {"name": {"any_": ["Paused"]}}, "tags": {"all_": [f"campaign:{CID}"]}}}
+    found = httpx.post(f"{api}/flow_runs/filter", json=query).json()
+    return found[0] if found else None
+
+
+def _resume(api: str, run_id: str, run_input: dict[str, str]) -> dict[str, Any]:
+    answers: list[httpx.Response] = []
+
+    def answered() -> bool:  # the SQLite-backed server answers 503 while its database is busy: ask again
+        answers.append(httpx.post(f"{api}/flow_runs/{run_id}/resume", json={"run_input": run_input}))
+        return answers[-1].status_code != 503
+
+    wait_until(answered, 20, "the server to take the answer")
+    return dict(answers[-1].json())
+
+
+def test_a_rejected_week_ends_schedule_at_once_and_is_recorded(
+    prefect_env: dict[str, str], tmp_path: Path
+) -> None:
+    api = prefect_env["PREFECT_API_URL"]
+    week = _week(tmp_path)
+    cmd = [sys.executable, "-m", "cli", "schedule", str(week), "--rehearse"]
+    proc = subprocess.Popen(cmd, env=prefect_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=tmp_path)
+    try:
+        wait_until(lambda: _paused(api), 90, "the schedule run to wait for approval")
+        run = _paused(api)
+        assert run is not None and run["name"].startswith("Approve: HSCP practice week 24–28 Jun 2024")
+        assert {"practiceweek", f"campaign:{CID}"} <= set(run["tags"])
+        untouched = _resume(api, run["id"], {"approver": "Sam Manager"})  # no decision: refused
+        assert untouched["status"] != "ACCEPT" and "decision" in json.dumps(untouched)
+        assert _paused(api) is not None
+        answer = _resume(api, run["id"], {"decision": "Reject", "approver": "Sam Manager", "comment": WHY})
+        assert answer["status"] == "ACCEPT", answer
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            kill_tree(proc.pid)
+    assert proc.returncode == 3, out + err
+    assert f"Rejected by Sam Manager: {WHY}" in err and "Nothing was scheduled or sent" in err
+    assert "Traceback" not in err
+    ended = httpx.get(f"{api}/flow_runs/{run['id']}").json()
+    assert (ended["state_type"], ended["state_name"]) == ("CANCELLED", "Rejected")
+
+    led = Ledger(prefect_env["PRACTICEWEEK_LEDGER_URL"])
+    assert not led.rows(CID)
+    (decision,) = led.decisions(CID)
+    assert (decision.verdict, decision.approver, decision.comment) == (Verdict.REJECTED, "Sam Manager", WHY)
+    (alert,) = led.alerts()
+    assert alert.kind == "rejected" and alert.sent_at is not None  # sent at once, by the rejected run
+    messages = list((Path(prefect_env["PRACTICEWEEK_OUTBOX"]) / "operators").rglob("message.json"))
+    assert len(messages) == 1 and WHY in messages[0].read_text()
