@@ -41,6 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT)]
 
 from deploy.production import open_stack, snapshot_repo  # noqa: E402
+from flows.names import DEPLOYMENTS  # noqa: E402
 
 CONNECTOR_OF = {
     "poster": "graph_files",
@@ -166,7 +167,7 @@ def schedule_all(paths: list[Path], speed: float) -> None:
     from prefect.deployments import run_deployment
 
     def start(p: Path) -> Any:
-        return run_deployment("schedule-campaign/practiceweek", timeout=0,
+        return run_deployment(DEPLOYMENTS["schedule"], timeout=0,
                               parameters={"path": str(p), "rehearse": True, "speed": speed})
 
     deadline = time.time() + 600

@@ -18,11 +18,11 @@ from pathlib import Path
 
 from deploy.common import ROOT, alive, deploy_settings, free_port, wait_for
 from deploy.postgres import Postgres
+from flows.names import DEPLOYMENTS as NAMES
 
 POOL = "practiceweek"
 PREFECT_FILE = ROOT / "deploy" / "prefect.yaml"
-DEPLOYMENTS = ("schedule-campaign/practiceweek", "publish-window/practiceweek",
-               "alert-operators/practiceweek", "collect-engagement/practiceweek")
+DEPLOYMENTS = tuple(NAMES.values())  # named by role: schedule-campaign/schedule-campaign, ...
 
 
 # --- Prefect server, pool, workers ------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The three deployments, with the triggers that make the week event-driven."""
+"""The four deployments, each named after its role, with the triggers that make the week event-driven."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from prefect.events.schemas.deployment_triggers import DeploymentEventTrigger
 
 from .alerts import INFRASTRUCTURE_EVENTS, LATE_EVENT, alert_operators
 from .engagement import SAFETY_NET_S, collect_engagement
-from .names import DEPLOYMENT
+from .names import ROLES
 from .publish import publish_window
 from .schedule import schedule_campaign
 
@@ -36,10 +36,10 @@ def deployments() -> list[Any]:
         },
     )
     return [
-        schedule_campaign.to_deployment(DEPLOYMENT, triggers=[replan], tags=["practiceweek"]),
-        publish_window.to_deployment(DEPLOYMENT, tags=["practiceweek"]),
-        alert_operators.to_deployment(DEPLOYMENT, triggers=[alert], tags=["practiceweek"]),
-        collect_engagement.to_deployment(DEPLOYMENT, interval=SAFETY_NET_S, tags=["practiceweek"]),
+        schedule_campaign.to_deployment(ROLES["schedule"], triggers=[replan], tags=["practiceweek"]),
+        publish_window.to_deployment(ROLES["window"], tags=["practiceweek"]),
+        alert_operators.to_deployment(ROLES["alert"], triggers=[alert], tags=["practiceweek"]),
+        collect_engagement.to_deployment(ROLES["engagement"], interval=SAFETY_NET_S, tags=["practiceweek"]),
     ]
 
 

@@ -18,6 +18,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from .names import DEPLOYMENTS
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -195,7 +197,7 @@ def wait_served(api_url: str, timeout: float = 60.0) -> bool:
     deadline = time.time() + timeout
     while time.time() < deadline:
         with contextlib.suppress(Exception):
-            r = httpx.get(f"{api_url}/deployments/name/publish-window/practiceweek", timeout=3)
+            r = httpx.get(f"{api_url}/deployments/name/{DEPLOYMENTS['window']}", timeout=3)
             if r.status_code == 200:
                 return True
         time.sleep(0.5)

@@ -1,7 +1,7 @@
 """Engagement collected after publishing: +1 hour, +1 day and +7 days after each publication went out
 (after a meeting's end, for Teams meetings), through the connector that published it.
 
-Deployment ``collect-engagement/practiceweek``: each run plans the readings of newly sent publications
+Deployment ``collect-engagement/collect-engagement``: each run plans the readings of newly sent publications
 (ledger table ``readings``), takes every reading that is due, and schedules a run at each time a
 reading is due next, so the coming readings show in the UI as scheduled runs; an interval schedule
 catches anything missed. Requests are paced by the connectors' own per-account pacers (shared through
@@ -27,10 +27,10 @@ from practiceweek.planner import Publication
 
 from . import process, report
 from .campaigns import campaign_of, scheduled_publication_of, zone_of
-from .names import DEPLOYMENT
+from .names import DEPLOYMENTS
 
 MARKS = (("1h", 3600.0), ("1d", 86400.0), ("7d", 7 * 86400.0))
-COLLECT = f"collect-engagement/{DEPLOYMENT}"
+COLLECT = DEPLOYMENTS["engagement"]
 RETRY_S = 900.0  # a refusal without a named delay is tried again after this long
 GIVE_UP_AFTER = 8  # attempts at one reading before it is recorded as unavailable
 SCHEDULE_AHEAD = 50  # scheduled runs kept in the UI for the next reading times

@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from ledger import Row
+if TYPE_CHECKING:
+    from ledger import Row
 
-DEPLOYMENT = "practiceweek"  # each flow's one deployment is called this
-DEPLOYMENTS = {
-    "schedule": f"schedule-campaign/{DEPLOYMENT}",
-    "window": f"publish-window/{DEPLOYMENT}",
-    "alert": f"alert-operators/{DEPLOYMENT}",
+# The one table of deployment names: each flow has one deployment, named after its role (the flow's own
+# name), so the Deployments page tells them apart. prefect.yaml and deploy/prefect.yaml spell the same
+# names (a test compares them); deploy/ and bench/ import them from here.
+ROLES = {
+    "schedule": "schedule-campaign",
+    "window": "publish-window",
+    "alert": "alert-operators",
+    "engagement": "collect-engagement",
 }
+DEPLOYMENTS = {role: f"{name}/{name}" for role, name in ROLES.items()}  # "<flow>/<deployment>"
 
 
 def local_day(ts: float, zone: ZoneInfo) -> str:

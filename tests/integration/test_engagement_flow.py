@@ -23,6 +23,7 @@ def test_collection_schedules_its_next_runs(prefect_env: dict[str, str], tmp_pat
     from flows import process
     from flows.deployments import register
     from flows.engagement import MARKS, collect_engagement
+    from flows.names import ROLES
 
     Path(prefect_env["PRACTICEWEEK_STATE"]).mkdir(parents=True, exist_ok=True)
     process.reset()
@@ -42,7 +43,7 @@ def test_collection_schedules_its_next_runs(prefect_env: dict[str, str], tmp_pat
         async def scheduled() -> list[str]:
             async with get_client() as client:
                 runs = await client.read_flow_runs(
-                    deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=["practiceweek"])),
+                    deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=[ROLES["engagement"]])),
                     sort=FlowRunSort.EXPECTED_START_TIME_ASC, limit=200)  # FastAPI 0.154 refuses nulls
                 return [r.name for r in runs
                         if r.name.startswith("engagement ") and r.state_type.value == "SCHEDULED"]

@@ -172,10 +172,16 @@ def test_approval_gate_waits_for_someone_to_approve_in_the_ui(
     assert camp_row is not None and camp_row.approver == "duty.officer@hants.gov.uk" and camp_row.approved_at
 
 
-def test_prefect_yaml_declares_the_served_deployments_and_their_triggers() -> None:
+@pytest.mark.parametrize("spec_file", ["prefect.yaml", "deploy/prefect.yaml"])
+def test_prefect_yaml_declares_the_served_deployments_by_role_and_their_triggers(spec_file: str) -> None:
+    """Both prefect.yaml files name each deployment after its role, as the served ones (flows/names.py's
+    one table), and declare the same triggers."""
     import yaml
 
-    spec = yaml.safe_load((ROOT / "prefect.yaml").read_text())
+    from flows.deployments import deployments
+    from flows.names import ROLES
+
+    spec = yaml.safe_load((ROOT / spec_file).read_text())
     by_entry = {d["entrypoint"]: d for d in spec["deployments"]}
     assert set(by_entry) == {
         "flows/schedule.py:schedule_campaign",
@@ -186,13 +192,18 @@ def test_prefect_yaml_declares_the_served_deployments_and_their_triggers() -> No
     for entry, d in by_entry.items():
         path, name = entry.split(":")
         assert f"def {name}(" in (ROOT / path).read_text() and d["work_pool"]["name"] == "practiceweek"
+    assert sorted(d["name"] for d in spec["deployments"]) == sorted(ROLES.values())
+    served = {d.name: d for d in deployments()}
+    assert set(served) == set(ROLES.values())
+    for d in spec["deployments"]:
+        declared = [(set(t["expect"]), set(t["parameters"])) for t in d.get("triggers", [])]
+        assert declared == [(set(t.expect), set(t.parameters or {})) for t in served[d["name"]].triggers]
     assert by_entry["flows/schedule.py:schedule_campaign"]["triggers"][0]["expect"] == [
         "practiceweek.campaign.changed"
     ]
-    assert set(by_entry["flows/alerts.py:alert_operators"]["triggers"][0]["expect"]) == {
-        "practiceweek.publication.failed",
-        "practiceweek.publication.skipped",
-    }
+    assert {"practiceweek.publication.failed", "prefect.work-pool.not-ready"} <= set(
+        by_entry["flows/alerts.py:alert_operators"]["triggers"][0]["expect"]
+    )
 
 
 def test_a_refused_token_stops_its_connector_holds_its_posts_and_resumes(
