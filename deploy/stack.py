@@ -23,6 +23,11 @@ from flows.names import DEPLOYMENTS as NAMES
 POOL = "practiceweek"
 PREFECT_FILE = ROOT / "deploy" / "prefect.yaml"
 DEPLOYMENTS = tuple(NAMES.values())  # named by role: schedule-campaign/schedule-campaign, ...
+# How soon Prefect notices that no worker polls the pool: a worker is offline after 3 missed heartbeats,
+# checked every foreman loop. Prefect's defaults (30 s heartbeats, a 15 s loop) take 90-105 s after the last
+# heartbeat; these take 30-35 s, so the operators' alert naming the pool arrives well within 2 minutes.
+WORKER_HEARTBEAT_S = 10
+FOREMAN_LOOP_S = 5
 
 
 # --- Prefect server, pool, workers ------------------------------------------------------------
@@ -104,6 +109,7 @@ class Stack:
                 "PREFECT_SERVER_API_AUTH_STRING": self.auth_string,
                 "PREFECT_UI_API_URL": self.api_url,
                 "PREFECT_SERVER_API_HOST": "127.0.0.1", "PREFECT_SERVER_API_PORT": str(self.api_port),
+                "PREFECT_SERVER_SERVICES_FOREMAN_LOOP_SECONDS": str(FOREMAN_LOOP_S),
                 "PREFECT_LOGGING_LEVEL": "WARNING"}
 
     def client_env(self, home: str = "prefect-client") -> dict[str, str]:
@@ -175,6 +181,7 @@ class Stack:
         if limit:
             cmd += ["--limit", str(limit)]
         env = {"PREFECT_WORKER_QUERY_SECONDS": "2", "PREFECT_WORKER_PREFETCH_SECONDS": "20",
+               "PREFECT_WORKER_HEARTBEAT_SECONDS": str(WORKER_HEARTBEAT_S),
                **self.client_env(f"prefect-worker-{index}")}
         return self._spawn(f"worker-{index}", cmd, env)
 
@@ -279,6 +286,9 @@ class Stack:
                 continue
             for error in done.errors:
                 print(f"heal: {error}", file=sys.stderr)
+            for pool in done.idle_pools:
+                print(f"heal: no worker is polling the work pool {pool}; operators alerted", file=sys.stderr,
+                      flush=True)
             if done.windows or done.skipped or done.reconciling:
                 print(f"heal: {len(done.windows)} window run(s) re-armed, {len(done.skipped)} skipped, "
                       f"{len(done.reconciling)} to reconcile", file=sys.stderr, flush=True)

@@ -23,6 +23,7 @@ from practiceweek.planner import Publication
 from practiceweek.settings import settings
 
 from . import names, process
+from .pools import IdlePool, idle_pool
 
 RESUME_HINT = (
     "Fix the credentials or permissions named above, then run `practiceweek connectors resume {name}`: "
@@ -141,6 +142,19 @@ INFRASTRUCTURE_EVENTS = {
     ),
 }
 LATE_EVENT = "practiceweek.publication.late"
+POOL_EVENT = "prefect.work-pool.not-ready"
+
+
+def record_idle_pool(pool: IdlePool) -> bool:
+    """One alert per pool and outage (keyed by its workers' last heartbeat, so the heal round that finds the
+    pool idle and the triggered flow that runs once a worker is back do not both send one)."""
+    kind, text = INFRASTRUCTURE_EVENTS[POOL_EVENT]
+    since = f"; its last worker heartbeat was at {_when(pool.last_heartbeat)}" if pool.last_heartbeat else ""
+    message = text.format(name=pool.name) + since
+    return process.ledger().record_alert(
+        f"{kind}:{pool.resource}:{pool.last_heartbeat:.0f}", kind, f"[practiceweek] {message.split(':')[0]}",
+        message,
+    )
 
 
 def record_event_alert(event: str, resource: str, name: str, reason: str, now: float | None = None) -> bool:
@@ -155,6 +169,9 @@ def record_event_alert(event: str, resource: str, name: str, reason: str, now: f
         )
     if event not in INFRASTRUCTURE_EVENTS:
         return False
+    if event == POOL_EVENT:  # only if it is still idle: this flow may run once a worker is back
+        pool = idle_pool(name or None)
+        return pool is not None and record_idle_pool(pool)
     kind, text = INFRASTRUCTURE_EVENTS[event]
     message = text.format(name=name or resource)
     return process.ledger().record_alert(

@@ -4,10 +4,12 @@
 2. pending publications whose window has passed are skipped and reported (a person decides);
 3. every open publication due soon, or overdue, gets a live publish-window run (a window whose run
    stopped beating gets a new generation), except those held by a stopped connector (per account);
-4. alerts recorded while nobody could send them are sent.
+4. a work pool Prefect marks NOT_READY (no worker polls it) is an operators' alert: the alert-operators
+   deployment runs on that pool, so only a process outside it, like this one, can tell;
+5. alerts recorded while nobody could send them are sent.
 
-Steps 1, 2 and 4 need only the ledger, so they work while the Prefect server is down; step 3 needs the
-server and is skipped (and retried at the next round) while it is not answering.
+Steps 1, 2 and 5 need only the ledger, so they work while the Prefect server is down; steps 3 and 4 need the
+server and are skipped (and retried at the next round) while it is not answering.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from dataclasses import dataclass, field
 import httpx
 
 from . import events, orphans, process
-from .alerts import held_too_long, send_due_alerts
+from .alerts import held_too_long, record_idle_pool, send_due_alerts
 from .deployments import register
+from .pools import idle_pool
 from .windows import ensure_windows
 
 HORIZON_S = 120.0  # re-arm windows for publications due within this long (later ones are scheduled)
@@ -33,12 +36,14 @@ class Healed:
     reconciling: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     windows: list[str] = field(default_factory=list)
+    idle_pools: list[str] = field(default_factory=list)  # pools found with no worker (alert recorded)
     alerts: int = 0
     errors: list[str] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
-        return not (self.reconciling or self.skipped or self.windows or self.alerts or self.errors)
+        return not (self.reconciling or self.skipped or self.windows or self.idle_pools or self.alerts
+                    or self.errors)
 
 
 def skip_expired(now: float | None = None) -> list[str]:
@@ -72,6 +77,16 @@ def _server_answers() -> bool:
         return False
 
 
+def _alert_idle_pool(done: Healed) -> None:
+    """Record an alert when no worker polls the publish-window deployment's pool (sent below)."""
+    try:
+        pool = idle_pool()
+        if pool is not None and record_idle_pool(pool):
+            done.idle_pools.append(pool.name)
+    except Exception as exc:  # noqa: BLE001 - the server or the ledger restarting: next round
+        done.errors.append(f"pools: {type(exc).__name__}: {exc}"[:300])
+
+
 def heal(now: float | None = None, windows: bool = True) -> Healed:
     """One round of healing (see the module docstring). Never raises; errors are in the result."""
     now = time.time() if now is None else now
@@ -93,6 +108,7 @@ def heal(now: float | None = None, windows: bool = True) -> Healed:
             done.windows = ensure_windows(led, rows, now=now, register=register)
         except Exception as exc:  # noqa: BLE001 - heal never raises: errors are in the result
             done.errors.append(f"windows: {type(exc).__name__}: {exc}"[:300])
+        _alert_idle_pool(done)
     try:
         done.alerts = send_due_alerts()
     except Exception as exc:  # noqa: BLE001 - one failed sweep must not stop healing: next round

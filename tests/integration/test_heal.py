@@ -95,19 +95,51 @@ def test_an_alert_claimed_by_a_process_that_died_is_sent_by_the_next_sweep(
 
 
 def test_events_that_no_failure_records_become_one_alert_each(healing: tuple[Ledger, Path]) -> None:
-    """A late publication, an idle work pool, a window run that has not started: one alert each, sent."""
+    """A late publication, a deployment nothing serves, a window run that has not started: one alert each
+    (once per resource and minute), sent."""
     from flows.alerts import record_event_alert, send_due_alerts
 
     _, folder = healing
     late = ("practiceweek.publication.late", "practiceweek.publication.c/mon/email/daily", "Monday's email")
     assert record_event_alert(*late, "went out 95 s after its time", now=1000.0)
     assert not record_event_alert(*late, "went out 95 s after its time", now=1001.0)  # once
-    pool = "prefect.work-pool.8f0c"
-    assert record_event_alert("prefect.work-pool.not-ready", pool, "practiceweek", "", now=960.0)
-    assert not record_event_alert("prefect.work-pool.not-ready", pool, "practiceweek", "", now=1010.0)
-    assert record_event_alert("prefect.work-pool.not-ready", pool, "practiceweek", "", now=1090.0)  # later
+    served = "prefect.deployment.8f0c"
+    assert record_event_alert("prefect.deployment.not-ready", served, "publish-window", "", now=960.0)
+    assert not record_event_alert("prefect.deployment.not-ready", served, "publish-window", "", now=1010.0)
+    assert record_event_alert("prefect.deployment.not-ready", served, "publish-window", "", now=1090.0)
     assert not record_event_alert("prefect.flow-run.Completed", "prefect.flow-run.1", "x", "")  # no alert
     assert send_due_alerts() == 3
     texts = _alerts(folder)
-    assert any("no worker is polling the work pool practiceweek" in t for t in texts), texts
+    assert any("nothing is serving the deployment publish-window" in t for t in texts), texts
     assert any("went out 95 s after its time" in t for t in texts), texts
+
+
+def test_a_pool_no_worker_polls_is_one_alert_per_outage_and_none_once_a_worker_is_back(
+    healing: tuple[Ledger, Path],
+) -> None:
+    """Prefect marks a pool with no online worker NOT_READY: the heal round's check and the triggered flow
+    (which can only run once a worker is back) record one alert naming it between them, none when stale."""
+    import uuid
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+
+    from flows.alerts import POOL_EVENT, record_event_alert, record_idle_pool, send_due_alerts
+    from flows.pools import idle_pool
+
+    _, folder = healing
+    name = f"idle-{uuid.uuid4().hex[:8]}"
+    with get_client(sync_client=True) as client:
+        pool = client.create_work_pool(WorkPoolCreate(name=name, type="process"))
+        resource = f"prefect.work-pool.{pool.id}"
+        found = idle_pool(name)  # no worker has ever polled it
+        assert found is not None and found.name == name and found.resource == resource
+        assert record_idle_pool(found)  # what the heal round does
+        assert not record_event_alert(POOL_EVENT, resource, name, "")  # the trigger's run: same outage
+        assert send_due_alerts() == 1
+        client.send_worker_heartbeat(name, "worker-1", heartbeat_interval_seconds=10)
+        assert idle_pool(name) is None  # polled again: READY
+        assert not record_event_alert(POOL_EVENT, resource, name, "")  # a stale event: no alert
+        client.delete_work_pool(name)
+    (text,) = _alerts(folder)
+    assert f"no worker is polling the work pool {name}" in text and f"--pool {name}" in text
