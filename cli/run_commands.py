@@ -57,7 +57,7 @@ def run(
         print(f"Prefect UI: {embedded.server.ui_url}", flush=True)
         rows = wait_settled(process.ledger(), [loaded.id], timeout, embedded)
     finally:
-        embedded.stop()
+        embedded.stop({loaded.id})
     ok = print_summary(rows, embedded.server.ui_url)
     raise typer.Exit(0 if ok else 1)
 
@@ -88,7 +88,7 @@ def demo(
             schedule_or_exit(f, rehearse=True, speed=speed)
         rows = wait_settled(process.ledger(), [x.id for x in loaded], timeout, embedded, verbose)
     finally:
-        embedded.stop()
+        embedded.stop({x.id for x in loaded})
     ok = print_summary(rows, embedded.server.ui_url, verbose)
     raise typer.Exit(0 if ok else 1)
 

@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -110,11 +111,17 @@ class Embedded:
             print("serving process stopped; restarting it", file=sys.stderr)
             self.proc = self._start_serving(self.server.api_url, log=self.state / "serve.log")
 
-    def stop(self) -> None:
-        """End the window runs still open (shown Cancelled, not Running for ever), then stop serving.
-        The outbox stays served while the Prefect server runs, so the status tables' links open."""
+    def stop(self, cids: set[str] | None = None) -> None:
+        """End the window runs still open (shown Cancelled, not Running for ever), stop serving, then
+        rewrite the status tables of ``cids`` (a run cancelled before its end did not). The outbox stays
+        served while the Prefect server runs, so the status tables' links open."""
         from flows import process
-        from flows.windows import cancel_open_window_runs
+        from flows.status import publish_plan_tables
+        from flows.windows import (
+            cancel_open_window_runs,
+            end_orphaned_task_runs,
+            requeue_stranded_submissions,
+        )
 
         try:
             ended = cancel_open_window_runs(process.ledger().key, "the command that served this week stopped")
@@ -129,6 +136,13 @@ class Embedded:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+        with contextlib.suppress(Exception):  # a run it was submitting as it stopped stays Pending for ever
+            requeue_stranded_submissions("the serving process stopped while starting it: queued again")
+        with contextlib.suppress(Exception):  # the tasks of runs killed or cancelled meanwhile
+            end_orphaned_task_runs()
+        with warnings.catch_warnings():  # Prefect 3.8 deprecates artifacts made outside a run (still works)
+            warnings.simplefilter("ignore", FutureWarning)
+            publish_plan_tables(cids or set())  # the last word: every publication's final state
 
 
 EXIT_REJECTED = 3  # the approver rejected the week: nothing was scheduled or sent

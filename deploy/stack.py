@@ -81,6 +81,8 @@ class Stack:
     extra_env: dict[str, str] = field(default_factory=dict)  # for workers: provider URLs, ledger, repo
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     held: set[str] = field(default_factory=set)  # parts the supervisor leaves down (an operator's stop)
+    worker_heartbeat_s: float = WORKER_HEARTBEAT_S  # PREFECT_WORKER_HEARTBEAT_SECONDS of the workers
+    foreman_loop_s: float = FOREMAN_LOOP_S  # PREFECT_SERVER_SERVICES_FOREMAN_LOOP_SECONDS of the server
 
     # -- creation ------------------------------------------------------------------------------------------
     @classmethod
@@ -109,7 +111,7 @@ class Stack:
                 "PREFECT_SERVER_API_AUTH_STRING": self.auth_string,
                 "PREFECT_UI_API_URL": self.api_url,
                 "PREFECT_SERVER_API_HOST": "127.0.0.1", "PREFECT_SERVER_API_PORT": str(self.api_port),
-                "PREFECT_SERVER_SERVICES_FOREMAN_LOOP_SECONDS": str(FOREMAN_LOOP_S),
+                "PREFECT_SERVER_SERVICES_FOREMAN_LOOP_SECONDS": str(self.foreman_loop_s),
                 "PREFECT_LOGGING_LEVEL": "WARNING"}
 
     def client_env(self, home: str = "prefect-client") -> dict[str, str]:
@@ -181,7 +183,7 @@ class Stack:
         if limit:
             cmd += ["--limit", str(limit)]
         env = {"PREFECT_WORKER_QUERY_SECONDS": "2", "PREFECT_WORKER_PREFETCH_SECONDS": "20",
-               "PREFECT_WORKER_HEARTBEAT_SECONDS": str(WORKER_HEARTBEAT_S),
+               "PREFECT_WORKER_HEARTBEAT_SECONDS": str(self.worker_heartbeat_s),
                **self.client_env(f"prefect-worker-{index}")}
         return self._spawn(f"worker-{index}", cmd, env)
 

@@ -15,21 +15,26 @@ from prefect.client.schemas.filters import (
     FlowRunFilter,
     FlowRunFilterState,
     FlowRunFilterStateType,
+    TaskRunFilter,
+    TaskRunFilterState,
+    TaskRunFilterStateType,
 )
 from prefect.client.schemas.objects import StateType
-from prefect.client.schemas.sorting import FlowRunSort
+from prefect.client.schemas.sorting import FlowRunSort, TaskRunSort
 from prefect.deployments import run_deployment
 from prefect.exceptions import ObjectNotFound
-from prefect.states import Cancelled, Crashed
+from prefect.states import Cancelled, Crashed, Scheduled
 
 from ledger import Ledger, Row
 from practiceweek.settings import settings
 
 from .campaigns import zone_of
-from .names import DEPLOYMENTS, tags_for, window_name
+from .names import DEPLOYMENTS, ROLES, tags_for, window_name
 from .timing import window_of
 
 PUBLISH_WINDOW = DEPLOYMENTS["window"]  # the deployment every window run comes from
+OPEN = [StateType.RUNNING, StateType.PENDING]
+ENDED = [StateType.CRASHED, StateType.CANCELLED, StateType.FAILED, StateType.COMPLETED]
 
 
 class DeploymentsMissing(RuntimeError):
@@ -119,6 +124,47 @@ def cancel_open_window_runs(ledger_key: str, message: str) -> int:
             ended += len(mine)
             if len(runs) < 200 or not mine:
                 return ended
+
+
+def requeue_stranded_submissions(message: str) -> int:
+    """After a serving process stopped: the runs of the practiceweek deployments it left Pending (it was
+    stopped while submitting them; nothing would ever move them on) go back to Scheduled, for the next
+    serving process or worker (an operators' alert run is not lost). Returns how many."""
+    pending = FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PENDING])))
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(
+            flow_filter=FlowFilter(name=FlowFilterName(any_=list(ROLES.values()))),
+            flow_run_filter=pending,
+            sort=FlowRunSort.ID_DESC,
+            limit=200,
+            offset=0,
+        )
+        for run in runs:
+            client.set_flow_run_state(run.id, Scheduled(message=message), force=True)
+    return len(runs)
+
+
+def end_orphaned_task_runs() -> int:
+    """Task runs still Running or Pending inside a window run that has ended (killed, crashed, cancelled):
+    nothing will finish them, so they end as their run did, and the dashboard counts none as Running.
+    Returns how many."""
+    ended_runs = FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=ENDED)))
+    open_tasks = TaskRunFilter(state=TaskRunFilterState(type=TaskRunFilterStateType(any_=OPEN)))
+    with get_client(sync_client=True) as client:
+        tasks = client.read_task_runs(
+            flow_filter=FlowFilter(name=FlowFilterName(any_=[PUBLISH_WINDOW.split("/")[0]])),
+            flow_run_filter=ended_runs,
+            task_run_filter=open_tasks,
+            sort=TaskRunSort.ID_DESC,  # FastAPI 0.154 refuses null
+            limit=200,
+            offset=0,
+        )
+        for task in tasks:
+            client.set_task_run_state(
+                task.id, Crashed(message="its window run ended without it (killed, crashed or cancelled)"),
+                force=True,
+            )
+    return len(tasks)
 
 
 def _mark_crashed(flow_run_id: str) -> None:

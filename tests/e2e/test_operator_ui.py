@@ -1,0 +1,193 @@
+"""What an operator sees in the Prefect UI after a rough rehearsal: one publication refused by its provider
+(a Mastodon 400 from the local server) and one window run killed with SIGKILL mid-week. Driven in headless
+Chromium on a Prefect server of its own (so no other test's runs are on its dashboard): no flow run is left
+Running or Pending, the killed run shows Crashed, and the campaign's status table shows the failure and the
+lateness column. Screenshots are kept in tests/artifacts/operator-ui/."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import pytest
+
+from ledger import Ledger
+from tests.helpers import ROOT, descendants, wait_until
+
+if TYPE_CHECKING:
+    from tests.servers.mastodon import MastodonServer
+
+pytestmark = pytest.mark.slow
+SEED = ROOT / "campaigns" / "hscp-learning-from-reviews-2024.yaml"
+CID = "hscp-lfr-2024"
+SHOTS = ROOT / "tests" / "artifacts" / "operator-ui"
+CHANNELS = ('  email: { at: "08:30", audience: practitioners, missed_window: 2h }\n'
+            '  x: { at: "12:00", missed_window: 30m }\n'
+            '  mastodon: { at: "12:00", missed_window: 30m, connector: mastodon }\n')
+
+
+@pytest.fixture(scope="module")
+def own_server() -> Iterator[dict[str, str]]:
+    """A Prefect server for this module alone: its dashboard shows only this rehearsal's runs."""
+    from flows.embedded import start_server
+
+    home = Path(tempfile.mkdtemp(prefix="practiceweek-ui-"))
+    server = start_server(home)
+    try:
+        yield {"api_url": server.api_url, "ui_url": server.ui_url}
+    finally:
+        if server.pid:
+            os.killpg(server.pid, signal.SIGTERM)
+
+
+def _campaign(folder: Path) -> Path:
+    text = re.sub(r"^channels:\n(?:  .*\n)+", "channels:\n" + CHANNELS, SEED.read_text(), flags=re.M)
+    path = folder / "week.yaml"
+    path.write_text(text)
+    return path
+
+
+def _flow_runs(api: str, **criteria: Any) -> list[dict[str, Any]]:
+    r = httpx.post(f"{api}/flow_runs/filter", json={"flow_runs": criteria, "limit": 200}, timeout=10)
+    r.raise_for_status()
+    return list(r.json())
+
+
+def _run_process(root: int, flow_run_ids: set[str]) -> tuple[int, str] | None:
+    """The process (below ``root``) executing one of ``flow_run_ids``, found from its environment."""
+    for pid in descendants(root):
+        try:
+            environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        for item in environ:
+            if item.startswith(b"PREFECT__FLOW_RUN_ID="):
+                run_id = item.split(b"=", 1)[1].decode()
+                if run_id in flow_run_ids:
+                    return pid, run_id
+    return None
+
+
+def _kill_a_running_window(api: str, root: int) -> str:
+    """kill -9 the process of a Running publish-window run; its id."""
+    found: list[tuple[int, str]] = []
+
+    def running_window() -> bool:
+        runs = _flow_runs(api, state={"type": {"any_": ["RUNNING"]}})
+        ids = {fr["id"] for fr in runs if fr["name"] and fr["parameters"].get("window_start")}
+        hit = _run_process(root, ids)
+        if hit:
+            found.append(hit)
+        return hit is not None
+
+    wait_until(running_window, 60, "a running window run's process")
+    pid, run_id = found[-1]
+    os.kill(pid, signal.SIGKILL)
+    return run_id
+
+
+def test_the_ui_shows_true_states_a_failure_and_lateness_after_a_rough_rehearsal(
+    own_server: dict[str, str], browser: Any, tmp_path: Path, mastodon_server: MastodonServer
+) -> None:
+    api, ui = own_server["api_url"], own_server["ui_url"]
+    mastodon_server.inject("400", path="/api/v1/statuses", method="POST", times=1)  # Monday's post: refused
+    env = {**os.environ, "PREFECT_API_URL": api, "PREFECT_UI_API_URL": api,
+           "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_HOME": str(tmp_path / "prefect-client"),
+           "PRACTICEWEEK_STATE": str(tmp_path / "state"),
+           "PRACTICEWEEK_LEDGER_URL": f"sqlite:///{tmp_path / 'state' / 'ledger.sqlite3'}",
+           "PRACTICEWEEK_OUTBOX": str(tmp_path / "outbox"), "PRACTICEWEEK_REHEARSAL_START_S": "8",
+           "PRACTICEWEEK_MASTODON_BASE_URL": mastodon_server.url,
+           "PRACTICEWEEK_MASTODON_ACCESS_TOKEN": mastodon_server.token, "PYTHONPATH": str(ROOT)}
+    camp = _campaign(tmp_path)
+    cmd = [sys.executable, "-m", "cli", "run", str(camp), "--rehearse", "--speed", "20000",
+           "--timeout", "120"]
+    run = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        ledger_file = tmp_path / "state" / "ledger.sqlite3"
+        wait_until(ledger_file.exists, 60, "the ledger")
+        led = Ledger(env["PRACTICEWEEK_LEDGER_URL"])
+        wait_until(lambda: any(r.state == "sent" for r in led.rows(CID)), 90, "the week's first publication")
+        killed = _kill_a_running_window(api, run.pid)
+        out, _ = run.communicate(timeout=200)
+    finally:
+        if run.poll() is None:
+            run.kill()
+    rows = {r.id: r for r in led.rows(CID)}
+    failed = [r for r in rows.values() if r.state == "failed"]
+    assert [r.id for r in failed] == [f"{CID}/mon/mastodon/daily"], out
+    assert all(r.state == "sent" for r in rows.values() if r not in failed), out
+
+    # the API's answer first (what the UI must show): nothing left Running or Pending, the killed run Crashed
+    open_runs = _flow_runs(api, state={"type": {"any_": ["RUNNING", "PENDING"]}})
+    assert open_runs == [], [(fr["name"], fr["state_name"]) for fr in open_runs]
+    killed_run = httpx.get(f"{api}/flow_runs/{killed}").json()
+    assert killed_run["state_type"] == "CRASHED", killed_run["state"]
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    try:
+        _runs_page_shows_no_open_run(page, ui, killed_run["name"])
+        _dashboard_counts_nothing_running(page, ui)
+        _status_table_shows_the_failure_and_lateness(page, ui)
+    finally:
+        page.close()
+    print(f"\noperator UI screenshots: {SHOTS}")
+
+
+def _run_list(page: Any) -> list[str]:
+    """The lines of the Runs page's list of flow runs (below its search box and sort menu)."""
+    lines = [line.strip() for line in page.inner_text("body").splitlines() if line.strip()]
+    return lines[lines.index("Search by flow run name"):]
+
+
+def _runs_page_shows_no_open_run(page: Any, ui: str, killed_name: str) -> None:
+    """The Runs page: every run in a final state, the killed window run Crashed, none Running or Pending."""
+    page.goto(f"{ui}/runs", timeout=60_000)
+    page.get_by_text(killed_name).first.wait_for(timeout=60_000)
+    page.get_by_text("Cancelled").first.wait_for(timeout=30_000)  # the states are drawn
+    page.screenshot(path=str(SHOTS / "runs.png"), full_page=True)
+    (SHOTS / "runs.txt").write_text(page.inner_text("body"))
+    lines = _run_list(page)
+    badges = page.locator(".state-badge")
+    for state in ("running", "pending"):
+        assert page.locator(f".state-badge.state--{state}").count() == 0, badges.all_inner_texts()
+    assert page.locator(".state-badge.state--crashed").count() == 1, badges.all_inner_texts()
+    assert "Running" not in lines and "Pending" not in lines, lines
+    crashed = lines.index(killed_name)
+    assert "Crashed" in lines[crashed:crashed + 12], lines[crashed:crashed + 12]
+    assert "Completed" in lines, lines  # the schedule run
+
+
+def _dashboard_counts_nothing_running(page: Any, ui: str) -> None:
+    """The dashboard: its task-run card counts none Running (the killed run's tasks ended with it)."""
+    page.goto(f"{ui}/dashboard", timeout=60_000)
+    page.get_by_text("Completed").first.wait_for(timeout=60_000)  # the task-run card is drawn
+    page.wait_for_timeout(1000)  # its charts
+    page.screenshot(path=str(SHOTS / "dashboard.png"), full_page=True)
+    text = page.inner_text("body")
+    (SHOTS / "dashboard.txt").write_text(text)
+    assert "Running" not in text and "Pending" not in text, text
+
+
+def _status_table_shows_the_failure_and_lateness(page: Any, ui: str) -> None:
+    """The campaign's live status table: its summary, the failed publication, the lateness column."""
+    page.goto(f"{ui}/artifacts/key/plan-{CID}", timeout=60_000)
+    page.get_by_text("14 sent · 1 failed").first.wait_for(timeout=60_000)  # the final summary
+    page.locator("a[href*='/artifacts/artifact/']").first.click()  # its latest version: the table
+    page.get_by_text(f"{CID}/mon/mastodon/daily").first.wait_for(timeout=60_000)
+    page.screenshot(path=str(SHOTS / "status-table.png"), full_page=True)
+    (SHOTS / "status-table.txt").write_text(page.inner_text("body"))
+    headers = [h.strip() for h in page.locator("th").all_inner_texts()]
+    assert headers[:4] == ["status", "due", "sent at", "late by"], headers
+    row = page.locator("tr", has_text=f"{CID}/mon/mastodon/daily")
+    assert "❌ failed" in row.inner_text()
+    sent = page.locator("tr", has_text="✅ sent").first.locator("td").all_inner_texts()
+    assert re.fullmatch(r"-?\d+\.\d s", sent[3].strip()), sent  # how late it went out
