@@ -27,6 +27,7 @@ from .pools import idle_pool
 from .windows import end_orphaned_task_runs, ensure_windows
 
 HORIZON_S = 120.0  # re-arm windows for publications due within this long (later ones are scheduled)
+ORPHAN_AFTER_S = 60.0  # a window run's tasks still Running this long after it ended are ended Crashed
 
 
 @dataclass
@@ -106,7 +107,7 @@ def heal(now: float | None = None, windows: bool = True) -> Healed:
             stopped = led.stopped()
             rows = [r for r in led.due(now + HORIZON_S) if not (r.state == "pending" and r.route in stopped)]
             done.windows = ensure_windows(led, rows, now=now, register=register)
-            end_orphaned_task_runs()  # the tasks of a killed window run: Crashed, not Running for ever
+            end_orphaned_task_runs(ORPHAN_AFTER_S)  # a killed window run's tasks: Crashed, not Running
         except Exception as exc:  # noqa: BLE001 - heal never raises: errors are in the result
             done.errors.append(f"windows: {type(exc).__name__}: {exc}"[:300])
         _alert_idle_pool(done)

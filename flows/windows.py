@@ -13,6 +13,7 @@ from prefect.client.schemas.filters import (
     FlowFilter,
     FlowFilterName,
     FlowRunFilter,
+    FlowRunFilterEndTime,
     FlowRunFilterState,
     FlowRunFilterStateType,
     TaskRunFilter,
@@ -144,11 +145,15 @@ def requeue_stranded_submissions(message: str) -> int:
     return len(runs)
 
 
-def end_orphaned_task_runs() -> int:
-    """Task runs still Running or Pending inside a window run that has ended (killed, crashed, cancelled):
-    nothing will finish them, so they end as their run did, and the dashboard counts none as Running.
-    Returns how many."""
-    ended_runs = FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=ENDED)))
+def end_orphaned_task_runs(settled_s: float = 0.0) -> int:
+    """Task runs still Running or Pending inside a window run that ended (killed, crashed, cancelled) at
+    least ``settled_s`` ago: nothing will finish them, so they end Crashed and the dashboard counts none as
+    Running. (Task states reach the server as events: a margin keeps a late Completed from being
+    overwritten.) Returns how many."""
+    ended_runs = FlowRunFilter(
+        state=FlowRunFilterState(type=FlowRunFilterStateType(any_=ENDED)),
+        end_time=FlowRunFilterEndTime(before_=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=settled_s)),
+    )
     open_tasks = TaskRunFilter(state=TaskRunFilterState(type=TaskRunFilterStateType(any_=OPEN)))
     with get_client(sync_client=True) as client:
         tasks = client.read_task_runs(
