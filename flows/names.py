@@ -37,11 +37,14 @@ def task_name(row: Row, zone: ZoneInfo | None = None) -> str:
 
 
 def window_name(rows: list[Row], start: float, zone: ZoneInfo | None) -> str:
-    """``window Mon 25 Nov 09:00 · 12 publications``, or the one publication's run name."""
+    """``Mon 25 Nov 09:00 · iowscp-da-2024 · 7 publications`` (``· 3 campaigns ·`` when it carries several),
+    or the one publication's run name."""
     if len(rows) == 1:
         return run_name(rows[0], zone)
     when = dt.datetime.fromtimestamp(start, zone or dt.UTC).strftime("%a %d %b %H:%M")
-    return f"window {when} · {len(rows)} publications"
+    campaigns = sorted({r.campaign for r in rows})
+    whose = campaigns[0] if len(campaigns) == 1 else f"{len(campaigns)} campaigns"
+    return f"{when} · {whose} · {len(rows)} publications"
 
 
 def tags_for(rows: list[Row], limit: int = 30) -> list[str]:
