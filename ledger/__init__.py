@@ -11,7 +11,7 @@ win it, so two workers can never both take 'sending'. SQLite (stdlib, WAL) by de
 from __future__ import annotations
 
 from .campaigns import CampaignsMixin
-from .database import Database, default_url
+from .database import Database, default_url, unavailable
 from .engagement import EngagementMixin, ReadingRow
 from .pacers import PacersMixin
 from .plans import PlansMixin
@@ -36,6 +36,7 @@ __all__ = [
     "State",
     "Stopped",
     "default_url",
+    "unavailable",
     "worker_id",
 ]
 
