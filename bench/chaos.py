@@ -640,8 +640,11 @@ class Rig:
         led = Ledger(stack.ledger.url())
         rows = led.rows()
         first, last = min(r.scheduled_at for r in rows), max(r.scheduled_at for r in rows)
+        # random moments over what is left of the week (scheduling a loaded machine's weeks can take longer
+        # than the first ones' lead: moments already past would all strike at once, a burst, not chaos)
+        begin = max(first, time.time())
         kills = sorted(
-            (rng.uniform(first, last), kind)
+            (rng.uniform(begin, last), kind)
             for kind, n in (("worker", worker_kills), ("server", server_kills), *(more or {}).items())
             for _ in range(n)
         )
@@ -651,6 +654,7 @@ class Rig:
             kills.sort()
         revoke_time = first + revoke_at * (last - first) if revoke_at is not None else None
         revoked = None
+        postponed = 0  # blows put off a second because their kind had nothing running to strike
         deadline = last + grace
         # the production supervisor restarts what was killed and heals, as it would in production
         stop = threading.Event()
@@ -663,9 +667,14 @@ class Rig:
             while True:
                 now = time.time()
                 if kills and now >= kills[0][0]:
-                    victim = self._strike(kills.pop(0)[1], rng)
-                    events.append({"t": round(now - t_start, 1), "killed": victim,
-                                   **({"at": now} if victim.startswith("outage") else {})})
+                    kind = kills.pop(0)[1]
+                    victim = self._strike(kind, rng)
+                    if victim is None:  # every part of that kind is down already (restarting): a moment later
+                        kills = sorted([*kills, (now + 1.0, kind)])
+                        postponed += 1
+                    else:
+                        events.append({"t": round(now - t_start, 1), "killed": victim,
+                                       **({"at": now} if victim.startswith("outage") else {})})
                 if revoke_time is not None and revoked is None and now >= revoke_time:
                     (self.root / "providers" / "providers.control").write_text("revoke mastodon\n")
                     revoked = now
@@ -714,12 +723,24 @@ class Rig:
                 "parts": [name for name, _ in stack.parts()],
                 "events": events,
                 "wall_s": round(time.time() - t_start, 1),
+                "started_at": t_start,
+                "kills_postponed": postponed,  # events' "t" count from here (to line them up with the logs)
             }
         )
         return result
 
-    def _strike(self, kind: str, rng: random.Random) -> str:
-        """One blow of ``kind``; the supervisor brings the victim back. Returns the victim's name."""
+    def _up(self, name: str) -> bool:
+        """Whether part ``name`` is running and, for an API server, answering (not still starting)."""
+        stack = self.stack
+        if not stack.running(name):
+            return False
+        if name.startswith("api-") and hasattr(stack, "api_healthy"):
+            return bool(stack.api_healthy(int(name.split("-")[1])))
+        return name != "server" or stack.healthy()
+
+    def _strike(self, kind: str, rng: random.Random) -> str | None:
+        """One blow of ``kind`` at a part that is up; the supervisor brings the victim back. Returns the
+        victim's name, or None when every part of that kind is down already (killed and restarting)."""
         stack = self.stack
         apis = [name for name, _ in stack.parts() if name.startswith("api-")]
         if kind in ("outage", "outage-end"):
@@ -732,11 +753,17 @@ class Rig:
                 stack.kill(name)
             return "outage: " + ", ".join(prefect)
         if kind == "postgres":  # the ledger's PostgreSQL stops as after a crash (no checkpoint)
+            if not stack.ledger.running():
+                return None
             with contextlib.suppress(subprocess.CalledProcessError):
                 stack.ledger.stop(mode="immediate")
             return "ledger-postgres"
-        victim = {"worker": f"worker-{rng.randint(1, self.workers)}",
-                  "server": rng.choice(apis) if apis else "server"}.get(kind, kind)
+        candidates = {"worker": [f"worker-{i}" for i in range(1, self.workers + 1)],
+                      "server": apis or ["server"]}.get(kind, [kind])
+        up = [name for name in candidates if self._up(name)]
+        if not up:
+            return None
+        victim = rng.choice(up)
         stack.kill(victim)  # SIGKILL to the process group: the worker and its flow runs
         return victim
 
