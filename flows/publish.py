@@ -27,6 +27,7 @@ from practiceweek.settings import Settings, settings
 
 from . import campaigns, names, orphans, process
 from .content import is_prepared, prepare
+from .logs import run_logger
 from .outcomes import Outcome, alert_now
 from .publish_one import publish
 from .runs import name_this_run
@@ -74,7 +75,7 @@ def through_outages(step: Callable[[], T], limit_s: float = LEDGER_OUTAGE_S) -> 
                 raise
             if since is None:
                 since = time.time()
-                get_run_logger().warning("the ledger's database is not answering (%s); trying again", exc)
+                run_logger().warning("the ledger's database is not answering (%s); trying again", exc)
             time.sleep(1.0)
 
 
