@@ -654,7 +654,7 @@ class Rig:
             kills.sort()
         revoke_time = first + revoke_at * (last - first) if revoke_at is not None else None
         revoked = None
-        postponed = 0  # blows put off a second because their kind had nothing running to strike
+        postponed = 0  # blows put off a second while a part of their kind was still restarting
         deadline = last + grace
         # the production supervisor restarts what was killed and heals, as it would in production
         stop = threading.Event()
@@ -739,8 +739,10 @@ class Rig:
         return name != "server" or stack.healthy()
 
     def _strike(self, kind: str, rng: random.Random) -> str | None:
-        """One blow of ``kind`` at a part that is up; the supervisor brings the victim back. Returns the
-        victim's name, or None when every part of that kind is down already (killed and restarting)."""
+        """One blow of ``kind``: one part of that kind down while the others of its kind are up (the failure
+        the HA set-up must absorb; every Prefect server down at once is ``outage``); the supervisor brings
+        the victim back. Returns the victim's name, or None while a part of that kind is still restarting
+        from an earlier blow (the blow comes a moment later)."""
         stack = self.stack
         apis = [name for name, _ in stack.parts() if name.startswith("api-")]
         if kind in ("outage", "outage-end"):
@@ -760,10 +762,9 @@ class Rig:
             return "ledger-postgres"
         candidates = {"worker": [f"worker-{i}" for i in range(1, self.workers + 1)],
                       "server": apis or ["server"]}.get(kind, [kind])
-        up = [name for name in candidates if self._up(name)]
-        if not up:
+        if not all(self._up(name) for name in candidates):
             return None
-        victim = rng.choice(up)
+        victim = rng.choice(candidates)
         stack.kill(victim)  # SIGKILL to the process group: the worker and its flow runs
         return victim
 

@@ -172,7 +172,8 @@ class Hub:
                           "sender": f"comms-{account}@example.org", "drive_id": f"drive-{account}",
                           "base_url": s["graph"].url + "/v1.0"},
                 "teams": {"webhook_url": s["teams"].webhook_url, "team_id": f"team-{account}",
-                          "channel_id": f"19:practice-week-{account}@thread.tacv2"},
+                          "channel_id": f"19:practice-week-{account}@thread.tacv2",
+                          "graph_block": f"{account}-graph"},  # its cards are read back in its own tenant
                 "x": {"consumer_key": f"ck-{account}", "consumer_secret": f"cs-{account}",
                       "access_token": f"at-{account}-12345678", "access_token_secret": f"ats-{account}",
                       "base_url": s["x"].url, "upload_url": s["x"].url},
