@@ -22,7 +22,7 @@ from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.context import get_run_context
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from ledger import Ledger, Row, unavailable
+from ledger import Ledger, Row, unavailable, worker_id
 from practiceweek.settings import Settings, settings
 
 from . import campaigns, names, orphans, process
@@ -77,6 +77,11 @@ def through_outages(step: Callable[[], T], limit_s: float = LEDGER_OUTAGE_S) -> 
                 since = time.time()
                 run_logger().warning("the ledger's database is not answering (%s); trying again", exc)
             time.sleep(1.0)
+
+
+def _this_process() -> str:
+    """The prefix of every claim this process's threads make (``ledger.worker_id``: host:pid:thread)."""
+    return worker_id().rsplit(":", 1)[0] + ":"
 
 
 def _flow_run_id() -> str | None:
@@ -212,9 +217,15 @@ class WindowRun:
                 del self.held[pid]
 
     def _unrecorded(self, pid: str) -> bool:
-        """A task that raised left its publication pending (nothing recorded), and may be submitted again."""
+        """A task that raised left its publication pending (nothing recorded), or 'sending' under this
+        process's claim (the ledger went down as it recorded: it may have gone out, so it becomes 'unknown'
+        and is reconciled, at once rather than when its lease runs out); either may be submitted again."""
         row = self.led.get(pid)
-        return row is not None and row.state == "pending" and self.resubmitted.get(pid, 0) < RESUBMITS
+        if row is None or self.resubmitted.get(pid, 0) >= RESUBMITS:
+            return False
+        if row.state == "sending" and (row.owner or "").startswith(_this_process()):
+            return self.led.mark_unknown(pid, "its task stopped as the ledger went down; reconciling")
+        return row.state == "pending"
 
     def _done(self) -> int:
         return sum(1 for f in self.submitted.values() if f.wrapped_future.done())  # no API call per future
