@@ -559,6 +559,7 @@ class Rig:
         self.root = root or Path(tempfile.mkdtemp(prefix="practiceweek-chaos-"))
         os.chmod(self.root, 0o711)
         self.workers = workers
+        self.struck_at: dict[str, int] = {}  # part → size of its log when last struck
         self.hub, provider_env = start_hub(self.root / "providers", fault_rate, seed, accounts)
         self.stack = open_stack(self.root / "stack", ha, servers)
         self.stack.extra_env = {
@@ -575,7 +576,7 @@ class Rig:
     def attach(cls, root: Path, workers: int) -> Rig:
         """The rig another process started in ``root`` (its servers and workers keep running)."""
         rig = cls.__new__(cls)
-        rig.root, rig.workers, rig.hub = root, workers, None
+        rig.root, rig.workers, rig.hub, rig.struck_at = root, workers, None, {}
         provider_env = json.loads((root / "providers" / "providers.env.json").read_text())
         rig.stack = open_stack(root / "stack")
         rig.stack.extra_env = {**provider_env, "PRACTICEWEEK_REPO": f"file://{root / 'repo'}",
@@ -729,13 +730,25 @@ class Rig:
         )
         return result
 
+    READY = {"worker": "started!", "services": "Starting services"}  # log line of a part that is ready
+
     def _up(self, name: str) -> bool:
-        """Whether part ``name`` is running and, for an API server, answering (not still starting)."""
+        """Whether part ``name`` is running and ready: an API server answering, a worker or the services
+        having logged that they started since they were last struck, Redis answering."""
         stack = self.stack
         if not stack.running(name):
             return False
         if name.startswith("api-") and hasattr(stack, "api_healthy"):
             return bool(stack.api_healthy(int(name.split("-")[1])))
+        if name == "redis" and getattr(stack, "redis", None) is not None:
+            return bool(stack.redis.answers())
+        marker = self.READY.get(name.split("-")[0])
+        if marker is not None:
+            log = stack.logs / f"{name}.log"
+            with contextlib.suppress(OSError), open(log, "rb") as fh:
+                fh.seek(self.struck_at.get(name, 0))
+                return marker.encode() in fh.read()
+            return False
         return name != "server" or stack.healthy()
 
     def _strike(self, kind: str, rng: random.Random) -> str | None:
@@ -765,6 +778,8 @@ class Rig:
         if not all(self._up(name) for name in candidates):
             return None
         victim = rng.choice(candidates)
+        log = stack.logs / f"{victim}.log"
+        self.struck_at[victim] = log.stat().st_size if log.exists() else 0  # ready again once it logs so
         stack.kill(victim)  # SIGKILL to the process group: the worker and its flow runs
         return victim
 
