@@ -68,12 +68,22 @@ PROVIDER_OF = {
 
 
 # --- campaign variants -------------------------------------------------------------------------------------
+ACCOUNT_KINDS = ("graph", "teams", "x", "bluesky", "mastodon")  # the provider accounts a partnership has
+
+
+def account_name(i: int) -> str:
+    """Partnership ``i``'s accounts on the provider servers (``tests.servers.hub --accounts``)."""
+    return f"p{i:02d}"
+
+
 def variants(
-    n: int, dest: Path, start: dt.date | None = None, connectors: bool = True, prefix: str = "c"
+    n: int, dest: Path, start: dt.date | None = None, connectors: bool = True, prefix: str = "c",
+    accounts: bool = False,
 ) -> list[Path]:
     """``n`` partnerships' weeks from campaigns/*.yaml, each with its own id, every channel on a real
     connector (unless ``connectors`` is False), and a marker ``[Cnn-d]`` in every day's title so provider
-    logs can be attributed. ``start`` moves each week to the week of that date."""
+    logs can be attributed. ``start`` moves each week to the week of that date. With ``accounts`` each
+    publishes through accounts of its own (``campaign.accounts``: the blocks ``pNN-<kind>``)."""
     import yaml
 
     dest.mkdir(parents=True, exist_ok=True)
@@ -84,9 +94,11 @@ def variants(
         camp = data["campaign"]
         camp["id"] = f"{camp['id'][:40]}-{prefix}{i:02d}"
         camp["title"] = f"{camp['title']} (C{i:02d})"
-        # one X/Bluesky/Mastodon account serves every partnership here (in life each has its own): a tag of
-        # their own keeps every post's text unique to them, as X refuses a text the account already posted
-        camp["hashtags"] = [*(camp.get("hashtags") or []), f"SPWC{i:02d}"]
+        if accounts:
+            camp["accounts"] = {kind: f"{account_name(i)}-{kind}" for kind in ACCOUNT_KINDS}
+        else:  # one X/Bluesky/Mastodon account serves every partnership: a tag of their own keeps every
+            # post's text unique to them, as X refuses a text the account already posted
+            camp["hashtags"] = [*(camp.get("hashtags") or []), f"SPWC{i:02d}"]
         # announcements and follow-ups have no day title to attribute provider effects by: left out here
         data.pop("announcements", None)
         data.pop("follow_ups", None)
@@ -130,9 +142,12 @@ def variants(
 
 
 # --- the provider servers (a separate process that outlives every kill) ------------------------------------
-def start_hub(folder: Path, fault_rate: float, seed: int) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
+def start_hub(folder: Path, fault_rate: float, seed: int, accounts: int = 0
+              ) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
+    """The provider servers: the default account's, and ``accounts`` more (one per partnership)."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "providers.env.json").unlink(missing_ok=True)
+    (folder / "providers.accounts.json").unlink(missing_ok=True)
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -144,6 +159,8 @@ def start_hub(folder: Path, fault_rate: float, seed: int) -> tuple[subprocess.Po
             str(fault_rate),
             "--seed",
             str(seed),
+            "--accounts",
+            str(accounts),
         ],
         stdout=open(folder / "providers.log", "ab"),
         stderr=subprocess.STDOUT,
@@ -156,6 +173,26 @@ def start_hub(folder: Path, fault_rate: float, seed: int) -> tuple[subprocess.Po
             raise RuntimeError(f"provider servers did not start; see {folder / 'providers.log'}")
         time.sleep(0.1)
     return proc, json.loads((folder / "providers.env.json").read_text())
+
+
+def save_accounts(folder: Path, n: int) -> bool:
+    """Save partnerships 0..n-1's credentials as Prefect blocks (``pNN-<kind>``) on the rig's server, from
+    the hub's ``providers.accounts.json``. False (nothing saved) when the hub runs fewer accounts."""
+    from pydantic import SecretStr
+
+    from connectors.credentials import BLOCKS
+
+    path = folder / "providers.accounts.json"
+    found = json.loads(path.read_text()) if path.exists() else {}
+    if any(account_name(i) not in found for i in range(n)):
+        return False
+    for i in range(n):
+        for kind, fields in found[account_name(i)].items():
+            block = BLOCKS[kind]
+            secret = {k for k, f in block.model_fields.items() if "SecretStr" in str(f.annotation)}
+            values = {k: SecretStr(v) if k in secret else v for k, v in fields.items()}
+            block(**values).save(f"{account_name(i)}-{kind}", overwrite=True)
+    return True
 
 
 # --- the run ------------------------------------------------------------------------------------------------
@@ -274,6 +311,7 @@ def analyse(
     copies: dict[tuple[str, str], list[float]] = defaultdict(list)
     file_uploads: Counter[tuple[str, str, str]] = Counter()
     stray = 0
+    wrong_account: list[str] = []  # effects on another partnership's account than the publication's own
     for rec in records:
         if rec["type"] != "effect":
             continue
@@ -281,6 +319,9 @@ def analyse(
         if got is None:
             continue
         channel, key, part = got
+        row = by_id.get(want.get((channel, key), ""))
+        if row is not None and rec.get("account", "") != _account_of(row):
+            wrong_account.append(f"{row.id} on {rec.get('account') or 'the default account'}")
         if channel == "poster":
             file_uploads[(channel, key, part)] += 1
             if file_uploads[(channel, key, part)] > 1:
@@ -341,19 +382,22 @@ def analyse(
         pattern, provider = WRITE_PATHS.get(connector), PROVIDER_OF[connector]
         if pattern is None:
             continue
-        times = sorted(
-            r["t"]
-            for r in requests
-            if r["provider"] == provider and r["method"] == "POST" and pattern.search(r["path"])
-        )
-        if not times:
+        calls: dict[str, list[float]] = defaultdict(list)  # account → its calls' times
+        for r in requests:
+            if r["provider"] == provider and r["method"] == "POST" and pattern.search(r["path"]):
+                calls[r.get("account", "")].append(r["t"])
+        if not calls:
             continue
-        seconds, share = _backlog(times, pacing.get(PACER_OF[connector], []), limit, interval)
+        peaks = {account: _windows(sorted(times), interval) for account, times in calls.items()}
+        pacers = {k: v for k, v in pacing.items() if k.split(":", 1)[0] == PACER_OF[connector]}
+        seconds, share = _backlog_per_account(calls, pacers, limit, interval)
         rates[connector] = {
-            "limit": f"{limit} per {interval:g} s",
-            "calls": len(times),
-            "max_in_any_interval": _windows(times, interval),
-            "never_above": _windows(times, interval) <= limit,
+            "limit": f"{limit} per {interval:g} s per account",
+            "accounts": len(calls),
+            "calls": sum(len(t) for t in calls.values()),
+            "max_in_any_interval": max(peaks.values()),
+            "never_above": max(peaks.values()) <= limit,
+            "above_on": sorted(a or "default" for a, n in peaks.items() if n > limit),
             "backlog_s": round(seconds, 1),
             "share_of_limit_during_backlog": round(share, 3) if share is not None else None,
         }
@@ -372,6 +416,8 @@ def analyse(
         "out_of_order_ids": out_of_order[:20],
         **({"outage": during} if during else {}),
         "stray_effects": stray,
+        "wrong_account": len(wrong_account),
+        "wrong_account_ids": wrong_account[:20],
         "ledger_states": dict(states),
         "unreconciled": len(unknown_open),
         "failed_with_reason": {r.id: (r.error or "")[:160] for r in rows if r.state == "failed"},
@@ -431,16 +477,38 @@ PACER_OF = {"graph_mail": "graph_mail", "teams_channel": "teams", "x": "x", "mas
             "bluesky": "bluesky"}  # connector → first part of its pacer's key
 
 
-def _reservations(path: Path) -> dict[str, list[tuple[float, float]]]:
-    """(asked, slot) of every paced request, by pacer name (``PRACTICEWEEK_RATE_LOG`` of the workers)."""
-    out: dict[str, list[tuple[float, float]]] = defaultdict(list)
+def _account_of(row: Any) -> str:
+    """The hub account a publication's row publishes through (``pNN`` from block ``pNN-<kind>``)."""
+    block = row.route[1] if row.route else ""
+    return block.rsplit("-", 1)[0] if block else ""
+
+
+def _reservations(path: Path) -> dict[str, list[tuple[float, float, bool]]]:
+    """(asked, slot, held back) of every paced request, by pacer key (``PRACTICEWEEK_RATE_LOG`` of the
+    workers)."""
+    out: dict[str, list[tuple[float, float, bool]]] = defaultdict(list)
     if path.exists():
         for line in path.read_text().splitlines():
             with contextlib.suppress(ValueError, KeyError):
                 rec = json.loads(line)
-                if rec.get("held", True):
-                    out[rec["key"].split(":", 1)[0]].append((rec["asked"], rec["slot"]))
+                out[rec["key"]].append((rec["asked"], rec["slot"], bool(rec.get("held", True))))
     return out
+
+
+def _backlog_per_account(calls: dict[str, list[float]], pacers: dict[str, list[tuple[float, float, bool]]],
+                         limit: int, interval: float) -> tuple[float, float | None]:
+    """:func:`_backlog` of each pacer against the calls of its account, combined (time-weighted). A pacer's
+    key is a digest of its account's credentials: its account is the one whose calls follow its slots."""
+    total, used = 0.0, 0.0
+    for slots in pacers.values():
+        def near(account: str, slots: list[tuple[float, float, bool]] = slots) -> int:
+            return sum(1 for _, s, _ in slots if any(0 <= t - s < 1.0 for t in calls[account]))
+
+        account = max(calls, key=near)
+        seconds, share = _backlog(calls[account], [(a, s) for a, s, held in slots if held], limit, interval)
+        if share is not None:
+            total, used = total + seconds, used + seconds * share
+    return total, (used / total if total else None)
 
 
 def _backlog(calls: list[float], reserved: list[tuple[float, float]], limit: int, interval: float
@@ -450,7 +518,7 @@ def _backlog(calls: list[float], reserved: list[tuple[float, float]], limit: int
     the provider in the ``interval`` before it, over ``limit`` (1.0: the whole limit was in use)."""
     import bisect
 
-    held = sorted((a, s) for a, s in reserved if s > a)
+    held = sorted((a, s) for a, s in reserved if s > a)  # the reservations the limit held back
     merged: list[list[float]] = []
     for a, s in held:
         if merged and a <= merged[-1][1]:
@@ -485,11 +553,15 @@ class Rig:
         limits: dict[str, str] | None = None,
         ha: bool = False,
         servers: int = 2,
+        accounts: int = 0,
     ) -> None:
+        """``accounts``: provider accounts of their own for that many partnerships (the rest, if any, share
+        the default account)."""
         self.root = root or Path(tempfile.mkdtemp(prefix="practiceweek-chaos-"))
         os.chmod(self.root, 0o711)
         self.workers = workers
-        self.hub, provider_env = start_hub(self.root / "providers", fault_rate, seed)
+        self.struck_at: dict[str, int] = {}  # part → size of its log when last struck
+        self.hub, provider_env = start_hub(self.root / "providers", fault_rate, seed, accounts)
         self.stack = open_stack(self.root / "stack", ha, servers)
         self.stack.extra_env = {
             **provider_env,
@@ -505,7 +577,7 @@ class Rig:
     def attach(cls, root: Path, workers: int) -> Rig:
         """The rig another process started in ``root`` (its servers and workers keep running)."""
         rig = cls.__new__(cls)
-        rig.root, rig.workers, rig.hub = root, workers, None
+        rig.root, rig.workers, rig.hub, rig.struck_at = root, workers, None, {}
         provider_env = json.loads((root / "providers" / "providers.env.json").read_text())
         rig.stack = open_stack(root / "stack")
         rig.stack.extra_env = {**provider_env, "PRACTICEWEEK_REPO": f"file://{root / 'repo'}",
@@ -561,7 +633,8 @@ class Rig:
         events: list[dict[str, Any]] = []
         t_start = time.time()
         monday = dt.date.today() + dt.timedelta(days=7 - dt.date.today().weekday())
-        paths = variants(campaigns, self.root / "campaigns", start=monday)  # every week on the same dates
+        own = save_accounts(self.root / "providers", campaigns)  # one account per partnership and provider
+        paths = variants(campaigns, self.root / "campaigns", start=monday, accounts=own)  # the same dates
         want = expected(paths)
         spans = [[p.at.timestamp() for p in plan(load(path).model)] for path in paths]
         speed = max(1.0, max(max(t) - min(t) for t in spans) / (minutes * 60))
@@ -569,8 +642,11 @@ class Rig:
         led = Ledger(stack.ledger.url())
         rows = led.rows()
         first, last = min(r.scheduled_at for r in rows), max(r.scheduled_at for r in rows)
+        # random moments over what is left of the week (scheduling a loaded machine's weeks can take longer
+        # than the first ones' lead: moments already past would all strike at once, a burst, not chaos)
+        begin = max(first, time.time())
         kills = sorted(
-            (rng.uniform(first, last), kind)
+            (rng.uniform(begin, last), kind)
             for kind, n in (("worker", worker_kills), ("server", server_kills), *(more or {}).items())
             for _ in range(n)
         )
@@ -580,6 +656,7 @@ class Rig:
             kills.sort()
         revoke_time = first + revoke_at * (last - first) if revoke_at is not None else None
         revoked = None
+        postponed = 0  # blows put off a second while a part of their kind was still restarting
         deadline = last + grace
         # the production supervisor restarts what was killed and heals, as it would in production
         stop = threading.Event()
@@ -592,9 +669,14 @@ class Rig:
             while True:
                 now = time.time()
                 if kills and now >= kills[0][0]:
-                    victim = self._strike(kills.pop(0)[1], rng)
-                    events.append({"t": round(now - t_start, 1), "killed": victim,
-                                   **({"at": now} if victim.startswith("outage") else {})})
+                    kind = kills.pop(0)[1]
+                    victim = self._strike(kind, rng)
+                    if victim is None:  # every part of that kind is down already (restarting): a moment later
+                        kills = sorted([*kills, (now + 1.0, kind)])
+                        postponed += 1
+                    else:
+                        events.append({"t": round(now - t_start, 1), "killed": victim,
+                                       **({"at": now} if victim.startswith("outage") else {})})
                 if revoke_time is not None and revoked is None and now >= revoke_time:
                     (self.root / "providers" / "providers.control").write_text("revoke mastodon\n")
                     revoked = now
@@ -632,6 +714,7 @@ class Rig:
             {
                 "workers": self.workers,
                 "campaigns": campaigns,
+                "accounts_per_partnership": own,
                 "speed": round(speed, 1),
                 "week_minutes": minutes,
                 "worker_kills": sum(1 for e in events if e.get("killed", "").startswith("worker")),
@@ -642,12 +725,38 @@ class Rig:
                 "parts": [name for name, _ in stack.parts()],
                 "events": events,
                 "wall_s": round(time.time() - t_start, 1),
+                "started_at": t_start,
+                "kills_postponed": postponed,  # events' "t" count from here (to line them up with the logs)
             }
         )
         return result
 
-    def _strike(self, kind: str, rng: random.Random) -> str:
-        """One blow of ``kind``; the supervisor brings the victim back. Returns the victim's name."""
+    READY = {"worker": "started!", "services": "Starting services"}  # log line of a part that is ready
+
+    def _up(self, name: str) -> bool:
+        """Whether part ``name`` is running and ready: an API server answering, a worker or the services
+        having logged that they started since they were last struck, Redis answering."""
+        stack = self.stack
+        if not stack.running(name):
+            return False
+        if name.startswith("api-") and hasattr(stack, "api_healthy"):
+            return bool(stack.api_healthy(int(name.split("-")[1])))
+        if name == "redis" and getattr(stack, "redis", None) is not None:
+            return bool(stack.redis.answers())
+        marker = self.READY.get(name.split("-")[0])
+        if marker is not None:
+            log = stack.logs / f"{name}.log"
+            with contextlib.suppress(OSError), open(log, "rb") as fh:
+                fh.seek(self.struck_at.get(name, 0))
+                return marker.encode() in fh.read()
+            return False
+        return name != "server" or stack.healthy()
+
+    def _strike(self, kind: str, rng: random.Random) -> str | None:
+        """One blow of ``kind``: one part of that kind down while the others of its kind are up (the failure
+        the HA set-up must absorb; every Prefect server down at once is ``outage``); the supervisor brings
+        the victim back. Returns the victim's name, or None while a part of that kind is still restarting
+        from an earlier blow (the blow comes a moment later)."""
         stack = self.stack
         apis = [name for name, _ in stack.parts() if name.startswith("api-")]
         if kind in ("outage", "outage-end"):
@@ -660,11 +769,18 @@ class Rig:
                 stack.kill(name)
             return "outage: " + ", ".join(prefect)
         if kind == "postgres":  # the ledger's PostgreSQL stops as after a crash (no checkpoint)
+            if not stack.ledger.running():
+                return None
             with contextlib.suppress(subprocess.CalledProcessError):
                 stack.ledger.stop(mode="immediate")
             return "ledger-postgres"
-        victim = {"worker": f"worker-{rng.randint(1, self.workers)}",
-                  "server": rng.choice(apis) if apis else "server"}.get(kind, kind)
+        candidates = {"worker": [f"worker-{i}" for i in range(1, self.workers + 1)],
+                      "server": apis or ["server"]}.get(kind, [kind])
+        if not all(self._up(name) for name in candidates):
+            return None
+        victim = rng.choice(candidates)
+        log = stack.logs / f"{victim}.log"
+        self.struck_at[victim] = log.stat().st_size if log.exists() else 0  # ready again once it logs so
         stack.kill(victim)  # SIGKILL to the process group: the worker and its flow runs
         return victim
 
@@ -757,7 +873,8 @@ def main(argv: list[str] | None = None) -> int:
     rig = (
         Rig.attach(a.attach, a.workers)
         if a.attach
-        else Rig(a.workers, a.fault_rate, a.seed, limits=limit_env(a.limits), ha=a.ha, servers=a.api_servers)
+        else Rig(a.workers, a.fault_rate, a.seed, limits=limit_env(a.limits), ha=a.ha, servers=a.api_servers,
+                 accounts=a.campaigns)
     )
     more = {"services": a.services_kills, "redis": a.redis_restarts, "postgres": a.pg_restarts}
     more = {k: (v if v is not None else ({"services": 20}.get(k, 3) if a.ha else 0)) for k, v in more.items()}

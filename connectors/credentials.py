@@ -93,6 +93,7 @@ class TeamsWebhook(Block):
     webhook_url: SecretStr
     team_id: str | None = None  # with channel_id and Graph credentials: ambiguous posts can be found
     channel_id: str | None = None
+    graph_block: str | None = None  # the GraphCredentials block of the channel's tenant (else the default)
 
     def settings(self) -> TeamsSettings:
         return _to_settings(self, TeamsSettings)

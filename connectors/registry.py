@@ -107,6 +107,9 @@ def _build(name: str, **overrides: Any) -> Connector:
     args: list[Any] = []
     if kind is not None and settings_cls is not None:
         args.append(_settings(kind, settings_cls, kwargs))
+    graph_block = getattr(args[0], "graph_block", None) if args else None
+    if graph_block and "graph_settings" not in kwargs:  # the Teams channel's own tenant reads it back
+        kwargs["graph_settings"] = _settings("graph", GraphSettings, {"block": graph_block})
     accepted = inspect.signature(cls.__init__).parameters
     unknown = [k for k in kwargs if k not in accepted]
     if unknown:

@@ -154,6 +154,11 @@ class TeamsSettings(_Settings):
         "ambiguous posts are found again through Graph."
     )
     channel_id: str | None = setting(None, "Channel the workflow posts to (see TEAM_ID).")
+    graph_block: str | None = setting(
+        None, "Prefect block (GraphCredentials) of the tenant the channel is in, read to find ambiguous "
+        "posts again; unset: the deployment's default Graph credentials. A partnership with accounts of "
+        "its own names its Graph block here, so its cards are never looked for in another tenant."
+    )
     _secret_fields: tuple[str, ...] = ("webhook_url",)
 
     def __post_init__(self) -> None:

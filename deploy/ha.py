@@ -117,9 +117,11 @@ class Balancer:
             "    timeout connect 2s\n    timeout client 90s\n    timeout server 90s\n"
             "    timeout tunnel 1h\n    timeout http-keep-alive 10s\n\n"
             f"frontend prefect\n    bind 127.0.0.1:{self.port}\n    default_backend prefect_api\n\n"
+            # a server that is alive but slow to answer (a loaded machine) stays in: its check may take 4 s,
+            # and it is out after 3 misses; a killed one refuses connections, which are redispatched at once
             "backend prefect_api\n    balance leastconn\n    option httpchk GET /api/health\n"
-            "    http-check expect status 200\n"
-            "    default-server inter 1s fastinter 500ms downinter 1s fall 2 rise 2 "
+            "    http-check expect status 200\n    timeout check 4s\n"
+            "    default-server inter 1s fastinter 500ms downinter 1s fall 3 rise 1 "
             "on-marked-down shutdown-sessions\n" + servers
         )
         self.root.mkdir(parents=True, exist_ok=True)

@@ -73,7 +73,7 @@ def _server_answers() -> bool:
     if not url:
         return True  # an ephemeral or configured-elsewhere API: let the client find it
     try:
-        return httpx.get(f"{url.rstrip('/')}/health", timeout=2).status_code == 200
+        return httpx.get(f"{url.rstrip('/')}/health", timeout=5).status_code == 200
     except httpx.HTTPError:
         return False
 

@@ -4,30 +4,39 @@ A window run starts before its window opens (its start-up cost paid early), rend
 and submits each publication as its own ``publish`` task (``flows.publish_one``) just before the
 publication's time. It publishes everything the ledger holds as due and not yet out, so a moved
 publication or a missed run heals at the next run.
+
+The run outlives a restart of the ledger's database: a step that could not reach it is tried again
+every second (for up to ``LEDGER_OUTAGE_S``), and a publication whose task ended without a record
+(the database was down) is submitted again, so a restart of PostgreSQL costs seconds, not the window.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.context import get_run_context
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from ledger import Ledger, Row
+from ledger import Ledger, Row, unavailable, worker_id
 from practiceweek.settings import Settings, settings
 
 from . import campaigns, names, orphans, process
 from .content import is_prepared, prepare
+from .logs import run_logger
 from .outcomes import Outcome, alert_now
 from .publish_one import publish
 from .runs import name_this_run
 from .status import publish_plan_tables
 
 RENDER_SLICE_S = 0.3  # render ahead for at most this long between two looks at what is due
+LEDGER_OUTAGE_S = 300.0  # a window run waits this long for its ledger's database to come back
+RESUBMITS = 20  # times a publication whose task ended without a record is submitted again
+T = TypeVar("T")
 
 
 @flow(
@@ -46,12 +55,33 @@ def publish_window(window_start: float, ledger_key: str | None = None, generatio
         log.info("this run belongs to another ledger (%s); nothing to do here", ledger_key)
         return {}
     run = WindowRun(led, window_start, _flow_run_id())
-    run.start()
-    while not run.finished():
-        run.step()
-    results = run.finish()
+    through_outages(run.start)
+    while not through_outages(run.finished):
+        through_outages(run.step)
+    results = through_outages(run.finish)
     log.info("window done: %s", results)
     return results
+
+
+def through_outages(step: Callable[[], T], limit_s: float = LEDGER_OUTAGE_S) -> T:
+    """``step()``, tried again every second while the ledger's database cannot be reached (restarting),
+    for up to ``limit_s`` seconds. Each step can be repeated: it looks at the ledger afresh."""
+    since = None
+    while True:
+        try:
+            return step()
+        except Exception as exc:
+            if not unavailable(exc) or (since is not None and time.time() - since > limit_s):
+                raise
+            if since is None:
+                since = time.time()
+                run_logger().warning("the ledger's database is not answering (%s); trying again", exc)
+            time.sleep(1.0)
+
+
+def _this_process() -> str:
+    """The prefix of every claim this process's threads make (``ledger.worker_id``: host:pid:thread)."""
+    return worker_id().rsplit(":", 1)[0] + ":"
 
 
 def _flow_run_id() -> str | None:
@@ -74,6 +104,7 @@ class WindowRun:
     # the (connector, account) that held them, or None
     campaigns_seen: set[str] = field(default_factory=set)
     record: bool = True
+    resubmitted: dict[str, int] = field(default_factory=dict)  # publication id → times submitted again
     progress_id: Any = None
     last_progress: float = -1.0
     last_beat: float = 0.0
@@ -164,11 +195,18 @@ class WindowRun:
 
     def _release_resumed(self) -> None:
         """A task that came back HELD is submitted again once its connector's account is resumed."""
+        lost = []
         for pid, fut in self.submitted.items():
             if pid not in self.held and fut.wrapped_future.done():
                 outcome = _outcome(fut)
+                if outcome is None and self._unrecorded(pid):
+                    lost.append(pid)
+                    continue
                 row = self.led.get(pid) if outcome == Outcome.HELD else None
                 self.held[pid] = row.route if row else None
+        for pid in lost:  # its task raised before it could record anything (the ledger was down): again
+            self.resubmitted[pid] = self.resubmitted.get(pid, 0) + 1
+            del self.submitted[pid]
         waiting = {pid: route for pid, route in self.held.items() if route and pid in self.submitted}
         if not waiting:
             return
@@ -177,6 +215,17 @@ class WindowRun:
             if route not in stopped:
                 del self.submitted[pid]
                 del self.held[pid]
+
+    def _unrecorded(self, pid: str) -> bool:
+        """A task that raised left its publication pending (nothing recorded), or 'sending' under this
+        process's claim (the ledger went down as it recorded: it may have gone out, so it becomes 'unknown'
+        and is reconciled, at once rather than when its lease runs out); either may be submitted again."""
+        row = self.led.get(pid)
+        if row is None or self.resubmitted.get(pid, 0) >= RESUBMITS:
+            return False
+        if row.state == "sending" and (row.owner or "").startswith(_this_process()):
+            return self.led.mark_unknown(pid, "its task stopped as the ledger went down; reconciling")
+        return row.state == "pending"
 
     def _done(self) -> int:
         return sum(1 for f in self.submitted.values() if f.wrapped_future.done())  # no API call per future

@@ -37,6 +37,8 @@ from .logs import run_logger
 from .outcomes import Outcome, fail, missed, outcome_of, skip, stop_connector
 from .status import refresh_after_publication
 
+START_BY_S = 5.0  # a send begins at least this long before its window closes (its requests take seconds)
+
 
 class TryAgain(Exception):
     """An I/O failure worth another attempt (the provider's delay has already been waited)."""
@@ -210,8 +212,11 @@ def reconcile(row: Row, conn: Connector, rendered: Rendered) -> Outcome | None:
 
 # --- 4. attempt and record ------------------------------------------------------------------------------
 def attempt(row: Row, conn: Connector, rendered: Rendered) -> Receipt | Outcome:
-    """Claim the publication (exactly one worker wins) and send it once."""
+    """Claim the publication (exactly one worker wins) and send it once; never begin a send so close to
+    the end of its window (``START_BY_S``) that its requests would land after it."""
     led = process.ledger()
+    if row.state == "pending" and time.time() > row.deadline - START_BY_S:
+        return skip(row, missed(row, time.time()) + f"; too close to its end to begin ({START_BY_S:g} s)")
     from_states = ("unknown",) if row.state == "unknown" else ("pending",)
     if not led.claim(row.id, from_states=from_states, revision=row.revision):
         now_row = led.get(row.id)

@@ -1,9 +1,11 @@
 """Provider rate limits shared by every worker, kept in the ledger's database.
 
 Each request a connector paces (``connectors.pacing.shared_bucket``) reserves a slot of its pacer in the
-ledger, in one short transaction, and sleeps until that slot: at most the provider's limit in any window
-of its interval (plus a margin of 2 %, at least 0.1 s, ``connectors.pacing.margin``), bursts allowed up
-to the limit. All workers together never exceed the limit, and while a backlog waits they use all of it.
+ledger, in one short transaction, sleeps until that slot, and confirms it when it wakes (its real time
+replaces the slot's, and a request that would now be one too many waits for a new slot): at most the
+provider's limit in any window of its interval (plus a margin of 2 %, at least 0.1 s,
+``connectors.pacing.margin``), bursts allowed up to the limit. All workers together never exceed the
+limit, and while a backlog waits they use all of it.
 
 The pacers live in the ledger rather than in Prefect global concurrency limits so that limits hold, and
 publishing carries on, while the Prefect server is restarting; and a slot is a reservation, not a lease
@@ -37,12 +39,18 @@ class LedgerPacer:
     def acquire(self) -> float:
         """Block until this caller's slot; return how long it waited."""
         asked = time.time()
-        slot = self.ledger_of().reserve_slot(self.key, self.limit, self.window)
-        wait = slot - time.time()
-        if wait > 0:
-            time.sleep(wait)
-        _record(self.key, asked, slot, held=wait > 0)
-        return max(0.0, wait)
+        led = self.ledger_of()
+        slot = led.reserve_slot(self.key, self.limit, self.window)
+        held = slot > time.time()
+        while True:  # confirmed when the caller really goes: a late wake-up counts from then
+            if slot > time.time():
+                time.sleep(slot - time.time())
+            ok, at = led.confirm_slot(self.key, slot, self.limit, self.window)
+            if ok:
+                break
+            slot, held = at, True  # one too many in the window after all: a later slot
+        _record(self.key, asked, slot, held=held)
+        return max(0.0, time.time() - asked) if held else 0.0
 
 
 def _record(key: str, asked: float, slot: float, held: bool) -> None:

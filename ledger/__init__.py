@@ -11,7 +11,7 @@ win it, so two workers can never both take 'sending'. SQLite (stdlib, WAL) by de
 from __future__ import annotations
 
 from .campaigns import CampaignsMixin
-from .database import Database, default_url
+from .database import Database, default_url, unavailable
 from .engagement import EngagementMixin, ReadingRow
 from .pacers import PacersMixin
 from .plans import PlansMixin
@@ -38,6 +38,7 @@ __all__ = [
     "Stopped",
     "Verdict",
     "default_url",
+    "unavailable",
     "worker_id",
 ]
 

@@ -96,6 +96,17 @@ def insert_sql(table: str, columns: Iterable[str]) -> str:
     return f"INSERT INTO {table} ({columns_sql(names)}) VALUES ({', '.join('?' * len(names))})"
 
 
+
+def unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the ledger's database could not be reached (PostgreSQL restarting, a dropped
+    connection): the same call is worth trying again in a moment."""
+    try:
+        import psycopg
+    except ImportError:  # SQLite-only installation
+        return False
+    return isinstance(exc, psycopg.OperationalError)
+
+
 class Database:
     """One connection per thread, transactions, and the schema created on first use."""
 

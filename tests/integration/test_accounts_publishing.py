@@ -128,3 +128,31 @@ def test_validate_online_reports_an_account_missing_from_the_prefect_server(
         "README 'Connectors and credentials') or correct the name)"
     )
     assert "mastodon" not in online.stderr
+
+
+def test_a_partnerships_teams_card_is_looked_for_in_its_own_tenant(
+    process_env: dict[str, str], fake_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An ambiguous Teams post is reconciled through the Graph tenant the partnership's Teams account names
+    (``graph_block``), not the deployment's default one, which cannot see that channel: found, not sent
+    twice."""
+    from connectors.credentials import GraphCredentials, TeamsWebhook
+    from connectors.registry import get_connector
+    from tests.servers import items
+
+    teams, own, other = fake_server("teams"), fake_server("graph"), fake_server("graph")
+    own.channel_cards = lambda: list(teams.cards)  # the partnership's tenant holds the channel
+    monkeypatch.setenv("PRACTICEWEEK_GRAPH_BASE_URL", other.url + "/v1.0")  # the default tenant: not its
+    monkeypatch.setenv("PRACTICEWEEK_GRAPH_ACCESS_TOKEN", other.token)
+    GraphCredentials(tenant_id="t", client_id="c", client_secret="unused", access_token=own.token,
+                     base_url=own.url + "/v1.0").save("iowscp-graph", overwrite=True)
+    TeamsWebhook(webhook_url=teams.webhook_url, team_id="team-1", channel_id="19:c@thread.tacv2",
+                 graph_block="iowscp-graph").save("iowscp-teams", overwrite=True)
+
+    conn = get_connector("teams_channel", block="iowscp-teams")
+    card = items.card()
+    assert conn.find(card) is None  # not posted yet
+    receipt = conn.publish(card)
+    found = conn.find(card)  # as after a timeout once Teams took it
+    assert found is not None and found.remote_id == receipt.remote_id
+    assert len(teams.cards) == 1 and not other.requests  # the default tenant was never asked

@@ -2,10 +2,16 @@
 remote effect: what bench/chaos.py and tests/e2e/test_production.py publish to (bench/ imports no test code;
 it starts this module as a process).
 
-    python -m tests.servers.hub --dir DIR [--fault-rate 0.2] [--seed 1]
+    python -m tests.servers.hub --dir DIR [--fault-rate 0.2] [--seed 1] [--accounts N]
 
-Writes DIR/providers.env.json (the PRACTICEWEEK_* settings that point the connectors at the servers) once
-listening, logs to DIR/providers.jsonl, and follows DIR/providers.control (``revoke mastodon``) until killed.
+Writes DIR/providers.env.json (the PRACTICEWEEK_* settings that point the connectors at the default
+account's servers) once listening, logs to DIR/providers.jsonl, and follows DIR/providers.control
+(``revoke mastodon [ACCOUNT]``) until killed.
+
+With ``--accounts N`` it also runs N more accounts, ``p00`` … (one per partnership): a set of servers
+of their own per account, each with its own credentials, written to DIR/providers.accounts.json as the
+fields of each account's Prefect credentials blocks (by kind: graph, teams, x, bluesky, mastodon). Every
+logged request and effect names its account (``""`` for the default one).
 """
 
 from __future__ import annotations
@@ -25,30 +31,45 @@ from .teams import TeamsWebhookServer
 from .x import XServer
 
 FAULT_KINDS = ("429", "500", "503", "timeout", "reset")
-SECRETS = {"graph": "graph-token-0123456789", "mastodon": "masto-token-1234", "bluesky": "app-pass-1234"}
+SECRETS = {"graph": "graph-token-0123456789", "mastodon": "masto-token-1234", "bluesky": "app-pass-1234",
+           "teams": "sig-0123456789abcdef"}
+
+
+def _secrets(account: str) -> dict[str, str]:
+    """The default account's secrets, or ones of ``account``'s own."""
+    return {k: f"{v}-{account}" for k, v in SECRETS.items()} if account else dict(SECRETS)
+
+
+def _servers(account: str) -> dict[str, Any]:
+    """One account's provider servers, answering only its own credentials."""
+    secret = _secrets(account)
+    servers: dict[str, Any] = {
+        "graph": GraphServer(token=secret["graph"]),
+        "teams": TeamsWebhookServer(sig=secret["teams"]),
+        "x": XServer(),
+        "bluesky": BlueskyServer(handle=f"spw{account}.example.org", password=secret["bluesky"]),
+        "mastodon": MastodonServer(token=secret["mastodon"]),
+    }
+    # Graph reads the channel the Teams webhook posts to, so ambiguous cards can be reconciled
+    servers["graph"].channel_cards = lambda: list(servers["teams"].cards)
+    return servers
 
 
 class Hub:
     """Every provider server, with random faults and a log of each request and each remote effect."""
 
-    def __init__(self, folder: Path, fault_rate: float, seed: int) -> None:
+    def __init__(self, folder: Path, fault_rate: float, seed: int, accounts: int = 0) -> None:
         self.folder = folder
         self.rng = random.Random(seed)
         self.fault_rate = fault_rate
         self.log = open(folder / "providers.jsonl", "a", buffering=1)  # lives with the process
         self.lock = threading.Lock()
-        self.servers = {
-            "graph": GraphServer(token=SECRETS["graph"]),
-            "teams": TeamsWebhookServer(),
-            "x": XServer(),
-            "bluesky": BlueskyServer(password=SECRETS["bluesky"]),
-            "mastodon": MastodonServer(token=SECRETS["mastodon"]),
-        }
-        # Graph reads the channel the Teams webhook posts to, so ambiguous cards can be reconciled
-        self.servers["graph"].channel_cards = lambda: list(self.servers["teams"].cards)
-        for name, srv in self.servers.items():
-            self._instrument(name, srv)
-            srv.start()
+        self.accounts = {name: _servers(name) for name in ["", *(f"p{i:02d}" for i in range(accounts))]}
+        self.servers = self.accounts[""]
+        for account, servers in self.accounts.items():
+            for name, srv in servers.items():
+                self._instrument(name, srv, account)
+                srv.start()
 
     def _effects(self, name: str, srv: Any) -> dict[str, Any]:
         if name == "graph":
@@ -61,7 +82,7 @@ class Hub:
             return {"post": dict(srv.records)}
         return {"status": list(srv.statuses)}
 
-    def _instrument(self, name: str, srv: Any) -> None:
+    def _instrument(self, name: str, srv: Any, account: str = "") -> None:
         take, dispatch = srv._take_fault, srv.dispatch
 
         def take_fault(req: Any) -> str | None:
@@ -72,6 +93,7 @@ class Hub:
                 {
                     "t": time.time(),
                     "provider": name,
+                    "account": account,
                     "type": "request",
                     "method": req.method,
                     "path": req.path,
@@ -98,6 +120,7 @@ class Hub:
                         {
                             "t": now,
                             "provider": name,
+                            "account": account,
                             "type": "effect",
                             "kind": kind,
                             "item": json.loads(json.dumps(item, default=str)),
@@ -136,9 +159,42 @@ class Hub:
             "PRACTICEWEEK_OUTBOX": str(self.folder / "outbox"),
         }
 
+    def blocks(self) -> dict[str, dict[str, dict[str, str]]]:
+        """Each extra account's credentials, as the fields of its Prefect blocks by kind."""
+        out = {}
+        for account, s in self.accounts.items():
+            if not account:
+                continue
+            secret = _secrets(account)
+            out[account] = {
+                "graph": {"tenant_id": f"tenant-{account}", "client_id": f"client-{account}",
+                          "client_secret": f"unused-{account}", "access_token": secret["graph"],
+                          "sender": f"comms-{account}@example.org", "drive_id": f"drive-{account}",
+                          "base_url": s["graph"].url + "/v1.0"},
+                "teams": {"webhook_url": s["teams"].webhook_url, "team_id": f"team-{account}",
+                          "channel_id": f"19:practice-week-{account}@thread.tacv2",
+                          "graph_block": f"{account}-graph"},  # its cards are read back in its own tenant
+                "x": {"consumer_key": f"ck-{account}", "consumer_secret": f"cs-{account}",
+                      "access_token": f"at-{account}-12345678", "access_token_secret": f"ats-{account}",
+                      "base_url": s["x"].url, "upload_url": s["x"].url},
+                "bluesky": {"handle": f"spw{account}.example.org", "app_password": secret["bluesky"],
+                            "base_url": s["bluesky"].url},
+                "mastodon": {"base_url": s["mastodon"].url, "access_token": secret["mastodon"]},
+            }
+        return out
+
+    def revoke(self, provider: str, account: str | None) -> None:
+        """Revoke ``provider``'s token of ``account`` (every account's when None)."""
+        for name, servers in self.accounts.items():
+            if provider == "mastodon" and account in (None, name):
+                servers["mastodon"].token = "revoked-" + _secrets(name)["mastodon"]
+                self._write({"t": time.time(), "provider": provider, "account": name, "type": "revoked"})
+
     def serve(self) -> None:
-        """Publish the settings, then follow control commands (``revoke NAME``) from a file until killed."""
-        # written whole, then renamed: a reader polling for the file never sees it half written
+        """Publish the settings, then follow control commands (``revoke NAME [ACCOUNT]``) from a file until
+        killed."""
+        (self.folder / "providers.accounts.json").write_text(json.dumps(self.blocks()))
+        # written whole, then renamed (and last): a reader polling for it never sees it half written
         partial = self.folder / "providers.env.json.partial"
         partial.write_text(json.dumps(self.env()))
         partial.replace(self.folder / "providers.env.json")
@@ -147,10 +203,9 @@ class Hub:
         while True:
             lines = control.read_text().splitlines() if control.exists() else []
             for line in lines[done:]:
-                verb, _, name = line.partition(" ")
-                if verb == "revoke" and name == "mastodon":
-                    self.servers["mastodon"].token = "revoked-" + SECRETS["mastodon"]
-                    self._write({"t": time.time(), "provider": name, "type": "revoked"})
+                verb, *args = line.split()
+                if verb == "revoke" and args:
+                    self.revoke(args[0], args[1] if len(args) > 1 else None)
             done = len(lines)
             time.sleep(0.2)
 
@@ -160,8 +215,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--dir", type=Path, required=True)
     p.add_argument("--fault-rate", type=float, default=0.0)
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--accounts", type=int, default=0, help="accounts of their own (one per partnership)")
     a = p.parse_args(argv)
-    Hub(a.dir, a.fault_rate, a.seed).serve()
+    Hub(a.dir, a.fault_rate, a.seed, a.accounts).serve()
     return 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -204,6 +205,36 @@ def test_rate_slots_never_exceed_the_limit_in_any_window_across_processes(led: L
     # the first five go at once (a burst up to the limit); every later one waits for the window to pass
     assert slots[4] - slots[0] < 0.5 <= slots[5] - slots[0]
     assert all(b - a >= 0.5 - 1e-6 for a, b in zip(slots, slots[5:], strict=False))  # ≤ 5 in any 0.5 s
+
+
+def _send_late(url: str, lateness: float, out: list[float]) -> None:
+    """One paced request whose caller wakes ``lateness`` seconds after its slot (a loaded machine)."""
+    other = Ledger(url)
+    slot = other.reserve_slot("m:acct", 3, 0.5)
+    while True:
+        time.sleep(max(0.0, slot - time.time()) + lateness)
+        ok, slot = other.confirm_slot("m:acct", slot, 3, 0.5)
+        if ok:
+            out.append(slot)
+            return
+        lateness = 0.0
+
+
+def test_callers_that_wake_late_never_put_more_than_the_limit_in_any_window(led: Ledger) -> None:
+    """Reserved slots are confirmed when their callers really go: one that woke late counts from then,
+    and a request that would make one too many in the window waits for a later slot."""
+    sent: list[float] = []
+    late = [0.3, 0.0, 0.0, 0.0, 0.0, 0.0, 0.25, 0.0, 0.0]  # the 1st and 7th callers wake late
+    threads = []
+    for lateness in late:
+        threads.append(threading.Thread(target=_send_late, args=(led.url, lateness, sent)))
+        threads[-1].start()
+        time.sleep(0.02)  # reserved in this order
+    for t in threads:
+        t.join(timeout=60)
+    sent.sort()
+    assert len(sent) == len(late)
+    assert all(b - a >= 0.5 for a, b in zip(sent, sent[3:], strict=False)), sent  # ≤ 3 in any 0.5 s
 
 
 def test_earlier_open_follows_the_channels_planned_order(led: Ledger) -> None:
