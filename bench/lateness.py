@@ -107,12 +107,13 @@ def write_full_campaigns(folder: Path, prefix: str, count: int) -> list[Path]:
 
 
 def schedule_rendered(paths: list[Path], at: float) -> tuple[dict[str, list], dict[str, float]]:  # type: ignore[type-arg]
-    """Each partnership's first day, every channel, due at ``at``: planned, applied and rendered ahead.
-    Returns the ids and the scheduling figures (seconds, cores used, peak memory, CPU s per kind)."""
+    """Each partnership's first day, every channel, due at ``at``: planned and applied, then rendered
+    ahead in one batch (``prerender_many``, as scheduling several files does). Returns the ids and the
+    scheduling figures (seconds, cores used, peak memory, CPU s per kind)."""
     import resource
 
     from flows import process
-    from flows.prerender import prerender
+    from flows.prerender import prerender_many
     from ledger import Planned
     from practiceweek.loader import load
     from practiceweek.planner import plan
@@ -120,8 +121,7 @@ def schedule_rendered(paths: list[Path], at: float) -> tuple[dict[str, list], di
     led = process.ledger()
     planned: dict[str, list] = {}  # type: ignore[type-arg]
     started = time.time()
-    render_wall = render_cpu = 0.0
-    per_kind: dict[str, float] = {}
+    batch = []
     for path in paths:
         loaded = load(path)
         led.set_campaign(loaded.id, str(path.resolve()))
@@ -133,34 +133,29 @@ def schedule_rendered(paths: list[Path], at: float) -> tuple[dict[str, list], di
             for p in pubs
         ]
         led.apply(loaded.id, rows)
-        done = prerender(str(path.resolve()), led.rows(loaded.id))
-        render_wall += done.wall_s
-        render_cpu += done.cpu_s
-        for kind, cpu in done.cpu_s_by_channel.items():
-            per_kind[kind] = per_kind.get(kind, 0.0) + cpu
+        batch.append((str(path.resolve()), led.rows(loaded.id)))
         planned[loaded.id] = rows
+    done = prerender_many(batch)
     peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
                resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
-    figures = {"schedule_s": time.time() - started, "cores": render_cpu / render_wall if render_wall else 0.0,
-               "peak_mb": peak, **{f"cpu_{k}": v / len(paths) for k, v in per_kind.items()}}
+    figures = {"schedule_s": time.time() - started, "cores": done.cores_used, "render_s": done.wall_s,
+               "rendered": done.rendered, "peak_mb": peak,
+               **{f"cpu_{k}": v / len(paths) for k, v in done.cpu_s_by_channel.items()}}
     return planned, figures
 
 
 def read_back_cost(ids: list[str]) -> dict[str, float]:
     """CPU seconds to read a stored rendering back, per kind (what a publication costs at its time)."""
     from flows import process
-    from flows.prerender import rendering_key
-    from practiceweek.artifacts import rendered_from_bytes
+    from flows.content import stored_rendering
 
     led = process.ledger()
     cost: dict[str, list[float]] = {}
     for row in (led.get(pid) for pid in ids[:200]):
-        if row is None or row.depends_on:
+        if row is None:
             continue
         started = time.process_time()
-        data = led.rendering(rendering_key(row.id, row.fingerprint))
-        if data is not None:
-            rendered_from_bytes(data)
+        if stored_rendering(row) is not None:
             cost.setdefault(row.channel, []).append(time.process_time() - started)
     return {kind: sum(v) / len(v) for kind, v in cost.items()}
 
@@ -191,7 +186,8 @@ def case_rendered(state: Path, partnerships: int) -> None:
     print(f"  scheduling (plan + render ahead): 15 partnerships {small_figures['schedule_s']:.1f} s, "
           f"{partnerships} partnerships {figures['schedule_s']:.1f} s "
           f"({figures['schedule_s'] / max(small_figures['schedule_s'], 1e-9):.1f}×); peak memory "
-          f"{figures['peak_mb']:.0f} MB; cores used while rendering ahead {figures['cores']:.2f}")
+          f"{figures['peak_mb']:.0f} MB; rendering ahead {figures['rendered']:.0f} publications took "
+          f"{figures['render_s']:.1f} s on {figures['cores']:.2f} cores (CPU s / wall s)")
     print(f"  CPU s per partnership by kind, rendered cold ahead of time: {kinds}")
     print(f"  CPU per publication read back from the store at its time: {stored}")
 

@@ -156,7 +156,7 @@ class WindowRun:
                 continue
             self.rendered_one = True
             try:
-                if prepare(r) is None:
+                if not prepare(r):
                     self.unrenderable.add(r.id)
             except Exception as exc:  # noqa: BLE001 - the task renders again and reports it
                 self.unrenderable.add(r.id)
