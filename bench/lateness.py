@@ -10,6 +10,11 @@ Lateness = when the ledger recorded the provider's receipt − when the publicat
 the outbox through the real path: publish_window runs → publish tasks → render → connector → ledger.
 
     .venv/bin/python bench/lateness.py [--case a|b|all|rendered] [--partnerships 150]
+    .venv/bin/python bench/lateness.py --case rendered --ledger postgresql --workers 2   # production set-up
+
+``--ledger postgresql`` runs on the production set-up instead (``deploy/``: PostgreSQL for Prefect and for
+the ledger, an authenticated Prefect server, ``--workers`` process workers pulling a snapshot of this
+checkout, the supervisor healing), as ``bench/chaos.py`` starts it, without faults.
 """
 
 from __future__ import annotations
@@ -227,6 +232,58 @@ def report(name: str, rows: list, outbox: Path) -> dict[str, float]:  # type: ig
     return stats
 
 
+def run_cases(args: argparse.Namespace, state: Path) -> None:
+    if args.case in ("a", "all"):
+        paths = write_campaigns(state / "campaigns-a", "bench-a", 40)
+        t0 = time.time() + 45
+        ids = schedule_at(paths, [5] * 40, [t0 + 0.6 * i for i in range(200)])
+        rows = wait_done(ids, 45 + 120 + 120)
+        report("(a) 200 publications due 0.6 s apart: 200 publications", rows, state / "outbox")
+    if args.case in ("b", "all"):
+        paths = write_campaigns(state / "campaigns-b", "bench-b", 150)
+        t0 = (time.time() + 60) // 60 * 60 + 90  # the middle of a minute, ≥ 90 s ahead: one window
+        per = [7] * 100 + [6] * 50
+        ids = schedule_at(paths, per, [t0] * sum(per))
+        rows = wait_done(ids, (t0 - time.time()) + 240)
+        report(
+            "(b) burst: 1,000 publications from 150 campaigns due at the same instant: 1000 publications",
+            rows,
+            state / "outbox",
+        )
+    if args.case == "rendered":
+        case_rendered(state, args.partnerships)
+
+
+def on_production(args: argparse.Namespace, state: Path) -> None:
+    """The cases on the production set-up: PostgreSQL, authenticated Prefect server, N workers, healing."""
+    import threading
+
+    from deploy.production import open_stack, snapshot_repo
+
+    stack = open_stack(state / "stack")
+    stack.extra_env = {
+        "PRACTICEWEEK_REPO": snapshot_repo(ROOT, state / "repo"),
+        "PRACTICEWEEK_BRANCH": "main",
+        "PRACTICEWEEK_STATE": str(state / "state"),
+        "PRACTICEWEEK_OUTBOX": str(state / "outbox"),
+        "PREFECT_LOGGING_LEVEL": "WARNING",
+    }
+    stop = threading.Event()
+    try:
+        stack.up(args.workers)
+        stack.deploy()
+        os.environ.update({k: v for k, v in stack.client_env().items()
+                           if k.startswith(("PREFECT_", "PRACTICEWEEK_"))})
+        supervisor = threading.Thread(target=stack.supervise, args=(args.workers,),
+                                      kwargs={"heal_every": 3.0, "stop": stop}, daemon=True)
+        supervisor.start()
+        print(f"production set-up: PostgreSQL ledger, {args.workers} worker(s); state {state}", flush=True)
+        run_cases(args, state)
+    finally:
+        stop.set()
+        stack.down()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -234,9 +291,19 @@ def main() -> None:
     parser.add_argument("--case", choices=("a", "b", "all", "rendered"), default="all")
     parser.add_argument("--partnerships", type=int, default=150, help="rendered case: how many")
     parser.add_argument("--state", default=None, help="state folder (default: a new temporary one)")
+    parser.add_argument("--ledger", choices=("sqlite", "postgresql"), default="sqlite",
+                        help="postgresql: the production set-up (deploy/) instead of the embedded default")
+    parser.add_argument("--workers", type=int, default=2, help="with --ledger postgresql: how many workers")
     args = parser.parse_args()
     state = Path(args.state or tempfile.mkdtemp(prefix="practiceweek-bench-")).resolve()
     state.mkdir(parents=True, exist_ok=True)
+    extra = f" --partnerships {args.partnerships}" if args.case == "rendered" else ""
+    if args.ledger == "postgresql":
+        os.chmod(state, 0o711)  # PostgreSQL runs as its own OS user when started as root
+        on_production(args, state)
+        print(f"reproduce: .venv/bin/python bench/lateness.py --case {args.case}{extra} --ledger postgresql "
+              f"--workers {args.workers}")
+        return
     os.environ.update(
         {
             "PRACTICEWEEK_STATE": str(state),
@@ -254,25 +321,7 @@ def main() -> None:
     try:
         assert wait_served(server.api_url), "deployments not served"
         print(f"Prefect server {server.ui_url}; state {state}", flush=True)
-        if args.case in ("a", "all"):
-            paths = write_campaigns(state / "campaigns-a", "bench-a", 40)
-            t0 = time.time() + 45
-            ids = schedule_at(paths, [5] * 40, [t0 + 0.6 * i for i in range(200)])
-            rows = wait_done(ids, 45 + 120 + 120)
-            report("(a) 200 publications due 0.6 s apart: 200 publications", rows, state / "outbox")
-        if args.case in ("b", "all"):
-            paths = write_campaigns(state / "campaigns-b", "bench-b", 150)
-            t0 = (time.time() + 60) // 60 * 60 + 90  # the middle of a minute, ≥ 90 s ahead: one window
-            per = [7] * 100 + [6] * 50
-            ids = schedule_at(paths, per, [t0] * sum(per))
-            rows = wait_done(ids, (t0 - time.time()) + 240)
-            report(
-                "(b) burst: 1,000 publications from 150 campaigns due at the same instant: 1000 publications",
-                rows,
-                state / "outbox",
-            )
-        if args.case == "rendered":
-            case_rendered(state, args.partnerships)
+        run_cases(args, state)
     finally:
         serving.terminate()
         serving.wait(20)
@@ -280,7 +329,6 @@ def main() -> None:
 
         if server.started:
             stop_server(state)
-    extra = f" --partnerships {args.partnerships}" if args.case == "rendered" else ""
     print("reproduce: .venv/bin/python bench/lateness.py --case " + args.case + extra)
 
 

@@ -90,6 +90,18 @@ def insert_sql(table: str, columns: Iterable[str]) -> str:
     return f"INSERT INTO {table} ({columns_sql(names)}) VALUES ({', '.join('?' * len(names))})"
 
 
+_writers: dict[str, threading.Lock] = {}  # SQLite file → the lock this process's writers queue on
+_writers_lock = threading.Lock()
+
+
+def _writer_lock(path: str) -> threading.Lock:
+    """One lock per SQLite file and process. SQLite lets one writer in at a time and makes the others
+    poll with growing sleeps (up to 100 ms each); a publish task's threads queue here instead, so the
+    lock passes at once from one to the next (other processes still meet SQLite's own)."""
+    with _writers_lock:
+        return _writers.setdefault(str(Path(path).resolve()), threading.Lock())
+
+
 class Database:
     """One connection per thread, transactions, and the schema created on first use."""
 
@@ -101,6 +113,7 @@ class Database:
             path = self.url.removeprefix("sqlite:///").removeprefix("sqlite://")
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             self._path = path
+            self._writer = _writer_lock(path)
         with self._tx() as cur:
             if self.postgres:  # concurrent first CREATE TABLE IF NOT EXISTS races on pg_type: serialise it
                 cur.execute("SELECT pg_advisory_xact_lock(7283510)")
@@ -183,21 +196,22 @@ class Database:
                     stack.enter_context(conn.transaction())
                 yield conn.cursor()
             return
-        cur = conn.cursor()
-        for attempt in range(200):
+        with self._writer:
+            cur = conn.cursor()
+            for attempt in range(200):
+                try:
+                    cur.execute("BEGIN IMMEDIATE")
+                    break
+                except sqlite3.OperationalError:
+                    if attempt == 199:
+                        raise
+                    time.sleep(0.05)
             try:
-                cur.execute("BEGIN IMMEDIATE")
-                break
-            except sqlite3.OperationalError:
-                if attempt == 199:
-                    raise
-                time.sleep(0.05)
-        try:
-            yield cur
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+                yield cur
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
 
     def _read(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         try:
