@@ -4,7 +4,9 @@
 2. pending publications whose window has passed are skipped and reported (a person decides);
 3. every open publication due soon, or overdue, gets a live publish-window run (a window whose run
    stopped beating gets a new generation), except those held by a stopped connector (per account);
-4. alerts recorded while nobody could send them are sent.
+4. alerts recorded while nobody could send them are sent;
+5. what is due within the hour and links to results that came back since it was scheduled (a Teams
+   join link) is rendered again ahead, in the background (``prerender.render_soon_again``).
 
 Steps 1, 2 and 4 need only the ledger, so they work while the Prefect server is down; step 3 needs the
 server and is skipped (and retried at the next round) while it is not answering.
@@ -21,6 +23,7 @@ import httpx
 from . import events, orphans, process
 from .alerts import held_too_long, send_due_alerts
 from .deployments import register
+from .prerender import render_soon_again
 from .windows import ensure_windows
 
 HORIZON_S = 120.0  # re-arm windows for publications due within this long (later ones are scheduled)
@@ -97,4 +100,8 @@ def heal(now: float | None = None, windows: bool = True) -> Healed:
         done.alerts = send_due_alerts()
     except Exception as exc:  # noqa: BLE001 - one failed sweep must not stop healing: next round
         done.errors.append(f"alerts: {exc}"[:300])
+    try:
+        render_soon_again(now)
+    except Exception as exc:  # noqa: BLE001 - they render at send time instead
+        done.errors.append(f"render ahead: {exc}"[:300])
     return done

@@ -16,6 +16,7 @@ and each process renders a shared asset once.
 from __future__ import annotations
 
 import atexit
+import logging
 import multiprocessing
 import os
 import threading
@@ -228,6 +229,48 @@ def prerender_many(items: list[tuple[str, list[Row]]]) -> Prerendered:
     done.cpu_s = sum(done.cpu_s_by_channel.values())
     done.skipped += sum(len(w) for _, w in units) - done.rendered
     return done
+
+
+SOON_S = 3600.0  # healing renders again what is due within this long, once its dependencies decided it
+_again: threading.Thread | None = None
+
+
+def render_soon_again(now: float | None = None) -> bool:
+    """Start rendering, in the background, the publications due within the hour whose dependencies went
+    out with results scheduling could not know (a Teams join link, a provider's own URL), so they too are
+    only read back at their time. False if the previous round is still at it."""
+    global _again
+    now = time.time() if now is None else now
+    if _again is not None and _again.is_alive():
+        return False
+    led = process.ledger()
+    by_campaign: dict[str, list[Row]] = {}
+    for row in led.due(now + SOON_S):
+        if row.depends_on:
+            by_campaign.setdefault(row.campaign, []).append(row)
+    items = []
+    for cid, rows in by_campaign.items():
+        camp = led.campaign(cid)
+        if camp is not None:
+            items.append((camp.path, rows))
+    if not items:
+        return False
+    _again = threading.Thread(target=_quietly, args=(items,), name="render-again", daemon=True)
+    _again.start()
+    return True
+
+
+def wait_rendered_again(timeout: float | None = None) -> None:
+    """Wait for the background rendering ``render_soon_again`` started (if any)."""
+    if _again is not None:
+        _again.join(timeout)
+
+
+def _quietly(items: list[tuple[str, list[Row]]]) -> None:
+    try:
+        prerender_many(items)
+    except Exception as exc:  # noqa: BLE001 - a ledger restarting, a file gone: they render at send time
+        logging.getLogger(__name__).warning("could not render ahead again: %s", exc)
 
 
 def prerender(path: str, rows: list[Row]) -> Prerendered:

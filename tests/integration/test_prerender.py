@@ -11,7 +11,7 @@ import pytest
 
 from flows import campaigns, process
 from flows.content import stored_rendering
-from flows.prerender import prerender, prerender_many
+from flows.prerender import prerender, prerender_many, render_soon_again, wait_rendered_again
 from flows.schedule import planned_rows
 from ledger import Ledger, Row
 from practiceweek.artifacts import RenderContext
@@ -121,3 +121,19 @@ def test_a_replan_renders_only_what_it_changed(led: Ledger, tmp_path: Path) -> N
     assert 0 < len(changed) < len(before)  # Monday's summary reaches some publications, not all
     again = prerender(str(week), led.rows(loaded.id))
     assert again.rendered == len(changed)
+
+
+def test_healing_renders_again_what_a_result_made_since_scheduling_decides(led: Ledger) -> None:
+    loaded = load(SEED)
+    led.apply(loaded.id, planned_rows(loaded, led, real=True))
+    prerender(str(SEED), led.rows(loaded.id))
+    page = led.get(f"{loaded.id}/mon/web_page/daily")
+    email = led.get(f"{loaded.id}/mon/email/daily")
+    assert page is not None and email is not None
+    _send(led, page, "https://elsewhere.example.gov.uk/week/")  # a URL scheduling could not know
+    assert stored_rendering(email) is None
+
+    assert render_soon_again()  # what heal runs every round: due within the hour (the seed week is past)
+    wait_rendered_again(120)
+    stored = stored_rendering(email)
+    assert stored is not None and stored.html is not None and "elsewhere.example.gov.uk" in stored.html
