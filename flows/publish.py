@@ -20,7 +20,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from ledger import Ledger, Row
 from practiceweek.settings import Settings, settings
 
-from . import campaigns, names, orphans, process
+from . import campaigns, events, names, orphans, process
 from .content import is_prepared, prepare
 from .outcomes import Outcome, alert_now
 from .publish_one import publish
@@ -212,6 +212,7 @@ class WindowRun:
     # --- finish -----------------------------------------------------------------------------------------
     def finish(self) -> dict[str, int]:
         """Count the outcomes, record what went out, refresh the plan tables."""
+        events.flush()
         alert_now()
         results: dict[str, int] = {}
         for fut in self.submitted.values():
