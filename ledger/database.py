@@ -33,9 +33,11 @@ _SCHEMA = [
         account TEXT NOT NULL DEFAULT '')""",
     """CREATE INDEX IF NOT EXISTS publications_due ON publications (state, scheduled_at)""",
     """CREATE INDEX IF NOT EXISTS publications_campaign ON publications (campaign)""",
+    # one row per window run: a crowded window has several lanes, each its own run (and process)
     """CREATE TABLE IF NOT EXISTS windows (
-        start DOUBLE PRECISION PRIMARY KEY, gen INTEGER NOT NULL, state TEXT NOT NULL,
-        heartbeat DOUBLE PRECISION, flow_run_id TEXT, updated_at DOUBLE PRECISION NOT NULL)""",
+        start DOUBLE PRECISION NOT NULL, lane INTEGER NOT NULL DEFAULT 0, gen INTEGER NOT NULL,
+        state TEXT NOT NULL, heartbeat DOUBLE PRECISION, flow_run_id TEXT,
+        updated_at DOUBLE PRECISION NOT NULL, PRIMARY KEY (start, lane))""",
     # operators' alerts: written in the same transaction as the failure they report, sent by whoever sweeps
     """CREATE TABLE IF NOT EXISTS alerts (
         key TEXT PRIMARY KEY, kind TEXT NOT NULL, subject TEXT NOT NULL, publication TEXT, connector TEXT,
@@ -67,6 +69,7 @@ _SCHEMA = [
     """CREATE INDEX IF NOT EXISTS readings_due ON readings (state, due_at)""",
 ]
 
+_WINDOWS = next(i for i, sql in enumerate(_SCHEMA) if "TABLE IF NOT EXISTS windows" in sql)
 _STOPPED = next(i for i, sql in enumerate(_SCHEMA) if "TABLE IF NOT EXISTS stopped_connectors" in sql)
 
 
@@ -153,6 +156,14 @@ class Database:
             )
             cur.execute("DROP TABLE stopped_connectors")
             cur.execute("ALTER TABLE stopped_connectors_new RENAME TO stopped_connectors")
+        if "lane" not in self._columns(cur, "windows"):  # one run per window before lanes: rebuild
+            cur.execute(_SCHEMA[_WINDOWS].replace("windows", "windows_new", 1))
+            cur.execute(
+                "INSERT INTO windows_new (start, lane, gen, state, heartbeat, flow_run_id, updated_at) "
+                "SELECT start, 0, gen, state, heartbeat, flow_run_id, updated_at FROM windows"
+            )
+            cur.execute("DROP TABLE windows")
+            cur.execute("ALTER TABLE windows_new RENAME TO windows")
 
     def _conn(self) -> Any:
         conn = getattr(self._local, "conn", None)
