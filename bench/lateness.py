@@ -134,7 +134,7 @@ def schedule_rendered(paths: list[Path], at: float) -> tuple[dict[str, list], di
         rows = [
             Planned(id=p.id, campaign=loaded.id, day=p.day, channel=p.channel, connector=p.connector,
                     title=p.title, fingerprint=p.fingerprint, planned_at=p.at.timestamp(), scheduled_at=at,
-                    missed_window_s=900.0, depends_on=p.depends_on)
+                    missed_window_s=900.0, depends_on=p.depends_on, snapshot=json.dumps(p.to_snapshot()))
             for p in pubs
         ]
         led.apply(loaded.id, rows)

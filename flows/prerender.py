@@ -16,6 +16,7 @@ and each process renders a shared asset once.
 from __future__ import annotations
 
 import atexit
+import json
 import logging
 import multiprocessing
 import os
@@ -130,8 +131,9 @@ def _shared_pool() -> ProcessPoolExecutor:
 class _Links:
     """The URL each dependency has (sent) or will have (its connector decides it), asked once each."""
 
-    def __init__(self, led: Ledger) -> None:
+    def __init__(self, led: Ledger, path: str) -> None:
         self.led = led
+        self.path = path
         self.rows: dict[str, Row | None] = {}
         self.urls: dict[str, str | None] = {}
 
@@ -140,9 +142,19 @@ class _Links:
             self.rows[pid] = self.led.get(pid)
         return self.rows[pid]
 
-    def predicted(self, dep: Row, pubs: dict[str, Publication]) -> str | None:
+    def publication(self, pid: str) -> Publication | None:
+        """The publication as the ledger planned it (its snapshot), else as the file plans it now."""
+        text = self.led.snapshot(pid)
+        if text:
+            return Publication.from_snapshot(json.loads(text))
+        try:
+            return campaigns.campaign_of(self.path).pubs.get(pid)
+        except Exception:  # noqa: BLE001 - a file that no longer loads: no URL to predict
+            return None
+
+    def predicted(self, dep: Row) -> str | None:
         if dep.id not in self.urls:
-            pub = pubs.get(dep.id)
+            pub = self.publication(dep.id)
             try:
                 conn = process.connector(*dep.route)
                 self.urls[dep.id] = conn.url_for(pub) if pub is not None else None
@@ -151,7 +163,7 @@ class _Links:
         return self.urls[dep.id]
 
 
-def context_ahead(row: Row, links: _Links, pubs: dict[str, Publication]) -> RenderContext:
+def context_ahead(row: Row, links: _Links) -> RenderContext:
     """The context ``row`` will be sent in, as far as it is known now (see ``campaigns.context_for``)."""
     join_urls: dict[str, str] = {}
     urls: dict[str, str] = {}
@@ -165,7 +177,7 @@ def context_ahead(row: Row, links: _Links, pubs: dict[str, Publication]) -> Rend
             if dep.join_url and dep.event_id:
                 join_urls[dep.event_id] = dep.join_url
         elif dep.state in OPEN:
-            url = links.predicted(dep, pubs)
+            url = links.predicted(dep)
             if url:
                 urls[dep.id] = url
     return RenderContext(join_urls=join_urls, links=urls, sequence=row.revision)
@@ -177,14 +189,10 @@ def _as_dict(ctx: RenderContext) -> dict[str, Any]:
 
 def _todo(path: str, rows: list[Row], led: Ledger) -> tuple[Todo, int]:
     """The open publications of ``rows`` not yet stored in the context they will be sent in."""
-    links = _Links(led)
+    links = _Links(led, path)
     for r in rows:
         links.rows[r.id] = r
-    try:
-        pubs = campaigns.campaign_of(path).pubs
-    except Exception:  # noqa: BLE001 - a file that no longer loads: nothing to render ahead
-        return [], len(rows)
-    open_rows = [(r, context_ahead(r, links, pubs)) for r in rows if r.state in OPEN]
+    open_rows = [(r, context_ahead(r, links)) for r in rows if r.state in OPEN]
     keys = {r.id: rendering_keys(r.id, r.fingerprint, ctx) for r, ctx in open_rows}
     stored = led.has_renderings([k for pair in keys.values() for k in pair])
     todo = [(r, ctx) for r, ctx in open_rows if not stored.intersection(keys[r.id])]
