@@ -10,6 +10,11 @@ Lateness = when the ledger recorded the provider's receipt − when the publicat
 the outbox through the real path: publish_window runs → publish tasks → render → connector → ledger.
 
     .venv/bin/python bench/lateness.py [--case a|b|all|rendered] [--partnerships 150]
+    .venv/bin/python bench/lateness.py --case rendered --ledger postgresql --workers 2   # production set-up
+
+``--ledger postgresql`` runs on the production set-up instead (``deploy/``: PostgreSQL for Prefect and for
+the ledger, an authenticated Prefect server, ``--workers`` process workers pulling a snapshot of this
+checkout, the supervisor healing), as ``bench/chaos.py`` starts it, without faults.
 """
 
 from __future__ import annotations
@@ -107,12 +112,13 @@ def write_full_campaigns(folder: Path, prefix: str, count: int) -> list[Path]:
 
 
 def schedule_rendered(paths: list[Path], at: float) -> tuple[dict[str, list], dict[str, float]]:  # type: ignore[type-arg]
-    """Each partnership's first day, every channel, due at ``at``: planned, applied and rendered ahead.
-    Returns the ids and the scheduling figures (seconds, cores used, peak memory, CPU s per kind)."""
+    """Each partnership's first day, every channel, due at ``at``: planned and applied, then rendered
+    ahead in one batch (``prerender_many``, as scheduling several files does). Returns the ids and the
+    scheduling figures (seconds, cores used, peak memory, CPU s per kind)."""
     import resource
 
     from flows import process
-    from flows.prerender import prerender
+    from flows.prerender import prerender_many
     from ledger import Planned
     from practiceweek.loader import load
     from practiceweek.planner import plan
@@ -120,8 +126,7 @@ def schedule_rendered(paths: list[Path], at: float) -> tuple[dict[str, list], di
     led = process.ledger()
     planned: dict[str, list] = {}  # type: ignore[type-arg]
     started = time.time()
-    render_wall = render_cpu = 0.0
-    per_kind: dict[str, float] = {}
+    batch = []
     for path in paths:
         loaded = load(path)
         led.set_campaign(loaded.id, str(path.resolve()))
@@ -129,38 +134,33 @@ def schedule_rendered(paths: list[Path], at: float) -> tuple[dict[str, list], di
         rows = [
             Planned(id=p.id, campaign=loaded.id, day=p.day, channel=p.channel, connector=p.connector,
                     title=p.title, fingerprint=p.fingerprint, planned_at=p.at.timestamp(), scheduled_at=at,
-                    missed_window_s=900.0, depends_on=p.depends_on)
+                    missed_window_s=900.0, depends_on=p.depends_on, snapshot=json.dumps(p.to_snapshot()))
             for p in pubs
         ]
         led.apply(loaded.id, rows)
-        done = prerender(str(path.resolve()), led.rows(loaded.id))
-        render_wall += done.wall_s
-        render_cpu += done.cpu_s
-        for kind, cpu in done.cpu_s_by_channel.items():
-            per_kind[kind] = per_kind.get(kind, 0.0) + cpu
+        batch.append((str(path.resolve()), led.rows(loaded.id)))
         planned[loaded.id] = rows
+    done = prerender_many(batch)
     peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
                resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
-    figures = {"schedule_s": time.time() - started, "cores": render_cpu / render_wall if render_wall else 0.0,
-               "peak_mb": peak, **{f"cpu_{k}": v / len(paths) for k, v in per_kind.items()}}
+    figures = {"schedule_s": time.time() - started, "cores": done.cores_used, "render_s": done.wall_s,
+               "rendered": done.rendered, "peak_mb": peak,
+               **{f"cpu_{k}": v / len(paths) for k, v in done.cpu_s_by_channel.items()}}
     return planned, figures
 
 
 def read_back_cost(ids: list[str]) -> dict[str, float]:
     """CPU seconds to read a stored rendering back, per kind (what a publication costs at its time)."""
     from flows import process
-    from flows.prerender import rendering_key
-    from practiceweek.artifacts import rendered_from_bytes
+    from flows.content import stored_rendering
 
     led = process.ledger()
     cost: dict[str, list[float]] = {}
     for row in (led.get(pid) for pid in ids[:200]):
-        if row is None or row.depends_on:
+        if row is None:
             continue
         started = time.process_time()
-        data = led.rendering(rendering_key(row.id, row.fingerprint))
-        if data is not None:
-            rendered_from_bytes(data)
+        if stored_rendering(row) is not None:
             cost.setdefault(row.channel, []).append(time.process_time() - started)
     return {kind: sum(v) / len(v) for kind, v in cost.items()}
 
@@ -191,7 +191,8 @@ def case_rendered(state: Path, partnerships: int) -> None:
     print(f"  scheduling (plan + render ahead): 15 partnerships {small_figures['schedule_s']:.1f} s, "
           f"{partnerships} partnerships {figures['schedule_s']:.1f} s "
           f"({figures['schedule_s'] / max(small_figures['schedule_s'], 1e-9):.1f}×); peak memory "
-          f"{figures['peak_mb']:.0f} MB; cores used while rendering ahead {figures['cores']:.2f}")
+          f"{figures['peak_mb']:.0f} MB; rendering ahead {figures['rendered']:.0f} publications took "
+          f"{figures['render_s']:.1f} s on {figures['cores']:.2f} cores (CPU s / wall s)")
     print(f"  CPU s per partnership by kind, rendered cold ahead of time: {kinds}")
     print(f"  CPU per publication read back from the store at its time: {stored}")
 
@@ -231,6 +232,58 @@ def report(name: str, rows: list, outbox: Path) -> dict[str, float]:  # type: ig
     return stats
 
 
+def run_cases(args: argparse.Namespace, state: Path) -> None:
+    if args.case in ("a", "all"):
+        paths = write_campaigns(state / "campaigns-a", "bench-a", 40)
+        t0 = time.time() + 45
+        ids = schedule_at(paths, [5] * 40, [t0 + 0.6 * i for i in range(200)])
+        rows = wait_done(ids, 45 + 120 + 120)
+        report("(a) 200 publications due 0.6 s apart: 200 publications", rows, state / "outbox")
+    if args.case in ("b", "all"):
+        paths = write_campaigns(state / "campaigns-b", "bench-b", 150)
+        t0 = (time.time() + 60) // 60 * 60 + 90  # the middle of a minute, ≥ 90 s ahead: one window
+        per = [7] * 100 + [6] * 50
+        ids = schedule_at(paths, per, [t0] * sum(per))
+        rows = wait_done(ids, (t0 - time.time()) + 240)
+        report(
+            "(b) burst: 1,000 publications from 150 campaigns due at the same instant: 1000 publications",
+            rows,
+            state / "outbox",
+        )
+    if args.case == "rendered":
+        case_rendered(state, args.partnerships)
+
+
+def on_production(args: argparse.Namespace, state: Path) -> None:
+    """The cases on the production set-up: PostgreSQL, authenticated Prefect server, N workers, healing."""
+    import threading
+
+    from deploy.production import open_stack, snapshot_repo
+
+    stack = open_stack(state / "stack")
+    stack.extra_env = {
+        "PRACTICEWEEK_REPO": snapshot_repo(ROOT, state / "repo"),
+        "PRACTICEWEEK_BRANCH": "main",
+        "PRACTICEWEEK_STATE": str(state / "state"),
+        "PRACTICEWEEK_OUTBOX": str(state / "outbox"),
+        "PREFECT_LOGGING_LEVEL": "WARNING",
+    }
+    stop = threading.Event()
+    try:
+        stack.up(args.workers)
+        stack.deploy()
+        os.environ.update({k: v for k, v in stack.client_env().items()
+                           if k.startswith(("PREFECT_", "PRACTICEWEEK_"))})
+        supervisor = threading.Thread(target=stack.supervise, args=(args.workers,),
+                                      kwargs={"heal_every": 3.0, "stop": stop}, daemon=True)
+        supervisor.start()
+        print(f"production set-up: PostgreSQL ledger, {args.workers} worker(s); state {state}", flush=True)
+        run_cases(args, state)
+    finally:
+        stop.set()
+        stack.down()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -238,9 +291,19 @@ def main() -> None:
     parser.add_argument("--case", choices=("a", "b", "all", "rendered"), default="all")
     parser.add_argument("--partnerships", type=int, default=150, help="rendered case: how many")
     parser.add_argument("--state", default=None, help="state folder (default: a new temporary one)")
+    parser.add_argument("--ledger", choices=("sqlite", "postgresql"), default="sqlite",
+                        help="postgresql: the production set-up (deploy/) instead of the embedded default")
+    parser.add_argument("--workers", type=int, default=2, help="with --ledger postgresql: how many workers")
     args = parser.parse_args()
     state = Path(args.state or tempfile.mkdtemp(prefix="practiceweek-bench-")).resolve()
     state.mkdir(parents=True, exist_ok=True)
+    extra = f" --partnerships {args.partnerships}" if args.case == "rendered" else ""
+    if args.ledger == "postgresql":
+        os.chmod(state, 0o711)  # PostgreSQL runs as its own OS user when started as root
+        on_production(args, state)
+        print(f"reproduce: .venv/bin/python bench/lateness.py --case {args.case}{extra} --ledger postgresql "
+              f"--workers {args.workers}")
+        return
     os.environ.update(
         {
             "PRACTICEWEEK_STATE": str(state),
@@ -258,25 +321,7 @@ def main() -> None:
     try:
         assert wait_served(server.api_url), "deployments not served"
         print(f"Prefect server {server.ui_url}; state {state}", flush=True)
-        if args.case in ("a", "all"):
-            paths = write_campaigns(state / "campaigns-a", "bench-a", 40)
-            t0 = time.time() + 45
-            ids = schedule_at(paths, [5] * 40, [t0 + 0.6 * i for i in range(200)])
-            rows = wait_done(ids, 45 + 120 + 120)
-            report("(a) 200 publications due 0.6 s apart: 200 publications", rows, state / "outbox")
-        if args.case in ("b", "all"):
-            paths = write_campaigns(state / "campaigns-b", "bench-b", 150)
-            t0 = (time.time() + 60) // 60 * 60 + 90  # the middle of a minute, ≥ 90 s ahead: one window
-            per = [7] * 100 + [6] * 50
-            ids = schedule_at(paths, per, [t0] * sum(per))
-            rows = wait_done(ids, (t0 - time.time()) + 240)
-            report(
-                "(b) burst: 1,000 publications from 150 campaigns due at the same instant: 1000 publications",
-                rows,
-                state / "outbox",
-            )
-        if args.case == "rendered":
-            case_rendered(state, args.partnerships)
+        run_cases(args, state)
     finally:
         serving.terminate()
         serving.wait(20)
@@ -284,7 +329,6 @@ def main() -> None:
 
         if server.started:
             stop_server(state)
-    extra = f" --partnerships {args.partnerships}" if args.case == "rendered" else ""
     print("reproduce: .venv/bin/python bench/lateness.py --case " + args.case + extra)
 
 

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 from practiceweek import textlimits
 from practiceweek.artifacts import Post, Rendered
+from practiceweek.planner import Publication
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,12 @@ class Connector(ABC):
     @abstractmethod
     def find(self, item: Rendered) -> Receipt | None:
         """Return the receipt of an earlier publication of ``item``, or None if it never arrived."""
+
+    def url_for(self, pub: Publication) -> str | None:
+        """The address ``pub`` will have once published, when this connector decides it (a folder, a
+        web root); None when only the provider knows (a share link, a post's id). Lets publications that
+        link to it be rendered ahead; a receipt with another address only means they render at send time."""
+        return None
 
     def engagement(self, items: list[Sent]) -> dict[str, Engagement]:
         """How each of ``items`` did so far, by publication id, read from the provider (batched and paced

@@ -12,14 +12,14 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from practiceweek.artifacts import Rendered
+from practiceweek.planner import Publication
 from practiceweek.settings import settings
 
 from ._files import atomic_write, read_receipt, safe_part, safe_relpath, write_receipt
 from .base import Connector, Receipt
 
 
-def _folder_of(root: Path, item: Rendered) -> Path:
-    pub = item.publication
+def _folder_of(root: Path, pub: Publication) -> Path:
     return (
         root
         / safe_part(pub.campaign)
@@ -47,7 +47,10 @@ class OutboxConnector(Connector):
         self.root = Path(folder or settings().outbox or "outbox")
 
     def folder(self, item: Rendered) -> Path:
-        return _folder_of(self.root, item)
+        return _folder_of(self.root, item.publication)
+
+    def url_for(self, pub: Publication) -> str | None:
+        return _folder_of(self.root, pub).resolve().as_uri()  # what ``publish``'s receipt says
 
     def files_for(self, item: Rendered) -> dict[str, bytes]:
         """Every file this item becomes, by name relative to its folder."""

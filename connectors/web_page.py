@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from practiceweek.artifacts import Rendered
+from practiceweek.planner import Publication
 from practiceweek.settings import settings
 
 from ._files import atomic_write, read_receipt, safe_part, safe_relpath, write_receipt
@@ -28,6 +29,12 @@ class WebPageConnector(Connector):
         env = settings()
         self.root = Path(folder or env.web_root or "site")
         self.base_url = base_url or env.web_base_url or self.root.resolve().as_uri()
+
+    def url_for(self, pub: Publication) -> str | None:
+        """Where the page's ``index.html`` is served (every rendered week page has one)."""
+        if pub.channel != "web_page":
+            return None
+        return f"{self.base_url.rstrip('/')}/{(Path(safe_part(pub.campaign)) / 'index.html').as_posix()}"
 
     def _receipts(self, item: Rendered) -> Path:
         return self.root / ".practiceweek" / "receipts" / safe_part(item.id.replace("/", "_"))

@@ -1,8 +1,10 @@
 """What a publication sends: rendered ahead of its time where possible, from the plan the ledger holds.
 
-A window run renders what is coming (``prepare``) into a cache of this process; the task takes it from
-there or renders then. If the campaign file was edited since the publication was scheduled, the task
-re-plans the file itself (see ``content_for``).
+Scheduling stores every publication rendered in the context it will be sent in (``flows.prerender``); the
+task reads that back. What was not rendered ahead (a join link made since, a crash before the pre-render
+finished) a window run renders while nothing is due (``prepare``) into a cache of this process, or the
+task renders it then and logs what that cost. If the campaign file was edited since the publication was
+scheduled, the task re-plans the file itself (see ``content_for``).
 """
 
 from __future__ import annotations
@@ -11,46 +13,69 @@ import threading
 import time
 
 from ledger import TERMINAL, Row
-from practiceweek.artifacts import Rendered, rendered_from_bytes
+from practiceweek.artifacts import RenderContext, Rendered, rendered_from_bytes
 
 from . import campaigns, process
 from .logs import run_logger
 from .outcomes import Outcome, fail, outcome_of
-from .prerender import rendering_key
+from .prerender import rendering_keys
 from .schedule import replan_edited
 
 _prepared: dict[tuple[str, str], Rendered] = {}
+_in_store: set[tuple[str, str]] = set()  # found stored in the context it goes out in: nothing to render
 _prepared_lock = threading.Lock()
 
 
 def is_prepared(row: Row) -> bool:
     with _prepared_lock:
-        return (row.id, row.fingerprint) in _prepared
+        return (row.id, row.fingerprint) in _prepared or (row.id, row.fingerprint) in _in_store
 
 
-def prepare(row: Row) -> Rendered | None:
-    """Render a publication ahead of its time (only once what it depends on is out)."""
+def _stored(row: Row, ctx: RenderContext) -> Rendered | None:
+    """The rendering stored ahead for ``row`` in context ``ctx``, if any."""
+    led = process.ledger()
+    for key in rendering_keys(row.id, row.fingerprint, ctx):
+        data = led.rendering(key)
+        if data is not None:
+            return rendered_from_bytes(data)
+    return None
+
+
+def stored_rendering(row: Row) -> Rendered | None:
+    """What scheduling stored for ``row`` in the context it goes out in now (None: it renders then)."""
+    return _stored(row, campaigns.context_for(row))
+
+
+def prepare(row: Row) -> bool:
+    """Make sure a publication is rendered ahead of its time: stored, or rendered now into this process's
+    cache (only once what it depends on is out). False: not yet, or it cannot be."""
     led = process.ledger()
     for dep in row.depends_on:
         d = led.get(dep)
         if d is not None and d.state not in TERMINAL:
-            return None
+            return False
+    ctx = campaigns.context_for(row)
+    if led.has_renderings(list(rendering_keys(row.id, row.fingerprint, ctx))):
+        with _prepared_lock:
+            _in_store.add((row.id, row.fingerprint))
+        return True
     found = campaigns.publication_of(row)
     if found is None:
-        return None
-    rendered = campaigns.render(found[0], found[1], campaigns.context_for(row))
+        return False
+    rendered = campaigns.render(found[0], found[1], ctx)
     with _prepared_lock:
         _prepared[(row.id, row.fingerprint)] = rendered
-    return rendered
+    return True
 
 
 def _rendered_from_file(row: Row) -> Rendered | None:
-    """Rendered ahead (stored in the ledger, or prepared by this window run), or rendered now from the
-    campaign file if it still plans ``row`` as scheduled (and the lateness that costs is logged)."""
-    if not row.depends_on:
-        stored = process.ledger().rendering(rendering_key(row.id, row.fingerprint))
-        if stored is not None:
-            return rendered_from_bytes(stored)
+    """Rendered ahead (stored in the ledger in the context it goes out in, or prepared by this window
+    run), or rendered now from the campaign file if it still plans ``row`` as scheduled (and the
+    lateness that costs is logged)."""
+    ctx = campaigns.context_for(row)
+    stored = _stored(row, ctx)
+    if stored is not None:
+        return stored
     with _prepared_lock:
         ready = _prepared.pop((row.id, row.fingerprint), None)
     if ready is not None:
@@ -59,10 +84,9 @@ def _rendered_from_file(row: Row) -> Rendered | None:
     if found is None or found[1].fingerprint != row.fingerprint:
         return None
     started = time.perf_counter()
-    rendered = campaigns.render(found[0], found[1], campaigns.context_for(row))
-    if not row.depends_on:
-        run_logger().info("%s was not rendered ahead: rendering it cost %.2f s", row.id,
-                              time.perf_counter() - started)
+    rendered = campaigns.render(found[0], found[1], ctx)
+    run_logger().info("%s was not rendered ahead: rendering it cost %.2f s", row.id,
+                      time.perf_counter() - started)
     return rendered
 
 

@@ -6,7 +6,9 @@
    stopped beating gets a new generation), except those held by a stopped connector (per account);
 4. a work pool Prefect marks NOT_READY (no worker polls it) is an operators' alert: the alert-operators
    deployment runs on that pool, so only a process outside it, like this one, can tell;
-5. alerts recorded while nobody could send them are sent.
+5. alerts recorded while nobody could send them are sent;
+6. what is due within the hour and links to results that came back since it was scheduled (a Teams
+   join link) is rendered again ahead, in the background (``prerender.render_soon_again``).
 
 Steps 1, 2 and 5 need only the ledger, so they work while the Prefect server is down; steps 3 and 4 need the
 server and are skipped (and retried at the next round) while it is not answering.
@@ -24,6 +26,7 @@ from . import events, orphans, process
 from .alerts import held_too_long, record_idle_pool, send_due_alerts
 from .deployments import register
 from .pools import idle_pool
+from .prerender import render_soon_again
 from .windows import end_orphaned_task_runs, ensure_windows
 
 HORIZON_S = 120.0  # re-arm windows for publications due within this long (later ones are scheduled)
@@ -115,4 +118,8 @@ def heal(now: float | None = None, windows: bool = True) -> Healed:
         done.alerts = send_due_alerts()
     except Exception as exc:  # noqa: BLE001 - one failed sweep must not stop healing: next round
         done.errors.append(f"alerts: {exc}"[:300])
+    try:
+        render_soon_again(now)
+    except Exception as exc:  # noqa: BLE001 - they render at send time instead
+        done.errors.append(f"render ahead: {exc}"[:300])
     return done

@@ -25,13 +25,14 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from ledger import Ledger, Row, unavailable, worker_id
 from practiceweek.settings import Settings, settings
 
-from . import campaigns, names, orphans, process
+from . import campaigns, events, names, orphans, process
 from .content import is_prepared, prepare
 from .logs import run_logger
 from .outcomes import Outcome, alert_now
 from .publish_one import publish
 from .runs import name_this_run
 from .status import publish_plan_tables
+from .timing import lane_of
 
 RENDER_SLICE_S = 0.3  # render ahead for at most this long between two looks at what is due
 LEDGER_OUTAGE_S = 300.0  # a window run waits this long for its ledger's database to come back
@@ -47,14 +48,17 @@ T = TypeVar("T")
     log_prints=True,
     persist_result=False,
 )
-def publish_window(window_start: float, ledger_key: str | None = None, generation: int = 1) -> dict[str, int]:
-    """Publish every publication due by the end of this window, each at its own time."""
+def publish_window(
+    window_start: float, ledger_key: str | None = None, generation: int = 1, lane: int = 0, lanes: int = 1
+) -> dict[str, int]:
+    """Publish every publication due by the end of this window (of its lane's campaigns, in a crowded
+    window), each at its own time."""
     log = get_run_logger()
     led = process.ledger()
     if ledger_key and led.key != ledger_key:
         log.info("this run belongs to another ledger (%s); nothing to do here", ledger_key)
         return {}
-    run = WindowRun(led, window_start, _flow_run_id())
+    run = WindowRun(led, window_start, _flow_run_id(), lane=lane, lanes=lanes)
     through_outages(run.start)
     while not through_outages(run.finished):
         through_outages(run.step)
@@ -110,20 +114,24 @@ class WindowRun:
     last_beat: float = 0.0
     next_at: float | None = None
     rendered_one: bool = False
+    lane: int = 0  # in a crowded window: this run publishes the campaigns of its lane …
+    lanes: int = 1  # … of this many (more may be added while it runs: it looks each step)
 
     @property
     def end(self) -> float:
         return self.window_start + self.cfg.window_s
 
     def _ours(self, row: Row, now: float) -> bool:
-        """This window's publications, and earlier ones left behind (a lost or crashed run)."""
+        """This window's publications of this lane, and earlier ones left behind (a lost or crashed run)."""
+        if lane_of(row.campaign, self.lanes) != self.lane:
+            return False
         return row.scheduled_at >= self.window_start or row.scheduled_at < now - self.cfg.heal_s
 
     # --- start ------------------------------------------------------------------------------------------
     def start(self) -> None:
         """Beat, reconcile what a dead worker left, send pending alerts, name the run, show progress."""
         log = get_run_logger()
-        self.led.window_beat(self.window_start, self.flow_run_id)
+        self._beat(force=True)
         recovered = orphans.recover_orphans()
         if recovered:
             log.warning(
@@ -158,9 +166,11 @@ class WindowRun:
             wake = min(self.end, self.next_at if self.next_at is not None else self.end, time.time() + 0.5)
             time.sleep(max(0.0, min(wake - time.time(), 0.5)))
 
-    def _beat(self) -> None:
-        if time.time() - self.last_beat > 2:
-            self.led.window_beat(self.window_start, self.flow_run_id)
+    def _beat(self, force: bool = False, state: str = "running") -> None:
+        """Say this run is alive (every 2 s), and look whether the window gained lanes meanwhile."""
+        if force or time.time() - self.last_beat > 2:
+            self.led.window_beat(self.window_start, self.flow_run_id, state=state, lane=self.lane)
+            self.lanes = max(self.lanes, self.led.window_lanes(self.window_start))
             self.last_beat = time.time()
 
     def _submit_due(self, due: list[Row]) -> None:
@@ -187,7 +197,7 @@ class WindowRun:
                 continue
             self.rendered_one = True
             try:
-                if prepare(r) is None:
+                if not prepare(r):
                     self.unrenderable.add(r.id)
             except Exception as exc:  # noqa: BLE001 - the task renders again and reports it
                 self.unrenderable.add(r.id)
@@ -247,20 +257,22 @@ class WindowRun:
         """The window is over, every task is done, and nothing more arrived for it meanwhile."""
         if not self._closing():
             return False
-        self.led.window_beat(self.window_start, self.flow_run_id, state="done")
+        self._beat(force=True, state="done")
         late_arrivals = [
             r
             for r in self.led.due(self.end)
             if r.id not in self.submitted and r.scheduled_at >= self.window_start
+            and lane_of(r.campaign, self.lanes) == self.lane
         ]
         if not late_arrivals:
             return True
-        self.led.window_beat(self.window_start, self.flow_run_id)  # more arrived while closing: keep going
+        self._beat(force=True)  # more arrived while closing: keep going
         return False
 
     # --- finish -----------------------------------------------------------------------------------------
     def finish(self) -> dict[str, int]:
         """Count the outcomes, record what went out, refresh the plan tables."""
+        events.flush()
         alert_now()
         results: dict[str, int] = {}
         for fut in self.submitted.values():

@@ -242,6 +242,7 @@ def schedule_campaign(
     diff, text = apply_campaign(loaded, rehearse=rehearse, speed=speed, real=real)
     print(text)
     record_diff(loaded.id, text)
+    events.flush()
     return {
         "campaign": loaded.id,
         "added": len(diff.added),

@@ -1,10 +1,12 @@
-"""Window runs: one prefetched ``publish-window`` flow run per window of time with something due."""
+"""Window runs: one prefetched ``publish-window`` flow run per window of time with something due, and in a
+crowded window one per lane (each its own process, sharing the window's publications by campaign)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -31,7 +33,7 @@ from practiceweek.settings import settings
 
 from .campaigns import zone_of
 from .names import DEPLOYMENTS, ROLES, tags_for, window_name
-from .timing import window_of
+from .timing import lane_of, lanes_for, window_of
 
 PUBLISH_WINDOW = DEPLOYMENTS["window"]  # the deployment every window run comes from
 OPEN = [StateType.RUNNING, StateType.PENDING]
@@ -57,34 +59,58 @@ def ensure_windows(
             by_window.setdefault(window_of(max(r.scheduled_at, now), cfg.window_s), []).append(r)
     names = []
     for start, items in sorted(by_window.items()):
-        lost = led.window_run(start)
-        gen = led.window_needed(start, now, lead_s=cfg.lead_s)
-        if gen is None:
-            continue
-        if lost and gen > 1:
-            _mark_crashed(lost)
-        items.sort(key=lambda r: r.scheduled_at)
-        name = window_name(items, items[0].planned_at, zone_of(items[0].campaign))
-        _start_window_run(led, start, start - cfg.lead_s, gen, name, items, register)
-        names.append(name)
+        lanes = max(led.window_lanes(start), lanes_for(len(items), cfg.window_lanes, cfg.lane_size))
+        for lane in range(lanes):
+            mine = [r for r in items if lane_of(r.campaign, lanes) == lane]
+            if mine:
+                names += _ensure_lane(led, start, Lane(lane, lanes), mine, now, register)
     return names
+
+
+@dataclass(frozen=True)
+class Lane:
+    """Which share of a window's publications a run publishes: campaigns whose ``lane_of`` is ``index``."""
+
+    index: int = 0
+    of: int = 1
+
+
+def _ensure_lane(
+    led: Ledger, start: float, lane: Lane, items: list[Row], now: float, register: Callable[[], None] | None
+) -> list[str]:
+    """A live run for the window's lane: none yet, or its last one lost (marked Crashed, replaced)."""
+    lost = led.window_run(start, lane.index)
+    gen = led.window_needed(start, now, lead_s=settings().lead_s, lane=lane.index)
+    if gen is None:
+        return []
+    if lost and gen > 1:
+        _mark_crashed(lost)
+    items.sort(key=lambda r: r.scheduled_at)
+    name = window_name(items, items[0].planned_at, zone_of(items[0].campaign))
+    if lane.of > 1:
+        name += f" · lane {lane.index + 1}/{lane.of}"
+    _start_window_run(led, start, gen, lane, name, items, register)
+    return [name]
 
 
 def _start_window_run(
     led: Ledger,
     start: float,
-    run_at: float,
     gen: int,
+    lane: Lane,
     name: str,
     items: list[Row],
     register: Callable[[], None] | None,
 ) -> None:
-    """Create the window's run on the server, to start at ``run_at`` (idempotent per generation)."""
+    """Create the window's run on the server, to start ``lead_s`` before the window (idempotent per
+    generation and lane)."""
+    run_at = start - settings().lead_s
     kwargs: dict[str, Any] = dict(
-        parameters={"window_start": start, "ledger_key": led.key, "generation": gen},
+        parameters={"window_start": start, "ledger_key": led.key, "generation": gen,
+                    "lane": lane.index, "lanes": lane.of},
         scheduled_time=dt.datetime.fromtimestamp(run_at, dt.UTC),
         timeout=0,
-        idempotency_key=f"window:{led.key}:{int(start)}:{gen}",
+        idempotency_key=f"window:{led.key}:{int(start)}:{gen}" + (f":lane-{lane.index}" * bool(lane.index)),
         flow_run_name=name,
         tags=tags_for(items),
         as_subflow=False,

@@ -39,9 +39,11 @@ _SCHEMA = [
         account TEXT NOT NULL DEFAULT '')""",
     """CREATE INDEX IF NOT EXISTS publications_due ON publications (state, scheduled_at)""",
     """CREATE INDEX IF NOT EXISTS publications_campaign ON publications (campaign)""",
+    # one row per window run: a crowded window has several lanes, each its own run (and process)
     """CREATE TABLE IF NOT EXISTS windows (
-        start DOUBLE PRECISION PRIMARY KEY, gen INTEGER NOT NULL, state TEXT NOT NULL,
-        heartbeat DOUBLE PRECISION, flow_run_id TEXT, updated_at DOUBLE PRECISION NOT NULL)""",
+        start DOUBLE PRECISION NOT NULL, lane INTEGER NOT NULL DEFAULT 0, gen INTEGER NOT NULL,
+        state TEXT NOT NULL, heartbeat DOUBLE PRECISION, flow_run_id TEXT,
+        updated_at DOUBLE PRECISION NOT NULL, PRIMARY KEY (start, lane))""",
     # operators' alerts: written in the same transaction as the failure they report, sent by whoever sweeps
     """CREATE TABLE IF NOT EXISTS alerts (
         key TEXT PRIMARY KEY, kind TEXT NOT NULL, subject TEXT NOT NULL, publication TEXT, connector TEXT,
@@ -73,6 +75,7 @@ _SCHEMA = [
     """CREATE INDEX IF NOT EXISTS readings_due ON readings (state, due_at)""",
 ]
 
+_WINDOWS = next(i for i, sql in enumerate(_SCHEMA) if "TABLE IF NOT EXISTS windows" in sql)
 _STOPPED = next(i for i, sql in enumerate(_SCHEMA) if "TABLE IF NOT EXISTS stopped_connectors" in sql)
 
 
@@ -107,6 +110,18 @@ def unavailable(exc: BaseException) -> bool:
     return isinstance(exc, psycopg.OperationalError)
 
 
+_writers: dict[str, threading.Lock] = {}  # SQLite file → the lock this process's writers queue on
+_writers_lock = threading.Lock()
+
+
+def _writer_lock(path: str) -> threading.Lock:
+    """One lock per SQLite file and process. SQLite lets one writer in at a time and makes the others
+    poll with growing sleeps (up to 100 ms each); a publish task's threads queue here instead, so the
+    lock passes at once from one to the next (other processes still meet SQLite's own)."""
+    with _writers_lock:
+        return _writers.setdefault(str(Path(path).resolve()), threading.Lock())
+
+
 class Database:
     """One connection per thread, transactions, and the schema created on first use."""
 
@@ -118,6 +133,7 @@ class Database:
             path = self.url.removeprefix("sqlite:///").removeprefix("sqlite://")
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             self._path = path
+            self._writer = _writer_lock(path)
         with self._tx() as cur:
             if self.postgres:  # concurrent first CREATE TABLE IF NOT EXISTS races on pg_type: serialise it
                 cur.execute("SELECT pg_advisory_xact_lock(7283510)")
@@ -157,6 +173,14 @@ class Database:
             )
             cur.execute("DROP TABLE stopped_connectors")
             cur.execute("ALTER TABLE stopped_connectors_new RENAME TO stopped_connectors")
+        if "lane" not in self._columns(cur, "windows"):  # one run per window before lanes: rebuild
+            cur.execute(_SCHEMA[_WINDOWS].replace("windows", "windows_new", 1))
+            cur.execute(
+                "INSERT INTO windows_new (start, lane, gen, state, heartbeat, flow_run_id, updated_at) "
+                "SELECT start, 0, gen, state, heartbeat, flow_run_id, updated_at FROM windows"
+            )
+            cur.execute("DROP TABLE windows")
+            cur.execute("ALTER TABLE windows_new RENAME TO windows")
 
     def _conn(self) -> Any:
         conn = getattr(self._local, "conn", None)
@@ -200,21 +224,22 @@ class Database:
                     stack.enter_context(conn.transaction())
                 yield conn.cursor()
             return
-        cur = conn.cursor()
-        for attempt in range(200):
+        with self._writer:
+            cur = conn.cursor()
+            for attempt in range(200):
+                try:
+                    cur.execute("BEGIN IMMEDIATE")
+                    break
+                except sqlite3.OperationalError:
+                    if attempt == 199:
+                        raise
+                    time.sleep(0.05)
             try:
-                cur.execute("BEGIN IMMEDIATE")
-                break
-            except sqlite3.OperationalError:
-                if attempt == 199:
-                    raise
-                time.sleep(0.05)
-        try:
-            yield cur
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+                yield cur
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
 
     def _read(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         try:

@@ -6,6 +6,7 @@ Renderers (``practiceweek.render``) produce these; connectors consume them.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,6 +42,22 @@ class RenderContext:
     sequence: int = 0  # raised each time an already-sent event changes (.ics SEQUENCE)
     cancelled: bool = False  # render a cancellation (METHOD:CANCEL) instead
 
+    def digest(self, *, sequence: bool) -> str:
+        """What in this context a rendering can show: the week pages' URLs (the only links renderers
+        read), the join links and, with ``sequence``, the invitations' SEQUENCE. Two contexts with the
+        same digest render a publication the same way, so a rendering made ahead with the URLs its
+        dependencies will have is the one to send once they have them."""
+        shown = {
+            "links": {k: v for k, v in sorted(self.links.items()) if PAGE_MARK in k},
+            "join_urls": dict(sorted(self.join_urls.items())),
+            "sequence": self.sequence if sequence else None,
+            "cancelled": self.cancelled,
+        }
+        return hashlib.sha256(json.dumps(shown, sort_keys=True).encode()).hexdigest()[:16]
+
+
+PAGE_MARK = "/web_page/"  # in a publication id: the week's web page, whose URL renderers link to
+
 
 @dataclass(frozen=True)
 class Rendered:
@@ -63,6 +80,11 @@ class Rendered:
     @property
     def id(self) -> str:
         return self.publication.id
+
+    @property
+    def invites(self) -> bool:
+        """Carries a calendar invitation (so its context's SEQUENCE shows in it)."""
+        return self.ics is not None or any(a.content_type == "text/calendar" for a in self.attachments)
 
 
 # --- stored renderings: JSON, bytes as base64 (never pickle: the store is shared between workers) ---------

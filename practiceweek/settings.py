@@ -92,6 +92,18 @@ class Settings(BaseSettings):
         "Seconds before its window a window run is scheduled (also the workers' prefetch), so it is "
         "ready when the window opens.",
     )
+    window_lanes: int = _field(
+        TIMING,
+        2,
+        "Most window runs (each its own process) that share a crowded window's publications, by "
+        "campaign, so a burst uses more than one core. 1: one run per window.",
+    )
+    lane_size: int = _field(
+        TIMING,
+        200,
+        "Publications of a window that make it crowded: one more lane per this many, up to "
+        "PRACTICEWEEK_WINDOW_LANES.",
+    )
     prepare_s: float = _field(
         TIMING, 60.0, "Seconds ahead of its due time a publication is rendered and checked."
     )

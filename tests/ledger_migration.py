@@ -32,6 +32,9 @@ OLD_SCHEMA = [
     """CREATE TABLE stopped_connectors (
         connector TEXT PRIMARY KEY, reason TEXT NOT NULL, status INTEGER,
         stopped_at DOUBLE PRECISION NOT NULL)""",
+    """CREATE TABLE windows (
+        start DOUBLE PRECISION PRIMARY KEY, gen INTEGER NOT NULL, state TEXT NOT NULL,
+        heartbeat DOUBLE PRECISION, flow_run_id TEXT, updated_at DOUBLE PRECISION NOT NULL)""",
 ]
 PENDING, SENT = "c/mon/mastodon/daily", "c/mon/x/daily"
 
@@ -43,6 +46,7 @@ def write_old_ledger(url: str) -> None:
         ("INSERT INTO meta (key, value) VALUES (?, ?)", ("ledger_id", "old0ledger01")),
         ("INSERT INTO campaigns (id, path, revision, updated_at) VALUES (?, ?, 1, ?)", ("c", "c.yaml", now)),
         ("INSERT INTO stopped_connectors VALUES (?, ?, ?, ?)", ("mastodon", "Mastodon 401", 401, now)),
+        ("INSERT INTO windows VALUES (?, ?, ?, ?, ?, ?)", (600.0, 2, "done", now, "run-old", now)),
     ]
     for pid, state in ((PENDING, "pending"), (SENT, "sent")):
         rows.append((
@@ -88,6 +92,9 @@ def check_migrated(url: str) -> None:
     assert led.stop_connector("mastodon", "Mastodon 401", 401, account="iowscp-mastodon")
     assert led.resume_connector("mastodon") and set(led.stopped()) == {("mastodon", "iowscp-mastodon")}
     diff = led.apply("c", [_planned(PENDING, "iowscp-mastodon", "f2"), _planned(SENT, "", "f1")])
+    assert (led.window_lanes(600.0), led.window_run(600.0)) == (1, "run-old")  # one lane before lanes
+    assert led.window_needed(600.0, lane=1) == 1 and led.window_lanes(600.0) == 2  # the window grows one
+    assert led.window_needed(600.0, now=time.time()) == 3  # lane 0 keeps its generations
     moved = led.get(PENDING)
     assert moved is not None and moved.route == ("mastodon", "iowscp-mastodon")
     assert PENDING in [pid for pid, *_ in diff.moved] + diff.updated

@@ -13,7 +13,7 @@ import mimetypes
 from pathlib import Path
 from typing import Any
 
-from ..artifacts import RenderContext
+from ..artifacts import PAGE_MARK, RenderContext
 from ..channels import resolve
 from ..dates import day_date, day_key, week_dates
 from ..links import NO_TAGS, Tagger, tagger
@@ -195,7 +195,7 @@ def week_page(loaded: Loaded, pub: Publication | None, ctx: RenderContext) -> st
     key = f"{loaded.id}/{pub.day if pub else 'week'}/web_page/daily"
     if key in ctx.links:
         return ctx.links[key]
-    pages = [url for pid, url in ctx.links.items() if "/web_page/" in pid]
+    pages = [url for pid, url in ctx.links.items() if PAGE_MARK in pid]
     return pages[-1] if pages else None
 
 

@@ -1,5 +1,7 @@
-"""Render ahead: a scheduled week is rendered in a process pool and stored in the ledger, whole for the
-publications that depend on nothing; a re-plan renders only what it changed."""
+"""Render ahead: a scheduled week is rendered in a process pool and stored in the ledger, every publication
+in the context it will go out in (the week page's URL its connector decides); a re-plan renders only what
+it changed, and a dependency that comes back with another URL means a render at send time, never a stale
+link."""
 
 from __future__ import annotations
 
@@ -7,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from flows import process
-from flows.prerender import prerender, rendering_key
+from flows import campaigns, process
+from flows.content import stored_rendering
+from flows.prerender import prerender, prerender_many, render_soon_again, wait_rendered_again
 from flows.schedule import planned_rows
-from ledger import Ledger
-from practiceweek.artifacts import RenderContext, rendered_from_bytes
+from ledger import Ledger, Row
+from practiceweek.artifacts import RenderContext
 from practiceweek.loader import load
 from practiceweek.planner import plan
 from practiceweek.render import render
@@ -23,9 +26,16 @@ SEED = CAMPAIGNS / "hscp-learning-from-reviews-2024.yaml"
 @pytest.fixture()
 def led(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ledger:
     monkeypatch.setenv("PRACTICEWEEK_LEDGER_URL", f"sqlite:///{tmp_path / 'ledger.sqlite3'}")
+    monkeypatch.setenv("PRACTICEWEEK_OUTBOX", str(tmp_path / "outbox"))
     process.reset()
     yield process.ledger()
     process.reset()
+
+
+def _send(led: Ledger, row: Row, url: str) -> None:
+    """Record ``row`` as gone out at ``url`` (what the publish task does once its connector answers)."""
+    assert led.claim(row.id, revision=row.revision)
+    assert led.mark_sent(row.id, f"remote-{row.id}", url)
 
 
 def test_a_week_is_rendered_ahead_once_and_read_back_exactly(led: Ledger) -> None:
@@ -36,15 +46,14 @@ def test_a_week_is_rendered_ahead_once_and_read_back_exactly(led: Ledger) -> Non
     assert independent and len(independent) < len(rows)  # some publications carry their dependencies' links
 
     done = prerender(str(SEED), rows)
-    assert done.rendered == len(rows) and done.stored == len(independent)
+    assert done.rendered == len(rows) and done.stored == len(rows)  # dependants too, not at send time
     assert set(done.cpu_s_by_channel) == {r.channel for r in rows}
 
     pubs = {p.id: p for p in plan(loaded.model)}
     for row in independent:
-        stored = led.rendering(rendering_key(row.id, row.fingerprint))
-        assert stored is not None, row.id
-        again = rendered_from_bytes(stored)
-        direct = render(loaded, pubs[row.id], RenderContext())
+        again = stored_rendering(row)
+        assert again is not None, row.id
+        direct = render(loaded, pubs[row.id], RenderContext(sequence=row.revision))
         assert (again.subject, again.text, again.eml is None, len(again.posts)) == (
             direct.subject, direct.text, direct.eml is None, len(direct.posts)
         )
@@ -52,6 +61,48 @@ def test_a_week_is_rendered_ahead_once_and_read_back_exactly(led: Ledger) -> Non
 
     second = prerender(str(SEED), rows)  # nothing changed: nothing rendered again
     assert second.rendered == 0 and second.skipped == len(rows)
+
+
+def test_what_links_to_the_week_page_is_stored_with_the_url_the_page_gets(led: Ledger) -> None:
+    loaded = load(SEED)
+    led.apply(loaded.id, planned_rows(loaded, led, real=True))
+    prerender(str(SEED), led.rows(loaded.id))
+    page = led.get(f"{loaded.id}/mon/web_page/daily")
+    email = led.get(f"{loaded.id}/mon/email/daily")
+    assert page is not None and email is not None and page.id in email.depends_on
+    assert stored_rendering(email) is None  # its page is not out yet: no URL to link to
+
+    url = process.connector(*page.route).url_for(campaigns.publication_of(page)[1])  # type: ignore[index]
+    assert url and url.startswith("file://")
+    _send(led, page, url)  # the page went out where the outbox said it would
+    monday = [r for r in led.rows(loaded.id) if page.id in r.depends_on]
+    assert {r.channel for r in monday} == {"poster", "email"}  # the day's poster, the week's, the email
+    for row in monday:
+        stored = stored_rendering(row)
+        assert stored is not None, row.id  # read back at its time, not rendered
+        found = campaigns.publication_of(row)
+        assert found is not None
+        direct = render(found[0], found[1], campaigns.context_for(row))
+        assert (stored.subject, stored.text, stored.html) == (direct.subject, direct.text, direct.html)
+    stored_email = stored_rendering(email)
+    assert stored_email is not None and stored_email.html is not None
+    assert url in stored_email.html  # "every day of the week" links to the page as published
+
+
+def test_a_page_published_elsewhere_means_rendering_at_send_time_not_a_stale_link(led: Ledger) -> None:
+    loaded = load(SEED)
+    led.apply(loaded.id, planned_rows(loaded, led, real=True))
+    prerender(str(SEED), led.rows(loaded.id))
+    page = led.get(f"{loaded.id}/mon/web_page/daily")
+    assert page is not None
+    _send(led, page, "https://elsewhere.example.gov.uk/week/")  # not where the connector predicted
+    poster = led.get(f"{loaded.id}/mon/poster/daily")
+    assert poster is not None and stored_rendering(poster) is None
+
+    again = prerender_many([(str(SEED), led.rows(loaded.id))])  # its dependants again, in their real context
+    assert 0 < again.rendered < len(led.rows(loaded.id))
+    stored = stored_rendering(poster)
+    assert stored is not None and "elsewhere.example.gov.uk" in stored.text + str(stored.attachments[0].alt)
 
 
 def test_a_replan_renders_only_what_it_changed(led: Ledger, tmp_path: Path) -> None:
@@ -70,3 +121,19 @@ def test_a_replan_renders_only_what_it_changed(led: Ledger, tmp_path: Path) -> N
     assert 0 < len(changed) < len(before)  # Monday's summary reaches some publications, not all
     again = prerender(str(week), led.rows(loaded.id))
     assert again.rendered == len(changed)
+
+
+def test_healing_renders_again_what_a_result_made_since_scheduling_decides(led: Ledger) -> None:
+    loaded = load(SEED)
+    led.apply(loaded.id, planned_rows(loaded, led, real=True))
+    prerender(str(SEED), led.rows(loaded.id))
+    page = led.get(f"{loaded.id}/mon/web_page/daily")
+    email = led.get(f"{loaded.id}/mon/email/daily")
+    assert page is not None and email is not None
+    _send(led, page, "https://elsewhere.example.gov.uk/week/")  # a URL scheduling could not know
+    assert stored_rendering(email) is None
+
+    assert render_soon_again()  # what heal runs every round: due within the hour (the seed week is past)
+    wait_rendered_again(120)
+    stored = stored_rendering(email)
+    assert stored is not None and stored.html is not None and "elsewhere.example.gov.uk" in stored.html

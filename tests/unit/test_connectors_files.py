@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from connectors.base import PermanentError
-from connectors.registry import NAMES, get_connector
+from connectors.base import Connector, PermanentError
+from connectors.registry import NAMES, connector_class, get_connector
 from practiceweek.artifacts import Attachment, Rendered
 from tests.servers import items
 
@@ -70,6 +70,17 @@ def test_web_page_publishes_files_atomically(tmp_path: Path) -> None:
     assert (tmp_path / campaign / "index.html").read_bytes().startswith(b"<!doctype html>")
     assert web.find(items.page()) == receipt
     assert not [p for p in tmp_path.rglob("*") if p.name.endswith(".tmp")]
+
+
+def test_file_connectors_say_ahead_the_url_a_publication_will_have(tmp_path: Path) -> None:
+    """What links to the week page is rendered ahead with this URL: it must be the receipt's."""
+    web = get_connector("web_page", folder=tmp_path / "site", base_url="https://intranet.example/spw/")
+    outbox = get_connector("outbox", folder=tmp_path / "outbox")
+    for conn in (web, outbox):
+        predicted = conn.url_for(items.page().publication)
+        assert predicted is not None and predicted == conn.publish(items.page()).url
+    assert web.url_for(items.card().publication) is None  # the web root serves pages only
+    assert connector_class("x").url_for is Connector.url_for  # a post's address: only the provider knows
 
 
 def test_web_page_refuses_paths_outside_the_root(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from flows.timing import lane_of, lanes_for
 from ledger import Ledger, Planned
 
 
@@ -136,6 +137,20 @@ def test_window_runs_are_deduplicated_until_stale(led: Ledger) -> None:
     assert led.window_needed(600.0, now=__import__("time").time()) is None  # it is alive
     led.window_beat(600.0, "run-1", state="done")
     assert led.window_needed(600.0) == 2  # finished: a new run for late-comers
+
+
+def test_a_crowded_window_has_lanes_each_with_its_own_run(led: Ledger) -> None:
+    assert led.window_lanes(600.0) == 1
+    assert led.window_needed(600.0, now=550) == 1 and led.window_needed(600.0, now=550, lane=1) == 1
+    assert led.window_lanes(600.0) == 2
+    led.window_beat(600.0, "run-b", lane=1)
+    assert (led.window_run(600.0), led.window_run(600.0, lane=1)) == (None, "run-b")
+    led.window_beat(600.0, "run-b", state="done", lane=1)
+    assert led.window_needed(600.0, lane=1) == 2  # lane 1's run is over; lane 0's is still scheduled
+    assert led.window_needed(600.0, now=551) is None
+    assert [lanes_for(n, 2, 200) for n in (0, 1, 200, 201, 5000)] == [1, 1, 1, 2, 2]
+    shares = {lane_of(f"bench-r-{i:03d}", 2) for i in range(20)}
+    assert shares == {0, 1} and lane_of("c", 1) == 0  # campaigns spread; one lane takes them all
 
 
 def test_due_lists_open_publications_in_time_order(led: Ledger) -> None:

@@ -210,3 +210,18 @@ def test_preview_of_a_week_with_every_channel_off(tmp_path):
     index = preview(loaded, tmp_path).read_text(encoding="utf-8")
     assert loaded.model.campaign.organiser.name in index
     assert (tmp_path / "mon.html").exists()
+
+
+def test_a_render_context_digest_covers_what_renderings_show_and_nothing_else() -> None:
+    """Renderings made ahead are found by this digest: the page URLs, join links and (for what carries
+    an invitation) SEQUENCE change it; another publication's URL (a poster's share link) does not."""
+    page = {"c/mon/web_page/daily": "https://example.gov.uk/c/index.html"}
+    base = RenderContext(links=page, sequence=1)
+    same = RenderContext(links={**page, "c/mon/poster/daily": "https://share/1"}, sequence=1)
+    assert base.digest(sequence=False) == same.digest(sequence=False)
+    assert base.digest(sequence=False) != RenderContext(sequence=1).digest(sequence=False)
+    assert base.digest(sequence=False) != RenderContext(links=page, join_urls={"e": "https://t/j"},
+                                                        sequence=1).digest(sequence=False)
+    later = RenderContext(links=page, sequence=2)
+    assert base.digest(sequence=False) == later.digest(sequence=False)
+    assert base.digest(sequence=True) != later.digest(sequence=True)
