@@ -20,6 +20,7 @@ import json
 import logging
 import multiprocessing
 import os
+import sys
 import threading
 import time
 from collections.abc import Iterable
@@ -114,15 +115,20 @@ def _render_unit(path: str, ledger_url: str, wanted: Wanted) -> tuple[int, int, 
 
 
 # --- in the scheduling process --------------------------------------------------------------------------
+CODE_ROOT = str(Path(__file__).resolve().parent.parent)  # the folder holding flows/, ledger/, practiceweek/
 _pool: ProcessPoolExecutor | None = None
 _pool_lock = threading.Lock()
 
 
 def _shared_pool() -> ProcessPoolExecutor:
-    """One pool per process, its workers started once (spawned: no forked Prefect threads)."""
+    """One pool per process, its workers started once (spawned: no forked Prefect threads). A spawned child
+    starts with this process's ``sys.path``: the code root goes first so it imports the same ``flows`` as this
+    process (a worker's fresh clone), not whatever copy is installed."""
     global _pool
     with _pool_lock:
         if _pool is None:
+            if CODE_ROOT not in sys.path:
+                sys.path.insert(0, CODE_ROOT)
             _pool = ProcessPoolExecutor(os.cpu_count() or 1, mp_context=multiprocessing.get_context("spawn"))
             atexit.register(_pool.shutdown, wait=False, cancel_futures=True)
         return _pool

@@ -170,3 +170,9 @@ def test_two_workers_publish_a_week_exactly_once_through_a_worker_kill(rig: Any)
     assert takers, logs
     for name in takers:
         assert "Deployment step 'git_clone' completed successfully" in logs[name]
+    # scheduling on a worker renders the week ahead in its process pool (the pool's children import the
+    # worker's clone: a file entrypoint made them fail with "attempted relative import")
+    worked = "".join(logs.values())
+    failed = [line for line in worked.splitlines() if "could not render" in line]
+    assert not failed, failed[:3]
+    assert "publication(s) of" in worked and "ahead (" in worked

@@ -183,26 +183,29 @@ def test_prefect_yaml_declares_the_served_deployments_by_role_and_their_triggers
 
     spec = yaml.safe_load((ROOT / spec_file).read_text())
     by_entry = {d["entrypoint"]: d for d in spec["deployments"]}
+    # module paths, not file paths: Prefect loads a file entrypoint as a package of its own name, so its
+    # relative imports made second copies of flows' modules, and a spawned render pool could not import it
     assert set(by_entry) == {
-        "flows/schedule.py:schedule_campaign",
-        "flows/publish.py:publish_window",
-        "flows/alerts.py:alert_operators",
-        "flows/engagement.py:collect_engagement",
+        "flows.schedule:schedule_campaign",
+        "flows.publish:publish_window",
+        "flows.alerts:alert_operators",
+        "flows.engagement:collect_engagement",
     }
     for entry, d in by_entry.items():
-        path, name = entry.split(":")
-        assert f"def {name}(" in (ROOT / path).read_text() and d["work_pool"]["name"] == "practiceweek"
+        module, name = entry.split(":")
+        source = ROOT / (module.replace(".", "/") + ".py")
+        assert f"def {name}(" in source.read_text() and d["work_pool"]["name"] == "practiceweek"
     assert sorted(d["name"] for d in spec["deployments"]) == sorted(ROLES.values())
     served = {d.name: d for d in deployments()}
     assert set(served) == set(ROLES.values())
     for d in spec["deployments"]:
         declared = [(set(t["expect"]), set(t["parameters"])) for t in d.get("triggers", [])]
         assert declared == [(set(t.expect), set(t.parameters or {})) for t in served[d["name"]].triggers]
-    assert by_entry["flows/schedule.py:schedule_campaign"]["triggers"][0]["expect"] == [
+    assert by_entry["flows.schedule:schedule_campaign"]["triggers"][0]["expect"] == [
         "practiceweek.campaign.changed"
     ]
     assert {"practiceweek.publication.failed", "prefect.work-pool.not-ready"} <= set(
-        by_entry["flows/alerts.py:alert_operators"]["triggers"][0]["expect"]
+        by_entry["flows.alerts:alert_operators"]["triggers"][0]["expect"]
     )
 
 
