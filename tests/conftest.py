@@ -9,6 +9,7 @@ The provider fakes' fixtures (``graph_server``, ``x_server``, ...) come from the
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sys
@@ -36,6 +37,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         parts = item.path.relative_to(tests).parts if item.path.is_relative_to(tests) else ()
         if parts and parts[0] in LAYERS:
             item.add_marker(getattr(pytest.mark, parts[0]))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_outbox_file_servers_left(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """``run``/``demo`` leave the outbox's file server running for the operator (``practiceweek stop`` ends
+    it); the tests' ones are ended with the session, by the process ids their state folders recorded."""
+    yield
+    for record in tmp_path_factory.getbasetemp().rglob("outbox-http.json"):
+        try:
+            os.killpg(int(json.loads(record.read_text())["pid"]), signal.SIGTERM)
+        except (ValueError, KeyError, OSError):
+            pass
 
 
 @pytest.fixture(scope="session")

@@ -85,7 +85,8 @@ def _resume_in_ui(page: Any, api: str, name: str, decision: str, comment: str, *
     dialog.get_by_text(name.removeprefix("Approve: ")).first.wait_for()  # the week, in the description
     preview = dialog.get_by_role("link", name="the preview of every publication").get_attribute("href")
     assert httpx.get(preview).status_code == 200 and "<html" in httpx.get(preview).text.lower()
-    assert dialog.get_by_text("Reject: nothing is scheduled or sent").is_visible()  # the field's help text
+    dialog.get_by_text("Reject: nothing is scheduled or sent").first.wait_for()  # the field's help text (the
+    # form is drawn after the description: waited for, not looked at once)
     submit = dialog.get_by_role("button", name="Submit" if classic else "Resume")
     submit.click()  # untouched: refused in both UIs, never read as a decision
     page.get_by_text("'decision' is a required property").first.wait_for()

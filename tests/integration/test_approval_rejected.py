@@ -4,6 +4,7 @@ a clear message, the run Cancelled ("Rejected"), the decision in the ledger, the
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import subprocess
@@ -31,8 +32,10 @@ def _week(tmp_path: Path) -> Path:
     return path
 
 
-def _paused(api: str) -> dict[str, Any] | None:
-    query = {"flow_runs": {"state": {"name": {"any_": ["Paused"]}}, "tags": {"all_": [f"campaign:{CID}"]}}}
+def _paused(api: str, since: str) -> dict[str, Any] | None:
+    """This test's paused run: the same week may be left paused by another test of the session."""
+    query = {"flow_runs": {"state": {"name": {"any_": ["Paused"]}}, "tags": {"all_": [f"campaign:{CID}"]},
+                           "start_time": {"after_": since}}}
     found = httpx.post(f"{api}/flow_runs/filter", json=query).json()
     return found[0] if found else None
 
@@ -52,18 +55,19 @@ def test_a_rejected_week_ends_schedule_at_once_and_is_recorded(
     prefect_env: dict[str, str], tmp_path: Path
 ) -> None:
     api = prefect_env["PREFECT_API_URL"]
+    since = dt.datetime.now(dt.UTC).isoformat()
     week = _week(tmp_path)
     cmd = [sys.executable, "-m", "cli", "schedule", str(week), "--rehearse"]
     proc = subprocess.Popen(cmd, env=prefect_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             cwd=tmp_path)
     try:
-        wait_until(lambda: _paused(api), 90, "the schedule run to wait for approval")
-        run = _paused(api)
+        wait_until(lambda: _paused(api, since), 90, "the schedule run to wait for approval")
+        run = _paused(api, since)
         assert run is not None and run["name"].startswith("Approve: HSCP practice week 24–28 Jun 2024")
         assert {"practiceweek", f"campaign:{CID}"} <= set(run["tags"])
         untouched = _resume(api, run["id"], {"approver": "Sam Manager"})  # no decision: refused
         assert untouched["status"] != "ACCEPT" and "decision" in json.dumps(untouched)
-        assert _paused(api) is not None
+        assert _paused(api, since) is not None
         answer = _resume(api, run["id"], {"decision": "Reject", "approver": "Sam Manager", "comment": WHY})
         assert answer["status"] == "ACCEPT", answer
         out, err = proc.communicate(timeout=60)
