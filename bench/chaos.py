@@ -598,7 +598,7 @@ class Rig:
         )
 
     def down(self, keep: bool = False) -> None:
-        self.stack.down()
+        self.stack.down(grace=3)  # a rig's runs are over (or their effects already counted): no need to wait
         if self.hub is not None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.hub.pid, signal.SIGKILL)

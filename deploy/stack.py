@@ -200,29 +200,32 @@ class Stack:
             if "successfully created" not in done.stdout:
                 raise RuntimeError(f"prefect deploy {name} failed:\n{done.stdout}\n{done.stderr}")
 
-    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
-        """Signal a process and everything it started (a worker's flow runs, the server's services)."""
+    def kill(self, name: str, sig: int = signal.SIGKILL, wait: float = 30) -> None:
+        """Signal a process and everything it started (a worker's flow runs, the server's services), and
+        wait up to ``wait`` seconds for it to end."""
         proc = self.procs.get(name)
         if proc is not None and proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, sig)
             with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=30)
+                proc.wait(timeout=wait)
         elif proc is None and (self.root / f"{name}.pid").exists():  # started by another process
             pid = int((self.root / f"{name}.pid").read_text())
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(pid, sig)
             with contextlib.suppress(TimeoutError):
-                wait_for(lambda: not alive(pid), 30, f"process {pid}")
+                wait_for(lambda: not alive(pid), wait, f"process {pid}")
 
     def parts(self) -> list[tuple[str, Callable[[], object]]]:
         """Prefect's own processes in start order, each with what (re)starts it; workers come after."""
         return [("server", self.start_server)]
 
-    def down(self) -> None:
+    def down(self, grace: float = 30) -> None:
+        """Stop every part: workers first, then Prefect's processes in reverse start order, each given
+        ``grace`` seconds to end on SIGTERM before SIGKILL; then the databases."""
         parts = [name for name, _ in self.parts()]
         for name in [n for n in self.procs if n not in parts] + parts[::-1]:
-            self.kill(name, signal.SIGTERM)
+            self.kill(name, signal.SIGTERM, wait=grace)
             self.kill(name, signal.SIGKILL)
         for pidfile in self.root.glob("*.pid"):  # processes started by an earlier `up`
             with contextlib.suppress(ValueError, ProcessLookupError, PermissionError):
