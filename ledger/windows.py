@@ -34,14 +34,16 @@ class WindowsMixin(Database):
             )
             found = cur.fetchone()
             if found is None:
+                # two schedulers may both find none (PostgreSQL reads committed rows): the second's insert
+                # waits for the first's commit and does nothing, and its window is then covered
                 cur.execute(
                     self._q(
                         "INSERT INTO windows (start, lane, gen, state, updated_at) "
-                        "VALUES (?, ?, 1, 'scheduled', ?)"
+                        "VALUES (?, ?, 1, 'scheduled', ?) ON CONFLICT DO NOTHING"
                     ),
                     (start, lane, now),
                 )
-                return 1
+                return 1 if cur.rowcount == 1 else None
             gen, state, heartbeat, updated = found
             alive = (state == "running" and (heartbeat or 0) > now - stale_s) or (
                 state == "scheduled" and now < max(updated, start - lead_s) + stale_s + 20

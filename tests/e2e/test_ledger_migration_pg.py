@@ -46,3 +46,37 @@ def test_an_old_postgres_ledger_gains_accounts_and_keeps_its_rows(pg_url: str) -
             "WHERE i.indrelid = 'stopped_connectors'::regclass AND i.indisprimary"
         ).fetchone()
     assert "stopped_connectors_new" not in tables and key == ("connector,account",)
+
+
+def test_schedulers_racing_for_a_new_window_on_postgres_make_one_run_and_never_fail(pg_url: str) -> None:
+    """Several schedule runs apply their weeks at once (each its own connection): on PostgreSQL two of them
+    can both find a window missing; exactly one makes its run, the others find it covered, none fails."""
+    import threading
+
+    from ledger import Ledger
+
+    Ledger(pg_url).rows()  # the schema, made once
+    starts = [1_800_000_000.0 + 60 * i for i in range(40)]
+    racers = 4
+    barrier = threading.Barrier(racers)
+    results: list[list[int | None]] = [[] for _ in range(racers)]
+    errors: list[BaseException] = []
+
+    def race(slot: int) -> None:
+        led = Ledger(pg_url)
+        for start in starts:
+            barrier.wait()
+            try:
+                results[slot].append(led.window_needed(start, now=start - 30))
+            except BaseException as exc:  # noqa: BLE001 - the failure under test
+                errors.append(exc)
+                results[slot].append(None)
+
+    threads = [threading.Thread(target=race, args=(i,)) for i in range(racers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors, errors[:3]
+    for i in range(len(starts)):
+        assert [results[slot][i] for slot in range(racers)].count(1) == 1
