@@ -9,7 +9,6 @@ The provider fakes' fixtures (``graph_server``, ``x_server``, ...) come from the
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sys
@@ -42,13 +41,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session", autouse=True)
 def no_outbox_file_servers_left(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """``run``/``demo`` leave the outbox's file server running for the operator (``practiceweek stop`` ends
-    it); the tests' ones are ended with the session, by the process ids their state folders recorded."""
+    it); the tests' ones are ended with the session, as ``practiceweek stop`` does, by the process ids their
+    state folders recorded."""
     yield
+    from flows.embedded import stop_server
+
     for record in tmp_path_factory.getbasetemp().rglob("outbox-http.json"):
-        try:
-            os.killpg(int(json.loads(record.read_text())["pid"]), signal.SIGTERM)
-        except (ValueError, KeyError, OSError):
-            pass
+        stop_server(record.parent)
 
 
 @pytest.fixture(scope="session")

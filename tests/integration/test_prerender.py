@@ -15,7 +15,7 @@ from flows.prerender import prerender, prerender_many, render_soon_again, wait_r
 from flows.schedule import planned_rows
 from ledger import Ledger, Row
 from practiceweek.artifacts import RenderContext
-from practiceweek.loader import load
+from practiceweek.loader import Loaded, load
 from practiceweek.planner import plan
 from practiceweek.render import render
 from tests.helpers import CAMPAIGNS
@@ -63,13 +63,20 @@ def test_a_week_is_rendered_ahead_once_and_read_back_exactly(led: Ledger) -> Non
     assert second.rendered == 0 and second.skipped == len(rows)
 
 
-def test_what_links_to_the_week_page_is_stored_with_the_url_the_page_gets(led: Ledger) -> None:
+def _scheduled_monday(led: Ledger) -> tuple[Loaded, Row, Row]:
+    """The seed week scheduled and rendered ahead: it, Monday's web page and Monday's email (as rows)."""
     loaded = load(SEED)
     led.apply(loaded.id, planned_rows(loaded, led, real=True))
     prerender(str(SEED), led.rows(loaded.id))
     page = led.get(f"{loaded.id}/mon/web_page/daily")
     email = led.get(f"{loaded.id}/mon/email/daily")
-    assert page is not None and email is not None and page.id in email.depends_on
+    assert page is not None and email is not None
+    return loaded, page, email
+
+
+def test_what_links_to_the_week_page_is_stored_with_the_url_the_page_gets(led: Ledger) -> None:
+    loaded, page, email = _scheduled_monday(led)
+    assert page.id in email.depends_on
     assert stored_rendering(email) is None  # its page is not out yet: no URL to link to
 
     url = process.connector(*page.route).url_for(campaigns.publication_of(page)[1])  # type: ignore[index]
@@ -124,12 +131,7 @@ def test_a_replan_renders_only_what_it_changed(led: Ledger, tmp_path: Path) -> N
 
 
 def test_healing_renders_again_what_a_result_made_since_scheduling_decides(led: Ledger) -> None:
-    loaded = load(SEED)
-    led.apply(loaded.id, planned_rows(loaded, led, real=True))
-    prerender(str(SEED), led.rows(loaded.id))
-    page = led.get(f"{loaded.id}/mon/web_page/daily")
-    email = led.get(f"{loaded.id}/mon/email/daily")
-    assert page is not None and email is not None
+    loaded, page, email = _scheduled_monday(led)
     _send(led, page, "https://elsewhere.example.gov.uk/week/")  # a URL scheduling could not know
     assert stored_rendering(email) is None
 
