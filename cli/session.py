@@ -102,8 +102,9 @@ class Embedded:
         outbox.mkdir(parents=True, exist_ok=True)
         os.environ["PRACTICEWEEK_OUTBOX_URL"] = serve_folder(outbox, state)
         self._start_serving = start_serving
+        started = time.time()
         self.proc = start_serving(self.server.api_url, log=state / "serve.log")
-        if not wait_served(self.server.api_url, timeout=90):
+        if not wait_served(self.server.api_url, timeout=90, since=started):
             raise RuntimeError(f"the deployments were not served; see {state / 'serve.log'}")
 
     def keep_alive(self) -> None:

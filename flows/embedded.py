@@ -190,15 +190,22 @@ def start_serving(
     )
 
 
-def wait_served(api_url: str, timeout: float = 60.0) -> bool:
-    """Wait until the window deployment exists (the serving process registered it)."""
+def wait_served(api_url: str, timeout: float = 60.0, since: float | None = None) -> bool:
+    """Wait until the window deployment is served: it exists and, with ``since`` (a ``time.time()``), a
+    serving process has polled it for runs after that moment (so a process started then is taking runs,
+    not one that served it before)."""
+    import datetime as dt
+
     import httpx
 
     deadline = time.time() + timeout
     while time.time() < deadline:
         with contextlib.suppress(Exception):
             r = httpx.get(f"{api_url}/deployments/name/{DEPLOYMENTS['window']}", timeout=3)
-            if r.status_code == 200:
+            polled = (r.json() if r.status_code == 200 else {}).get("last_polled")
+            if r.status_code == 200 and (
+                since is None or (polled and dt.datetime.fromisoformat(polled).timestamp() >= since)
+            ):
                 return True
         time.sleep(0.5)
     return False

@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.helpers import kill_tree  # noqa: E402 - once the repository is importable
+from tests.helpers import delete_open_flow_runs, kill_tree  # noqa: E402 - once the repository is importable
 
 pytest_plugins = ["tests.servers.plugin"]
 LAYERS = ("unit", "integration", "e2e")
@@ -70,8 +71,11 @@ def prefect_server() -> Iterator[dict[str, str]]:
 @pytest.fixture()
 def prefect_env(
     prefect_server: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> dict[str, str]:
-    """Environment for one test: the session's server, and a ledger, outbox and state folder of its own."""
+) -> Iterator[dict[str, str]]:
+    """Environment for one test: the session's server, and a ledger, outbox and state folder of its own.
+
+    At the end the test's flow runs still open on the shared server are deleted: otherwise the next test's
+    serving process takes them (a late schedule run would apply an earlier test's campaign to its ledger)."""
     env = {
         "PREFECT_API_URL": prefect_server["api_url"],
         "PREFECT_UI_API_URL": prefect_server["api_url"],
@@ -84,7 +88,8 @@ def prefect_env(
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    return {**os.environ, **env}
+    yield {**os.environ, **env}
+    delete_open_flow_runs(prefect_server["api_url"])
 
 
 @pytest.fixture()
@@ -92,8 +97,9 @@ def serving(prefect_env: dict[str, str], tmp_path: Path) -> Iterator[object]:
     """A process serving the practiceweek deployments for this test's ledger and outbox."""
     from flows.embedded import start_serving, wait_served
 
+    started = time.time()
     proc = start_serving(prefect_env["PREFECT_API_URL"], env=prefect_env, log=tmp_path / "serve.log")
-    assert wait_served(prefect_env["PREFECT_API_URL"])
+    assert wait_served(prefect_env["PREFECT_API_URL"], since=started), (tmp_path / "serve.log").read_text()
     try:
         yield proc
     finally:

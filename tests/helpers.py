@@ -10,6 +10,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
+
 ROOT = Path(__file__).resolve().parent.parent  # the repository
 FIXTURES = ROOT / "tests" / "fixtures"
 CAMPAIGNS = ROOT / "campaigns"
@@ -23,6 +25,23 @@ def wait_until(cond: Callable[[], object], timeout: float, what: str) -> None:
             return
         time.sleep(0.3)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+OPEN_STATES = ["SCHEDULED", "PENDING", "RUNNING", "PAUSED", "CANCELLING"]
+
+
+def delete_open_flow_runs(api_url: str) -> int:
+    """Delete every flow run not yet finished on the Prefect server at ``api_url``; the number deleted."""
+    deleted = 0
+    with httpx.Client(base_url=api_url, timeout=30) as client:
+        for _ in range(50):  # 200 a page
+            body = {"flow_runs": {"state": {"type": {"any_": OPEN_STATES}}}, "limit": 200}
+            runs = client.post("/flow_runs/filter", json=body).json()
+            if not runs:
+                break
+            for run in runs:
+                deleted += client.delete(f"/flow_runs/{run['id']}").status_code < 300
+    return deleted
 
 
 def descendants(pid: int) -> list[int]:

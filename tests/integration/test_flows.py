@@ -225,9 +225,10 @@ def test_a_refused_token_stops_its_connector_holds_its_posts_and_resumes(
         "PREFECT_LOGGING_LEVEL": "INFO",
     }
     camp = _campaign(tmp_path, '  mastodon: { at: "12:00", connector: mastodon }\n  x: { at: "12:00" }\n')
+    started = time.time()
     proc = start_serving(env["PREFECT_API_URL"], env=env, log=tmp_path / "serve.log")
     try:
-        assert wait_served(env["PREFECT_API_URL"])
+        assert wait_served(env["PREFECT_API_URL"], since=started)
         done = _pw(env, "schedule", str(camp), "--rehearse", "--speed", "20000")
         assert done.returncode == 0, done.stderr
         led = Ledger(env["PRACTICEWEEK_LEDGER_URL"])
