@@ -72,7 +72,7 @@ def schedule_at(paths: list[Path], per_campaign: list[int], times: list[float]) 
     it = iter(times)
     for path, n in zip(paths, per_campaign, strict=True):
         loaded = load(path)
-        led.set_campaign(loaded.id, str(path.resolve()))
+        led.set_campaign(loaded.id, str(path.resolve()), timezone=loaded.model.campaign.timezone)
         rows = []
         for p in sorted(plan(loaded.model), key=lambda p: p.channel != "teams_channel")[:n]:  # cheap first
             at = next(it)
@@ -129,7 +129,7 @@ def schedule_rendered(paths: list[Path], at: float) -> tuple[dict[str, list], di
     batch = []
     for path in paths:
         loaded = load(path)
-        led.set_campaign(loaded.id, str(path.resolve()))
+        led.set_campaign(loaded.id, str(path.resolve()), timezone=loaded.model.campaign.timezone)
         pubs = [p for p in plan(loaded.model) if p.day in ("mon", "week")]
         rows = [
             Planned(id=p.id, campaign=loaded.id, day=p.day, channel=p.channel, connector=p.connector,

@@ -28,15 +28,17 @@ def safe_relpath(rel: str) -> Path:
     return Path(*parts)
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so readers see the old file or the new one, never a part."""
+def atomic_write(path: Path, data: bytes, durable: bool = True) -> None:
+    """Write ``data`` to ``path`` so readers see the old file or the new one, never a part; ``durable``:
+    on disk before it replaces the old one (survives a power cut, not only a crashed process)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -46,7 +48,7 @@ def atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
-def write_receipt(folder: Path, receipt: Receipt) -> None:
+def write_receipt(folder: Path, receipt: Receipt, durable: bool = True) -> None:
     body = {
         "publication_id": receipt.publication_id,
         "remote_id": receipt.remote_id,
@@ -54,7 +56,7 @@ def write_receipt(folder: Path, receipt: Receipt) -> None:
         "at": receipt.at.isoformat(),
         "extra": receipt.extra,
     }
-    atomic_write(folder / RECEIPT, json.dumps(body, indent=2, sort_keys=True).encode())
+    atomic_write(folder / RECEIPT, json.dumps(body, indent=2, sort_keys=True).encode(), durable)
 
 
 def read_receipt(folder: Path, publication_id: str) -> Receipt | None:

@@ -220,7 +220,8 @@ def decide(loaded: Loaded, answer: Approval) -> Decision:
     decision = Decision(loaded.id, verdict, who, time.time(), why, run_id)
     led = process.ledger()
     if verdict == Verdict.APPROVED:
-        led.set_campaign(loaded.id, str(Path(loaded.path).resolve()), approval="required")
+        led.set_campaign(loaded.id, str(Path(loaded.path).resolve()), approval="required",
+                         timezone=loaded.model.campaign.timezone)
     led.decide(decision, f"[practiceweek] rejected: {week_label(loaded)} by {decision.approver}",
                rejection_text(loaded, decision))
     events.emit_campaign(verdict, loaded.id, week_label(loaded), decision)

@@ -81,12 +81,13 @@ def scheduled_publication_of(row: Row) -> tuple[Loaded, Publication] | None:
 
 
 def zone_of(cid: str) -> ZoneInfo | None:
-    """The campaign's time zone (None if its file cannot be read)."""
+    """The campaign's time zone, as the ledger keeps it (read from its file for a week scheduled by an
+    older version; None if that cannot be read). Cheap: a window run names every task with it."""
     camp = ledger().campaign(cid)
     if camp is None:
         return None
     try:
-        return campaign_of(camp.path).zone
+        return ZoneInfo(camp.timezone) if camp.timezone else campaign_of(camp.path).zone
     except Exception:  # noqa: BLE001
         return None
 

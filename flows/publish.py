@@ -22,7 +22,7 @@ from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.context import get_run_context
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from ledger import Ledger, Row, unavailable, worker_id
+from ledger import DueRef, Ledger, Row, unavailable, worker_id
 from practiceweek.settings import Settings, settings
 
 from . import campaigns, events, names, orphans, process
@@ -121,7 +121,7 @@ class WindowRun:
     def end(self) -> float:
         return self.window_start + self.cfg.window_s
 
-    def _ours(self, row: Row, now: float) -> bool:
+    def _ours(self, row: Row | DueRef, now: float) -> bool:
         """This window's publications of this lane, and earlier ones left behind (a lost or crashed run)."""
         if lane_of(row.campaign, self.lanes) != self.lane:
             return False
@@ -153,11 +153,13 @@ class WindowRun:
     def step(self) -> None:
         """One look at what is due: submit, render ahead, show progress, then sleep a little."""
         self._beat()
-        due = [
-            r
-            for r in self.led.due(min(self.end, time.time() + self.cfg.prepare_s))
-            if r.id not in self.submitted and self._ours(r, time.time())
+        now = time.time()
+        fresh = [  # only what this run has not submitted yet is read whole
+            d.id
+            for d in self.led.due_refs(min(self.end, now + self.cfg.prepare_s))
+            if d.id not in self.submitted and self._ours(d, now)
         ]
+        due = self.led.get_many(fresh) if fresh else []
         self._submit_due(due)
         self._render_ahead(due)
         self._release_resumed()

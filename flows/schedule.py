@@ -41,6 +41,7 @@ def planned_rows(
     cid = loaded.id
     pubs = plan(loaded.model)
     approval = loaded.model.campaign.approval
+    zone = loaded.model.campaign.timezone
     path = str(Path(loaded.path).resolve())
     camp = led.campaign(cid)
     if rehearse:
@@ -62,13 +63,14 @@ def planned_rows(
                 speed=chosen,
                 window_floor_s=timing.REHEARSAL_FLOOR_S,
                 keep_timing=False,
+                timezone=zone,
             )
             if approved is not None and approved.approver:  # the rehearsal starts again, still approved
                 led.approve(cid, approved.approver, at=approved.approved_at)
         else:
-            camp = led.set_campaign(cid, path, approval=approval)
+            camp = led.set_campaign(cid, path, approval=approval, timezone=zone)
     else:
-        camp = led.set_campaign(cid, path, approval=approval, keep_timing=not real)
+        camp = led.set_campaign(cid, path, approval=approval, keep_timing=not real, timezone=zone)
     return [
         Planned(
             id=p.id,

@@ -16,7 +16,7 @@ from .engagement import EngagementMixin, ReadingRow
 from .pacers import PacersMixin
 from .plans import PlansMixin
 from .publications import DEFAULT_LEASE_S, PublicationsMixin, worker_id
-from .records import Alert, CampaignRow, Decision, Diff, Planned, Row, Stopped
+from .records import Alert, CampaignRow, Decision, Diff, DueRef, Planned, Row, Stopped
 from .renderings import RenderingsMixin
 from .states import OPEN, TERMINAL, State, Verdict
 from .stops import StopsMixin
@@ -30,6 +30,7 @@ __all__ = [
     "CampaignRow",
     "Decision",
     "Diff",
+    "DueRef",
     "Ledger",
     "Planned",
     "ReadingRow",

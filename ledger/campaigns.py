@@ -28,25 +28,30 @@ class CampaignsMixin(AlertsMixin):  # a rejection records the comms team's alert
         speed: float | None = None,
         window_floor_s: float | None = None,
         keep_timing: bool = True,
+        timezone: str | None = None,
     ) -> CampaignRow:
-        """Register a campaign; an existing rehearsal mapping is kept unless ``keep_timing`` is False."""
+        """Register a campaign; an existing rehearsal mapping is kept unless ``keep_timing`` is False.
+        ``timezone`` (the week's, kept unless given) names times in run names and tables."""
         now = time.time()
         existing = self.campaign(cid)
         if existing is None:
             self._write(
                 "INSERT INTO campaigns (id, path, revision, origin_real, origin_at, speed, window_floor_s, "
-                "approval, updated_at) VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                (cid, path, origin_real, origin_at, speed, window_floor_s, approval, now),
+                "approval, updated_at, timezone) VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
+                (cid, path, origin_real, origin_at, speed, window_floor_s, approval, now, timezone),
             )
         elif keep_timing and speed is None:
             self._write(
-                "UPDATE campaigns SET path=?, approval=?, updated_at=? WHERE id=?", (path, approval, now, cid)
+                "UPDATE campaigns SET path=?, approval=?, updated_at=?, timezone=COALESCE(?, timezone) "
+                "WHERE id=?",
+                (path, approval, now, timezone, cid),
             )
         else:
             self._write(
                 "UPDATE campaigns SET path=?, approval=?, origin_real=?, origin_at=?, speed=?, "
-                "window_floor_s=?, updated_at=? WHERE id=?",
-                (path, approval, origin_real, origin_at, speed, window_floor_s, now, cid),
+                "window_floor_s=?, updated_at=?, timezone=COALESCE(?, timezone) WHERE id=?",
+                (path, approval, origin_real, origin_at, speed, window_floor_s, now, timezone, cid),
             )
         row = self.campaign(cid)
         assert row is not None

@@ -20,7 +20,7 @@ _SCHEMA = [
         id TEXT PRIMARY KEY, path TEXT NOT NULL, revision INTEGER NOT NULL DEFAULT 0,
         origin_real DOUBLE PRECISION, origin_at DOUBLE PRECISION, speed DOUBLE PRECISION,
         window_floor_s DOUBLE PRECISION, approval TEXT NOT NULL DEFAULT 'none', approver TEXT,
-        approved_at DOUBLE PRECISION, updated_at DOUBLE PRECISION NOT NULL)""",
+        approved_at DOUBLE PRECISION, updated_at DOUBLE PRECISION NOT NULL, timezone TEXT)""",
     # every approver's decision on a week (approved or rejected, who, when, why), kept when a finished
     # rehearsal is forgotten to start again
     """CREATE TABLE IF NOT EXISTS decisions (
@@ -163,6 +163,8 @@ class Database:
     def _migrate(self, cur: Any) -> None:
         """Bring a ledger made by an older version up to this schema, in the schema's transaction (rows
         keep working: they publish through the deployment's default account, '')."""
+        if "timezone" not in self._columns(cur, "campaigns"):  # read from the file until re-scheduled
+            cur.execute("ALTER TABLE campaigns ADD COLUMN timezone TEXT")
         if "account" not in self._columns(cur, "publications"):
             cur.execute("ALTER TABLE publications ADD COLUMN account TEXT NOT NULL DEFAULT ''")
         if "account" not in self._columns(cur, "stopped_connectors"):  # keyed by connector alone: rebuild

@@ -16,7 +16,7 @@ from practiceweek.accounts import route_label
 
 from .alerts import AlertsMixin
 from .database import columns_sql
-from .records import PUBLICATION_COLUMNS, Row
+from .records import PUBLICATION_COLUMNS, DueRef, Row
 from .states import State, sql_list
 
 DEFAULT_LEASE_S = 120.0
@@ -53,6 +53,27 @@ class PublicationsMixin(AlertsMixin):  # it records the alert of what it changes
             (*states, until),
         )
         return [Row.from_db(v) for v in found]
+
+    def due_refs(
+        self, until: float, states: tuple[str, ...] = (State.PENDING, State.UNKNOWN)
+    ) -> list[DueRef]:
+        """``due``, as (id, campaign, scheduled_at) only: a window run looks every half second."""
+        marks = ", ".join("?" * len(states))
+        found = self._read(
+            f"SELECT id, campaign, scheduled_at FROM publications WHERE state IN ({marks}) "
+            "AND scheduled_at <= ? ORDER BY scheduled_at, id",
+            (*states, until),
+        )
+        return [DueRef(*v) for v in found]
+
+    def get_many(self, ids: list[str]) -> list[Row]:
+        """The rows of ``ids`` that exist, earliest first."""
+        rows: list[Row] = []
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            found = self._read(f"{_SELECT} WHERE id IN ({', '.join('?' * len(chunk))})", tuple(chunk))
+            rows += [Row.from_db(v) for v in found]
+        return sorted(rows, key=lambda r: (r.scheduled_at, r.id))
 
     def earlier_open(self, row: Row) -> list[Row]:
         """Publications of the same campaign and channel planned before ``row`` that are not out yet.

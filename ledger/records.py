@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, NamedTuple
 
 from .states import State
 
@@ -59,6 +59,14 @@ class Row:
         return cls(**data)
 
 
+class DueRef(NamedTuple):
+    """What a window run needs to know of an open publication each time it looks (cheap to read)."""
+
+    id: str
+    campaign: str
+    scheduled_at: float
+
+
 @dataclass(frozen=True)
 class CampaignRow:
     """A campaign the ledger schedules, with its rehearsal time mapping if any."""
@@ -74,6 +82,7 @@ class CampaignRow:
     approver: str | None
     approved_at: float | None
     updated_at: float
+    timezone: str | None = None  # the week's IANA time zone (None: scheduled by an older version)
 
     @property
     def rehearsal(self) -> bool:

@@ -89,6 +89,9 @@ def check_migrated(url: str) -> None:
     assert pending is not None and sent is not None
     assert (pending.state, pending.account, sent.state, sent.remote_id) == ("pending", "", "sent", "r1")
     assert set(led.stopped()) == {("mastodon", "")}  # the old stop: the default account
+    camp = led.campaign("c")
+    assert camp is not None and camp.timezone is None  # not known until the week is scheduled again
+    assert led.set_campaign("c", "c.yaml", timezone="Europe/London").timezone == "Europe/London"
     assert led.stop_connector("mastodon", "Mastodon 401", 401, account="iowscp-mastodon")
     assert led.resume_connector("mastodon") and set(led.stopped()) == {("mastodon", "iowscp-mastodon")}
     diff = led.apply("c", [_planned(PENDING, "iowscp-mastodon", "f2"), _planned(SENT, "", "f1")])
