@@ -44,7 +44,7 @@ T = TypeVar("T")
     name="publish-window",
     # TaskRunner's future type is invariant, so Prefect's own runner does not match @flow's annotation
     # (PrefectHQ/prefect#16938)
-    task_runner=ThreadPoolTaskRunner(max_workers=64),  # type: ignore[arg-type]
+    task_runner=ThreadPoolTaskRunner(max_workers=settings().task_threads),  # type: ignore[arg-type]
     log_prints=True,
     persist_result=False,
 )
@@ -108,6 +108,7 @@ class WindowRun:
     # the (connector, account) that held them, or None
     campaigns_seen: set[str] = field(default_factory=set)
     record: bool = True
+    ahead_s: float = 2.0  # how long before its time a task is submitted (longer in a crowded window)
     resubmitted: dict[str, int] = field(default_factory=dict)  # publication id → times submitted again
     progress_id: Any = None
     last_progress: float = -1.0
@@ -141,6 +142,7 @@ class WindowRun:
         upcoming = [r for r in self.led.due(self.end) if self._ours(r, time.time())]
         self.campaigns_seen = {r.campaign for r in upcoming}
         self.record = len(upcoming) <= self.cfg.record_limit  # crowded: one summary, not an artifact each
+        self.ahead_s = self.cfg.submit_ahead_s if self.record else self.cfg.burst_ahead_s
         _rename(self.window_start, upcoming)
         try:
             self.progress_id = create_progress_artifact(
@@ -179,12 +181,12 @@ class WindowRun:
         """Submit each publication as its task just before its time; note when the next one is."""
         self.next_at = None
         for r in dependencies_first(due):  # a task waiting on another must not hold a thread it needs
-            if r.scheduled_at <= time.time() + self.cfg.submit_ahead_s:
+            if r.scheduled_at <= time.time() + self.ahead_s:
                 label = names.task_name(r, campaigns.zone_of(r.campaign))
                 self.submitted[r.id] = publish.submit(r.id, record=self.record, label=label)
                 self.campaigns_seen.add(r.campaign)
             else:
-                due_at = r.scheduled_at - self.cfg.submit_ahead_s
+                due_at = r.scheduled_at - self.ahead_s
                 self.next_at = due_at if self.next_at is None else min(self.next_at, due_at)
 
     def _render_ahead(self, due: list[Row]) -> None:

@@ -3,6 +3,8 @@ is ``postgresql://...``. The only module that knows which database it talks to."
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
 import threading
 import time
@@ -110,16 +112,46 @@ def unavailable(exc: BaseException) -> bool:
     return isinstance(exc, psycopg.OperationalError)
 
 
-_writers: dict[str, threading.Lock] = {}  # SQLite file → the lock this process's writers queue on
+class WriterLock:
+    """Where the writers of one SQLite file queue: a thread lock within this process, then an exclusive
+    lock on ``<file>.writer`` across processes. SQLite lets one writer in at a time and makes the others
+    poll with growing sleeps (up to 100 ms each); here the kernel hands the lock on at once, to the
+    threads of this process and to the other window runs sharing the ledger."""
+
+    def __init__(self, path: str) -> None:
+        self.path = f"{path}.writer"
+        self._threads = threading.Lock()
+        self._fd: int | None = None
+        self._pid = 0  # the process that opened ``_fd`` (a forked child opens its own)
+
+    def __enter__(self) -> None:
+        self._threads.acquire()
+        try:
+            if self._pid != os.getpid():
+                self._fd, self._pid = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600), os.getpid()
+            assert self._fd is not None
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        except BaseException:
+            self._threads.release()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if self._fd is not None:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._threads.release()
+
+
+_writers: dict[str, WriterLock] = {}  # SQLite file → the lock this process's writers queue on
 _writers_lock = threading.Lock()
 
 
-def _writer_lock(path: str) -> threading.Lock:
-    """One lock per SQLite file and process. SQLite lets one writer in at a time and makes the others
-    poll with growing sleeps (up to 100 ms each); a publish task's threads queue here instead, so the
-    lock passes at once from one to the next (other processes still meet SQLite's own)."""
+def _writer_lock(path: str) -> WriterLock:
+    """One writer lock per SQLite file and process."""
+    resolved = str(Path(path).resolve())
     with _writers_lock:
-        return _writers.setdefault(str(Path(path).resolve()), threading.Lock())
+        return _writers.setdefault(resolved, WriterLock(resolved))
 
 
 class Database:

@@ -118,6 +118,13 @@ class Settings(BaseSettings):
         2.0,
         "Seconds before the due time a publication's task starts; it still sends on time.",
     )
+    burst_ahead_s: float = _field(
+        TIMING,
+        12.0,
+        "In a crowded window (more than PRACTICEWEEK_RECORD_LIMIT publications), seconds before the due "
+        "time a publication's task starts: every task is checked and its rendering read back before "
+        "the moment, which is left for sending.",
+    )
     poll_s: float = _field(
         TIMING, 2.0, "Seconds between the serving process's polls of the Prefect server for due runs."
     )
@@ -205,6 +212,12 @@ class Settings(BaseSettings):
         100,
         "A window run with at most this many publications records one Prefect artifact per "
         "publication; a more crowded window records one summary instead.",
+    )
+    task_threads: int = _field(
+        LIMITS,
+        400,
+        "Publish tasks a window run keeps going at once (threads of its process; a task waiting for "
+        "its time holds one). A crowded window's tasks all start ahead and wait in them.",
     )
     run_limit: int = _field(
         LIMITS, 20, "Flow runs a serving process (`practiceweek run`) executes at the same time."
