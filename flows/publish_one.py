@@ -12,6 +12,7 @@ Read top to bottom, a publication goes through four steps:
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -65,6 +66,13 @@ def _retry_on_io(task: Any, task_run: Any, state: Any) -> bool:
 )
 def publish(publication_id: str, record: bool = True, label: str = "") -> Outcome:
     """Render and publish one publication, exactly once. Returns how it ended."""
+    try:
+        return _publish(publication_id, record)
+    finally:
+        _task_ended(publication_id).set()  # what links to it looks again now
+
+
+def _publish(publication_id: str, record: bool) -> Outcome:
     row = process.ledger().get(publication_id)
     if row is None:
         return Outcome.UNKNOWN_PUBLICATION
@@ -123,14 +131,30 @@ def _held(row: Row) -> Outcome | None:
 
 
 def _wait_for_dependencies(row: Row) -> None:
-    """Wait (until the publication's deadline, at most 60 s) for what it links to."""
+    """Wait (until the publication's deadline, at most 60 s) for what it links to: woken as soon as a task
+    of this process ends it (a crowded window's dependants start well ahead and wait here by the
+    hundred), else looking again every second (another process publishes it)."""
     led = process.ledger()
     until = min(row.deadline, time.time() + 60)
     while time.time() < until:
         deps = [led.get(dep) for dep in row.depends_on]
-        if all(d is None or d.state in TERMINAL for d in deps):
+        waiting = [d for d in deps if d is not None and d.state not in TERMINAL]
+        if not waiting:
             return
-        time.sleep(0.2)
+        ended_here = _task_ended(waiting[0].id)
+        if ended_here.is_set():  # its task ended without an end (held, or trying again): look later
+            time.sleep(0.5)
+        else:
+            ended_here.wait(min(1.0, max(0.0, until - time.time())))
+
+
+_ended: dict[str, threading.Event] = {}  # publication id → set when a task of this process ends it
+_ended_lock = threading.Lock()
+
+
+def _task_ended(publication_id: str) -> threading.Event:
+    with _ended_lock:
+        return _ended.setdefault(publication_id, threading.Event())
 
 
 def _in_channel_order(row: Row) -> Row | Outcome:
