@@ -84,8 +84,14 @@ def demo(
             f"Prefect UI: {embedded.server.ui_url}   outbox: {settings().outbox}",
             flush=True,
         )
-        for f in files:
-            schedule_or_exit(f, rehearse=True, speed=speed)
+        for f in files:  # several weeks are rendered ahead together, on every core
+            schedule_or_exit(f, rehearse=True, speed=speed, render_ahead=len(files) == 1)
+        if len(files) > 1:
+            from flows.schedule import render_weeks_ahead
+
+            done = render_weeks_ahead([str(f) for f in files])
+            print(f"rendered {done.rendered} publication(s) of {len(files)} weeks ahead in "
+                  f"{done.wall_s:.1f} s on {done.cores_used:.1f} core(s)", flush=True)
         rows = wait_settled(process.ledger(), [x.id for x in loaded], timeout, embedded, verbose)
     finally:
         embedded.stop({x.id for x in loaded})

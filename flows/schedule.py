@@ -21,7 +21,7 @@ from practiceweek.planner import Publication, plan
 from practiceweek.settings import settings
 
 from . import approval, campaigns, events, names, process, timing
-from .prerender import prerender
+from .prerender import Prerendered, prerender, prerender_many
 from .runs import name_this_run
 from .status import publish_plan_tables
 from .windows import ensure_windows
@@ -195,6 +195,17 @@ def _render_ahead(loaded: Loaded, rows: list[Row]) -> None:
         )
 
 
+def render_weeks_ahead(paths: list[str]) -> Prerendered:
+    """Pre-render several scheduled weeks in one batch on every core (``practiceweek demo`` of several
+    files): their shared work keeps every core busy, where one week at a time leaves cores idle."""
+    led = process.ledger()
+    batch = []
+    for path in paths:
+        loaded = load(path)
+        batch.append((str(Path(loaded.path).resolve()), led.rows(loaded.id)))
+    return prerender_many(batch)
+
+
 def record_diff(cid: str, text: str) -> None:
     """Show operators what a plan changed (the diff artifact) and the campaign's plan tables."""
     create_markdown_artifact(
@@ -225,10 +236,15 @@ def replan_edited(path: str) -> Diff | None:
 
 @flow(name="schedule-campaign", log_prints=True, persist_result=False)
 def schedule_campaign(
-    path: str, rehearse: bool = False, speed: float | None = None, real: bool = False
+    path: str,
+    rehearse: bool = False,
+    speed: float | None = None,
+    real: bool = False,
+    render_ahead: bool = True,
 ) -> dict[str, Any] | State[Any]:
     """Load and plan a campaign; schedule new publications, move moved ones, cancel removed ones. A week
-    that needs approval waits for it first; a rejected one ends Cancelled ("Rejected"), nothing scheduled."""
+    that needs approval waits for it first; a rejected one ends Cancelled ("Rejected"), nothing scheduled.
+    ``render_ahead=False``: the caller renders ahead, several weeks in one batch (``render_weeks_ahead``)."""
     loaded = load(path)  # CampaignError fails the run with every problem listed
     camp = process.ledger().campaign(loaded.id)
     waits = loaded.model.campaign.approval == "required" and (camp is None or camp.approved_at is None)
@@ -241,7 +257,7 @@ def schedule_campaign(
                                      approval.week_label(loaded), decision.approver, decision.comment or "-")
             return approval.rejected_state(decision)
         get_run_logger().info("approved by %s", decision.approver)
-    diff, text = apply_campaign(loaded, rehearse=rehearse, speed=speed, real=real)
+    diff, text = apply_campaign(loaded, rehearse=rehearse, speed=speed, real=real, render_ahead=render_ahead)
     print(text)
     record_diff(loaded.id, text)
     events.flush()

@@ -1,0 +1,42 @@
+"""``practiceweek demo`` of two seed weeks together on a real Prefect server: both weeks are rendered ahead
+in one batch before anything is due, and every publication goes out once."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.helpers import ROOT
+
+WEEKS = [ROOT / "campaigns" / "hscp-learning-from-reviews-2024.yaml",
+         ROOT / "campaigns" / "iowscp-domestic-abuse-2024.yaml"]
+
+
+def test_a_demo_of_two_weeks_renders_both_ahead_and_sends_each_publication_once(
+    prefect_env: dict[str, str], tmp_path: Path
+) -> None:
+    env = {**prefect_env, "PRACTICEWEEK_REHEARSAL_START_S": "20"}
+    cmd = [sys.executable, "-m", "cli", "demo", *map(str, WEEKS), "--speed", "40000", "--timeout", "240"]
+    done = subprocess.run(cmd, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=400)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "failed 0, skipped 0, cancelled 0, open 0" in done.stdout, done.stdout
+    batch = re.search(r"rendered (\d+) publication\(s\) of 2 weeks ahead", done.stdout)
+    [ledger] = (Path(env["PRACTICEWEEK_STATE"]) / "demo").rglob("ledger.sqlite3")
+    with sqlite3.connect(ledger) as db:
+        sent = db.execute("SELECT id, campaign, sending_at FROM publications WHERE state='sent'").fetchall()
+        stored = db.execute("SELECT key, created_at FROM renderings").fetchall()
+        zones = {cid: tz for cid, tz in db.execute("SELECT id, timezone FROM campaigns")}
+    assert {cid for _, cid, _ in sent} == {"hscp-lfr-2024", "iowscp-da-2024"}
+    assert zones == {"hscp-lfr-2024": "Europe/London", "iowscp-da-2024": "Europe/London"}
+    rendered_at = {key.split(":")[1]: at for key, at in stored}  # publication:<id>:<fingerprint>:<digest>
+    first_send = min(at for _, _, at in sent)
+    assert {pid for pid, _, _ in sent} <= set(rendered_at), "every publication is stored rendered"
+    assert batch and int(batch.group(1)) == len(sent), done.stdout  # all of them, in one batch
+    assert max(rendered_at.values()) < first_send, "both weeks were rendered before the first send"
+    receipts = [json.loads(p.read_text())["publication_id"]
+                for p in Path(env["PRACTICEWEEK_OUTBOX"]).rglob("receipt.json")]
+    assert sorted(receipts) == sorted(pid for pid, _, _ in sent)  # each sent one in the outbox, once
