@@ -187,9 +187,15 @@ class Stack:
                               capture_output=True, check=check, timeout=timeout, cwd=str(ROOT))
 
     def create_pool(self, name: str = POOL) -> None:
+        """The process pool, and each worker's own work queue (a worker asking for a queue the pool lacks
+        is answered 'not found' and, silently, polls nothing at all)."""
         done = self.prefect("work-pool", "create", name, "--type", "process", "--overwrite", check=False)
         if done.returncode != 0 and "already exists" not in done.stdout + done.stderr:
             raise RuntimeError(f"could not create work pool {name}: {done.stdout}{done.stderr}")
+        for i in range(1, max(self.workers, 1) + 1):
+            done = self.prefect("work-queue", "create", worker_queue(i), "--pool", name, check=False)
+            if done.returncode != 0 and "already exists" not in done.stdout + done.stderr:
+                raise RuntimeError(f"could not create queue {worker_queue(i)}: {done.stdout}{done.stderr}")
 
     def start_worker(self, index: int, pool: str = POOL, limit: int | None = None) -> subprocess.Popen[bytes]:
         cmd = [sys.executable, "-m", "prefect", "worker", "start", "--pool", pool, "--type", "process",

@@ -188,7 +188,9 @@ class WindowRun:
             if waiting is None:
                 get_run_logger().info("standing by: run %s publishes this window", held.owner)
             waiting = held.owner or ""
-            self.led.standby_beat(self.window_start, self.lane)
+            if time.time() - self.last_beat > 2:  # the standby's own beat: heal starts no other
+                self.led.standby_beat(self.window_start, self.lane)
+                self.last_beat = time.time()
             time.sleep(STANDBY_POLL_S)
 
     def _took_over(self, dead: str) -> None:
