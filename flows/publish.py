@@ -50,6 +50,7 @@ RESUBMITS = 20  # times a publication whose task ended without a record is submi
 TAKEOVER_AFTER_S = 5.0  # a standby takes the window over once its owner's beat (every 2 s) is this old
 STANDBY_POLL_S = 0.5  # how often a standby looks at the owner's beat
 STOOD_BY = "stood by; the primary finished"
+TAKEN_OVER = "stopped beating: its process died; its standby took the window over"
 T = TypeVar("T")
 
 
@@ -149,7 +150,8 @@ class WindowRun:
     last_beat: float = 0.0
     next_at: float | None = None
     rendered_one: bool = False
-    took_over: bool = False  # a standby that took the window over from a dead run
+    took_over: bool = False  # a standby that took the window over from a dead run …
+    dead_owner: str = ""  # … this one (its flow run id; '' when nobody had taken the window)
     lane: int = 0  # in a crowded window: this run publishes the campaigns of its lane …
     lanes: int = 1  # … of this many (more may be added while it runs: it looks each step)
     standby: bool = False  # started as the window's spare: takes it only once its owner stops beating
@@ -194,15 +196,20 @@ class WindowRun:
             time.sleep(STANDBY_POLL_S)
 
     def _took_over(self, dead: str) -> None:
-        """Say so in the log, show the dead run Crashed (not Running for ever); the run's name says so too
-        (see ``start``)."""
-        self.took_over = True
-        get_run_logger().warning(
-            "the window's run %s stopped beating (its process died?): this run takes the window over, "
-            "reconciles what it left 'sending' and publishes the rest", dead or "(none yet)"
-        )
-        if dead and not dead.startswith("run-"):  # a flow run's id (not a run outside Prefect)
-            mark_crashed(dead, "stopped beating: its process died; its standby took the window over")
+        """Say so in the log (``start`` shows the dead run Crashed, and the run's name says so too)."""
+        self.took_over, self.dead_owner = True, dead
+        if dead:
+            get_run_logger().warning(
+                "the window's run %s stopped beating (its process died?): this run takes the window over, "
+                "reconciles what it left 'sending' and publishes the rest", dead
+            )
+        else:
+            get_run_logger().warning("the window opened and no run had taken it: this run takes it")
+
+    def _show_dead_owner_crashed(self) -> None:
+        """The run this one took over from shows Crashed, not Running for ever (a flow run's id only)."""
+        if self.dead_owner and not self.dead_owner.startswith("run-"):
+            mark_crashed(self.dead_owner, TAKEN_OVER)
 
     # --- start ------------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -214,10 +221,13 @@ class WindowRun:
             log.warning(
                 "%d publication(s) were being sent when a worker stopped; reconciling them", len(recovered)
             )
-        alert_now()  # alerts recorded while no process could send them (a crash, the server down)
         upcoming = [r for r in self.led.due(self.end) if self._ours(r, time.time())]
         self.campaigns_seen = {r.campaign for r in upcoming}
         self.record = len(upcoming) <= self.cfg.record_limit  # crowded: one summary, not an artifact each
+        if self.took_over:  # what is due now goes out first; the server calls below can take seconds
+            self.step()
+            self._show_dead_owner_crashed()
+        alert_now()  # alerts recorded while no process could send them (a crash, the server down)
         _rename(self.window_start, upcoming, self._role())
         try:
             self.progress_id = create_progress_artifact(

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from flows.publish import LostWindow, WindowRun
@@ -94,6 +95,8 @@ def test_the_standby_takes_over_a_killed_window_run_and_publishes_the_rest_once(
         assert [s for s, _ in states.values()] == ["sent"] * 3, (states, _logs(tmp_path))
         assert states[rows[1].id][1] == 1, states  # reconciled: found at the provider, never sent again
         assert len(server.posted) == len(set(server.posted)) == len(server.statuses), server.posted
+        dead = httpx.get(f"{env['PREFECT_API_URL']}/flow_runs/{primary}").json()["state"]
+        assert dead["type"] == "CRASHED" and "its standby took the window over" in dead["message"]
     finally:
         for proc in procs:
             if proc.poll() is None:
