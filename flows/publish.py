@@ -176,20 +176,24 @@ class WindowRun:
         """Wait until this run owns the window: a primary at once if nobody does; a standby (or a primary
         that found another owner) once the owner's beat is ``TAKEOVER_AFTER_S`` old, or once the window
         opened and nobody took it. False when the owner finished the window (nothing for this run)."""
-        waiting: str | None = None  # the owner this run waits on
+        waiting = False
         while True:
+            held = self.led.window_held(self.window_start, self.lane)
+            if held is not None and held.state == "done":
+                return False
             unowned = not self.standby or time.time() >= self.window_start
             if self.led.window_take(self.window_start, self.owner, lane=self.lane, stale_s=TAKEOVER_AFTER_S,
                                     unowned=unowned, flow_run_id=self.flow_run_id, queue=self.queue):
-                if waiting is not None:
-                    self._took_over(waiting)
+                before = held.owner if held is not None else None
+                if before != self.owner and (before or self.standby):  # from a dead run, or as a spare
+                    self._took_over(before or "")
                 return True
-            held = self.led.window_held(self.window_start, self.lane)
-            if held is None or held.state == "done":
-                return False
-            if waiting is None:
-                get_run_logger().info("standing by: run %s publishes this window", held.owner)
-            waiting = held.owner or ""
+            if not waiting:
+                run_logger().info(
+                    "standing by: %s", f"run {held.owner} publishes this window"
+                    if held is not None and held.owner else "no run has taken this window yet"
+                )
+                waiting = True
             if time.time() - self.last_beat > 2:  # the standby's own beat: heal starts no other
                 self.led.standby_beat(self.window_start, self.lane)
                 self.last_beat = time.time()
@@ -199,12 +203,12 @@ class WindowRun:
         """Say so in the log (``start`` shows the dead run Crashed, and the run's name says so too)."""
         self.took_over, self.dead_owner = True, dead
         if dead:
-            get_run_logger().warning(
+            run_logger().warning(
                 "the window's run %s stopped beating (its process died?): this run takes the window over, "
                 "reconciles what it left 'sending' and publishes the rest", dead
             )
         else:
-            get_run_logger().warning("the window opened and no run had taken it: this run takes it")
+            run_logger().warning("the window opened and no run had taken it: this run takes it")
 
     def _show_dead_owner_crashed(self) -> None:
         """The run this one took over from shows Crashed, not Running for ever (a flow run's id only)."""
