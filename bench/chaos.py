@@ -563,6 +563,7 @@ class Rig:
         self.struck_at: dict[str, int] = {}  # part → size of its log when last struck
         self.hub, provider_env = start_hub(self.root / "providers", fault_rate, seed, accounts)
         self.stack = open_stack(self.root / "stack", ha, servers)
+        self.stack.workers = workers  # their work queues, for the window runs' standbys (client_env)
         self.stack.extra_env = {
             **provider_env,
             "PRACTICEWEEK_REPO": snapshot_repo(ROOT, self.root / "repo"),
@@ -580,6 +581,7 @@ class Rig:
         rig.root, rig.workers, rig.hub, rig.struck_at = root, workers, None, {}
         provider_env = json.loads((root / "providers" / "providers.env.json").read_text())
         rig.stack = open_stack(root / "stack")
+        rig.stack.workers = workers
         rig.stack.extra_env = {**provider_env, "PRACTICEWEEK_REPO": f"file://{root / 'repo'}",
                                "PRACTICEWEEK_BRANCH": "main", "PRACTICEWEEK_STATE": str(root / "state"),
                                "PRACTICEWEEK_RATE_LOG": str(root / "rate.jsonl")}

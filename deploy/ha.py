@@ -240,6 +240,7 @@ class HAStack(Stack):
         wait_for(self.healthy, 30, "HAProxy")
 
     def up(self, workers: int = 2) -> None:
+        self.workers = workers
         self.start_postgres()
         self.start_server()
         self.create_pool()

@@ -110,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"export PREFECT_API_URL={stack.api_url}")
         print(f"export PREFECT_API_AUTH_STRING='{stack.auth_string}'")
         print(f"export PRACTICEWEEK_LEDGER_URL='{stack.ledger.url()}'")
+        stack.workers = args.workers  # window runs it schedules get standbys on the workers' own queues
+        for key, value in stack.standby_env().items():
+            print(f"export {key}={value}")
         return 0
     repo = args.repo or snapshot_repo(ROOT, stack.root / "repo")
     stack.extra_env = {"PRACTICEWEEK_REPO": repo, "PRACTICEWEEK_BRANCH": args.branch}

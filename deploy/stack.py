@@ -33,6 +33,12 @@ FOREMAN_LOOP_S = 5
 # --- Prefect server, pool, workers ------------------------------------------------------------
 
 
+def worker_queue(index: int) -> str:
+    """The work queue only worker ``index`` polls (besides the pool's default queue): where a window's run
+    or its standby is put so that the two run on different workers."""
+    return f"worker-{index}"
+
+
 def _clean_env() -> dict[str, str]:
     """The caller's environment without any Prefect or database settings."""
     drop = ("PREFECT_", "PRACTICEWEEK_LEDGER_URL")
@@ -83,6 +89,7 @@ class Stack:
     held: set[str] = field(default_factory=set)  # parts the supervisor leaves down (an operator's stop)
     worker_heartbeat_s: float = WORKER_HEARTBEAT_S  # PREFECT_WORKER_HEARTBEAT_SECONDS of the workers
     foreman_loop_s: float = FOREMAN_LOOP_S  # PREFECT_SERVER_SERVICES_FOREMAN_LOOP_SECONDS of the server
+    workers: int = 0  # how many workers it runs (each also polls a work queue of its own: see start_worker)
 
     # -- creation ------------------------------------------------------------------------------------------
     @classmethod
@@ -114,9 +121,16 @@ class Stack:
                 "PREFECT_SERVER_SERVICES_FOREMAN_LOOP_SECONDS": str(self.foreman_loop_s),
                 "PREFECT_LOGGING_LEVEL": "WARNING"}
 
+    def standby_env(self) -> dict[str, str]:
+        """Each window run gets a standby run, in another worker's own work queue (flows/windows.py)."""
+        env = {"PRACTICEWEEK_WINDOW_STANDBY": "true"}
+        if self.workers:
+            env["PRACTICEWEEK_WINDOW_QUEUES"] = ",".join(worker_queue(i) for i in range(1, self.workers + 1))
+        return env
+
     def client_env(self, home: str = "prefect-client") -> dict[str, str]:
         """Environment of a worker or any other client: API URL and auth string, no database URL."""
-        return {**_clean_env(), **self.extra_env, "PREFECT_HOME": str(self.root / home),
+        return {**_clean_env(), **self.standby_env(), **self.extra_env, "PREFECT_HOME": str(self.root / home),
                 "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_API_URL": self.api_url,
                 "PREFECT_API_AUTH_STRING": self.auth_string, "PRACTICEWEEK_LEDGER_URL": self.ledger.url()}
 
@@ -173,13 +187,19 @@ class Stack:
                               capture_output=True, check=check, timeout=timeout, cwd=str(ROOT))
 
     def create_pool(self, name: str = POOL) -> None:
+        """The process pool, and each worker's own work queue (a worker asking for a queue the pool lacks
+        is answered 'not found' and, silently, polls nothing at all)."""
         done = self.prefect("work-pool", "create", name, "--type", "process", "--overwrite", check=False)
         if done.returncode != 0 and "already exists" not in done.stdout + done.stderr:
             raise RuntimeError(f"could not create work pool {name}: {done.stdout}{done.stderr}")
+        for i in range(1, max(self.workers, 1) + 1):
+            done = self.prefect("work-queue", "create", worker_queue(i), "--pool", name, check=False)
+            if done.returncode != 0 and "already exists" not in done.stdout + done.stderr:
+                raise RuntimeError(f"could not create queue {worker_queue(i)}: {done.stdout}{done.stderr}")
 
     def start_worker(self, index: int, pool: str = POOL, limit: int | None = None) -> subprocess.Popen[bytes]:
         cmd = [sys.executable, "-m", "prefect", "worker", "start", "--pool", pool, "--type", "process",
-               "--name", f"worker-{index}"]
+               "--name", f"worker-{index}", "--work-queue", "default", "--work-queue", worker_queue(index)]
         if limit:
             cmd += ["--limit", str(limit)]
         env = {"PREFECT_WORKER_QUERY_SECONDS": "2", "PREFECT_WORKER_PREFETCH_SECONDS": "20",
@@ -235,6 +255,7 @@ class Stack:
         self.ledger.stop()
 
     def up(self, workers: int = 2) -> None:
+        self.workers = workers
         self.start_postgres()
         for _name, start in self.parts():
             start()
@@ -252,6 +273,7 @@ class Stack:
         restart: it needs only the ledger to reconcile, skip and alert, so it carries on while the
         Prefect server restarts.
         """
+        self.workers = workers
         os.environ.update({k: v for k, v in self.client_env().items()
                            if k.startswith(("PREFECT_", "PRACTICEWEEK_"))})
         heal_every = deploy_settings().heal_every_s if heal_every is None else heal_every

@@ -5,6 +5,13 @@ and submits each publication as its own ``publish`` task (``flows.publish_one``)
 publication's time. It publishes everything the ledger holds as due and not yet out, so a moved
 publication or a missed run heals at the next run.
 
+With standbys on (``PRACTICEWEEK_WINDOW_STANDBY``, the production set-up) a window lane has two runs. The
+ledger's windows row says which one publishes (its ``owner``): the first to take it, by compare-and-set. The
+other stands by, publishing nothing, and takes the window over as soon as the owner's beat is stale
+(``TAKEOVER_AFTER_S``: its process died): it reconciles what the dead run left 'sending' (``orphans``) and
+publishes the rest, each publication still claimed once. An owner whose beat finds another owner (it was
+only slow) stops submitting and ends; a standby that was not needed ends "stood by; the primary finished".
+
 The run outlives a restart of the ledger's database: a step that could not reach it is tried again
 every second (for up to ``LEDGER_OUTAGE_S``), and a publication whose task ended without a record
 (the database was down) is submitted again, so a restart of PostgreSQL costs seconds, not the window.
@@ -13,6 +20,7 @@ every second (for up to ``LEDGER_OUTAGE_S``), and a publication whose task ended
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -20,6 +28,7 @@ from typing import Any, TypeVar
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.context import get_run_context
+from prefect.states import Completed, State
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from ledger import DueRef, Ledger, Row, unavailable, worker_id
@@ -33,11 +42,20 @@ from .publish_one import publish
 from .runs import name_this_run
 from .status import publish_plan_tables
 from .timing import lane_of
+from .windows import mark_crashed
 
 RENDER_SLICE_S = 0.3  # render ahead for at most this long between two looks at what is due
 LEDGER_OUTAGE_S = 300.0  # a window run waits this long for its ledger's database to come back
 RESUBMITS = 20  # times a publication whose task ended without a record is submitted again
+TAKEOVER_AFTER_S = 5.0  # a standby takes the window over once its owner's beat (every 2 s) is this old
+STANDBY_POLL_S = 0.5  # how often a standby looks at the owner's beat
+STOOD_BY = "stood by; the primary finished"
+TAKEN_OVER = "stopped beating: its process died; its standby took the window over"
 T = TypeVar("T")
+
+
+class LostWindow(Exception):
+    """Another run owns this window now (this one was presumed dead): it must stop submitting."""
 
 
 @flow(
@@ -49,19 +67,31 @@ T = TypeVar("T")
     persist_result=False,
 )
 def publish_window(
-    window_start: float, ledger_key: str | None = None, generation: int = 1, lane: int = 0, lanes: int = 1
-) -> dict[str, int]:
+    window_start: float,
+    ledger_key: str | None = None,
+    generation: int = 1,
+    lane: int = 0,
+    lanes: int = 1,
+    standby: bool = False,
+) -> dict[str, int] | State:
     """Publish every publication due by the end of this window (of its lane's campaigns, in a crowded
-    window), each at its own time."""
+    window), each at its own time; as its ``standby``, only once the run publishing it stops beating."""
     log = get_run_logger()
     led = process.ledger()
     if ledger_key and led.key != ledger_key:
         log.info("this run belongs to another ledger (%s); nothing to do here", ledger_key)
         return {}
-    run = WindowRun(led, window_start, _flow_run_id(), lane=lane, lanes=lanes)
-    through_outages(run.start)
-    while not through_outages(run.finished):
-        through_outages(run.step)
+    run = WindowRun(led, window_start, _flow_run_id(), lane=lane, lanes=lanes, standby=standby,
+                    queue=_work_queue())
+    if not through_outages(run.stand_by):
+        log.info(STOOD_BY)
+        return Completed(message=STOOD_BY, data={})
+    try:
+        through_outages(run.start)
+        while not through_outages(run.finished):
+            through_outages(run.step)
+    except LostWindow as lost:
+        log.warning("%s; submitting nothing more (what it submitted is claimed once, as always)", lost)
     results = through_outages(run.finish)
     log.info("window done: %s", results)
     return results
@@ -94,6 +124,12 @@ def _flow_run_id() -> str | None:
     return str(flow_run.id) if flow_run is not None else None
 
 
+def _work_queue() -> str | None:
+    """The work queue this run came from (its standby is put in another), if a worker runs it."""
+    flow_run = getattr(get_run_context(), "flow_run", None)
+    return getattr(flow_run, "work_queue_name", None) if flow_run is not None else None
+
+
 @dataclass
 class WindowRun:
     """The state of one window run's loop."""
@@ -115,8 +151,16 @@ class WindowRun:
     last_beat: float = 0.0
     next_at: float | None = None
     rendered_one: bool = False
+    took_over: bool = False  # a standby that took the window over from a dead run …
+    dead_owner: str = ""  # … this one (its flow run id; '' when nobody had taken the window)
     lane: int = 0  # in a crowded window: this run publishes the campaigns of its lane …
     lanes: int = 1  # … of this many (more may be added while it runs: it looks each step)
+    standby: bool = False  # started as the window's spare: takes it only once its owner stops beating
+    queue: str | None = None  # the work queue it came from (recorded with the window's owner)
+    owner: str = ""  # who this run is in the windows row (its flow run id); made in __post_init__
+
+    def __post_init__(self) -> None:
+        self.owner = self.owner or self.flow_run_id or f"run-{uuid.uuid4().hex}"
 
     @property
     def end(self) -> float:
@@ -128,6 +172,50 @@ class WindowRun:
             return False
         return row.scheduled_at >= self.window_start or row.scheduled_at < now - self.cfg.heal_s
 
+    # --- stand by ---------------------------------------------------------------------------------------
+    def stand_by(self) -> bool:
+        """Wait until this run owns the window: a primary at once if nobody does; a standby (or a primary
+        that found another owner) once the owner's beat is ``TAKEOVER_AFTER_S`` old, or once the window
+        opened and nobody took it. False when the owner finished the window (nothing for this run)."""
+        waiting = False
+        while True:
+            held = self.led.window_held(self.window_start, self.lane)
+            if held is not None and held.state == "done":
+                return False
+            unowned = not self.standby or time.time() >= self.window_start
+            if self.led.window_take(self.window_start, self.owner, lane=self.lane, stale_s=TAKEOVER_AFTER_S,
+                                    unowned=unowned, flow_run_id=self.flow_run_id, queue=self.queue):
+                before = held.owner if held is not None else None
+                if before != self.owner and (before or self.standby):  # from a dead run, or as a spare
+                    self._took_over(before or "")
+                return True
+            if not waiting:
+                run_logger().info(
+                    "standing by: %s", f"run {held.owner} publishes this window"
+                    if held is not None and held.owner else "no run has taken this window yet"
+                )
+                waiting = True
+            if time.time() - self.last_beat > 2:  # the standby's own beat: heal starts no other
+                self.led.standby_beat(self.window_start, self.lane)
+                self.last_beat = time.time()
+            time.sleep(STANDBY_POLL_S)
+
+    def _took_over(self, dead: str) -> None:
+        """Say so in the log (``start`` shows the dead run Crashed, and the run's name says so too)."""
+        self.took_over, self.dead_owner = True, dead
+        if dead:
+            run_logger().warning(
+                "the window's run %s stopped beating (its process died?): this run takes the window over, "
+                "reconciles what it left 'sending' and publishes the rest", dead
+            )
+        else:
+            run_logger().warning("the window opened and no run had taken it: this run takes it")
+
+    def _show_dead_owner_crashed(self) -> None:
+        """The run this one took over from shows Crashed, not Running for ever (a flow run's id only)."""
+        if self.dead_owner and not self.dead_owner.startswith("run-"):
+            mark_crashed(self.dead_owner, TAKEN_OVER)
+
     # --- start ------------------------------------------------------------------------------------------
     def start(self) -> None:
         """Beat, reconcile what a dead worker left, send pending alerts, name the run, show progress."""
@@ -138,18 +226,27 @@ class WindowRun:
             log.warning(
                 "%d publication(s) were being sent when a worker stopped; reconciling them", len(recovered)
             )
-        alert_now()  # alerts recorded while no process could send them (a crash, the server down)
         upcoming = [r for r in self.led.due(self.end) if self._ours(r, time.time())]
         self.campaigns_seen = {r.campaign for r in upcoming}
         self.record = len(upcoming) <= self.cfg.record_limit  # crowded: one summary, not an artifact each
         self.ahead_s = self.cfg.submit_ahead_s if self.record else self.cfg.burst_ahead_s
-        _rename(self.window_start, upcoming)
+        if self.took_over:  # what is due now goes out first; the server calls below can take seconds
+            self.step()
+            self._show_dead_owner_crashed()
+        alert_now()  # alerts recorded while no process could send them (a crash, the server down)
+        _rename(self.window_start, upcoming, self._role())
         try:
             self.progress_id = create_progress_artifact(
                 0.0, key=None, description=f"window of {len(upcoming)} publication(s)"
             )
         except Exception:  # noqa: BLE001 - the server is restarting: publish anyway, without the progress bar
             self.progress_id = None
+
+    def _role(self) -> str:
+        """What the run's name adds: nothing for a primary, ' · standby' (and whether it took over)."""
+        if not self.standby:
+            return ""
+        return " · standby, took over" if self.took_over else " · standby"
 
     # --- the loop ---------------------------------------------------------------------------------------
     def step(self) -> None:
@@ -173,7 +270,10 @@ class WindowRun:
     def _beat(self, force: bool = False, state: str = "running") -> None:
         """Say this run is alive (every 2 s), and look whether the window gained lanes meanwhile."""
         if force or time.time() - self.last_beat > 2:
-            self.led.window_beat(self.window_start, self.flow_run_id, state=state, lane=self.lane)
+            if not self.led.window_beat(
+                self.window_start, self.flow_run_id, state=state, lane=self.lane, owner=self.owner
+            ):
+                raise LostWindow("another run took this window over (this one was presumed dead)")
             self.lanes = max(self.lanes, self.led.window_lanes(self.window_start))
             self.last_beat = time.time()
 
@@ -315,7 +415,7 @@ def _outcome(fut: Any) -> Outcome | None:
     return Outcome(value) if isinstance(value, str) and value in Outcome._value2member_map_ else None
 
 
-def _rename(window_start: float, rows: list[Row]) -> None:
-    """Name and tag this run after what it publishes."""
+def _rename(window_start: float, rows: list[Row], role: str = "") -> None:
+    """Name and tag this run after what it publishes (and its ``role``: a standby says so)."""
     zone = campaigns.zone_of(rows[0].campaign) if rows else None
-    name_this_run(names.window_name(rows, window_start, zone), names.tags_for(rows))
+    name_this_run(names.window_name(rows, window_start, zone) + role, names.tags_for(rows))

@@ -1,5 +1,9 @@
 """Window runs: one prefetched ``publish-window`` flow run per window of time with something due, and in a
-crowded window one per lane (each its own process, sharing the window's publications by campaign)."""
+crowded window one per lane (each its own process, sharing the window's publications by campaign).
+
+With ``PRACTICEWEEK_WINDOW_STANDBY`` each lane also gets a standby run, put in another worker's work queue
+(``PRACTICEWEEK_WINDOW_QUEUES``): it takes the window over when the publishing run dies (flows/publish.py),
+and a standby that died or took over is replaced here, so a window keeps a spare while it lasts."""
 
 from __future__ import annotations
 
@@ -78,42 +82,85 @@ class Lane:
 def _ensure_lane(
     led: Ledger, start: float, lane: Lane, items: list[Row], now: float, register: Callable[[], None] | None
 ) -> list[str]:
-    """A live run for the window's lane: none yet, or its last one lost (marked Crashed, replaced)."""
+    """A live run for the window's lane: none yet, or its last one lost (marked Crashed, replaced); and with
+    standbys on, a live standby beside it."""
+    cfg = settings()
     lost = led.window_run(start, lane.index)
-    gen = led.window_needed(start, now, lead_s=settings().lead_s, lane=lane.index)
-    if gen is None:
+    gen = led.window_needed(start, now, lead_s=cfg.lead_s, lane=lane.index)
+    standby = (
+        led.standby_needed(start, now, lead_s=cfg.lead_s, lane=lane.index) if cfg.window_standby else None
+    )
+    if gen is None and standby is None:
         return []
-    if lost and gen > 1:
-        _mark_crashed(lost)
     items.sort(key=lambda r: r.scheduled_at)
     name = window_name(items, items[0].planned_at, zone_of(items[0].campaign))
     if lane.of > 1:
         name += f" · lane {lane.index + 1}/{lane.of}"
-    _start_window_run(led, start, gen, lane, name, items, register)
-    return [name]
+    held = led.window_held(start, lane.index)
+    current = gen or (held.gen if held else 1)
+    queues = work_queues(cfg.window_queues)
+    first = queues[(int(start // cfg.window_s) + lane.index + current) % len(queues)] if queues else None
+    names = []
+    if gen is not None:
+        if lost and gen > 1:
+            mark_crashed(lost)
+        _start_window_run(led, start, Spare(gen, f"{int(start)}:{gen}", first), lane, name, items, register)
+        names.append(name)
+    if standby is not None:  # on another worker than the run publishing the window (or about to)
+        owner_queue = held.queue if held is not None and held.owner and gen is None else None
+        queue = other_queue(queues, owner_queue or first)
+        spare = Spare(current, f"{int(start)}:standby-{standby}", queue, standby=True)
+        _start_window_run(led, start, spare, lane, f"{name} · standby", items, register)
+        names.append(f"{name} · standby")
+    return names
+
+
+@dataclass(frozen=True)
+class Spare:
+    """Which run of a window lane to start: its generation, idempotency key, work queue and role."""
+
+    gen: int
+    key: str  # unique per window lane: the generation, or the standby's number
+    queue: str | None = None  # None: the deployment's own work queue
+    standby: bool = False
+
+
+def work_queues(setting: str) -> list[str]:
+    """``PRACTICEWEEK_WINDOW_QUEUES`` as a list (empty: no placement)."""
+    return [q.strip() for q in setting.split(",") if q.strip()]
+
+
+def other_queue(queues: list[str], taken: str | None) -> str | None:
+    """A queue other than ``taken`` (the next one), so a standby runs on another worker than its primary."""
+    if not queues:
+        return None
+    if taken not in queues:
+        return queues[0]
+    return queues[(queues.index(taken) + 1) % len(queues)]
 
 
 def _start_window_run(
     led: Ledger,
     start: float,
-    gen: int,
+    spare: Spare,
     lane: Lane,
     name: str,
     items: list[Row],
     register: Callable[[], None] | None,
 ) -> None:
     """Create the window's run on the server, to start ``lead_s`` before the window (idempotent per
-    generation and lane)."""
+    generation or standby, and lane)."""
     run_at = start - settings().lead_s
     kwargs: dict[str, Any] = dict(
-        parameters={"window_start": start, "ledger_key": led.key, "generation": gen,
-                    "lane": lane.index, "lanes": lane.of},
+        parameters={"window_start": start, "ledger_key": led.key, "generation": spare.gen,
+                    "lane": lane.index, "lanes": lane.of} | ({"standby": True} if spare.standby else {}),
         scheduled_time=dt.datetime.fromtimestamp(run_at, dt.UTC),
         timeout=0,
-        idempotency_key=f"window:{led.key}:{int(start)}:{gen}" + (f":lane-{lane.index}" * bool(lane.index)),
+        idempotency_key=f"window:{led.key}:{spare.key}" + (f":lane-{lane.index}" * bool(lane.index)),
         flow_run_name=name,
         tags=tags_for(items),
         as_subflow=False,
+        work_queue_name=spare.queue,
     )
     try:
         run_deployment(PUBLISH_WINDOW, **kwargs)
@@ -198,7 +245,10 @@ def end_orphaned_task_runs(settled_s: float = 0.0) -> int:
     return len(tasks)
 
 
-def _mark_crashed(flow_run_id: str) -> None:
+LOST = "stopped beating: its process died; a new run took over the window"
+
+
+def mark_crashed(flow_run_id: str, message: str = LOST) -> None:
     """A window run that stopped beating (its process died): show it as Crashed, not Running forever."""
     try:
         with get_client(sync_client=True) as client:
@@ -206,7 +256,7 @@ def _mark_crashed(flow_run_id: str) -> None:
             if run.state is not None and not run.state.is_final():
                 client.set_flow_run_state(
                     flow_run_id,
-                    Crashed(message="stopped beating: its process died; a new run took over the window"),
+                    Crashed(message=message),
                     force=True,
                 )
     except Exception:  # noqa: BLE001 - cosmetic

@@ -16,7 +16,7 @@ from .engagement import EngagementMixin, ReadingRow
 from .pacers import PacersMixin
 from .plans import PlansMixin
 from .publications import DEFAULT_LEASE_S, PublicationsMixin, worker_id
-from .records import Alert, CampaignRow, Decision, Diff, DueRef, Planned, Row, Stopped
+from .records import Alert, CampaignRow, Decision, Diff, DueRef, Planned, Row, Stopped, Window
 from .renderings import RenderingsMixin
 from .states import OPEN, TERMINAL, State, Verdict
 from .stops import StopsMixin
@@ -38,6 +38,7 @@ __all__ = [
     "State",
     "Stopped",
     "Verdict",
+    "Window",
     "default_url",
     "unavailable",
     "worker_id",

@@ -45,7 +45,8 @@ _SCHEMA = [
     """CREATE TABLE IF NOT EXISTS windows (
         start DOUBLE PRECISION NOT NULL, lane INTEGER NOT NULL DEFAULT 0, gen INTEGER NOT NULL,
         state TEXT NOT NULL, heartbeat DOUBLE PRECISION, flow_run_id TEXT,
-        updated_at DOUBLE PRECISION NOT NULL, PRIMARY KEY (start, lane))""",
+        updated_at DOUBLE PRECISION NOT NULL, owner TEXT, queue TEXT, standby_gen INTEGER NOT NULL DEFAULT 0,
+        standby_at DOUBLE PRECISION, PRIMARY KEY (start, lane))""",
     # operators' alerts: written in the same transaction as the failure they report, sent by whoever sweeps
     """CREATE TABLE IF NOT EXISTS alerts (
         key TEXT PRIMARY KEY, kind TEXT NOT NULL, subject TEXT NOT NULL, publication TEXT, connector TEXT,
@@ -78,6 +79,8 @@ _SCHEMA = [
 ]
 
 _WINDOWS = next(i for i, sql in enumerate(_SCHEMA) if "TABLE IF NOT EXISTS windows" in sql)
+_WINDOW_OWNERSHIP = (("owner", "TEXT"), ("queue", "TEXT"), ("standby_gen", "INTEGER NOT NULL DEFAULT 0"),
+                     ("standby_at", "DOUBLE PRECISION"))  # added after lanes: older ledgers gain them
 _STOPPED = next(i for i, sql in enumerate(_SCHEMA) if "TABLE IF NOT EXISTS stopped_connectors" in sql)
 
 
@@ -215,6 +218,10 @@ class Database:
             )
             cur.execute("DROP TABLE windows")
             cur.execute("ALTER TABLE windows_new RENAME TO windows")
+        have = self._columns(cur, "windows")  # a window's owner and its standby (flows/publish.py)
+        for column, kind in _WINDOW_OWNERSHIP:
+            if column not in have:
+                cur.execute(f"ALTER TABLE windows ADD COLUMN {column} {kind}")
 
     def _conn(self) -> Any:
         conn = getattr(self._local, "conn", None)

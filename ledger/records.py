@@ -101,6 +101,21 @@ class CampaignRow:
 
 
 @dataclass(frozen=True)
+class Window:
+    """One window lane's row: its generation, state, owner (the run publishing it) and standby."""
+
+    start: float
+    lane: int
+    gen: int
+    state: str  # scheduled | running | done
+    owner: str | None
+    heartbeat: float | None
+    queue: str | None  # the work queue of the owner's run (its standby is started on another)
+    standby_gen: int
+    standby_at: float | None  # the standby's last beat (or, until it beats, how long it may take to start)
+
+
+@dataclass(frozen=True)
 class Alert:
     """One message for the operators, recorded with the failure it reports."""
 

@@ -3,6 +3,11 @@
 A crowded window has several lanes, each its own run (and process), sharing its publications by campaign.
 A window run is 'scheduled', then 'running' while it beats, then 'done' (these are window states, not
 publication states).
+
+On a production set-up a window's lane has two runs, ideally on different workers: the one that holds the
+row's ``owner`` publishes and beats; the other stands by (``standby_at``) and takes the window over by a
+compare-and-set on ``owner`` once the owner's beat is stale. The row is the only word on who publishes: an
+owner whose beat finds another owner stops publishing.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import time
 
 from .database import Database
+from .records import Window
 
 
 class WindowsMixin(Database):
@@ -50,29 +56,117 @@ class WindowsMixin(Database):
             )
             if alive:
                 return None
-            cur.execute(
-                self._q("UPDATE windows SET gen=?, state='scheduled', updated_at=? WHERE start=? AND lane=?"),
+            cur.execute(  # the lost owner (if only slow) finds it no longer owns the window, and stops
+                self._q(
+                    "UPDATE windows SET gen=?, state='scheduled', owner=NULL, updated_at=? "
+                    "WHERE start=? AND lane=?"
+                ),
                 (gen + 1, now, start, lane),
             )
             return int(gen + 1)
 
     def window_beat(
-        self, start: float, flow_run_id: str | None = None, state: str = "running", lane: int = 0
-    ) -> None:
+        self,
+        start: float,
+        flow_run_id: str | None = None,
+        state: str = "running",
+        lane: int = 0,
+        owner: str | None = None,
+    ) -> bool:
+        """Say the window's run is alive (``state``). With ``owner``: only while it still owns the window;
+        False once another run took it over (or a scheduler presumed it lost)."""
         now = time.time()
-        if (
-            self._write(
-                "UPDATE windows SET state=?, heartbeat=?, flow_run_id=COALESCE(?, flow_run_id), "
-                "updated_at=? WHERE start=? AND lane=?",
-                (state, now, flow_run_id, now, start, lane),
-            )
-            == 0
-        ):
+        mine = "" if owner is None else " AND owner=?"
+        updated = self._write(
+            "UPDATE windows SET state=?, heartbeat=?, flow_run_id=COALESCE(?, flow_run_id), "
+            f"updated_at=? WHERE start=? AND lane=?{mine}",
+            (state, now, flow_run_id, now, start, lane) + (() if owner is None else (owner,)),
+        )
+        if updated == 0 and owner is None:
             self._write(
                 "INSERT INTO windows (start, lane, gen, state, heartbeat, flow_run_id, updated_at) "
                 "VALUES (?, ?, 1, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (start, lane, state, now, flow_run_id, now),
             )
+        return updated == 1 or owner is None
+
+    def window_take(
+        self,
+        start: float,
+        owner: str,
+        lane: int = 0,
+        stale_s: float = 5.0,
+        unowned: bool = True,
+        flow_run_id: str | None = None,
+        queue: str | None = None,
+    ) -> bool:
+        """Compare-and-set: make ``owner`` the run that publishes window ``start``'s lane. It wins when it
+        owns it already, when the owner's beat is older than ``stale_s`` (dead, or too slow to trust), or,
+        with ``unowned``, when nobody has taken the window yet. Of racing callers exactly one wins; a
+        finished window ('done') is never taken."""
+        now = time.time()
+        free = " OR owner IS NULL" if unowned else ""
+        with self._tx() as cur:
+            cur.execute(
+                self._q(
+                    "INSERT INTO windows (start, lane, gen, state, updated_at) "
+                    "VALUES (?, ?, 1, 'scheduled', ?) ON CONFLICT DO NOTHING"
+                ),
+                (start, lane, now),
+            )
+            cur.execute(
+                self._q(
+                    "UPDATE windows SET owner=?, state='running', heartbeat=?, "
+                    "flow_run_id=COALESCE(?, flow_run_id), queue=?, updated_at=? "
+                    "WHERE start=? AND lane=? AND state <> 'done' "
+                    f"AND (owner=?{free} OR (owner IS NOT NULL AND COALESCE(heartbeat, 0) < ?))"
+                ),
+                (owner, now, flow_run_id, queue, now, start, lane, owner, now - stale_s),
+            )
+            return int(cur.rowcount) == 1
+
+    def window_held(self, start: float, lane: int = 0) -> Window | None:
+        """Who holds window ``start``'s lane, and how it stands (None: no run was ever made for it)."""
+        rows = self._read(
+            "SELECT start, lane, gen, state, owner, heartbeat, queue, standby_gen, standby_at "
+            "FROM windows WHERE start=? AND lane=?",
+            (start, lane),
+        )
+        return Window(*rows[0]) if rows else None
+
+    def standby_beat(self, start: float, lane: int = 0) -> None:
+        """Say the window's standby run is alive (so no other standby is started for it)."""
+        self._write("UPDATE windows SET standby_at=? WHERE start=? AND lane=?", (time.time(), start, lane))
+
+    def standby_needed(
+        self,
+        start: float,
+        now: float | None = None,
+        stale_s: float = 6.0,
+        lead_s: float = 20.0,
+        lane: int = 0,
+    ) -> int | None:
+        """The number of a new standby run for window ``start``'s lane, or None while one lives (beats, or
+        was started less than ``stale_s + 20`` seconds before it should have started) or the window is over.
+        Call it after ``window_needed`` (which makes the row)."""
+        now = time.time() if now is None else now
+        with self._tx() as cur:
+            cur.execute(
+                self._q("SELECT state, standby_gen, standby_at FROM windows WHERE start=? AND lane=?"),
+                (start, lane),
+            )
+            found = cur.fetchone()
+            if found is None or found[0] == "done" or (found[2] or 0) > now - stale_s:
+                return None
+            # until it beats, a new standby counts as alive as long as a scheduled run does
+            cur.execute(
+                self._q(
+                    "UPDATE windows SET standby_gen=?, standby_at=? "
+                    "WHERE start=? AND lane=? AND standby_gen=?"
+                ),
+                (found[1] + 1, max(now, start - lead_s) + 20, start, lane, found[1]),
+            )
+            return int(found[1] + 1) if cur.rowcount == 1 else None
 
     def window_run(self, start: float, lane: int = 0) -> str | None:
         rows = self._read("SELECT flow_run_id FROM windows WHERE start=? AND lane=?", (start, lane))

@@ -104,6 +104,20 @@ class Settings(BaseSettings):
         "Publications of a window that make it crowded: one more lane per this many, up to "
         "PRACTICEWEEK_WINDOW_LANES.",
     )
+    window_standby: bool = _field(
+        TIMING,
+        False,
+        "Start a standby run beside each window run (and lane): it publishes nothing while the window's "
+        "run beats, and takes the window over within seconds when that run's process dies. On for the "
+        "production set-up's workers (deploy/); off for one serving process, where both would die together.",
+    )
+    window_queues: str = _field(
+        TIMING,
+        "",
+        "Comma-separated work queues of the work pool, one polled by each worker (the production set-up: "
+        "`worker-1,worker-2`): a window's run and its standby are put in different ones, so they run on "
+        "different workers. Empty: the deployment's queue.",
+    )
     prepare_s: float = _field(
         TIMING, 60.0, "Seconds ahead of its due time a publication is rendered and checked."
     )

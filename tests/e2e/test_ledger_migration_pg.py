@@ -80,3 +80,37 @@ def test_schedulers_racing_for_a_new_window_on_postgres_make_one_run_and_never_f
     assert not errors, errors[:3]
     for i in range(len(starts)):
         assert [results[slot][i] for slot in range(racers)].count(1) == 1
+
+
+def test_standbys_racing_for_a_dead_owners_window_on_postgres_take_it_exactly_once(pg_url: str) -> None:
+    """Standby runs of a window whose owner stopped beating all try to take it over at once (each its own
+    connection): exactly one becomes the owner; the dead owner's next beat learns it lost the window."""
+    import threading
+
+    from ledger import Ledger
+
+    starts = [1_900_000_000.0 + 60 * i for i in range(20)]
+    first = Ledger(pg_url)
+    for start in starts:
+        assert first.window_take(start, "primary")
+        first._write("UPDATE windows SET heartbeat=0 WHERE start=?", (start,))
+    racers = 4
+    barrier = threading.Barrier(racers)
+    won: list[list[bool]] = [[] for _ in range(racers)]
+
+    def race(slot: int) -> None:
+        led = Ledger(pg_url)
+        for start in starts:
+            barrier.wait()
+            won[slot].append(led.window_take(start, f"standby-{slot}", stale_s=5.0))
+
+    threads = [threading.Thread(target=race, args=(i,)) for i in range(racers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    for i, start in enumerate(starts):
+        winners = [slot for slot in range(racers) if won[slot][i]]
+        assert len(winners) == 1
+        assert first.window_held(start).owner == f"standby-{winners[0]}"  # type: ignore[union-attr]
+        assert not first.window_beat(start, "p", owner="primary")

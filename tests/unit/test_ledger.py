@@ -153,6 +153,56 @@ def test_a_crowded_window_has_lanes_each_with_its_own_run(led: Ledger) -> None:
     assert shares == {0, 1} and lane_of("c", 1) == 0  # campaigns spread; one lane takes them all
 
 
+def test_one_run_owns_a_window_and_a_standby_takes_it_only_once_the_owner_stops_beating(led: Ledger) -> None:
+    now = time.time()
+    assert led.window_needed(600.0, now=550) == 1
+    assert not led.window_take(600.0, "standby", unowned=False)  # before the window opens: the primary's
+    assert led.window_take(600.0, "primary", queue="worker-1")
+    assert led.window_take(600.0, "primary", queue="worker-1")  # it owns it already
+    assert not led.window_take(600.0, "standby", stale_s=5.0)  # the owner beats
+    held = led.window_held(600.0)
+    assert held is not None and (held.owner, held.state, held.queue) == ("primary", "running", "worker-1")
+    assert led.window_beat(600.0, "p", owner="primary")
+    led._write("UPDATE windows SET heartbeat=? WHERE start=600.0", (now - 6,))  # its process died
+    assert led.window_take(600.0, "standby", stale_s=5.0)
+    assert not led.window_beat(600.0, "p", owner="primary")  # only slow: it learns it lost the window
+    assert not led.window_take(600.0, "primary", stale_s=5.0)  # and cannot take it back while it beats
+    assert led.window_needed(600.0, now=time.time()) is None  # the standby's beat keeps the window live
+    assert led.window_beat(600.0, "s", state="done", owner="standby")
+    assert not led.window_take(600.0, "late", stale_s=0.0)  # a finished window is taken by nobody
+
+
+def test_racing_standbys_take_a_dead_owners_window_exactly_once(led: Ledger, tmp_path: Path) -> None:
+    assert led.window_take(600.0, "primary")
+    led._write("UPDATE windows SET heartbeat=0 WHERE start=600.0")
+    barrier = threading.Barrier(6)
+    won: list[str] = []
+
+    def take(name: str) -> None:
+        mine = Ledger(led.url)  # each its own connection, like another process
+        barrier.wait()
+        if mine.window_take(600.0, name, stale_s=5.0):
+            won.append(name)
+
+    threads = [threading.Thread(target=take, args=(f"standby-{i}",)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(won) == 1 and led.window_held(600.0).owner == won[0]  # type: ignore[union-attr]
+
+
+def test_a_window_keeps_one_live_standby(led: Ledger) -> None:
+    assert led.window_needed(600.0, now=500) == 1
+    assert led.standby_needed(600.0, now=500, lead_s=20) == 1
+    assert led.standby_needed(600.0, now=600, lead_s=20) is None  # it may take until 580 + 20 + 6 to start
+    assert led.standby_needed(600.0, now=607, lead_s=20) == 2  # it never started: another
+    led.standby_beat(600.0)
+    assert led.standby_needed(600.0) is None  # it beats
+    led.window_beat(600.0, "p", state="done")
+    assert led.standby_needed(600.0, now=time.time() + 60) is None  # the window is over: no spare needed
+
+
 def test_due_lists_open_publications_in_time_order(led: Ledger) -> None:
     led.apply("c", [_p("late", 5), _p("b", 20), _p("a", 10), _p("future", 1e12)])
     assert led.claim("b") and led.mark_sent("b", "r")

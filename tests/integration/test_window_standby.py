@@ -1,0 +1,134 @@
+"""A window's standby run takes the window over when its publishing run's process is killed (SIGKILL)
+mid-window, on the session's real Prefect server: what the dead run was sending is reconciled (it had gone
+out: not sent again), the rest is published by the standby, each publication exactly once, none skipped."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from flows.publish import LostWindow, WindowRun
+from flows.schedule import planned_rows
+from ledger import Ledger
+from practiceweek.loader import load
+from tests.helpers import ROOT
+from tests.publishing import week
+from tests.servers.base import Request, Response
+from tests.servers.mastodon import MastodonServer
+
+TOKEN = "masto-token-standby-77"
+RUN = "import sys; from flows.publish import publish_window; " \
+      "print(publish_window(float(sys.argv[1]), standby=sys.argv[2] == 'standby'))"
+
+
+class HoldingMastodon(MastodonServer):
+    """Mastodon that logs every status request's idempotency key (a repeat would be a second send) and holds
+    the first one arriving after ``hold_after`` for ``hold_s`` seconds, saying so (``held``)."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__(token=token)
+        self.posted: list[str] = []
+        self.hold_after = float("inf")
+        self.hold_s = 3.0
+        self.held = threading.Event()
+
+    def post_status(self, req: Request) -> Response:
+        with self.lock:
+            self.posted.append(req.headers.get("idempotency-key") or "")
+            hold = time.time() >= self.hold_after and not self.held.is_set()
+            if hold:
+                self.held.set()
+        if hold:
+            time.sleep(self.hold_s)  # the sender is killed meanwhile; the status is still created
+        return super().post_status(req)
+
+
+def _window_run(role: str, start: float, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with open(log, "wb") as out:
+        return subprocess.Popen([sys.executable, "-c", RUN, str(start), role], env=env, cwd=ROOT,
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def test_the_standby_takes_over_a_killed_window_run_and_publishes_the_rest_once(
+    prefect_env: dict[str, str], tmp_path: Path
+) -> None:
+    server = HoldingMastodon(TOKEN).start()
+    env = {**prefect_env, "PRACTICEWEEK_MASTODON_BASE_URL": server.url,
+           "PRACTICEWEEK_MASTODON_ACCESS_TOKEN": TOKEN, "PRACTICEWEEK_WINDOW_S": "22"}
+    env.pop("PRACTICEWEEK_OPERATORS_CONNECTOR", None)
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        led = Ledger(env["PRACTICEWEEK_LEDGER_URL"])
+        path = week(tmp_path, "mastodon")
+        loaded = load(path)
+        led.set_campaign(loaded.id, str(path))
+        start = time.time() + 8
+        rows = [dataclasses.replace(r, scheduled_at=start + at, missed_window_s=30)
+                for r, at in zip(planned_rows(loaded, led), (1, 5, 12), strict=True)]
+        led.apply(loaded.id, rows)
+        server.hold_after = start + 3  # the second publication's request: its sender dies while it is held
+
+        procs.append(_window_run("primary", start, env, tmp_path / "primary.log"))
+        _wait(lambda: _owner(led, start) is not None, 60, "the primary to take its window", tmp_path)
+        primary = _owner(led, start)
+        procs.append(_window_run("standby", start, env, tmp_path / "standby.log"))
+        assert server.held.wait(30), _logs(tmp_path)
+        os.killpg(procs[0].pid, signal.SIGKILL)  # mid-send: its claim stays 'sending'
+        procs[0].wait(10)
+
+        assert procs[1].wait(90) == 0, _logs(tmp_path)
+        standby = (tmp_path / "standby.log").read_text()
+        assert "takes the window over" in standby and "stood by" not in standby
+        held = led.window_held(start)
+        assert held is not None and held.owner not in (None, primary) and held.state == "done"
+        states = {r.id: (r.state, r.attempts) for r in (led.get(p.id) for p in rows) if r is not None}
+        assert [s for s, _ in states.values()] == ["sent"] * 3, (states, _logs(tmp_path))
+        assert states[rows[1].id][1] == 1, states  # reconciled: found at the provider, never sent again
+        assert len(server.posted) == len(set(server.posted)) == len(server.statuses), server.posted
+        dead = httpx.get(f"{env['PREFECT_API_URL']}/flow_runs/{primary}").json()["state"]
+        assert dead["type"] == "CRASHED" and "its standby took the window over" in dead["message"]
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(10)
+        server.stop()
+
+
+def _owner(led: Ledger, start: float) -> str | None:
+    held = led.window_held(start)
+    return held.owner if held is not None else None
+
+
+def _wait(ready: Any, timeout: float, what: str, logs: Path) -> None:
+    deadline = time.time() + timeout
+    while not ready():
+        assert time.time() < deadline, f"waited for {what}\n{_logs(logs)}"
+        time.sleep(0.2)
+
+
+def _logs(folder: Path) -> str:
+    return "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}" for p in sorted(folder.glob("*.log")))
+
+
+def test_a_standby_ends_once_the_window_is_done_and_a_slow_owner_stops_on_losing_it(tmp_path: Path) -> None:
+    led = Ledger(f"sqlite:///{tmp_path / 'l.sqlite3'}")
+    slow = WindowRun(led, 600.0, "run-slow")
+    assert slow.stand_by()  # nobody owned it: the primary takes it at once
+    led._write("UPDATE windows SET heartbeat=? WHERE start=600.0", (time.time() - 6,))  # it stalled
+    spare = WindowRun(led, 600.0, "run-spare", standby=True)
+    assert spare.stand_by() and led.window_held(600.0).owner == "run-spare"  # type: ignore[union-attr]
+    with pytest.raises(LostWindow):
+        slow._beat(force=True)  # only slow: its next beat finds another owner, and it stops
+    assert led.window_beat(600.0, "run-spare", state="done", owner="run-spare")
+    assert not WindowRun(led, 600.0, "run-late", standby=True).stand_by()  # done: it stood by
