@@ -63,15 +63,16 @@ class Prerendered:
     skipped: int = 0  # already stored, or no longer planned as the ledger holds them
     cpu_s_by_channel: dict[str, float] = field(default_factory=dict)
     wall_s: float = 0.0
-    cpu_s: float = 0.0  # CPU time the pool's processes spent rendering
+    cpu_s: float = 0.0  # CPU time the pool's processes spent on the work (loading, rendering, storing)
 
     @property
     def cores_used(self) -> float:
         return self.cpu_s / self.wall_s if self.wall_s else 0.0
 
-    def add(self, stored: int, rendered: int, cpu: dict[str, float]) -> None:
+    def add(self, stored: int, rendered: int, cpu: dict[str, float], unit_cpu_s: float) -> None:
         self.stored += stored
         self.rendered += rendered
+        self.cpu_s += unit_cpu_s
         for channel, seconds in cpu.items():
             self.cpu_s_by_channel[channel] = self.cpu_s_by_channel.get(channel, 0.0) + seconds
 
@@ -92,9 +93,10 @@ def _campaign(path: str) -> tuple[Loaded, dict[str, Publication]]:
     return cached[1], cached[2]
 
 
-def _render_unit(path: str, ledger_url: str, wanted: Wanted) -> tuple[int, int, dict[str, float]]:
+def _render_unit(path: str, ledger_url: str, wanted: Wanted) -> tuple[int, int, dict[str, float], float]:
     """Render the publications ``wanted`` of the file at ``path``, each in its context, and store them.
-    Returns (stored, rendered, CPU s by channel)."""
+    Returns (stored, rendered, CPU s rendering by channel, CPU s of the whole unit)."""
+    unit_started = time.process_time()
     loaded, pubs = _campaign(path)
     led = _unit_ledgers.get(ledger_url) or _unit_ledgers.setdefault(ledger_url, Ledger(ledger_url))
     stored = rendered = 0
@@ -111,7 +113,7 @@ def _render_unit(path: str, ledger_url: str, wanted: Wanted) -> tuple[int, int, 
         rendered += 1
         led.put_rendering(stored_key(result, ctx), data, pub.campaign)
         stored += 1
-    return stored, rendered, cpu
+    return stored, rendered, cpu, time.process_time() - unit_started
 
 
 # --- in the scheduling process --------------------------------------------------------------------------
@@ -234,13 +236,12 @@ def prerender_many(items: list[tuple[str, list[Row]]]) -> Prerendered:
         return done
     pool = _shared_pool()
     started = time.time()
-    futures: list[Future[tuple[int, int, dict[str, float]]]] = [
+    futures: list[Future[tuple[int, int, dict[str, float], float]]] = [
         pool.submit(_render_unit, path, led.url, wanted) for path, wanted in units
     ]
     for future in futures:
         done.add(*future.result())
     done.wall_s = time.time() - started
-    done.cpu_s = sum(done.cpu_s_by_channel.values())
     done.skipped += sum(len(w) for _, w in units) - done.rendered
     return done
 
