@@ -314,7 +314,25 @@ def env_name(field: str) -> str:
 
 
 def settings(**overrides: Any) -> Settings:
-    """A fresh :class:`Settings` read from the environment now (keyword arguments win)."""
+    """The :class:`Settings` the environment holds now (keyword arguments win). Read again whenever a
+    ``PRACTICEWEEK_`` variable changed, else the same object: a burst's tasks ask for it thousands of
+    times, and reading it costs a millisecond."""
+    global _last
+    if overrides:
+        return _read(overrides)
+    key = tuple(sorted((k, v) for k, v in os.environ.items() if k.upper().startswith(PREFIX)))
+    last = _last
+    if last is not None and last[0] == key:
+        return last[1]
+    fresh = _read({})
+    _last = (key, fresh)
+    return fresh
+
+
+_last: tuple[tuple[tuple[str, str], ...], Settings] | None = None  # the environment read, and its settings
+
+
+def _read(overrides: dict[str, Any]) -> Settings:
     try:
         return Settings(**overrides)
     except ValidationError as exc:
