@@ -19,8 +19,8 @@ WEEKS = [ROOT / "campaigns" / "hscp-learning-from-reviews-2024.yaml",
 def test_a_demo_of_two_weeks_renders_both_ahead_and_sends_each_publication_once(
     prefect_env: dict[str, str], tmp_path: Path
 ) -> None:
-    env = {**prefect_env, "PRACTICEWEEK_REHEARSAL_START_S": "20"}
-    cmd = [sys.executable, "-m", "cli", "demo", *map(str, WEEKS), "--speed", "40000", "--timeout", "240"]
+    env = {**prefect_env, "PRACTICEWEEK_REHEARSAL_START_S": "15"}
+    cmd = [sys.executable, "-m", "cli", "demo", *map(str, WEEKS), "--speed", "80000", "--timeout", "240"]
     done = subprocess.run(cmd, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=400)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "failed 0, skipped 0, cancelled 0, open 0" in done.stdout, done.stdout
