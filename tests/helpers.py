@@ -44,7 +44,8 @@ def delete_open_flow_runs(api_url: str, attempts: int = 5) -> int:
                     found.raise_for_status()
                     if not found.json():
                         return deleted
-                    gone = sum(client.delete(f"/flow_runs/{run['id']}").status_code < 300 for run in found.json())
+                    answers = [client.delete(f"/flow_runs/{run['id']}") for run in found.json()]
+                    gone = sum(answer.status_code < 300 for answer in answers)
                     if not gone:  # the server refuses to delete them: leave them
                         return deleted
                     deleted += gone
