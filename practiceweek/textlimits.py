@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import re
+import sys
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -31,25 +35,36 @@ def x_length(text: str) -> int:
             return len(normal)
         urls = _extract_urls()(normal)
         return len(normal) - sum(len(u["url"]) for u in urls) + URL_WEIGHT * len(urls)
-    from twitter_text import parse_tweet
+    with _IMPORTING:  # not while another thread has the bare package in sys.modules (below)
+        from twitter_text import parse_tweet
 
     return int(parse_tweet(text).weightedLength)
 
 
-def _extract_urls() -> Callable[[str], list[dict[str, Any]]]:
-    """twitter-text's URL extractor, loaded without running the package's ``__init__``
-    (which builds the emoji tables). A later ``import twitter_text`` still runs it as usual."""
-    import sys
+_IMPORTING = threading.Lock()  # twitter-text's modules are imported by one thread at a time
+_extractor: Callable[[str], list[dict[str, Any]]] | None = None
 
+
+def _extract_urls() -> Callable[[str], list[dict[str, Any]]]:
+    """twitter-text's URL extractor, loaded once (a publish task's threads measure posts at once: a
+    thread must never see the module half made by another)."""
+    global _extractor
+    if _extractor is None:
+        with _IMPORTING:
+            if _extractor is None:
+                _extractor = _load_extractor()
+    return _extractor
+
+
+def _load_extractor() -> Callable[[str], list[dict[str, Any]]]:
+    """The extractor, loaded without running the package's ``__init__`` (which builds the emoji tables).
+    A later ``import twitter_text`` still runs it as usual."""
     loaded = sys.modules.get("twitter_text.extract_urls")
     if loaded is not None:
         return loaded.extract_urls_with_indices
     if "twitter_text" in sys.modules:
         from twitter_text.extract_urls import extract_urls_with_indices
     else:
-        import importlib
-        import importlib.util
-
         spec = importlib.util.find_spec("twitter_text")
         assert spec is not None
         sys.modules["twitter_text"] = importlib.util.module_from_spec(spec)  # the package, not yet run
