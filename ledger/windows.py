@@ -13,12 +13,25 @@ owner whose beat finds another owner stops publishing.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from .database import Database
 from .records import Window
 
 
 class WindowsMixin(Database):
+    def _new_window(self, cur: Any, start: float, lane: int, now: float) -> bool:
+        """Make window ``start``'s lane row (generation 1, scheduled) in ``cur``'s transaction; False if
+        it was there already (another scheduler made it first: its insert waits for that commit)."""
+        cur.execute(
+            self._q(
+                "INSERT INTO windows (start, lane, gen, state, updated_at) "
+                "VALUES (?, ?, 1, 'scheduled', ?) ON CONFLICT DO NOTHING"
+            ),
+            (start, lane, now),
+        )
+        return int(cur.rowcount) == 1
+
     def window_needed(
         self,
         start: float,
@@ -42,14 +55,7 @@ class WindowsMixin(Database):
             if found is None:
                 # two schedulers may both find none (PostgreSQL reads committed rows): the second's insert
                 # waits for the first's commit and does nothing, and its window is then covered
-                cur.execute(
-                    self._q(
-                        "INSERT INTO windows (start, lane, gen, state, updated_at) "
-                        "VALUES (?, ?, 1, 'scheduled', ?) ON CONFLICT DO NOTHING"
-                    ),
-                    (start, lane, now),
-                )
-                return 1 if cur.rowcount == 1 else None
+                return 1 if self._new_window(cur, start, lane, now) else None
             gen, state, heartbeat, updated = found
             alive = (state == "running" and (heartbeat or 0) > now - stale_s) or (
                 state == "scheduled" and now < max(updated, start - lead_s) + stale_s + 20
@@ -107,13 +113,7 @@ class WindowsMixin(Database):
         now = time.time()
         free = " OR owner IS NULL" if unowned else ""
         with self._tx() as cur:
-            cur.execute(
-                self._q(
-                    "INSERT INTO windows (start, lane, gen, state, updated_at) "
-                    "VALUES (?, ?, 1, 'scheduled', ?) ON CONFLICT DO NOTHING"
-                ),
-                (start, lane, now),
-            )
+            self._new_window(cur, start, lane, now)
             cur.execute(
                 self._q(
                     "UPDATE windows SET owner=?, state='running', heartbeat=?, "
