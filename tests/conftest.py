@@ -1,8 +1,11 @@
 """Shared fixtures, and each test marked by its layer, the folder it lives in (``-m unit``,
 ``-m integration``, ``-m e2e``).
 
-``prefect_server``: ONE real ``prefect server start`` per test session (SQLite in a temporary
-PREFECT_HOME, telemetry off, a free port, PREFECT_UI_API_URL set), healthy before the first test uses it.
+``own_prefect_server``: a real ``prefect server start`` for ONE test (tests/prefect_servers.py), so no
+test sees another's flow runs, deployments, pools, events or automations; ``prefect_env`` points a test at
+its own. ``events_server``: one server per pytest process that only receives the events of publishing in
+this process (tests/integration's ``publishing``); no test reads it. The suite runs in parallel with
+pytest-xdist: every worker has its own servers, ports, temporary folders and PREFECT_HOME.
 The provider fakes' fixtures (``graph_server``, ``x_server``, ...) come from the plugin
 ``tests.servers.plugin``.
 """
@@ -22,8 +25,12 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+# this pytest process's Prefect client settings and profiles: its own, never another worker's
+os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="practiceweek-prefect-client-")
+os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 
-from tests.helpers import delete_open_flow_runs, kill_tree  # noqa: E402 - once the repository is importable
+from tests.helpers import kill_tree  # noqa: E402 - once the repository is importable
+from tests.prefect_servers import ServerPool  # noqa: E402
 
 pytest_plugins = ["tests.servers.plugin"]
 LAYERS = ("unit", "integration", "e2e")
@@ -52,33 +59,37 @@ def no_outbox_file_servers_left(tmp_path_factory: pytest.TempPathFactory) -> Ite
 
 
 @pytest.fixture(scope="session")
-def prefect_server() -> Iterator[dict[str, str]]:
-    """A running Prefect server: {"api_url", "ui_url", "home"}. Use ``prefect_env`` to point a test at it."""
-    from flows.embedded import start_server
-
-    home = Path(tempfile.mkdtemp(prefix="practiceweek-prefect-"))
-    server = start_server(home)
-    try:
-        yield {"api_url": server.api_url, "ui_url": server.ui_url, "home": str(home)}
-    finally:
-        if server.pid:
-            try:
-                os.killpg(server.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
+def server_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPool]:
+    """This pytest process's supply of fresh Prefect servers (one spare always starting)."""
+    pool = ServerPool(tmp_path_factory.mktemp("prefect-servers"))
+    yield pool
+    pool.close()
 
 
 @pytest.fixture()
-def prefect_env(
-    prefect_server: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> Iterator[dict[str, str]]:
-    """Environment for one test: the session's server, and a ledger, outbox and state folder of its own.
+def own_prefect_server(server_pool: ServerPool) -> Iterator[dict[str, str]]:
+    """A Prefect server for this test alone: {"api_url", "ui_url", "home"}; stopped when the test ends."""
+    server = server_pool.take()
+    try:
+        yield server.as_dict()
+    finally:
+        server.stop()
 
-    At the end the test's flow runs still open on the shared server are deleted: otherwise the next test's
-    serving process takes them (a late schedule run would apply an earlier test's campaign to its ledger)."""
+
+@pytest.fixture(scope="session")
+def events_server(server_pool: ServerPool) -> Iterator[dict[str, str]]:
+    """A Prefect server that only receives the events of publishing in this pytest process."""
+    server = server_pool.take()
+    try:
+        yield server.as_dict()
+    finally:
+        server.stop()
+
+
+@pytest.fixture()
+def local_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, str]:
+    """This test's own ledger, outbox, state folder and Prefect client home, set in the environment."""
     env = {
-        "PREFECT_API_URL": prefect_server["api_url"],
-        "PREFECT_UI_API_URL": prefect_server["api_url"],
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_HOME": str(tmp_path / "prefect-client"),
         "PRACTICEWEEK_STATE": str(tmp_path / "state"),
@@ -88,8 +99,19 @@ def prefect_env(
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    yield {**os.environ, **env}
-    delete_open_flow_runs(prefect_server["api_url"])
+    return {**os.environ, **env}
+
+
+@pytest.fixture()
+def prefect_env(
+    own_prefect_server: dict[str, str], local_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> dict[str, str]:
+    """Environment for one test: its own Prefect server, ledger, outbox and state folder."""
+    api_url = own_prefect_server["api_url"]
+    urls = {"PREFECT_API_URL": api_url, "PREFECT_UI_API_URL": api_url}
+    for key, value in urls.items():
+        monkeypatch.setenv(key, value)
+    return {**local_env, **urls}
 
 
 @pytest.fixture()

@@ -4,54 +4,59 @@ Import them as ``from tests.helpers import ...`` (``conftest`` is not importable
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import os
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-
-import httpx
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent  # the repository
 FIXTURES = ROOT / "tests" / "fixtures"
 CAMPAIGNS = ROOT / "campaigns"
 
 
-def wait_until(cond: Callable[[], object], timeout: float, what: str) -> None:
-    """Poll ``cond`` every 0.3 s until it is true; fail the test after ``timeout`` seconds."""
+def wait_until(cond: Callable[[], object], timeout: float, what: str,
+               seen: Callable[[], object] | None = None) -> None:
+    """Poll ``cond`` every 0.3 s until it is true; fail the test after ``timeout`` seconds, saying what was
+    last seen: ``seen()`` if given, else the condition's last answer."""
     deadline = time.time() + timeout
+    last: object = None
     while time.time() < deadline:
-        if cond():
+        last = cond()
+        if last:
             return
         time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")
+    last_seen = seen() if seen is not None else last
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}; last seen: {last_seen!r}")
 
 
-OPEN_STATES = ["SCHEDULED", "PENDING", "RUNNING", "PAUSED", "CANCELLING"]
+def states(led: Any) -> dict[str, int]:
+    """How many of a ledger's publications are in each state, for a timeout's message."""
+    return dict(collections.Counter(row.state for row in led.rows()))
 
 
-def delete_open_flow_runs(api_url: str, attempts: int = 5) -> int:
-    """Delete every flow run not yet finished on the Prefect server at ``api_url``; the number deleted.
-    A server that drops the connection or answers 5xx while busy is asked again; after ``attempts`` the
-    runs are left (the next test may then see them), never failing the test that ends."""
-    deleted = 0
-    for attempt in range(attempts):
-        try:
-            with httpx.Client(base_url=api_url, timeout=30) as client:
-                while True:
-                    body = {"flow_runs": {"state": {"type": {"any_": OPEN_STATES}}}, "limit": 200}
-                    found = client.post("/flow_runs/filter", json=body)
-                    found.raise_for_status()
-                    if not found.json():
-                        return deleted
-                    answers = [client.delete(f"/flow_runs/{run['id']}") for run in found.json()]
-                    gone = sum(answer.status_code < 300 for answer in answers)
-                    if not gone:  # the server refuses to delete them: leave them
-                        return deleted
-                    deleted += gone
-        except httpx.HTTPError:
-            time.sleep(0.5 * (attempt + 1))
-    return deleted
+@contextlib.contextmanager
+def prefect_in_this_process(api_url: str) -> Iterator[None]:
+    """Point this process's Prefect client and its events at ``api_url`` (a test's own server) while the
+    block runs; then hand over what was emitted and forget that server, so no later test's events or
+    calls reach it (Prefect's events worker otherwise keeps the first server it was given)."""
+    from prefect.events.clients import PrefectEventsClient
+    from prefect.events.worker import EventsWorker
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from flows import events
+
+    EventsWorker.set_client_override(PrefectEventsClient, api_url=api_url)
+    try:
+        with temporary_settings(updates={PREFECT_API_URL: api_url}):
+            yield
+            events.flush(30)
+            EventsWorker.drain_all(timeout=30)
+    finally:
+        EventsWorker.set_client_override(None)
 
 
 def descendants(pid: int) -> list[int]:

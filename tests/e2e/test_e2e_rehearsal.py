@@ -106,7 +106,8 @@ def test_rehearsed_week_edited_killed_and_restarted_goes_out_once_in_order(
     thu = f"{CID}/thu/email/daily"
     try:
         assert watcher.stdout is not None and "watching" in watcher.stdout.readline()
-        wait_until(lambda: any(r.state == "sent" for r in led.rows(CID)), 90, "Monday's first publication")
+        wait_until(lambda: any(r.state == "sent" for r in led.rows(CID)), 90, "Monday's first publication",
+                   seen=lambda: states(led))
         planned = {r.id: r for r in led.rows(CID)}
         # the edit: bluesky off for the rest of the week, Thursday's email at 10:30 instead of 08:30
         text = re.sub(r"^  bluesky: .*\n", "", camp.read_text(), flags=re.M)
@@ -176,16 +177,19 @@ def test_rehearsed_week_edited_killed_and_restarted_goes_out_once_in_order(
     assert "sent" in json.dumps(keys[f"plan-{CID}"]["data"])
 
 
-def test_the_prefect_ui_shows_the_weeks_plan(prefect_server: dict[str, str]) -> None:
+def test_the_prefect_ui_shows_the_weeks_plan(prefect_env: dict[str, str], tmp_path: Path) -> None:
+    """A rehearsal of its own on its own server, then the plan's table in the Prefect UI, as an operator
+    opens it: the artifact's key, then its latest version, with the publications and their states."""
     playwright = pytest.importorskip("playwright.sync_api")
     if not Path("/usr/bin/chromium").exists():
         pytest.skip("no /usr/bin/chromium")
-    r = httpx.post(
-        f"{prefect_server['api_url']}/artifacts/latest/filter",
-        json={"artifacts": {"key": {"any_": [f"plan-{CID}"]}}},
-    )
-    if not r.json():
-        pytest.skip("no rehearsal ran in this session")
+    env = _env(prefect_env)
+    cmd = [*PW, "run", str(SEED), "--rehearse", "--speed", "40000", "--timeout", "150"]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    api, ui = env["PREFECT_API_URL"], env["PREFECT_API_URL"].removesuffix("/api")
+    r = httpx.post(f"{api}/artifacts/latest/filter", json={"artifacts": {"key": {"any_": [f"plan-{CID}"]}}})
+    assert r.json(), f"the rehearsal left no plan-{CID} artifact:\n{_runs_report(api)}"
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path="/usr/bin/chromium",
@@ -194,7 +198,7 @@ def test_the_prefect_ui_shows_the_weeks_plan(prefect_server: dict[str, str]) -> 
         )
         try:
             page = browser.new_page()
-            page.goto(f"{prefect_server['ui_url']}/artifacts/key/plan-{CID}", timeout=60_000)
+            page.goto(f"{ui}/artifacts/key/plan-{CID}", timeout=60_000)
             page.get_by_text(f"The week's plan of {CID}").first.wait_for(timeout=60_000)
             assert page.get_by_text(f"plan-{CID}").count() >= 1
             page.locator("a[href*='/artifacts/artifact/']").first.click()  # the latest version: the table

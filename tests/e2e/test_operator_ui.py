@@ -11,8 +11,6 @@ import re
 import signal
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +18,7 @@ import httpx
 import pytest
 
 from ledger import Ledger
-from tests.helpers import ROOT, descendants, wait_until
+from tests.helpers import ROOT, descendants, states, wait_until
 
 if TYPE_CHECKING:
     from tests.servers.mastodon import MastodonServer
@@ -32,20 +30,6 @@ SHOTS = ROOT / "tests" / "artifacts" / "operator-ui"
 CHANNELS = ('  email: { at: "08:30", audience: practitioners, missed_window: 2h }\n'
             '  x: { at: "12:00", missed_window: 30m }\n'
             '  mastodon: { at: "12:00", missed_window: 30m, connector: mastodon }\n')
-
-
-@pytest.fixture(scope="module")
-def own_server() -> Iterator[dict[str, str]]:
-    """A Prefect server for this module alone: its dashboard shows only this rehearsal's runs."""
-    from flows.embedded import start_server
-
-    home = Path(tempfile.mkdtemp(prefix="practiceweek-ui-"))
-    server = start_server(home)
-    try:
-        yield {"api_url": server.api_url, "ui_url": server.ui_url}
-    finally:
-        if server.pid:
-            os.killpg(server.pid, signal.SIGTERM)
 
 
 def _campaign(folder: Path) -> Path:
@@ -95,9 +79,9 @@ def _kill_a_running_window(api: str, root: int) -> str:
 
 
 def test_the_ui_shows_true_states_a_failure_and_lateness_after_a_rough_rehearsal(
-    own_server: dict[str, str], browser: Any, tmp_path: Path, mastodon_server: MastodonServer
+    own_prefect_server: dict[str, str], browser: Any, tmp_path: Path, mastodon_server: MastodonServer
 ) -> None:
-    api, ui = own_server["api_url"], own_server["ui_url"]
+    api, ui = own_prefect_server["api_url"], own_prefect_server["ui_url"]
     mastodon_server.inject("400", path="/api/v1/statuses", method="POST", times=1)  # Monday's post: refused
     env = {**os.environ, "PREFECT_API_URL": api, "PREFECT_UI_API_URL": api,
            "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_HOME": str(tmp_path / "prefect-client"),
@@ -114,7 +98,8 @@ def test_the_ui_shows_true_states_a_failure_and_lateness_after_a_rough_rehearsal
         ledger_file = tmp_path / "state" / "ledger.sqlite3"
         wait_until(ledger_file.exists, 60, "the ledger")
         led = Ledger(env["PRACTICEWEEK_LEDGER_URL"])
-        wait_until(lambda: any(r.state == "sent" for r in led.rows(CID)), 90, "the week's first publication")
+        wait_until(lambda: any(r.state == "sent" for r in led.rows(CID)), 90, "the week's first publication",
+                   seen=lambda: states(led))
         killed = _kill_a_running_window(api, run.pid)
         out, _ = run.communicate(timeout=200)
     finally:

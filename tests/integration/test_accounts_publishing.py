@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from flows.outcomes import Outcome
-from tests.helpers import ROOT
+from tests.helpers import ROOT, prefect_in_this_process
 from tests.publishing import Publishing, week
 
 IOW_TOKEN, PSCP_TOKEN = "iow-token-SECRET-0a1b", "pscp-token-SECRET-2c3d"
@@ -25,15 +25,13 @@ IOW_TOKEN, PSCP_TOKEN = "iow-token-SECRET-0a1b", "pscp-token-SECRET-2c3d"
 @pytest.fixture()
 def process_env(prefect_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     """The flows' runtime on this test's ledger and outbox; Prefect's client (blocks, events) on the
-    session's server."""
-    from prefect.settings import PREFECT_API_URL, temporary_settings
-
+    test's own server."""
     from flows import process
 
     Path(prefect_env["PRACTICEWEEK_STATE"]).mkdir(parents=True, exist_ok=True)
     monkeypatch.delenv("PRACTICEWEEK_OPERATORS_CONNECTOR", raising=False)
     process.reset()
-    with temporary_settings(updates={PREFECT_API_URL: prefect_env["PREFECT_API_URL"]}):
+    with prefect_in_this_process(prefect_env["PREFECT_API_URL"]):
         yield prefect_env
     process.reset()
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from ledger import Ledger, Planned
+from tests.helpers import prefect_in_this_process
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
@@ -18,7 +19,6 @@ def test_collection_schedules_its_next_runs(prefect_env: dict[str, str], tmp_pat
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName
     from prefect.client.schemas.sorting import FlowRunSort
-    from prefect.settings import PREFECT_API_URL, temporary_settings
 
     from flows import process
     from flows.deployments import register
@@ -35,7 +35,7 @@ def test_collection_schedules_its_next_runs(prefect_env: dict[str, str], tmp_pat
     assert led.claim("c/mon/x/daily") and led.mark_sent("c/mon/x/daily", "r-1")
     # as if it went out two hours ago: its +1 h reading is due, +1 d and +7 d are to come
     assert led.add_readings("c/mon/x/daily", {mark: now - 3600 + s for mark, s in MARKS}) == len(MARKS)
-    with temporary_settings(updates={PREFECT_API_URL: prefect_env["PREFECT_API_URL"]}):
+    with prefect_in_this_process(prefect_env["PREFECT_API_URL"]):
         register()
         result = collect_engagement()
         assert result["planned"] == 0 and result["readings"] == 1 and result["scheduled"] == 2

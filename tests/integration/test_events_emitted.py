@@ -6,20 +6,38 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from prefect.events.clients import AssertingEventsClient
 from prefect.events.worker import EventsWorker
+from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect.testing.fixtures import asserting_events_worker  # noqa: F401 - a fixture
 
 from flows import events
 from ledger import Ledger, Planned
 
 
+@pytest.fixture()
+def a_server_for_events(events_server: dict[str, str]) -> Iterator[None]:
+    """Prefect emits events only where a server is set, and its events worker makes its client when it is
+    made: set one before ``asserting_events_worker`` (this test passed before only when an earlier test in
+    the same process had left PREFECT_API_URL in Prefect's settings; without one, Prefect started a
+    temporary server of its own)."""
+    with temporary_settings(updates={PREFECT_API_URL: events_server["api_url"]}):
+        yield
+
+
 def test_events_are_handed_over_in_order_with_their_own_time(
+    a_server_for_events: None,
     asserting_events_worker: EventsWorker,  # noqa: F811 - the fixture
     tmp_path: Path,
 ) -> None:
+    _hand_over_twenty_events(asserting_events_worker, tmp_path)
+
+
+def _hand_over_twenty_events(worker: EventsWorker, tmp_path: Path) -> None:
     led = Ledger(f"sqlite:///{tmp_path / 'ledger.sqlite3'}")
     led.apply("c", [Planned(id=f"c/mon/x/{i}", campaign="c", day="mon", channel="x", connector="outbox",
                             title=f"post {i}", fingerprint="f", planned_at=1.0, scheduled_at=1.0,
@@ -34,8 +52,8 @@ def test_events_are_handed_over_in_order_with_their_own_time(
     emitted_by = dt.datetime.now(dt.UTC)
     time.sleep(0.2)
     assert events.flush(30)
-    asserting_events_worker.drain()
-    client = asserting_events_worker._client
+    worker.drain()
+    client = worker._client
     assert isinstance(client, AssertingEventsClient)
     got = [e for e in client.events if e.event == "practiceweek.publication.published"]
     assert [e.payload["n"] for e in got] == list(range(20))

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from ledger import Ledger
-from tests.helpers import ROOT, kill_tree, wait_until
+from tests.helpers import ROOT, kill_tree, states, wait_until
 
 if TYPE_CHECKING:
     from tests.servers.mastodon import MastodonServer
@@ -45,6 +45,12 @@ def _runs(api: str, ledger_key: str) -> list[dict]:  # type: ignore[type-arg]
         f"{api}/flow_runs/filter", json={"flow_runs": {"tags": {"all_": ["practiceweek"]}}, "limit": 200}
     )
     return [fr for fr in r.json() if fr["parameters"].get("ledger_key") == ledger_key]
+
+
+def _run_states(api: str) -> list[str]:
+    """Each flow run on the test's server as "name: state", for a timeout's message."""
+    r = httpx.post(f"{api}/flow_runs/filter", json={"limit": 50})
+    return [f"{fr['name']}: {fr['state_name']}" for fr in r.json()]
 
 
 def test_schedule_applies_the_difference_and_prefetches_one_run_per_window(
@@ -119,11 +125,13 @@ def test_missed_windows_are_skipped_and_operators_alerted(
     done = _pw(prefect_env, "schedule", str(camp))
     assert done.returncode == 0, done.stderr
     led = Ledger(prefect_env["PRACTICEWEEK_LEDGER_URL"])
-    wait_until(lambda: {r.state for r in led.rows(CID)} == {"skipped"}, 180, "the stale posts to be skipped")
+    wait_until(lambda: {r.state for r in led.rows(CID)} == {"skipped"}, 180, "the stale posts to be skipped",
+               seen=lambda: states(led))
     outbox = Path(prefect_env["PRACTICEWEEK_OUTBOX"])
     assert not (outbox / CID).exists()  # nothing stale was blasted out
     alerts = outbox / "operators"
-    wait_until(lambda: len(list(alerts.rglob("message.json"))) >= 5, 120, "the operators' alerts")
+    wait_until(lambda: len(list(alerts.rglob("message.json"))) >= 5, 120, "the operators' alerts",
+               seen=lambda: f"{len(list(alerts.rglob('message.json')))} alert(s)")
     alert = next((outbox / "operators").rglob("message.json")).read_text()
     assert "skipped" in alert and "missed its window" in alert
 
@@ -150,7 +158,7 @@ def test_approval_gate_waits_for_someone_to_approve_in_the_ui(
         paused[:] = [fr for fr in r.json() if fr["parameters"].get("path") == str(camp)]
         return bool(paused)
 
-    wait_until(find_paused, 90, "the schedule run to pause for approval")
+    wait_until(find_paused, 90, "the schedule run to pause for approval", seen=lambda: _run_states(api))
     led = Ledger(prefect_env["PRACTICEWEEK_LEDGER_URL"])
     assert not led.rows(CID)  # nothing scheduled before approval
     answers: list[httpx.Response] = []
@@ -167,7 +175,8 @@ def test_approval_gate_waits_for_someone_to_approve_in_the_ui(
     wait_until(approve, 20, "the server to take the approval")
     r = answers[-1]
     assert r.status_code < 300 and r.json()["status"] == "ACCEPT", r.text
-    wait_until(lambda: len(led.rows(CID)) == 5, 60, "the approved week to be scheduled")
+    wait_until(lambda: len(led.rows(CID)) == 5, 60, "the approved week to be scheduled",
+               seen=lambda: states(led))
     camp_row = led.campaign(CID)
     assert camp_row is not None and camp_row.approver == "duty.officer@hants.gov.uk" and camp_row.approved_at
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from ledger import Ledger, Planned
+from tests.helpers import prefect_in_this_process
 
 
 def _row(pid: str, at: float, window: float = 60.0, connector: str = "outbox") -> Planned:
@@ -32,9 +33,7 @@ def _row(pid: str, at: float, window: float = 60.0, connector: str = "outbox") -
 def healing(
     prefect_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[Ledger, Path]]:
-    """The flows' runtime pointed at this test's ledger and outbox (events go to the session's server)."""
-    from prefect.settings import PREFECT_API_URL, temporary_settings
-
+    """The flows' runtime pointed at this test's ledger and outbox (events go to the test's own server)."""
     from flows import process
 
     url = prefect_env["PRACTICEWEEK_LEDGER_URL"]
@@ -43,8 +42,7 @@ def healing(
     process.reset()
     led = Ledger(url)
     led.set_campaign("c", str(tmp_path / "c.yaml"))
-    # Prefect read its settings when first imported in this process: point its events at the session's server
-    with temporary_settings(updates={PREFECT_API_URL: prefect_env["PREFECT_API_URL"]}):
+    with prefect_in_this_process(prefect_env["PREFECT_API_URL"]):
         yield led, Path(prefect_env["PRACTICEWEEK_OUTBOX"]) / "operators"
     process.reset()
 

@@ -1,0 +1,129 @@
+"""How often a clean clone's `make test` passes, and how long it takes: N runs, each in a fresh clone.
+
+    .venv/bin/python bench/suite_stability.py --runs 5                  # the whole `make test`, as CI runs it
+    .venv/bin/python bench/suite_stability.py --runs 5 --pytest-only    # integration + e2e on this .venv
+    .venv/bin/python bench/suite_stability.py --runs 3 --workers 2 --pytest-only   # another -n
+
+Each run clones this repository's HEAD (committed work only, as CI sees it) into a new temporary folder
+and runs there; the clone is removed afterwards unless it failed. ``--pytest-only`` skips the installs
+(it runs the integration and e2e layers with this checkout's .venv, the part of the suite that waits on
+servers) so more runs fit in an hour. Prints each run's wall time, pytest's own time, its counts and
+every failed test, then the pass rate; ``--out FILE`` writes the same as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SUMMARY = re.compile(r"=+ (?P<counts>.*?) in (?P<seconds>[\d.]+)s")
+FAILED = re.compile(r"^(?:FAILED|ERROR) (\S+)", re.M)
+
+
+@dataclass
+class Run:
+    """One clean-clone run of the suite."""
+
+    number: int
+    commit: str
+    passed: bool
+    wall_s: float
+    pytest_s: float | None
+    counts: str
+    failures: list[str] = field(default_factory=list)
+    kept: str = ""  # the clone, kept when the run failed
+
+
+def head() -> str:
+    return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                          text=True, check=True).stdout.strip()
+
+
+def command(clone: Path, pytest_only: bool, workers: int | None) -> list[str]:
+    """What runs in the clone: `make test` as CI runs it, or only the waiting layers."""
+    if not pytest_only:
+        return ["make", "-C", str(clone), "test", *([f"TEST_WORKERS={workers}"] if workers else [])]
+    python = ROOT / ".venv" / "bin" / "python"
+    return [str(python), "-m", "pytest", "-q", "-m", "integration or e2e", "-n", str(workers or "auto"),
+            "--dist", "worksteal"]
+
+
+def one_run(number: int, pytest_only: bool, workers: int | None, timeout: float) -> Run:
+    clone = Path(tempfile.mkdtemp(prefix=f"suite-run-{number}-")) / "clone"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "PRACTICEWEEK_"))}
+    start = time.time()
+    log = clone.parent / "make-test.log"
+    with open(log, "w") as out:
+        try:
+            code = subprocess.run(command(clone, pytest_only, workers), cwd=clone, env=env, stdout=out,
+                                  stderr=subprocess.STDOUT, timeout=timeout).returncode
+        except subprocess.TimeoutExpired:
+            code = -1
+    wall = time.time() - start
+    text = log.read_text(errors="replace")
+    summaries = list(SUMMARY.finditer(text))
+    last = summaries[-1] if summaries else None
+    run = Run(number=number, commit=head(), passed=code == 0, wall_s=round(wall, 1),
+              pytest_s=float(last["seconds"]) if last else None,
+              counts=last["counts"] if last else f"no pytest summary (exit {code})",
+              failures=sorted(set(FAILED.findall(text))))
+    if run.passed:
+        shutil.rmtree(clone.parent, ignore_errors=True)
+    else:
+        run.kept = str(clone.parent)
+    return run
+
+
+def report(runs: list[Run], argv: list[str]) -> str:
+    lines = ["| run | commit | result | wall | pytest | counts | failed tests |",
+             "|---|---|---|---|---|---|---|"]
+    for r in runs:
+        pytest_s = f"{r.pytest_s:.0f} s" if r.pytest_s is not None else "–"
+        lines.append(f"| {r.number} | {r.commit} | {'pass' if r.passed else 'FAIL'} | {r.wall_s:.0f} s | "
+                     f"{pytest_s} | {r.counts} | {', '.join(r.failures) or '–'} |")
+    passed = sum(r.passed for r in runs)
+    walls = sorted(r.wall_s for r in runs)
+    lines += ["", f"pass rate: {passed}/{len(runs)}; wall time min {walls[0]:.0f} s, "
+              f"median {walls[len(walls) // 2]:.0f} s, max {walls[-1]:.0f} s",
+              f"reproduce: .venv/bin/python bench/suite_stability.py {' '.join(argv)}"]
+    kept = [r.kept for r in runs if r.kept]
+    if kept:
+        lines.append("failed runs' clones (make-test.log beside each): " + ", ".join(kept))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=5,
+                        help="how many clean clones to test, one after another")
+    parser.add_argument("--pytest-only", action="store_true",
+                        help="only the integration and e2e layers, with this checkout's .venv")
+    parser.add_argument("--workers", type=int, default=None, help="pytest-xdist workers (default: make's)")
+    parser.add_argument("--timeout", type=float, default=5400.0, help="seconds allowed per run (CI: 90 min)")
+    parser.add_argument("--out", type=Path, default=None, help="also write the runs as JSON here")
+    args = parser.parse_args(argv)
+    runs: list[Run] = []
+    for number in range(1, args.runs + 1):
+        runs.append(one_run(number, args.pytest_only, args.workers, args.timeout))
+        r = runs[-1]
+        print(f"run {number}: {'pass' if r.passed else 'FAIL'} in {r.wall_s:.0f} s ({r.counts})", flush=True)
+    print(report(runs, argv))
+    if args.out:
+        args.out.write_text(json.dumps([asdict(r) for r in runs], indent=2))
+    return 0 if all(r.passed for r in runs) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
