@@ -29,7 +29,7 @@ test: $(STAMP) system-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy
-	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist worksteal --durations=20
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup --durations=20
 
 # Fast feedback while developing: lint, import contracts, types and the unit tests (no servers).
 test-fast: $(STAMP)

@@ -55,7 +55,7 @@ def command(clone: Path, pytest_only: bool, workers: int | None) -> list[str]:
         return ["make", "-C", str(clone), "test", *([f"TEST_WORKERS={workers}"] if workers else [])]
     python = ROOT / ".venv" / "bin" / "python"
     return [str(python), "-m", "pytest", "-q", "-m", "integration or e2e", "-n", str(workers or "auto"),
-            "--dist", "worksteal"]
+            "--dist", "loadgroup"]
 
 
 def one_run(number: int, pytest_only: bool, workers: int | None, timeout: float) -> Run:
