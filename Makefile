@@ -6,8 +6,9 @@ STAMP  := $(VENV)/.installed
 
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_HOME ?= $(CURDIR)/.practiceweek/prefect
+export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: demo test lint bench schema screenshots clean system-deps
+.PHONY: demo test docs lint bench schema screenshots clean system-deps
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,10 +27,14 @@ test: $(STAMP) system-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy
+	$(VENV)/bin/mkdocs build --strict --quiet
 	$(PY) -m pytest -q --durations=20
 
 bench: $(STAMP)
 	$(PY) bench/write_results.py
+
+docs: $(STAMP)
+	$(VENV)/bin/mkdocs build --strict
 
 screenshots: $(STAMP)
 	$(PY) docs/screenshots.py
@@ -38,4 +43,4 @@ schema: $(STAMP)
 	$(VENV)/bin/practiceweek schema > schema/campaign.schema.json
 
 clean:
-	rm -rf $(VENV) .practiceweek outbox preview .pytest_cache .mypy_cache
+	rm -rf $(VENV) .practiceweek outbox preview site .pytest_cache .mypy_cache
