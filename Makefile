@@ -9,8 +9,9 @@ STAMP  := $(VENV)/.installed
 
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_HOME ?= $(CURDIR)/.practiceweek/prefect
+export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: demo test test-fast lint bench schema screenshots clean system-deps
+.PHONY: demo test test-fast docs lint bench schema screenshots clean system-deps
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,6 +30,7 @@ test: $(STAMP) system-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy
+	$(VENV)/bin/mkdocs build --strict --quiet
 	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup --durations=20
 
 # Fast feedback while developing: lint, import contracts, types and the unit tests (no servers).
@@ -41,6 +43,9 @@ test-fast: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/write_results.py
 
+docs: $(STAMP)
+	$(VENV)/bin/mkdocs build --strict
+
 screenshots: $(STAMP)
 	$(PY) docs/screenshots.py
 
@@ -48,4 +53,4 @@ schema: $(STAMP)
 	$(VENV)/bin/practiceweek schema > schema/campaign.schema.json
 
 clean:
-	rm -rf $(VENV) .practiceweek outbox preview .pytest_cache .mypy_cache
+	rm -rf $(VENV) .practiceweek outbox preview build .pytest_cache .mypy_cache

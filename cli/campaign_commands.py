@@ -75,13 +75,9 @@ def preview(
     print(f"preview: {index}")
 
 
-def settings(
-    write_readme: Annotated[
-        bool, typer.Option("--write-readme", help="Refresh README.md's table instead of printing it.")
-    ] = False,
-) -> None:
+def settings() -> None:
     """Print every PRACTICEWEEK_* setting (variable, default, description) as a Markdown table."""
-    raise typer.Exit(settings_doc.main(["--write-readme"] if write_readme else []))
+    raise typer.Exit(settings_doc.main([]))
 
 
 def schema() -> None:

@@ -1,13 +1,12 @@
-"""README's settings table, generated from the settings objects (the core's and every connector's).
+"""The settings table, generated from the settings objects (the core's and every connector's).
 
-``practiceweek settings`` prints it; ``practiceweek settings --write-readme`` refreshes README.md between its
-markers; ``tests/unit/test_settings.py`` fails when the two differ.
+``practiceweek settings`` prints it; the documentation site's settings reference (docs/reference/settings.md)
+is generated from it each time the site is built (docs/hooks.py).
 """
 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Any
 
 from connectors.settings import SETTINGS_CLASSES
@@ -44,7 +43,7 @@ def rows() -> list[tuple[str, str, str, str, bool]]:
 
 
 def markdown_table() -> str:
-    """The Markdown table of every setting (README's "Settings" section is generated from it)."""
+    """The Markdown table of every setting (the site's settings reference is generated from it)."""
     lines = ["| variable | default | description |", "|---|---|---|"]
     group = None
     for grp, var, default, description, secret in rows():
@@ -56,27 +55,10 @@ def markdown_table() -> str:
     return "\n".join(lines) + "\n"
 
 
-START, END = "<!-- settings:start -->", "<!-- settings:end -->"
-README = Path(__file__).resolve().parent.parent / "README.md"
-
-
-def readme_with_table(text: str) -> str:
-    """``text`` (README.md) with the generated table between the settings markers."""
-    head, _, rest = text.partition(START)
-    _, _, tail = rest.partition(END)
-    if not rest or END not in rest:
-        raise ValueError(f"README.md lacks the {START} ... {END} markers")
-    return f"{head}{START}\n{markdown_table()}{END}{tail}"
-
-
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    if args == ["--write-readme"]:
-        README.write_text(readme_with_table(README.read_text(encoding="utf-8")), encoding="utf-8")
-        print(f"updated {README}")
-        return 0
     if args:
-        print("usage: practiceweek settings [--write-readme]", file=sys.stderr)
+        print("usage: practiceweek settings", file=sys.stderr)
         return 2
     sys.stdout.write(markdown_table())
     return 0

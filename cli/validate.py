@@ -68,8 +68,8 @@ def missing_accounts(loaded: Loaded) -> list[Problem]:
     return [
         loaded.source.problem(
             (*where, kind), f"{why} on the Prefect server at {url}",
-            hint="create it (one block per partnership and provider; see README 'Connectors and "
-            "credentials') or correct the name",
+            hint="create it (one block per partnership and provider; see docs/deploy/"
+            "credentials.md) or correct the name",
         )
         for kind, why in missing.items()
     ]

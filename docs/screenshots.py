@@ -1,4 +1,5 @@
-"""Make the README's pictures of what recipients receive, from `practiceweek preview` of a seed week.
+"""Make the site's pictures of what recipients receive (docs/write/recipients.md), from `practiceweek preview`
+of a seed week.
 
     make screenshots    # or: .venv/bin/python docs/screenshots.py [--campaign FILE] [--day wed] [--out DIR]
 

@@ -15,7 +15,7 @@ Two families are not fields of :class:`Settings`:
   ``connectors.registry.rate_limit`` parses it and reports a malformed one).
 
 ``cli.settings_doc`` documents all of them: ``practiceweek settings`` prints the table, and
-``practiceweek settings --write-readme`` refreshes README.md between its markers.
+the documentation site's settings reference (docs/reference/settings.md) is generated from it at build time.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The README's pictures can be made again: `docs/screenshots.py` previews a seed week and photographs it."""
+"""The site's pictures (docs/write/recipients.md) can be made again: `docs/screenshots.py` previews a seed
+week and photographs it."""
 
 from __future__ import annotations
 
@@ -24,9 +25,9 @@ def test_screenshots_script_writes_every_readme_picture_at_its_size(tmp_path: Pa
     assert sizes["email-phone.png"][1] > 640  # the whole email, not one screenful
     assert sizes["email-desktop.png"][0] == 600
     assert sizes["web-page.png"] == (1280, 1200)
-    readme = (ROOT / "README.md").read_text()
+    page = (ROOT / "docs" / "write" / "recipients.md").read_text()
     for name in sizes:
-        assert f"docs/images/{name}" in readme
+        assert f"../images/{name}" in page
         assert (ROOT / "docs" / "images" / name).is_file()
 
 

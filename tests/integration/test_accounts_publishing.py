@@ -123,7 +123,7 @@ def test_validate_online_reports_an_account_missing_from_the_prefect_server(
     assert online.stderr.splitlines()[0] == (
         f"{path}:{line}:8: error: campaign.accounts.x: no XCredentials block named 'hscp-x' on the Prefect "
         f"server at {process_env['PREFECT_API_URL']} (create it (one block per partnership and provider; see "
-        "README 'Connectors and credentials') or correct the name)"
+        "docs/deploy/credentials.md) or correct the name)"
     )
     assert "mastodon" not in online.stderr
 
