@@ -179,7 +179,9 @@ def _event(e: dict[str, Any], *, week: bool = False) -> dict[str, Any]:
 
 
 def _week_day(day: dict[str, Any]) -> dict[str, Any]:
-    return {"weekday": day["weekday"], "title": day["title"],
+    """A day of the week poster: its date heads its title, themes and "one thing" (always something)."""
+    return {"weekday": day["weekday"], "date": f"{day['weekday']} {day['date'].day} {day['date']:%B}",
+            "title": day["title"],
             "themes": [t["title"] for t in day["themes"] if _norm(t["title"]) not in _norm(day["title"])],
             "one_things": day["one_things"]}
 
