@@ -57,6 +57,18 @@ class RenderContext:
 
 
 PAGE_MARK = "/web_page/"  # in a publication id: the week's web page, whose URL renderers link to
+# the join link the preview shows until the Teams meeting exists: a reserved domain (RFC 2606) that never
+# opens anything, and words saying what it stands for
+PREVIEW_JOIN_URL = "https://join-link.invalid/placeholder-the-teams-meeting-s-own-link-goes-here/{event}"
+
+
+def preview_context(pub: Publication, makers: dict[str, str]) -> RenderContext:
+    """The context the preview renders ``pub`` in: for each Teams meeting it waits for (``makers``: the id
+    of the publication that creates a meeting → the event's id), the placeholder join link, so the
+    preview shows every Join button and invitation link where the sent publication will have the real one
+    (``flows/campaigns.context_for`` reads it from the ledger)."""
+    return RenderContext(join_urls={makers[dep]: PREVIEW_JOIN_URL.format(event=makers[dep])
+                                    for dep in pub.depends_on if dep in makers})
 
 
 @dataclass(frozen=True)

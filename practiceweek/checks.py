@@ -12,6 +12,7 @@ from . import textlimits, timezones
 from .accounts import KIND_OF
 from .channels import CONNECTORS_FOR, resolve
 from .checks_slots import check_extras, check_notices, check_options
+from .checks_text import check_time_style
 from .dates import LocalTimeProblem, bank_holidays, day_date, exact, week_dates
 from .errors import Problem
 from .model import CHANNELS, SOCIAL_NETWORKS, CampaignFile, ChannelConfig
@@ -48,6 +49,7 @@ def check(cf: CampaignFile, source: Source, base: FsPath | None = None) -> list[
     _social(cf, source, out)
     _bank_holidays(cf, source, dates, out)
     _unused_accounts(cf, source, out)
+    check_time_style(source, out)
     return out
 
 

@@ -20,6 +20,7 @@ from .channels import Setting, resolve, slot_of
 from .dates import day_date, day_key, exact, outside_key
 from .model import CHANNELS, CampaignFile, Day, Event
 from .notices import Notice, notice_slot
+from .timestyle import clock
 
 CHANNEL_ORDER = {
     name: i
@@ -170,7 +171,8 @@ class _Planner:
                     start = exact(date, event.start, self.zone).astimezone(dt.UTC)  # count back in real
                     when = (start - dt.timedelta(minutes=minutes)).astimezone(self.zone)  # minutes, not clock
                     self.add(day_key(date), date, replace(email, missed_window=dt.timedelta(minutes=minutes)),
-                             f"reminder-{event.id}", f"Reminder: {event.title} starts at {event.start:%H:%M}",
+                             f"reminder-{event.id}",
+                             f"Reminder: {event.title} starts at {clock(event.start)}",
                              {**view, "reminder_minutes": minutes}, when, [self.created[event.id].id],
                              audience=event.audience, event_id=event.id)
 

@@ -38,6 +38,7 @@ class Source:
     data: Any
     value_at: dict[Path, tuple[int, int]] = field(default_factory=dict)
     key_at: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    text: str = ""  # the file as read, for a place inside a long value (checks_text)
 
     def position(self, path: Path, *, key: bool = False) -> tuple[int, int]:
         """Best position for ``path``: the exact node, else its nearest parent."""
@@ -187,7 +188,7 @@ def parse(text: str, file: str) -> tuple[Source | None, list[Problem]]:
         return None, [
             Problem(file, 1, 1, "", f"YAML nests deeper than {MAX_DEPTH} levels; a campaign never needs that")
         ]
-    source = Source(file=file, data=None)
+    source = Source(file=file, data=None, text=text)
     problems: list[Problem] = []
     if root is None:
         source.data = None

@@ -57,9 +57,10 @@ def event_ics(loaded: Loaded, event: dict[str, Any], description: str, *, sequen
     ev.add("dtend", end)
     ev.add("summary", ("Cancelled: " if cancelled else "") + event["title"])
     ev.add("description", description)
-    ev.add("location", "Microsoft Teams")
-    if event.get("join_url"):
-        ev.add("url", event["join_url"])
+    join = event.get("join_url")
+    ev.add("location", f"Microsoft Teams: {join}" if join else "Microsoft Teams")  # clients link it
+    if join:
+        ev.add("url", join)
     ev.add("status", "CANCELLED" if cancelled else "CONFIRMED")
     ev.add("transp", "OPAQUE")
     organiser = vCalAddress(f"mailto:{event['organiser']}")

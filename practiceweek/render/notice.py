@@ -20,7 +20,7 @@ from ..notices import Notice, notice_slot
 from ..planner import Publication
 from . import ics, views
 from .env import render_template
-from .mail import build_eml, mjml_to_html
+from .mail import build_eml, meeting_invites, mjml_to_html
 from .poster import Poster, poster_for
 from .social import thread
 from .social_card import notice_card
@@ -63,7 +63,7 @@ def _context(loaded: Loaded, pub: Publication, ctx: RenderContext, notice: Notic
             "date_label": views.long_date(notice.date), "events": events,
             "days": [views.day_view(loaded, d) for d in days] if notice.round_up else [],
             "resources": [views.resource(r, with_qr=False) for r in notice.resources],
-            "poster_attached": _week_poster_on(loaded)}
+            "poster_attached": _week_poster_on(loaded), "invitation_attached": not meeting_invites(loaded)}
 
 
 def _week_poster_on(loaded: Loaded) -> bool:
@@ -87,7 +87,7 @@ def _email(loaded: Loaded, pub: Publication, ctx: RenderContext, notice: Notice,
     if context["poster_attached"]:
         attachments.append(_week_poster(loaded, pub, ctx).attachments()[0])
     ics_bytes = None
-    for event in context["events"]:
+    for event in context["events"] if context["invitation_attached"] else ():  # one invitation a meeting
         description = render_template(loaded, "event.txt", **{**context, "event": event})
         data = ics.event_ics(loaded, event, description, sequence=ctx.sequence, recipients=recipients)
         ics_bytes = ics_bytes or data

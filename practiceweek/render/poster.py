@@ -93,7 +93,7 @@ def poster_data(loaded: Loaded, pub: Publication, ctx: RenderContext,
         data.update(kind="day", title=f"{day['weekday']}: {day['title']} · {c.title}",
                     kicker=day["date_label"], header_lines=[c.title, context["week_label"]],
                     heading=day["title"], events=[_event(e) for e in events],
-                    resources=[{"label": r["label"], "url": r["url"]} for r in day["resources"]],
+                    resources=[{"label": r["label"], "url": r["url"]} for r in day["listed_resources"]],
                     **_centre(day, events))
         data["ready"] = _ready(loaded, pub, files)
     data["title_size"] = _title_size(data["heading"])
@@ -155,16 +155,18 @@ def _norm(text: str | None) -> str:
 
 def _centre(day: dict[str, Any], events: list[dict[str, Any]]) -> dict[str, Any]:
     """Themes and summary without what the title or an event block already says."""
-    said = {_norm(day["title"])} | {_norm(e["title"]) for e in events}
-
     def names_event(text: str | None) -> bool:  # its title or start time ("1:30pm", "1.30pm", "13:30")
         return any(_norm(e["title"]) in _norm(text) for e in events) or any(
             re.search(rf"\b{re.escape(t)}\b", _norm(text)) for e in events
             for t in (_norm(e["start_label"]), _norm(e["start"])))
 
-    themes = [{"title": None if _norm(t["title"]) in said else t["title"],
-               "summary": None if names_event(t["summary"]) else t["summary"],
-               "messages": t["key_messages"], "one_thing": t["one_thing"]} for t in day["themes"]]
+    themes = []
+    for t in day["themes"]:  # headings decided in views.arrange; a heading only over something
+        summary = None if names_event(t["summary"]) else t["summary"]
+        links = [{"label": r["label"], "url": r["url"]} for r in t["links"]]
+        if summary or t["key_messages"] or t["one_thing"] or links:
+            themes.append({"title": t["heading"], "summary": summary, "messages": t["key_messages"],
+                           "one_thing": t["one_thing"], "links": links})
     summary = None if names_event(day["summary"]) else day["summary"]
     return {"themes": themes, "summary": summary}
 
@@ -172,12 +174,14 @@ def _centre(day: dict[str, Any], events: list[dict[str, Any]]) -> dict[str, Any]
 def _event(e: dict[str, Any], *, week: bool = False) -> dict[str, Any]:
     when = f"{e['date']:%A} {e['date'].day} {e['date']:%B}"
     return {"kind_label": e["kind"].capitalize(), "title": e["title"], "when": when,
-            "time_label": e["time_label"], "where": "Online, on Microsoft Teams",
+            "time_label": e["time_label"], "where": f"{e['zone_label']}, online on Microsoft Teams",
             "join_url": None if week else e["join_url"]}
 
 
 def _week_day(day: dict[str, Any]) -> dict[str, Any]:
-    return {"weekday": day["weekday"], "title": day["title"],
+    """A day of the week poster: its date heads its title, themes and "one thing" (always something)."""
+    return {"weekday": day["weekday"], "date": f"{day['weekday']} {day['date'].day} {day['date']:%B}",
+            "title": day["title"],
             "themes": [t["title"] for t in day["themes"] if _norm(t["title"]) not in _norm(day["title"])],
             "one_things": day["one_things"]}
 

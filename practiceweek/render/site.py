@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import textlimits
-from ..artifacts import RenderContext, Rendered
+from ..artifacts import RenderContext, Rendered, preview_context
 from ..dates import day_key, outside_key, week_dates
 from ..loader import Loaded
 from ..planner import Publication, plan
@@ -28,7 +28,9 @@ def write_preview(loaded: Loaded, out: Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     pubs = plan(loaded.model)
     ctx = RenderContext()
-    entries = [_write_artifacts(out, pub, render(loaded, pub, ctx)) for pub in pubs]  # in time order
+    makers = {p.id: p.event_id for p in pubs if p.channel == "teams_event" and p.event_id}
+    entries = [_write_artifacts(out, pub, render(loaded, pub, preview_context(pub, makers)))
+               for pub in pubs]  # in time order; join links are marked placeholders
     by_date: dict[dt.date, list[dict[str, Any]]] = defaultdict(list)
     for pub, entry in zip(pubs, entries, strict=True):
         by_date[pub.at.date()].append(entry)

@@ -10,6 +10,7 @@ import base64
 import datetime as dt
 import functools
 import mimetypes
+import re
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from ..links import NO_TAGS, Tagger, tagger
 from ..loader import Loaded
 from ..model import Day, Event, Image, Resource
 from ..planner import Publication
+from ..timestyle import clock, time_range, zone_label
 from . import colours
 
 KIND_LABELS = {"toolkit": "Toolkit", "overview_pack": "Overview pack", "briefing": "Briefing",
@@ -30,20 +32,6 @@ KIND_LABELS = {"toolkit": "Toolkit", "overview_pack": "Overview pack", "briefing
 
 def long_date(date: dt.date) -> str:
     return f"{date:%A} {date.day} {date:%B %Y}"
-
-
-def clock(t: dt.time) -> str:
-    """A time in GOV.UK style: "1:30pm", "3pm", "midday", "midnight"."""
-    if t.minute == 0 and t.hour in (0, 12):
-        return "midnight" if t.hour == 0 else "midday"
-    hour = t.hour % 12 or 12
-    minutes = f":{t.minute:02d}" if t.minute else ""
-    return f"{hour}{minutes}{'am' if t.hour < 12 else 'pm'}"
-
-
-def time_range(start: dt.time, end: dt.time) -> str:
-    """"1:30pm to 3pm", GOV.UK style."""
-    return f"{clock(start)} to {clock(end)}"
 
 
 def _label(title: str, kind_label: str) -> str:
@@ -133,10 +121,8 @@ def day_for(loaded: Loaded, pub: Publication, tag: Tagger = NO_TAGS) -> dict[str
         themes = [{**t, "summary": None, "key_messages": [], "resources": []}
                   for t in themes if t["one_thing"]]
     kinds = [k for k in ("resource", "theme", "one_thing") if focus.get(k)]
-    return {**view, "themes": themes, "summary": focus.get("text") or view["summary"],
-            "focus": kinds[0] if kinds else None,
-            "one_things": [t["one_thing"] for t in themes if t["one_thing"]],
-            "resources": [r for t in themes for r in t["resources"]]}
+    return {**view, **arrange(themes, view["said"]), "summary": focus.get("text") or view["summary"],
+            "focus": kinds[0] if kinds else None}
 
 
 def day_view(loaded: Loaded, day: Day, *, with_qr: bool = False, tag: Tagger = NO_TAGS) -> dict[str, Any]:
@@ -147,21 +133,56 @@ def day_view(loaded: Loaded, day: Day, *, with_qr: bool = False, tag: Tagger = N
          "one_thing": t.one_thing, "resources": [resource(r, with_qr, tag) for r in t.resources]}
         for t in day.themes
     ]
+    said = [day.title, *(e.title for e in loaded.model.events if day_date(loaded.model, e) == date)]
     return {"key": day_key(date), "date": date, "date_label": long_date(date), "weekday": f"{date:%A}",
-            "title": day.title, "summary": day.summary, "themes": themes,
-            "one_things": [t["one_thing"] for t in themes if t["one_thing"]],
-            "resources": [r for t in themes for r in t["resources"]],
+            "title": day.title, "summary": day.summary, **arrange(themes, said),
             "poster_alt": day.poster.alt if day.poster else None, "poster": poster_on(loaded, day),
             "focus": None}
 
 
+def said_already(title: str, said: list[str]) -> bool:
+    """Whether a theme's title only repeats the day's title or an event's (case and punctuation aside)."""
+    return _norm(title) in {_norm(s) for s in said}
+
+
+def _norm(text: str) -> str:
+    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
+
+
+def arrange(themes: list[dict[str, Any]], said: list[str]) -> dict[str, Any]:
+    """Each theme's ``heading`` decided once for every carrier, and the day's resource lists.
+
+    A heading is shown only over something: a theme with text (summary, key messages, one thing) heads
+    that text; a theme whose only content is resources heads them (its ``links``, listed under it and
+    not again in the day's ``listed_resources``); a theme with nothing is no heading at all (its name is
+    in the day's title). A title that repeats the day's or an event's title is no heading either.
+    ``resources`` stays every resource of the day (social posts, card buttons, alt text pick from it).
+    """
+    out = []
+    for t in themes:
+        text = bool(t["summary"] or t["key_messages"] or t["one_thing"])
+        heading = None if said_already(t["title"], said) else t["title"]
+        links = t["resources"] if heading and not text else []
+        out.append({**t, "heading": heading if text or links else None, "links": links,
+                    "shown": text or bool(t["resources"])})
+    own = {id(r) for t in out for r in t["links"]}
+    return {"themes": out, "said": said,
+            "one_things": [t["one_thing"] for t in out if t["one_thing"]],
+            "resources": [r for t in out for r in t["resources"]],
+            "listed_resources": [r for t in out for r in t["resources"] if id(r) not in own]}
+
+
 def event_view(loaded: Loaded, event: Event, ctx: RenderContext) -> dict[str, Any]:
+    """An event as templates see it: ``time_label`` "1:30pm to 3pm", ``when`` "1:30pm to 3pm UK time"
+    (GOV.UK style, ``timestyle``); ``start``/``end`` "13:30" are for machines (Graph, .ics) only."""
     date = day_date(loaded.model, event)
     assert date is not None
+    zone = loaded.model.campaign.timezone
     return {"id": event.id, "kind": event.kind, "title": event.title, "description": event.description,
             "date": date, "date_label": long_date(date), "start": f"{event.start:%H:%M}",
             "end": f"{event.end:%H:%M}", "start_label": clock(event.start),
-            "time_label": time_range(event.start, event.end), "organiser": event.organiser,
+            "time_label": time_range(event.start, event.end), "zone_label": zone_label(zone),
+            "when": f"{time_range(event.start, event.end)} {zone_label(zone)}", "organiser": event.organiser,
             "audience": event.audience,
             "join_url": ctx.join_urls.get(event.id) or event.join_url}
 

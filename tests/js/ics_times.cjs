@@ -1,5 +1,6 @@
 // Read .ics files the way Mozilla's ical.js (Thunderbird, Nextcloud) does: trusting their own VTIMEZONE.
-// Usage: node ics_times.cjs FILE... → one JSON line: [{method, uid, sequence, start, end}] (UTC ISO times).
+// Usage: node ics_times.cjs FILE... → one JSON line: [{method, uid, sequence, start, end, location, url,
+// description}] (UTC ISO times).
 const fs = require("fs");
 const ICAL = require("ical.js");
 
@@ -17,6 +18,9 @@ for (const file of process.argv.slice(2)) {
     sequence: event.sequence,
     start: event.startDate.toJSDate().toISOString(),
     end: event.endDate.toJSDate().toISOString(),
+    location: event.location,
+    url: event.component.getFirstPropertyValue("url"),
+    description: event.description,
   });
 }
 process.stdout.write(JSON.stringify(out));
