@@ -36,18 +36,17 @@ pytest_plugins = ["tests.servers.plugin"]
 LAYERS = ("unit", "integration", "e2e")
 
 
-@pytest.hookimpl(tryfirst=True)  # before ``-m`` selects by marker and xdist groups by ``xdist_group``
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark each test with its layer (the folder under tests/ it lives in), and keep the tests of a module
-    that shares a module-scoped fixture on one xdist worker (``--dist loadgroup``): a production stack or a
-    rendered week is then built once, not once per worker that happens to get one of its tests."""
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """Mark each test as it is collected (before ``-m`` selects and xdist groups): with its layer, the
+    folder under tests/ it lives in; and, when it shares a module-scoped fixture, with its module as its
+    xdist group (``--dist loadgroup``), so a production stack or a rendered week is built once on one
+    worker, not once per worker that happens to get one of its tests."""
     tests = ROOT / "tests"
-    for item in items:
-        parts = item.path.relative_to(tests).parts if item.path.is_relative_to(tests) else ()
-        if parts and parts[0] in LAYERS:
-            item.add_marker(getattr(pytest.mark, parts[0]))
-        if _shares_a_module_fixture(item):
-            item.add_marker(pytest.mark.xdist_group(name=item.path.stem))
+    parts = item.path.relative_to(tests).parts if item.path.is_relative_to(tests) else ()
+    if parts and parts[0] in LAYERS:
+        item.add_marker(getattr(pytest.mark, parts[0]))
+    if _shares_a_module_fixture(item):
+        item.add_marker(pytest.mark.xdist_group(name=item.path.stem))
 
 
 def _shares_a_module_fixture(item: pytest.Item) -> bool:
