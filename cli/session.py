@@ -16,7 +16,6 @@ import time
 import warnings
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import typer
@@ -49,34 +48,6 @@ def remember_run(state: Path) -> None:
     ledger_url = cfg.ledger_url.get_secret_value() if cfg.ledger_url else ""
     record = {"ledger_url": ledger_url, "outbox": str(cfg.outbox or "")}
     (state / "last-run.json").write_text(json.dumps(record))
-
-
-def existing_ledger(state: Path) -> Ledger:
-    """The ledger of the last ``run``/``demo``/``schedule`` (or PRACTICEWEEK_LEDGER_URL), never a new one:
-    exits 2 with what to do if there is none. Says which ledger it read."""
-    configured = settings().ledger_url
-    url = configured.get_secret_value() if configured else None
-    if not url:
-        with contextlib.suppress(OSError, ValueError, KeyError):
-            url = json.loads((state / "last-run.json").read_text())["ledger_url"]
-    if not url:
-        sys.stderr.write(
-            f"no ledger found in {state}: run `practiceweek run`, `demo` or `schedule` first, "
-            "or set PRACTICEWEEK_LEDGER_URL to the ledger to read\n"
-        )
-        raise typer.Exit(2)
-    if url.startswith("sqlite") and not Path(url.split(":///", 1)[-1]).exists():
-        sys.stderr.write(f"the ledger {url} does not exist (moved or deleted?); nothing to show\n")
-        raise typer.Exit(2)
-    print(f"ledger: {_without_password(url)}")
-    return Ledger(url)
-
-
-def _without_password(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password:
-        return url.replace(f":{parts.password}@", ":***@")
-    return url
 
 
 def local_time(ts: float | None, zone: ZoneInfo) -> str:
