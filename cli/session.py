@@ -128,12 +128,17 @@ class Embedded:
     def _wind_down(self, ledger_key: str) -> None:
         """Every publication settled: wait (up to ``WIND_DOWN_S``) for the window runs still running to
         finish their work and end Completed, as they do once nothing of their window is left."""
+        from flows.embedded import child_processes
         from flows.windows import await_window_runs
 
-        if self.proc.poll() is None:  # only a serving process can finish them
-            left = await_window_runs(ledger_key, WIND_DOWN_S)
-            if left:
-                print(f"{left} window run(s) still running after {WIND_DOWN_S:.0f} s", file=sys.stderr)
+        if self.proc.poll() is not None:  # only a serving process can finish them
+            return
+        deadline = time.time() + WIND_DOWN_S
+        left = await_window_runs(ledger_key, WIND_DOWN_S)
+        if left:
+            print(f"{left} window run(s) still running after {WIND_DOWN_S:.0f} s", file=sys.stderr)
+        while child_processes(self.proc.pid) and time.time() < deadline:  # a run that ended still sends
+            time.sleep(0.2)  # its last log lines and events to the server: stopping serving would lose them
 
 
 EXIT_REJECTED = 3  # the approver rejected the week: nothing was scheduled or sent

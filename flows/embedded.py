@@ -203,6 +203,18 @@ def start_serving(
     )
 
 
+def child_processes(pid: int) -> list[int]:
+    """The processes ``pid`` started that are still alive (a serving process's flow runs), from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                fields = (entry / "stat").read_text().rsplit(") ", 1)[1].split()
+                if int(fields[1]) == pid and fields[0] != "Z":
+                    found.append(int(entry.name))
+    return found
+
+
 def wait_served(api_url: str, timeout: float = 60.0, since: float | None = None) -> bool:
     """Wait until the window deployment is served: it exists and, with ``since`` (a ``time.time()``), a
     serving process has polled it for runs after that moment (so a process started then is taking runs,
