@@ -104,8 +104,8 @@ class Embedded:
         try:
             led = process.ledger()
             if cids and all(r.state in TERMINAL for cid in cids for r in led.rows(cid)):
-                self._wind_down(led.key)
-            ended = cancel_open_window_runs(led.key, CUT_SHORT)
+                self._wind_down(led.key, cids)
+            ended = cancel_open_window_runs(led.key, CUT_SHORT, cids)  # not another command's
         except Exception as exc:  # noqa: BLE001 - shutting down: report and carry on
             print(f"could not cancel the open window runs: {exc}", file=sys.stderr)
             ended = 0
@@ -125,7 +125,7 @@ class Embedded:
             warnings.simplefilter("ignore", FutureWarning)
             publish_plan_tables(cids or set())  # the last word: every publication's final state
 
-    def _wind_down(self, ledger_key: str) -> None:
+    def _wind_down(self, ledger_key: str, cids: set[str]) -> None:
         """Every publication settled: wait (up to ``WIND_DOWN_S``) for the window runs still running to
         finish their work and end Completed, as they do once nothing of their window is left."""
         from flows.embedded import child_processes
@@ -134,7 +134,7 @@ class Embedded:
         if self.proc.poll() is not None:  # only a serving process can finish them
             return
         deadline = time.time() + WIND_DOWN_S
-        left = await_window_runs(ledger_key, WIND_DOWN_S)
+        left = await_window_runs(ledger_key, WIND_DOWN_S, cids)
         if left:
             print(f"{left} window run(s) still running after {WIND_DOWN_S:.0f} s", file=sys.stderr)
         while child_processes(self.proc.pid) and time.time() < deadline:  # a run that ended still sends

@@ -177,11 +177,17 @@ def _start_window_run(
         run_deployment(PUBLISH_WINDOW, **kwargs)
 
 
+def campaigns_of(run: Any) -> set[str]:
+    """The campaigns a window run publishes, from its tags (``campaign:<id>``)."""
+    return {tag.removeprefix("campaign:") for tag in run.tags if tag.startswith("campaign:")}
+
+
 def _open_window_runs(
-    client: Any, ledger_key: str, states: list[StateType], ended_after: dt.datetime | None = None
+    client: Any, ledger_key: str, states: list[StateType], ended_after: dt.datetime | None = None,
+    campaigns: set[str] | None = None,
 ) -> list[Any]:
     """This ledger's window runs in ``states`` (at most 200, earliest first), with ``ended_after`` only
-    those that ended after it."""
+    those that ended after it, with ``campaigns`` only those publishing nothing but theirs."""
     runs = client.read_flow_runs(
         flow_filter=FlowFilter(name=FlowFilterName(any_=[PUBLISH_WINDOW.split("/")[0]])),
         flow_run_filter=FlowRunFilter(
@@ -192,18 +198,20 @@ def _open_window_runs(
         limit=200,
         offset=0,
     )
-    return [run for run in runs if run.parameters.get("ledger_key") == ledger_key]
+    return [run for run in runs if run.parameters.get("ledger_key") == ledger_key
+            and (campaigns is None or campaigns_of(run) <= campaigns)]
 
 
-def await_window_runs(ledger_key: str, timeout: float) -> int:
+def await_window_runs(ledger_key: str, timeout: float, campaigns: set[str] | None = None) -> int:
     """Wait up to ``timeout`` seconds for this ledger's window runs that are running or starting to end by
     themselves (their work done, they are finishing: they end Completed), and for the task states of those
-    that ended to reach the server. Returns how many runs are still open."""
+    that ended to reach the server; with ``campaigns``, only runs of those campaigns alone. Returns how many
+    runs are still open."""
     deadline = time.time() + timeout
     since = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=10)
     with get_client(sync_client=True) as client:
         while True:
-            running = len(_open_window_runs(client, ledger_key, OPEN))
+            running = len(_open_window_runs(client, ledger_key, OPEN, campaigns=campaigns))
             if time.time() >= deadline or not (running or _unreported_tasks(client, ledger_key, since)):
                 return running
             time.sleep(0.5)
@@ -225,13 +233,14 @@ def _unreported_tasks(client: Any, ledger_key: str, since: dt.datetime) -> int:
     return len(tasks)
 
 
-def cancel_open_window_runs(ledger_key: str, message: str) -> int:
+def cancel_open_window_runs(ledger_key: str, message: str, campaigns: set[str] | None = None) -> int:
     """End every window run of this ledger not yet finished (a rehearsal or demo that is over), so the
-    UI shows none left Running, Pending or Late. Returns how many were cancelled."""
+    UI shows none left Running, Pending or Late; with ``campaigns``, only the runs publishing nothing but
+    those campaigns' (another command sharing the ledger serves the others). Returns how many."""
     ended = 0
     with get_client(sync_client=True) as client:
         for _ in range(100):  # the server returns at most 200 at a time; the ones ended leave the filter
-            mine = _open_window_runs(client, ledger_key, [StateType.SCHEDULED, *OPEN])
+            mine = _open_window_runs(client, ledger_key, [StateType.SCHEDULED, *OPEN], campaigns=campaigns)
             for run in mine:
                 client.set_flow_run_state(run.id, Cancelled(message=message), force=True)
             ended += len(mine)
