@@ -14,7 +14,8 @@ import typer
 
 from practiceweek.accounts import parse_route, route_label
 
-from .session import existing_ledger, fmt_time, state_folder
+from .ledgers import existing_ledger
+from .session import fmt_time, state_folder
 
 
 def list_stopped() -> None:

@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 
 from .common import err, load_or_exit
-from .session import existing_ledger, state_folder
+from .ledgers import LEDGER_HELP, existing_ledger
+from .session import state_folder
 
 REPORT = Path("report")
 
@@ -16,11 +17,12 @@ REPORT = Path("report")
 def report(
     file: Annotated[Path, typer.Argument(help="Campaign YAML file.")],
     out: Annotated[Path, typer.Option("--out", help="Folder for report.html, .pdf and .csv.")] = REPORT,
+    ledger: Annotated[str | None, typer.Option("--ledger", help=LEDGER_HELP)] = None,
 ) -> None:
     """The week's report from the ledger (during the week: figures so far): an accessible HTML page, a PDF
     of it and a CSV with one row per publication; the same figures as the Prefect artifact report-<id>."""
     loaded = load_or_exit(file)
-    led = existing_ledger(state_folder())
+    led = existing_ledger(state_folder(), loaded.id, ledger)
     from flows.report import build, record_artifact, write  # start-up cost: Prefect
 
     result = build(led, loaded)

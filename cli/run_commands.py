@@ -16,9 +16,9 @@ from practiceweek.accounts import route_label
 from practiceweek.settings import settings
 
 from .common import load_or_exit
+from .ledgers import LEDGER_HELP, existing_ledger
 from .session import (
     Embedded,
-    existing_ledger,
     local_time,
     pin_paths,
     print_summary,
@@ -124,10 +124,13 @@ def schedule(
     print(result.get("diff", result) if isinstance(result, dict) else result)
 
 
-def status(file: Annotated[Path, typer.Argument(help="Campaign YAML file.")]) -> None:
-    """What went out, what is next, what is late: from the ledger the last run used (times local)."""
+def status(
+    file: Annotated[Path, typer.Argument(help="Campaign YAML file.")],
+    ledger: Annotated[str | None, typer.Option("--ledger", help=LEDGER_HELP)] = None,
+) -> None:
+    """What went out, what is next, what is late: from the ledger that holds the week (times local)."""
     loaded = load_or_exit(file)
-    led = existing_ledger(state_folder())
+    led = existing_ledger(state_folder(), loaded.id, ledger)
     zone = ZoneInfo(loaded.model.campaign.timezone)
     rows = led.rows(loaded.id)
     now = time.time()

@@ -16,7 +16,6 @@ import time
 import warnings
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import typer
@@ -51,34 +50,6 @@ def remember_run(state: Path) -> None:
     (state / "last-run.json").write_text(json.dumps(record))
 
 
-def existing_ledger(state: Path) -> Ledger:
-    """The ledger of the last ``run``/``demo``/``schedule`` (or PRACTICEWEEK_LEDGER_URL), never a new one:
-    exits 2 with what to do if there is none. Says which ledger it read."""
-    configured = settings().ledger_url
-    url = configured.get_secret_value() if configured else None
-    if not url:
-        with contextlib.suppress(OSError, ValueError, KeyError):
-            url = json.loads((state / "last-run.json").read_text())["ledger_url"]
-    if not url:
-        sys.stderr.write(
-            f"no ledger found in {state}: run `practiceweek run`, `demo` or `schedule` first, "
-            "or set PRACTICEWEEK_LEDGER_URL to the ledger to read\n"
-        )
-        raise typer.Exit(2)
-    if url.startswith("sqlite") and not Path(url.split(":///", 1)[-1]).exists():
-        sys.stderr.write(f"the ledger {url} does not exist (moved or deleted?); nothing to show\n")
-        raise typer.Exit(2)
-    print(f"ledger: {_without_password(url)}")
-    return Ledger(url)
-
-
-def _without_password(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password:
-        return url.replace(f":{parts.password}@", ":***@")
-    return url
-
-
 def local_time(ts: float | None, zone: ZoneInfo) -> str:
     """``Tue 26 Nov 08:00:03 GMT`` in the campaign's zone."""
     return dt.datetime.fromtimestamp(ts, zone).strftime("%a %d %b %H:%M:%S %Z") if ts else "-"
@@ -86,6 +57,10 @@ def local_time(ts: float | None, zone: ZoneInfo) -> str:
 
 def fmt_time(ts: float | None) -> str:
     return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%a %d %b %H:%M:%S") if ts else "-"
+
+
+WIND_DOWN_S = 30.0  # how long a command that is done waits for its window runs to end by themselves
+CUT_SHORT = "the command that served this week stopped before this run finished"
 
 
 class Embedded:
@@ -113,19 +88,24 @@ class Embedded:
             self.proc = self._start_serving(self.server.api_url, log=self.state / "serve.log")
 
     def stop(self, cids: set[str] | None = None) -> None:
-        """End the window runs still open (shown Cancelled, not Running for ever), stop serving, then
-        rewrite the status tables of ``cids`` (a run cancelled before its end did not). The outbox stays
-        served while the Prefect server runs, so the status tables' links open."""
+        """Let the window runs whose work is done finish (Completed), end the ones still open (a week cut
+        short: shown Cancelled, not Running for ever), stop serving, then rewrite the status tables of
+        ``cids`` (a run cancelled before its end did not). The outbox stays served while the Prefect server
+        runs, so the status tables' links open."""
         from flows import process
         from flows.status import publish_plan_tables
         from flows.windows import (
+            CUT_OFF,
             cancel_open_window_runs,
             end_orphaned_task_runs,
             requeue_stranded_submissions,
         )
 
         try:
-            ended = cancel_open_window_runs(process.ledger().key, "the command that served this week stopped")
+            led = process.ledger()
+            if cids and all(r.state in TERMINAL for cid in cids for r in led.rows(cid)):
+                self._wind_down(led.key, cids)
+            ended = cancel_open_window_runs(led.key, CUT_SHORT, cids)  # not another command's
         except Exception as exc:  # noqa: BLE001 - shutting down: report and carry on
             print(f"could not cancel the open window runs: {exc}", file=sys.stderr)
             ended = 0
@@ -139,11 +119,26 @@ class Embedded:
                 self.proc.kill()
         with contextlib.suppress(Exception):  # a run it was submitting as it stopped stays Pending for ever
             requeue_stranded_submissions("the serving process stopped while starting it: queued again")
-        with contextlib.suppress(Exception):  # the tasks of runs killed or cancelled meanwhile
-            end_orphaned_task_runs()
+        with contextlib.suppress(Exception):  # the tasks of runs killed or cancelled meanwhile (a Completed
+            end_orphaned_task_runs(runs_in=CUT_OFF)  # run waited for its tasks: their states may lag)
         with warnings.catch_warnings():  # Prefect 3.8 deprecates artifacts made outside a run (still works)
             warnings.simplefilter("ignore", FutureWarning)
             publish_plan_tables(cids or set())  # the last word: every publication's final state
+
+    def _wind_down(self, ledger_key: str, cids: set[str]) -> None:
+        """Every publication settled: wait (up to ``WIND_DOWN_S``) for the window runs still running to
+        finish their work and end Completed, as they do once nothing of their window is left."""
+        from flows.embedded import child_processes
+        from flows.windows import await_window_runs
+
+        if self.proc.poll() is not None:  # only a serving process can finish them
+            return
+        deadline = time.time() + WIND_DOWN_S
+        left = await_window_runs(ledger_key, WIND_DOWN_S, cids)
+        if left:
+            print(f"{left} window run(s) still running after {WIND_DOWN_S:.0f} s", file=sys.stderr)
+        while child_processes(self.proc.pid) and time.time() < deadline:  # a run that ended still sends
+            time.sleep(0.2)  # its last log lines and events to the server: stopping serving would lose them
 
 
 EXIT_REJECTED = 3  # the approver rejected the week: nothing was scheduled or sent
@@ -166,9 +161,11 @@ def schedule_or_exit(file: Path, **options: Any) -> Any:
 
 
 def quiet_prefect(verbose: bool) -> None:
-    """Keep Prefect's own log lines out of the terminal unless asked (before Prefect is imported)."""
+    """Keep Prefect's log lines out of the terminal unless asked (before Prefect is imported): its console
+    shows warnings only. The runs still log from INFO to the Prefect API (their Logs tab): the level of the
+    loggers is left alone, only what the console prints is raised."""
     if not verbose:
-        os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
+        os.environ["PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL"] = "WARNING"
 
 
 class Progress:

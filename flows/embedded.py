@@ -166,17 +166,30 @@ def _die_with_parent() -> None:  # runs in the child before exec
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
+RUN_LOGGERS = (  # the loggers of get_run_logger() in flow and task runs: what their Logs tab shows
+    "PREFECT_LOGGING_LOGGERS_PREFECT_FLOW_RUNS_LEVEL",
+    "PREFECT_LOGGING_LOGGERS_PREFECT_TASK_RUNS_LEVEL",
+)
+CONSOLE_LEVEL = "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL"  # what Prefect prints (a terminal, serve.log)
+
+
+def run_logging(env: dict[str, str]) -> dict[str, str]:
+    """How the served flow runs log: their run loggers at INFO whatever ``PREFECT_LOGGING_LEVEL`` says (a
+    quiet terminal's WARNING), so each run's Logs tab in the Prefect UI gets a line per publication; the
+    console (serve.log) from WARNING. Either may still be set in ``env``."""
+    out = {name: env.get(name) or "INFO" for name in RUN_LOGGERS}
+    out[CONSOLE_LEVEL] = env.get(CONSOLE_LEVEL) or "WARNING"
+    return out
+
+
 def start_serving(
     api_url: str, env: dict[str, str] | None = None, log: Path | None = None
 ) -> subprocess.Popen[bytes]:
-    """``python -m flows.serve`` against ``api_url``; it dies with this process."""
+    """``python -m flows.serve`` against ``api_url``; it dies with this process. Its runs log to the Prefect
+    API from INFO (``run_logging``)."""
     child_env = dict(env or os.environ)
     child_env.update(
-        {
-            "PREFECT_API_URL": api_url,
-            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-            "PREFECT_LOGGING_LEVEL": child_env.get("PREFECT_LOGGING_LEVEL", "WARNING"),
-        }
+        {"PREFECT_API_URL": api_url, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", **run_logging(child_env)}
     )
     out = open(log, "ab") if log else subprocess.DEVNULL
     return subprocess.Popen(
@@ -188,6 +201,18 @@ def start_serving(
         stdin=subprocess.DEVNULL,
         preexec_fn=_die_with_parent,
     )
+
+
+def child_processes(pid: int) -> list[int]:
+    """The processes ``pid`` started that are still alive (a serving process's flow runs), from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                fields = (entry / "stat").read_text().rsplit(") ", 1)[1].split()
+                if int(fields[1]) == pid and fields[0] != "Z":
+                    found.append(int(entry.name))
+    return found
 
 
 def wait_served(api_url: str, timeout: float = 60.0, since: float | None = None) -> bool:

@@ -48,12 +48,11 @@ def window_name(rows: list[Row], start: float, zone: ZoneInfo | None) -> str:
 
 
 def tags_for(rows: list[Row], limit: int = 30) -> list[str]:
-    tags: list[str] = []
-    for r in rows:
-        for tag in (f"campaign:{r.campaign}", f"day:{r.day}", f"channel:{r.channel}"):
-            if tag not in tags:
-                tags.append(tag)
-    return ["practiceweek", *tags[:limit]]
+    """A run's tags: ``practiceweek``, every campaign of ``rows`` (which commands sharing a ledger tell their
+    runs apart by), then their days and channels, ``limit`` tags in all besides ``practiceweek``."""
+    campaigns = list(dict.fromkeys(f"campaign:{r.campaign}" for r in rows))
+    rest = list(dict.fromkeys(tag for r in rows for tag in (f"day:{r.day}", f"channel:{r.channel}")))
+    return ["practiceweek", *campaigns, *rest[: max(0, limit - len(campaigns))]]
 
 
 def artifact_key(text: str) -> str:

@@ -355,7 +355,17 @@ class WindowRun:
             self.last_progress = progress
 
     def _closing(self) -> bool:
-        return time.time() >= self.end and self._done() == len(self.submitted)
+        """Every task is done, and the window is over or nothing of this lane is left to publish in it."""
+        if self._done() != len(self.submitted):
+            return False
+        return time.time() >= self.end or self._nothing_left()
+
+    def _nothing_left(self) -> bool:
+        """No publication of this run's lane due by the window's end is still open: its work is done, so
+        it ends now (Completed) instead of idling to the window's end, where the command that served it
+        would find it still running. One arriving later makes a new run (a 'done' window is re-armed)."""
+        now = time.time()
+        return not any(self._ours(d, now) for d in self.led.due_refs(self.end))
 
     def finished(self) -> bool:
         """The window is over, every task is done, and nothing more arrived for it meanwhile."""

@@ -28,6 +28,7 @@ from connectors.base import (
     refused_credentials,
 )
 from ledger import TERMINAL, Row
+from practiceweek.accounts import route_label
 from practiceweek.artifacts import Rendered
 from practiceweek.settings import settings
 
@@ -254,8 +255,9 @@ def attempt(row: Row, conn: Connector, rendered: Rendered) -> Receipt | Outcome:
         return _after_failure(row, row.attempts + 1, exc)
     led.mark_sent(row.id, receipt.remote_id, receipt.url, receipt.extra.get("join_url"))
     late = time.time() - row.scheduled_at
-    run_logger().info(
-        "published %s (%.2f s after its time) → %s", row.id, late, receipt.url or receipt.remote_id
+    run_logger().info(  # the Logs tab's line per publication: what went out, where, how late
+        "published %s through %s, %.2f s after its time → %s",
+        row.id, route_label(*row.route), late, receipt.url or receipt.remote_id,
     )
     events.emit("published", row, url=receipt.url, lateness_s=round(late, 3))
     if late > settings().late_after_s:

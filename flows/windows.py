@@ -20,6 +20,7 @@ from prefect.client.schemas.filters import (
     FlowFilterName,
     FlowRunFilter,
     FlowRunFilterEndTime,
+    FlowRunFilterId,
     FlowRunFilterState,
     FlowRunFilterStateType,
     TaskRunFilter,
@@ -41,7 +42,8 @@ from .timing import lane_of, lanes_for, window_of
 
 PUBLISH_WINDOW = DEPLOYMENTS["window"]  # the deployment every window run comes from
 OPEN = [StateType.RUNNING, StateType.PENDING]
-ENDED = [StateType.CRASHED, StateType.CANCELLED, StateType.FAILED, StateType.COMPLETED]
+CUT_OFF = [StateType.CRASHED, StateType.CANCELLED, StateType.FAILED]  # ended without waiting for its tasks
+ENDED = [*CUT_OFF, StateType.COMPLETED]
 
 
 class DeploymentsMissing(RuntimeError):
@@ -148,9 +150,10 @@ def _start_window_run(
     items: list[Row],
     register: Callable[[], None] | None,
 ) -> None:
-    """Create the window's run on the server, to start ``lead_s`` before the window (idempotent per
-    generation or standby, and lane)."""
-    run_at = start - settings().lead_s
+    """Create the window's run on the server, to start ``lead_s`` before the window, or now when that is
+    past (idempotent per generation or standby, and lane). Never scheduled in the past: the UI would label
+    an on-time run "late" by the time the window had been open (a week approved or scheduled mid-window)."""
+    run_at = max(start - settings().lead_s, time.time())
     kwargs: dict[str, Any] = dict(
         parameters={"window_start": start, "ledger_key": led.key, "generation": spare.gen,
                     "lane": lane.index, "lanes": lane.of} | ({"standby": True} if spare.standby else {}),
@@ -174,30 +177,76 @@ def _start_window_run(
         run_deployment(PUBLISH_WINDOW, **kwargs)
 
 
-def cancel_open_window_runs(ledger_key: str, message: str) -> int:
-    """End every window run of this ledger not yet finished (a rehearsal or demo that is over), so the
-    UI shows none left Running, Pending or Late. Returns how many were cancelled."""
-    flow_runs = FlowRunFilter(
-        state=FlowRunFilterState(
-            type=FlowRunFilterStateType(any_=[StateType.SCHEDULED, StateType.PENDING, StateType.RUNNING])
-        )
+def campaigns_of(run: Any) -> set[str]:
+    """The campaigns a window run publishes, from its tags (``campaign:<id>``)."""
+    return {tag.removeprefix("campaign:") for tag in run.tags if tag.startswith("campaign:")}
+
+
+def _open_window_runs(
+    client: Any, ledger_key: str, states: list[StateType], ended_after: dt.datetime | None = None,
+    campaigns: set[str] | None = None,
+) -> list[Any]:
+    """This ledger's window runs in ``states`` (at most 200, earliest first), with ``ended_after`` only
+    those that ended after it, with ``campaigns`` only those publishing nothing but theirs."""
+    runs = client.read_flow_runs(
+        flow_filter=FlowFilter(name=FlowFilterName(any_=[PUBLISH_WINDOW.split("/")[0]])),
+        flow_run_filter=FlowRunFilter(
+            state=FlowRunFilterState(type=FlowRunFilterStateType(any_=states)),
+            end_time=FlowRunFilterEndTime(after_=ended_after) if ended_after else None,
+        ),
+        sort=FlowRunSort.EXPECTED_START_TIME_ASC,  # None is sent as null, which the API refuses
+        limit=200,
+        offset=0,
     )
+    return [run for run in runs if run.parameters.get("ledger_key") == ledger_key
+            and (campaigns is None or campaigns_of(run) <= campaigns)]
+
+
+def await_window_runs(ledger_key: str, timeout: float, campaigns: set[str] | None = None) -> int:
+    """Wait up to ``timeout`` seconds for this ledger's window runs that are running or starting to end by
+    themselves (their work done, they are finishing: they end Completed), and for the task states of those
+    that ended to reach the server; with ``campaigns``, only runs of those campaigns alone. Returns how many
+    runs are still open."""
+    deadline = time.time() + timeout
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=10)
+    with get_client(sync_client=True) as client:
+        while True:
+            running = len(_open_window_runs(client, ledger_key, OPEN, campaigns=campaigns))
+            if time.time() >= deadline or not (running or _unreported_tasks(client, ledger_key, since)):
+                return running
+            time.sleep(0.5)
+
+
+def _unreported_tasks(client: Any, ledger_key: str, since: dt.datetime) -> int:
+    """Task runs still shown open in this ledger's window runs that Completed after ``since``: a Completed
+    run waited for all its tasks, but their states reach the server as events, after the run's own."""
+    done = _open_window_runs(client, ledger_key, [StateType.COMPLETED], ended_after=since)
+    if not done:
+        return 0
+    tasks = client.read_task_runs(
+        flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run.id for run in done])),
+        task_run_filter=TaskRunFilter(state=TaskRunFilterState(type=TaskRunFilterStateType(any_=OPEN))),
+        sort=TaskRunSort.ID_DESC,
+        limit=200,
+        offset=0,
+    )
+    return len(tasks)
+
+
+def cancel_open_window_runs(ledger_key: str, message: str, campaigns: set[str] | None = None) -> int:
+    """End every window run of this ledger not yet finished (a rehearsal or demo that is over), so the
+    UI shows none left Running, Pending or Late; with ``campaigns``, only the runs publishing nothing but
+    those campaigns' (another command sharing the ledger serves the others). Returns how many."""
     ended = 0
     with get_client(sync_client=True) as client:
-        while True:  # the server returns at most 200 at a time; the ones ended leave the filter
-            runs = client.read_flow_runs(
-                flow_filter=FlowFilter(name=FlowFilterName(any_=[PUBLISH_WINDOW.split("/")[0]])),
-                flow_run_filter=flow_runs,
-                sort=FlowRunSort.EXPECTED_START_TIME_ASC,  # None is sent as null, which the API refuses
-                limit=200,
-                offset=0,
-            )
-            mine = [run for run in runs if run.parameters.get("ledger_key") == ledger_key]
+        for _ in range(100):  # the server returns at most 200 at a time; the ones ended leave the filter
+            mine = _open_window_runs(client, ledger_key, [StateType.SCHEDULED, *OPEN], campaigns=campaigns)
             for run in mine:
                 client.set_flow_run_state(run.id, Cancelled(message=message), force=True)
             ended += len(mine)
-            if len(runs) < 200 or not mine:
-                return ended
+            if not mine:
+                break
+    return ended
 
 
 def requeue_stranded_submissions(message: str) -> int:
@@ -218,13 +267,13 @@ def requeue_stranded_submissions(message: str) -> int:
     return len(runs)
 
 
-def end_orphaned_task_runs(settled_s: float = 0.0) -> int:
-    """Task runs still Running or Pending inside a window run that ended (killed, crashed, cancelled) at
-    least ``settled_s`` ago: nothing will finish them, so they end Crashed and the dashboard counts none as
-    Running. (Task states reach the server as events: a margin keeps a late Completed from being
-    overwritten.) Returns how many."""
+def end_orphaned_task_runs(settled_s: float = 0.0, runs_in: list[StateType] = ENDED) -> int:
+    """Task runs still Running or Pending inside a window run that ended (killed, crashed, cancelled; with
+    ``runs_in``, only runs in those states) at least ``settled_s`` ago: nothing will finish them, so they end
+    Crashed and the dashboard counts none as Running. (Task states reach the server as events: a margin
+    keeps a late Completed from being overwritten.) Returns how many."""
     ended_runs = FlowRunFilter(
-        state=FlowRunFilterState(type=FlowRunFilterStateType(any_=ENDED)),
+        state=FlowRunFilterState(type=FlowRunFilterStateType(any_=runs_in)),
         end_time=FlowRunFilterEndTime(before_=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=settled_s)),
     )
     open_tasks = TaskRunFilter(state=TaskRunFilterState(type=TaskRunFilterStateType(any_=OPEN)))

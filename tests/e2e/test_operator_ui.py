@@ -134,10 +134,11 @@ def _run_list(page: Any) -> list[str]:
 
 
 def _runs_page_shows_no_open_run(page: Any, ui: str, api: str, killed_name: str) -> None:
-    """The Runs page: every run in a final state, the killed window run Crashed, none Running or Pending."""
+    """The Runs page: every run in a final state, the killed window run Crashed, none Running, Pending or
+    Cancelled."""
     page.goto(f"{ui}/runs", timeout=60_000)
     page.get_by_text(killed_name).first.wait_for(timeout=60_000)
-    page.get_by_text("Cancelled").first.wait_for(timeout=30_000)  # the states are drawn
+    page.get_by_text("Crashed").first.wait_for(timeout=30_000)  # the states are drawn
     page.screenshot(path=str(SHOTS / "runs.png"), full_page=True)
     (SHOTS / "runs.txt").write_text(page.inner_text("body"))
     lines = _run_list(page)
@@ -145,6 +146,8 @@ def _runs_page_shows_no_open_run(page: Any, ui: str, api: str, killed_name: str)
     for state in ("running", "pending"):
         assert page.locator(f".state-badge.state--{state}").count() == 0, badges.all_inner_texts()
     assert page.locator(".state-badge.state--crashed").count() == 1, badges.all_inner_texts()
+    # the command ended no run that had done its work: nothing Cancelled (only the killed run is red)
+    assert page.locator(".state-badge.state--cancelled").count() == 0, badges.all_inner_texts()
     assert "Running" not in lines and "Pending" not in lines, lines
     crashed = lines.index(killed_name)
     others = {fr["name"] for fr in _flow_runs(api)} - {killed_name}  # its row ends at the next run
