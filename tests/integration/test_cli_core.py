@@ -42,7 +42,7 @@ def test_a_bad_file_exits_2_without_a_traceback() -> None:
     assert done.returncode == 2
     assert "Traceback" not in done.stderr + done.stdout
     assert (
-        f"{bad}:30:18: error: days[0].themes[0].resources[0].url: expected an http:// or https://"
+        f"{bad}:30:18: error: Monday (days[0]).themes[0].resources[0].url: expected an http:// or https://"
         in done.stderr
     )
 
@@ -79,7 +79,7 @@ def test_a_bank_holiday_warns_but_passes(tmp_path: Path) -> None:
     )
     done = run("validate", str(path))
     assert done.returncode == 0, done.stderr
-    assert f"{path}:24:14: warning: days[0].weekday: Monday 26 August 2024 is a bank holiday" in done.stderr
+    assert f"{path}:24:14: warning: Monday (days[0]).weekday: Monday 26 August 2024 is a bank holiday" in done.stderr
     assert "Summer Bank Holiday" in done.stderr
 
 
