@@ -101,9 +101,10 @@ def _extra(source: Source, where: Path, i: int, day: Day, date: dt.date, channel
         _distinct(source, where, channel, extra, out)
     if extra.one_thing and not any(t.one_thing for t in day.themes):
         out.append(source.problem(
-            (*where, "one_thing"), f"{day_label(source.data, i)} has no 'If you do one thing' line for the {extra.at:%H:%M} "
-            f"{channel} post to lead with", hint="add 'one_thing:' to one of its themes, or drop this post "
-            "that day with an extra of the same time and 'enabled: false'"))
+            (*where, "one_thing"), f"{day_label(source.data, i)} has no 'If you do one thing' line for the "
+            f"{extra.at:%H:%M} {channel} post to lead with",
+            hint="add 'one_thing:' to one of its themes, or drop this post that day with an extra of the "
+            "same time and 'enabled: false'"))
 
 
 def _distinct(source: Source, where: Path, channel: str, extra: ExtraSlot, out: list[Problem]) -> None:
