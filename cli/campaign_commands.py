@@ -20,7 +20,7 @@ from practiceweek.schema import campaign_schema
 
 from . import settings_doc
 from .common import err, load_or_exit
-from .validate import EXIT_INVALID, show, validate_files
+from .validate import EXIT_INVALID, show, summary, validate_files
 
 PREVIEW = Path("preview")
 
@@ -48,6 +48,7 @@ def plan(
     pubs = make_plan(loaded.model)
     if as_json:
         print(json.dumps([p.to_json() for p in pubs], indent=2, ensure_ascii=False))
+        err(summary(file, loaded.warnings, pubs))  # stdout stays JSON
         return
     table = Table(title=f"{loaded.model.campaign.title} ({loaded.id})", title_justify="left")
     for column in ("when", "day", "channel", "via", "what", "id"):
@@ -56,6 +57,7 @@ def plan(
         via = route_label(p.connector, p.account)  # connector@account for a campaign's own account
         table.add_row(p.at.strftime("%a %d %b %H:%M %Z"), p.day, p.channel, via, p.title, p.id)
     Console(width=160).print(table)
+    print(summary(file, loaded.warnings, pubs))
 
 
 def preview(

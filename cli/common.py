@@ -10,7 +10,7 @@ import typer
 from practiceweek.errors import CampaignError
 from practiceweek.loader import Loaded, load
 
-from .validate import EXIT_INVALID, show
+from .validate import EXIT_INVALID, show, summary
 
 
 def err(text: str) -> None:
@@ -23,8 +23,7 @@ def load_or_exit(path: Path) -> Loaded:
         loaded = load(path)
     except CampaignError as exc:
         show(exc.problems)
-        errors = len(exc.errors)
-        err(f"{path}: {errors} error{'s' if errors != 1 else ''}; nothing was scheduled or sent")
+        err(summary(path, exc.problems))
         raise typer.Exit(EXIT_INVALID) from None
     show(loaded.warnings)
     return loaded

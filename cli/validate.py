@@ -11,6 +11,7 @@ from pathlib import Path
 
 from practiceweek.errors import CampaignError, Problem
 from practiceweek.loader import Loaded, load
+from practiceweek.planner import Publication, plan
 
 EXIT_INVALID = 2  # bad input: nothing was scheduled or sent
 
@@ -19,6 +20,21 @@ def show(problems: list[Problem]) -> None:
     """Print problems for the person who must fix them, one per line with file:line:column."""
     for problem in problems:
         sys.stderr.write(problem.render() + "\n")
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'' if n == 1 else 's'}"
+
+
+def summary(path: Path | str, problems: list[Problem], publications: list[Publication] | None = None) -> str:
+    """The line `validate` and `plan` end a file with: "x.yaml: ok: 37 publications over 5 days, 0 warnings",
+    or, with errors (or no plan), "x.yaml: 2 errors, 0 warnings; nothing was scheduled or sent"."""
+    errors = sum(p.severity == "error" for p in problems)
+    warnings = _count(len(problems) - errors, "warning")
+    if errors or publications is None:
+        return f"{path}: {_count(errors, 'error')}, {warnings}; nothing was scheduled or sent"
+    days = len({p.at.date() for p in publications})  # local dates something goes out on
+    return f"{path}: ok: {_count(len(publications), 'publication')} over {_count(days, 'day')}, {warnings}"
 
 
 def validate_files(files: list[Path], online: bool = False) -> int:
@@ -30,20 +46,20 @@ def validate_files(files: list[Path], online: bool = False) -> int:
             loaded = load(path)
         except CampaignError as exc:
             show(exc.problems)
+            sys.stderr.write(summary(path, exc.problems) + "\n")
             failed += 1
             continue
         show(loaded.warnings)
         missing = missing_accounts(loaded) if online else []
+        show(missing)
         if missing:
-            show(missing)
+            sys.stderr.write(summary(path, [*loaded.warnings, *missing]) + "\n")
             failed += 1
             continue
-        cf = loaded.model
-        print(f"ok: {path} — {cf.campaign.id}: {len(cf.days)} days, {len(cf.events)} events")
-    if failed:
-        sys.stderr.write(f"{failed} of {len(files)} file(s) invalid; nothing was scheduled or sent\n")
-        return EXIT_INVALID
-    return 0
+        print(summary(path, loaded.warnings, plan(loaded.model)))
+    if failed and len(files) > 1:  # one file: its own line above says it all
+        sys.stderr.write(f"{failed} of {len(files)} files invalid; nothing was scheduled or sent\n")
+    return EXIT_INVALID if failed else 0
 
 
 def missing_accounts(loaded: Loaded) -> list[Problem]:

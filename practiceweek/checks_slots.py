@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from . import textlimits
 from .channels import resolve, slot_of
 from .dates import LocalTimeProblem, exact, outside_key
+from .daynames import day_label
 from .errors import Problem
 from .model import SOCIAL_NETWORKS, CampaignFile, ChannelConfig, Channels, Day
 from .notices import EXTRA_CHANNELS, ExtraSlot, Notice, notice_slot
@@ -100,9 +101,10 @@ def _extra(source: Source, where: Path, i: int, day: Day, date: dt.date, channel
         _distinct(source, where, channel, extra, out)
     if extra.one_thing and not any(t.one_thing for t in day.themes):
         out.append(source.problem(
-            (*where, "one_thing"), f"days[{i}] has no 'If you do one thing' line for the {extra.at:%H:%M} "
-            f"{channel} post to lead with", hint="add 'one_thing:' to one of its themes, or drop this post "
-            "that day with an extra of the same time and 'enabled: false'"))
+            (*where, "one_thing"), f"{day_label(source.data, i)} has no 'If you do one thing' line for the "
+            f"{extra.at:%H:%M} {channel} post to lead with",
+            hint="add 'one_thing:' to one of its themes, or drop this post that day with an extra of the "
+            "same time and 'enabled: false'"))
 
 
 def _distinct(source: Source, where: Path, channel: str, extra: ExtraSlot, out: list[Problem]) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from .daynames import name_days
 from .errors import CampaignError, Problem
 from .model import WEEKDAYS, CampaignFile
 from .yamlsource import Path, Source, parse
@@ -86,6 +87,7 @@ def load_text(text: str, name: str = "<campaign>", base: FsPath | None = None) -
         except (ValueError, OverflowError, KeyError, LookupError) as exc:  # a value no check foresaw
             problems.append(source.problem((), f"file cannot be checked: {type(exc).__name__}: {exc}"))
     problems = list(dict.fromkeys(problems))  # one report per place, however many days share it
+    problems = name_days(problems, source.data)  # "Monday (days[0])", not only days[0]
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise CampaignError(problems)

@@ -42,7 +42,7 @@ def test_a_bad_file_exits_2_without_a_traceback() -> None:
     assert done.returncode == 2
     assert "Traceback" not in done.stderr + done.stdout
     assert (
-        f"{bad}:30:18: error: days[0].themes[0].resources[0].url: expected an http:// or https://"
+        f"{bad}:30:18: error: Monday (days[0]).themes[0].resources[0].url: expected an http:// or https://"
         in done.stderr
     )
 
@@ -69,7 +69,28 @@ def test_good_and_bad_files_together(tmp_path: Path) -> None:
     assert "ok: " in done.stdout
     assert "2024-02-30 is not a real date" in done.stderr
     assert "missing.yaml:1:1: error: cannot read the file" in done.stderr
-    assert "2 of 3 file(s) invalid" in done.stderr
+    assert f"{bad}: 1 error, 0 warnings; nothing was scheduled or sent" in done.stderr
+    assert done.stderr.splitlines()[-1] == "2 of 3 files invalid; nothing was scheduled or sent"
+
+
+def test_validate_and_plan_end_with_the_same_line(tmp_path: Path) -> None:
+    august = tmp_path / "august.yaml"  # a bank holiday: one warning
+    august.write_text(
+        BASE.replace("start: 2024-06-24", "start: 2024-08-26").replace("end: 2024-06-28", "end: 2024-08-30")
+    )
+    for path, ends in ((SEEDS[0], ", 0 warnings"), (str(august), ", 1 warning")):
+        validated, planned, as_json = run("validate", path), run("plan", path), run("plan", path, "--json")
+        last = validated.stdout.splitlines()[-1]
+        assert last.startswith(f"{path}: ok: ") and " publications over " in last and last.endswith(ends)
+        assert planned.stdout.splitlines()[-1] == last
+        assert as_json.stderr.splitlines()[-1] == last  # stdout stays JSON
+        assert f"{len(json.loads(as_json.stdout))} publications" in last
+    bad = str(FIXTURES / "bad" / "21_javascript_url.yaml")
+    failed = [run(command, bad) for command in ("validate", "plan")]
+    assert [done.returncode for done in failed] == [2, 2]
+    assert {done.stderr.splitlines()[-1] for done in failed} == {
+        f"{bad}: 1 error, 0 warnings; nothing was scheduled or sent"
+    }
 
 
 def test_a_bank_holiday_warns_but_passes(tmp_path: Path) -> None:
@@ -79,7 +100,8 @@ def test_a_bank_holiday_warns_but_passes(tmp_path: Path) -> None:
     )
     done = run("validate", str(path))
     assert done.returncode == 0, done.stderr
-    assert f"{path}:24:14: warning: days[0].weekday: Monday 26 August 2024 is a bank holiday" in done.stderr
+    holiday = f"{path}:24:14: warning: Monday (days[0]).weekday: Monday 26 August 2024 is a bank holiday"
+    assert holiday in done.stderr
     assert "Summer Bank Holiday" in done.stderr
 
 

@@ -6,6 +6,8 @@ Each row: file, the line of its first error, the field path, and a piece of the 
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from practiceweek.errors import CampaignError
@@ -15,14 +17,15 @@ from tests.helpers import FIXTURES
 BAD = FIXTURES / "bad"
 
 CASES = [
-    # file, line, field path, text in the message or hint
+    # file, line, field path (a day named by its weekday: "Monday (days[0])"), text in the message or hint
     ("01_yaml_syntax_unclosed_quote.yaml", 25, "", "quoted value starts on this line and is never closed"),
     ("02_yaml_syntax_bad_indent.yaml", 26, "", "not indented in line with the lines above"),
     ("03_yaml_tab_indent.yaml", 25, "", "tab character"),
     ("04_duplicate_key.yaml", 4, "campaign.title", "duplicate key 'title' (first given on line 3)"),
     ("05_unknown_key_campaign.yaml", 3, "campaign.titel", "did you mean 'title'?"),
     ("06_unknown_key_channels.yaml", 20, "channels.emial", "did you mean 'email'?"),
-    ("07_unknown_key_resource.yaml", 30, "days[0].themes[0].resources[0].link", "did you mean 'url'?"),
+    ("07_unknown_key_resource.yaml", 30,
+     "Monday (days[0]).themes[0].resources[0].link", "did you mean 'url'?"),
     ("08_impossible_date.yaml", 11, "campaign.week.start", "2024-02-30 is not a real date"),
     ("09_date_wrong_format.yaml", 11, "campaign.week.start", "expected a date written YYYY-MM-DD"),
     (
@@ -32,16 +35,16 @@ CASES = [
         "the week ends (2024-06-20) before it starts",
     ),
     ("11_week_too_long.yaml", 12, "campaign.week.end", "at most 7 days"),
-    ("12_day_date_outside_week.yaml", 24, "days[0].date", "2024-07-01 is outside the week"),
-    ("13_weekday_outside_week.yaml", 24, "days[0].weekday", "saturday is outside the week"),
+    ("12_day_date_outside_week.yaml", 24, "Monday (days[0]).date", "2024-07-01 is outside the week"),
+    ("13_weekday_outside_week.yaml", 24, "Saturday (days[0]).weekday", "saturday is outside the week"),
     ("14_weekday_misspelt.yaml", 24, "days[0].weekday", "did you mean 'monday'?"),
-    ("15_day_described_twice.yaml", 32, "days[1].weekday", "already described by days[0]"),
-    ("16_day_weekday_and_date.yaml", 23, "days[0]", "give either 'weekday' or 'date'"),
+    ("15_day_described_twice.yaml", 32, "Monday (days[1]).weekday", "already described by days[0]"),
+    ("16_day_weekday_and_date.yaml", 23, "Monday (days[0])", "give either 'weekday' or 'date'"),
     ("17_event_ends_before_start.yaml", 41, "events[0].end", "ends (13:00) before it starts (13:30)"),
     ("18_events_overlap.yaml", 47, "events[1].start", "overlaps events[0] 'A webinar'"),
     ("19_event_outside_week.yaml", 39, "events[0].date", "2024-07-03 is outside the week"),
     ("20_duplicate_event_id.yaml", 44, "events[1].id", "already used by events[0]"),
-    ("21_javascript_url.yaml", 30, "days[0].themes[0].resources[0].url", "expected an http:// or https://"),
+    ("21_javascript_url.yaml", 30, "Monday (days[0]).themes[0].resources[0].url", "expected an http:// or https://"),
     ("22_ftp_website.yaml", 8, "campaign.organiser.website", "got 'ftp://tscp.example.gov.uk'"),
     ("23_malformed_email.yaml", 7, "campaign.organiser.email", "is not an email address"),
     (
@@ -51,21 +54,23 @@ CASES = [
         "someone@gmail.com is outside the allowed email domains",
     ),
     ("25_image_without_alt.yaml", 19, "campaign.branding.logo", "image has no alt text"),
-    ("26_x_text_too_long.yaml", 37, "days[1].social.x", "too long for x: 299 weighted characters"),
-    ("27_bluesky_text_too_long.yaml", 38, "days[1].social.bluesky", "too long for bluesky: 301 graphemes"),
+    ("26_x_text_too_long.yaml", 37, "Tuesday (days[1]).social.x", "too long for x: 299 weighted characters"),
+    ("27_bluesky_text_too_long.yaml", 38,
+     "Tuesday (days[1]).social.bluesky", "too long for bluesky: 301 graphemes"),
     (
         "28_mastodon_text_too_long.yaml",
         37,
-        "days[1].social.mastodon",
+        "Tuesday (days[1]).social.mastodon",
         "too long for mastodon: 504 characters",
     ),
     (
         "29_dst_nonexistent_time.yaml",
         34,
-        "days[1].channels.poster.at",
+        "Sunday (days[1]).channels.poster.at",
         "01:30 on Sun 30 Mar 2025 does not exist",
     ),
-    ("30_dst_ambiguous_time.yaml", 34, "days[1].channels.email.at", "01:30 on Sun 27 Oct 2024 happens twice"),
+    ("30_dst_ambiguous_time.yaml", 34,
+     "Sunday (days[1]).channels.email.at", "01:30 on Sun 27 Oct 2024 happens twice"),
     ("31_unknown_timezone.yaml", 9, "campaign.timezone", "did you mean 'Europe/London'?"),
     ("32_time_out_of_range.yaml", 19, "channels.poster.at", "expected a 24-hour local time HH:MM"),
     ("33_colour_not_hex.yaml", 19, "campaign.branding.primary_colour", "expected a colour written #RRGGBB"),
@@ -79,7 +84,8 @@ CASES = [
     ("36_connector_misspelt.yaml", 20, "channels.email.connector", "did you mean 'graph_mail'?"),
     ("37_missing_required_title.yaml", 1, "campaign", "missing required field 'title'"),
     ("38_bad_campaign_id.yaml", 2, "campaign.id", "lower-case letters, digits and hyphens"),
-    ("39_resource_kind_misspelt.yaml", 31, "days[0].themes[0].resources[0].kind", "did you mean 'toolkit'?"),
+    ("39_resource_kind_misspelt.yaml", 31,
+     "Monday (days[0]).themes[0].resources[0].kind", "did you mean 'toolkit'?"),
     ("40_duration_bad.yaml", 22, "channels.x.missed_window", "expected a duration like 30m"),
     ("41_days_not_a_list.yaml", 23, "days", "expected a list"),
     ("42_merge_key.yaml", 22, "channels.x", "merge keys (<<) are not supported"),
@@ -89,7 +95,7 @@ CASES = [
     (
         "48_day_override_connector_wrong.yaml",
         33,
-        "days[1].channels.email.connector",
+        "Tuesday (days[1]).channels.email.connector",
         "email cannot be sent through 'x'",
     ),
     # weeks as comms teams run them: zones for people, plain words, options with an effect, extra slots,
@@ -100,7 +106,7 @@ CASES = [
     ("50_timezone_bst.yaml", 9, "campaign.timezone",
      "'BST' is not a time zone name; the UK's clocks go forward in March and back in October, so summer "
      "publications would go out an hour out (write Europe/London)"),
-    ("51_theme_written_as_text.yaml", 35, "days[1].themes[0]",
+    ("51_theme_written_as_text.yaml", 35, "Tuesday (days[1]).themes[0]",
      "write each theme as \"- title: Theme two\" with its other fields below it, "
      "indented in line with 'title'"),
     ("52_unclosed_quote_in_braces.yaml", 22, "",
@@ -109,7 +115,7 @@ CASES = [
     ("53_create_days_before_on_poster.yaml", 19, "channels.poster.create_days_before",
      "'create_days_before' has no effect on poster; it applies to teams_event only "
      "(remove 'create_days_before:' here)"),
-    ("54_teams_event_set_for_one_day.yaml", 35, "days[1].channels.teams_event",
+    ("54_teams_event_set_for_one_day.yaml", 35, "Tuesday (days[1]).channels.teams_event",
      "teams_event cannot be set for one day: Teams meetings are set up for the whole week "
      "(each event has its own day); set this under channels.teams_event"),
     ("55_announcement_inside_the_week.yaml", 46, "announcements[0].date",
@@ -126,7 +132,7 @@ CASES = [
     ("59_extra_slots_share_a_time.yaml", 24, "channels.x.extra[1]",
      "two extra slots named 'at-1300' (the first is extra[0]); each needs its own time or id "
      "(give one of them another 'at')"),
-    ("60_extra_theme_misspelt.yaml", 37, "days[1].channels.x.extra[0].theme",
+    ("60_extra_theme_misspelt.yaml", 37, "Tuesday (days[1]).channels.x.extra[0].theme",
      "the day has no theme called 'Theme tow'; its themes are: 'Theme two' (did you mean 'Theme two'?)"),
     ("61_extra_post_repeats_the_day.yaml", 24, "channels.x.extra[0]",
      "the 15:00 x post would repeat the day's post word for word, which x refuses "
@@ -145,13 +151,13 @@ CASES = [
     ("66_notice_email_without_audience.yaml", 44, "announcements[0]",
      "an email needs an 'audience' (who receives it) (add 'audience:' here or to channels.email)"),
     ("67_one_thing_post_without_one_thing.yaml", 25, "channels.x.extra[0].one_thing",
-     "days[0] has no 'If you do one thing' line for the 15:00 x post to lead with "
+     "Monday (days[0]) has no 'If you do one thing' line for the 15:00 x post to lead with "
      "(add 'one_thing:' to one of its themes, or drop this post that day with an extra of the same time "
      "and 'enabled: false')"),
     ("68_notice_on_teams_event.yaml", 48, "announcements[0].channels[0]",
      "expected one of 'poster', 'email', 'teams_channel', 'web_page', 'x', 'bluesky' or 'mastodon'; "
      "got 'teams_event'"),
-    ("69_weekday_odd_case.yaml", 24, "days[0].weekday",
+    ("69_weekday_odd_case.yaml", 24, "Monday (days[0]).weekday",
      "expected a weekday name (monday … sunday, or Monday … Sunday), got 'mONday'; did you mean 'monday'?"),
     ("70_audience_on_x.yaml", 22, "channels.x.audience",
      "'audience' has no effect on x; it applies to email only (remove 'audience:' here)"),
@@ -159,7 +165,7 @@ CASES = [
      "too long for x: 303 weighted characters"),
     ("72_extra_slot_named_daily.yaml", 25, "channels.x.extra[0].id",
      "'daily' is the name of the channel's own publication; choose another id"),
-    ("73_week_poster_set_for_one_day.yaml", 35, "days[1].channels.week_poster",
+    ("73_week_poster_set_for_one_day.yaml", 35, "Tuesday (days[1]).channels.week_poster",
      "week_poster cannot be set for one day: the whole-week poster goes out once; set this under "
      "channels.week_poster"),
     ("74_account_kind_misspelt.yaml", 19, "campaign.accounts.mastadon",
@@ -195,7 +201,9 @@ def test_bad_campaign(name: str, line: int, path: str, text: str) -> None:
     first = errors[0]
     rendered = first.render()
     assert first.file == str(BAD / name)
-    assert (first.line, first.path) == (line, path), rendered
+    assert (first.line, first.named_path) == (line, path), rendered
+    assert first.path == re.sub(r"^[A-Z][a-z]+day \((days\[\d+\])\)", r"\1", path)  # the bare path stays
     assert first.column >= 1
     assert text in f"{first.message} ({first.hint})", rendered
-    assert rendered.startswith(f"{BAD / name}:{line}:{first.column}: error:")
+    field = f" {path}:" if path else ""
+    assert rendered.startswith(f"{BAD / name}:{line}:{first.column}: error:{field}")

@@ -120,10 +120,10 @@ def test_the_example_error_output_is_current() -> None:
     )
     shown = _shown("write/check.md", "practiceweek validate campaigns/my-week.yaml")
     lines = _rendered(text, "campaigns/my-week.yaml")
-    assert shown == [*lines, "1 of 1 file(s) invalid; nothing was scheduled or sent"]
+    assert shown == [*lines, "campaigns/my-week.yaml: 3 errors, 0 warnings; nothing was scheduled or sent"]
 
 
 def test_the_tutorials_empty_file_output_is_current() -> None:
     shown = _shown("write/tutorial.md", ".venv/bin/practiceweek validate campaigns/my-week.yaml")
     lines = _rendered("", "campaigns/my-week.yaml")
-    assert shown == [*lines, "1 of 1 file(s) invalid; nothing was scheduled or sent"]
+    assert shown == [*lines, "campaigns/my-week.yaml: 1 error, 0 warnings; nothing was scheduled or sent"]

@@ -277,7 +277,7 @@ def test_validate_warns_where_campaign_text_writes_a_time_another_way():
     found = [w for w in loaded.warnings if "written differently" in w.message]
     assert [(w.line, w.path) for w in found] == [(line, "days[1].summary")] * 2  # the line inside the value
     first, second = found
-    assert first.render().startswith(f"week.yaml:{line}:25: warning: days[1].summary: '13:30'")
+    assert first.render().startswith(f"week.yaml:{line}:25: warning: Tuesday (days[1]).summary: '13:30'")
     assert "'13:30' is written differently from the times in the emails, cards and posts; write '1:30pm'" \
         in first.message
     assert "write '9:30am to 11am'" in second.message
