@@ -83,6 +83,11 @@ RUNS: dict[str, tuple[list[str], str]] = {
         ["bench/scale_plan.py", "--out", "bench/out/scale_plan.json"],
         "scheduling 15 and 150 partnerships' weeks on PostgreSQL",
     ),
+    "suite_stability": (
+        ["bench/suite_stability.py", "--runs", "5", "--out", "bench/out/suite_stability.json"],
+        "five clean clones' `make test` one after another, as CI runs it: each run's time, pytest's own "
+        "time, its counts and failed tests, and the pass rate (target: 5/5, pytest ≤ 6 min, all ≤ 10 min)",
+    ),
 }
 
 

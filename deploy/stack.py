@@ -145,10 +145,11 @@ class Stack:
         return proc
 
     def running(self, name: str) -> bool:
-        """Whether process ``name`` runs (started here, or by another process: through its pid file)."""
+        """Whether process ``name`` runs: started here, or by another process (through its pid file, which
+        names the latest start: another process attached to this stack may have restarted it)."""
         proc = self.procs.get(name)
-        if proc is not None:
-            return proc.poll() is None
+        if proc is not None and proc.poll() is None:
+            return True
         pidfile = self.root / f"{name}.pid"
         try:
             return alive(int(pidfile.read_text()))

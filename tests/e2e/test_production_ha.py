@@ -7,6 +7,7 @@ an API-server kill, counted from the provider servers' own logs.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
@@ -22,7 +23,7 @@ import pytest
 
 from deploy.ha import HAStack
 from deploy.production import PG_BIN
-from tests.helpers import ROOT
+from tests.helpers import ROOT, wait_until
 
 _spec = importlib.util.spec_from_file_location("practiceweek_bench_chaos_ha", ROOT / "bench" / "chaos.py")
 assert _spec is not None and _spec.loader is not None
@@ -53,9 +54,22 @@ def stack(rig: Any) -> HAStack:
     return rig.stack
 
 
+@pytest.fixture(autouse=True)
+def whole_stack(stack: HAStack) -> None:
+    """Each test starts from a whole stack, whichever of this module's tests ran before it: the kill test's
+    blows can leave an API server down or restarting when it ends (tests run in a random order)."""
+    stack.start_server()  # starts only the parts not running; waits until the balancer answers
+    indexes = range(1, len(stack.api_ports) + 1)  # and every API server, not just one behind the balancer
+    wait_until(lambda: all(stack.api_healthy(i) for i in indexes), 180, "every API server to answer",
+               seen=lambda: {f"api-{i}": stack.api_healthy(i) for i in indexes})
+
+
 def _our_pids(stack: HAStack) -> set[int]:
     """Process groups the stack started, plus both PostgreSQL postmasters (their children share them)."""
     groups = {proc.pid for proc in stack.procs.values()}
+    for name, _ in stack.parts():  # restarted by another process attached to the stack (the chaos bench)
+        with contextlib.suppress(OSError, ValueError):
+            groups.add(int((stack.root / f"{name}.pid").read_text()))
     for cluster in (stack.pg, stack.ledger):
         groups.add(int((cluster.data / "postmaster.pid").read_text().split()[0]))
     return groups
