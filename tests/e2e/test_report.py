@@ -214,7 +214,8 @@ def _pdf_words(pdf: Path) -> list[tuple[int, float, float, float, float, str]]:
 
 
 @pytest.mark.parametrize("which", ["reported", "whole_week"])
-def test_pdf_is_a4_with_every_table_header_inside_the_page(which: str, request: pytest.FixtureRequest) -> None:
+def test_pdf_is_a4_with_every_table_header_inside_the_page(which: str,
+                                                           request: pytest.FixtureRequest) -> None:
     got = request.getfixturevalue(which)
     out = got[1] if isinstance(got, tuple) else got
     pdf = out / "report.pdf"
@@ -259,5 +260,6 @@ def test_a_week_with_no_engagement_readings_says_so_instead_of_empty_tables(unre
     html = (unread_week / "report.html").read_text()
     assert "<svg" not in html and 'class="n"' not in html, "a chart or a table of figures"
     assert [t["id"] for t in parsed.tables] == [[""]], "only the table of every publication"
-    pdf_text = " ".join(" ".join(p.extract_text().split()) for p in PdfReader(unread_week / "report.pdf").pages)
+    pages = PdfReader(unread_week / "report.pdf").pages
+    pdf_text = " ".join(" ".join(p.extract_text().split()) for p in pages)
     assert "No engagement could be read for any publication" in pdf_text
