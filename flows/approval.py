@@ -25,7 +25,7 @@ from prefect.flow_runs import pause_flow_run
 from prefect.input import RunInput
 from prefect.settings import PREFECT_UI_URL
 from prefect.states import Cancelled
-from pydantic import Field
+from pydantic import ConfigDict, Field, model_validator
 
 from ledger import Decision, Verdict
 from practiceweek.dates import week_dates
@@ -50,8 +50,19 @@ class Choice(StrEnum):
     REJECT = "Reject"
 
 
+# A rejection needs a reason: said in the form's JSON schema, so the Prefect server refuses the answer
+# (the run stays paused) whether it comes from either UI or the API, and checked again when it is read.
+REASON_REQUIRED = {
+    "if": {"properties": {"decision": {"const": "Reject"}}, "required": ["decision"]},
+    "then": {"properties": {"comment": {"type": "string", "minLength": 1, "pattern": "\\S"}},
+             "required": ["comment"]},
+}
+
+
 class Approval(RunInput):
     """The Resume form of a schedule run waiting for approval (fields show their descriptions as help)."""
+
+    model_config = ConfigDict(json_schema_extra=REASON_REQUIRED)
 
     # an inline enum (no $ref) with no default: a select in both UIs, refused when left untouched
     decision: Literal[Choice.APPROVE, Choice.REJECT] = Field(
@@ -70,8 +81,15 @@ class Approval(RunInput):
         default="",
         title="Comment",
         max_length=2000,
-        description="Why, or what to change. Sent to the comms team with a rejection; kept with an approval.",
+        description="Why, or what to change: required with Reject (sent to the comms team); kept with an "
+        "approval.",
     )
+
+    @model_validator(mode="after")
+    def _a_rejection_says_why(self) -> Approval:
+        if self.decision == Choice.REJECT and not self.comment.strip():
+            raise ValueError("a rejection needs a comment: say why, or what to change")
+        return self
 
 
 def week_label(loaded: Loaded) -> str:
@@ -230,10 +248,26 @@ def decide(loaded: Loaded, answer: Approval) -> Decision:
         key=names.artifact_key(f"decision-{loaded.id}"),
         description=f"{week_label(loaded)}: {verdict} by {decision.approver}",
     )
-    name_this_run(run_title(loaded, "Approve"), campaign_tags(loaded, f"approval:{verdict}"))
+    verb = "Approved" if verdict == Verdict.APPROVED else "Rejected"
+    name_this_run(run_title(loaded, verb), campaign_tags(loaded, f"approval:{verdict}"))
     if verdict == Verdict.REJECTED:
+        rewrite_plan_table(loaded, decision)
         send_due_alerts(log=get_run_logger())
     return decision
+
+
+def rewrite_plan_table(loaded: Loaded, decision: Decision) -> None:
+    """The plan table of a rejected week says so (an approved week's is rewritten by the status flow)."""
+    pubs = plan(loaded.model)
+    zone = ZoneInfo(loaded.model.campaign.timezone)
+    rows = review_table(pubs, zone, "")
+    for row in rows:
+        row["status"] = "✗ rejected: not scheduled"
+    create_table_artifact(
+        table=rows, key=names.artifact_key(f"plan-{loaded.id}"),
+        description=f"The week's plan of {loaded.id}, rejected by {decision.approver}: "
+        f"none of its {len(pubs)} publications was scheduled",
+    )
 
 
 def rejection_text(loaded: Loaded, decision: Decision) -> str:

@@ -163,7 +163,7 @@ def test_a_manager_approves_one_week_and_rejects_another_in_the_prefect_ui(
     assert not (outbox / REJECTED_ID).exists() and not led.rows(REJECTED_ID)
     tagged = {"flow_runs": {"tags": {"all_": [f"campaign:{REJECTED_ID}"]}}}
     runs = httpx.post(f"{api}/flow_runs/filter", json=tagged)
-    (run,) = [fr for fr in runs.json() if fr["name"].startswith(REJECTED_NAME)]
+    (run,) = [fr for fr in runs.json() if fr["name"].startswith("Rejected: IOWSCP practice week 25–29 Nov 2024")]
     assert run["state_type"] == "CANCELLED" and run["state_name"] == "Rejected"
     assert run["state"]["message"] == f"Rejected by {MANAGER}: {WHY}"
     assert "approval:rejected" in run["tags"]
@@ -172,8 +172,9 @@ def test_a_manager_approves_one_week_and_rejects_another_in_the_prefect_ui(
     assert decision.flow_run_id == run["id"]
     alerts = [json.loads(p.read_text()) for p in (outbox / "operators").rglob("message.json")]
     assert any(WHY in json.dumps(a) and "rejected" in json.dumps(a) for a in alerts), alerts
-    review = _artifact(api, f"plan-{REJECTED_ID}")  # the plan the manager reviewed before deciding
-    assert review is not None and "awaiting approval" in review["data"] and REJECTED_ID in review["data"]
+    review = _artifact(api, f"plan-{REJECTED_ID}")  # the plan the manager reviewed, rewritten by the decision
+    assert review is not None and "rejected: not scheduled" in review["data"] and REJECTED_ID in review["data"]
+    assert "awaiting approval" not in review["data"]
     artifact = _artifact(api, f"decision-{REJECTED_ID}")
     assert artifact is not None and WHY in artifact["data"] and MANAGER in artifact["data"]
     wait_until(lambda: _events(api, "practiceweek.campaign.rejected"), 30, "the rejection's event")

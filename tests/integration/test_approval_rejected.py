@@ -1,6 +1,7 @@
 """A week rejected through Prefect's API (what the UI's Resume form sends), on a real Prefect server: an empty
 answer is refused and the run stays paused; a rejection ends `practiceweek schedule` at once with exit 3 and
-a clear message, the run Cancelled ("Rejected"), the decision in the ledger, the comms team alerted."""
+a clear message, the run Cancelled ("Rejected") and renamed "Rejected: …", its plan table rewritten, a
+rejection without a reason refused, the decision in the ledger, the comms team alerted."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from flows.names import artifact_key
 from ledger import Ledger, Verdict
 from tests.helpers import ROOT, kill_tree, wait_until
 
@@ -68,6 +70,10 @@ def test_a_rejected_week_ends_schedule_at_once_and_is_recorded(
         untouched = _resume(api, run["id"], {"approver": "Sam Manager"})  # no decision: refused
         assert untouched["status"] != "ACCEPT" and "decision" in json.dumps(untouched)
         assert _paused(api, since) is not None
+        for why in ({}, {"comment": "  "}):  # a rejection without a reason: refused, still paused
+            refused = _resume(api, run["id"], {"decision": "Reject", "approver": "Sam Manager", **why})
+            assert refused["status"] != "ACCEPT" and "comment" in json.dumps(refused), refused
+            assert _paused(api, since) is not None
         answer = _resume(api, run["id"], {"decision": "Reject", "approver": "Sam Manager", "comment": WHY})
         assert answer["status"] == "ACCEPT", answer
         out, err = proc.communicate(timeout=60)
@@ -79,6 +85,12 @@ def test_a_rejected_week_ends_schedule_at_once_and_is_recorded(
     assert "Traceback" not in err
     ended = httpx.get(f"{api}/flow_runs/{run['id']}").json()
     assert (ended["state_type"], ended["state_name"]) == ("CANCELLED", "Rejected")
+    assert ended["name"].startswith("Rejected: HSCP practice week 24–28 Jun 2024"), ended["name"]
+    (table,) = httpx.post(f"{api}/artifacts/latest/filter",
+                          json={"artifacts": {"key": {"any_": [artifact_key(f"plan-{CID}")]}}}).json()
+    rows = json.loads(table["data"])
+    assert rows and {r["status"] for r in rows} == {"✗ rejected: not scheduled"}
+    assert "awaiting approval" not in json.dumps(table) and "Sam Manager" in table["description"]
 
     led = Ledger(prefect_env["PRACTICEWEEK_LEDGER_URL"])
     assert not led.rows(CID)
