@@ -147,12 +147,13 @@ class Embedded:
 
 
 EXIT_REJECTED = 3  # the approver rejected the week: nothing was scheduled or sent
+EXIT_UNANSWERED = 4  # no decision within PRACTICEWEEK_APPROVAL_TIMEOUT_S: nothing was scheduled or sent
 
 
 def schedule_or_exit(file: Path, **options: Any) -> Any:
     """Run the schedule flow here (waiting for approval if the week needs it) and return its result;
     a rejected week exits 3 at once with who rejected it and why, instead of waiting for its timeout."""
-    from flows.approval import REJECTED
+    from flows.approval import REJECTED, UNANSWERED
     from flows.schedule import schedule_campaign
 
     state = schedule_campaign(str(Path(file).resolve()), return_state=True, **options)
@@ -162,6 +163,9 @@ def schedule_or_exit(file: Path, **options: Any) -> Any:
             f"`practiceweek status {file}` shows the decision.\n"
         )
         raise typer.Exit(EXIT_REJECTED)
+    if state.is_failed() and state.name == UNANSWERED:
+        sys.stderr.write(f"{file}: {state.message} Run this command again to ask for approval again.\n")
+        raise typer.Exit(EXIT_UNANSWERED)
     return state.result()
 
 

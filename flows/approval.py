@@ -24,7 +24,7 @@ from prefect.context import FlowRunContext
 from prefect.flow_runs import pause_flow_run
 from prefect.input import RunInput
 from prefect.settings import PREFECT_UI_URL
-from prefect.states import Cancelled
+from prefect.states import Cancelled, Failed
 from pydantic import ConfigDict, Field, model_validator
 
 from ledger import Decision, Verdict
@@ -38,9 +38,9 @@ from . import events, names, process
 from .alerts import send_due_alerts
 from .runs import name_this_run
 
-PAUSE_S = 7 * 24 * 3600  # an approver has a week to decide; then the run fails (nothing was scheduled)
 POLL_S = 2  # how often a paused run in this process asks whether it was resumed
 REJECTED = "Rejected"  # the state name a rejected run ends in (type Cancelled)
+UNANSWERED = "Unanswered"  # the state name of a run whose approval timed out (type Failed)
 
 
 class Choice(StrEnum):
@@ -52,7 +52,7 @@ class Choice(StrEnum):
 
 # A rejection needs a reason: said in the form's JSON schema, so the Prefect server refuses the answer
 # (the run stays paused) whether it comes from either UI or the API, and checked again when it is read.
-REASON_REQUIRED = {
+REASON_REQUIRED: dict[str, Any] = {
     "if": {"properties": {"decision": {"const": "Reject"}}, "required": ["decision"]},
     "then": {"properties": {"comment": {"type": "string", "minLength": 1, "pattern": "\\S"}},
              "required": ["comment"]},
@@ -220,7 +220,8 @@ def ask(loaded: Loaded) -> Approval:
         week_label(loaded), where,
     )
     form = Approval.with_initial_data(description=description)
-    return pause_flow_run(wait_for_input=form, timeout=PAUSE_S, poll_interval=POLL_S)
+    timeout = settings().approval_timeout_s
+    return pause_flow_run(wait_for_input=form, timeout=max(1, round(timeout)), poll_interval=POLL_S)
 
 
 def settings_ui_url() -> str:
@@ -309,3 +310,28 @@ def rejected_state(decision: Decision) -> State[Any]:
     """The state a rejected schedule run ends in: Cancelled, named "Rejected", saying who and why."""
     why = f": {decision.comment}" if decision.comment else ""
     return Cancelled(name=REJECTED, message=f"Rejected by {decision.approver}{why}"[:1000])
+
+
+def unanswered(loaded: Loaded) -> State[Any]:
+    """No decision within PRACTICEWEEK_APPROVAL_TIMEOUT_S: the comms team alerted (once), the run Failed
+    under the state name "Unanswered" with a message saying so in words."""
+    waited = _duration(settings().approval_timeout_s)
+    path = Path(loaded.path).resolve()
+    reason = (f"no one decided on {week_label(loaded)} ({loaded.id}) within {waited}: nothing of it was "
+              f"scheduled or sent; `practiceweek run {path}` asks for approval again")
+    now = time.time()
+    process.ledger().record_alert(f"unanswered:{loaded.id}:{now:.6f}", "unanswered",
+                                  f"[practiceweek] not approved in time: {week_label(loaded)}", reason)
+    name_this_run(run_title(loaded, "Unanswered"), campaign_tags(loaded, "approval:unanswered"))
+    send_due_alerts(log=get_run_logger())
+    message = f"No decision within {waited}: nothing was scheduled or sent; the comms team was alerted."
+    return Failed(name=UNANSWERED, message=message)
+
+
+def _duration(seconds: float) -> str:
+    """``7 days``, ``3 hours``, ``5 seconds``."""
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            n = int(seconds // size)
+            return f"{n} {unit}{'s' if n != 1 else ''}"
+    return f"{seconds:g} seconds"

@@ -100,3 +100,28 @@ def test_a_rejected_week_ends_schedule_at_once_and_is_recorded(
     assert alert.kind == "rejected" and alert.sent_at is not None  # sent at once, by the rejected run
     messages = list((Path(prefect_env["PRACTICEWEEK_OUTBOX"]) / "operators").rglob("message.json"))
     assert len(messages) == 1 and WHY in messages[0].read_text()
+
+
+def test_an_approval_left_unanswered_ends_run_in_words_with_an_alert(
+    prefect_env: dict[str, str], tmp_path: Path
+) -> None:
+    env = {**prefect_env, "PRACTICEWEEK_APPROVAL_TIMEOUT_S": "3"}
+    api = env["PREFECT_API_URL"]
+    week = _week(tmp_path)
+    done = subprocess.run([sys.executable, "-m", "cli", "run", str(week), "--rehearse"], env=env,
+                          capture_output=True, text=True, cwd=tmp_path, timeout=180)
+    assert done.returncode == 4, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+    assert (f"{week}: No decision within 3 seconds: nothing was scheduled or sent; the comms team was alerted. "
+            "Run this command again to ask for approval again.") in done.stderr
+
+    tagged = {"flow_runs": {"tags": {"all_": [f"campaign:{CID}", "approval:unanswered"]}}}
+    (run,) = httpx.post(f"{api}/flow_runs/filter", json=tagged).json()
+    assert (run["state_type"], run["state_name"]) == ("FAILED", "Unanswered")
+    assert run["name"].startswith("Unanswered: HSCP practice week 24–28 Jun 2024")
+    led = Ledger(env["PRACTICEWEEK_LEDGER_URL"])
+    assert not led.rows(CID) and not led.decisions(CID)
+    (alert,) = led.alerts()
+    assert alert.kind == "unanswered" and alert.sent_at is not None and "within 3 seconds" in alert.reason
+    messages = list((Path(env["PRACTICEWEEK_OUTBOX"]) / "operators").rglob("message.json"))
+    assert len(messages) == 1 and "no one decided on HSCP practice week" in messages[0].read_text()
