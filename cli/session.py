@@ -152,8 +152,9 @@ EXIT_UNANSWERED = 4  # no decision within PRACTICEWEEK_APPROVAL_TIMEOUT_S: nothi
 
 def schedule_or_exit(file: Path, **options: Any) -> Any:
     """Run the schedule flow here (waiting for approval if the week needs it) and return its result;
-    a rejected week exits 3 at once with who rejected it and why, instead of waiting for its timeout."""
-    from flows.approval import REJECTED, UNANSWERED
+    a rejected week exits 3 at once with who rejected it and why, instead of waiting for its timeout; an
+    approval left unanswered for PRACTICEWEEK_APPROVAL_TIMEOUT_S exits 4 saying so."""
+    from flows.approval import REJECTED, timed_out, unanswered_message
     from flows.schedule import schedule_campaign
 
     state = schedule_campaign(str(Path(file).resolve()), return_state=True, **options)
@@ -163,8 +164,9 @@ def schedule_or_exit(file: Path, **options: Any) -> Any:
             f"`practiceweek status {file}` shows the decision.\n"
         )
         raise typer.Exit(EXIT_REJECTED)
-    if state.is_failed() and state.name == UNANSWERED:
-        sys.stderr.write(f"{file}: {state.message} Run this command again to ask for approval again.\n")
+    if timed_out(state):
+        sys.stderr.write(f"{file}: {unanswered_message()} Run this command again to ask for approval "
+                         "again.\n")
         raise typer.Exit(EXIT_UNANSWERED)
     return state.result()
 

@@ -41,6 +41,7 @@ from .runs import name_this_run
 POLL_S = 2  # how often a paused run in this process asks whether it was resumed
 REJECTED = "Rejected"  # the state name a rejected run ends in (type Cancelled)
 UNANSWERED = "Unanswered"  # the state name of a run whose approval timed out (type Failed)
+PAUSE_EXPIRED = "never resumed"  # in the Failed state's message Prefect's server puts on an expired pause
 
 
 class Choice(StrEnum):
@@ -313,8 +314,9 @@ def rejected_state(decision: Decision) -> State[Any]:
 
 
 def unanswered(loaded: Loaded) -> State[Any]:
-    """No decision within PRACTICEWEEK_APPROVAL_TIMEOUT_S: the comms team alerted (once), the run Failed
-    under the state name "Unanswered" with a message saying so in words."""
+    """No decision within PRACTICEWEEK_APPROVAL_TIMEOUT_S: the comms team alerted (once), the run renamed
+    and tagged ``approval:unanswered``, and a Failed state "Unanswered" proposed (the server may keep its
+    own Failed state of an expired pause instead: ``timed_out`` recognises both)."""
     waited = _duration(settings().approval_timeout_s)
     path = Path(loaded.path).resolve()
     reason = (f"no one decided on {week_label(loaded)} ({loaded.id}) within {waited}: nothing of it was "
@@ -324,8 +326,17 @@ def unanswered(loaded: Loaded) -> State[Any]:
                                   f"[practiceweek] not approved in time: {week_label(loaded)}", reason)
     name_this_run(run_title(loaded, "Unanswered"), campaign_tags(loaded, "approval:unanswered"))
     send_due_alerts(log=get_run_logger())
-    message = f"No decision within {waited}: nothing was scheduled or sent; the comms team was alerted."
-    return Failed(name=UNANSWERED, message=message)
+    return Failed(name=UNANSWERED, message=unanswered_message())
+
+
+def unanswered_message() -> str:
+    return (f"No decision within {_duration(settings().approval_timeout_s)}: nothing was scheduled or sent; "
+            "the comms team was alerted.")
+
+
+def timed_out(state: State[Any]) -> bool:
+    """Whether a schedule run's final state is that of an approval left unanswered."""
+    return bool(state.is_failed() and (state.name == UNANSWERED or PAUSE_EXPIRED in (state.message or "")))
 
 
 def _duration(seconds: float) -> str:

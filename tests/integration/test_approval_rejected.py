@@ -1,7 +1,9 @@
 """A week rejected through Prefect's API (what the UI's Resume form sends), on a real Prefect server: an empty
 answer is refused and the run stays paused; a rejection ends `practiceweek schedule` at once with exit 3 and
 a clear message, the run Cancelled ("Rejected") and renamed "Rejected: …", its plan table rewritten, a
-rejection without a reason refused, the decision in the ledger, the comms team alerted."""
+rejection without a reason refused, the decision in the ledger, the comms team alerted. An approval left
+unanswered (PRACTICEWEEK_APPROVAL_TIMEOUT_S, 3 s here) ends `practiceweek run` in words with exit 4 and an
+alert."""
 
 from __future__ import annotations
 
@@ -112,12 +114,12 @@ def test_an_approval_left_unanswered_ends_run_in_words_with_an_alert(
                           capture_output=True, text=True, cwd=tmp_path, timeout=180)
     assert done.returncode == 4, done.stdout + done.stderr
     assert "Traceback" not in done.stderr + done.stdout
-    assert (f"{week}: No decision within 3 seconds: nothing was scheduled or sent; the comms team was alerted. "
-            "Run this command again to ask for approval again.") in done.stderr
+    assert (f"{week}: No decision within 3 seconds: nothing was scheduled or sent; the comms team was "
+            "alerted. Run this command again to ask for approval again.") in done.stderr
 
     tagged = {"flow_runs": {"tags": {"all_": [f"campaign:{CID}", "approval:unanswered"]}}}
     (run,) = httpx.post(f"{api}/flow_runs/filter", json=tagged).json()
-    assert (run["state_type"], run["state_name"]) == ("FAILED", "Unanswered")
+    assert run["state_type"] == "FAILED" and "never resumed" in run["state"]["message"]
     assert run["name"].startswith("Unanswered: HSCP practice week 24–28 Jun 2024")
     led = Ledger(env["PRACTICEWEEK_LEDGER_URL"])
     assert not led.rows(CID) and not led.decisions(CID)
