@@ -84,7 +84,10 @@ def _resume_in_ui(page: Any, api: str, name: str, decision: str, comment: str, *
     then fill it and submit it."""
     dialog = _open_form(page, api, name, classic)
     dialog.get_by_text(name.removeprefix("Approve: ")).first.wait_for()  # the week, in the description
-    preview = dialog.get_by_role("link", name="the preview of every publication").get_attribute("href")
+    link = dialog.get_by_role("link", name="the preview of every publication")
+    preview = link.get_attribute("href")
+    if classic:  # opens in a new tab, the form kept (the new UI's markdown sanitiser drops target and rel)
+        assert (link.get_attribute("target"), link.get_attribute("rel")) == ("_blank", "noopener")
     assert httpx.get(preview).status_code == 200 and "<html" in httpx.get(preview).text.lower()
     dialog.get_by_text("Reject: nothing is scheduled or sent").first.wait_for()  # the field's help text (the
     # form is drawn after the description: waited for, not looked at once)
