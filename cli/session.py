@@ -142,12 +142,14 @@ class Embedded:
 
 
 EXIT_REJECTED = 3  # the approver rejected the week: nothing was scheduled or sent
+EXIT_UNANSWERED = 4  # no decision within PRACTICEWEEK_APPROVAL_TIMEOUT_S: nothing was scheduled or sent
 
 
 def schedule_or_exit(file: Path, **options: Any) -> Any:
     """Run the schedule flow here (waiting for approval if the week needs it) and return its result;
-    a rejected week exits 3 at once with who rejected it and why, instead of waiting for its timeout."""
-    from flows.approval import REJECTED
+    a rejected week exits 3 at once with who rejected it and why, instead of waiting for its timeout; an
+    approval left unanswered for PRACTICEWEEK_APPROVAL_TIMEOUT_S exits 4 saying so."""
+    from flows.approval import REJECTED, timed_out, unanswered_message
     from flows.schedule import schedule_campaign
 
     state = schedule_campaign(str(Path(file).resolve()), return_state=True, **options)
@@ -157,6 +159,10 @@ def schedule_or_exit(file: Path, **options: Any) -> Any:
             f"`practiceweek status {file}` shows the decision.\n"
         )
         raise typer.Exit(EXIT_REJECTED)
+    if timed_out(state):
+        sys.stderr.write(f"{file}: {unanswered_message()} Run this command again to ask for approval "
+                         "again.\n")
+        raise typer.Exit(EXIT_UNANSWERED)
     return state.result()
 
 

@@ -24,8 +24,8 @@ from prefect.context import FlowRunContext
 from prefect.flow_runs import pause_flow_run
 from prefect.input import RunInput
 from prefect.settings import PREFECT_UI_URL
-from prefect.states import Cancelled
-from pydantic import Field
+from prefect.states import Cancelled, Failed
+from pydantic import ConfigDict, Field, model_validator
 
 from ledger import Decision, Verdict
 from practiceweek.dates import week_dates
@@ -38,9 +38,10 @@ from . import events, names, process
 from .alerts import send_due_alerts
 from .runs import name_this_run
 
-PAUSE_S = 7 * 24 * 3600  # an approver has a week to decide; then the run fails (nothing was scheduled)
 POLL_S = 2  # how often a paused run in this process asks whether it was resumed
 REJECTED = "Rejected"  # the state name a rejected run ends in (type Cancelled)
+UNANSWERED = "Unanswered"  # the state name of a run whose approval timed out (type Failed)
+PAUSE_EXPIRED = "never resumed"  # in the Failed state's message Prefect's server puts on an expired pause
 
 
 class Choice(StrEnum):
@@ -50,8 +51,19 @@ class Choice(StrEnum):
     REJECT = "Reject"
 
 
+# A rejection needs a reason: said in the form's JSON schema, so the Prefect server refuses the answer
+# (the run stays paused) whether it comes from either UI or the API, and checked again when it is read.
+REASON_REQUIRED: dict[str, Any] = {
+    "if": {"properties": {"decision": {"const": "Reject"}}, "required": ["decision"]},
+    "then": {"properties": {"comment": {"type": "string", "minLength": 1, "pattern": "\\S"}},
+             "required": ["comment"]},
+}
+
+
 class Approval(RunInput):
     """The Resume form of a schedule run waiting for approval (fields show their descriptions as help)."""
+
+    model_config = ConfigDict(json_schema_extra=REASON_REQUIRED)
 
     # an inline enum (no $ref) with no default: a select in both UIs, refused when left untouched
     decision: Literal[Choice.APPROVE, Choice.REJECT] = Field(
@@ -70,8 +82,15 @@ class Approval(RunInput):
         default="",
         title="Comment",
         max_length=2000,
-        description="Why, or what to change. Sent to the comms team with a rejection; kept with an approval.",
+        description="Why, or what to change: required with Reject (sent to the comms team); kept with an "
+        "approval.",
     )
+
+    @model_validator(mode="after")
+    def _a_rejection_says_why(self) -> Approval:
+        if self.decision == Choice.REJECT and not self.comment.strip():
+            raise ValueError("a rejection needs a comment: say why, or what to change")
+        return self
 
 
 def week_label(loaded: Loaded) -> str:
@@ -202,7 +221,8 @@ def ask(loaded: Loaded) -> Approval:
         week_label(loaded), where,
     )
     form = Approval.with_initial_data(description=description)
-    return pause_flow_run(wait_for_input=form, timeout=PAUSE_S, poll_interval=POLL_S)
+    timeout = settings().approval_timeout_s
+    return pause_flow_run(wait_for_input=form, timeout=max(1, round(timeout)), poll_interval=POLL_S)
 
 
 def settings_ui_url() -> str:
@@ -230,10 +250,26 @@ def decide(loaded: Loaded, answer: Approval) -> Decision:
         key=names.artifact_key(f"decision-{loaded.id}"),
         description=f"{week_label(loaded)}: {verdict} by {decision.approver}",
     )
-    name_this_run(run_title(loaded, "Approve"), campaign_tags(loaded, f"approval:{verdict}"))
+    verb = "Approved" if verdict == Verdict.APPROVED else "Rejected"
+    name_this_run(run_title(loaded, verb), campaign_tags(loaded, f"approval:{verdict}"))
     if verdict == Verdict.REJECTED:
+        rewrite_plan_table(loaded, decision)
         send_due_alerts(log=get_run_logger())
     return decision
+
+
+def rewrite_plan_table(loaded: Loaded, decision: Decision) -> None:
+    """The plan table of a rejected week says so (an approved week's is rewritten by the status flow)."""
+    pubs = plan(loaded.model)
+    zone = ZoneInfo(loaded.model.campaign.timezone)
+    rows = review_table(pubs, zone, "")
+    for row in rows:
+        row["status"] = "✗ rejected: not scheduled"
+    create_table_artifact(
+        table=rows, key=names.artifact_key(f"plan-{loaded.id}"),
+        description=f"The week's plan of {loaded.id}, rejected by {decision.approver}: "
+        f"none of its {len(pubs)} publications was scheduled",
+    )
 
 
 def rejection_text(loaded: Loaded, decision: Decision) -> str:
@@ -275,3 +311,38 @@ def rejected_state(decision: Decision) -> State[Any]:
     """The state a rejected schedule run ends in: Cancelled, named "Rejected", saying who and why."""
     why = f": {decision.comment}" if decision.comment else ""
     return Cancelled(name=REJECTED, message=f"Rejected by {decision.approver}{why}"[:1000])
+
+
+def unanswered(loaded: Loaded) -> State[Any]:
+    """No decision within PRACTICEWEEK_APPROVAL_TIMEOUT_S: the comms team alerted (once), the run renamed
+    and tagged ``approval:unanswered``, and a Failed state "Unanswered" proposed (the server may keep its
+    own Failed state of an expired pause instead: ``timed_out`` recognises both)."""
+    waited = _duration(settings().approval_timeout_s)
+    path = Path(loaded.path).resolve()
+    reason = (f"no one decided on {week_label(loaded)} ({loaded.id}) within {waited}: nothing of it was "
+              f"scheduled or sent; `practiceweek run {path}` asks for approval again")
+    now = time.time()
+    process.ledger().record_alert(f"unanswered:{loaded.id}:{now:.6f}", "unanswered",
+                                  f"[practiceweek] not approved in time: {week_label(loaded)}", reason)
+    name_this_run(run_title(loaded, "Unanswered"), campaign_tags(loaded, "approval:unanswered"))
+    send_due_alerts(log=get_run_logger())
+    return Failed(name=UNANSWERED, message=unanswered_message())
+
+
+def unanswered_message() -> str:
+    return (f"No decision within {_duration(settings().approval_timeout_s)}: nothing was scheduled or sent; "
+            "the comms team was alerted.")
+
+
+def timed_out(state: State[Any]) -> bool:
+    """Whether a schedule run's final state is that of an approval left unanswered."""
+    return bool(state.is_failed() and (state.name == UNANSWERED or PAUSE_EXPIRED in (state.message or "")))
+
+
+def _duration(seconds: float) -> str:
+    """``7 days``, ``3 hours``, ``5 seconds``."""
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            n = int(seconds // size)
+            return f"{n} {unit}{'s' if n != 1 else ''}"
+    return f"{seconds:g} seconds"

@@ -16,7 +16,7 @@ from ledger import Ledger, ReadingRow, Row
 from practiceweek.dates import day_date, day_key
 from practiceweek.loader import Loaded
 from practiceweek.render.env import CHANNEL_NAMES
-from practiceweek.report import Issue, Line, Report, to_csv, to_html, to_markdown
+from practiceweek.report import WEEK_LABEL, Issue, Line, Report, to_csv, to_html, to_markdown
 from practiceweek.settings import settings
 
 CHROMIUM = ("chromium", "chromium-browser", "google-chrome")
@@ -58,14 +58,24 @@ def _line(row: Row, readings: list[ReadingRow], zone: ZoneInfo, days: dict[str, 
     else:
         note = "not collected: not sent"
     late_by = (row.sent_at - row.scheduled_at) if row.sent_at else None
-    date = days.get(row.day)
+    label, order = _day(row, zone, days)
     return Line(id=row.id, channel=row.channel, channel_label=CHANNEL_NAMES.get(row.channel, row.channel),
-                day=row.day, day_label=f"{date:%A %-d %B}" if date else row.day,
+                day=row.day, day_label=label, day_order=order,
                 themes=themes.get(row.day, ()),
                 title=row.title, due=_local(row.scheduled_at, zone), sent_at=_local(row.sent_at, zone),
                 late_by_s=late_by, late=late_by is not None and late_by > settings().late_after_s,
                 state=str(row.state.value), figures=dict(latest.figures or {}) if latest else {},
                 read_at=_local(latest.read_at, zone) if latest else "", note=note)
+
+
+def _day(row: Row, zone: ZoneInfo, days: dict[str, dt.date]) -> tuple[str, str]:
+    """The label of ``row``'s day ("Wednesday 27 November"; ``WEEK_LABEL`` for the week's own items) and a
+    key that sorts days by date, the week's items last. A notice before or after the week (day key
+    ``wed-20-nov``) is labelled with the date it goes out."""
+    if row.day == "week":
+        return WEEK_LABEL, "~week"
+    date = days.get(row.day) or dt.datetime.fromtimestamp(row.scheduled_at, zone).date()
+    return f"{date:%A %-d %B}", date.isoformat()
 
 
 def _issues(lg: Ledger, rows: list[Row], zone: ZoneInfo) -> list[Issue]:

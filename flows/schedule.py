@@ -12,6 +12,7 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 from prefect.client.schemas.objects import State
+from prefect.exceptions import FlowPauseTimeout
 
 from ledger import Diff, Ledger, Planned, Row, Verdict
 from practiceweek.artifacts import RenderContext, Rendered
@@ -251,7 +252,13 @@ def schedule_campaign(
     title = approval.run_title(loaded, "Approve" if waits else "Schedule")
     name_this_run(title, approval.campaign_tags(loaded))
     if waits:
-        decision = approval.decide(loaded, approval.ask(loaded))
+        try:
+            answer = approval.ask(loaded)
+        except FlowPauseTimeout:
+            get_run_logger().warning("%s: no decision in time; nothing scheduled",
+                                     approval.week_label(loaded))
+            return approval.unanswered(loaded)
+        decision = approval.decide(loaded, answer)
         if decision.verdict == Verdict.REJECTED:
             get_run_logger().warning("%s rejected by %s: %s; nothing scheduled",
                                      approval.week_label(loaded), decision.approver, decision.comment or "-")

@@ -20,6 +20,7 @@ CSV_COLUMNS = ("id", "channel", "day", "due", "sent at", "late by (s)", "state",
                "engagement read at", "engagement note")
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 REACH = ("likes", "reposts", "replies", "quotes")  # what a post's readers did with it
+WEEK_LABEL = "The whole week"  # the day label of what belongs to the week, not to one day (the week poster)
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class Line:
     figures: dict[str, int] = field(default_factory=dict)
     read_at: str = ""
     note: str = ""  # "not collected: …" when the provider has no figures
+    day_order: str = ""  # sorts days by date: the ISO date, "~week" for the week's own items
 
 
 @dataclass(frozen=True)
@@ -66,9 +68,10 @@ class Report:
 
     def totals(self, by: str) -> dict[str, dict[str, int]]:
         """Figures summed per ``by`` ("channel", "day" or "theme"; a day's figures count for each of its
-        themes), groups in the order they first appear."""
+        themes): channels and themes in the order they first appear, days in date order."""
         out: dict[str, dict[str, int]] = {}
-        for line in self.lines:
+        lines = sorted(self.lines, key=lambda x: x.day_order) if by == "day" else self.lines
+        for line in lines:
             label = line.channel_label if by == "channel" else line.day_label
             keys = line.themes if by == "theme" else (label,)
             for key in keys:
@@ -76,6 +79,22 @@ class Report:
                 for name, value in line.figures.items():
                     group[name] = group.get(name, 0) + value
         return out
+
+    @property
+    def engaged(self) -> bool:
+        """Whether any engagement figure could be read at all."""
+        return any(line.figures for line in self.lines)
+
+    def reported_figures(self) -> tuple[str, ...]:
+        """The figures some publication has a reading of, in ``FIGURES`` order."""
+        return tuple(f for f in FIGURES if any(f in line.figures for line in self.lines))
+
+    def no_engagement(self) -> str:
+        """The one sentence that stands for the engagement sections when no figure could be read."""
+        reasons = dict.fromkeys(line.note.removeprefix("not collected: ") for line in self.lines if line.note)
+        why = f" ({'; '.join(reasons)})" if reasons else ""
+        return (f"No engagement could be read for any publication of this week{why}, so this report shows "
+                "what went out and when, but not what reached people.")
 
     def counts(self) -> dict[str, int]:
         sent = [line for line in self.lines if line.state == "sent"]
@@ -144,7 +163,8 @@ def html_context(report: Report) -> dict[str, Any]:
     by_channel = report.totals("channel")
     by_day = report.totals("day")
     webinars = [line for line in report.lines if line.channel == "teams_event"]
-    return {"r": report, "counts": report.counts(), "figures": FIGURES, "by_channel": by_channel,
+    return {"r": report, "counts": report.counts(), "figures": report.reported_figures(),
+            "by_channel": by_channel,
             "by_day": by_day, "by_theme": report.totals("theme"), "webinars": webinars,
             "chart_channel": bar_chart("c1", "Reactions per channel (likes, reposts, replies, quotes)",
                                        {k: reach(v) for k, v in by_channel.items() if reach(v)}, "reactions"),

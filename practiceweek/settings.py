@@ -245,6 +245,13 @@ class Settings(BaseSettings):
         "A publication that goes out more than this many seconds after its time counts as late in the "
         "status table and `practiceweek status`.",
     )
+    approval_timeout_s: float = _field(
+        ALERTS,
+        7 * 24 * 3600.0,
+        "How long a week that needs approval waits for its approver's decision (seconds; a week). Left "
+        "unanswered, nothing is scheduled, the comms team is alerted and `practiceweek run` ends (exit 4).",
+        gt=0,
+    )
     operators_connector: str = _field(
         ALERTS,
         "outbox",

@@ -57,8 +57,12 @@ def test_the_form_needs_an_explicit_decision_and_an_approver() -> None:
         Approval(decision=Choice.REJECT)  # type: ignore[call-arg]
     with pytest.raises(ValidationError):
         Approval(decision="Yes", approver="Sam Manager")  # type: ignore[arg-type]
-    answer = Approval(decision="Reject", approver="Sam Manager")  # type: ignore[arg-type]
-    assert answer.decision is Choice.REJECT and answer.comment == ""
+    for blank in ("", "  \n"):  # a rejection says why
+        with pytest.raises(ValidationError, match="a rejection needs a comment"):
+            Approval(decision="Reject", approver="Sam Manager", comment=blank)  # type: ignore[arg-type]
+    answer = Approval(decision="Reject", approver="Sam Manager", comment="Wrong toolkit")  # type: ignore[arg-type]
+    assert answer.decision is Choice.REJECT and answer.comment == "Wrong toolkit"
+    assert Approval(decision="Approve", approver="Sam Manager").comment == ""  # type: ignore[arg-type]
     schema = Approval.model_json_schema()
     assert schema["required"] == ["decision", "approver"]  # no default for the decision: nothing implied
     assert all(field.get("description") for field in schema["properties"].values())
