@@ -8,7 +8,8 @@ Each run clones this repository's HEAD (committed work only, as CI sees it) into
 and runs there; the clone is removed afterwards unless it failed. ``--pytest-only`` skips the installs
 (it runs the integration and e2e layers with this checkout's .venv, the part of the suite that waits on
 servers) so more runs fit in an hour. Prints each run's wall time, pytest's own time, its counts and
-every failed test, then the pass rate; ``--out FILE`` writes the same as JSON.
+every failed test, then the pass rate; ``--out FILE`` writes the same as JSON, and each run's
+whole output is kept in bench/out/suite_stability/run-N.log.
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SUMMARY = re.compile(r"=+ (?P<counts>.*?) in (?P<seconds>[\d.]+)s")
+# pytest's last line: "650 passed, 218 warnings in 667.96s (0:11:07)" (-q: no "=" bars around it)
+SUMMARY = re.compile(r"^=*\s*(?P<counts>\d+ (?:passed|failed|error)[^\n]*?) in (?P<seconds>[\d.]+)s", re.M)
+LOGS = ROOT / "bench" / "out" / "suite_stability"  # run-N.log: each run's output
 FAILED = re.compile(r"^(?:FAILED|ERROR) (\S+)", re.M)
 
 
@@ -78,6 +81,8 @@ def one_run(number: int, pytest_only: bool, workers: int | None, timeout: float)
               pytest_s=float(last["seconds"]) if last else None,
               counts=last["counts"] if last else f"no pytest summary (exit {code})",
               failures=sorted(set(FAILED.findall(text))))
+    LOGS.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(log, LOGS / f"run-{number}.log")  # every run's whole output, kept
     if run.passed:
         shutil.rmtree(clone.parent, ignore_errors=True)
     else:
