@@ -2,9 +2,9 @@
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-# pytest-xdist workers: the suite mostly waits on servers and the clock, so more workers than cores
-# (bench/suite_stability.py measured 2, 3 and 4 on 2 cores; see bench/RESULTS.md)
-TEST_WORKERS ?= 3
+# pytest-xdist workers, one per core: with a Prefect server per test the suite is CPU-bound on 2 cores
+# (load 7 to 9 with 3 workers starved a rehearsal's first publication past 90 s; bench/RESULTS.md)
+TEST_WORKERS ?= 2
 STAMP  := $(VENV)/.installed
 
 export PREFECT_SERVER_ANALYTICS_ENABLED := false

@@ -98,8 +98,10 @@ def test_the_ui_shows_true_states_a_failure_and_lateness_after_a_rough_rehearsal
         ledger_file = tmp_path / "state" / "ledger.sqlite3"
         wait_until(ledger_file.exists, 60, "the ledger")
         led = Ledger(env["PRACTICEWEEK_LEDGER_URL"])
-        wait_until(lambda: any(r.state == "sent" for r in led.rows(CID)), 90, "the week's first publication",
-                   seen=lambda: states(led))
+        # 180 s: on a crowded 2-core machine (the suite in parallel) serving, rendering ahead and the first
+        # flow-run process took over 90 s once (all 15 publications still pending)
+        wait_until(lambda: any(r.state == "sent" for r in led.rows(CID)), 180, "the week's first publication",
+                   seen=lambda: (states(led), [(fr["name"], fr["state_name"]) for fr in _flow_runs(api)]))
         killed = _kill_a_running_window(api, run.pid)
         out, _ = run.communicate(timeout=200)
     finally:
