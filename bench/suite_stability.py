@@ -47,8 +47,8 @@ class Run:
     kept: str = ""  # the clone, kept when the run failed
 
 
-def head() -> str:
-    return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+def head(repo: Path = ROOT) -> str:
+    return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=repo, capture_output=True,
                           text=True, check=True).stdout.strip()
 
 
@@ -77,7 +77,7 @@ def one_run(number: int, pytest_only: bool, workers: int | None, timeout: float)
     text = log.read_text(errors="replace")
     summaries = list(SUMMARY.finditer(text))
     last = summaries[-1] if summaries else None
-    run = Run(number=number, commit=head(), passed=code == 0, wall_s=round(wall, 1),
+    run = Run(number=number, commit=head(clone), passed=code == 0, wall_s=round(wall, 1),
               pytest_s=float(last["seconds"]) if last else None,
               counts=last["counts"] if last else f"no pytest summary (exit {code})",
               failures=sorted(set(FAILED.findall(text))))
