@@ -44,6 +44,7 @@ PUBLISH_WINDOW = DEPLOYMENTS["window"]  # the deployment every window run comes 
 OPEN = [StateType.RUNNING, StateType.PENDING]
 CUT_OFF = [StateType.CRASHED, StateType.CANCELLED, StateType.FAILED]  # ended without waiting for its tasks
 ENDED = [*CUT_OFF, StateType.COMPLETED]
+CREATE_SLACK_S = 3.0  # a run due now is scheduled this far ahead: a busy API server creates it late
 
 
 class DeploymentsMissing(RuntimeError):
@@ -150,10 +151,11 @@ def _start_window_run(
     items: list[Row],
     register: Callable[[], None] | None,
 ) -> None:
-    """Create the window's run on the server, to start ``lead_s`` before the window, or now when that is
-    past (idempotent per generation or standby, and lane). Never scheduled in the past: the UI would label
-    an on-time run "late" by the time the window had been open (a week approved or scheduled mid-window)."""
-    run_at = max(start - settings().lead_s, time.time())
+    """Create the window's run on the server, to start ``lead_s`` before the window, or in a few seconds
+    when that is past (idempotent per generation or standby, and lane). Never scheduled in the past: the UI
+    would label an on-time run "late" by the time the window had been open (a week approved or scheduled
+    mid-window), or by the seconds a busy API server took to create it (``CREATE_SLACK_S``)."""
+    run_at = max(start - settings().lead_s, time.time() + CREATE_SLACK_S)
     kwargs: dict[str, Any] = dict(
         parameters={"window_start": start, "ledger_key": led.key, "generation": spare.gen,
                     "lane": lane.index, "lanes": lane.of} | ({"standby": True} if spare.standby else {}),

@@ -79,21 +79,15 @@ def server_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPool
 @pytest.fixture()
 def own_prefect_server(server_pool: ServerPool) -> Iterator[dict[str, str]]:
     """A Prefect server for this test alone: {"api_url", "ui_url", "home"}; stopped when the test ends."""
-    server = server_pool.take()
-    try:
+    with server_pool.borrowed() as server:
         yield server.as_dict()
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="session")
 def events_server(server_pool: ServerPool) -> Iterator[dict[str, str]]:
     """A Prefect server that only receives the events of publishing in this pytest process."""
-    server = server_pool.take()
-    try:
+    with server_pool.borrowed() as server:
         yield server.as_dict()
-    finally:
-        server.stop()
 
 
 @pytest.fixture()

@@ -12,6 +12,7 @@ migrations (about half of a cold start).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -20,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,6 +117,15 @@ class ServerPool:
             self.template = self._snapshot(server)
         self.spare = self._launch()
         return server
+
+    @contextlib.contextmanager
+    def borrowed(self) -> Iterator[TestServer]:
+        """A server of one's own (see ``take``), stopped when the block ends."""
+        server = self.take()
+        try:
+            yield server
+        finally:
+            server.stop()
 
     def close(self) -> None:
         if self.spare is not None:

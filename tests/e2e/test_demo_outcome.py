@@ -28,11 +28,8 @@ CID = "iowscp-da-2024"
 @pytest.fixture(scope="module")
 def own_server(server_pool: ServerPool) -> Iterator[str]:
     """A Prefect server for this module alone (its runs are only this demo's); its API URL."""
-    server = server_pool.take()
-    try:
+    with server_pool.borrowed() as server:
         yield server.api_url
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")
