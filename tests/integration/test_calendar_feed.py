@@ -64,7 +64,7 @@ def test_the_feed_has_every_publication_and_follows_a_replan(tmp_path: Path) -> 
     assert first == {f"{p.id}@practiceweek": (p.at.astimezone(dt.UTC).isoformat(), 0, "CONFIRMED")
                      for p in pubs}
     tuesday = icaljs(feed)[TUESDAY_X]
-    assert tuesday["tzid"] == "Europe/London" and tuesday["location"] == "X (x)"
+    assert tuesday["tzid"] == "Europe/London" and tuesday["location"] == "X (outbox)"  # the seed goes to the outbox
     assert tuesday["url"] == (tmp_path / "preview").as_uri() + "/tue.html#x-daily"
     assert run("calendar", str(week), "--out", "week.ics", cwd=tmp_path).returncode == 0
     assert three_parsers(feed) == first  # the same UIDs, nothing bumped
