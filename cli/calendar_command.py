@@ -58,13 +58,24 @@ def calendar(
         return f"{base.rstrip('/')}/{loaded.id}" if add_folder else base
 
     try:
-        data = week_calendar(weeks, link_base, out.read_bytes() if out.is_file() else None)
+        data = week_calendar(weeks, link_base, out.read_bytes() if out.exists() else None)
+        _write(out, data)
     except FeedError as exc:
         err(f"{out}: {exc}; choose another --out or delete it; nothing was written")
         raise typer.Exit(EXIT_INVALID) from None
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    partial.write_bytes(data)
-    partial.replace(out)  # a subscriber fetching meanwhile gets the old feed or the new, never half
+    except OSError as exc:
+        err(f"{out}: cannot be read or written ({exc.strerror or exc}); nothing was written")
+        raise typer.Exit(EXIT_INVALID) from None
     count = len(weeks)
     print(f"calendar: {out} ({data.count(b'BEGIN:VEVENT')} entries from {count} file{'s' * (count != 1)})")
+
+
+def _write(out: Path, data: bytes) -> None:
+    """Replace ``out`` atomically: a subscriber fetching meanwhile gets the old feed or the new."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    try:
+        partial.write_bytes(data)
+        partial.replace(out)
+    finally:
+        partial.unlink(missing_ok=True)

@@ -86,8 +86,11 @@ def read_previous(data: bytes | None) -> dict[str, Seen]:
         raise FeedError("not a calendar `practiceweek calendar` wrote; it is left as it is")
     seen: dict[str, Seen] = {}
     for event in cal.walk("VEVENT"):
-        seen[str(event["uid"])] = Seen(int(event.get("sequence", 0)), event.decoded("dtstamp"),
-                                       str(event.get(REVISION, "")), event)
+        try:
+            seen[str(event["uid"])] = Seen(int(event.get("sequence", 0)), event.decoded("dtstamp"),
+                                           str(event.get(REVISION, "")), event)
+        except (KeyError, ValueError) as exc:
+            raise FeedError(f"an entry has no valid UID, SEQUENCE or DTSTAMP ({exc})") from None
     return seen
 
 

@@ -64,7 +64,7 @@ def test_the_feed_has_every_publication_and_follows_a_replan(tmp_path: Path) -> 
     assert first == {f"{p.id}@practiceweek": (p.at.astimezone(dt.UTC).isoformat(), 0, "CONFIRMED")
                      for p in pubs}
     tuesday = icaljs(feed)[TUESDAY_X]
-    assert tuesday["tzid"] == "Europe/London" and tuesday["location"] == "X (outbox)"  # the seed goes to the outbox
+    assert tuesday["tzid"] == "Europe/London" and tuesday["location"] == "X (outbox)"  # seeds: outbox
     assert tuesday["url"] == (tmp_path / "preview").as_uri() + "/tue.html#x-daily"
     assert run("calendar", str(week), "--out", "week.ics", cwd=tmp_path).returncode == 0
     assert three_parsers(feed) == first  # the same UIDs, nothing bumped
@@ -97,6 +97,9 @@ def test_invalid_inputs_exit_2_and_write_nothing(tmp_path: Path) -> None:
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert f"{diary}: not a calendar `practiceweek calendar` wrote" in done.stderr
     assert diary.read_bytes().startswith(b"BEGIN:VCALENDAR\r\nPRODID:-//Someone//Diary")
+    done = run("calendar", str(SEED), "--out", str(tmp_path), cwd=tmp_path)  # a folder
+    assert done.returncode == 2 and f"{tmp_path}: cannot be read or written" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def test_the_outbox_file_server_serves_the_feed_as_text_calendar(tmp_path: Path) -> None:

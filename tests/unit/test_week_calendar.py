@@ -104,6 +104,8 @@ def test_a_removed_publication_stays_cancelled_and_comes_back_at_the_next_sequen
     (b"not a calendar at all", "not an iCalendar file"),
     (b"BEGIN:VCALENDAR\r\nPRODID:-//Someone//Their diary//EN\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n",
      "not a calendar `practiceweek calendar` wrote"),
+    (b"BEGIN:VCALENDAR\r\nPRODID:-//practiceweek//Week calendar//EN\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\n"
+     b"SUMMARY:edited by hand\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n", "an entry has no valid UID"),
 ])
 def test_a_file_practiceweek_did_not_write_is_not_replaced(seed: Loaded, previous: bytes, says: str) -> None:
     with pytest.raises(FeedError, match=says):
