@@ -24,14 +24,17 @@ FENCED = "its window was taken over (the run that claimed it stopped beating); r
 class FencesMixin(Database):
     def window_fence(self, start: float, owner: str, lane: int = 0) -> Fence | None:
         """The token of window ``start``'s lane while ``owner`` holds it (None: another run does)."""
-        rows = self._read("SELECT fence FROM windows WHERE start=? AND lane=? AND owner=?", (start, lane, owner))
+        rows = self._read(
+            "SELECT fence FROM windows WHERE start=? AND lane=? AND owner=?", (start, lane, owner)
+        )
         return Fence(start, lane, int(rows[0][0])) if rows else None
 
     def fence_current(self, fence: Fence) -> bool:
         """Whether ``fence`` is still its window's token (no takeover since it was handed out)."""
         return bool(
             self._read(
-                "SELECT 1 FROM windows WHERE start=? AND lane=? AND fence=?", (fence.start, fence.lane, fence.token)
+                "SELECT 1 FROM windows WHERE start=? AND lane=? AND fence=?",
+                (fence.start, fence.lane, fence.token),
             )
         )
 
@@ -49,7 +52,8 @@ class FencesMixin(Database):
         return bool(
             self._read(
                 "SELECT 1 FROM publications p JOIN windows w ON w.start=? AND w.lane=? AND w.fence=? "
-                "WHERE p.id=? AND p.state=? AND p.owner=? AND p.fence_start=? AND p.fence_lane=? AND p.fence=?",
+                "WHERE p.id=? AND p.state=? AND p.owner=? "
+                "AND p.fence_start=? AND p.fence_lane=? AND p.fence=?",
                 (fence.start, fence.lane, fence.token, pid, State.SENDING, claimant)
                 + (fence.start, fence.lane, fence.token),
             )
@@ -59,8 +63,9 @@ class FencesMixin(Database):
         """Claims made under a token that is no longer current (their window was taken over) become
         'unknown', at once: the new owner reconciles them with the provider before sending anything."""
         stale = self._read(
-            "SELECT p.id, p.fence FROM publications p WHERE p.state=? AND p.fence IS NOT NULL AND NOT EXISTS "
-            "(SELECT 1 FROM windows w WHERE w.start=p.fence_start AND w.lane=p.fence_lane AND w.fence=p.fence)",
+            "SELECT p.id, p.fence FROM publications p WHERE p.state=? AND p.fence IS NOT NULL "
+            "AND NOT EXISTS (SELECT 1 FROM windows w "
+            "WHERE w.start=p.fence_start AND w.lane=p.fence_lane AND w.fence=p.fence)",
             (State.SENDING,),
         )
         now, out = time.time(), []

@@ -142,7 +142,8 @@ class PublicationsMixin(AlertsMixin, FencesMixin):  # it records the alert of wh
                 f"UPDATE publications SET state='{State.SENDING.value}', attempts=attempts+1, owner=?, "
                 "lease_until=?, sending_at=?, updated_at=?, fence_start=?, fence_lane=?, fence=? "
                 f"WHERE id=? AND state IN ({marks}){same_plan}{fenced}",
-                (owner or worker_id(), now + lease_s, now, now, *(fence or (None, None, None)), pid, *from_states)
+                (owner or worker_id(), now + lease_s, now, now, *(fence or (None, None, None)), pid)
+                + from_states
                 + (() if revision is None else (revision,))
                 + guard,
             )

@@ -54,31 +54,37 @@ def check_racing_claims_and_a_takeover(url: str, rounds: int = 30) -> None:
     led = Ledger(url)
     led.set_campaign("c", "c.yaml")
     for i in range(rounds):
-        start = 10_000.0 + 60 * i
-        led.apply("c", [_planned(f"c/r{i}")])
+        start, pid = 10_000.0 + 60 * i, f"c/r{i}"
+        led.apply("c", [_planned(pid)])
         assert led.window_take(start, "primary")
         old = led.window_fence(start, "primary")
         assert old is not None
         led._write("UPDATE windows SET heartbeat=0 WHERE start=?", (start,))
-        barrier = threading.Barrier(2)
-        claimed: list[bool] = []
-
-        def claim(pid: str = f"c/r{i}", token: Fence = old) -> None:
-            mine = Ledger(url)
-            barrier.wait()
-            claimed.append(mine.claim(pid, owner="primary:1:1", fence=token))
-
-        def take(at: float = start) -> None:
-            mine = Ledger(url)
-            barrier.wait()
-            assert mine.window_take(at, "standby", stale_s=5.0)
-
-        threads = [threading.Thread(target=claim), threading.Thread(target=take)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(30)
+        claimed = _race(url, pid, old)
         led.recover()
-        row = led.get(f"c/r{i}")
+        row = led.get(pid)
         assert row is not None and row.state in ("pending", "unknown"), (i, claimed, row.state)
-        assert not led.fence_holds(f"c/r{i}", "primary:1:1", old)
+        assert not led.fence_holds(pid, "primary:1:1", old)
+
+
+def _race(url: str, pid: str, old: Fence) -> list[bool]:
+    """The old owner's claim of ``pid`` under ``old`` and the standby's takeover, released together."""
+    barrier = threading.Barrier(2)
+    claimed: list[bool] = []
+
+    def claim() -> None:
+        mine = Ledger(url)
+        barrier.wait()
+        claimed.append(mine.claim(pid, owner="primary:1:1", fence=old))
+
+    def take() -> None:
+        mine = Ledger(url)
+        barrier.wait()
+        assert mine.window_take(old.start, "standby", stale_s=5.0)
+
+    threads = [threading.Thread(target=claim), threading.Thread(target=take)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    return claimed
