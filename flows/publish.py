@@ -9,9 +9,10 @@ With standbys on (``PRACTICEWEEK_WINDOW_STANDBY``, the production set-up) a wind
 ledger's windows row says which one publishes (its ``owner``): the first to take it, by compare-and-set. The
 other stands by, publishing nothing, and takes the window over as soon as the owner's beat is stale
 (``TAKEOVER_AFTER_S``: its process died, or its host froze): the takeover advances the window's fencing
-token, so the old run's claims are void at once and reconciled (``orphans``), and should it wake, its claims
-and sends are refused (``flows/fencing.py``); the standby publishes the rest, each publication claimed once. An owner whose beat finds another owner (it was
-only slow) stops submitting and ends; a standby that was not needed ends "stood by; the primary finished".
+token, so the old run's claims are void at once and reconciled (``orphans``), and should it wake, its
+claims and sends are refused (``flows/fencing.py``); the standby publishes the rest, each publication
+claimed once. An owner whose beat finds another owner (it was only slow) stops submitting and ends; a
+standby that was not needed ends "stood by; the primary finished".
 
 The run outlives a restart of the ledger's database: a step that could not reach it is tried again
 every second (for up to ``LEDGER_OUTAGE_S``), and a publication whose task ended without a record
