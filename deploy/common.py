@@ -8,6 +8,7 @@ import socket
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,6 +16,21 @@ if TYPE_CHECKING:
     from practiceweek.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Process:
+    """One long-running part of the stack, as the supervisor spawns it and a systemd unit runs it
+    (deploy/units.py): the one description both read, so the two cannot drift apart."""
+
+    name: str  # its log, pid file and unit: ``<dir>/logs/<name>.log``, ``practiceweek-<name>.service``
+    argv: list[str]
+    settings: dict[str, str]  # what the stack sets for it, secrets included; never the caller's environment
+    inherit: bool = True  # also the caller's environment (connector credentials): not for Redis or HAProxy
+    requires: tuple[str, ...] = ()  # parts it cannot start without
+    after: tuple[str, ...] = ()  # parts started before it when both start, which it does not need running
+    writes: tuple[Path, ...] = ()  # the folders it writes in; everything else is read-only to its unit
+    clears: tuple[Path, ...] = ()  # files a killed run leaves behind that would stop the next start
 
 
 def deploy_settings() -> Settings:
