@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from deploy.common import Process, free_port, wait_for
+from deploy.common import Process, answers, free_port, wait_for
 from deploy.stack import Stack, load_state
 
 REDIS_MODULES = {  # the "scale self-hosted Prefect" guide's settings, names checked against prefect 3.8.8
@@ -133,14 +133,6 @@ class Balancer:
         return [_binary("haproxy", "/usr/sbin/haproxy"), "-db", "-f", str(self.conf)]
 
 
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as resp:
-            return resp.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
-
-
 @dataclass
 class HAStack(Stack):
     """:class:`Stack` with N API servers, a services process and Redis behind HAProxy (``api_port``)."""
@@ -201,14 +193,15 @@ class HAStack(Stack):
         return Process("redis", self.redis.command(), {}, inherit=False, writes=(self.redis.root,))
 
     def api_process(self, index: int) -> Process:
-        """API server ``index``; on a first start it waits for the one before (block types, see start_server)."""
+        """API server ``index``, started after the one before (first starts race on block types)."""
         port = self.api_ports[index - 1]
         home = self.root / f"prefect-api-{index}"
         env = {**self.server_settings(), "PREFECT_HOME": str(home), "PREFECT_SERVER_API_PORT": str(port)}
         cmd = [sys.executable, "-m", "prefect", "server", "start", "--no-services", "--host", "127.0.0.1",
                "--port", str(port)]
         return Process(f"api-{index}", cmd, env, requires=(self.pg.name, "redis"),
-                       after=(f"api-{index - 1}",) if index > 1 else (), writes=(home,))
+                       after=(f"api-{index - 1}",) if index > 1 else (), writes=(home,),
+                       ready=f"http://127.0.0.1:{port}/api/health")
 
     def services_process(self) -> Process:
         home = self.root / "prefect-services"
@@ -248,7 +241,7 @@ class HAStack(Stack):
 
     def api_healthy(self, index: int) -> bool:
         """Whether API server ``index`` answers its health check directly (not through the balancer)."""
-        return _answers(f"http://127.0.0.1:{self.api_ports[index - 1]}/api/health")
+        return answers(self.api_process(index).ready)
 
     def start_server(self, timeout: float = 180) -> None:
         """Start every part not running, in order, each API server once the one before answers (two first

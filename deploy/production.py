@@ -43,7 +43,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as `python deploy/production.py`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from deploy.common import ROOT, deploy_settings, free_port, pg_bin
+from deploy.common import ROOT, answers, deploy_settings, free_port, pg_bin, wait_for
 from deploy.ha import HAStack
 from deploy.postgres import Postgres
 from deploy.stack import DEPLOYMENTS, POOL, Stack, load_state
@@ -98,6 +98,7 @@ ACTIONS = {
     "setup": "(systemd) initialise both databases, migrate, write Redis's and HAProxy's files",
     "register": "(systemd) once the API answers: the pool, the workers' queues, the deployments",
     "heal": "(systemd) the supervisor's heal loop on its own",
+    "ready": "(systemd) wait until --url answers 200 (at most 5 minutes)",
 }
 
 
@@ -120,6 +121,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, help="units: where to write them (default: <dir>/systemd)")
     parser.add_argument("--user", default="practiceweek", help="units: the user the services run as")
     parser.add_argument("--group", default="practiceweek", help="units: their group")
+    parser.add_argument("--url", help="ready: the health check to wait for")
     return parser.parse_args(argv)
 
 
@@ -155,6 +157,9 @@ def systemd_step(stack: Stack, args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
+    if args.action == "ready":  # an API server's ExecStartPost: no stack needed
+        wait_for(lambda: answers(args.url), 300, args.url)
+        return 0
     stack = open_stack(args.dir.resolve(), True if args.ha else None, args.api_servers)
     stack.workers = args.workers  # window runs get standbys on the workers' own queues
     if args.action == "down":

@@ -10,13 +10,11 @@ import signal
 import subprocess
 import sys
 import threading
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from deploy.common import ROOT, Process, alive, deploy_settings, free_port, wait_for
+from deploy.common import ROOT, Process, alive, answers, deploy_settings, free_port, wait_for
 from deploy.postgres import Postgres
 from flows.names import DEPLOYMENTS as NAMES
 
@@ -181,11 +179,8 @@ class Stack:
             return False
 
     def healthy(self) -> bool:
-        try:
-            with urllib.request.urlopen(f"{self.api_url}/health", timeout=2) as resp:
-                return resp.status == 200
-        except (urllib.error.URLError, OSError):
-            return False
+        """Whether the API answers its health check (through the balancer, with HA)."""
+        return answers(f"{self.api_url}/health")
 
     def start_postgres(self) -> None:
         for cluster in (self.pg, self.ledger):
@@ -202,7 +197,7 @@ class Stack:
         cmd = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
                "--port", str(self.api_port)]
         return Process("server", cmd, self.server_settings(), requires=(self.pg.name,),
-                       writes=(self.root / "prefect-server",))
+                       writes=(self.root / "prefect-server",), ready=f"{self.api_url}/health")
 
     def start_server(self, timeout: float = 120) -> None:
         proc = self.spawn(self.server_process())
@@ -244,7 +239,8 @@ class Stack:
     def heal_process(self) -> Process:
         """The heal loop in a process of its own (``production.py heal``): the supervisor runs it in a
         thread of its own process instead (:meth:`supervise`)."""
-        cmd = [sys.executable, str(PRODUCTION), "heal", "--dir", str(self.root), "--workers", str(self.workers)]
+        cmd = [sys.executable, str(PRODUCTION), "heal", "--dir", str(self.root),
+               "--workers", str(self.workers)]
         return Process("heal", cmd, self.client_settings("prefect-heal"), after=self._client_after(),
                        writes=(self.root,))
 

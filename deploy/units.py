@@ -23,7 +23,8 @@ SECRET_KEYS = ("PASSWORD", "AUTH_STRING")  # keys of secrets.env whose values ar
 HARDENING = {"NoNewPrivileges": "yes", "ProtectSystem": "strict", "PrivateTmp": "yes",
              "ProtectKernelTunables": "yes", "ProtectKernelModules": "yes", "ProtectControlGroups": "yes",
              "RestrictSUIDSGID": "yes", "LockPersonality": "yes", "UMask": "0077"}
-DESCRIPTIONS = {"postgres": "PostgreSQL for Prefect", "ledger-postgres": "PostgreSQL for the publications ledger",
+DESCRIPTIONS = {"postgres": "PostgreSQL for Prefect",
+                "ledger-postgres": "PostgreSQL for the publications ledger",
                 "redis": "Redis for Prefect's messaging, leases and Docket",
                 "haproxy": "HAProxy in front of the Prefect API servers", "server": "Prefect server",
                 "services": "Prefect services (scheduler, triggers, event persister)",
@@ -88,9 +89,9 @@ class Units:
             write_state(self.stack.root, self.state)
 
     def protect_home(self) -> str:
-        """``yes`` unless the virtual environment, the checkout or the stack's folder is under /home or
-        /root (then ``read-only``: readable, never writable)."""
-        used = (Path(sys.executable).parent, ROOT, self.stack.root)
+        """``yes`` unless the virtual environment, its Python, the checkout or the stack's folder is under
+        /home or /root (then ``read-only``: readable, never writable)."""
+        used = (Path(sys.executable).parent, Path(sys.executable).resolve(), ROOT, self.stack.root)
         homes = (Path("/home"), Path("/root"))
         return "read-only" if any(home in (p, *p.parents) for p in used for home in homes) else "yes"
 
@@ -103,7 +104,8 @@ class Units:
         lines += [f"Wants={' '.join(wants)}"] if wants else []
         lines += [f"After={' '.join([*requires, *wants])}"] if requires or wants else []
         lines += ["StartLimitIntervalSec=0", "", "[Service]", f"Type={kind}", f"User={self.user}",
-                  f"Group={self.group}", f"WorkingDirectory={self.stack.root}", f"EnvironmentFile={self.env_file}"]
+                  f"Group={self.group}", f"WorkingDirectory={self.stack.root}",
+                  f"EnvironmentFile={self.env_file}"]
         unset = sorted(k for k in self.state if k not in process.settings)
         lines += [f"UnsetEnvironment={' '.join(unset)}"] if unset else []
         lines += [f'Environment="{escape(k)}={escape(v)}"' for k, v in process.settings.items()
@@ -111,6 +113,9 @@ class Units:
         lines += [f"ExecStartPre=-{command([shutil.which('rm') or '/bin/rm', '-f', str(f)])}"
                   for f in process.clears]
         lines += [f"ExecStart={command(process.argv)}"]
+        if process.ready:  # active once it answers, so what starts after it finds it serving
+            ready = [sys.executable, str(PRODUCTION), "ready", "--url", process.ready]
+            lines += [f"ExecStartPost={command(ready)}", "TimeoutStartSec=5min"]
         lines += [f"{k}={v}" for k, v in (extra or {"Restart": "always", "RestartSec": "1"}).items()]
         lines += ["TimeoutStopSec=30", *(f"{k}={v}" for k, v in HARDENING.items()),
                   f"ProtectHome={self.protect_home()}"]
