@@ -46,14 +46,17 @@ def describe(part: str) -> str:
     return DESCRIPTIONS[part]
 
 
-def escape(value: str) -> str:
-    """A value as a unit file reads it literally: specifiers (%) and, in commands, variables ($)."""
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("%", "%%").replace("$", "$$")
+def escape(value: str, variables: bool = False) -> str:
+    """A value as a unit file reads it literally: escapes, quotes, specifiers (%) and, in commands only,
+    variables ($: Environment= expands none)."""
+    value = value.replace("\\", "\\\\").replace('"', '\\"').replace("%", "%%")
+    return value.replace("$", "$$") if variables else value
 
 
-def command(argv: list[str]) -> str:
-    """``argv`` as an Exec line: each word escaped, quoted if it holds a blank."""
-    return " ".join(f'"{escape(a)}"' if not a or any(c.isspace() for c in a) else escape(a) for a in argv)
+def command(argv: list[str], variables: bool = True) -> str:
+    """``argv`` as an Exec line (or a list of paths): each word escaped, quoted if it holds a blank."""
+    return " ".join(f'"{escape(a, variables)}"' if not a or any(c.isspace() for c in a)
+                    else escape(a, variables) for a in argv)
 
 
 @dataclass
@@ -104,8 +107,8 @@ class Units:
         lines += [f"Wants={' '.join(wants)}"] if wants else []
         lines += [f"After={' '.join([*requires, *wants])}"] if requires or wants else []
         lines += ["StartLimitIntervalSec=0", "", "[Service]", f"Type={kind}", f"User={self.user}",
-                  f"Group={self.group}", f"WorkingDirectory={self.stack.root}",
-                  f"EnvironmentFile={self.env_file}"]
+                  f"Group={self.group}", f"WorkingDirectory={escape(str(self.stack.root))}",
+                  f"EnvironmentFile={escape(str(self.env_file))}"]
         unset = sorted(k for k in self.state if k not in process.settings)
         lines += [f"UnsetEnvironment={' '.join(unset)}"] if unset else []
         lines += [f'Environment="{escape(k)}={escape(v)}"' for k, v in process.settings.items()
@@ -119,7 +122,8 @@ class Units:
         lines += [f"{k}={v}" for k, v in (extra or {"Restart": "always", "RestartSec": "1"}).items()]
         lines += ["TimeoutStopSec=30", *(f"{k}={v}" for k, v in HARDENING.items()),
                   f"ProtectHome={self.protect_home()}"]
-        lines += [f"ReadWritePaths={' '.join(str(p) for p in process.writes)}"] if process.writes else []
+        paths = command([str(p) for p in process.writes], variables=False)
+        lines += [f"ReadWritePaths={paths}"] if process.writes else []
         return "\n".join([*lines, "", "[Install]", f"WantedBy={TARGET}", ""])
 
     def oneshot(self, name: str, argv: list[str], settings: dict[str, str], after: tuple[str, ...]) -> str:
