@@ -22,7 +22,7 @@ from . import ics, views
 from .env import render_template
 from .mail import build_eml, meeting_invites, mjml_to_html
 from .poster import Poster, poster_for
-from .social import thread
+from .social import flags, thread
 from .social_card import notice_card
 
 
@@ -111,6 +111,7 @@ def _social(loaded: Loaded, pub: Publication, ctx: RenderContext, notice: Notice
     else:  # a social card, sized for feeds (never the A4 poster)
         image = notice_card(loaded, pub, notice.title, notice.text)
     parts = thread(network, text)
-    posts = tuple(Post(part, image if i == 0 else None) for i, part in enumerate(parts))
+    warning, labels = flags(network, notice.content_warning, loaded.model.campaign.content_warning)
+    posts = tuple(Post(part, image if i == 0 else None, (), warning, labels) for i, part in enumerate(parts))
     return Rendered(publication=pub, subject=parts[0][:80], text=text, posts=posts,
                     attachments=(image,) if image else ())
