@@ -229,7 +229,8 @@ def _warned_week(network: str):
     data = yaml.safe_load(EVENTS_SEED.read_text())
     data["campaign"]["content_warning"] = {"text": "Domestic abuse", "bluesky": ["graphic-media"]}
     loaded = load_text(yaml.safe_dump(data, sort_keys=False), str(EVENTS_SEED))
-    return render(loaded, next(p for p in plan(loaded.model) if p.id == f"iowscp-da-2024/mon/{network}/daily"))
+    pub = next(p for p in plan(loaded.model) if p.id == f"iowscp-da-2024/mon/{network}/daily")
+    return render(loaded, pub)
 
 
 def test_a_content_warning_reaches_mastodon_as_spoiler_text(mastodon_server: MastodonServer) -> None:
