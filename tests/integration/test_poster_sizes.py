@@ -30,20 +30,39 @@ LOGO = ('<svg xmlns="http://www.w3.org/2000/svg" width="120" height="60" viewBox
         '<rect width="120" height="60" fill="#4B2C6F"/><circle cx="30" cy="30" r="20" fill="#E4007C"/></svg>')
 
 
-def _word_heights(pdf: bytes, tmp_path: Path) -> list[tuple[float, str]]:
-    """(height in points, word) of every word ``pdftotext -bbox`` finds."""
+def _boxes(pdf: bytes, tmp_path: Path) -> list[tuple[float, float, float, float, str]]:
+    """(xMin, yMin, xMax, yMax, word) of every word ``pdftotext -bbox`` finds."""
     tool = shutil.which("pdftotext")
     if tool is None:
         pytest.skip("pdftotext missing: apt-get install poppler-utils (.ci/system-deps)")
     path = tmp_path / "poster.pdf"
     path.write_bytes(pdf)
     html = subprocess.run([tool, "-bbox", str(path), "-"], capture_output=True, text=True, check=True).stdout
-    word = re.compile(r'<word xMin="[\d.]+" yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)">([^<]*)</word>')
-    return [(float(m.group(2)) - float(m.group(1)), m.group(3)) for m in word.finditer(html)]
+    word = re.compile(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>')
+    return [(*(float(v) for v in m.groups()[:4]), m.group(5)) for m in word.finditer(html)]  # type: ignore[misc]
+
+
+def _word_heights(pdf: bytes, tmp_path: Path) -> list[tuple[float, str]]:
+    """(height in points, word) of every word: a word's box is as tall as its font size."""
+    return [(y1 - y0, w) for _, y0, _, y1, w in _boxes(pdf, tmp_path)]
+
+
+def _overlaps(pdf: bytes, tmp_path: Path) -> list[tuple[str, str]]:
+    """Pairs of words printed over each other (more than 40 % of the smaller one's height): text that did
+    not fit and ran over the next block (a box's descent touching the next line's is no overlap)."""
+    words = _boxes(pdf, tmp_path)
+    out = []
+    for i, (ax0, ay0, ax1, ay1, a) in enumerate(words):
+        for bx0, by0, bx1, by1, b in words[i + 1:]:
+            wide = min(ax1, bx1) - max(ax0, bx0)
+            high = min(ay1, by1) - max(ay0, by0)
+            if wide > 1 and high > 0.4 * min(ay1 - ay0, by1 - by0):
+                out.append((a, b))
+    return out
 
 
 @pytest.mark.parametrize("path", WEEKS, ids=[p.stem for p in WEEKS])
-def test_every_word_on_every_poster_is_at_least_14_pt(path: Path, tmp_path: Path) -> None:
+def test_every_word_on_every_poster_is_at_least_14_pt_and_none_overlaps(path: Path, tmp_path: Path) -> None:
     loaded = load(path)
     posters = [p for p in plan(loaded.model) if p.channel == "poster"]
     assert posters
@@ -57,6 +76,7 @@ def test_every_word_on_every_poster_is_at_least_14_pt(path: Path, tmp_path: Path
             small = sorted({w for h, w in words if h < least - 0.05})
             assert small == [], f"{pub.id} {name}: under {least:.1f} pt: {small}"
             assert len(PdfReader(io.BytesIO(data)).pages) == 1, (pub.id, name)  # and all of it on one page
+            assert _overlaps(data, tmp_path) == [], (pub.id, name)  # none of it printed over other text
 
 
 def test_the_check_reads_the_sizes_the_poster_sets(tmp_path: Path) -> None:
@@ -68,6 +88,9 @@ def test_the_check_reads_the_sizes_the_poster_sets(tmp_path: Path) -> None:
     heights = {w: h for h, w in _word_heights(typst.compile(source), tmp_path)}
     assert heights["#DomesticAbuse"] == pytest.approx(11, abs=0.05)
     assert heights["Big"] == pytest.approx(14, abs=0.05)
+    over = typst.compile(b'#set page("a4")\n#set text(font: "DejaVu Sans")\n'
+                         b"#place(top + left)[First line]\n#place(top + left, dy: 3pt)[Second line]")
+    assert ("First", "Second") in _overlaps(over, tmp_path)  # text run over other text is seen
 
 
 def _figures(pdf: bytes) -> list[dict[str, Any]]:
