@@ -114,7 +114,7 @@ def _figures(pdf: bytes) -> list[dict[str, Any]]:
     return found
 
 
-def test_the_logo_is_a_figure_with_its_alt_text_on_every_poster(tmp_path: Path) -> None:
+def test_the_logo_is_a_figure_with_its_alt_text_on_posters_and_in_emails_and_pages(tmp_path: Path) -> None:
     pdfua = pytest.importorskip("pdfua")
     data = yaml.safe_load(EVENTS_SEED.read_text())
     data["campaign"]["branding"]["logo"] = {"src": "logo.svg", "alt": LOGO_ALT}
@@ -130,6 +130,13 @@ def test_the_logo_is_a_figure_with_its_alt_text_on_every_poster(tmp_path: Path) 
             (tmp_path / name).write_bytes(pdf)
             report = pdfua.validate(str(tmp_path / name))
             assert report.exit_code == 0 and list(report.findings) == [], [f.message for f in report.findings]
+    by_id = {p.id: p for p in plan(loaded.model)}
+    email = render(loaded, by_id["iowscp-da-2024/mon/email/daily"], RenderContext())
+    page = render(loaded, by_id["iowscp-da-2024/mon/web_page/daily"], RenderContext())
+    card = render(loaded, by_id["iowscp-da-2024/mon/mastodon/daily"], RenderContext()).posts[0].image
+    assert f'alt="{LOGO_ALT}"' in (email.html or "")
+    assert f'alt="{LOGO_ALT}"' in page.files["index.html"].decode()
+    assert card is not None and card.content_type == "image/png"  # the social card typesets the logo too
     seed = load(EVENTS_SEED)
     without = render(seed, next(p for p in plan(seed.model) if p.channel == "poster"))
     assert {"alt": LOGO_ALT} not in _figures(next(d for n, d in without.files.items() if n.endswith(".pdf")))
