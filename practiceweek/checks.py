@@ -11,10 +11,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from . import textlimits, timezones
 from .accounts import KIND_OF
 from .channels import CONNECTORS_FOR, resolve
+from .checks_partners import check_partners, partner_audiences
 from .checks_slots import check_extras, check_notices, check_options
 from .checks_text import check_time_style
 from .dates import LocalTimeProblem, bank_holidays, day_date, exact, week_dates
 from .errors import Problem
+from .partners import host_of, merge_channels, partner_keys
 from .model import CHANNELS, SOCIAL_NETWORKS, CampaignFile, ChannelConfig
 from .yamlsource import Source
 
@@ -40,6 +42,7 @@ def check(cf: CampaignFile, source: Source, base: FsPath | None = None) -> list[
         )
         return out
     _recipients(cf, source, out)
+    check_partners(cf, source, out)
     dates = _days(cf, source, week, out)
     check_options(cf, source, out)
     _channels(cf, source, zone, dates, out)
@@ -87,9 +90,22 @@ def _recipients(cf: CampaignFile, source: Source, out: list[Problem]) -> None:
 
 
 def _audience_ref(
-    cf: CampaignFile, source: Source, path: tuple, name: str | None, out: list[Problem]
+    cf: CampaignFile, source: Source, path: tuple, name: str | None, out: list[Problem],
+    partners: list[str] | None = None,
 ) -> None:
-    if name is None or name in cf.campaign.audiences:
+    """``name`` is an audience of the campaign, or in a joint week of each partner (of ``partners``)."""
+    if name is None:
+        return
+    if cf.campaign.partners:
+        for key, known in partner_audiences(cf, partners).items():
+            if name not in known:
+                close = difflib.get_close_matches(name, known, n=1)
+                out.append(source.problem(
+                    path, f"partner {key} has no audience called {name!r}; its audiences are: "
+                    f"{', '.join(known)}", hint=f"did you mean '{close[0]}'?" if close else
+                    f"add '{name}:' to campaign.partners.{key}.audiences"))
+        return
+    if name in cf.campaign.audiences:
         return
     known = sorted(cf.campaign.audiences)
     close = difflib.get_close_matches(name, known, n=1)
@@ -201,7 +217,8 @@ def _events(
                 )
             )
         ids[event.id] = i
-        _audience_ref(cf, source, (*path, "audience"), event.audience, out)
+        host = [host_of(cf, event)] if cf.campaign.partners else None  # the host invites its own people
+        _audience_ref(cf, source, (*path, "audience"), event.audience, out, host)
         times = _event_times(cf, source, zone, week, i, out)
         if times is None:
             continue
@@ -312,13 +329,19 @@ def _bank_holidays(cf: CampaignFile, source: Source, dates: list[dt.date | None]
 
 def _unused_accounts(cf: CampaignFile, source: Source, out: list[Problem]) -> None:
     """Warn about an account no channel publishes through (it would be silently ignored)."""
-    used = {KIND_OF.get(resolve(cf.channels, day, channel).connector)
-            for day in (None, *cf.days) for channel in CHANNELS}
-    for kind, block in cf.campaign.accounts.model_dump(exclude_none=True).items():
-        if kind not in used:
+    partners = cf.campaign.partners or {}
+    owners = [(("campaign",), cf.campaign.accounts, cf.channels)] + [
+        (("campaign", "partners", p), partners[p].accounts, merge_channels(cf.channels, partners[p].channels))
+        for p in partner_keys(cf)]
+    for where, accounts, channels in owners:
+        used = {KIND_OF.get(resolve(channels, day, channel).connector)
+                for day in (None, *cf.days) for channel in CHANNELS}
+        for kind, block in accounts.model_dump(exclude_none=True).items():
+            if kind in used:
+                continue
             connectors = sorted(c for c, k in KIND_OF.items() if k == kind)
             out.append(source.problem(
-                ("campaign", "accounts", kind),
+                (*where, "accounts", kind),
                 f"no channel publishes through {kind}, so the account '{block}' is not used",
                 hint=f"set 'connector: {' or '.join(connectors)}' on the channel meant to use it",
                 severity="warning"))
