@@ -19,7 +19,6 @@ from ._files import atomic_write, read_receipt, safe_part, safe_relpath, write_r
 from .base import Connector, PermanentError, Receipt
 
 
-
 def _site(pub: Publication) -> Path:
     """The page's folder: the campaign's, and a joint week's partner's own inside it."""
     return Path(*map(safe_part, pub.folders))

@@ -16,8 +16,8 @@ from .checks_slots import check_extras, check_notices, check_options
 from .checks_text import check_time_style
 from .dates import LocalTimeProblem, bank_holidays, day_date, exact, week_dates
 from .errors import Problem
-from .partners import host_of, merge_channels, partner_keys
 from .model import CHANNELS, SOCIAL_NETWORKS, CampaignFile, ChannelConfig
+from .partners import host_of, merge_channels, partner_keys
 from .yamlsource import Source
 
 

@@ -62,7 +62,8 @@ def _joint(cf: CampaignFile, source: Source, keys: list[str], out: list[Problem]
 def allowed(address: str, domains: Iterable[str]) -> bool:
     """Whether ``address`` is at one of ``domains`` or a subdomain of one."""
     domain = address.rsplit("@", 1)[-1].lower()
-    return any(domain == d.lower().lstrip("@") or domain.endswith("." + d.lower().lstrip("@")) for d in domains)
+    bare = [d.lower().lstrip("@") for d in domains]
+    return any(domain == d or domain.endswith("." + d) for d in bare)
 
 
 def _kinds_used(cf: CampaignFile, key: str) -> set[str]:
@@ -92,8 +93,8 @@ def _shared_accounts(cf: CampaignFile, source: Source, keys: list[str], out: lis
             if block:
                 out.append(source.problem(
                     ("campaign", "partners", key, "accounts", kind),
-                    f"'{block}' is already {first}'s {kind} account; two partners posting through one account "
-                    f"would each post under the other's name",
+                    f"'{block}' is already {first}'s {kind} account; two partners posting through one "
+                    "account would post under each other's name",
                     hint=f"save {key}'s own {kind} credentials in a Prefect block and write its name here"))
             else:
                 out.append(source.problem(
@@ -135,4 +136,5 @@ def _named(source: Source, path: Path, name: str, keys: list[str], out: list[Pro
 def partner_audiences(cf: CampaignFile, keys: Iterable[str] | None = None) -> dict[str, list[str]]:
     """Each partner (of ``keys``, default all) → its audience ids."""
     partners = cf.campaign.partners or {}
-    return {k: sorted(partners[k].audiences) for k in (keys if keys is not None else partners) if k in partners}
+    wanted = list(partners) if keys is None else [k for k in keys if k in partners]
+    return {k: sorted(partners[k].audiences) for k in wanted}

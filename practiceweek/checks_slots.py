@@ -192,8 +192,9 @@ def _misplaced(source: Source, path: Path, date: dt.date, field: str, week: list
                partners: list[str]) -> Problem:
     span = f"{week[0]:%a %d %b} to {week[-1]:%a %d %b %Y}"
     when = "before it starts" if field == "announcements" else "after it ends"
+    only = ""
     if week[0] <= date <= week[-1] and partners:  # a partner-only post during the week: its own channels
-        place = f"inside the week, and only {' and '.join(partners)} send{'s' * (len(partners) == 1)} it"
+        place, only = "inside the week", f" (for {' and '.join(partners)} only)"
         hint = (f"for a post of {partners[0]}'s own during the week, add 'extra:' to a channel under "
                 f"campaign.partners.{partners[0]}.channels")
     elif week[0] <= date <= week[-1]:
@@ -202,7 +203,8 @@ def _misplaced(source: Source, path: Path, date: dt.date, field: str, week: list
         place, hint = "after the week", "move it to follow_ups"
     else:
         place, hint = "before the week", "move it to announcements"
-    return source.problem(path, f"{date:%a %d %b %Y} is {place} ({span}); {field} go out {when}", hint=hint)
+    return source.problem(path, f"{date:%a %d %b %Y} is {place} ({span}); {field}{only} go out {when}",
+                          hint=hint)
 
 
 def _notice_refs(cf: CampaignFile, source: Source, path: Path, notice: Notice, audience: AudienceCheck,

@@ -15,7 +15,6 @@ from pydantic import ConfigDict, Field
 from .accounts import Accounts
 from .channel_config import ChannelConfig, Channels
 from .fields import (
-    _COLOUR,
     CHANNELS,
     SOCIAL_NETWORKS,
     WEEKDAYS,

@@ -18,6 +18,7 @@ from .accounts import Accounts
 from .channel_config import Channels
 from .fields import _COLOUR, Email, HttpUrl, Image, Resource, Slug, Strict, Text
 
+
 class Organiser(Strict):
     """The partnership that runs the week."""
 

@@ -143,9 +143,10 @@ def plan(cf: CampaignFile) -> list[Publication]:
     for planner in planners:
         planner.days()
         planner.week_poster()
-        for kind, notices in (("announcement", planner.cf.announcements), ("follow-up", planner.cf.follow_ups)):
-            for notice in notices:
-                planner.notice(kind, notice)
+        for notice in planner.cf.announcements:
+            planner.notice("announcement", notice)
+        for notice in planner.cf.follow_ups:
+            planner.notice("follow-up", notice)
         out.extend(planner.out)
     return sorted(out, key=lambda p: (p.at, CHANNEL_ORDER[p.channel], p.id))
 
@@ -178,9 +179,9 @@ class _Planner:
             content = {**content, "partner": self.partner}
         pub = Publication(id=publication_id(self.cid, key, setting.channel, slot, self.partner),
                           campaign=self.cid, day=key, date=date, channel=setting.channel, slot=slot,
-                          connector=setting.connector, at=at, missed_window=setting.missed_window, title=title,
-                          fingerprint=fingerprint(content), depends_on=tuple(depends), account=account,
-                          partner=self.partner, content=content, **extra)
+                          connector=setting.connector, at=at, missed_window=setting.missed_window,
+                          title=title, fingerprint=fingerprint(content), depends_on=tuple(depends),
+                          account=account, partner=self.partner, content=content, **extra)
         self.out.append(pub)
         return pub
 
