@@ -125,6 +125,12 @@ def _event_view(event: Event) -> dict[str, Any]:
     return event.model_dump(mode="json", exclude={"host"})
 
 
+def partner_of(pid: str) -> str:
+    """The partner a publication id names (a joint week's fifth part); '' for a single partnership's."""
+    parts = pid.split("/")
+    return parts[4] if len(parts) > 4 else ""
+
+
 def publication_id(cid: str, key: str, channel: str, slot: str, partner: str = "") -> str:
     """``campaign/day/channel/slot``, and ``/partner`` after it in a joint week: a partner's ids stay the
     same when another partner is added or removed, and a single partnership's are as they always were."""
