@@ -77,6 +77,8 @@ def _allowed(address: str, domains: list[str]) -> bool:
 
 def _recipients(cf: CampaignFile, source: Source, out: list[Problem]) -> None:
     allow = cf.campaign.allowed_email_domains
+    if cf.campaign.partners:  # each partner's own (checks_partners); campaign-level ones are refused
+        return
     for name, audience in cf.campaign.audiences.items():
         for i, address in enumerate(audience.recipients):
             if not _allowed(address, allow):
@@ -171,8 +173,19 @@ def _channels(
 ) -> None:
     for channel in CHANNELS:
         _connector_fits(source, ("channels", channel), channel, getattr(cf.channels, channel), out)
-    if cf.channels.email is not None:
-        _audience_ref(cf, source, ("channels", "email", "audience"), cf.channels.email.audience, out)
+    partners = cf.campaign.partners or {}
+    own = {k: p.channels.email.audience for k, p in partners.items()
+           if p.channels is not None and p.channels.email is not None and p.channels.email.audience}
+    if cf.channels.email is not None:  # in a joint week, for each partner without an audience of its own
+        _audience_ref(cf, source, ("channels", "email", "audience"), cf.channels.email.audience, out,
+                      [k for k in partners if k not in own] if partners else None)
+    for key, partner in partners.items():  # a partner's own changes to the channels
+        for channel in CHANNELS:
+            where = ("campaign", "partners", key, "channels", channel)
+            _connector_fits(source, where, channel, getattr(partner.channels, channel, None), out)
+        if key in own:
+            _audience_ref(cf, source, ("campaign", "partners", key, "channels", "email", "audience"),
+                          own[key], out, [key])
     for i, day in enumerate(cf.days):
         date = dates[i]
         for channel in CHANNELS:

@@ -193,6 +193,12 @@ CASES = [
      "Wed 26 Jun 2024 is inside the week (Mon 24 Jun to Fri 28 Jun 2024); announcements (for south only) go "
      "out before it starts (for a post of south's own during the week, add 'extra:' to a channel under "
      "campaign.partners.south.channels)"),
+    ("81_event_host_in_a_single_week.yaml", 44, "events[0].host",
+     "'hampshire' names a partner, but this week has no partners (list the partnerships under "
+     "campaign.partners, or remove this)"),
+    ("82_joint_week_with_campaign_audiences.yaml", 12, "campaign.audiences",
+     "in a joint week each partner has its own audiences; this one would belong to no partner (move it under "
+     "campaign.partners.<partner>.audiences (partners: north, south))"),
     ("46_empty_file.yaml", 1, "", "got an empty file"),
     ("47_top_level_list.yaml", 1, "", "got a list"),
 ]

@@ -178,3 +178,21 @@ def test_a_single_partnership_week_is_unchanged() -> None:
     assert all(not p.partner and p.folders == ("hscp-lfr-2024",) for p in pubs)
     assert all("partner" not in p.to_json() and "partner" not in p.content for p in pubs)
     assert json.dumps(pubs[0].to_json())  # serialisable as before
+
+
+def test_the_report_counts_each_partner_and_the_whole_week() -> None:
+    from practiceweek.report import Line, Report, to_markdown
+
+    def line(pid: str, state: str) -> Line:
+        return Line(pid, "x", "X", "mon", "Monday", (), "t", "", "", None, False, state)
+
+    report = Report("hips-2025", "HIPS", "HIPS", "", "", (
+        line("hips-2025/mon/x/daily/hampshire", "sent"), line("hips-2025/tue/x/daily/hampshire", "failed"),
+        line("hips-2025/mon/x/daily/portsmouth", "sent")))
+    assert report.counts()["sent"] == 2 and report.counts()["failed"] == 1
+    per = report.partner_counts()
+    assert list(per) == ["hampshire", "portsmouth"]
+    assert (per["hampshire"]["sent"], per["hampshire"]["failed"], per["portsmouth"]["sent"]) == (1, 1, 1)
+    assert "- hampshire: 2 publications, 1 sent" in to_markdown(report)
+    single = Report("w", "W", "W", "", "", (line("w/mon/x/daily", "sent"),))
+    assert single.partner_counts() == {} and "- " not in to_markdown(single).split("| channel")[0]
