@@ -15,6 +15,7 @@ from rich.table import Table
 
 from practiceweek.accounts import route_label
 from practiceweek.errors import CampaignError
+from practiceweek.planner import Publication
 from practiceweek.planner import plan as make_plan
 from practiceweek.schema import campaign_schema
 
@@ -50,14 +51,25 @@ def plan(
         print(json.dumps([p.to_json() for p in pubs], indent=2, ensure_ascii=False))
         err(summary(file, loaded.warnings, pubs))  # stdout stays JSON
         return
-    table = Table(title=f"{loaded.model.campaign.title} ({loaded.id})", title_justify="left")
+    console = Console(width=160)
+    for partner in loaded.partners or [""]:  # a joint week: one section per partner, in file order
+        own = [p for p in pubs if p.partner == partner]
+        title = f"{loaded.model.campaign.title} ({loaded.id})"
+        if partner:
+            organiser = loaded.for_partner(partner).model.campaign.organiser
+            title = f"{title}: {organiser.name} ({partner}), {len(own)} publications"
+        console.print(_plan_table(title, own))
+    print(summary(file, loaded.warnings, pubs))
+
+
+def _plan_table(title: str, pubs: list[Publication]) -> Table:
+    table = Table(title=title, title_justify="left")
     for column in ("when", "day", "channel", "via", "what", "id"):
         table.add_column(column, overflow="fold")
     for p in pubs:
         via = route_label(p.connector, p.account)  # connector@account for a campaign's own account
         table.add_row(p.at.strftime("%a %d %b %H:%M %Z"), p.day, p.channel, via, p.title, p.id)
-    Console(width=160).print(table)
-    print(summary(file, loaded.warnings, pubs))
+    return table
 
 
 def preview(

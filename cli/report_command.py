@@ -29,6 +29,8 @@ def report(
     paths = write(result, out)
     counts = result.counts()
     print(f"{loaded.id}: " + ", ".join(f"{n} {k}" for k, n in counts.items()))
+    for partner, own in result.partner_counts().items():  # a joint week: each partner's part of the total
+        print(f"  {partner}: " + ", ".join(f"{n} {k}" for k, n in own.items()))
     for kind, path in paths.items():
         print(f"  {kind}: {path}")
     if "pdf" not in paths:

@@ -11,8 +11,9 @@ from zoneinfo import ZoneInfo
 
 import typer
 
-from ledger import TERMINAL, Ledger, Verdict
+from ledger import TERMINAL, Ledger, Row, Verdict
 from practiceweek.accounts import route_label
+from practiceweek.planner import partner_of
 from practiceweek.settings import settings
 
 from .common import load_or_exit
@@ -134,13 +135,13 @@ def status(
     zone = ZoneInfo(loaded.model.campaign.timezone)
     rows = led.rows(loaded.id)
     now = time.time()
-    late_after = settings().late_after_s
     late = [r for r in rows if r.state not in TERMINAL and r.scheduled_at < now]
-    sent_late = [r for r in rows if r.state == "sent" and (r.sent_at or 0) - r.scheduled_at > late_after]
     upcoming = [r for r in rows if r.state not in TERMINAL and r.scheduled_at >= now]
-    counts = {s: sum(r.state == s for r in rows) for s in ("sent", "failed", "skipped", "cancelled")}
-    print(f"{loaded.id}: " + ", ".join(f"{n} {s}" for s, n in counts.items())
-          + f", {len(sent_late)} sent late, {len(late)} overdue, {len(upcoming)} upcoming")
+    print(f"{loaded.id}: {_counts(rows, now)}")
+    for partner in loaded.partners:  # a joint week: each partner's part, then (above) the total
+        own = [r for r in rows if partner_of(r.id) == partner]
+        short = loaded.for_partner(partner).model.campaign.organiser.short_name
+        print(f"  {partner} ({short}): {_counts(own, now)}")
     print_decision(led, loaded.id, zone)
     for r in rows:
         when = local_time(r.sent_at if r.state == "sent" else r.scheduled_at, zone)
@@ -157,6 +158,17 @@ def status(
         info, name = stopped[route], route_label(*route)
         print(f"  STOPPED connector {name} since {local_time(info.stopped_at, zone)}: {info.reason}")
         print(f"    fix it, then: practiceweek connectors resume {name}")
+
+
+def _counts(rows: list[Row], now: float) -> str:
+    """"12 sent, 0 failed, …, 3 upcoming" for ``rows``."""
+    late = [r for r in rows if r.state not in TERMINAL and r.scheduled_at < now]
+    late_after = settings().late_after_s
+    sent_late = [r for r in rows if r.state == "sent" and (r.sent_at or 0) - r.scheduled_at > late_after]
+    upcoming = [r for r in rows if r.state not in TERMINAL and r.scheduled_at >= now]
+    counts = {s: sum(r.state == s for r in rows) for s in ("sent", "failed", "skipped", "cancelled")}
+    return (", ".join(f"{n} {s}" for s, n in counts.items())
+            + f", {len(sent_late)} sent late, {len(late)} overdue, {len(upcoming)} upcoming")
 
 
 def print_decision(led: Ledger, cid: str, zone: ZoneInfo) -> None:

@@ -59,7 +59,7 @@ class GraphFilesConnector(Connector):
         pub = item.publication
         parts = (
             self.settings.folder.strip("/"),
-            safe_part(pub.campaign),
+            *map(safe_part, pub.folders),  # a joint week's partner: a folder of its own
             safe_part(pub.day),
             safe_part(pub.slot),
         )

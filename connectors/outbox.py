@@ -21,8 +21,7 @@ from .base import Connector, Receipt
 
 def _folder_of(root: Path, pub: Publication) -> Path:
     return (
-        root
-        / safe_part(pub.campaign)
+        root.joinpath(*map(safe_part, pub.folders))  # a joint week's partner: a folder of its own
         / safe_part(pub.day)
         / f"{safe_part(pub.channel)}-{safe_part(pub.slot)}"
     )

@@ -19,6 +19,10 @@ from ._files import atomic_write, read_receipt, safe_part, safe_relpath, write_r
 from .base import Connector, PermanentError, Receipt
 
 
+def _site(pub: Publication) -> Path:
+    """The page's folder: the campaign's, and a joint week's partner's own inside it."""
+    return Path(*map(safe_part, pub.folders))
+
 class WebPageConnector(Connector):
     """Publishes ``item.files`` into ``folder`` (the web root); ``base_url`` is where it is served."""
 
@@ -34,7 +38,7 @@ class WebPageConnector(Connector):
         """Where the page's ``index.html`` is served (every rendered week page has one)."""
         if pub.channel != "web_page":
             return None
-        return f"{self.base_url.rstrip('/')}/{(Path(safe_part(pub.campaign)) / 'index.html').as_posix()}"
+        return f"{self.base_url.rstrip('/')}/{(_site(pub) / 'index.html').as_posix()}"
 
     def _receipts(self, item: Rendered) -> Path:
         return self.root / ".practiceweek" / "receipts" / safe_part(item.id.replace("/", "_"))
@@ -46,7 +50,7 @@ class WebPageConnector(Connector):
         if not item.files:
             raise PermanentError(f"{item.id}: the rendered page has no files to publish", provider="web_page")
         # each campaign has its own folder, so partnerships sharing a web root never overwrite each other
-        site = Path(safe_part(item.publication.campaign))
+        site = _site(item.publication)
         paths = {rel: site / safe_relpath(rel) for rel in item.files}
         for rel, data in sorted(item.files.items(), key=lambda kv: kv[0].endswith(".html")):  # pages last
             atomic_write(self.root / paths[rel], data)

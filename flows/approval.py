@@ -154,7 +154,7 @@ def review_table(pubs: list[Publication], zone: ZoneInfo, preview_url: str) -> l
             "late by": "",
             "attempts": 0,
             "what": f"{p.channel} · {p.title}",
-            "link": f"{base}/{p.day}.html" if base else "",
+            "link": f"{base}/{p.partner + '/' if p.partner else ''}{p.day}.html" if base else "",  # joint
             "id": p.id,
         }
         for p in pubs

@@ -91,7 +91,7 @@ def sent_of(lg: Ledger, row: Row) -> Sent:
     if row.channel == "email":
         found = scheduled_publication_of(row)
         audience = pub.audience if pub else None
-        audiences = found[0].model.campaign.audiences if found else {}
+        audiences = found[0].for_partner(found[1].partner).model.campaign.audiences if found else {}
         recipients = len(audiences[audience].recipients) if audience in audiences else None
     return Sent(row.id, row.channel, row.remote_id or "", dt.datetime.fromtimestamp(row.sent_at or 0, dt.UTC),
                 url=row.url, join_url=row.join_url, account=account, recipients=recipients)

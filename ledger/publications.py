@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 from practiceweek.accounts import route_label
+from practiceweek.planner import partner_of
 
 from .alerts import AlertsMixin
 from .database import columns_sql
@@ -77,7 +78,8 @@ class PublicationsMixin(AlertsMixin, FencesMixin):  # it records the alert of wh
         return sorted(rows, key=lambda r: (r.scheduled_at, r.id))
 
     def earlier_open(self, row: Row) -> list[Row]:
-        """Publications of the same campaign and channel planned before ``row`` that are not out yet.
+        """Publications of the same campaign, channel and (in a joint week) partner planned before ``row``
+        that are not out yet: one partner's held posts never hold another's.
 
         "Before" is the channel's planned order: by time, and by id between two due at the same moment.
         """
@@ -87,7 +89,8 @@ class PublicationsMixin(AlertsMixin, FencesMixin):  # it records the alert of wh
             "ORDER BY scheduled_at, id",
             (row.campaign, row.channel, row.scheduled_at, row.scheduled_at, row.id),
         )
-        return [Row.from_db(v) for v in found]
+        partner = partner_of(row.id)
+        return [r for r in (Row.from_db(v) for v in found) if partner_of(r.id) == partner]
 
     def next_open(self, after: float) -> float | None:
         found = self._read(

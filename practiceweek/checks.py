@@ -11,11 +11,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from . import textlimits, timezones
 from .accounts import KIND_OF
 from .channels import CONNECTORS_FOR, resolve
+from .checks_partners import check_partners, partner_audiences
 from .checks_slots import check_extras, check_notices, check_options
 from .checks_text import check_time_style
 from .dates import LocalTimeProblem, bank_holidays, day_date, exact, week_dates
 from .errors import Problem
 from .model import CHANNELS, SOCIAL_NETWORKS, CampaignFile, ChannelConfig
+from .partners import host_of, merge_channels, partner_keys
 from .yamlsource import Source
 
 
@@ -40,6 +42,7 @@ def check(cf: CampaignFile, source: Source, base: FsPath | None = None) -> list[
         )
         return out
     _recipients(cf, source, out)
+    check_partners(cf, source, out)
     dates = _days(cf, source, week, out)
     check_options(cf, source, out)
     _channels(cf, source, zone, dates, out)
@@ -74,6 +77,8 @@ def _allowed(address: str, domains: list[str]) -> bool:
 
 def _recipients(cf: CampaignFile, source: Source, out: list[Problem]) -> None:
     allow = cf.campaign.allowed_email_domains
+    if cf.campaign.partners:  # each partner's own (checks_partners); campaign-level ones are refused
+        return
     for name, audience in cf.campaign.audiences.items():
         for i, address in enumerate(audience.recipients):
             if not _allowed(address, allow):
@@ -87,9 +92,22 @@ def _recipients(cf: CampaignFile, source: Source, out: list[Problem]) -> None:
 
 
 def _audience_ref(
-    cf: CampaignFile, source: Source, path: tuple, name: str | None, out: list[Problem]
+    cf: CampaignFile, source: Source, path: tuple, name: str | None, out: list[Problem],
+    partners: list[str] | None = None,
 ) -> None:
-    if name is None or name in cf.campaign.audiences:
+    """``name`` is an audience of the campaign, or in a joint week of each partner (of ``partners``)."""
+    if name is None:
+        return
+    if cf.campaign.partners:
+        for key, known in partner_audiences(cf, partners).items():
+            if name not in known:
+                close = difflib.get_close_matches(name, known, n=1)
+                out.append(source.problem(
+                    path, f"partner {key} has no audience called {name!r}; its audiences are: "
+                    f"{', '.join(known)}", hint=f"did you mean '{close[0]}'?" if close else
+                    f"add '{name}:' to campaign.partners.{key}.audiences"))
+        return
+    if name in cf.campaign.audiences:
         return
     known = sorted(cf.campaign.audiences)
     close = difflib.get_close_matches(name, known, n=1)
@@ -155,8 +173,19 @@ def _channels(
 ) -> None:
     for channel in CHANNELS:
         _connector_fits(source, ("channels", channel), channel, getattr(cf.channels, channel), out)
-    if cf.channels.email is not None:
-        _audience_ref(cf, source, ("channels", "email", "audience"), cf.channels.email.audience, out)
+    partners = cf.campaign.partners or {}
+    own = {k: p.channels.email.audience for k, p in partners.items()
+           if p.channels is not None and p.channels.email is not None and p.channels.email.audience}
+    if cf.channels.email is not None:  # in a joint week, for each partner without an audience of its own
+        _audience_ref(cf, source, ("channels", "email", "audience"), cf.channels.email.audience, out,
+                      [k for k in partners if k not in own] if partners else None)
+    for key, partner in partners.items():  # a partner's own changes to the channels
+        for channel in CHANNELS:
+            where = ("campaign", "partners", key, "channels", channel)
+            _connector_fits(source, where, channel, getattr(partner.channels, channel, None), out)
+        if key in own:
+            _audience_ref(cf, source, ("campaign", "partners", key, "channels", "email", "audience"),
+                          own[key], out, [key])
     for i, day in enumerate(cf.days):
         date = dates[i]
         for channel in CHANNELS:
@@ -201,7 +230,8 @@ def _events(
                 )
             )
         ids[event.id] = i
-        _audience_ref(cf, source, (*path, "audience"), event.audience, out)
+        host = [host_of(cf, event)] if cf.campaign.partners else None  # the host invites its own people
+        _audience_ref(cf, source, (*path, "audience"), event.audience, out, host)
         times = _event_times(cf, source, zone, week, i, out)
         if times is None:
             continue
@@ -314,13 +344,19 @@ def _bank_holidays(cf: CampaignFile, source: Source, dates: list[dt.date | None]
 
 def _unused_accounts(cf: CampaignFile, source: Source, out: list[Problem]) -> None:
     """Warn about an account no channel publishes through (it would be silently ignored)."""
-    used = {KIND_OF.get(resolve(cf.channels, day, channel).connector)
-            for day in (None, *cf.days) for channel in CHANNELS}
-    for kind, block in cf.campaign.accounts.model_dump(exclude_none=True).items():
-        if kind not in used:
+    partners = cf.campaign.partners or {}
+    owners = [(("campaign",), cf.campaign.accounts, cf.channels)] + [
+        (("campaign", "partners", p), partners[p].accounts, merge_channels(cf.channels, partners[p].channels))
+        for p in partner_keys(cf)]
+    for where, accounts, channels in owners:
+        used = {KIND_OF.get(resolve(channels, day, channel).connector)
+                for day in (None, *cf.days) for channel in CHANNELS}
+        for kind, block in accounts.model_dump(exclude_none=True).items():
+            if kind in used:
+                continue
             connectors = sorted(c for c, k in KIND_OF.items() if k == kind)
             out.append(source.problem(
-                ("campaign", "accounts", kind),
+                (*where, "accounts", kind),
                 f"no channel publishes through {kind}, so the account '{block}' is not used",
                 hint=f"set 'connector: {' or '.join(connectors)}' on the channel meant to use it",
                 severity="warning"))

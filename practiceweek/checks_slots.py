@@ -167,7 +167,7 @@ def check_notices(cf: CampaignFile, source: Source, zone: ZoneInfo, week: list[d
             before = field == "announcements"
             away = (week[0] - notice.date).days if before else (notice.date - week[-1]).days
             if away <= 0:
-                out.append(_misplaced(source, (*path, "date"), notice.date, field, week))
+                out.append(_misplaced(source, (*path, "date"), notice.date, field, week, notice.partners))
                 continue
             if away > MAX_DAYS_AWAY:
                 out.append(source.problem((*path, "date"), f"{notice.date:%a %d %b %Y} is {away} days "
@@ -188,16 +188,23 @@ def check_notices(cf: CampaignFile, source: Source, zone: ZoneInfo, week: list[d
                 ids[pid] = f"{field}[{i}]"
 
 
-def _misplaced(source: Source, path: Path, date: dt.date, field: str, week: list[dt.date]) -> Problem:
+def _misplaced(source: Source, path: Path, date: dt.date, field: str, week: list[dt.date],
+               partners: list[str]) -> Problem:
     span = f"{week[0]:%a %d %b} to {week[-1]:%a %d %b %Y}"
     when = "before it starts" if field == "announcements" else "after it ends"
-    if week[0] <= date <= week[-1]:
+    only = ""
+    if week[0] <= date <= week[-1] and partners:  # a partner-only post during the week: its own channels
+        place, only = "inside the week", f" (for {' and '.join(partners)} only)"
+        hint = (f"for a post of {partners[0]}'s own during the week, add 'extra:' to a channel under "
+                f"campaign.partners.{partners[0]}.channels")
+    elif week[0] <= date <= week[-1]:
         place, hint = "inside the week", "for more during the week, add 'extra:' to a day's channel"
     elif date > week[-1]:
         place, hint = "after the week", "move it to follow_ups"
     else:
         place, hint = "before the week", "move it to announcements"
-    return source.problem(path, f"{date:%a %d %b %Y} is {place} ({span}); {field} go out {when}", hint=hint)
+    return source.problem(path, f"{date:%a %d %b %Y} is {place} ({span}); {field}{only} go out {when}",
+                          hint=hint)
 
 
 def _notice_refs(cf: CampaignFile, source: Source, path: Path, notice: Notice, audience: AudienceCheck,

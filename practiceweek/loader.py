@@ -8,7 +8,7 @@ from __future__ import annotations
 import difflib
 import types
 import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path as FsPath
 from typing import Any
 
@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 from .daynames import name_days
 from .errors import CampaignError, Problem
 from .model import WEEKDAYS, CampaignFile
+from .partners import partner_keys, view
 from .yamlsource import Path, Source, parse
 
 MAX_BYTES = 2_000_000
@@ -35,6 +36,18 @@ class Loaded:
     @property
     def id(self) -> str:
         return self.model.campaign.id
+
+    @property
+    def partners(self) -> list[str]:
+        """A joint week's partner keys in file order; [] for a week one partnership runs."""
+        return partner_keys(self.model)
+
+    def for_partner(self, partner: str) -> Loaded:
+        """This campaign as ``partner`` publishes it: a single-partner campaign (itself if not joint, or
+        already one partner's view); the lead partner's for ''."""
+        if not self.partners:
+            return self
+        return replace(self, model=view(self.model, partner or self.partners[0]))
 
 
 def load(path: str | FsPath) -> Loaded:

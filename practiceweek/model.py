@@ -15,7 +15,6 @@ from pydantic import ConfigDict, Field
 from .accounts import Accounts
 from .channel_config import ChannelConfig, Channels
 from .fields import (
-    _COLOUR,
     CHANNELS,
     SOCIAL_NETWORKS,
     WEEKDAYS,
@@ -33,8 +32,12 @@ from .fields import (
     Weekday,
 )
 from .notices import Notice
+from .partner_model import Audience, Branding, Organiser, Partners, ThemeOverrides
 
 __all__ = [
+    "Audience",
+    "Branding",
+    "Organiser",
     "CHANNELS",
     "SOCIAL_NETWORKS",
     "WEEKDAYS",
@@ -44,19 +47,6 @@ __all__ = [
     "Resource",
     "ResourceKind",
 ]
-
-
-class Organiser(Strict):
-    """The partnership that runs the week."""
-
-    name: Text = Field(
-        description="Full name of the partnership.", examples=["Hampshire Safeguarding Children Partnership"]
-    )
-    short_name: Text = Field(description="Abbreviation used in subject lines and posts.", examples=["HSCP"])
-    email: Email = Field(description="Reply-to and organiser address.", examples=["hscp@hants.gov.uk"])
-    website: HttpUrl | None = Field(
-        None, description="The partnership's website.", examples=["https://www.hampshirescp.org.uk"]
-    )
 
 
 class Week(Strict):
@@ -72,28 +62,6 @@ class Week(Strict):
         return self.end or self.start + dt.timedelta(days=4)
 
 
-class Branding(Strict):
-    """Colours and logo for posters, emails and the week's page."""
-
-    primary_colour: Annotated[str, Field(pattern=_COLOUR.pattern)] = Field(
-        "#1D3E6E", description="Main colour as #RRGGBB; used for headings and banners.", examples=["#005EB8"]
-    )
-    accent_colour: Annotated[str, Field(pattern=_COLOUR.pattern)] = Field(
-        "#F2A900", description="Second colour as #RRGGBB; used for highlights.", examples=["#F2A900"]
-    )
-    logo: Image | None = Field(
-        None,
-        description="The partnership's logo, with alt text.",
-        examples=[{"src": "images/logo.png", "alt": "HSCP logo"}],
-    )
-    templates: Text | None = Field(
-        None,
-        description="Folder of Jinja2 templates overriding the built-in ones "
-        "(relative to the campaign file).",
-        examples=["templates/hscp"],
-    )
-
-
 class Analytics(Strict):
     """How links in what goes out are tagged for the partnership's own web analytics."""
 
@@ -103,19 +71,6 @@ class Analytics(Strict):
         "(day and slot) to every link to the organiser's own website, so its analytics show which email, "
         "post, card or poster brought each visit. Links to other sites are never changed. false: no tags.",
         examples=[False],
-    )
-
-
-class Audience(Strict):
-    """A named group of recipients."""
-
-    description: Text = Field(
-        description="Who this group is.", examples=["Multi-agency practitioners in Hampshire"]
-    )
-    recipients: list[Email] = Field(
-        min_length=1,
-        description="Email addresses or distribution lists.",
-        examples=[["safeguarding-practitioners@hants.gov.uk"]],
     )
 
 
@@ -163,13 +118,15 @@ class Campaign(Strict):
         examples=[{"tag_links": False}],
     )
     audiences: dict[Slug, Audience] = Field(
-        min_length=1,
-        description="Named recipient groups, by id.",
+        default_factory=dict,
+        description="Named recipient groups, by id (required unless the week has partners, each with "
+        "its own).",
         examples=[{"practitioners": {"description": "Practitioners", "recipients": ["list@hants.gov.uk"]}}],
     )
     allowed_email_domains: list[Text] = Field(
-        min_length=1,
-        description="Only addresses at these domains (or their subdomains) may receive email.",
+        default_factory=list,
+        description="Only addresses at these domains (or their subdomains) may receive email (required "
+        "unless the week has partners, each with its own).",
         examples=[["hants.gov.uk", "hampshirescp.org.uk"]],
     )
     hashtags: list[Text] = Field(
@@ -194,6 +151,7 @@ class Campaign(Strict):
         "provider kind (never a secret). Unset: the deployment's default accounts.",
         examples=[{"x": "iowscp-x", "graph": "iowscp-m365", "mastodon": "iowscp-mastodon"}],
     )
+    partners: Partners = None
 
 
 class Theme(Strict):
@@ -220,6 +178,7 @@ class Theme(Strict):
             [{"title": "HIPS Procedures", "url": "https://hipsprocedures.org.uk/", "kind": "procedure"}]
         ],
     )
+    partners: ThemeOverrides = None
 
 
 class SocialText(Strict):
@@ -320,6 +279,12 @@ class Event(Strict):
         None,
         description="Join link if the meeting already exists elsewhere.",
         examples=["https://teams.microsoft.com/l/meetup-join/…"],
+    )
+    host: Slug | None = Field(
+        None,
+        description="Joint weeks: the partner (its key under campaign.partners) that creates the meeting and "
+        "sends its one set of invitations; every partner announces it. The first partner when left out.",
+        examples=["hampshire"],
     )
 
 

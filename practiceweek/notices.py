@@ -135,6 +135,12 @@ class Notice(Strict):
         description="true: list every day of the week with its themes and resources (a round-up).",
         examples=[True],
     )
+    partners: list[Slug] = Field(
+        default_factory=list,
+        description="Joint weeks: only these partners (their keys under campaign.partners) send it; every "
+        "partner when left out. Before or after the week only.",
+        examples=[["portsmouth"]],
+    )
     resources: list[Resource] = Field(
         default_factory=list,
         description="Links of its own, e.g. a feedback survey (kind: survey).",

@@ -20,6 +20,8 @@ from .channels import Setting, resolve, slot_of
 from .dates import day_date, day_key, exact, outside_key
 from .model import CHANNELS, CampaignFile, Day, Event
 from .notices import Notice, notice_slot
+from .partners import host_of, partner_keys
+from .partners import view as partner_view
 from .timestyle import clock
 
 CHANNEL_ORDER = {
@@ -49,6 +51,7 @@ class Publication:
     audience: str | None = None
     event_id: str | None = None
     account: str = ""  # the Prefect block its connector publishes through; '' for the deployment's default
+    partner: str = ""  # joint weeks: the partner it goes out for (its key); '' in a week one partnership runs
     content: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:
@@ -68,7 +71,14 @@ class Publication:
             "event_id": self.event_id,
             "depends_on": list(self.depends_on),
             "fingerprint": self.fingerprint,
+            **({"partner": self.partner} if self.partner else {}),
         }
+
+    @property
+    def folders(self) -> tuple[str, ...]:
+        """Where its files go below a connector's root: the campaign's folder, and in a joint week the
+        partner's inside it (each partner has its own web page and poster folders)."""
+        return (self.campaign, self.partner) if self.partner else (self.campaign,)
 
     def to_snapshot(self) -> dict[str, Any]:
         """Everything about the publication, its content included (``from_snapshot`` reads it back)."""
@@ -92,6 +102,7 @@ class Publication:
             audience=d.get("audience"),
             event_id=d.get("event_id"),
             account=d.get("account") or "",
+            partner=d.get("partner") or "",
             content=d.get("content") or {},
         )
 
@@ -106,31 +117,54 @@ def _campaign_view(cf: CampaignFile) -> dict[str, Any]:
     return c.model_dump(mode="json", include={"id", "title", "summary", "organiser", "branding", "hashtags"})
 
 
-def _day_view(day: Day) -> dict[str, Any]:
-    return day.model_dump(mode="json", exclude={"channels"})
+def _day_view(day: Day) -> dict[str, Any]:  # a partner's own themes are in its view already
+    return day.model_dump(mode="json", exclude={"channels": True, "themes": {"__all__": {"partners"}}})
 
 
 def _event_view(event: Event) -> dict[str, Any]:
-    return event.model_dump(mode="json")
+    return event.model_dump(mode="json", exclude={"host"})
+
+
+def partner_of(pid: str) -> str:
+    """The partner a publication id names (a joint week's fifth part); '' for a single partnership's."""
+    parts = pid.split("/")
+    return parts[4] if len(parts) > 4 else ""
+
+
+def publication_id(cid: str, key: str, channel: str, slot: str, partner: str = "") -> str:
+    """``campaign/day/channel/slot``, and ``/partner`` after it in a joint week: a partner's ids stay the
+    same when another partner is added or removed, and a single partnership's are as they always were."""
+    return f"{cid}/{key}/{channel}/{slot}" + (f"/{partner}" if partner else "")
 
 
 def plan(cf: CampaignFile) -> list[Publication]:
-    """Every publication of the campaign, before, during and after the week, ordered by time."""
-    planner = _Planner(cf)
-    planner.events()
-    planner.days()
-    planner.week_poster()
-    for kind, notices in (("announcement", cf.announcements), ("follow-up", cf.follow_ups)):
-        for notice in notices:
-            planner.notice(kind, notice)
-    return sorted(planner.out, key=lambda p: (p.at, CHANNEL_ORDER[p.channel], p.id))
+    """Every publication of the campaign, before, during and after the week, ordered by time. A joint
+    week plans each partner's view; an event's meeting is created once, by its host partner."""
+    created: dict[str, Publication] = {}
+    planners = [_Planner(partner_view(cf, key), key, created, hosts={e.id: host_of(cf, e) for e in cf.events})
+                for key in (partner_keys(cf) or [""])]
+    for planner in planners:  # every meeting exists before any partner's day links to it
+        planner.events()
+    out: list[Publication] = []
+    for planner in planners:
+        planner.days()
+        planner.week_poster()
+        for notice in planner.cf.announcements:
+            planner.notice("announcement", notice)
+        for notice in planner.cf.follow_ups:
+            planner.notice("follow-up", notice)
+        out.extend(planner.out)
+    return sorted(out, key=lambda p: (p.at, CHANNEL_ORDER[p.channel], p.id))
 
 
 class _Planner:
     """Builds the publications of one campaign; each method adds one kind of them."""
 
-    def __init__(self, cf: CampaignFile) -> None:
+    def __init__(self, cf: CampaignFile, partner: str, created: dict[str, Publication],
+                 hosts: dict[str, str]) -> None:
         self.cf = cf
+        self.partner = partner
+        self.hosts = hosts  # event id → the partner creating its meeting ('' in a single week)
         self.zone = ZoneInfo(cf.campaign.timezone)
         self.cid = cf.campaign.id
         self.base = _campaign_view(cf)
@@ -140,26 +174,33 @@ class _Planner:
         self.events_on: dict[dt.date, list[Event]] = {}
         for event in cf.events:
             self.events_on.setdefault(day_date(cf, event), []).append(event)  # type: ignore[arg-type]
-        self.created: dict[str, Publication] = {}  # event id → the Teams event's creation
+        self.created = created  # event id → the Teams event's creation (shared by a joint week's partners)
         self.out: list[Publication] = []
 
     def add(self, key: str, date: dt.date, setting: Setting, slot: str, title: str, content: dict[str, Any],
             at: dt.datetime, depends: list[str], **extra: Any) -> Publication:
         account = account_for(self.cf.campaign.accounts, setting.connector)
         content = {**content, "connector": setting.connector, **({"account": account} if account else {})}
-        pub = Publication(id=f"{self.cid}/{key}/{setting.channel}/{slot}", campaign=self.cid, day=key,
-                          date=date, channel=setting.channel, slot=slot, connector=setting.connector, at=at,
-                          missed_window=setting.missed_window, title=title, fingerprint=fingerprint(content),
-                          depends_on=tuple(depends), account=account, content=content, **extra)
+        if self.partner:
+            content = {**content, "partner": self.partner}
+        pub = Publication(id=publication_id(self.cid, key, setting.channel, slot, self.partner),
+                          campaign=self.cid, day=key, date=date, channel=setting.channel, slot=slot,
+                          connector=setting.connector, at=at, missed_window=setting.missed_window,
+                          title=title, fingerprint=fingerprint(content), depends_on=tuple(depends),
+                          account=account, partner=self.partner, content=content, **extra)
         self.out.append(pub)
         return pub
 
     def events(self) -> None:
-        """Teams events are created ahead; the day's email, card and reminder carry their join link."""
+        """Teams events are created ahead; the day's email, card and reminder carry their join link.
+        In a joint week only the host partner creates the meeting and sends its reminder; the others
+        announce it with the host's join link."""
         setting = resolve(self.cf.channels, None, "teams_event")
         email = resolve(self.cf.channels, None, "email")
         for date, events in sorted(self.events_on.items()):
             for event in events:
+                if self.hosts.get(event.id, "") != self.partner:
+                    continue
                 view = {"campaign": self.base, "event": _event_view(event)}
                 if setting.enabled:
                     when = exact(date - dt.timedelta(days=setting.create_days_before), setting.at, self.zone)
@@ -183,7 +224,7 @@ class _Planner:
             if not resolve(self.cf.channels, day, "poster").enabled:
                 view["poster"] = False  # nothing that day attaches, links or pictures a poster
             event_deps = [self.created[e.id].id for e in self.events_on.get(date, []) if e.id in self.created]
-            page = _page(self.cid, date, resolve(self.cf.channels, day, "web_page"), self.zone)  # linked to
+            page = self._page(date, resolve(self.cf.channels, day, "web_page"))  # linked to
             poster_id = None
             for channel in CHANNELS:
                 setting = resolve(self.cf.channels, day, channel)
@@ -232,16 +273,23 @@ class _Planner:
             return
         date, day = self.dated[0]
         at = exact(date, setting.at, self.zone)
-        page = _page(self.cid, date, resolve(self.cf.channels, day, "web_page"), self.zone)
+        page = self._page(date, resolve(self.cf.channels, day, "web_page"))
         self.add("week", date, replace(setting, channel="poster"), "week", "Poster: the whole week",
                  {"campaign": self.base, "days": [_day_view(d) for _, d in self.dated]}, at, _upto(page, at))
+
+    def _page(self, date: dt.date, setting: Setting) -> tuple[str, dt.datetime] | None:
+        """The id and time of the day's web page publication, if the channel is on that day."""
+        if not setting.enabled:
+            return None
+        return (publication_id(self.cid, day_key(date), "web_page", "daily", self.partner),
+                exact(date, setting.at, self.zone))
 
     def notice(self, kind: str, notice: Notice) -> None:
         """An announcement before the week or a follow-up after it, on each of its channels."""
         at = exact(notice.date, notice.at, self.zone)
         events = [e for e in self.cf.events if e.id in notice.events]
         content: dict[str, Any] = {"campaign": self.base, "kind": kind,
-                                   "notice": notice.model_dump(mode="json"),
+                                   "notice": notice.model_dump(mode="json", exclude={"partners"}),
                                    "events": [_event_view(e) for e in events]}
         if notice.round_up:
             content["days"] = [_day_view(d) for _, d in self.dated]
@@ -259,11 +307,6 @@ class _Planner:
                      f"{label}: {notice.title}", {**content, **extra}, at, deps, **extra)
 
 
-def _page(cid: str, date: dt.date, setting: Setting, zone: ZoneInfo) -> tuple[str, dt.datetime] | None:
-    """The id and time of the day's web page publication, if the channel is on that day."""
-    if not setting.enabled:
-        return None
-    return f"{cid}/{day_key(date)}/web_page/daily", exact(date, setting.at, zone)
 
 
 def _upto(page: tuple[str, dt.datetime] | None, at: dt.datetime) -> list[str]:

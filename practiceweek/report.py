@@ -14,6 +14,8 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from .planner import partner_of
+
 FIGURES = ("likes", "reposts", "replies", "quotes", "impressions", "recipients", "undelivered", "sessions",
            "attendees", "minutes")
 CSV_COLUMNS = ("id", "channel", "day", "due", "sent at", "late by (s)", "state", *FIGURES,
@@ -96,12 +98,20 @@ class Report:
         return (f"No engagement could be read for any publication of this week{why}, so this report shows "
                 "what went out and when, but not what reached people.")
 
-    def counts(self) -> dict[str, int]:
-        sent = [line for line in self.lines if line.state == "sent"]
-        return {"publications": len(self.lines), "sent": len(sent), "on time": sum(not x.late for x in sent),
-                "late": sum(x.late for x in sent), "failed": sum(x.state == "failed" for x in self.lines),
-                "skipped": sum(x.state == "skipped" for x in self.lines),
-                "not yet out": sum(x.state in ("pending", "sending", "unknown") for x in self.lines)}
+    def partner_counts(self) -> dict[str, dict[str, int]]:
+        """A joint week: ``counts`` for each partner (by the partner its publication ids end with); {} for a
+        week one partnership runs."""
+        partners = dict.fromkeys(partner_of(line.id) for line in self.lines)
+        return {p: self.counts([x for x in self.lines if partner_of(x.id) == p]) for p in partners if p}
+
+    def counts(self, lines: tuple[Line, ...] | list[Line] | None = None) -> dict[str, int]:
+        """What went out of ``lines`` (default: the whole week's)."""
+        lines = self.lines if lines is None else lines
+        sent = [line for line in lines if line.state == "sent"]
+        return {"publications": len(lines), "sent": len(sent), "on time": sum(not x.late for x in sent),
+                "late": sum(x.late for x in sent), "failed": sum(x.state == "failed" for x in lines),
+                "skipped": sum(x.state == "skipped" for x in lines),
+                "not yet out": sum(x.state in ("pending", "sending", "unknown") for x in lines)}
 
 
 def to_csv(report: Report) -> str:
@@ -143,7 +153,10 @@ def to_markdown(report: Report) -> str:
     """The same figures for the Prefect artifact on the campaign."""
     c = report.counts()
     out = [f"# {report.title}: report", f"{report.period} · generated {report.generated_at}", "",
-           ", ".join(f"{v} {k}" for k, v in c.items()), "", "| channel | " + " | ".join(FIGURES) + " |",
+           ", ".join(f"{v} {k}" for k, v in c.items()), "",
+           *(f"- {partner}: " + ", ".join(f"{v} {k}" for k, v in own.items())
+             for partner, own in report.partner_counts().items()),  # a joint week: each partner's part
+           "", "| channel | " + " | ".join(FIGURES) + " |",
            "|---" * (len(FIGURES) + 1) + "|"]
     for channel, figures in report.totals("channel").items():
         out.append(f"| {channel} | " + " | ".join(str(figures.get(f, "")) for f in FIGURES) + " |")

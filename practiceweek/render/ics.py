@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from ..dates import day_key
 from ..loader import Loaded
+from ..planner import publication_id
 from .vtimezone import vtimezone
 
 NAMESPACE = uuid.UUID("6f1c7a52-3d0e-4b8e-9a55-7d1f0c2b9e41")
@@ -22,7 +23,8 @@ NAMESPACE = uuid.UUID("6f1c7a52-3d0e-4b8e-9a55-7d1f0c2b9e41")
 
 def event_pub_id(loaded: Loaded, event: dict[str, Any]) -> str:
     """The id of the teams_event publication that creates ``event`` (its UID source)."""
-    return f"{loaded.id}/{day_key(event['date'])}/teams_event/{event['id']}"
+    host = event.get("host") or ""  # a joint week: the partner whose publication creates the meeting
+    return publication_id(loaded.id, day_key(event["date"]), "teams_event", event["id"], host)
 
 
 def stable_uid(pub_id: str) -> str:

@@ -16,6 +16,7 @@ from .teams import render_card, render_event
 def render(loaded: Loaded, pub: Publication, ctx: RenderContext | None = None) -> Rendered:
     """Render ``pub`` for its channel. Raises CampaignError if a (campaign's own) template is broken."""
     ctx = ctx or RenderContext()
+    loaded = loaded.for_partner(pub.partner)  # a joint week's publication shows its own partner only
     channel = pub.channel
     if is_notice(pub) and channel != "web_page":  # before or after the week (a page shows the days by then)
         return render_notice(loaded, pub, ctx)

@@ -26,11 +26,38 @@ from .social import post_json
 
 
 def write_preview(loaded: Loaded, out: Path) -> Path:
-    """Write the site; its calendar has every date something goes out, before, during and after the week."""
-    out.mkdir(parents=True, exist_ok=True)
+    """Write the site; its calendar has every date something goes out, before, during and after the week.
+    A joint week has one section per partner (``out/<partner>/``), each in the partner's own colours and
+    showing exactly what the partner sends, and an index of the sections."""
     pubs = plan(loaded.model)
+    makers = {p.id: p.event_id for p in pubs if p.channel == "teams_event" and p.event_id is not None}
+    if not loaded.partners:
+        return _write_site(loaded, pubs, makers, out)
+    sections = []
+    for key in loaded.partners:
+        own = [p for p in pubs if p.partner == key]
+        mine = loaded.for_partner(key)
+        _write_site(mine, own, makers, out / key)
+        c = mine.model.campaign
+        sections.append({"key": key, "href": f"{key}/index.html", "organiser": c.organiser, "count": len(own),
+                         "brand": views.brand(mine, offline=True),
+                         "channels": sorted({CHANNEL_NAMES[p.channel] for p in own}),
+                         "recipients": sorted({r for a in c.audiences.values() for r in a.recipients}),
+                         "accounts": c.accounts.model_dump(exclude_none=True)})
+    context = {**views.base(loaded.for_partner(""), pubs[0] if pubs else None, RenderContext(), offline=True),
+               "campaign": loaded.model.campaign, "organiser": loaded.model.campaign.organiser,
+               "sections": sections, "count": len(pubs)}
+    (out / "site.css").write_text(render_template(loaded, "site.css", **context), encoding="utf-8")
+    (out / "contrast.js").write_text(render_template(loaded, "contrast.js"), encoding="utf-8")
+    index = out / "index.html"
+    index.write_text(render_template(loaded, "preview_partners.html", **context), encoding="utf-8")
+    return index
+
+
+def _write_site(loaded: Loaded, pubs: list[Publication], makers: dict[str, str], out: Path) -> Path:
+    """One partnership's preview site: its calendar, pages and exact artifacts."""
+    out.mkdir(parents=True, exist_ok=True)
     ctx = RenderContext()
-    makers = {p.id: p.event_id for p in pubs if p.channel == "teams_event" and p.event_id}
     entries = [_write_artifacts(out, pub, render(loaded, pub, preview_context(pub, makers)))
                for pub in pubs]  # in time order; join links are marked placeholders
     by_date: dict[dt.date, list[dict[str, Any]]] = defaultdict(list)

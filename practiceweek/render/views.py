@@ -20,7 +20,7 @@ from ..dates import day_date, day_key, week_dates
 from ..links import NO_TAGS, Tagger, tagger
 from ..loader import Loaded
 from ..model import Day, Event, Image, Resource
-from ..planner import Publication
+from ..planner import Publication, publication_id
 from ..timestyle import clock, time_range, zone_label
 from . import colours
 
@@ -183,7 +183,7 @@ def event_view(loaded: Loaded, event: Event, ctx: RenderContext) -> dict[str, An
             "end": f"{event.end:%H:%M}", "start_label": clock(event.start),
             "time_label": time_range(event.start, event.end), "zone_label": zone_label(zone),
             "when": f"{time_range(event.start, event.end)} {zone_label(zone)}", "organiser": event.organiser,
-            "audience": event.audience,
+            "audience": event.audience, "host": event.host,
             "join_url": ctx.join_urls.get(event.id) or event.join_url}
 
 
@@ -240,10 +240,12 @@ def week_events(loaded: Loaded, ctx: RenderContext) -> list[dict[str, Any]]:
 
 def week_page(loaded: Loaded, pub: Publication | None, ctx: RenderContext) -> str | None:
     """The published week page (known once the day's web page went out), else None."""
-    key = f"{loaded.id}/{pub.day if pub else 'week'}/web_page/daily"
+    partner = pub.partner if pub else ""
+    key = publication_id(loaded.id, pub.day if pub else "week", "web_page", "daily", partner)
     if key in ctx.links:
         return ctx.links[key]
-    pages = [url for pid, url in ctx.links.items() if PAGE_MARK in pid]
+    pages = [url for pid, url in ctx.links.items()
+             if PAGE_MARK in pid and (not partner or pid.endswith(f"/{partner}"))]
     return pages[-1] if pages else None
 
 

@@ -1,8 +1,10 @@
 """``practiceweek demo`` of two seed weeks together on a real Prefect server: both weeks are rendered ahead
-in one batch before anything is due, and every publication goes out once."""
+in one batch before anything is due, and every publication goes out once. One of them is the joint
+Safeguarding Children Week 2023: each partner's publications go out under its own name, to its own list."""
 
 from __future__ import annotations
 
+import email
 import json
 import re
 import sqlite3
@@ -13,7 +15,9 @@ from pathlib import Path
 from tests.helpers import ROOT
 
 WEEKS = [ROOT / "campaigns" / "hscp-learning-from-reviews-2024.yaml",
-         ROOT / "campaigns" / "iowscp-domestic-abuse-2024.yaml"]
+         ROOT / "campaigns" / "safeguarding-children-week-2023.yaml"]  # the joint week (the IOW week alone:
+# test_demo_outcome.py)
+LISTS = {"hampshire": "hscp-practitioners@hants.gov.uk", "isle-of-wight": "iowscp-practitioners@iow.gov.uk"}
 
 
 def test_a_demo_of_two_weeks_renders_both_ahead_and_sends_each_publication_once(
@@ -33,8 +37,8 @@ def test_a_demo_of_two_weeks_renders_both_ahead_and_sends_each_publication_once(
         sent = db.execute("SELECT id, campaign, sending_at FROM publications WHERE state='sent'").fetchall()
         stored = db.execute("SELECT key, created_at FROM renderings").fetchall()
         zones = {cid: tz for cid, tz in db.execute("SELECT id, timezone FROM campaigns")}
-    assert {cid for _, cid, _ in sent} == {"hscp-lfr-2024", "iowscp-da-2024"}
-    assert zones == {"hscp-lfr-2024": "Europe/London", "iowscp-da-2024": "Europe/London"}
+    assert {cid for _, cid, _ in sent} == {"hscp-lfr-2024", "scw-2023"}
+    assert zones == {"hscp-lfr-2024": "Europe/London", "scw-2023": "Europe/London"}
     rendered_at = {key.split(":")[1]: at for key, at in stored}  # publication:<id>:<fingerprint>:<digest>
     first_send = min(at for _, _, at in sent)
     assert {pid for pid, _, _ in sent} <= set(rendered_at), "every publication is stored rendered"
@@ -43,3 +47,11 @@ def test_a_demo_of_two_weeks_renders_both_ahead_and_sends_each_publication_once(
     receipts = [json.loads(p.read_text())["publication_id"]
                 for p in Path(env["PRACTICEWEEK_OUTBOX"]).rglob("receipt.json")]
     assert sorted(receipts) == sorted(pid for pid, _, _ in sent)  # each sent one in the outbox, once
+    outbox = Path(env["PRACTICEWEEK_OUTBOX"]) / "scw-2023"
+    for partner, mailing_list in LISTS.items():  # the joint week: each partner's own folder, list and page
+        sent_for = sorted(pid for pid, cid, _ in sent if cid == "scw-2023" and pid.endswith(f"/{partner}"))
+        assert len(sent_for) == 31, sent_for
+        emails = sorted((outbox / partner).glob("*/email-daily/message.eml"))
+        assert len(emails) == 5, partner
+        assert {email.message_from_bytes(p.read_bytes())["To"] for p in emails} == {mailing_list}
+        assert len(list((outbox / partner).glob("*/web_page-daily/**/index.html"))) == 5, partner

@@ -154,3 +154,42 @@ def test_a_partnerships_teams_card_is_looked_for_in_its_own_tenant(
     found = conn.find(card)  # as after a timeout once Teams took it
     assert found is not None and found.remote_id == receipt.remote_id
     assert len(teams.cards) == 1 and not other.requests  # the default tenant was never asked
+
+
+def _joint_week(folder: Path) -> Path:
+    """The test week through Mastodon as one joint week of two partners, each on its own account."""
+    data = yaml.safe_load(week(folder, "mastodon").read_text())
+    audiences = {"practitioners": {"description": "Practitioners", "recipients": ["list@example.gov.uk"]}}
+    shared = {k: v for k, v in data["campaign"].items() if k not in ("audiences", "allowed_email_domains")}
+    data["campaign"] = {**shared, "id": "joint", "partners": {
+        key: {"organiser": {"name": f"{name} Safeguarding Children Partnership", "short_name": short,
+                            "email": "tscp@example.gov.uk"},
+              "audiences": audiences, "allowed_email_domains": ["example.gov.uk"],
+              "accounts": {"mastodon": f"{short.lower()}-mastodon"}}
+        for key, name, short in (("isle-of-wight", "Isle of Wight", "IOWSCP"),
+                                 ("portsmouth", "Portsmouth", "PSCP"))}}
+    path = folder / "joint.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def test_in_a_joint_week_one_partners_revoked_token_holds_only_its_posts(
+    process_env: dict[str, str], tmp_path: Path, fake_server: Any
+) -> None:
+    from connectors.credentials import MastodonCredentials
+    from flows import process
+
+    iow, pscp = fake_server("mastodon", token=IOW_TOKEN), fake_server("mastodon", token=PSCP_TOKEN)
+    for name, url, token in (("iowscp", iow.url, "a-revoked-token"), ("pscp", pscp.url, PSCP_TOKEN)):
+        MastodonCredentials(base_url=url, access_token=token).save(f"{name}-mastodon", overwrite=True)
+    led = process.ledger()
+    joint = Publishing.schedule(led, _joint_week(tmp_path))
+    mine = {key: [pid for pid in joint.ids if pid.endswith(f"/{key}")]
+            for key in ("isle-of-wight", "portsmouth")}
+    assert mine["isle-of-wight"] and len(mine["isle-of-wight"]) == len(mine["portsmouth"])
+    assert {joint.row(pid).route for pid in mine["portsmouth"]} == {("mastodon", "pscp-mastodon")}
+    outcomes = {key: [joint.publish(pid) for pid in ids] for key, ids in mine.items()}
+    assert outcomes["isle-of-wight"] == [Outcome.HELD] * len(mine["isle-of-wight"])
+    assert outcomes["portsmouth"] == [Outcome.SENT] * len(mine["portsmouth"])  # not held by the other's
+    assert set(led.stopped()) == {("mastodon", "iowscp-mastodon")}
+    assert len(pscp.statuses) == len(mine["portsmouth"]) and iow.statuses == []

@@ -178,6 +178,27 @@ CASES = [
     ("76_account_not_a_block_name.yaml", 18, "campaign.accounts.mastodon",
      "a Prefect block name has lower-case letters, digits and dashes only, got 'IoW_Mastodon'; "
      "did you mean 'iow-mastodon'?"),
+    # joint weeks: each partner its own people and accounts, every partner named exists
+    ("77_partner_recipient_outside_its_domains.yaml", 32,
+     "campaign.partners.south.audiences.practitioners.recipients[1]",
+     "list@example.gov.uk is outside SSCP's allowed email domains (other.gov.uk); each partner emails its "
+     "own people (move it to the partner it belongs to, or add its domain to "
+     "campaign.partners.south.allowed_email_domains if it is meant)"),
+    ("78_partners_share_an_account.yaml", 34, "campaign.partners.south.accounts.x",
+     "'nscp-x' is already north's x account; two partners posting through one account would post under "
+     "each other's name (save south's own x credentials in a Prefect block and write its name here)"),
+    ("79_override_names_unknown_partner.yaml", 53, "Tuesday (days[1]).themes[0].partners.sauth",
+     "no partner called 'sauth'; the partners are: north, south (did you mean 'south'?)"),
+    ("80_partner_only_announcement_inside_the_week.yaml", 53, "announcements[0].date",
+     "Wed 26 Jun 2024 is inside the week (Mon 24 Jun to Fri 28 Jun 2024); announcements (for south only) go "
+     "out before it starts (for a post of south's own during the week, add 'extra:' to a channel under "
+     "campaign.partners.south.channels)"),
+    ("81_event_host_in_a_single_week.yaml", 44, "events[0].host",
+     "'hampshire' names a partner, but this week has no partners (list the partnerships under "
+     "campaign.partners, or remove this)"),
+    ("82_joint_week_with_campaign_audiences.yaml", 12, "campaign.audiences",
+     "in a joint week each partner has its own audiences; this one would belong to no partner (move it under "
+     "campaign.partners.<partner>.audiences (partners: north, south))"),
     ("46_empty_file.yaml", 1, "", "got an empty file"),
     ("47_top_level_list.yaml", 1, "", "got a list"),
 ]

@@ -35,7 +35,8 @@ def test_seed_weeks_load_and_plan(path: Path) -> None:
     assert pubs and len({p.id for p in pubs}) == len(pubs), "ids are unique"
     for p in pubs:
         assert p.at.tzinfo is not None and p.at.utcoffset() is not None
-        assert p.id == f"{p.campaign}/{p.day}/{p.channel}/{p.slot}"
+        assert p.id == f"{p.campaign}/{p.day}/{p.channel}/{p.slot}" + (f"/{p.partner}" if p.partner else "")
+        assert bool(p.partner) == bool(loaded.partners)  # the joint SCW week: every id names its partner
     assert [p.at for p in pubs] == sorted(p.at for p in pubs)
 
 

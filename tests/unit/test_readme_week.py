@@ -37,3 +37,13 @@ def test_the_readmes_links_lead_to_pages_that_exist() -> None:
     assert len(links) > 10
     for link in links:
         assert (ROOT / link).exists(), link
+
+
+def test_the_readmes_joint_week_is_valid_and_each_partner_publishes_under_its_own_name() -> None:
+    blocks = re.findall(r"```yaml\n(.*?)```", README, re.S)
+    assert len(blocks) == 2
+    loaded = load_text(blocks[1], "campaigns/our-joint-week.yaml")
+    assert loaded.warnings == [] and loaded.partners == ["north", "south"]
+    ids = sorted(p.id for p in plan(loaded.model))
+    assert ids == ["joint-neglect-2025/mon/email/daily/north", "joint-neglect-2025/mon/email/daily/south",
+                   "joint-neglect-2025/mon/x/daily/north"]  # south switched X off
