@@ -18,7 +18,7 @@ from pathlib import Path
 
 from deploy.common import ROOT, alive, deploy_settings, free_port, wait_for
 from deploy.postgres import Postgres
-from flows.names import DEPLOYMENTS as NAMES
+from flows.runtime.names import DEPLOYMENTS as NAMES
 
 POOL = "practiceweek"
 PREFECT_FILE = ROOT / "deploy" / "prefect.yaml"
@@ -122,7 +122,7 @@ class Stack:
                 "PREFECT_LOGGING_LEVEL": "WARNING"}
 
     def standby_env(self) -> dict[str, str]:
-        """Each window run gets a standby run, in another worker's own work queue (flows/windows.py)."""
+        """Each window run gets a standby run, in another worker's own work queue (flows/plan/windows.py)."""
         env = {"PRACTICEWEEK_WINDOW_STANDBY": "true"}
         if self.workers:
             env["PRACTICEWEEK_WINDOW_QUEUES"] = ",".join(worker_queue(i) for i in range(1, self.workers + 1))
@@ -270,8 +270,8 @@ class Stack:
         """Keep PostgreSQL, Prefect's processes and the workers running (like systemd's Restart=always) and
         heal after crashes.
 
-        Healing (``flows.heal``) runs in its own thread every ``heal_every`` seconds, and at once after a
-        restart: it needs only the ledger to reconcile, skip and alert, so it carries on while the
+        Healing (``flows.serving.heal``) runs in its own thread every ``heal_every`` seconds, and at once
+        after a restart: it needs only the ledger to reconcile, skip and alert, so it carries on while the
         Prefect server restarts.
         """
         self.workers = workers
@@ -302,7 +302,7 @@ class Stack:
         healer.join(timeout=30)
 
     def _heal_loop(self, every: float, stop: threading.Event, wake: threading.Event) -> None:
-        from flows.heal import heal
+        from flows.serving.heal import heal
 
         while not stop.is_set():
             try:

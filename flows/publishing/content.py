@@ -1,10 +1,11 @@
 """What a publication sends: rendered ahead of its time where possible, from the plan the ledger holds.
 
-Scheduling stores every publication rendered in the context it will be sent in (``flows.prerender``); the
-task reads that back. What was not rendered ahead (a join link made since, a crash before the pre-render
-finished) a window run renders while nothing is due (``prepare``) into a cache of this process, or the
-task renders it then and logs what that cost. If the campaign file was edited since the publication was
-scheduled, the task re-plans the file itself (see ``content_for``).
+Scheduling stores every publication rendered in the context it will be sent in
+(``flows.planning.prerender``); the task reads that back. What was not rendered ahead (a join link made
+since, a crash before the pre-render finished) a window run renders while nothing is due (``prepare``) into
+a cache of this process, or the task renders it then and logs what that cost. If the campaign file was
+edited since the publication was scheduled, the task re-plans the file itself (``flows.plan.apply``, which
+imports nothing of approval or scheduling; see ``content_for``).
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ import time
 from ledger import TERMINAL, Row
 from practiceweek.artifacts import RenderContext, Rendered, rendered_from_bytes
 
-from . import campaigns, process
-from .logs import run_logger
+from ..plan.apply import replan_edited
+from ..runtime import campaigns, process
+from ..runtime.campaigns import rendering_keys
+from ..runtime.logs import run_logger
 from .outcomes import Outcome, fail, outcome_of
-from .prerender import rendering_keys
-from .schedule import replan_edited
 
 _prepared: dict[tuple[str, str], Rendered] = {}
 _in_store: set[tuple[str, str]] = set()  # found stored in the context it goes out in: nothing to render

@@ -32,12 +32,13 @@ from practiceweek.accounts import route_label
 from practiceweek.artifacts import Rendered
 from practiceweek.settings import settings
 
-from . import events, names, process, timing
-from .alerts import held_too_long
+from ..operators.alerts import held_too_long
+from ..operators.status import refresh_after_publication
+from ..plan import timing
+from ..runtime import events, names, process
+from ..runtime.logs import run_logger
 from .content import content_for
-from .logs import run_logger
 from .outcomes import Outcome, fail, missed, outcome_of, skip, stop_connector
-from .status import refresh_after_publication
 
 START_BY_S = 5.0  # a send begins at least this long before its window closes (its requests take seconds)
 

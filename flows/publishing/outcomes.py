@@ -9,9 +9,9 @@ from prefect.artifacts import create_markdown_artifact
 from ledger import Row
 from practiceweek.accounts import route_label
 
-from . import events, names, process
-from .alerts import send_due_alerts
-from .logs import run_logger
+from ..operators.alerts import send_due_alerts
+from ..runtime import events, names, process
+from ..runtime.logs import run_logger
 
 
 class Outcome(StrEnum):

@@ -6,11 +6,11 @@ from typing import Any
 
 from prefect.events.schemas.deployment_triggers import DeploymentEventTrigger
 
-from .alerts import INFRASTRUCTURE_EVENTS, LATE_EVENT, alert_operators
-from .engagement import SAFETY_NET_S, collect_engagement
-from .names import ROLES
-from .publish import publish_window
-from .schedule import schedule_campaign
+from ..operators.alerts import INFRASTRUCTURE_EVENTS, LATE_EVENT, alert_operators
+from ..operators.engagement import SAFETY_NET_S, collect_engagement
+from ..planning.schedule import schedule_campaign
+from ..publishing.publish import publish_window
+from ..runtime.names import ROLES
 
 
 def deployments() -> list[Any]:
