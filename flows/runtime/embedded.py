@@ -20,7 +20,7 @@ from pathlib import Path
 
 from .names import DEPLOYMENTS
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the folder holding flows/
 
 
 @dataclass(frozen=True)

@@ -62,3 +62,12 @@ def test_every_flows_module_belongs_to_a_role_the_layers_contract_names() -> Non
     named = {role.strip() for layer in layered["layers"] for role in layer.split("|")}
     assert loose == []
     assert packages == ROLES == named
+
+
+def test_code_that_finds_the_repository_from_its_own_file_finds_it() -> None:
+    """The served flows run from the folder holding flows/ (their entrypoints are relative to it), and the
+    render-ahead pool imports from it: both are found from their module's own path, one level deeper now."""
+    from flows.planning.prerender import CODE_ROOT
+    from flows.runtime.embedded import ROOT as SERVED_FROM
+
+    assert SERVED_FROM == ROOT.resolve() and CODE_ROOT == str(ROOT.resolve())
