@@ -214,6 +214,8 @@ def test_prefect_yaml_declares_the_served_deployments_by_role_and_their_triggers
     assert sorted(d["name"] for d in spec["deployments"]) == sorted(ROLES.values())
     served = {d.name: d for d in deployments()}
     assert set(served) == set(ROLES.values())
+    # served by module path too (a file path cannot load the role packages' relative imports)
+    assert {d.entrypoint for d in served.values()} == {entry.replace(":", ".") for entry in by_entry}
     for d in spec["deployments"]:
         declared = [(set(t["expect"]), set(t["parameters"])) for t in d.get("triggers", [])]
         assert declared == [(set(t.expect), set(t.parameters or {})) for t in served[d["name"]].triggers]
