@@ -27,6 +27,15 @@ class Outcome(StrEnum):
     UNKNOWN_PUBLICATION = "unknown-publication"  # not in the ledger
 
 
+class Ended(Exception):
+    """A step of the ``publish`` task ends the task here: ``outcome`` is how (the task returns it). Every
+    step ends the same way, so each returns only what the next step needs."""
+
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__(outcome.value)
+        self.outcome = outcome
+
+
 def outcome_of(state: str) -> Outcome:
     """The outcome a task reports for a publication the ledger already holds in ``state``."""
     try:

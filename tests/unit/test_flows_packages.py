@@ -5,6 +5,7 @@ one day reaches planning from a publishing step shows up here, not only as an im
 
 from __future__ import annotations
 
+import ast
 import tomllib
 from pathlib import Path
 
@@ -71,3 +72,16 @@ def test_code_that_finds_the_repository_from_its_own_file_finds_it() -> None:
     from flows.runtime.embedded import ROOT as SERVED_FROM
 
     assert SERVED_FROM == ROOT.resolve() and CODE_ROOT == str(ROOT.resolve())
+
+
+def test_the_publish_tasks_steps_end_one_way() -> None:
+    """A step returns what the next step needs and ends the task by raising ``Ended`` with the outcome:
+    none is annotated as returning ``X | Outcome`` for its caller to test with ``isinstance``."""
+    mixed = []
+    for path in (ROOT / "flows" / "publishing" / name for name in ("publish_one.py", "content.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef) and node.returns is not None:
+                returns = ast.unparse(node.returns).replace(" ", "").split("|")
+                if "Outcome" in returns and len(returns) > 1:
+                    mixed.append(f"{path.name}:{node.name} -> {ast.unparse(node.returns)}")
+    assert mixed == []
