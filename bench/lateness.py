@@ -9,7 +9,7 @@
 Lateness = when the ledger recorded the provider's receipt − when the publication was due. Publications go to
 the outbox through the real path: publish_window runs → publish tasks → render → connector → ledger.
 
-    .venv/bin/python bench/lateness.py [--case a|b|all|rendered] [--partnerships 150]
+    .venv/bin/python bench/lateness.py [--case a|b|all|rendered] [--partnerships 150] [--distinct]
     .venv/bin/python bench/lateness.py --case rendered --ledger postgresql --workers 2   # production set-up
 
 ``--ledger postgresql`` runs on the production set-up instead (``deploy/``: PostgreSQL for Prefect and for
@@ -99,8 +99,13 @@ def schedule_at(paths: list[Path], per_campaign: list[int], times: list[float]) 
     return ids
 
 
-def write_full_campaigns(folder: Path, prefix: str, count: int) -> list[Path]:
-    """``count`` partnerships' copies of the seed week with every channel as the seed configures it."""
+def write_full_campaigns(folder: Path, prefix: str, count: int, distinct: bool = False) -> list[Path]:
+    """``count`` partnerships' copies of the seed week with every channel as the seed configures it; with
+    ``distinct``, partnerships that differ as real ones do (``bench/fleet.py``)."""
+    if distinct:
+        from bench.fleet import write_fleet
+
+        return write_fleet(folder, prefix, count)
     folder.mkdir(parents=True, exist_ok=True)
     text = SEED.read_text()
     paths = []
@@ -165,10 +170,10 @@ def read_back_cost(ids: list[str]) -> dict[str, float]:
     return {kind: sum(v) / len(v) for kind, v in cost.items()}
 
 
-def case_rendered(state: Path, partnerships: int) -> None:
-    small = write_full_campaigns(state / "campaigns-r15", "bench-s", 15)
+def case_rendered(state: Path, partnerships: int, distinct: bool) -> None:
+    small = write_full_campaigns(state / "campaigns-r15", "bench-s", 15, distinct)
     _, small_figures = schedule_rendered(small, time.time() + 10_000)  # far ahead: only scheduling is timed
-    paths = write_full_campaigns(state / "campaigns-r", "bench-r", partnerships)
+    paths = write_full_campaigns(state / "campaigns-r", "bench-r", partnerships, distinct)
     planned, figures = schedule_rendered(paths, time.time() + 10_000)
     import dataclasses
 
@@ -251,7 +256,7 @@ def run_cases(args: argparse.Namespace, state: Path) -> None:
             state / "outbox",
         )
     if args.case == "rendered":
-        case_rendered(state, args.partnerships)
+        case_rendered(state, args.partnerships, args.distinct)
 
 
 def on_production(args: argparse.Namespace, state: Path) -> None:
@@ -290,6 +295,9 @@ def main() -> None:
     )
     parser.add_argument("--case", choices=("a", "b", "all", "rendered"), default="all")
     parser.add_argument("--partnerships", type=int, default=150, help="rendered case: how many")
+    parser.add_argument("--distinct", action="store_true",
+                        help="rendered case: partnerships that differ as real ones do (bench/fleet.py), "
+                             "not copies of one seed")
     parser.add_argument("--state", default=None, help="state folder (default: a new temporary one)")
     parser.add_argument("--ledger", choices=("sqlite", "postgresql"), default="sqlite",
                         help="postgresql: the production set-up (deploy/) instead of the embedded default")
@@ -298,6 +306,7 @@ def main() -> None:
     state = Path(args.state or tempfile.mkdtemp(prefix="practiceweek-bench-")).resolve()
     state.mkdir(parents=True, exist_ok=True)
     extra = f" --partnerships {args.partnerships}" if args.case == "rendered" else ""
+    extra += " --distinct" if args.distinct and args.case == "rendered" else ""
     if args.ledger == "postgresql":
         os.chmod(state, 0o711)  # PostgreSQL runs as its own OS user when started as root
         on_production(args, state)

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from . import campaign_commands, connector_commands, report_command, run_commands
+from . import calendar_command, campaign_commands, connector_commands, report_command, run_commands
 from .common import err
 
 app = typer.Typer(
@@ -19,6 +19,7 @@ for command in (
     campaign_commands.validate,
     campaign_commands.plan,
     campaign_commands.preview,
+    calendar_command.calendar,
     campaign_commands.schema,
     campaign_commands.settings,
     run_commands.run,

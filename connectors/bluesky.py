@@ -81,6 +81,15 @@ def facets(text: str, links: tuple[tuple[str, str], ...] = ()) -> list[models.Ap
     return out
 
 
+def self_labels(values: tuple[str, ...]) -> models.ComAtprotoLabelDefs.SelfLabels | None:
+    """A post's self-labels ("graphic-media"), or None when it has none."""
+    if not values:
+        return None
+    return models.ComAtprotoLabelDefs.SelfLabels(
+        values=[models.ComAtprotoLabelDefs.SelfLabel(val=v) for v in values]
+    )
+
+
 def _target(shown: str, targets: dict[str, str]) -> str:
     return targets.get(shown) or targets.get(shown.rstrip(".,;:!?'\"")) or shown
 
@@ -223,6 +232,7 @@ class BlueskyConnector(Connector):
             embed=embed,
             reply=reply,
             langs=["en"],
+            labels=self_labels(post.labels),
         )
         data = models.ComAtprotoRepoCreateRecord.Data(
             repo=did, collection=COLLECTION, rkey=rkey, record=record

@@ -163,6 +163,7 @@ class MastodonConnector(Connector):
                     p.text,
                     in_reply_to_id=parent,
                     media_ids=m,
+                    spoiler_text=p.warning,
                     idempotency_key=f"pw-{digest(item.id)}-{len(done)}",
                 ),
                 what,

@@ -7,7 +7,10 @@ import pwd
 import socket
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,6 +18,22 @@ if TYPE_CHECKING:
     from practiceweek.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Process:
+    """One long-running part of the stack, as the supervisor spawns it and a systemd unit runs it
+    (deploy/units.py): the one description both read, so the two cannot drift apart."""
+
+    name: str  # its log, pid file and unit: ``<dir>/logs/<name>.log``, ``practiceweek-<name>.service``
+    argv: list[str]
+    settings: dict[str, str]  # what the stack sets for it, secrets included; never the caller's environment
+    inherit: bool = True  # also the caller's environment (connector credentials): not for Redis or HAProxy
+    requires: tuple[str, ...] = ()  # parts it cannot start without
+    after: tuple[str, ...] = ()  # parts started before it when both start, which it does not need running
+    writes: tuple[Path, ...] = ()  # the folders it writes in; everything else is read-only to its unit
+    clears: tuple[Path, ...] = ()  # files a killed run leaves behind that would stop the next start
+    ready: str = ""  # a URL answering 200 once it serves: what a part started after it waits for
 
 
 def deploy_settings() -> Settings:
@@ -65,6 +84,15 @@ def wait_for(predicate: Callable[[], object], timeout: float, what: str) -> None
             return
         time.sleep(0.2)
     raise TimeoutError(f"{what} not ready after {timeout:.0f}s")
+
+
+def answers(url: str) -> bool:
+    """Whether ``url`` answers 200 within 2 s."""
+    try:
+        with urllib.request.urlopen(url, timeout=2) as resp:
+            return bool(resp.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
 
 
 def alive(pid: int) -> bool:

@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from deploy.common import free_port, wait_for
+from deploy.common import Process, answers, free_port, wait_for
 from deploy.stack import Stack, load_state
 
 REDIS_MODULES = {  # the "scale self-hosted Prefect" guide's settings, names checked against prefect 3.8.8
@@ -133,14 +133,6 @@ class Balancer:
         return [_binary("haproxy", "/usr/sbin/haproxy"), "-db", "-f", str(self.conf)]
 
 
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as resp:
-            return resp.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
-
-
 @dataclass
 class HAStack(Stack):
     """:class:`Stack` with N API servers, a services process and Redis behind HAProxy (``api_port``)."""
@@ -165,10 +157,10 @@ class HAStack(Stack):
     def balancer(self) -> Balancer:
         return Balancer(self.root / "haproxy", self.api_port, self.api_ports)
 
-    def server_env(self) -> dict[str, str]:
+    def server_settings(self) -> dict[str, str]:
         """Every Prefect server process's settings: the single server's, plus Redis and no migrations."""
         assert self.redis is not None
-        return {**super().server_env(), **REDIS_MODULES,
+        return {**super().server_settings(), **REDIS_MODULES,
                 "PREFECT_REDIS_MESSAGING_HOST": "127.0.0.1",
                 "PREFECT_REDIS_MESSAGING_PORT": str(self.redis.port),
                 "PREFECT_REDIS_MESSAGING_DB": "0", "PREFECT_REDIS_MESSAGING_PASSWORD": self.redis.password,
@@ -191,28 +183,57 @@ class HAStack(Stack):
         if done.returncode != 0:
             raise RuntimeError(f"prefect server database upgrade failed:\n{done.stdout}\n{done.stderr}")
 
+    def prefect_processes(self) -> list[Process]:
+        """Redis, the API servers, the services and the balancer, as :meth:`parts` starts them."""
+        apis = [self.api_process(i) for i in range(1, len(self.api_ports) + 1)]
+        return [self.redis_process(), *apis, self.services_process(), self.balancer_process()]
+
+    def redis_process(self) -> Process:
+        assert self.redis is not None
+        return Process("redis", self.redis.command(), {}, inherit=False, writes=(self.redis.root,))
+
+    def api_process(self, index: int) -> Process:
+        """API server ``index``, started after the one before (first starts race on block types)."""
+        port = self.api_ports[index - 1]
+        home = self.root / f"prefect-api-{index}"
+        env = {**self.server_settings(), "PREFECT_HOME": str(home), "PREFECT_SERVER_API_PORT": str(port)}
+        cmd = [sys.executable, "-m", "prefect", "server", "start", "--no-services", "--host", "127.0.0.1",
+               "--port", str(port)]
+        return Process(f"api-{index}", cmd, env, requires=(self.pg.name, "redis"),
+                       after=(f"api-{index - 1}",) if index > 1 else (), writes=(home,),
+                       ready=f"http://127.0.0.1:{port}/api/health")
+
+    def services_process(self) -> Process:
+        home = self.root / "prefect-services"
+        env = {**self.server_settings(), "PREFECT_HOME": str(home)}
+        return Process("services", [sys.executable, "-m", "prefect", "server", "services", "start"], env,
+                       requires=(self.pg.name, "redis"), writes=(home,), clears=(home / "services.pid",))
+
+    def balancer_process(self) -> Process:
+        apis = tuple(f"api-{i}" for i in range(1, len(self.api_ports) + 1))
+        return Process("haproxy", self.balancer.command(), {}, inherit=False, after=apis)
+
+    def prepare(self) -> None:
+        """The single server's preparation, Prefect's schema migrated, and Redis's and HAProxy's files."""
+        assert self.redis is not None
+        super().prepare()
+        self.redis.write_conf()
+        self.balancer.write_conf()
+
     def start_redis(self) -> None:
         assert self.redis is not None
         self.redis.write_conf()
-        self._spawn("redis", self.redis.command(), {"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
+        self.spawn(self.redis_process())
 
     def start_api(self, index: int) -> None:
-        port = self.api_ports[index - 1]
-        env = {**self.server_env(), "PREFECT_HOME": str(self.root / f"prefect-api-{index}"),
-               "PREFECT_SERVER_API_PORT": str(port)}
-        cmd = [sys.executable, "-m", "prefect", "server", "start", "--no-services", "--host", "127.0.0.1",
-               "--port", str(port)]
-        self._spawn(f"api-{index}", cmd, env)
+        self.spawn(self.api_process(index))
 
     def start_services(self) -> None:
-        home = self.root / "prefect-services"
-        (home / "services.pid").unlink(missing_ok=True)  # left by a kill -9; its process is gone
-        env = {**self.server_env(), "PREFECT_HOME": str(home)}
-        self._spawn("services", [sys.executable, "-m", "prefect", "server", "services", "start"], env)
+        self.spawn(self.services_process())  # without the services.pid a kill -9 left
 
     def start_balancer(self) -> None:
         self.balancer.write_conf()
-        self._spawn("haproxy", self.balancer.command(), {"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
+        self.spawn(self.balancer_process())
 
     def _started_or_gone(self, index: int) -> bool:
         """An API server being started answers, or its process has exited (no point waiting)."""
@@ -220,7 +241,7 @@ class HAStack(Stack):
 
     def api_healthy(self, index: int) -> bool:
         """Whether API server ``index`` answers its health check directly (not through the balancer)."""
-        return _answers(f"http://127.0.0.1:{self.api_ports[index - 1]}/api/health")
+        return answers(self.api_process(index).ready)
 
     def start_server(self, timeout: float = 180) -> None:
         """Start every part not running, in order, each API server once the one before answers (two first

@@ -10,7 +10,7 @@ import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from deploy.common import as_user, chown_tree, pg_bin
+from deploy.common import Process, as_user, chown_tree, pg_bin
 from deploy.common import os_user as _default_os_user
 
 
@@ -24,6 +24,11 @@ class Postgres:
     role: str = "prefect"
     database: str = "prefect"
     os_user: str | None = field(default_factory=_default_os_user)
+
+    @property
+    def name(self) -> str:
+        """The part's name: its folder's (``postgres``, ``ledger-postgres``)."""
+        return self.root.name
 
     @property
     def data(self) -> Path:
@@ -76,6 +81,12 @@ class Postgres:
                f"host  {self.database}  {self.role}  ::1/128       scram-sha-256\n")
         (self.data / "pg_hba.conf").write_text(hba)
         self._run(str(pg_bin() / "pg_ctl"), "-D", str(self.data), "reload")
+
+    def process(self) -> Process:
+        """The server in the foreground, as a systemd unit runs it (``pg_ctl start`` runs the same
+        ``postgres -D``, detached); port and addresses are in its ``postgresql.conf``."""
+        return Process(self.name, [str(pg_bin() / "postgres"), "-D", str(self.data)], {}, inherit=False,
+                       writes=(self.root,))
 
     def running(self) -> bool:
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=0.5):

@@ -5,6 +5,10 @@
     python deploy/production.py up --dir /var/lib/practiceweek --workers 2 [--repo URL]    # detached
     python deploy/production.py env --dir /var/lib/practiceweek                           # client settings
     python deploy/production.py down --dir /var/lib/practiceweek
+    python deploy/production.py units --ha --dir /var/lib/practiceweek --out /etc/systemd/system   # systemd
+
+``units`` writes a systemd unit per part (deploy/units.py) from the same descriptions the supervisor
+starts; those units run ``setup``, ``register`` and ``heal``, the supervisor's steps on their own.
 
 Everything here is standard library plus the ``prefect`` CLI in subprocesses, so the same
 code serves operators, ``tests/test_production.py`` and the benchmarks in ``bench/``.
@@ -26,21 +30,24 @@ Security:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import shutil
 import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as `python deploy/production.py`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from deploy.common import ROOT, deploy_settings, free_port, pg_bin
+from deploy.common import ROOT, answers, deploy_settings, free_port, pg_bin, wait_for
 from deploy.ha import HAStack
 from deploy.postgres import Postgres
 from deploy.stack import DEPLOYMENTS, POOL, Stack, load_state
+from deploy.units import Units
 
 __all__ = ["DEPLOYMENTS", "POOL", "HAStack", "Postgres", "Stack", "free_port", "load_state", "open_stack",
            "snapshot_repo"]
@@ -84,11 +91,22 @@ def snapshot_repo(source: Path, dest: Path) -> str:
     return f"file://{dest}"
 
 
-def main(argv: list[str] | None = None) -> int:
+ACTIONS = {
+    "run": "start, deploy and supervise in the foreground (Ctrl-C stops everything)",
+    "up": "start detached", "down": "stop", "env": "print a client's settings",
+    "units": "write systemd units, one per part, and practiceweek.target into --out",
+    "setup": "(systemd) initialise both databases, migrate, write Redis's and HAProxy's files",
+    "register": "(systemd) once the API answers: the pool, the workers' queues, the deployments",
+    "heal": "(systemd) the supervisor's heal loop on its own",
+    "ready": "(systemd) wait until --url answers 200 (at most 5 minutes)",
+}
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    """The command line: an action and the stack's options."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("action", choices=("run", "up", "down", "env"),
-                        help="run: start, deploy and supervise in the foreground (Ctrl-C stops everything); "
-                        "up: start detached; down: stop; env: print a client's settings")
+    parser.add_argument("action", choices=tuple(ACTIONS),
+                        help="; ".join(f"{name}: {what}" for name, what in ACTIONS.items()))
     env = deploy_settings()
     parser.add_argument("--dir", type=Path, default=env.deploy_dir)
     parser.add_argument("--workers", type=int, default=2)
@@ -100,8 +118,50 @@ def main(argv: list[str] | None = None) -> int:
                         help="Prefect's high-availability topology: API servers behind HAProxy, a services "
                         "process, Redis (default: one `prefect server start`, for small partnerships)")
     parser.add_argument("--api-servers", type=int, default=2, help="API servers behind HAProxy (with --ha)")
-    args = parser.parse_args(argv)
+    parser.add_argument("--out", type=Path, help="units: where to write them (default: <dir>/systemd)")
+    parser.add_argument("--user", default="practiceweek", help="units: the user the services run as")
+    parser.add_argument("--group", default="practiceweek", help="units: their group")
+    parser.add_argument("--url", help="ready: the health check to wait for")
+    return parser.parse_args(argv)
+
+
+def until_stopped(work: Callable[[threading.Event], object]) -> None:
+    """Run ``work(stop)`` until SIGTERM or Ctrl-C sets ``stop``."""
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with contextlib.suppress(KeyboardInterrupt):
+        work(stop)
+
+
+def write_units(stack: Stack, args: argparse.Namespace) -> int:
+    """``units``: the workers' repository as ``run`` would give it, then every unit into ``--out``."""
+    stack.extra_env = {"PRACTICEWEEK_REPO": args.repo or snapshot_repo(ROOT, stack.root / "repo"),
+                       "PRACTICEWEEK_BRANCH": args.branch}
+    out = (args.out or stack.root / "systemd").resolve()
+    written = Units(stack, args.user, args.group, deploy=not args.no_deploy).write(out)
+    print(f"wrote {len(written)} units into {out}; secrets stay in {stack.root / 'secrets.env'}")
+    return 0
+
+
+def systemd_step(stack: Stack, args: argparse.Namespace) -> int:
+    """What a unit runs besides the parts themselves: ``setup``, ``register`` or ``heal``."""
+    if args.action == "setup":
+        stack.prepare()
+    elif args.action == "register":
+        stack.extra_env = {"PRACTICEWEEK_REPO": args.repo, "PRACTICEWEEK_BRANCH": args.branch}
+        stack.register(deploy=not args.no_deploy)
+    else:
+        until_stopped(lambda stop: stack.heal_forever(deploy_settings().heal_every_s, stop))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    if args.action == "ready":  # an API server's ExecStartPost: no stack needed
+        wait_for(lambda: answers(args.url), 300, args.url)
+        return 0
     stack = open_stack(args.dir.resolve(), True if args.ha else None, args.api_servers)
+    stack.workers = args.workers  # window runs get standbys on the workers' own queues
     if args.action == "down":
         stack.down()
         print(f"stopped the stack in {stack.root}")
@@ -110,10 +170,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"export PREFECT_API_URL={stack.api_url}")
         print(f"export PREFECT_API_AUTH_STRING='{stack.auth_string}'")
         print(f"export PRACTICEWEEK_LEDGER_URL='{stack.ledger.url()}'")
-        stack.workers = args.workers  # window runs it schedules get standbys on the workers' own queues
         for key, value in stack.standby_env().items():
             print(f"export {key}={value}")
         return 0
+    if args.action == "units":
+        return write_units(stack, args)
+    if args.action in ("setup", "register", "heal"):
+        return systemd_step(stack, args)
     repo = args.repo or snapshot_repo(ROOT, stack.root / "repo")
     stack.extra_env = {"PRACTICEWEEK_REPO": repo, "PRACTICEWEEK_BRANCH": args.branch}
     stack.up(args.workers)
@@ -126,12 +189,8 @@ def main(argv: list[str] | None = None) -> int:
                      indent=2), flush=True)
     if args.action == "up":  # detached: `down` stops the processes through their pid files
         return 0
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        stack.supervise(args.workers, stop=stop)
-    except KeyboardInterrupt:
-        pass
+        until_stopped(lambda stop: stack.supervise(args.workers, stop=stop))
     finally:
         stack.down()
     return 0

@@ -10,17 +10,16 @@ import signal
 import subprocess
 import sys
 import threading
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from deploy.common import ROOT, alive, deploy_settings, free_port, wait_for
+from deploy.common import ROOT, Process, alive, answers, deploy_settings, free_port, wait_for
 from deploy.postgres import Postgres
 from flows.runtime.names import DEPLOYMENTS as NAMES
 
 POOL = "practiceweek"
+PRODUCTION = ROOT / "deploy" / "production.py"
 PREFECT_FILE = ROOT / "deploy" / "prefect.yaml"
 DEPLOYMENTS = tuple(NAMES.values())  # named by role: schedule-campaign/schedule-campaign, ...
 # How soon Prefect notices that no worker polls the pool: a worker is offline after 3 missed heartbeats,
@@ -62,10 +61,17 @@ def load_state(root: Path, defaults: dict[str, str] | None = None) -> dict[str, 
     missing.update({k: make() for k, make in fresh.items() if k not in values and k not in missing})
     if missing or not state.exists():
         values.update(missing)
-        fd = os.open(state, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write("".join(f"{k}={v}\n" for k, v in values.items()))
+        write_state(root, values)
     return values
+
+
+def write_state(root: Path, values: dict[str, str]) -> None:
+    """Write ``root/secrets.env`` (mode 0600, also when it existed with another mode)."""
+    state = root / "secrets.env"
+    fd = os.open(state, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write("".join(f"{k}={v}\n" for k, v in values.items()))
 
 
 def _clusters(root: Path, values: dict[str, str]) -> tuple[Postgres, Postgres]:
@@ -112,7 +118,12 @@ class Stack:
         return path
 
     def server_env(self) -> dict[str, str]:
-        return {**_clean_env(), "PREFECT_HOME": str(self.root / "prefect-server"),
+        """A Prefect server's whole environment: the caller's, without Prefect settings, plus the stack's."""
+        return {**_clean_env(), **self.server_settings()}
+
+    def server_settings(self) -> dict[str, str]:
+        """What the stack sets for every Prefect server process (database URL and auth string included)."""
+        return {"PREFECT_HOME": str(self.root / "prefect-server"),
                 "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
                 "PREFECT_API_DATABASE_CONNECTION_URL": self.pg.url("postgresql+asyncpg"),
                 "PREFECT_SERVER_API_AUTH_STRING": self.auth_string,
@@ -130,7 +141,11 @@ class Stack:
 
     def client_env(self, home: str = "prefect-client") -> dict[str, str]:
         """Environment of a worker or any other client: API URL and auth string, no database URL."""
-        return {**_clean_env(), **self.standby_env(), **self.extra_env, "PREFECT_HOME": str(self.root / home),
+        return {**_clean_env(), **self.client_settings(home)}
+
+    def client_settings(self, home: str = "prefect-client") -> dict[str, str]:
+        """What the stack sets for a worker or any other client (the caller's environment left out)."""
+        return {**self.standby_env(), **self.extra_env, "PREFECT_HOME": str(self.root / home),
                 "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_API_URL": self.api_url,
                 "PREFECT_API_AUTH_STRING": self.auth_string, "PRACTICEWEEK_LEDGER_URL": self.ledger.url()}
 
@@ -143,6 +158,13 @@ class Stack:
         self.procs[name] = proc
         (self.root / f"{name}.pid").write_text(str(proc.pid))
         return proc
+
+    def spawn(self, process: Process) -> subprocess.Popen[bytes]:
+        """Start ``process`` as a child: its settings over the caller's environment (or over PATH alone)."""
+        base = _clean_env() if process.inherit else {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+        for stale in process.clears:
+            stale.unlink(missing_ok=True)
+        return self._spawn(process.name, process.argv, {**base, **process.settings})
 
     def running(self, name: str) -> bool:
         """Whether process ``name`` runs: started here, or by another process (through its pid file, which
@@ -157,11 +179,8 @@ class Stack:
             return False
 
     def healthy(self) -> bool:
-        try:
-            with urllib.request.urlopen(f"{self.api_url}/health", timeout=2) as resp:
-                return resp.status == 200
-        except (urllib.error.URLError, OSError):
-            return False
+        """Whether the API answers its health check (through the balancer, with HA)."""
+        return answers(f"{self.api_url}/health")
 
     def start_postgres(self) -> None:
         for cluster in (self.pg, self.ledger):
@@ -173,10 +192,15 @@ class Stack:
 
         Ledger(self.ledger.url()).close()
 
-    def start_server(self, timeout: float = 120) -> None:
+    def server_process(self) -> Process:
+        """The single Prefect server (API, UI and services in one process)."""
         cmd = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
                "--port", str(self.api_port)]
-        proc = self._spawn("server", cmd, self.server_env())
+        return Process("server", cmd, self.server_settings(), requires=(self.pg.name,),
+                       writes=(self.root / "prefect-server",), ready=f"{self.api_url}/health")
+
+    def start_server(self, timeout: float = 120) -> None:
+        proc = self.spawn(self.server_process())
         wait_for(lambda: proc.poll() is not None or self.healthy(), timeout, "Prefect server")
         if proc.poll() is not None:  # killed (or failed) while starting
             raise TimeoutError(f"Prefect server exited while starting; see {self.logs / 'server.log'}")
@@ -198,15 +222,42 @@ class Stack:
             if done.returncode != 0 and "already exists" not in done.stdout + done.stderr:
                 raise RuntimeError(f"could not create queue {worker_queue(i)}: {done.stdout}{done.stderr}")
 
-    def start_worker(self, index: int, pool: str = POOL, limit: int | None = None) -> subprocess.Popen[bytes]:
+    def worker_process(self, index: int, pool: str = POOL, limit: int | None = None) -> Process:
+        """Worker ``index``: the pool's default queue and its own (see :func:`worker_queue`)."""
         cmd = [sys.executable, "-m", "prefect", "worker", "start", "--pool", pool, "--type", "process",
                "--name", f"worker-{index}", "--work-queue", "default", "--work-queue", worker_queue(index)]
         if limit:
             cmd += ["--limit", str(limit)]
         env = {"PREFECT_WORKER_QUERY_SECONDS": "2", "PREFECT_WORKER_PREFETCH_SECONDS": "20",
                "PREFECT_WORKER_HEARTBEAT_SECONDS": str(self.worker_heartbeat_s),
-               **self.client_env(f"prefect-worker-{index}")}
-        return self._spawn(f"worker-{index}", cmd, env)
+               **self.client_settings(f"prefect-worker-{index}")}
+        return Process(f"worker-{index}", cmd, env, after=self._client_after(), writes=(self.root,))
+
+    def start_worker(self, index: int, pool: str = POOL, limit: int | None = None) -> subprocess.Popen[bytes]:
+        return self.spawn(self.worker_process(index, pool, limit))
+
+    def heal_process(self) -> Process:
+        """The heal loop in a process of its own (``production.py heal``): the supervisor runs it in a
+        thread of its own process instead (:meth:`supervise`)."""
+        cmd = [sys.executable, str(PRODUCTION), "heal", "--dir", str(self.root),
+               "--workers", str(self.workers)]
+        return Process("heal", cmd, self.client_settings("prefect-heal"), after=self._client_after(),
+                       writes=(self.root,))
+
+    def _client_after(self) -> tuple[str, ...]:
+        """What a client starts after: the ledger and Prefect's processes. Not required: a client carries
+        on through their restarts (a window run retries the ledger, Prefect's client retries the API)."""
+        return (self.ledger.name, *(name for name, _ in self.parts()))
+
+    def processes(self) -> list[Process]:
+        """Every long-running part in start order: both PostgreSQL clusters, Prefect's processes, the
+        workers and the heal loop (what ``production.py units`` writes a systemd unit for)."""
+        return [self.pg.process(), self.ledger.process(), *self.prefect_processes(),
+                *(self.worker_process(i) for i in range(1, self.workers + 1)), self.heal_process()]
+
+    def prefect_processes(self) -> list[Process]:
+        """Prefect's own processes, as :meth:`parts` starts them."""
+        return [self.server_process()]
 
     def deploy(self, prefect_file: Path = PREFECT_FILE, names: tuple[str, ...] = DEPLOYMENTS) -> None:
         """Register the deployments of ``prefect_file`` (its pull steps deliver the code to workers).
@@ -263,6 +314,29 @@ class Stack:
         self.create_pool()
         for i in range(1, workers + 1):
             self.start_worker(i)
+
+    def prepare(self) -> None:
+        """What must exist before any part starts on its own (``production.py setup``, a systemd oneshot):
+        both clusters initialised with their role, the ledger's tables. A cluster that was not running is
+        stopped again, for its unit to start."""
+        stopped = [cluster for cluster in (self.pg, self.ledger) if not cluster.running()]
+        self.start_postgres()
+        for cluster in stopped:
+            cluster.stop()
+
+    def register(self, deploy: bool = True, timeout: float = 600) -> None:
+        """Once the API answers (``production.py register``): the pool, each worker's queue and, if
+        ``deploy``, the deployments."""
+        wait_for(self.healthy, timeout, "the Prefect API")
+        self.create_pool()
+        if deploy:
+            self.deploy()
+
+    def heal_forever(self, every: float, stop: threading.Event) -> None:
+        """The supervisor's heal loop on its own (``production.py heal``), until ``stop`` is set."""
+        os.environ.update({k: v for k, v in self.client_env().items()
+                           if k.startswith(("PREFECT_", "PRACTICEWEEK_"))})
+        self._heal_loop(every, stop, threading.Event())
 
     def supervise(
         self, workers: int, heal_every: float | None = None, stop: threading.Event | None = None

@@ -16,7 +16,7 @@ from .engagement import EngagementMixin, ReadingRow
 from .pacers import PacersMixin
 from .plans import PlansMixin
 from .publications import DEFAULT_LEASE_S, PublicationsMixin, worker_id
-from .records import Alert, CampaignRow, Decision, Diff, DueRef, Planned, Row, Stopped, Window
+from .records import Alert, CampaignRow, Decision, Diff, DueRef, Fence, Planned, Row, Stopped, Window
 from .renderings import RenderingsMixin
 from .states import OPEN, TERMINAL, State, Verdict
 from .stops import StopsMixin
@@ -31,6 +31,7 @@ __all__ = [
     "Decision",
     "Diff",
     "DueRef",
+    "Fence",
     "Ledger",
     "Planned",
     "ReadingRow",

@@ -38,7 +38,7 @@ _SCHEMA = [
         remote_id TEXT, url TEXT, join_url TEXT, error TEXT, revision INTEGER NOT NULL DEFAULT 0,
         created_at DOUBLE PRECISION NOT NULL, updated_at DOUBLE PRECISION NOT NULL,
         sending_at DOUBLE PRECISION, sent_at DOUBLE PRECISION, snapshot TEXT,
-        account TEXT NOT NULL DEFAULT '')""",
+        account TEXT NOT NULL DEFAULT '', fence_start DOUBLE PRECISION, fence_lane INTEGER, fence INTEGER)""",
     """CREATE INDEX IF NOT EXISTS publications_due ON publications (state, scheduled_at)""",
     """CREATE INDEX IF NOT EXISTS publications_campaign ON publications (campaign)""",
     # one row per window run: a crowded window has several lanes, each its own run (and process)
@@ -46,7 +46,7 @@ _SCHEMA = [
         start DOUBLE PRECISION NOT NULL, lane INTEGER NOT NULL DEFAULT 0, gen INTEGER NOT NULL,
         state TEXT NOT NULL, heartbeat DOUBLE PRECISION, flow_run_id TEXT,
         updated_at DOUBLE PRECISION NOT NULL, owner TEXT, queue TEXT, standby_gen INTEGER NOT NULL DEFAULT 0,
-        standby_at DOUBLE PRECISION, PRIMARY KEY (start, lane))""",
+        standby_at DOUBLE PRECISION, fence INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (start, lane))""",
     # operators' alerts: written in the same transaction as the failure they report, sent by whoever sweeps
     """CREATE TABLE IF NOT EXISTS alerts (
         key TEXT PRIMARY KEY, kind TEXT NOT NULL, subject TEXT NOT NULL, publication TEXT, connector TEXT,
@@ -80,7 +80,9 @@ _SCHEMA = [
 
 _WINDOWS = next(i for i, sql in enumerate(_SCHEMA) if "TABLE IF NOT EXISTS windows" in sql)
 _WINDOW_OWNERSHIP = (("owner", "TEXT"), ("queue", "TEXT"), ("standby_gen", "INTEGER NOT NULL DEFAULT 0"),
-                     ("standby_at", "DOUBLE PRECISION"))  # added after lanes: older ledgers gain them
+                     ("standby_at", "DOUBLE PRECISION"),  # added after lanes: older ledgers gain them
+                     ("fence", "INTEGER NOT NULL DEFAULT 0"))  # the fencing token (ledger/fences.py)
+_CLAIM_FENCE = (("fence_start", "DOUBLE PRECISION"), ("fence_lane", "INTEGER"), ("fence", "INTEGER"))
 _STOPPED = next(i for i, sql in enumerate(_SCHEMA) if "TABLE IF NOT EXISTS stopped_connectors" in sql)
 
 
@@ -200,8 +202,12 @@ class Database:
         keep working: they publish through the deployment's default account, '')."""
         if "timezone" not in self._columns(cur, "campaigns"):  # read from the file until re-scheduled
             cur.execute("ALTER TABLE campaigns ADD COLUMN timezone TEXT")
-        if "account" not in self._columns(cur, "publications"):
+        publications = self._columns(cur, "publications")
+        if "account" not in publications:
             cur.execute("ALTER TABLE publications ADD COLUMN account TEXT NOT NULL DEFAULT ''")
+        for column, kind in _CLAIM_FENCE:  # the window fence a claim was made under (ledger/fences.py)
+            if column not in publications:
+                cur.execute(f"ALTER TABLE publications ADD COLUMN {column} {kind}")
         if "account" not in self._columns(cur, "stopped_connectors"):  # keyed by connector alone: rebuild
             cur.execute(_SCHEMA[_STOPPED].replace("stopped_connectors", "stopped_connectors_new", 1))
             cur.execute(

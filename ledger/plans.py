@@ -24,7 +24,9 @@ class PlansMixin(Database):
 
         def rows(self, cid: str | None = None) -> list[Row]: ...
 
-        def _cas(self, pid: str, from_states: tuple[str, ...], to: str, **fields: Any) -> bool: ...
+        def _cas(
+            self, pid: str, from_states: tuple[str, ...], to: str, claimant: str | None = None, **fields: Any
+        ) -> bool: ...
 
     def apply(self, cid: str, planned: list[Planned], now: float | None = None) -> Diff:
         """Make the ledger hold ``planned`` for campaign ``cid``; return the difference. Atomic."""

@@ -16,7 +16,8 @@ from practiceweek.accounts import route_label
 
 from .alerts import AlertsMixin
 from .database import columns_sql
-from .records import PUBLICATION_COLUMNS, DueRef, Row
+from .fences import FencesMixin
+from .records import PUBLICATION_COLUMNS, DueRef, Fence, Row
 from .states import State, sql_list
 
 DEFAULT_LEASE_S = 120.0
@@ -28,7 +29,7 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
 
 
-class PublicationsMixin(AlertsMixin):  # it records the alert of what it changes
+class PublicationsMixin(AlertsMixin, FencesMixin):  # it records the alert of what it changes
     # --- reading ----------------------------------------------------------------------------------------
     def snapshot(self, pid: str) -> str | None:
         rows = self._read("SELECT snapshot FROM publications WHERE id=?", (pid,))
@@ -103,14 +104,19 @@ class PublicationsMixin(AlertsMixin):  # it records the alert of what it changes
         return out
 
     # --- transitions (compare-and-set) ------------------------------------------------------------------
-    def _cas(self, pid: str, from_states: tuple[str, ...], to: str, **fields: Any) -> bool:
+    def _cas(
+        self, pid: str, from_states: tuple[str, ...], to: str, claimant: str | None = None, **fields: Any
+    ) -> bool:
+        """Move ``pid`` from one of ``from_states`` to ``to``; with ``claimant``, only while it holds the
+        claim (a run fenced out must not undo its successor's claim)."""
         now = time.time()
         sets = ["state=?", "updated_at=?"] + [f"{k}=?" for k in fields]
         marks = ", ".join("?" * len(from_states))
+        mine = "" if claimant is None else " AND owner=?"
         return (
             self._write(
-                f"UPDATE publications SET {', '.join(sets)} WHERE id=? AND state IN ({marks})",
-                (to, now, *fields.values(), pid, *from_states),
+                f"UPDATE publications SET {', '.join(sets)} WHERE id=? AND state IN ({marks}){mine}",
+                (to, now, *fields.values(), pid, *from_states) + (() if claimant is None else (claimant,)),
             )
             == 1
         )
@@ -122,18 +128,24 @@ class PublicationsMixin(AlertsMixin):  # it records the alert of what it changes
         lease_s: float = DEFAULT_LEASE_S,
         from_states: tuple[str, ...] = (State.PENDING,),
         revision: int | None = None,
+        fence: Fence | None = None,
     ) -> bool:
         """Take the publication for sending. Exactly one caller wins. With ``revision``, only if no re-plan
-        changed it since it was read (the caller rendered that version)."""
+        changed it since it was read (the caller rendered that version); with ``fence`` (a window run's
+        token), only while no takeover advanced it, and the claim carries it (``ledger/fences.py``)."""
         now = time.time()
         marks = ", ".join("?" * len(from_states))
         same_plan = "" if revision is None else " AND revision=?"
+        fenced, guard = self._fence_guard(fence) if fence is not None else ("", ())
         return (
             self._write(
                 f"UPDATE publications SET state='{State.SENDING.value}', attempts=attempts+1, owner=?, "
-                f"lease_until=?, sending_at=?, updated_at=? WHERE id=? AND state IN ({marks}){same_plan}",
-                (owner or worker_id(), now + lease_s, now, now, pid, *from_states)
-                + (() if revision is None else (revision,)),
+                "lease_until=?, sending_at=?, updated_at=?, fence_start=?, fence_lane=?, fence=? "
+                f"WHERE id=? AND state IN ({marks}){same_plan}{fenced}",
+                (owner or worker_id(), now + lease_s, now, now, *(fence or (None, None, None)), pid)
+                + from_states
+                + (() if revision is None else (revision,))
+                + guard,
             )
             == 1
         )
@@ -162,12 +174,14 @@ class PublicationsMixin(AlertsMixin):  # it records the alert of what it changes
         """Give up on a publication; its alert to the operators is recorded in the same transaction."""
         return self._end(pid, (State.SENDING, State.PENDING, State.UNKNOWN), State.FAILED, error)
 
-    def mark_unknown(self, pid: str, error: str = "") -> bool:
-        return self._cas(pid, (State.SENDING,), State.UNKNOWN, error=error[:2000], lease_until=None)
+    def mark_unknown(self, pid: str, error: str = "", claimant: str | None = None) -> bool:
+        """sending → unknown (reconciled before it is sent again); with ``claimant``, only its own claim."""
+        return self._cas(pid, (State.SENDING,), State.UNKNOWN, claimant, error=error[:2000], lease_until=None)
 
-    def release(self, pid: str, error: str = "") -> bool:
-        """Give a publication back (a retryable failure): sending → pending."""
-        return self._cas(pid, (State.SENDING,), State.PENDING, error=error[:2000], lease_until=None)
+    def release(self, pid: str, error: str = "", claimant: str | None = None) -> bool:
+        """Give a publication back (a retryable failure): sending → pending; with ``claimant``, only its
+        own claim."""
+        return self._cas(pid, (State.SENDING,), State.PENDING, claimant, error=error[:2000], lease_until=None)
 
     def mark_skipped(self, pid: str, reason: str) -> bool:
         """Skip a publication that missed its window; its alert is recorded in the same transaction."""
@@ -194,10 +208,11 @@ class PublicationsMixin(AlertsMixin):  # it records the alert of what it changes
         return True
 
     def recover(self, now: float | None = None, everything: bool = False) -> list[str]:
-        """'sending' rows whose worker died (lease over, or ``everything``) become 'unknown'."""
+        """'sending' rows whose worker died (lease over, or ``everything``), or whose claim a takeover
+        voided (``void_fenced``: at once, whatever the lease), become 'unknown'."""
         now = time.time() if now is None else now
+        out = self.void_fenced()
         rows = self._read("SELECT id, lease_until FROM publications WHERE state=?", (State.SENDING,))
-        out = []
         for pid, lease in rows:
             if (everything or lease is None or lease < now) and self._cas(
                 pid, (State.SENDING,), State.UNKNOWN, error="worker stopped while sending; reconciling"

@@ -113,6 +113,16 @@ class Window:
     queue: str | None  # the work queue of the owner's run (its standby is started on another)
     standby_gen: int
     standby_at: float | None  # the standby's last beat (or, until it beats, how long it may take to start)
+    fence: int = 0  # the fencing token: advanced by every change of owner (ledger/fences.py)
+
+
+class Fence(NamedTuple):
+    """The token a window run claims and sends under: its window lane, and the lane's ``fence`` when the
+    run took it. A takeover advances the lane's fence, so the old run's token is refused from then on."""
+
+    start: float
+    lane: int
+    token: int
 
 
 @dataclass(frozen=True)

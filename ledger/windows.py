@@ -62,9 +62,9 @@ class WindowsMixin(Database):
             )
             if alive:
                 return None
-            cur.execute(  # the lost owner (if only slow) finds it no longer owns the window, and stops
+            cur.execute(  # the lost owner (if only slow) finds it no longer owns the window, and is fenced
                 self._q(
-                    "UPDATE windows SET gen=?, state='scheduled', owner=NULL, updated_at=? "
+                    "UPDATE windows SET gen=?, state='scheduled', owner=NULL, fence=fence+1, updated_at=? "
                     "WHERE start=? AND lane=?"
                 ),
                 (gen + 1, now, start, lane),
@@ -109,26 +109,28 @@ class WindowsMixin(Database):
         """Compare-and-set: make ``owner`` the run that publishes window ``start``'s lane. It wins when it
         owns it already, when the owner's beat is older than ``stale_s`` (dead, or too slow to trust), or,
         with ``unowned``, when nobody has taken the window yet. Of racing callers exactly one wins; a
-        finished window ('done') is never taken."""
+        finished window ('done') is never taken. A change of owner advances the window's fencing token
+        (``ledger/fences.py``): from then on the old owner's claims and sends are refused."""
         now = time.time()
         free = " OR owner IS NULL" if unowned else ""
         with self._tx() as cur:
             self._new_window(cur, start, lane, now)
             cur.execute(
                 self._q(
-                    "UPDATE windows SET owner=?, state='running', heartbeat=?, "
+                    "UPDATE windows SET fence=CASE WHEN owner=? THEN fence ELSE fence+1 END, "
+                    "owner=?, state='running', heartbeat=?, "
                     "flow_run_id=COALESCE(?, flow_run_id), queue=?, updated_at=? "
                     "WHERE start=? AND lane=? AND state <> 'done' "
                     f"AND (owner=?{free} OR (owner IS NOT NULL AND COALESCE(heartbeat, 0) < ?))"
                 ),
-                (owner, now, flow_run_id, queue, now, start, lane, owner, now - stale_s),
+                (owner, owner, now, flow_run_id, queue, now, start, lane, owner, now - stale_s),
             )
             return int(cur.rowcount) == 1
 
     def window_held(self, start: float, lane: int = 0) -> Window | None:
         """Who holds window ``start``'s lane, and how it stands (None: no run was ever made for it)."""
         rows = self._read(
-            "SELECT start, lane, gen, state, owner, heartbeat, queue, standby_gen, standby_at "
+            "SELECT start, lane, gen, state, owner, heartbeat, queue, standby_gen, standby_at, fence "
             "FROM windows WHERE start=? AND lane=?",
             (start, lane),
         )

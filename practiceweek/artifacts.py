@@ -31,6 +31,8 @@ class Post:
     text: str
     image: Attachment | None = None
     links: tuple[tuple[str, str], ...] = ()  # Bluesky: (address as shown in text, address the link opens)
+    warning: str | None = None  # Mastodon: the content warning (spoiler_text) shown before the post
+    labels: tuple[str, ...] = ()  # Bluesky: self-labels ("graphic-media")
 
 
 @dataclass(frozen=True)
@@ -126,8 +128,8 @@ def rendered_to_bytes(r: Rendered) -> bytes:
         "recipients": list(r.recipients),
         "sender": r.sender,
         "attachments": [_attachment_json(a) for a in r.attachments],
-        "posts": [{"text": p.text, "image": p.image and _attachment_json(p.image), "links": p.links}
-                  for p in r.posts],
+        "posts": [{"text": p.text, "image": p.image and _attachment_json(p.image), "links": p.links,
+                   "warning": p.warning, "labels": list(p.labels)} for p in r.posts],
         "event": r.event,
         "ics": _b64(r.ics),
         "card": r.card,
@@ -148,7 +150,8 @@ def rendered_from_bytes(data: bytes) -> Rendered:
         sender=d["sender"],
         attachments=tuple(_attachment(a) for a in d["attachments"]),
         posts=tuple(Post(p["text"], p["image"] and _attachment(p["image"]),
-                         tuple(tuple(pair) for pair in p.get("links") or ())) for p in d["posts"]),
+                         tuple(tuple(pair) for pair in p.get("links") or ()), p.get("warning"),
+                         tuple(p.get("labels") or ())) for p in d["posts"]),
         event=d["event"],
         ics=_unb64(d["ics"]),
         card=d["card"],

@@ -291,19 +291,21 @@ def _social(cf: CampaignFile, source: Source, out: list[Problem]) -> None:
 
 
 def _bank_holidays(cf: CampaignFile, source: Source, dates: list[dt.date | None], out: list[Problem]) -> None:
-    real = [d for d in dates if d is not None]
-    if not real:
-        return
+    """Warn about a day of the week, an announcement or a follow-up on an England and Wales bank holiday."""
+    found: list[tuple[tuple[str | int, ...], dt.date]] = [
+        (("days", i, "date" if cf.days[i].date is not None else "weekday"), date)
+        for i, date in enumerate(dates) if date is not None]
+    for kind in ("announcements", "follow_ups"):
+        found += [((kind, i, "date"), n.date) for i, n in enumerate(getattr(cf, kind))]
     calendar: dict[dt.date, str] = {}
-    for year in {d.year for d in real}:
+    for year in {date.year for _, date in found}:
         calendar.update(bank_holidays(year))
-    for i, date in enumerate(dates):
-        if date is not None and date in calendar:
-            field = "date" if cf.days[i].date is not None else "weekday"
+    for path, date in found:
+        if date in calendar:
             out.append(
                 source.problem(
-                    ("days", i, field),
-                    f"{date:%A %d %B %Y} is a bank holiday in England "
+                    path,
+                    f"{date:%A %d %B %Y} is a bank holiday in England and Wales "
                     f"({calendar.get(date)}); few practitioners will be at work",
                     severity="warning",
                 )

@@ -10,7 +10,7 @@ import datetime as dt
 import difflib
 import re
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -203,4 +203,24 @@ class Resource(Strict):
         None,
         description="One sentence on what it offers.",
         examples=["Tools to apply learning from reviews in everyday practice."],
+    )
+
+
+BLUESKY_SELF_LABELS = ("graphic-media", "nudity", "sexual", "porn", "!no-unauthenticated")
+
+
+class ContentWarning(Strict):
+    """A content warning on social posts about a sensitive topic (abuse, exploitation, self-harm)."""
+
+    text: Text = Field(
+        description="What Mastodon shows in place of the post until the reader opens it (the post's content "
+        "warning, its spoiler_text). A few words naming the topic.",
+        examples=["Domestic abuse"],
+    )
+    bluesky: list[Literal[BLUESKY_SELF_LABELS]] = Field(  # type: ignore[valid-type]
+        default_factory=list,
+        description="Bluesky self-labels, where one applies: graphic-media (images of injury), nudity, "
+        "sexual, porn, or !no-unauthenticated (hidden from people not logged in). Bluesky has no label for "
+        "a topic, so most weeks leave this out; X has no content warnings.",
+        examples=[["graphic-media"]],
     )

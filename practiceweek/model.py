@@ -19,6 +19,7 @@ from .fields import (
     CHANNELS,
     SOCIAL_NETWORKS,
     WEEKDAYS,
+    ContentWarning,
     Date,
     Email,
     HttpUrl,
@@ -176,6 +177,12 @@ class Campaign(Strict):
         description="Hashtags added to social posts (without #).",
         examples=[["SafeguardingPracticeWeek"]],
     )
+    content_warning: ContentWarning | None = Field(
+        None,
+        description="A content warning on every Mastodon post (and Bluesky self-labels, if given) of the "
+        "week; a day, an extra post or a notice may give its own.",
+        examples=[{"text": "Domestic abuse"}],
+    )
     approval: Literal["none", "required"] = Field(
         "none",
         description="'required': nothing goes out until someone approves the week in the Prefect UI.",
@@ -273,6 +280,12 @@ class Day(Strict):
         None,
         description="Hand-written social post text.",
         examples=[{"text": "Today: information exchange. #SafeguardingPracticeWeek"}],
+    )
+    content_warning: ContentWarning | None = Field(
+        None,
+        description="A content warning on this day's Mastodon posts (and Bluesky self-labels, if given), "
+        "instead of the campaign's.",
+        examples=[{"text": "Self-harm", "bluesky": ["graphic-media"]}],
     )
     channels: Channels | None = Field(
         None,

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from .fields import Date, Image, LocalTime, Resource, Slug, Strict, Text
+from .fields import ContentWarning, Date, Image, LocalTime, Resource, Slug, Strict, Text
 
 EXTRA_CHANNELS = ("email", "teams_channel", "x", "bluesky", "mastodon")  # may go out more than once a day
 NOTICE_CHANNELS = ("poster", "email", "teams_channel", "web_page", "x", "bluesky", "mastodon")
@@ -63,6 +63,12 @@ class ExtraSlot(Strict):
         None,
         description="true: lead with the day's 'If you do one thing' line and leave the rest out.",
         examples=[True],
+    )
+    content_warning: ContentWarning | None = Field(
+        None,
+        description="A content warning on this post only (Mastodon; Bluesky self-labels), instead of the "
+        "day's or the campaign's. Social networks only.",
+        examples=[{"text": "Child sexual exploitation"}],
     )
 
 
@@ -117,6 +123,12 @@ class Notice(Strict):
     audience: Slug | None = Field(
         None, description="Email: who receives it; the email channel's audience when left out.",
         examples=["practitioners"],
+    )
+    content_warning: ContentWarning | None = Field(
+        None,
+        description="A content warning on this notice's Mastodon posts (and Bluesky self-labels, if given), "
+        "instead of the campaign's.",
+        examples=[{"text": "Domestic abuse"}],
     )
     round_up: bool = Field(
         False,

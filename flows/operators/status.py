@@ -8,6 +8,7 @@ per campaign and process). Its description is the summary an operator reads firs
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import statistics
 import threading
@@ -124,8 +125,11 @@ def refresh_after_publication(cid: str) -> None:
     global _flusher
     with _refresh_lock:
         _dirty.add(cid)
-        if _flusher is None or not _flusher.is_alive():
-            _flusher = threading.Thread(target=_flush_forever, name="status-tables", daemon=True)
+        if _flusher is None or not _flusher.is_alive():  # in this run's context: the versions it writes
+            # are attached to the run (a plain thread starts with no Prefect context: attached to none)
+            context = contextvars.copy_context()
+            _flusher = threading.Thread(target=context.run, args=(_flush_forever,), name="status-tables",
+                                        daemon=True)
             _flusher.start()
 
 

@@ -24,6 +24,7 @@ class Outcome(StrEnum):
     HELD = "held"  # its connector (account) is stopped: it waits for `practiceweek connectors resume`
     MOVED = "moved"  # re-planned to later: a later window run publishes it
     TAKEN = "taken"  # another worker has it (sending, or being reconciled)
+    FENCED = "fenced"  # its window run was taken over (it had stopped beating): its new owner publishes it
     UNKNOWN_PUBLICATION = "unknown-publication"  # not in the ledger
 
 

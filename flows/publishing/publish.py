@@ -8,9 +8,11 @@ publication or a missed run heals at the next run.
 With standbys on (``PRACTICEWEEK_WINDOW_STANDBY``, the production set-up) a window lane has two runs. The
 ledger's windows row says which one publishes (its ``owner``): the first to take it, by compare-and-set. The
 other stands by, publishing nothing, and takes the window over as soon as the owner's beat is stale
-(``TAKEOVER_AFTER_S``: its process died): it reconciles what the dead run left 'sending' (``orphans``) and
-publishes the rest, each publication still claimed once. An owner whose beat finds another owner (it was
-only slow) stops submitting and ends; a standby that was not needed ends "stood by; the primary finished".
+(``TAKEOVER_AFTER_S``: its process died, or its host froze): the takeover advances the window's fencing
+token, so the old run's claims are void at once and reconciled (``orphans``), and should it wake, its
+claims and sends are refused (``flows/runtime/fencing.py``); the standby publishes the rest, each publication
+claimed once. An owner whose beat finds another owner (it was only slow) stops submitting and ends; a
+standby that was not needed ends "stood by; the primary finished".
 
 The run outlives a restart of the ledger's database: a step that could not reach it is tried again
 every second (for up to ``LEDGER_OUTAGE_S``), and a publication whose task ended without a record
@@ -31,7 +33,7 @@ from prefect.context import get_run_context
 from prefect.states import Completed, State
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from ledger import DueRef, Ledger, Row, unavailable, worker_id
+from ledger import DueRef, Fence, Ledger, Row, unavailable, worker_id
 from practiceweek.settings import Settings, settings
 
 from ..operators import orphans
@@ -159,6 +161,7 @@ class WindowRun:
     standby: bool = False  # started as the window's spare: takes it only once its owner stops beating
     queue: str | None = None  # the work queue it came from (recorded with the window's owner)
     owner: str = ""  # who this run is in the windows row (its flow run id); made in __post_init__
+    fence: Fence | None = None  # the window's token when this run took it: its tasks claim and send under it
 
     def __post_init__(self) -> None:
         self.owner = self.owner or self.flow_run_id or f"run-{uuid.uuid4().hex}"
@@ -185,7 +188,9 @@ class WindowRun:
                 return False
             unowned = not self.standby or time.time() >= self.window_start
             if self.led.window_take(self.window_start, self.owner, lane=self.lane, stale_s=TAKEOVER_AFTER_S,
-                                    unowned=unowned, flow_run_id=self.flow_run_id, queue=self.queue):
+                                    unowned=unowned, flow_run_id=self.flow_run_id, queue=self.queue) and (
+                self._fenced_in()
+            ):
                 before = held.owner if held is not None else None
                 if before != self.owner and (before or self.standby):  # from a dead run, or as a spare
                     self._took_over(before or "")
@@ -200,6 +205,11 @@ class WindowRun:
                 self.led.standby_beat(self.window_start, self.lane)
                 self.last_beat = time.time()
             time.sleep(STANDBY_POLL_S)
+
+    def _fenced_in(self) -> bool:
+        """Read the token this run took the window with (False: another run took it in between)."""
+        self.fence = self.led.window_fence(self.window_start, self.owner, self.lane)
+        return self.fence is not None
 
     def _took_over(self, dead: str) -> None:
         """Say so in the log (``start`` shows the dead run Crashed, and the run's name says so too)."""
@@ -284,7 +294,7 @@ class WindowRun:
         for r in dependencies_first(due):  # a task waiting on another must not hold a thread it needs
             if r.scheduled_at <= time.time() + self.ahead_s:
                 label = names.task_name(r, campaigns.zone_of(r.campaign))
-                self.submitted[r.id] = publish.submit(r.id, record=self.record, label=label)
+                self.submitted[r.id] = publish.submit(r.id, record=self.record, label=label, fence=self.fence)
                 self.campaigns_seen.add(r.campaign)
             else:
                 due_at = r.scheduled_at - self.ahead_s

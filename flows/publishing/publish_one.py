@@ -30,7 +30,7 @@ from connectors.base import (
     RetryableError,
     refused_credentials,
 )
-from ledger import TERMINAL, Row
+from ledger import TERMINAL, Fence, Row, worker_id
 from practiceweek.accounts import route_label
 from practiceweek.artifacts import Rendered
 from practiceweek.settings import settings
@@ -38,7 +38,7 @@ from practiceweek.settings import settings
 from ..operators.alerts import held_too_long
 from ..operators.status import refresh_after_publication
 from ..plan import timing
-from ..runtime import events, names, process
+from ..runtime import events, fencing, names, process
 from ..runtime.logs import run_logger
 from .content import content_for
 from .outcomes import Ended, Outcome, fail, missed, outcome_of, skip, stop_connector
@@ -69,17 +69,18 @@ def _retry_on_io(task: Any, task_run: Any, state: Any) -> bool:
     persist_result=False,
     log_prints=True,
 )
-def publish(publication_id: str, record: bool = True, label: str = "") -> Outcome:
-    """Render and publish one publication, exactly once. Returns how it ended."""
+def publish(publication_id: str, record: bool = True, label: str = "", fence: Fence | None = None) -> Outcome:
+    """Render and publish one publication, exactly once (a window run's task: under its ``fence``).
+    Returns how it ended."""
     try:
-        return _publish(publication_id, record)
+        return _publish(publication_id, record, fence)
     except Ended as ended:
         return ended.outcome
     finally:
         _task_ended(publication_id).set()  # what links to it looks again now
 
 
-def _publish(publication_id: str, record: bool) -> Outcome:
+def _publish(publication_id: str, record: bool, fence: Fence | None = None) -> Outcome:
     row = process.ledger().get(publication_id)
     if row is None:
         return Outcome.UNKNOWN_PUBLICATION
@@ -88,7 +89,7 @@ def _publish(publication_id: str, record: bool) -> Outcome:
     conn = _connector_for(row)
     if row.state == "unknown":
         reconcile(row, conn, rendered)
-    attempt(row, conn, rendered)
+    attempt(row, conn, rendered, fence)
     if record:  # a crowded window records a summary and rewrites the plan tables once, at its end
         if len(rendered.posts) > 1:
             _record_thread(row, rendered)
@@ -229,21 +230,29 @@ def reconcile(row: Row, conn: Connector, rendered: Rendered) -> None:
 
 
 # --- 4. attempt and record ------------------------------------------------------------------------------
-def attempt(row: Row, conn: Connector, rendered: Rendered) -> Receipt:
-    """Claim the publication (exactly one worker wins) and send it once; never begin a send so close to
-    the end of its window (``START_BY_S``) that its requests would land after it."""
+def attempt(row: Row, conn: Connector, rendered: Rendered, fence: Fence | None = None) -> Receipt:
+    """Claim the publication (exactly one worker wins; a window run's task only while its ``fence`` is
+    current) and send it once, the fence checked again right before each request
+    (``flows/runtime/fencing.py``); never begin a send so close to the end of its window (``START_BY_S``)
+    that its requests would land after it."""
     led = process.ledger()
     if row.state == "pending" and time.time() > row.deadline - START_BY_S:
         why = missed(row, time.time()) + f"; too close to its end to begin ({START_BY_S:g} s)"
         raise Ended(skip(row, why))
     from_states = ("unknown",) if row.state == "unknown" else ("pending",)
-    if not led.claim(row.id, from_states=from_states, revision=row.revision):
+    if not led.claim(row.id, from_states=from_states, revision=row.revision, fence=fence):
         now_row = led.get(row.id)
+        if fence is not None and not led.fence_current(fence):
+            _fenced(row, "its claim was refused")
         if now_row is not None and now_row.state in ("pending", "unknown"):
             raise TryAgain(f"{row.id} was re-planned while it was being prepared")
         raise Ended(outcome_of((now_row or row).state))
     try:
-        receipt = conn.publish(rendered)
+        with fencing.holding(row.id, fence):
+            fencing.check(led)
+            receipt = conn.publish(rendered)
+    except fencing.Fenced:
+        _fenced(row, "nothing was sent")
     except Exception as exc:  # noqa: BLE001 - every failure is classified and recorded, then re-raised
         _after_failure(row, row.attempts + 1, exc)
     led.mark_sent(row.id, receipt.remote_id, receipt.url, receipt.extra.get("join_url"))
@@ -258,11 +267,20 @@ def attempt(row: Row, conn: Connector, rendered: Rendered) -> Receipt:
     return receipt
 
 
+def _fenced(row: Row, what: str) -> NoReturn:
+    """This run's window was taken over while it held ``row``: its new owner reconciles and publishes it."""
+    run_logger().warning(
+        "%s: this run's window was taken over; %s (its new owner publishes it)", row.id, what
+    )
+    raise Ended(Outcome.FENCED)
+
+
 def _after_failure(row: Row, attempt_no: int, exc: Exception) -> NoReturn:
-    """Record a failed attempt by what it means: retry later, reconcile first, stop, or give up."""
-    led = process.ledger()
+    """Record a failed attempt by what it means: retry later, reconcile first, stop, or give up (each
+    change only while this thread's claim stands: a fenced-out run never undoes its successor's)."""
+    led, mine = process.ledger(), worker_id()
     if isinstance(exc, RetryableError):
-        led.release(row.id, str(exc))
+        led.release(row.id, str(exc), claimant=mine)
         wait = exc.retry_after if exc.retry_after is not None else min(2 ** (attempt_no - 1), 30)
         if attempt_no >= settings().max_attempts or time.time() + wait > row.deadline:
             fail(row, f"gave up after {attempt_no} attempt(s): {exc}")
@@ -271,17 +289,17 @@ def _after_failure(row: Row, attempt_no: int, exc: Exception) -> NoReturn:
         timing.wait_before_retry(wait)
         raise TryAgain(str(exc)) from None
     if isinstance(exc, OutcomeUnknownError):
-        led.mark_unknown(row.id, str(exc))
+        led.mark_unknown(row.id, str(exc), claimant=mine)
         if attempt_no >= settings().max_attempts:
             fail(row, f"outcome unknown after {attempt_no} attempt(s): {exc}")
             raise exc
         timing.wait_before_retry(min(2 ** (attempt_no - 1), 15))
         raise TryAgain(str(exc)) from None
     if isinstance(exc, PermanentError) and refused_credentials(exc):
-        led.release(row.id, str(exc))  # not sent: it may still go out once the connector is fixed
+        led.release(row.id, str(exc), claimant=mine)  # not sent: it may go out once the connector is fixed
         raise Ended(stop_connector(row, exc)) from None
     if not isinstance(exc, PermanentError):
-        led.mark_unknown(row.id, f"{type(exc).__name__}: {exc}")  # not classified: reconcile before retrying
+        led.mark_unknown(row.id, f"{type(exc).__name__}: {exc}", claimant=mine)  # reconcile before retrying
         fail(row, f"{type(exc).__name__}: {exc}")
         raise exc
     fail(row, str(exc))

@@ -24,6 +24,8 @@ from connectors.pacing import margin, use_shared_pacing
 from ledger import Ledger
 from practiceweek.settings import settings
 
+from .fencing import check as fence_check
+
 _log_lock = threading.Lock()
 
 
@@ -37,7 +39,8 @@ class LedgerPacer:
         self.window = per + margin(per)
 
     def acquire(self) -> float:
-        """Block until this caller's slot; return how long it waited."""
+        """Block until this caller's slot; return how long it waited. A caller sending under a window's
+        fence is refused (``fencing.Fenced``) if its window was taken over while it waited."""
         asked = time.time()
         led = self.ledger_of()
         slot = led.reserve_slot(self.key, self.limit, self.window)
@@ -50,6 +53,7 @@ class LedgerPacer:
                 break
             slot, held = at, True  # one too many in the window after all: a later slot
         _record(self.key, asked, slot, held=held)
+        fence_check(led)  # the request leaves right after this: is its claim still this run's?
         return max(0.0, time.time() - asked) if held else 0.0
 
 

@@ -38,11 +38,12 @@ def render_email(loaded: Loaded, pub: Publication, ctx: RenderContext) -> Render
         html = render_template(loaded, "reminder.mjml", **context)
         text = render_template(loaded, "reminder.txt", **context)
     else:
-        day = views.day_for(loaded, pub, tag=context["tag"])
         events = views.events_on(loaded, pub.date, ctx)
+        day = views.leave_to_events(views.day_for(loaded, pub, tag=context["tag"]), events)
         invites = not meeting_invites(loaded)
+        others = [e for e in views.week_events(loaded, ctx) if e["date"] != pub.date]  # today's: above
         context.update(day=day, events=events, event=None, reminder=False,
-                       week_events=views.week_events(loaded, ctx), invitation_attached=invites)
+                       week_events=others, invitation_attached=invites)
         subject = _subject(loaded, context)
         context["subject"] = subject
         html = render_template(loaded, "email.mjml", **context)

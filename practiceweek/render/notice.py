@@ -22,7 +22,7 @@ from . import ics, views
 from .env import render_template
 from .mail import build_eml, meeting_invites, mjml_to_html
 from .poster import Poster, poster_for
-from .social import thread
+from .social import flags, thread
 from .social_card import notice_card
 
 
@@ -51,7 +51,8 @@ def render_notice(loaded: Loaded, pub: Publication, ctx: RenderContext) -> Rende
         return _email(loaded, pub, ctx, notice, context)
     if pub.channel == "teams_channel":
         card = json.loads(render_template(loaded, "notice_card.json", **context))
-        return Rendered(publication=pub, subject=notice.title, text=notice.text or notice.title, card=card)
+        text = views.for_reading(notice.text) or notice.title
+        return Rendered(publication=pub, subject=notice.title, text=text, card=card)
     return _social(loaded, pub, ctx, notice, context)
 
 
@@ -60,6 +61,7 @@ def _context(loaded: Loaded, pub: Publication, ctx: RenderContext, notice: Notic
     days = sorted(cf.days, key=lambda d: day_date(cf, d))  # type: ignore[arg-type,return-value]
     events = [views.event_view(loaded, e, ctx) for e in cf.events if e.id in notice.events]
     return {**views.base(loaded, pub, ctx), "notice": notice, "kind": pub.content.get("kind"),
+            "notice_text": views.for_reading(notice.text),
             "date_label": views.long_date(notice.date), "events": events,
             "days": [views.day_view(loaded, d) for d in days] if notice.round_up else [],
             "resources": [views.resource(r, with_qr=False) for r in notice.resources],
@@ -111,6 +113,7 @@ def _social(loaded: Loaded, pub: Publication, ctx: RenderContext, notice: Notice
     else:  # a social card, sized for feeds (never the A4 poster)
         image = notice_card(loaded, pub, notice.title, notice.text)
     parts = thread(network, text)
-    posts = tuple(Post(part, image if i == 0 else None) for i, part in enumerate(parts))
+    warning, labels = flags(network, notice.content_warning, loaded.model.campaign.content_warning)
+    posts = tuple(Post(part, image if i == 0 else None, (), warning, labels) for i, part in enumerate(parts))
     return Rendered(publication=pub, subject=parts[0][:80], text=text, posts=posts,
                     attachments=(image,) if image else ())

@@ -155,10 +155,8 @@ def _norm(text: str | None) -> str:
 
 def _centre(day: dict[str, Any], events: list[dict[str, Any]]) -> dict[str, Any]:
     """Themes and summary without what the title or an event block already says."""
-    def names_event(text: str | None) -> bool:  # its title or start time ("1:30pm", "1.30pm", "13:30")
-        return any(_norm(e["title"]) in _norm(text) for e in events) or any(
-            re.search(rf"\b{re.escape(t)}\b", _norm(text)) for e in events
-            for t in (_norm(e["start_label"]), _norm(e["start"])))
+    def names_event(text: str | None) -> bool:  # its title or start time ("1:30pm", "13:30")
+        return views.restates_event(text, events)
 
     themes = []
     for t in day["themes"]:  # headings decided in views.arrange; a heading only over something

@@ -11,12 +11,14 @@ import json
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from .. import textlimits
 from ..artifacts import RenderContext, Rendered, preview_context
-from ..dates import day_key, outside_key, week_dates
+from ..dates import day_date, day_key, outside_key, week_dates
 from ..loader import Loaded
 from ..planner import Publication, plan
+from ..timestyle import time_range
 from . import views
 from .env import CHANNEL_NAMES, render_template
 from .publication import render
@@ -68,7 +70,21 @@ def _calendar_day(loaded: Loaded, date: dt.date, week: list[dt.date],
         view = {"title": "Before the week" if date < week[0] else "After the week", "themes": []}
         nav = f"{date:%a} {date.day} {date:%b}"
     return {"key": key, "date": date, "date_label": views.long_date(date), "weekday": f"{date:%A}", **view,
-            "nav": nav, "entries": entries, "page": f"{key}.html"}
+            "nav": nav, "entries": entries, "page": f"{key}.html", "sessions": sessions_on(loaded, date)}
+
+
+def sessions_on(loaded: Loaded, date: dt.date) -> list[dict[str, Any]]:
+    """The Teams sessions that happen on ``date`` (not the day their meeting is created), in time order,
+    each with its times on that date's clock: "1:30pm to 3pm GMT" (BST in summer)."""
+    zone = ZoneInfo(loaded.model.campaign.timezone)
+    out = []
+    for event in sorted(loaded.model.events, key=lambda e: (e.start, e.id)):
+        if day_date(loaded.model, event) != date:
+            continue
+        start = dt.datetime.combine(date, event.start, tzinfo=zone)
+        out.append({"id": event.id, "title": event.title, "kind": event.kind.capitalize(),
+                    "when": f"{time_range(event.start, event.end)} {start:%Z}"})
+    return out
 
 
 def _without(context: dict[str, Any], *keys: str) -> dict[str, Any]:
@@ -89,8 +105,8 @@ def _write_artifacts(out: Path, pub: Publication, r: Rendered) -> dict[str, Any]
     stem = f"files/{pub.day}/{pub.channel}-{pub.slot}"
     entry: dict[str, Any] = {"id": pub.id, "day": pub.day, "channel": pub.channel, "slot": pub.slot,
                              "channel_label": CHANNEL_NAMES[pub.channel], "title": pub.title,
-                             "time": f"{pub.at:%H:%M}",  # listed under the date it goes out
-                             "when": f"{pub.at:%a %d %b %H:%M}",
+                             "time": f"{pub.at:%H:%M} {pub.at:%Z}",  # under the date it goes out, GMT/BST
+                             "when": f"{pub.at:%a %d %b %H:%M %Z}",
                              "connector": pub.connector, "anchor": f"{pub.channel}-{pub.slot}",
                              "subject": r.subject, "links": []}
     links = entry["links"]

@@ -7,6 +7,7 @@ from typing import Any
 
 from .. import textlimits
 from ..artifacts import Attachment, Post, RenderContext, Rendered
+from ..fields import ContentWarning
 from ..imagesize import dimensions
 from ..links import NO_TAGS, Tagger, tagger
 from ..loader import Loaded
@@ -39,10 +40,27 @@ def render_social(loaded: Loaded, pub: Publication, ctx: RenderContext) -> Rende
     image = _image(loaded, pub, ctx)
     parts = thread(network, text)
     facets = network == "bluesky"
-    posts = tuple(Post(part, image if i == 0 else None, tag_text(part, tag)[1] if facets else ())
-                  for i, part in enumerate(parts))
+    warning, labels = flags(network, pub.content.get("focus", {}).get("content_warning"),
+                            day_model.content_warning, loaded.model.campaign.content_warning)
+    posts = tuple(Post(part, image if i == 0 else None, tag_text(part, tag)[1] if facets else (),
+                       warning, labels) for i, part in enumerate(parts))
     return Rendered(publication=pub, subject=parts[0][:80], text=text, posts=posts,
                     attachments=(image,) if image else ())
+
+
+def flags(network: str,
+          *warnings: ContentWarning | dict[str, Any] | None) -> tuple[str | None, tuple[str, ...]]:
+    """The first content warning given (a post's, else its day's or notice's, else the campaign's) as the
+    network carries it: Mastodon's ``spoiler_text``, Bluesky's self-labels; X has neither."""
+    found = next((w for w in warnings if w), None)
+    if found is None:
+        return None, ()
+    cw = found if isinstance(found, ContentWarning) else ContentWarning.model_validate(found)
+    if network == "mastodon":
+        return cw.text, ()
+    if network == "bluesky":
+        return None, tuple(cw.bluesky)
+    return None, ()
 
 
 def links_in(text: str) -> list[tuple[int, str]]:
@@ -197,6 +215,10 @@ def post_json(network: str, post: Post, index: int, total: int) -> dict[str, Any
     out: dict[str, Any] = {"network": network, "index": index, "of": total, "text": post.text,
                            "length": textlimits.length(network, post.text),
                            "limit": textlimits.LIMITS[network]}
+    if post.warning:
+        out["content_warning"] = post.warning
+    if post.labels:
+        out["self_labels"] = list(post.labels)
     if post.image is not None:
         out["image"] = {"filename": post.image.filename, "content_type": post.image.content_type,
                         "alt": post.image.alt}

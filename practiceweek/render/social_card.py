@@ -1,7 +1,8 @@
 """A social card per post, sized for feeds: a 1200 × 675 PNG typeset with Typst, with alt text.
 
 It shows the day's title, its key message (the "If you do one thing" line, else the first key
-message) and any event's time, in the partnership's colours, with its logo.
+message) and every event's time (each one's title too when there are two), in the partnership's colours,
+with its logo.
 """
 
 from __future__ import annotations
@@ -52,10 +53,21 @@ def card_data(loaded: Loaded, pub: Publication,
     messages = [t["key_messages"][0] for t in day["themes"] if t["key_messages"]]
     message = (f"If you do one thing: {day['one_things'][0]}" if day["one_things"]
                else messages[0] if messages else None)
-    event = (f"{events[0]['kind'].capitalize()}: {events[0]['time_label']} on Microsoft Teams"
-             if events else None)
+    event = sessions_line(events)
     return _card(loaded, date_label=day["date_label"], title=f"{day['weekday']}: {day['title']}",
                  heading=day["title"], message=message, event=event)
+
+
+def sessions_line(events: list[dict[str, Any]]) -> str | None:
+    """Every session of the day in one line, in time order: "Webinar: 1:30pm to 3pm on Microsoft Teams",
+    or with two "Webinar: Title A, 10am to 11am; Meeting: Title B, 2pm to 3pm, on Microsoft Teams"."""
+    if not events:
+        return None
+    ordered = sorted(events, key=lambda e: e["start"])
+    if len(ordered) == 1:
+        return f"{ordered[0]['kind'].capitalize()}: {ordered[0]['time_label']} on Microsoft Teams"
+    parts = [f"{e['kind'].capitalize()}: {e['title']}, {e['time_label']}" for e in ordered]
+    return "; ".join(parts) + ", on Microsoft Teams"
 
 
 def _card(loaded: Loaded, *, date_label: str, title: str, heading: str, message: str | None,

@@ -46,8 +46,8 @@ def render_event(loaded: Loaded, pub: Publication, ctx: RenderContext) -> Render
 
 def render_card(loaded: Loaded, pub: Publication, ctx: RenderContext) -> Rendered:
     context = views.base(loaded, pub, ctx)
-    day = views.day_for(loaded, pub, tag=context["tag"])
     events = views.events_on(loaded, pub.date, ctx)
+    day = views.leave_to_events(views.day_for(loaded, pub, tag=context["tag"]), events)
     context.update(day=day, events=events)
     context["actions"] = card_actions(day, events, context["link"])
     raw = render_template(loaded, "card.json", **context)

@@ -187,6 +187,33 @@ def event_view(loaded: Loaded, event: Event, ctx: RenderContext) -> dict[str, An
             "join_url": ctx.join_urls.get(event.id) or event.join_url}
 
 
+def restates_event(text: str | None, events: list[dict[str, Any]]) -> bool:
+    """Whether ``text`` only restates an event: it names one's title or start time ("1:30pm", "13:30")."""
+    said = _norm(text or "")
+    return bool(said) and (any(_norm(e["title"]) in said for e in events) or any(
+        re.search(rf"\b{re.escape(t)}\b", said) for e in events for t in (_norm(e["start_label"]),
+                                                                            _norm(e["start"]))))
+
+
+def leave_to_events(day: dict[str, Any], events: list[dict[str, Any]]) -> dict[str, Any]:
+    """``day`` without the summaries that restate one of its events: the event's own block gives its title
+    and time once (a day's own words for an extra slot stay)."""
+    if not events:
+        return day
+    themes = [{**t, "summary": None if restates_event(t["summary"], events) else t["summary"]}
+              for t in day["themes"]]
+    summary = day["summary"] if day.get("focus") or not restates_event(day["summary"], events) else None
+    return {**day, **arrange(themes, day["said"]), "summary": summary}
+
+
+def for_reading(text: str | None) -> str | None:
+    """Text written for a social post, as an email or card reads it: without the hashtags at its end (the
+    email's footer and the card carry the week's hashtags once)."""
+    if text is None:
+        return None
+    return re.sub(r"(?:\s+[#＃]\w+)+\s*$", "", text.strip()) or text
+
+
 def find_day(loaded: Loaded, date: dt.date) -> Day:
     for day in loaded.model.days:
         if day_date(loaded.model, day) == date:

@@ -113,6 +113,20 @@ def test_each_publication_has_its_log_line_in_the_api_and_the_terminal_stays_qui
     assert "| INFO" not in done.stdout + done.stderr, done.stderr  # Prefect's INFO lines: not in the terminal
 
 
+def test_every_window_run_that_published_has_the_status_table_attached(demo: dict[str, Any]) -> None:
+    """An operator opening any window run that sent something finds the week's live status table in its
+    Artifacts tab: each such run wrote a version of ``plan-<campaign>`` of its own."""
+    api = demo["api"]
+    published = {run["id"] for run in _window_runs(api) if _task_count(api, run["id"])}
+    versions = _post(api, "/artifacts/filter", {"artifacts": {"key": {"any_": [f"plan-{CID}"]}}})
+    attached = {v["flow_run_id"] for v in versions}
+    assert published and published <= attached, (len(published), len(published - attached), len(versions))
+
+
+def _task_count(api: str, run_id: str) -> int:
+    return len(_post(api, "/task_runs/filter", {"flow_runs": {"id": {"any_": [run_id]}}}))
+
+
 @pytest.mark.parametrize("command", ["status", "report"])
 def test_status_and_report_read_the_demo_ledger(demo: dict[str, Any], command: str) -> None:
     tmp, env = demo["tmp"], demo["env"]

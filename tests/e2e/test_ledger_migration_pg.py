@@ -114,3 +114,12 @@ def test_standbys_racing_for_a_dead_owners_window_on_postgres_take_it_exactly_on
         assert len(winners) == 1
         assert first.window_held(start).owner == f"standby-{winners[0]}"  # type: ignore[union-attr]
         assert not first.window_beat(start, "p", owner="primary")
+
+
+def test_a_takeover_fences_the_old_owners_claims_and_sends_on_postgres(pg_url: str) -> None:
+    """The fence on PostgreSQL (READ COMMITTED, each party its own connection): the old token's claim and
+    check are refused once the takeover committed, and a claim racing the takeover is voided or refused."""
+    from tests.ledger_fence import check_fence, check_racing_claims_and_a_takeover
+
+    check_fence(pg_url)
+    check_racing_claims_and_a_takeover(pg_url)

@@ -101,7 +101,8 @@ def test_calendar_and_table_show_every_date_in_time_order(sites):
     html = (folder / "index.html").read_text()
     table = html.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
     when = re.findall(r"<tr><td>([^<]+)</td>", table)
-    shown = [dt.datetime.strptime(f"2024 {w}", "%Y %a %d %b %H:%M") for w in when]
+    assert {w.rsplit(" ", 1)[1] for w in when} == {"GMT"}  # November: every time is on GMT, and says so
+    shown = [dt.datetime.strptime(f"2024 {w.rsplit(' ', 1)[0]}", "%Y %a %d %b %H:%M") for w in when]
     pubs = plan(loaded.model)
     assert len(shown) == len(pubs) and shown == sorted(shown)
     assert shown[0] == dt.datetime(2024, 11, 20, 10, 0)  # the Teams meeting created a week ahead comes first
@@ -110,6 +111,9 @@ def test_calendar_and_table_show_every_date_in_time_order(sites):
     assert pages == ["wed-20-nov.html", "fri-22-nov.html", "mon.html", "tue.html", "wed.html", "thu.html",
                      "fri.html"]
     assert "Save the date" in (folder / "wed-20-nov.html").read_text()
+    wednesday = calendar.split('href="wed.html"', 1)[1].split("<h3>", 1)[0]  # the session, on its own day
+    session = "An introduction to the impact of domestic abuse on children and young people"
+    assert f"Webinar: {session}</strong>, 1:30pm to 3pm GMT" in wednesday
 
 
 PAGES = ["index.html", "wed.html", "mon.html", "files/mon/web_page-daily/index.html",

@@ -215,3 +215,53 @@ def test_teams_card_envelope_and_202(teams_server: TeamsWebhookServer) -> None:
     assert receipt.extra["status"] == 202 and receipt.remote_id == conn.marker(item)
     assert item.card == items.card().card  # the rendered card itself is left as it was
     conn.close()
+
+
+def _warned_week(network: str):
+    """The IOW seed's Monday post on ``network``, rendered with a content warning on the whole week."""
+    import yaml
+
+    from practiceweek.loader import load_text
+    from practiceweek.planner import plan
+    from practiceweek.render import render
+    from tests.render_support import EVENTS_SEED
+
+    data = yaml.safe_load(EVENTS_SEED.read_text())
+    data["campaign"]["content_warning"] = {"text": "Domestic abuse", "bluesky": ["graphic-media"]}
+    loaded = load_text(yaml.safe_dump(data, sort_keys=False), str(EVENTS_SEED))
+    pub = next(p for p in plan(loaded.model) if p.id == f"iowscp-da-2024/mon/{network}/daily")
+    return render(loaded, pub)
+
+
+def test_a_content_warning_reaches_mastodon_as_spoiler_text(mastodon_server: MastodonServer) -> None:
+    conn = get_connector(
+        "mastodon", base_url=mastodon_server.url, access_token=SECRETS["mastodon_token"], timeout=2.0
+    )
+    item = _warned_week("mastodon")
+    conn.publish(item)
+    assert len(mastodon_server.statuses) == len(item.posts) >= 1
+    assert [s["spoiler_text"] for s in mastodon_server.statuses] == ["Domestic abuse"] * len(item.posts)
+    assert all(s["sensitive"] for s in mastodon_server.statuses)
+    conn.publish(items.social("mastodon", "other", texts=("No warning here",)))
+    assert mastodon_server.statuses[-1]["spoiler_text"] == ""  # a post without one carries none
+    conn.close()
+
+
+def test_bluesky_self_labels_are_a_valid_atproto_record(bluesky_server: BlueskyServer) -> None:
+    from atproto import models
+
+    conn = get_connector(
+        "bluesky",
+        handle=bluesky_server.handle,
+        app_password=SECRETS["bluesky_password"],
+        base_url=bluesky_server.url,
+        timeout=2.0,
+    )
+    item = _warned_week("bluesky")
+    conn.publish(item)
+    head = bluesky_server.records[record_key(item.publication, 0)]["value"]
+    assert head["labels"]["$type"] == "com.atproto.label.defs#selfLabels"
+    assert [v["val"] for v in head["labels"]["values"]] == ["graphic-media"]
+    record = models.AppBskyFeedPost.Record.model_validate(head)  # the lexicon's own model reads it back
+    assert record.labels is not None and [v.val for v in record.labels.values] == ["graphic-media"]
+    conn.close()

@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
+from flows.plan.windows import CREATE_SLACK_S
 from ledger import Ledger
+from practiceweek.settings import settings
 from tests.helpers import ROOT, kill_tree, states, wait_until
 
 if TYPE_CHECKING:
@@ -75,11 +77,13 @@ def test_schedule_applies_the_difference_and_prefetches_one_run_per_window(
     mon_email = next(n for n in named if "· email" in n and "Mon 24 Jun" in n)
     assert mon_email == f"{CID} · Mon 24 Jun · email"
     assert {f"campaign:{CID}", "day:mon", "channel:email"} <= set(named[mon_email]["tags"])
-    for fr in runs:  # prefetched: each run starts before its window opens; one whose window was open when it
-        # was scheduled starts at once, never in the past (the UI would label it late)
+    lead_s = settings().lead_s
+    for fr in runs:  # prefetched: each run starts lead_s before its window opens, or, when that had passed
+        # as it was created, a few seconds after (CREATE_SLACK_S); never in the past (the UI: "late")
         scheduled = _time(fr["next_scheduled_start_time"] or fr["expected_start_time"])
-        opens = fr["parameters"]["window_start"]
-        assert scheduled < opens or opens <= _time(fr["created"]) <= scheduled + 5, fr["name"]
+        created, opens = _time(fr["created"]), fr["parameters"]["window_start"]
+        assert scheduled >= created - 1, (fr["name"], fr["created"], scheduled)
+        assert scheduled <= max(opens - lead_s, created + CREATE_SLACK_S) + 1, (fr["name"], fr["created"])
 
     again = _pw(env, "schedule", str(camp))
     assert "No change" in again.stdout

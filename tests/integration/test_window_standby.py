@@ -1,12 +1,15 @@
 """A window's standby run takes the window over when its publishing run's process is killed (SIGKILL)
 mid-window, on the session's real Prefect server: what the dead run was sending is reconciled (it had gone
-out: not sent again), the rest is published by the standby, each publication exactly once, none skipped."""
+out: not sent again), the rest is published by the standby, each publication exactly once, none skipped.
+And when the owner only froze (SIGSTOP, a paused VM) holding a claim: the standby voids the claim and
+publishes it, and the woken owner's send is refused by the window's fence before it reaches the provider."""
 
 from __future__ import annotations
 
 import dataclasses
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -103,6 +106,73 @@ def test_the_standby_takes_over_a_killed_window_run_and_publishes_the_rest_once(
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(10)
         server.stop()
+
+
+def test_a_frozen_owner_that_wakes_after_the_takeover_is_fenced_before_its_send(
+    prefect_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Mastodon paced to 1 status per 8 s: the primary claims the second publication and waits ~6 s for its
+    pacer slot (a point the ledger shows: 'sending' under its process). Frozen there, it stops beating; the
+    standby takes the window, voids the claim at once (not after its 120 s lease), finds at the provider
+    that it never arrived and sends it. Woken, the primary's pacer lets it go, and the fence refuses it."""
+    server = HoldingMastodon(TOKEN).start()
+    env = {**prefect_env, "PRACTICEWEEK_MASTODON_BASE_URL": server.url,
+           "PRACTICEWEEK_MASTODON_ACCESS_TOKEN": TOKEN, "PRACTICEWEEK_WINDOW_S": "22",
+           "PRACTICEWEEK_RATE_LIMIT_MASTODON": "1/8"}
+    env.pop("PRACTICEWEEK_OPERATORS_CONNECTOR", None)
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        led = Ledger(env["PRACTICEWEEK_LEDGER_URL"])
+        path = week(tmp_path, "mastodon")
+        loaded = load(path)
+        led.set_campaign(loaded.id, str(path))
+        start = time.time() + 8
+        rows = [dataclasses.replace(r, scheduled_at=start + at, missed_window_s=40)
+                for r, at in zip(planned_rows(loaded, led), (1, 3, 12), strict=True)]
+        led.apply(loaded.id, rows)
+        frozen = rows[1].id
+
+        procs.append(_window_run("primary", start, env, tmp_path / "primary.log"))
+        _wait(lambda: _owner(led, start) is not None, 60, "the primary to take its window", tmp_path)
+        procs.append(_window_run("standby", start, env, tmp_path / "standby.log"))
+        claimant = f"{socket.gethostname()}:{procs[0].pid}:"
+        _wait(lambda: (_state(led, frozen), _claimant(led, frozen)[:len(claimant)]) == ("sending", claimant),
+              60, "the primary to claim the second publication", tmp_path)
+        os.killpg(procs[0].pid, signal.SIGSTOP)  # holding the claim, asleep until its pacer slot
+        assert len(server.posted) == 1, server.posted  # its request has not left
+
+        _wait(lambda: _state(led, frozen) != "sending", 60,  # not the claim's 120 s lease
+              "the standby to void the frozen owner's claim", tmp_path)
+        _wait(lambda: all(_state(led, r.id) == "sent" for r in rows), 60, "the standby to publish", tmp_path)
+        os.killpg(procs[0].pid, signal.SIGCONT)  # the paused VM resumes
+        assert procs[1].wait(90) == 0, _logs(tmp_path)
+        procs[0].wait(90)
+
+        assert len(server.posted) == len(set(server.posted)) == len(server.statuses) == 3, server.posted
+        primary = (tmp_path / "primary.log").read_text()
+        assert f"{frozen}: this run's window was taken over; nothing was sent" in primary, _logs(tmp_path)
+        assert "takes the window over" in (tmp_path / "standby.log").read_text()
+        got = led.get(frozen)
+        # two claims: the primary's (voided) and the standby's
+        assert got is not None and (got.state, got.attempts) == ("sent", 2)
+        assert got.remote_id in {str(s["id"]) for s in server.statuses}
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGCONT)
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(10)
+        server.stop()
+
+
+def _state(led: Ledger, pid: str) -> str:
+    row = led.get(pid)
+    return str(row.state) if row is not None else ""
+
+
+def _claimant(led: Ledger, pid: str) -> str:
+    row = led.get(pid)
+    return (row.owner or "") if row is not None else ""
 
 
 def _owner(led: Ledger, start: float) -> str | None:

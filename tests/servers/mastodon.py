@@ -121,8 +121,8 @@ class MastodonServer(FakeServer):
             "created_at": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
             "in_reply_to_id": form.get("in_reply_to_id") or None,
             "in_reply_to_account_id": None,
-            "sensitive": False,
-            "spoiler_text": "",
+            "sensitive": bool(form.get("spoiler_text")),  # Mastodon marks a status with a warning sensitive
+            "spoiler_text": str(form.get("spoiler_text") or ""),
             "visibility": form.get("visibility") or "public",
             "language": "en",
             "uri": f"https://social.example/users/spw/statuses/{sid}",

@@ -355,3 +355,10 @@ def test_a_campaigns_time_zone_is_kept_until_another_is_given(led: Ledger) -> No
     assert led.set_campaign("c", "c.yaml", timezone="Europe/London").timezone == "Europe/London"
     assert led.set_campaign("c", "moved.yaml").timezone == "Europe/London"
     assert led.set_campaign("c", "c.yaml", speed=10.0, keep_timing=False, timezone="UTC").timezone == "UTC"
+
+
+def test_a_takeover_fences_the_old_owners_claims_and_sends_on_sqlite(tmp_path: Path) -> None:
+    from tests.ledger_fence import check_fence, check_racing_claims_and_a_takeover
+
+    check_fence(f"sqlite:///{tmp_path / 'fence.sqlite3'}")
+    check_racing_claims_and_a_takeover(f"sqlite:///{tmp_path / 'race.sqlite3'}", rounds=10)

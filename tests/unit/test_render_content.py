@@ -302,3 +302,66 @@ def test_gov_uk_times_and_other_numbers_pass(text):
 
 def test_the_preview_join_link_is_a_marked_placeholder():
     assert PREVIEW_JOIN_URL.startswith("https://join-link.invalid/placeholder")
+
+
+_GROUP = re.compile(r"\(([^()]{1,40})\)")
+_ADDRESS = re.compile(r"\b(?:https?://|www\.)\S+|\S+@\S+", re.I)
+
+
+def repeated_labels(line: str) -> list[str]:
+    """Parenthesised labels that only repeat what the line already said: "Wednesday's poster (PDF) (Poster)"
+    gives ["Poster"]; "Review (PDF, report)" gives nothing."""
+    plain = _ADDRESS.sub(" ", line)
+    found = []
+    for m in _GROUP.finditer(plain):
+        words = re.findall(r"[a-z]+", m.group(1).lower())
+        before = set(re.findall(r"[a-z]+", plain[:m.start()].lower()))
+        if words and all(w in before for w in words):
+            found.append(m.group(1))
+    return found
+
+
+def _lines(r: Rendered) -> list[str]:
+    """Every line a reader reads in ``r``: plain text, the HTML's text, posts, the card's texts and buttons,
+    attachments' alt text."""
+    html = re.sub(r"<(?:/p|br|/li|/h\d|/td|/a)\b[^>]*>", "\n", r.html or "", flags=re.I)
+    html = re.sub(r"<[^>]+>", "", re.sub(r"<(style|head)\b.*?</\1>", "", html, flags=re.S | re.I))
+    card: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            card.extend(str(node[k]) for k in ("text", "title") if isinstance(node.get(k), str))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(r.card or {})
+    texts = [r.subject, r.text, html.replace("&#39;", "'").replace("&amp;", "&"), *card,
+             *(p.text for p in r.posts), *(a.alt or "" for a in r.attachments)]
+    return [line for text in texts for line in text.splitlines() if line.strip()]
+
+
+def test_no_label_is_repeated_within_a_line(week):
+    _, rendered = week
+    found = {(pid, line): labels for pid, r in rendered.items() for line in _lines(r)
+             if (labels := repeated_labels(line))}
+    assert found == {}
+
+
+def test_the_label_check_catches_what_issue_25_saw():
+    assert repeated_labels("Wednesday's poster (PDF) (Poster)") == ["Poster"]
+    assert repeated_labels("Multi-agency safeguarding and domestic abuse (PDF, report)") == []
+    assert repeated_labels("Isle of Wight Safeguarding Children Partnership (iowscp@iow.gov.uk)") == []
+
+
+def test_notice_emails_and_cards_leave_the_hashtags_to_the_footer(week):
+    loaded, rendered = week
+    for pid, r in rendered.items():
+        if "/email/" in pid or "/teams_channel/" in pid:
+            body = r.text.split("\n--\n")[0]  # the email's footer carries the week's hashtags once
+            assert not re.search(r"#\w+\s*$", body.strip().split("\n\n")[0]), pid
+            texts = [b.get("text", "") for b in (r.card or {}).get("attachments", [{}])[0]
+                     .get("content", {}).get("body", [])] if r.card else []
+            assert not any(re.search(r"\s#\w+\s*$", str(t)) for t in texts), pid
