@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT)]
 
 from deploy.production import open_stack, snapshot_repo  # noqa: E402
-from flows.names import DEPLOYMENTS  # noqa: E402
+from flows.runtime.names import DEPLOYMENTS  # noqa: E402
 
 CONNECTOR_OF = {
     "poster": "graph_files",
@@ -788,7 +788,7 @@ class Rig:
 
     def _wait_for_alerts(self, failed: list[str], timeout: float) -> set[str]:
         """Publications among ``failed`` the operators were told about (alert-operators wrote the outbox)."""
-        from flows.names import artifact_key
+        from flows.runtime.names import artifact_key
 
         outbox = self.root / "providers" / "outbox" / "operators"
         deadline = time.time() + timeout

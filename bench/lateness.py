@@ -59,9 +59,9 @@ def write_campaigns(folder: Path, prefix: str, count: int) -> list[Path]:
 
 def schedule_at(paths: list[Path], per_campaign: list[int], times: list[float]) -> list[str]:
     """Put the first publications of each campaign in the ledger at the given times; schedule window runs."""
-    from flows import process
-    from flows.deployments import register
-    from flows.windows import ensure_windows
+    from flows.plan.windows import ensure_windows
+    from flows.runtime import process
+    from flows.serving.deployments import register
     from ledger import Planned
     from practiceweek.loader import load
     from practiceweek.planner import plan
@@ -122,8 +122,8 @@ def schedule_rendered(paths: list[Path], at: float) -> tuple[dict[str, list], di
     scheduling figures (seconds, cores used, peak memory, CPU s per kind)."""
     import resource
 
-    from flows import process
-    from flows.prerender import prerender_many
+    from flows.planning.prerender import prerender_many
+    from flows.runtime import process
     from ledger import Planned
     from practiceweek.loader import load
     from practiceweek.planner import plan
@@ -156,8 +156,8 @@ def schedule_rendered(paths: list[Path], at: float) -> tuple[dict[str, list], di
 
 def read_back_cost(ids: list[str]) -> dict[str, float]:
     """CPU seconds to read a stored rendering back, per kind (what a publication costs at its time)."""
-    from flows import process
-    from flows.content import stored_rendering
+    from flows.publishing.content import stored_rendering
+    from flows.runtime import process
 
     led = process.ledger()
     cost: dict[str, list[float]] = {}
@@ -177,9 +177,9 @@ def case_rendered(state: Path, partnerships: int, distinct: bool) -> None:
     planned, figures = schedule_rendered(paths, time.time() + 10_000)
     import dataclasses
 
-    from flows import process
-    from flows.deployments import register
-    from flows.windows import ensure_windows
+    from flows.plan.windows import ensure_windows
+    from flows.runtime import process
+    from flows.serving.deployments import register
 
     led = process.ledger()
     t0 = (time.time() + 60) // 60 * 60 + 90  # the middle of a minute, ≥ 90 s ahead: one window
@@ -203,7 +203,7 @@ def case_rendered(state: Path, partnerships: int, distinct: bool) -> None:
 
 
 def wait_done(ids: list[str], timeout: float) -> list:  # type: ignore[type-arg]
-    from flows import process
+    from flows.runtime import process
 
     led = process.ledger()
     wanted = set(ids)
@@ -216,7 +216,7 @@ def wait_done(ids: list[str], timeout: float) -> list:  # type: ignore[type-arg]
 
 
 def report(name: str, rows: list, outbox: Path) -> dict[str, float]:  # type: ignore[type-arg]
-    from flows.status import lateness, percentiles
+    from flows.operators.status import lateness, percentiles
 
     stats = percentiles(lateness(rows))
     receipts = [json.loads(p.read_text())["publication_id"] for p in outbox.rglob("receipt.json")]
@@ -322,7 +322,7 @@ def main() -> None:
             "PREFECT_LOGGING_LEVEL": "WARNING",
         }
     )
-    from flows.embedded import ensure_server, start_serving, wait_served
+    from flows.runtime.embedded import ensure_server, start_serving, wait_served
 
     server = ensure_server(state)
     os.environ["PREFECT_API_URL"] = server.api_url
@@ -334,7 +334,7 @@ def main() -> None:
     finally:
         serving.terminate()
         serving.wait(20)
-        from flows.embedded import stop_server
+        from flows.runtime.embedded import stop_server
 
         if server.started:
             stop_server(state)

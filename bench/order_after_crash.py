@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from flows.embedded import start_server  # noqa: E402
+from flows.runtime.embedded import start_server  # noqa: E402
 from ledger import Ledger, Row  # noqa: E402
 
 SEED = ROOT / "campaigns" / "hscp-learning-from-reviews-2024.yaml"

@@ -1,8 +1,8 @@
 """How close to a provider's rate the shared pacers run, and whether they ever exceed it.
 
 A provider allows RATE requests per PER seconds. Each case runs DURATION seconds with 10 threads per
-process asking for slots as fast as the pacer gives them (``flows.ratelimit.LedgerPacer``: slots reserved
-in the ledger, shared by every process):
+process asking for slots as fast as the pacer gives them (``flows.runtime.ratelimit.LedgerPacer``: slots
+reserved in the ledger, shared by every process):
 
 * one process, 10 threads;
 * two processes sharing the pacer (what two workers do).
@@ -32,8 +32,8 @@ from bench.chaos import _windows as most_in_window  # noqa: E402 - the most requ
 
 
 def _hammer(key: str, rate: int, per: float, duration: float, threads: int = 10) -> list[float]:
-    from flows import process
-    from flows.ratelimit import LedgerPacer
+    from flows.runtime import process
+    from flows.runtime.ratelimit import LedgerPacer
 
     pacer = LedgerPacer(key, rate, per, ledger_of=process.ledger)
     stamps: list[float] = []

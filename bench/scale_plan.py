@@ -1,6 +1,7 @@
 """Planning at scale: schedule one week for each of 15, then 150 partnerships on the production set-up
 (PostgreSQL ledger, authenticated Prefect server on PostgreSQL), through the flows' scheduling API
-(``flows.schedule.apply_campaign``: plan, apply to the ledger, emit events, schedule window runs).
+(``flows.planning.schedule.apply_and_render_ahead``: plan, apply to the ledger, emit events, schedule window
+runs, render ahead).
 
     .venv/bin/python bench/scale_plan.py [--small 15] [--large 150] [--out bench/out/scale_plan.json]
 
@@ -39,8 +40,8 @@ def _monday(weeks_ahead: int) -> dt.date:
 
 def schedule(paths: list[Path]) -> dict[str, Any]:
     """Schedule every campaign; return time, peak traced memory and what was created."""
-    from flows import process
-    from flows.schedule import apply_campaign
+    from flows.planning.schedule import apply_and_render_ahead
+    from flows.runtime import process
     from practiceweek.loader import load
 
     tracemalloc.reset_peak()
@@ -49,7 +50,7 @@ def schedule(paths: list[Path]) -> dict[str, Any]:
     start = time.perf_counter()
     added = 0
     for path in paths:
-        diff, _ = apply_campaign(load(path), real=True)
+        diff, _ = apply_and_render_ahead(load(path), real=True)
         added += len(diff.added)
     seconds = time.perf_counter() - start
     peak = tracemalloc.get_traced_memory()[1] - before

@@ -45,7 +45,7 @@ def resume(
         raise typer.Exit(2)
     print(f"resumed {name}")
     if os.environ.get("PREFECT_API_URL"):
-        from flows.heal import heal
+        from flows.serving.heal import heal
 
         healed = heal()
         print(f"scheduled {len(healed.windows)} window run(s), skipped {len(healed.skipped)} expired")

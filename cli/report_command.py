@@ -23,7 +23,7 @@ def report(
     of it and a CSV with one row per publication; the same figures as the Prefect artifact report-<id>."""
     loaded = load_or_exit(file)
     led = existing_ledger(state_folder(), loaded.id, ledger)
-    from flows.report import build, record_artifact, write  # start-up cost: Prefect
+    from flows.operators.report import build, record_artifact, write  # start-up cost: Prefect
 
     result = build(led, loaded)
     paths = write(result, out)

@@ -51,7 +51,8 @@ def run(
     remember_run(state)
     embedded = Embedded(state)
     try:
-        from flows import orphans, process
+        from flows.operators import orphans
+        from flows.runtime import process
 
         orphans.recover_orphans()
         schedule_or_exit(file, rehearse=rehearse, speed=speed, real=not rehearse)
@@ -79,7 +80,7 @@ def demo(
     remember_run(state)
     embedded = Embedded(state)
     try:
-        from flows import process
+        from flows.runtime import process
 
         print(
             f"Prefect UI: {embedded.server.ui_url}   outbox: {settings().outbox}",
@@ -88,7 +89,7 @@ def demo(
         for f in files:  # several weeks are rendered ahead together, on every core
             schedule_or_exit(f, rehearse=True, speed=speed, render_ahead=len(files) == 1)
         if len(files) > 1:
-            from flows.schedule import render_weeks_ahead
+            from flows.planning.schedule import render_weeks_ahead
 
             done = render_weeks_ahead([str(f) for f in files])
             print(f"rendered {done.rendered} publication(s) of {len(files)} weeks ahead in "
@@ -115,10 +116,10 @@ def schedule(
     pin_paths(state)
     remember_run(state)
     if not os.environ.get("PREFECT_API_URL"):
-        from flows.embedded import ensure_server
+        from flows.runtime.embedded import ensure_server
 
         os.environ["PREFECT_API_URL"] = ensure_server(state).api_url
-    from flows.deployments import register
+    from flows.serving.deployments import register
 
     register()  # window runs need the deployments, even before anything serves them
     result = schedule_or_exit(file, rehearse=rehearse, speed=speed)
@@ -190,8 +191,8 @@ def cancel(file: Annotated[Path, typer.Argument(help="Campaign YAML file.")]) ->
     """Cancel everything of the campaign not yet out, and withdraw its Teams events."""
     loaded = load_or_exit(file)
     pin_paths(state_folder())
-    from flows import process
-    from flows.schedule import withdraw
+    from flows.plan.apply import withdraw
+    from flows.runtime import process
 
     cancelled = process.ledger().cancel_campaign(loaded.id)
     for row in cancelled:
@@ -212,10 +213,10 @@ def watch(
 
     state = state_folder()
     if not os.environ.get("PREFECT_API_URL"):
-        from flows.embedded import ensure_server
+        from flows.runtime.embedded import ensure_server
 
         os.environ["PREFECT_API_URL"] = ensure_server(state).api_url
-    from flows.embedded import post_event
+    from flows.runtime.embedded import post_event
 
     api_url = os.environ["PREFECT_API_URL"]
 
@@ -248,7 +249,7 @@ def watch(
 
 def stop() -> None:
     """Stop the local Prefect server and the outbox's file server that `run`/`demo` left running."""
-    from flows.embedded import stop_server
+    from flows.runtime.embedded import stop_server
 
     state = state_folder()
     stop_server(state)

@@ -67,7 +67,7 @@ class Embedded:
     """A Prefect server (started or reused) and a serving process, for the length of a command."""
 
     def __init__(self, state: Path) -> None:
-        from flows.embedded import ensure_server, serve_folder, start_serving, wait_served
+        from flows.runtime.embedded import ensure_server, serve_folder, start_serving, wait_served
 
         self.state = state
         self.server = ensure_server(state)
@@ -92,14 +92,14 @@ class Embedded:
         short: shown Cancelled, not Running for ever), stop serving, then rewrite the status tables of
         ``cids`` (a run cancelled before its end did not). The outbox stays served while the Prefect server
         runs, so the status tables' links open."""
-        from flows import process
-        from flows.status import publish_plan_tables
-        from flows.windows import (
+        from flows.operators.status import publish_plan_tables
+        from flows.plan.windows import (
             CUT_OFF,
             cancel_open_window_runs,
             end_orphaned_task_runs,
             requeue_stranded_submissions,
         )
+        from flows.runtime import process
 
         try:
             led = process.ledger()
@@ -128,8 +128,8 @@ class Embedded:
     def _wind_down(self, ledger_key: str, cids: set[str]) -> None:
         """Every publication settled: wait (up to ``WIND_DOWN_S``) for the window runs still running to
         finish their work and end Completed, as they do once nothing of their window is left."""
-        from flows.embedded import child_processes
-        from flows.windows import await_window_runs
+        from flows.plan.windows import await_window_runs
+        from flows.runtime.embedded import child_processes
 
         if self.proc.poll() is not None:  # only a serving process can finish them
             return
@@ -149,8 +149,8 @@ def schedule_or_exit(file: Path, **options: Any) -> Any:
     """Run the schedule flow here (waiting for approval if the week needs it) and return its result;
     a rejected week exits 3 at once with who rejected it and why, instead of waiting for its timeout; an
     approval left unanswered for PRACTICEWEEK_APPROVAL_TIMEOUT_S exits 4 saying so."""
-    from flows.approval import REJECTED, timed_out, unanswered_message
-    from flows.schedule import schedule_campaign
+    from flows.planning.approval import REJECTED, timed_out, unanswered_message
+    from flows.planning.schedule import schedule_campaign
 
     state = schedule_campaign(str(Path(file).resolve()), return_state=True, **options)
     if state.is_cancelled() and state.name == REJECTED:
@@ -211,7 +211,7 @@ def wait_settled(
 def _wait_settled(
     led: Ledger, cids: list[str], timeout: float, embedded: Embedded | None, progress: Progress
 ) -> list[Row]:
-    from flows.heal import heal
+    from flows.serving.heal import heal
 
     deadline = time.time() + timeout
     last_check = time.time()
@@ -233,7 +233,7 @@ def _wait_settled(
 
 
 def summary(rows: list[Row]) -> dict[str, Any]:
-    from flows.status import lateness, percentiles
+    from flows.operators.status import lateness, percentiles
 
     counts: dict[str, int] = {}
     for r in rows:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from deploy.common import ROOT, Process, alive, answers, deploy_settings, free_port, wait_for
 from deploy.postgres import Postgres
-from flows.names import DEPLOYMENTS as NAMES
+from flows.runtime.names import DEPLOYMENTS as NAMES
 
 POOL = "practiceweek"
 PRODUCTION = ROOT / "deploy" / "production.py"
@@ -133,7 +133,7 @@ class Stack:
                 "PREFECT_LOGGING_LEVEL": "WARNING"}
 
     def standby_env(self) -> dict[str, str]:
-        """Each window run gets a standby run, in another worker's own work queue (flows/windows.py)."""
+        """Each window run gets a standby run, in another worker's own work queue (flows/plan/windows.py)."""
         env = {"PRACTICEWEEK_WINDOW_STANDBY": "true"}
         if self.workers:
             env["PRACTICEWEEK_WINDOW_QUEUES"] = ",".join(worker_queue(i) for i in range(1, self.workers + 1))
@@ -344,8 +344,8 @@ class Stack:
         """Keep PostgreSQL, Prefect's processes and the workers running (like systemd's Restart=always) and
         heal after crashes.
 
-        Healing (``flows.heal``) runs in its own thread every ``heal_every`` seconds, and at once after a
-        restart: it needs only the ledger to reconcile, skip and alert, so it carries on while the
+        Healing (``flows.serving.heal``) runs in its own thread every ``heal_every`` seconds, and at once
+        after a restart: it needs only the ledger to reconcile, skip and alert, so it carries on while the
         Prefect server restarts.
         """
         self.workers = workers
@@ -376,7 +376,7 @@ class Stack:
         healer.join(timeout=30)
 
     def _heal_loop(self, every: float, stop: threading.Event, wake: threading.Event) -> None:
-        from flows.heal import heal
+        from flows.serving.heal import heal
 
         while not stop.is_set():
             try:

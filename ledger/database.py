@@ -224,7 +224,7 @@ class Database:
             )
             cur.execute("DROP TABLE windows")
             cur.execute("ALTER TABLE windows_new RENAME TO windows")
-        have = self._columns(cur, "windows")  # a window's owner and its standby (flows/publish.py)
+        have = self._columns(cur, "windows")  # a window's owner and its standby (flows/publishing/publish.py)
         for column, kind in _WINDOW_OWNERSHIP:
             if column not in have:
                 cur.execute(f"ALTER TABLE windows ADD COLUMN {column} {kind}")

@@ -68,7 +68,7 @@ def preview_context(pub: Publication, makers: dict[str, str]) -> RenderContext:
     """The context the preview renders ``pub`` in: for each Teams meeting it waits for (``makers``: the id
     of the publication that creates a meeting → the event's id), the placeholder join link, so the
     preview shows every Join button and invitation link where the sent publication will have the real one
-    (``flows/campaigns.context_for`` reads it from the ledger)."""
+    (``flows/runtime/campaigns.context_for`` reads it from the ledger)."""
     return RenderContext(join_urls={makers[dep]: PREVIEW_JOIN_URL.format(event=makers[dep])
                                     for dep in pub.depends_on if dep in makers})
 

@@ -1,7 +1,7 @@
 """The report a partnership puts in front of its board: what went out and when, on time or not, what
 reached people (engagement per channel, day and theme), webinar attendance, and failures and how they
-were resolved. Built from plain data (``flows/report.py`` reads the ledger); written as accessible HTML
-(``templates/report.html``, charts as inline SVG with text alternatives and the same figures in tables),
+were resolved. Built from plain data (``flows/operators/report.py`` reads the ledger); written as accessible
+HTML (``templates/report.html``, charts as inline SVG with text alternatives and the same figures in tables),
 CSV (one row per publication) and Markdown (the Prefect artifact).
 """
 

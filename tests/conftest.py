@@ -62,7 +62,7 @@ def no_outbox_file_servers_left(tmp_path_factory: pytest.TempPathFactory) -> Ite
     it); the tests' ones are ended with the session, as ``practiceweek stop`` does, by the process ids their
     state folders recorded."""
     yield
-    from flows.embedded import stop_server
+    from flows.runtime.embedded import stop_server
 
     for record in tmp_path_factory.getbasetemp().rglob("outbox-http.json"):
         stop_server(record.parent)
@@ -121,7 +121,7 @@ def prefect_env(
 @pytest.fixture()
 def serving(prefect_env: dict[str, str], tmp_path: Path) -> Iterator[object]:
     """A process serving the practiceweek deployments for this test's ledger and outbox."""
-    from flows.embedded import start_serving, wait_served
+    from flows.runtime.embedded import start_serving, wait_served
 
     started = time.time()
     proc = start_serving(prefect_env["PREFECT_API_URL"], env=prefect_env, log=tmp_path / "serve.log")

@@ -47,7 +47,7 @@ def prefect_in_this_process(api_url: str) -> Iterator[None]:
     from prefect.events.worker import EventsWorker
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    from flows import events
+    from flows.runtime import events
 
     EventsWorker.set_client_override(PrefectEventsClient, api_url=api_url)
     try:

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from flows.embedded import free_port, healthy
+from flows.runtime.embedded import free_port, healthy
 
 READY_WITHIN_S = 120.0  # a cold start on a busy 2-core machine, migrations included, takes up to ~40 s
 

@@ -1,4 +1,5 @@
-"""Publishing through the production path, in this process: ``flows.publish_one.publish.fn`` on ledger rows.
+"""Publishing through the production path, in this process: ``flows.publishing.publish_one.publish.fn`` on
+ledger rows.
 
 ``week(channel, connector)`` is a small campaign whose only channel goes through ``connector``;
 ``Publishing`` holds its ledger rows (due now, in planned order) and drives ``publish.fn`` to the end of a
@@ -14,9 +15,9 @@ from pathlib import Path
 
 import yaml
 
-from flows.outcomes import Outcome
-from flows.publish_one import TryAgain, publish
-from flows.schedule import planned_rows
+from flows.plan.apply import planned_rows
+from flows.publishing.outcomes import Outcome
+from flows.publishing.publish_one import TryAgain, publish
 from ledger import Ledger, Row
 from practiceweek.artifacts import Rendered
 from practiceweek.loader import Loaded, load

@@ -28,7 +28,7 @@ def become_server(home: Path, port: int) -> None:
     from prefect.cli._server_utils import _run_in_foreground
     from rich.console import Console
 
-    from flows.embedded import server_env
+    from flows.runtime.embedded import server_env
 
     os.setsid()
     os.chdir(home)

@@ -46,7 +46,7 @@ def demo(own_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     try:
         yield {"done": done, "env": env, "tmp": tmp, "api": own_server}
     finally:
-        from flows.embedded import stop_server
+        from flows.runtime.embedded import stop_server
 
         stop_server(tmp / "state")  # the outbox's file server (the Prefect server is the module's)
 

@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from flows import process
-from flows.engagement import collect, plan_readings
-from flows.report import build, write
+from flows.operators.engagement import collect, plan_readings
+from flows.operators.report import build, write
+from flows.runtime import process
 from ledger import Ledger, Planned
 from practiceweek.loader import load
 from practiceweek.planner import plan

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from deploy.production import Postgres, free_port, pg_bin
-from flows.publish import through_outages
+from flows.publishing.publish import through_outages
 from ledger import Ledger, unavailable
 
 pytestmark = pytest.mark.skipif(

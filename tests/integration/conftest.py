@@ -21,7 +21,8 @@ def publishing(
     week through it in this test's ledger, due now. Events go to this process's events server; operators'
     alerts to this test's outbox. Retries wait at most 0.05 s: the tests check what the task does, not how
     long it waits (tests/e2e/test_e2e_rehearsal.py retries a 429 and a 503 on a real Prefect server)."""
-    from flows import process, timing
+    from flows.plan import timing
+    from flows.runtime import process
 
     Path(local_env["PRACTICEWEEK_STATE"]).mkdir(parents=True, exist_ok=True)
     monkeypatch.delenv("PRACTICEWEEK_OPERATORS_CONNECTOR", raising=False)

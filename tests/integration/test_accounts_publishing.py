@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from flows.outcomes import Outcome
+from flows.publishing.outcomes import Outcome
 from tests.helpers import ROOT, prefect_in_this_process
 from tests.publishing import Publishing, week
 
@@ -26,7 +26,7 @@ IOW_TOKEN, PSCP_TOKEN = "iow-token-SECRET-0a1b", "pscp-token-SECRET-2c3d"
 def process_env(prefect_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     """The flows' runtime on this test's ledger and outbox; Prefect's client (blocks, events) on the
     test's own server."""
-    from flows import process
+    from flows.runtime import process
 
     Path(prefect_env["PRACTICEWEEK_STATE"]).mkdir(parents=True, exist_ok=True)
     monkeypatch.delenv("PRACTICEWEEK_OPERATORS_CONNECTOR", raising=False)
@@ -62,7 +62,7 @@ def test_a_revoked_token_holds_only_its_partnerships_posts(
     process_env: dict[str, str], tmp_path: Path, fake_server: Any
 ) -> None:
     from connectors.credentials import MastodonCredentials
-    from flows import process
+    from flows.runtime import process
 
     iow, pscp = fake_server("mastodon", token=IOW_TOKEN), fake_server("mastodon", token=PSCP_TOKEN)
     for name, url, token in (("iowscp", iow.url, "a-revoked-token"), ("pscp", pscp.url, PSCP_TOKEN)):

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from flows.names import artifact_key
+from flows.runtime.names import artifact_key
 from ledger import Ledger, Verdict
 from tests.helpers import ROOT, kill_tree, wait_until
 

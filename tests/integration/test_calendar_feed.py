@@ -103,7 +103,7 @@ def test_invalid_inputs_exit_2_and_write_nothing(tmp_path: Path) -> None:
 
 
 def test_the_outbox_file_server_serves_the_feed_as_text_calendar(tmp_path: Path) -> None:
-    from flows.embedded import serve_folder  # the server `run` and `demo` leave serving the outbox
+    from flows.runtime.embedded import serve_folder  # the server `run` and `demo` leave serving the outbox
 
     outbox, state = tmp_path / "outbox", tmp_path / "state"
     outbox.mkdir()

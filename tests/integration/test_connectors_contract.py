@@ -1,6 +1,6 @@
 """One contract, every connector: publish, safe republish, find, and every injected fault classified
 and recovered with no duplicate and no loss, as counted by the provider's local server. Republishing and
-recovery go through the production path: ``flows.publish_one.publish`` on a ledger row."""
+recovery go through the production path: ``flows.publishing.publish_one.publish`` on a ledger row."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 from connectors.base import OutcomeUnknownError, PermanentError, Receipt, RetryableError
 from connectors.registry import NAMES
-from flows.outcomes import Outcome
+from flows.publishing.outcomes import Outcome
 from tests.publishing import Publishing
 from tests.servers.harness import Harness
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from flows import process
-from flows.engagement import MARKS, collect, plan_readings
+from flows.operators.engagement import MARKS, collect, plan_readings
+from flows.runtime import process
 from tests.engagement_week import TOLD, Week, environment, publish_week, tell_servers
 
 

@@ -20,10 +20,10 @@ def test_collection_schedules_its_next_runs(prefect_env: dict[str, str], tmp_pat
     from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName
     from prefect.client.schemas.sorting import FlowRunSort
 
-    from flows import process
-    from flows.deployments import register
-    from flows.engagement import MARKS, collect_engagement
-    from flows.names import ROLES
+    from flows.operators.engagement import MARKS, collect_engagement
+    from flows.runtime import process
+    from flows.runtime.names import ROLES
+    from flows.serving.deployments import register
 
     Path(prefect_env["PRACTICEWEEK_STATE"]).mkdir(parents=True, exist_ok=True)
     process.reset()

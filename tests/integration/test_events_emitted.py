@@ -15,7 +15,7 @@ from prefect.events.worker import EventsWorker
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect.testing.fixtures import asserting_events_worker  # noqa: F401 - a fixture
 
-from flows import events
+from flows.runtime import events
 from ledger import Ledger, Planned
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
-from flows.windows import CREATE_SLACK_S
+from flows.plan.windows import CREATE_SLACK_S
 from ledger import Ledger
 from practiceweek.settings import settings
 from tests.helpers import ROOT, kill_tree, states, wait_until
@@ -150,7 +150,7 @@ def test_missed_windows_are_skipped_and_operators_alerted(
 def test_approval_gate_waits_for_someone_to_approve_in_the_ui(
     prefect_env: dict[str, str], tmp_path: Path, serving: object
 ) -> None:
-    from flows.embedded import post_event
+    from flows.runtime.embedded import post_event
 
     camp = _campaign(tmp_path, '  x: { at: "12:00" }\n', extra="  approval: required\n")
     api = prefect_env["PREFECT_API_URL"]
@@ -194,22 +194,22 @@ def test_approval_gate_waits_for_someone_to_approve_in_the_ui(
 
 @pytest.mark.parametrize("spec_file", ["prefect.yaml", "deploy/prefect.yaml"])
 def test_prefect_yaml_declares_the_served_deployments_by_role_and_their_triggers(spec_file: str) -> None:
-    """Both prefect.yaml files name each deployment after its role, as the served ones (flows/names.py's
-    one table), and declare the same triggers."""
+    """Both prefect.yaml files name each deployment after its role, as the served ones
+    (flows/runtime/names.py's one table), and declare the same triggers."""
     import yaml
 
-    from flows.deployments import deployments
-    from flows.names import ROLES
+    from flows.runtime.names import ROLES
+    from flows.serving.deployments import deployments
 
     spec = yaml.safe_load((ROOT / spec_file).read_text())
     by_entry = {d["entrypoint"]: d for d in spec["deployments"]}
     # module paths, not file paths: Prefect loads a file entrypoint as a package of its own name, so its
     # relative imports made second copies of flows' modules, and a spawned render pool could not import it
     assert set(by_entry) == {
-        "flows.schedule:schedule_campaign",
-        "flows.publish:publish_window",
-        "flows.alerts:alert_operators",
-        "flows.engagement:collect_engagement",
+        "flows.planning.schedule:schedule_campaign",
+        "flows.publishing.publish:publish_window",
+        "flows.operators.alerts:alert_operators",
+        "flows.operators.engagement:collect_engagement",
     }
     for entry, d in by_entry.items():
         module, name = entry.split(":")
@@ -218,14 +218,16 @@ def test_prefect_yaml_declares_the_served_deployments_by_role_and_their_triggers
     assert sorted(d["name"] for d in spec["deployments"]) == sorted(ROLES.values())
     served = {d.name: d for d in deployments()}
     assert set(served) == set(ROLES.values())
+    # served by module path too (a file path cannot load the role packages' relative imports)
+    assert {d.entrypoint for d in served.values()} == {entry.replace(":", ".") for entry in by_entry}
     for d in spec["deployments"]:
         declared = [(set(t["expect"]), set(t["parameters"])) for t in d.get("triggers", [])]
         assert declared == [(set(t.expect), set(t.parameters or {})) for t in served[d["name"]].triggers]
-    assert by_entry["flows.schedule:schedule_campaign"]["triggers"][0]["expect"] == [
+    assert by_entry["flows.planning.schedule:schedule_campaign"]["triggers"][0]["expect"] == [
         "practiceweek.campaign.changed"
     ]
     assert {"practiceweek.publication.failed", "prefect.work-pool.not-ready"} <= set(
-        by_entry["flows.alerts:alert_operators"]["triggers"][0]["expect"]
+        by_entry["flows.operators.alerts:alert_operators"]["triggers"][0]["expect"]
     )
 
 
@@ -234,7 +236,7 @@ def test_a_refused_token_stops_its_connector_holds_its_posts_and_resumes(
 ) -> None:
     """401 from Mastodon: one request, the connector stops with one actionable alert, its posts are held (not
     failed, not retried), X carries on; after `connectors resume` the held posts go out, each once."""
-    from flows.embedded import start_serving, wait_served
+    from flows.runtime.embedded import start_serving, wait_served
 
     server = mastodon_server
     server.token = "the-right-token"

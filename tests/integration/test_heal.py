@@ -34,7 +34,7 @@ def healing(
     prefect_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[Ledger, Path]]:
     """The flows' runtime pointed at this test's ledger and outbox (events go to the test's own server)."""
-    from flows import process
+    from flows.runtime import process
 
     url = prefect_env["PRACTICEWEEK_LEDGER_URL"]
     Path(prefect_env["PRACTICEWEEK_STATE"]).mkdir(parents=True, exist_ok=True)
@@ -52,7 +52,7 @@ def _alerts(folder: Path) -> list[str]:
 
 
 def test_heal_skips_what_missed_its_window_and_tells_the_operators(healing: tuple[Ledger, Path]) -> None:
-    from flows.heal import heal
+    from flows.serving.heal import heal
 
     led, alerts = healing
     now = time.time()
@@ -79,7 +79,7 @@ def test_heal_skips_what_missed_its_window_and_tells_the_operators(healing: tupl
 def test_an_alert_claimed_by_a_process_that_died_is_sent_by_the_next_sweep(
     healing: tuple[Ledger, Path],
 ) -> None:
-    from flows.alerts import send_due_alerts
+    from flows.operators.alerts import send_due_alerts
 
     led, alerts = healing
     led.apply("c", [_row("c/mon/email/daily", time.time())])
@@ -95,7 +95,7 @@ def test_an_alert_claimed_by_a_process_that_died_is_sent_by_the_next_sweep(
 def test_events_that_no_failure_records_become_one_alert_each(healing: tuple[Ledger, Path]) -> None:
     """A late publication, a deployment nothing serves, a window run that has not started: one alert each
     (once per resource and minute), sent."""
-    from flows.alerts import record_event_alert, send_due_alerts
+    from flows.operators.alerts import record_event_alert, send_due_alerts
 
     _, folder = healing
     late = ("practiceweek.publication.late", "practiceweek.publication.c/mon/email/daily", "Monday's email")
@@ -122,8 +122,8 @@ def test_a_pool_no_worker_polls_is_one_alert_per_outage_and_none_once_a_worker_i
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import WorkPoolCreate
 
-    from flows.alerts import POOL_EVENT, record_event_alert, record_idle_pool, send_due_alerts
-    from flows.pools import idle_pool
+    from flows.operators.alerts import POOL_EVENT, record_event_alert, record_idle_pool, send_due_alerts
+    from flows.operators.pools import idle_pool
 
     _, folder = healing
     name = f"idle-{uuid.uuid4().hex[:8]}"

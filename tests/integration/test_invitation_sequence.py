@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from flows import campaigns, process
-from flows.schedule import cancellation
+from flows.plan.apply import cancellation
+from flows.runtime import campaigns, process
 from ledger import Ledger, Planned
 
 

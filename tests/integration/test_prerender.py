@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from flows import campaigns, process
-from flows.content import stored_rendering
-from flows.prerender import prerender, prerender_many, render_soon_again, wait_rendered_again
-from flows.schedule import planned_rows
+from flows.plan.apply import planned_rows
+from flows.planning.prerender import prerender, prerender_many, render_soon_again, wait_rendered_again
+from flows.publishing.content import stored_rendering
+from flows.runtime import campaigns, process
 from ledger import Ledger, Row
 from practiceweek.artifacts import RenderContext
 from practiceweek.loader import Loaded, load

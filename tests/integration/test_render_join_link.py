@@ -1,5 +1,5 @@
 """The Teams meeting's join link, from the meeting Microsoft Graph creates (the local Graph fake returns its
-``onlineMeeting.joinUrl``) through the ledger (``flows.campaigns.context_for`` reads it from the sent
+``onlineMeeting.joinUrl``) through the ledger (``flows.runtime.campaigns.context_for`` reads it from the sent
 teams_event row) into every artifact that mentions the session; one invitation a meeting (issue 25)."""
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import vobject
 import yaml
 from icalendar import Calendar
 
-from flows import campaigns, process
-from flows.schedule import planned_rows
+from flows.plan.apply import planned_rows
+from flows.runtime import campaigns, process
 from ledger import Ledger
 from practiceweek.artifacts import RenderContext, Rendered
 from practiceweek.loader import Loaded, load

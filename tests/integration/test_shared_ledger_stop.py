@@ -27,9 +27,9 @@ def _window_runs(api: str) -> dict[str, dict[str, Any]]:
 def test_a_command_that_stops_ends_only_the_window_runs_of_its_own_weeks(prefect_env: dict[str, str]) -> None:
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    from flows import process
-    from flows.deployments import register
-    from flows.windows import cancel_open_window_runs, ensure_windows
+    from flows.plan.windows import cancel_open_window_runs, ensure_windows
+    from flows.runtime import process
+    from flows.serving.deployments import register
 
     api = prefect_env["PREFECT_API_URL"]
     process.reset()

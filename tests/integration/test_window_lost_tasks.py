@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from flows.publish import WindowRun
+from flows.publishing.publish import WindowRun
 from ledger import Ledger, Planned, worker_id
 
 

@@ -20,8 +20,8 @@ from typing import Any
 import httpx
 import pytest
 
-from flows.publish import LostWindow, WindowRun
-from flows.schedule import planned_rows
+from flows.plan.apply import planned_rows
+from flows.publishing.publish import LostWindow, WindowRun
 from ledger import Ledger
 from practiceweek.loader import load
 from tests.helpers import ROOT
@@ -30,7 +30,7 @@ from tests.servers.base import Request, Response
 from tests.servers.mastodon import MastodonServer
 
 TOKEN = "masto-token-standby-77"
-RUN = "import sys; from flows.publish import publish_window; " \
+RUN = "import sys; from flows.publishing.publish import publish_window; " \
       "print(publish_window(float(sys.argv[1]), standby=sys.argv[2] == 'standby'))"
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from flows.approval import Approval, Choice, date_span, rejected_state, run_title, week_label
-from flows.schedule import planned_rows
+from flows.plan.apply import planned_rows
+from flows.planning.approval import Approval, Choice, date_span, rejected_state, run_title, week_label
 from ledger import Decision, Ledger, Verdict
 from practiceweek.loader import load
 from tests.helpers import CAMPAIGNS

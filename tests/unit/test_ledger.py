@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.timing import lane_of, lanes_for
+from flows.plan.timing import lane_of, lanes_for
 from ledger import Ledger, Planned
 
 
@@ -325,7 +325,7 @@ def test_earlier_open_follows_the_channels_planned_order(led: Ledger) -> None:
 
 def test_a_window_submits_what_others_link_to_first(led: Ledger) -> None:
     """At one instant: the week page, then the poster that links to it, then the email carrying the poster."""
-    from flows.publish import dependencies_first
+    from flows.publishing.publish import dependencies_first
 
     email = _p("c/mon/email/daily", 100.0)
     email.depends_on = ("c/mon/poster/daily", "c/mon/web_page/daily")

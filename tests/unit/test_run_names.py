@@ -6,7 +6,7 @@ import datetime as dt
 import itertools
 from zoneinfo import ZoneInfo
 
-from flows.names import window_name
+from flows.runtime.names import window_name
 from ledger import Row
 from ledger.states import State
 

@@ -6,7 +6,7 @@ import os
 import socket
 from pathlib import Path
 
-from .process import ledger
+from ..runtime.process import ledger
 
 
 def owner_dead(owner: str | None) -> bool:

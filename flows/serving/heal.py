@@ -23,12 +23,13 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from . import events, orphans, process
-from .alerts import held_too_long, record_idle_pool, send_due_alerts
+from ..operators import orphans
+from ..operators.alerts import held_too_long, record_idle_pool, send_due_alerts
+from ..operators.pools import idle_pool
+from ..plan.windows import end_orphaned_task_runs, ensure_windows
+from ..planning.prerender import render_soon_again
+from ..runtime import events, process
 from .deployments import register
-from .pools import idle_pool
-from .prerender import render_soon_again
-from .windows import end_orphaned_task_runs, ensure_windows
 
 HORIZON_S = 120.0  # re-arm windows for publications due within this long (later ones are scheduled)
 ORPHAN_AFTER_S = 60.0  # a window run's tasks still Running this long after it ended are ended Crashed

@@ -25,9 +25,10 @@ from ledger import Ledger, ReadingRow, Row
 from practiceweek.dates import exact
 from practiceweek.planner import Publication
 
-from . import process, report
-from .campaigns import campaign_of, scheduled_publication_of, zone_of
-from .names import DEPLOYMENTS
+from ..runtime import process
+from ..runtime.campaigns import campaign_of, scheduled_publication_of, zone_of
+from ..runtime.names import DEPLOYMENTS
+from . import report
 
 MARKS = (("1h", 3600.0), ("1d", 86400.0), ("7d", 7 * 86400.0))
 COLLECT = DEPLOYMENTS["engagement"]

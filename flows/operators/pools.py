@@ -14,7 +14,7 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.objects import WorkPoolStatus
 from prefect.exceptions import ObjectNotFound
 
-from .names import DEPLOYMENTS
+from ..runtime.names import DEPLOYMENTS
 
 
 @dataclass(frozen=True)

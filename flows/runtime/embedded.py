@@ -20,7 +20,7 @@ from pathlib import Path
 
 from .names import DEPLOYMENTS
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the folder holding flows/
 
 
 @dataclass(frozen=True)
@@ -185,15 +185,15 @@ def run_logging(env: dict[str, str]) -> dict[str, str]:
 def start_serving(
     api_url: str, env: dict[str, str] | None = None, log: Path | None = None
 ) -> subprocess.Popen[bytes]:
-    """``python -m flows.serve`` against ``api_url``; it dies with this process. Its runs log to the Prefect
-    API from INFO (``run_logging``)."""
+    """``python -m flows.serving.serve`` against ``api_url``; it dies with this process. Its runs log to the
+    Prefect API from INFO (``run_logging``)."""
     child_env = dict(env or os.environ)
     child_env.update(
         {"PREFECT_API_URL": api_url, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", **run_logging(child_env)}
     )
     out = open(log, "ab") if log else subprocess.DEVNULL
     return subprocess.Popen(
-        [sys.executable, "-m", "flows.serve"],
+        [sys.executable, "-m", "flows.serving.serve"],
         env=child_env,
         cwd=str(ROOT),
         stdout=out,

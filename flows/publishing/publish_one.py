@@ -8,13 +8,16 @@ Read top to bottom, a publication goes through four steps:
 3. **reconcile**: a publication whose outcome is unknown (a crash mid-send, an ambiguous answer) is
    looked up at the provider before anything is sent again;
 4. **attempt** and **record**: claimed in the ledger (exactly one worker wins), sent, and recorded.
+
+Each step returns what the next one needs; a step that ends the task (held, skipped, failed, moved, taken,
+or found already out) raises ``Ended`` with the outcome, which the task returns.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from typing import Any
+from typing import Any, NoReturn
 
 from prefect import task
 from prefect.artifacts import create_markdown_artifact
@@ -32,12 +35,13 @@ from practiceweek.accounts import route_label
 from practiceweek.artifacts import Rendered
 from practiceweek.settings import settings
 
-from . import events, fencing, names, process, timing
-from .alerts import held_too_long
+from ..operators.alerts import held_too_long
+from ..operators.status import refresh_after_publication
+from ..plan import timing
+from ..runtime import events, fencing, names, process
+from ..runtime.logs import run_logger
 from .content import content_for
-from .logs import run_logger
-from .outcomes import Outcome, fail, missed, outcome_of, skip, stop_connector
-from .status import refresh_after_publication
+from .outcomes import Ended, Outcome, fail, missed, outcome_of, skip, stop_connector
 
 START_BY_S = 5.0  # a send begins at least this long before its window closes (its requests take seconds)
 
@@ -70,6 +74,8 @@ def publish(publication_id: str, record: bool = True, label: str = "", fence: Fe
     Returns how it ended."""
     try:
         return _publish(publication_id, record, fence)
+    except Ended as ended:
+        return ended.outcome
     finally:
         _task_ended(publication_id).set()  # what links to it looks again now
 
@@ -78,24 +84,12 @@ def _publish(publication_id: str, record: bool, fence: Fence | None = None) -> O
     row = process.ledger().get(publication_id)
     if row is None:
         return Outcome.UNKNOWN_PUBLICATION
-    guarded = guard(row)
-    if isinstance(guarded, Outcome):
-        return guarded
-    ready = content_for(guarded)
-    if isinstance(ready, Outcome):
-        return ready
-    row, rendered = ready
+    row, rendered = content_for(guard(row))
     _sleep_until(row.scheduled_at)
     conn = _connector_for(row)
-    if isinstance(conn, Outcome):
-        return conn
     if row.state == "unknown":
-        reconciled = reconcile(row, conn, rendered)
-        if reconciled is not None:
-            return reconciled
-    receipt = attempt(row, conn, rendered, fence)
-    if isinstance(receipt, Outcome):
-        return receipt
+        reconcile(row, conn, rendered)
+    attempt(row, conn, rendered, fence)
     if record:  # a crowded window records a summary and rewrites the plan tables once, at its end
         if len(rendered.posts) > 1:
             _record_thread(row, rendered)
@@ -104,33 +98,30 @@ def _publish(publication_id: str, record: bool, fence: Fence | None = None) -> O
 
 
 # --- 1. guard ------------------------------------------------------------------------------------------
-def guard(row: Row) -> Row | Outcome:
-    """The row as it stands once it may go out, or why it does not go out now."""
+def guard(row: Row) -> Row:
+    """The row as it stands once it may go out (``Ended``: it does not go out now)."""
     if row.state in TERMINAL or row.state == "sending":
-        return outcome_of(row.state)  # someone else has it
-    held = _held(row)
-    if held is not None:
-        return held
+        raise Ended(outcome_of(row.state))  # someone else has it
+    _not_held(row)
     if time.time() > row.deadline and row.state != "unknown":  # an unknown one is reconciled first
-        return skip(row, missed(row, time.time()))
+        raise Ended(skip(row, missed(row, time.time())))
     if row.depends_on:
         _wait_for_dependencies(row)
     ordered = _in_channel_order(row)
-    if isinstance(ordered, Outcome):
-        return ordered
     if ordered.revision != row.revision and ordered.scheduled_at > time.time() + 1:
-        return Outcome.MOVED  # re-planned while waiting: a later window run publishes it at its new time
+        raise Ended(Outcome.MOVED)  # re-planned while waiting: a later window run publishes it then
     return ordered
 
 
-def _held(row: Row) -> Outcome | None:
-    """HELD while the publication's connector is stopped for its account; skipped once its window passed."""
+def _not_held(row: Row) -> None:
+    """Ends HELD while the publication's connector is stopped for its account; skipped once its window
+    passed."""
     stopped = process.ledger().stopped().get(row.route)
     if stopped is None:
-        return None
+        return
     if time.time() > row.deadline:
-        return skip(row, held_too_long(row, stopped))
-    return Outcome.HELD
+        raise Ended(skip(row, held_too_long(row, stopped)))
+    raise Ended(Outcome.HELD)
 
 
 def _wait_for_dependencies(row: Row) -> None:
@@ -160,12 +151,12 @@ def _task_ended(publication_id: str) -> threading.Event:
         return _ended.setdefault(publication_id, threading.Event())
 
 
-def _in_channel_order(row: Row) -> Row | Outcome:
+def _in_channel_order(row: Row) -> Row:
     """Keep each channel in its planned order: Tuesday's card before Wednesday's, after any outage.
 
     Waits while an earlier publication of the same campaign and channel is open. An earlier one still
     pending after its own deadline is skipped (and reported) here, so this one is not held for ever.
-    Returns the row as it stands once nothing earlier is open, or the outcome if it can no longer go out
+    Returns the row as it stands once nothing earlier is open; ends the task if it can no longer go out
     (its own window closed first, or a re-plan took it).
     """
     led = process.ledger()
@@ -179,7 +170,7 @@ def _in_channel_order(row: Row) -> Row | Outcome:
                 waiting.append(earlier)
         current = led.get(row.id)
         if current is None or current.state not in ("pending", "unknown"):
-            return outcome_of((current or row).state)
+            raise Ended(outcome_of((current or row).state))
         if current.revision != row.revision:
             row = current  # re-planned while waiting: its new time decides what is earlier
             continue
@@ -187,7 +178,8 @@ def _in_channel_order(row: Row) -> Row | Outcome:
             return current
         if now > row.deadline:
             first = waiting[0]
-            return skip(row, missed(row, now) + f"; it waited for the earlier {first.id} ({first.state})")
+            why = missed(row, now) + f"; it waited for the earlier {first.id} ({first.state})"
+            raise Ended(skip(row, why))
         time.sleep(0.1)
 
 
@@ -197,26 +189,27 @@ def _sleep_until(at: float) -> None:
         time.sleep(delay)
 
 
-def _connector_for(row: Row) -> Connector | Outcome:
+def _connector_for(row: Row) -> Connector:
     try:
         return process.connector(*row.route)
     except PermanentError as exc:  # no credentials, or a connector that cannot be built
         if refused_credentials(exc):
-            return stop_connector(row, exc)
+            raise Ended(stop_connector(row, exc)) from None
         fail(row, str(exc))
         raise
 
 
 # --- 3. reconcile ---------------------------------------------------------------------------------------
-def reconcile(row: Row, conn: Connector, rendered: Rendered) -> Outcome | None:
-    """Ask the provider whether an 'unknown' publication went out. None: it did not, send it now."""
+def reconcile(row: Row, conn: Connector, rendered: Rendered) -> None:
+    """Ask the provider whether an 'unknown' publication went out. Returns: it did not, send it now; ends
+    the task SENT if it did (or as it ends when it cannot be asked)."""
     try:
         receipt = conn.find(rendered)
     except (RetryableError, OutcomeUnknownError) as exc:
         raise TryAgain(f"could not reconcile {row.id}: {exc}") from None
     except PermanentError as exc:
         if refused_credentials(exc):
-            return stop_connector(row, exc)
+            raise Ended(stop_connector(row, exc)) from None
         fail(row, f"could not reconcile: {exc}")
         raise
     if receipt is not None:
@@ -225,43 +218,43 @@ def reconcile(row: Row, conn: Connector, rendered: Rendered) -> Outcome | None:
         ):
             run_logger().info("reconciled %s: it had gone out (%s)", row.id, receipt.remote_id)
             events.emit("published", row, reconciled=True, url=receipt.url)
-        return Outcome.SENT
+        raise Ended(Outcome.SENT)
     if not conn.can_find:  # SMTP, a bare webhook: ask a person
-        return fail(
+        raise Ended(fail(
             row,
             f"outcome unknown ({row.error or 'interrupted while sending'}) and {row.connector} cannot be "
             "checked: confirm with the recipients whether it arrived before sending it again",
-        )
+        ))
     if time.time() > row.deadline:
-        return skip(row, missed(row, time.time()) + "; the provider confirmed it never arrived")
-    return None
+        raise Ended(skip(row, missed(row, time.time()) + "; the provider confirmed it never arrived"))
 
 
 # --- 4. attempt and record ------------------------------------------------------------------------------
-def attempt(row: Row, conn: Connector, rendered: Rendered, fence: Fence | None = None) -> Receipt | Outcome:
+def attempt(row: Row, conn: Connector, rendered: Rendered, fence: Fence | None = None) -> Receipt:
     """Claim the publication (exactly one worker wins; a window run's task only while its ``fence`` is
-    current) and send it once, the fence checked again right before each request (``flows/fencing.py``);
-    never begin a send so close to the end of its window (``START_BY_S``) that its requests would land
-    after it."""
+    current) and send it once, the fence checked again right before each request
+    (``flows/runtime/fencing.py``); never begin a send so close to the end of its window (``START_BY_S``)
+    that its requests would land after it."""
     led = process.ledger()
     if row.state == "pending" and time.time() > row.deadline - START_BY_S:
-        return skip(row, missed(row, time.time()) + f"; too close to its end to begin ({START_BY_S:g} s)")
+        why = missed(row, time.time()) + f"; too close to its end to begin ({START_BY_S:g} s)"
+        raise Ended(skip(row, why))
     from_states = ("unknown",) if row.state == "unknown" else ("pending",)
     if not led.claim(row.id, from_states=from_states, revision=row.revision, fence=fence):
         now_row = led.get(row.id)
         if fence is not None and not led.fence_current(fence):
-            return _fenced(row, "its claim was refused")
+            _fenced(row, "its claim was refused")
         if now_row is not None and now_row.state in ("pending", "unknown"):
             raise TryAgain(f"{row.id} was re-planned while it was being prepared")
-        return outcome_of((now_row or row).state)
+        raise Ended(outcome_of((now_row or row).state))
     try:
         with fencing.holding(row.id, fence):
             fencing.check(led)
             receipt = conn.publish(rendered)
     except fencing.Fenced:
-        return _fenced(row, "nothing was sent")
+        _fenced(row, "nothing was sent")
     except Exception as exc:  # noqa: BLE001 - every failure is classified and recorded, then re-raised
-        return _after_failure(row, row.attempts + 1, exc)
+        _after_failure(row, row.attempts + 1, exc)
     led.mark_sent(row.id, receipt.remote_id, receipt.url, receipt.extra.get("join_url"))
     late = time.time() - row.scheduled_at
     run_logger().info(  # the Logs tab's line per publication: what went out, where, how late
@@ -274,15 +267,15 @@ def attempt(row: Row, conn: Connector, rendered: Rendered, fence: Fence | None =
     return receipt
 
 
-def _fenced(row: Row, what: str) -> Outcome:
+def _fenced(row: Row, what: str) -> NoReturn:
     """This run's window was taken over while it held ``row``: its new owner reconciles and publishes it."""
     run_logger().warning(
         "%s: this run's window was taken over; %s (its new owner publishes it)", row.id, what
     )
-    return Outcome.FENCED
+    raise Ended(Outcome.FENCED)
 
 
-def _after_failure(row: Row, attempt_no: int, exc: Exception) -> Outcome:
+def _after_failure(row: Row, attempt_no: int, exc: Exception) -> NoReturn:
     """Record a failed attempt by what it means: retry later, reconcile first, stop, or give up (each
     change only while this thread's claim stands: a fenced-out run never undoes its successor's)."""
     led, mine = process.ledger(), worker_id()
@@ -304,7 +297,7 @@ def _after_failure(row: Row, attempt_no: int, exc: Exception) -> Outcome:
         raise TryAgain(str(exc)) from None
     if isinstance(exc, PermanentError) and refused_credentials(exc):
         led.release(row.id, str(exc), claimant=mine)  # not sent: it may go out once the connector is fixed
-        return stop_connector(row, exc)
+        raise Ended(stop_connector(row, exc)) from None
     if not isinstance(exc, PermanentError):
         led.mark_unknown(row.id, f"{type(exc).__name__}: {exc}", claimant=mine)  # reconcile before retrying
         fail(row, f"{type(exc).__name__}: {exc}")

@@ -23,7 +23,7 @@ from prefect.artifacts import create_table_artifact
 from ledger import TERMINAL, Row
 from practiceweek.settings import settings
 
-from . import campaigns, names, process
+from ..runtime import campaigns, names, process
 
 STATE_ICONS = {
     "pending": "⏳ pending",

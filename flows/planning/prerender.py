@@ -30,28 +30,17 @@ from pathlib import Path
 from typing import Any
 
 from ledger import Ledger, Row
-from practiceweek.artifacts import RenderContext, Rendered, rendered_to_bytes
+from practiceweek.artifacts import RenderContext, rendered_to_bytes
 from practiceweek.loader import Loaded, load
 from practiceweek.planner import Publication, plan
 from practiceweek.render import render
 
-from . import campaigns, process
+from ..runtime import campaigns, process
+from ..runtime.campaigns import rendering_keys, stored_key
 
 OPEN = ("pending", "unknown")
 Wanted = dict[str, tuple[str, dict[str, Any]]]  # publication id → (fingerprint, its context as a dict)
 Todo = list[tuple[Row, RenderContext]]  # open publications with the context they will go out in
-
-
-def rendering_keys(publication_id: str, fingerprint: str, ctx: RenderContext) -> tuple[str, str]:
-    """Where a rendering of a publication in context ``ctx`` is stored: the first key when it carries no
-    invitation (its SEQUENCE does not show), the second when it does."""
-    base = f"publication:{publication_id}:{fingerprint}"
-    return f"{base}:{ctx.digest(sequence=False)}", f"{base}:{ctx.digest(sequence=True)}"
-
-
-def stored_key(rendered: Rendered, ctx: RenderContext) -> str:
-    pub = rendered.publication
-    return rendering_keys(pub.id, pub.fingerprint, ctx)[1 if rendered.invites else 0]
 
 
 @dataclass
@@ -117,7 +106,7 @@ def _render_unit(path: str, ledger_url: str, wanted: Wanted) -> tuple[int, int, 
 
 
 # --- in the scheduling process --------------------------------------------------------------------------
-CODE_ROOT = str(Path(__file__).resolve().parent.parent)  # the folder holding flows/, ledger/, practiceweek/
+CODE_ROOT = str(Path(__file__).resolve().parents[2])  # the folder holding flows/, ledger/, practiceweek/
 _pool: ProcessPoolExecutor | None = None
 _pool_lock = threading.Lock()
 

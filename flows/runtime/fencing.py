@@ -1,11 +1,11 @@
 """The fence check of a window run's publish task, immediately before each provider request it makes.
 
-``attempt`` (``flows/publish_one.py``) claims a publication under its window run's token and holds that
-claim here (``holding``) while its connector sends; ``check`` asks the ledger whether the claim and the
-token still stand (``Ledger.fence_holds``, one read on two primary keys). It runs before the first request
-of a send, and before each paced request (``flows/ratelimit.py``: after the pacer's sleep, the longest wait
-in a send), so an owner that froze holding a claim and wakes after its standby took over is refused
-(``Fenced``) before its request leaves. See docs/how-it-works/takeover.md.
+``attempt`` (``flows/publishing/publish_one.py``) claims a publication under its window run's token and
+holds that claim here (``holding``) while its connector sends; ``check`` asks the ledger whether the claim
+and the token still stand (``Ledger.fence_holds``, one read on two primary keys). It runs before the first
+request of a send, and before each paced request (``flows/runtime/ratelimit.py``: after the pacer's sleep,
+the longest wait in a send), so an owner that froze holding a claim and wakes after its standby took over
+is refused (``Fenced``) before its request leaves. See docs/how-it-works/takeover.md.
 """
 
 from __future__ import annotations

@@ -1,5 +1,9 @@
-"""``schedule_campaign``: load and plan a campaign, apply the difference to the ledger, and make Prefect
-run its publications at their times (one prefetched ``publish_window`` run per window of time)."""
+"""Applying a plan: a loaded campaign's publications, applied to the ledger as a difference (withdrawing what
+left it, emitting events, scheduling window runs), and an edited file re-planned as the trigger would.
+
+No approval and no scheduling flow: publishing re-plans an edited file from here (``replan_edited``) while
+importing nothing of planning (``flows.planning``: the ``schedule-campaign`` flow, approval, render ahead).
+"""
 
 from __future__ import annotations
 
@@ -7,24 +11,20 @@ import datetime as dt
 import json
 import time
 from pathlib import Path
-from typing import Any
 
-from prefect import flow, get_run_logger
+from prefect import get_run_logger
 from prefect.artifacts import create_markdown_artifact
-from prefect.client.schemas.objects import State
-from prefect.exceptions import FlowPauseTimeout
 
-from ledger import Diff, Ledger, Planned, Row, Verdict
+from ledger import Diff, Ledger, Planned, Row
 from practiceweek.artifacts import RenderContext, Rendered
 from practiceweek.errors import CampaignError
 from practiceweek.loader import Loaded, load
 from practiceweek.planner import Publication, plan
 from practiceweek.settings import settings
 
-from . import approval, campaigns, events, names, process, timing
-from .prerender import Prerendered, prerender, prerender_many
-from .runs import name_this_run
-from .status import publish_plan_tables
+from ..operators.status import publish_plan_tables
+from ..runtime import campaigns, events, names, process
+from . import timing
 from .windows import ensure_windows
 
 
@@ -155,10 +155,9 @@ def apply_campaign(
     speed: float | None = None,
     real: bool = False,
     schedule_runs: bool = True,
-    render_ahead: bool = True,
 ) -> tuple[Diff, str]:
-    """Apply a campaign's plan to the ledger, withdraw what left it, render ahead what it added or changed,
-    and schedule window runs."""
+    """Apply a campaign's plan to the ledger, withdraw what left it, and schedule window runs (rendering
+    ahead is planning's: ``flows.planning.schedule.apply_and_render_ahead``)."""
     led = process.ledger()
     planned = planned_rows(loaded, led, rehearse=rehearse, speed=speed, real=real)
     led.save_source(loaded.id, str(Path(loaded.path).resolve()), loaded.text)
@@ -176,35 +175,7 @@ def apply_campaign(
             events.emit("scheduled", current)
     if schedule_runs:
         ensure_windows(led, led.rows(loaded.id))
-    if render_ahead:
-        _render_ahead(loaded, led.rows(loaded.id))
     return diff, diff_markdown(loaded.id, diff, led)
-
-
-def _render_ahead(loaded: Loaded, rows: list[Row]) -> None:
-    """Pre-render the campaign's open publications (a failure only means they render at send time)."""
-    log = get_run_logger()
-    try:
-        done = prerender(str(Path(loaded.path).resolve()), rows)
-    except Exception as exc:  # noqa: BLE001 - rendering at send time still works
-        log.warning("could not render %s ahead (they render at send time): %s", loaded.id, exc)
-        return
-    if done.rendered:
-        log.info(
-            "rendered %d publication(s) of %s ahead (%d stored whole) in %.1f s on %.1f core(s)",
-            done.rendered, loaded.id, done.stored, done.wall_s, done.cores_used,
-        )
-
-
-def render_weeks_ahead(paths: list[str]) -> Prerendered:
-    """Pre-render several scheduled weeks in one batch on every core (``practiceweek demo`` of several
-    files): their shared work keeps every core busy, where one week at a time leaves cores idle."""
-    led = process.ledger()
-    batch = []
-    for path in paths:
-        loaded = load(path)
-        batch.append((str(Path(loaded.path).resolve()), led.rows(loaded.id)))
-    return prerender_many(batch)
 
 
 def record_diff(cid: str, text: str) -> None:
@@ -228,52 +199,8 @@ def replan_edited(path: str) -> Diff | None:
     camp = process.ledger().campaign(loaded.id)
     if loaded.model.campaign.approval == "required" and (camp is None or camp.approved_at is None):
         return None  # an unapproved week waits for its approver, not for a worker
-    diff, text = apply_campaign(loaded, render_ahead=False)  # this worker has a publication due now
+    diff, text = apply_campaign(loaded)  # no render ahead: this worker has a publication due now
     if not diff.empty:
         get_run_logger().info("re-planned %s here (the file changed under a due publication)", loaded.id)
         record_diff(loaded.id, text)
     return diff
-
-
-@flow(name="schedule-campaign", log_prints=True, persist_result=False)
-def schedule_campaign(
-    path: str,
-    rehearse: bool = False,
-    speed: float | None = None,
-    real: bool = False,
-    render_ahead: bool = True,
-) -> dict[str, Any] | State[Any]:
-    """Load and plan a campaign; schedule new publications, move moved ones, cancel removed ones. A week
-    that needs approval waits for it first; a rejected one ends Cancelled ("Rejected"), nothing scheduled.
-    ``render_ahead=False``: the caller renders ahead, several weeks in one batch (``render_weeks_ahead``)."""
-    loaded = load(path)  # CampaignError fails the run with every problem listed
-    camp = process.ledger().campaign(loaded.id)
-    waits = loaded.model.campaign.approval == "required" and (camp is None or camp.approved_at is None)
-    title = approval.run_title(loaded, "Approve" if waits else "Schedule")
-    name_this_run(title, approval.campaign_tags(loaded))
-    if waits:
-        try:
-            answer = approval.ask(loaded)
-        except FlowPauseTimeout:
-            get_run_logger().warning("%s: no decision in time; nothing scheduled",
-                                     approval.week_label(loaded))
-            return approval.unanswered(loaded)
-        decision = approval.decide(loaded, answer)
-        if decision.verdict == Verdict.REJECTED:
-            get_run_logger().warning("%s rejected by %s: %s; nothing scheduled",
-                                     approval.week_label(loaded), decision.approver, decision.comment or "-")
-            return approval.rejected_state(decision)
-        get_run_logger().info("approved by %s", decision.approver)
-    diff, text = apply_campaign(loaded, rehearse=rehearse, speed=speed, real=real, render_ahead=render_ahead)
-    print(text)
-    record_diff(loaded.id, text)
-    events.flush()
-    return {
-        "campaign": loaded.id,
-        "added": len(diff.added),
-        "moved": len(diff.moved),
-        "updated": len(diff.updated),
-        "cancelled": len(diff.cancelled),
-        "unchanged": diff.unchanged,
-        "diff": text,
-    }

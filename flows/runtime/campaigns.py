@@ -112,3 +112,15 @@ def context_for(row: Row) -> RenderContext:
 def render(loaded: Loaded, pub: Publication, ctx: RenderContext | None = None) -> Rendered:
     """Render one publication (see ``practiceweek.render``)."""
     return render_publication(loaded, pub, ctx)
+
+
+def rendering_keys(publication_id: str, fingerprint: str, ctx: RenderContext) -> tuple[str, str]:
+    """Where a rendering of a publication in context ``ctx`` is stored: the first key when it carries no
+    invitation (its SEQUENCE does not show), the second when it does."""
+    base = f"publication:{publication_id}:{fingerprint}"
+    return f"{base}:{ctx.digest(sequence=False)}", f"{base}:{ctx.digest(sequence=True)}"
+
+
+def stored_key(rendered: Rendered, ctx: RenderContext) -> str:
+    pub = rendered.publication
+    return rendering_keys(pub.id, pub.fingerprint, ctx)[1 if rendered.invites else 0]

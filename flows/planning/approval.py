@@ -34,9 +34,9 @@ from practiceweek.planner import Publication, plan
 from practiceweek.render import preview
 from practiceweek.settings import settings
 
-from . import events, names, process
-from .alerts import send_due_alerts
-from .runs import name_this_run
+from ..operators.alerts import send_due_alerts
+from ..runtime import events, names, process
+from ..runtime.runs import name_this_run
 
 POLL_S = 2  # how often a paused run in this process asks whether it was resumed
 REJECTED = "Rejected"  # the state name a rejected run ends in (type Cancelled)

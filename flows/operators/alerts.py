@@ -22,7 +22,7 @@ from practiceweek.artifacts import Rendered
 from practiceweek.planner import Publication
 from practiceweek.settings import settings
 
-from . import names, process
+from ..runtime import names, process
 from .pools import IdlePool, idle_pool
 
 RESUME_HINT = (

@@ -1,10 +1,11 @@
 """What a publication sends: rendered ahead of its time where possible, from the plan the ledger holds.
 
-Scheduling stores every publication rendered in the context it will be sent in (``flows.prerender``); the
-task reads that back. What was not rendered ahead (a join link made since, a crash before the pre-render
-finished) a window run renders while nothing is due (``prepare``) into a cache of this process, or the
-task renders it then and logs what that cost. If the campaign file was edited since the publication was
-scheduled, the task re-plans the file itself (see ``content_for``).
+Scheduling stores every publication rendered in the context it will be sent in
+(``flows.planning.prerender``); the task reads that back. What was not rendered ahead (a join link made
+since, a crash before the pre-render finished) a window run renders while nothing is due (``prepare``) into
+a cache of this process, or the task renders it then and logs what that cost. If the campaign file was
+edited since the publication was scheduled, the task re-plans the file itself (``flows.plan.apply``, which
+imports nothing of approval or scheduling; see ``content_for``).
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ import time
 from ledger import TERMINAL, Row
 from practiceweek.artifacts import RenderContext, Rendered, rendered_from_bytes
 
-from . import campaigns, process
-from .logs import run_logger
-from .outcomes import Outcome, fail, outcome_of
-from .prerender import rendering_keys
-from .schedule import replan_edited
+from ..plan.apply import replan_edited
+from ..runtime import campaigns, process
+from ..runtime.campaigns import rendering_keys
+from ..runtime.logs import run_logger
+from .outcomes import Ended, Outcome, fail, outcome_of
 
 _prepared: dict[tuple[str, str], Rendered] = {}
 _in_store: set[tuple[str, str]] = set()  # found stored in the context it goes out in: nothing to render
@@ -109,8 +110,8 @@ def _replan(row: Row) -> None:
         run_logger().warning("could not re-plan %s here: %s", row.campaign, exc)
 
 
-def content_for(row: Row) -> tuple[Row, Rendered] | Outcome:
-    """The publication as it should go out now, with its rendered content; or why it does not go now.
+def content_for(row: Row) -> tuple[Row, Rendered]:
+    """The publication as it should go out now, with its rendered content (``Ended``: it does not go now).
 
     If the campaign file changed since ``row`` was planned, the file is re-planned here first (the same
     difference the trigger's re-plan applies), so no publication waits on, or fails for, a re-plan's
@@ -123,12 +124,12 @@ def content_for(row: Row) -> tuple[Row, Rendered] | Outcome:
     _replan(row)
     fresh = process.ledger().get(row.id)
     if fresh is None or fresh.state not in ("pending", "unknown"):
-        return outcome_of((fresh or row).state)  # cancelled (or taken) by the re-plan
+        raise Ended(outcome_of((fresh or row).state))  # cancelled (or taken) by the re-plan
     if fresh.revision != row.revision and fresh.scheduled_at > time.time() + 1:
-        return Outcome.MOVED  # a later window run publishes it at its new time
+        raise Ended(Outcome.MOVED)  # a later window run publishes it at its new time
     rendered = _rendered_from_file(fresh) or _rendered_as_scheduled(fresh)
     if rendered is None:
-        return fail(
+        raise Ended(fail(
             fresh, "the campaign file no longer plans this publication as scheduled, or cannot be read"
-        )
+        ))
     return fresh, rendered

@@ -1,7 +1,7 @@
 """The ``publish-window`` flow: one window of time, each publication at its own time.
 
 A window run starts before its window opens (its start-up cost paid early), renders what is coming,
-and submits each publication as its own ``publish`` task (``flows.publish_one``) just before the
+and submits each publication as its own ``publish`` task (``flows.publishing.publish_one``) just before the
 publication's time. It publishes everything the ledger holds as due and not yet out, so a moved
 publication or a missed run heals at the next run.
 
@@ -10,7 +10,7 @@ ledger's windows row says which one publishes (its ``owner``): the first to take
 other stands by, publishing nothing, and takes the window over as soon as the owner's beat is stale
 (``TAKEOVER_AFTER_S``: its process died, or its host froze): the takeover advances the window's fencing
 token, so the old run's claims are void at once and reconciled (``orphans``), and should it wake, its
-claims and sends are refused (``flows/fencing.py``); the standby publishes the rest, each publication
+claims and sends are refused (``flows/runtime/fencing.py``); the standby publishes the rest, each publication
 claimed once. An owner whose beat finds another owner (it was only slow) stops submitting and ends; a
 standby that was not needed ends "stood by; the primary finished".
 
@@ -36,15 +36,16 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from ledger import DueRef, Fence, Ledger, Row, unavailable, worker_id
 from practiceweek.settings import Settings, settings
 
-from . import campaigns, events, names, orphans, process
+from ..operators import orphans
+from ..operators.status import publish_plan_tables
+from ..plan.timing import lane_of
+from ..plan.windows import mark_crashed
+from ..runtime import campaigns, events, names, process
+from ..runtime.logs import run_logger
+from ..runtime.runs import name_this_run
 from .content import is_prepared, prepare
-from .logs import run_logger
 from .outcomes import Outcome, alert_now
 from .publish_one import publish
-from .runs import name_this_run
-from .status import publish_plan_tables
-from .timing import lane_of
-from .windows import mark_crashed
 
 RENDER_SLICE_S = 0.3  # render ahead for at most this long between two looks at what is due
 LEDGER_OUTAGE_S = 300.0  # a window run waits this long for its ledger's database to come back

@@ -1,4 +1,4 @@
-"""Serve the practiceweek deployments from this process (``python -m flows.serve``)."""
+"""Serve the practiceweek deployments from this process (``python -m flows.serving.serve``)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from prefect import serve
 
 from practiceweek.settings import settings
 
+from ..runtime.process import ledger
 from .deployments import deployments
-from .process import ledger
 
 
 def main() -> None:

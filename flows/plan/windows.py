@@ -2,8 +2,9 @@
 crowded window one per lane (each its own process, sharing the window's publications by campaign).
 
 With ``PRACTICEWEEK_WINDOW_STANDBY`` each lane also gets a standby run, put in another worker's work queue
-(``PRACTICEWEEK_WINDOW_QUEUES``): it takes the window over when the publishing run dies (flows/publish.py),
-and a standby that died or took over is replaced here, so a window keeps a spare while it lasts."""
+(``PRACTICEWEEK_WINDOW_QUEUES``): it takes the window over when the publishing run dies
+(flows/publishing/publish.py), and a standby that died or took over is replaced here, so a window keeps a
+spare while it lasts."""
 
 from __future__ import annotations
 
@@ -36,8 +37,8 @@ from prefect.states import Cancelled, Crashed, Scheduled
 from ledger import Ledger, Row
 from practiceweek.settings import settings
 
-from .campaigns import zone_of
-from .names import DEPLOYMENTS, ROLES, tags_for, window_name
+from ..runtime.campaigns import zone_of
+from ..runtime.names import DEPLOYMENTS, ROLES, tags_for, window_name
 from .timing import lane_of, lanes_for, window_of
 
 PUBLISH_WINDOW = DEPLOYMENTS["window"]  # the deployment every window run comes from

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from prefect.events.schemas.deployment_triggers import DeploymentEventTrigger
+from prefect.types.entrypoint import EntrypointType
 
-from .alerts import INFRASTRUCTURE_EVENTS, LATE_EVENT, alert_operators
-from .engagement import SAFETY_NET_S, collect_engagement
-from .names import ROLES
-from .publish import publish_window
-from .schedule import schedule_campaign
+from ..operators.alerts import INFRASTRUCTURE_EVENTS, LATE_EVENT, alert_operators
+from ..operators.engagement import SAFETY_NET_S, collect_engagement
+from ..planning.schedule import schedule_campaign
+from ..publishing.publish import publish_window
+from ..runtime.names import ROLES
 
 
 def deployments() -> list[Any]:
@@ -35,11 +36,14 @@ def deployments() -> list[Any]:
             "name": "{{ event.resource.name }}",
         },
     )
+    # module paths, as in prefect.yaml: Prefect loads a file entrypoint as a package of its own name, where
+    # the role packages' imports of each other (``from ..runtime import process``) cannot resolve
+    by_module: dict[str, Any] = {"tags": ["practiceweek"], "entrypoint_type": EntrypointType.MODULE_PATH}
     return [
-        schedule_campaign.to_deployment(ROLES["schedule"], triggers=[replan], tags=["practiceweek"]),
-        publish_window.to_deployment(ROLES["window"], tags=["practiceweek"]),
-        alert_operators.to_deployment(ROLES["alert"], triggers=[alert], tags=["practiceweek"]),
-        collect_engagement.to_deployment(ROLES["engagement"], interval=SAFETY_NET_S, tags=["practiceweek"]),
+        schedule_campaign.to_deployment(ROLES["schedule"], triggers=[replan], **by_module),
+        publish_window.to_deployment(ROLES["window"], **by_module),
+        alert_operators.to_deployment(ROLES["alert"], triggers=[alert], **by_module),
+        collect_engagement.to_deployment(ROLES["engagement"], interval=SAFETY_NET_S, **by_module),
     ]
 
 

@@ -9,9 +9,9 @@ from prefect.artifacts import create_markdown_artifact
 from ledger import Row
 from practiceweek.accounts import route_label
 
-from . import events, names, process
-from .alerts import send_due_alerts
-from .logs import run_logger
+from ..operators.alerts import send_due_alerts
+from ..runtime import events, names, process
+from ..runtime.logs import run_logger
 
 
 class Outcome(StrEnum):
@@ -26,6 +26,15 @@ class Outcome(StrEnum):
     TAKEN = "taken"  # another worker has it (sending, or being reconciled)
     FENCED = "fenced"  # its window run was taken over (it had stopped beating): its new owner publishes it
     UNKNOWN_PUBLICATION = "unknown-publication"  # not in the ledger
+
+
+class Ended(Exception):
+    """A step of the ``publish`` task ends the task here: ``outcome`` is how (the task returns it). Every
+    step ends the same way, so each returns only what the next step needs."""
+
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__(outcome.value)
+        self.outcome = outcome
 
 
 def outcome_of(state: str) -> Outcome:

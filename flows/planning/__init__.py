@@ -1,0 +1,1 @@
+"""Planning: the ``schedule-campaign`` flow, approval, and rendering ahead."""
