@@ -177,7 +177,7 @@ def test_in_a_joint_week_one_partners_revoked_token_holds_only_its_posts(
     process_env: dict[str, str], tmp_path: Path, fake_server: Any
 ) -> None:
     from connectors.credentials import MastodonCredentials
-    from flows import process
+    from flows.runtime import process
 
     iow, pscp = fake_server("mastodon", token=IOW_TOKEN), fake_server("mastodon", token=PSCP_TOKEN)
     for name, url, token in (("iowscp", iow.url, "a-revoked-token"), ("pscp", pscp.url, PSCP_TOKEN)):
