@@ -29,6 +29,7 @@ WEEK_ONLY = {  # channels whose settings apply to the whole week, never to one d
     "set this under channels.teams_event",
     "week_poster": "the whole-week poster goes out once; set this under channels.week_poster",
 }
+WARNED_ON = ("mastodon", "bluesky")  # the networks that carry a content warning (spoiler text, labels)
 MAX_DAYS_AWAY = 92  # an announcement a season ahead is likely a wrong year
 RESERVED_SLOTS = ("daily", "week")
 AudienceCheck = Callable[[Path, str | None], None]
@@ -56,6 +57,12 @@ def _options(source: Source, path: Path, channels: Channels, out: list[Problem],
                 out.append(source.problem((*path, channel, option), f"'{option}' has no effect on {channel}; "
                                           f"it applies to {', '.join(where)} only", key=True,
                                           hint=f"remove '{option}:' here"))
+        for j, extra in enumerate(config.extra):
+            if extra.content_warning is not None and channel not in WARNED_ON:
+                out.append(source.problem(
+                    (*path, channel, "extra", j, "content_warning"), f"'content_warning' has no effect on "
+                    f"{channel}: content warnings go on Mastodon posts and Bluesky labels only", key=True,
+                    hint="remove 'content_warning:' here, and say it in the text if readers need it"))
         if not on_day:
             for j, extra in enumerate(config.extra):
                 for name in ("text", "theme", "resource"):

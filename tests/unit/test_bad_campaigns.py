@@ -199,6 +199,10 @@ CASES = [
     ("82_joint_week_with_campaign_audiences.yaml", 12, "campaign.audiences",
      "in a joint week each partner has its own audiences; this one would belong to no partner (move it under "
      "campaign.partners.<partner>.audiences (partners: north, south))"),
+    ("83_content_warning_on_an_email.yaml", 37,
+     "Tuesday (days[1]).channels.email.extra[0].content_warning",
+     "'content_warning' has no effect on email: content warnings go on Mastodon posts and Bluesky labels "
+     "only (remove 'content_warning:' here, and say it in the text if readers need it)"),
     ("46_empty_file.yaml", 1, "", "got an empty file"),
     ("47_top_level_list.yaml", 1, "", "got a list"),
 ]
