@@ -60,10 +60,12 @@ def uid(pub: Publication) -> str:
 
 
 def preview_link(loaded: Loaded, pub: Publication, base: str) -> str:
-    """Where the preview shows ``pub``: the page of the date it goes out on, at its section's anchor."""
+    """Where the preview shows ``pub``: the page of the date it goes out on, at its section's anchor (in a
+    joint week, in its partner's own part of the preview)."""
     date = pub.at.date()
     key = day_key(date) if date in week_dates(loaded.model) else outside_key(date)
-    return f"{base.rstrip('/')}/{key}.html#{pub.channel}-{pub.slot}"
+    partner = f"/{pub.partner}" if pub.partner else ""
+    return f"{base.rstrip('/')}{partner}/{key}.html#{pub.channel}-{pub.slot}"
 
 
 def where(pub: Publication) -> str:

@@ -14,6 +14,7 @@ import sys
 import urllib.request
 from pathlib import Path
 
+import pytest
 import vobject
 from icalendar import Calendar
 
@@ -22,6 +23,7 @@ from practiceweek.planner import plan
 from tests.helpers import FIXTURES, ROOT
 
 SEED = ROOT / "campaigns" / "iowscp-domestic-abuse-2024.yaml"
+JOINT = ROOT / "campaigns" / "safeguarding-children-week-2023.yaml"  # Hampshire and the Isle of Wight
 JS = ROOT / "tests" / "js"
 TUESDAY_X = "iowscp-da-2024/tue/x/daily@practiceweek"
 
@@ -76,11 +78,14 @@ def test_the_feed_has_every_publication_and_follows_a_replan(tmp_path: Path) -> 
     assert moved == {uid: seen for uid, seen in first.items() if uid != TUESDAY_X}
 
 
-def test_the_preview_link_opens_the_publication_in_the_preview(tmp_path: Path) -> None:
-    done = run("preview", str(SEED), "--out", "preview", cwd=tmp_path)
+@pytest.mark.parametrize("week", [SEED, JOINT], ids=["one-partnership", "joint"])
+def test_the_preview_link_opens_the_publication_in_the_preview(tmp_path: Path, week: Path) -> None:
+    done = run("preview", str(week), "--out", "preview", cwd=tmp_path)  # a joint week: a part per partner
     assert done.returncode == 0, done.stderr
-    assert run("calendar", str(SEED), cwd=tmp_path).returncode == 0
-    for uid, entry in icaljs(tmp_path / "week.ics").items():
+    assert run("calendar", str(week), cwd=tmp_path).returncode == 0
+    entries = icaljs(tmp_path / "week.ics")
+    assert entries
+    for uid, entry in entries.items():
         page, _, anchor = entry["url"].removeprefix((tmp_path / "preview").as_uri() + "/").partition("#")
         assert f'id="{anchor}"' in (tmp_path / "preview" / page).read_text(), uid
 
