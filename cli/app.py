@@ -6,6 +6,8 @@ import sys
 
 import typer
 
+from flows.runtime.embedded import ServerUnreachable
+
 from . import calendar_command, campaign_commands, connector_commands, report_command, run_commands
 from .common import err
 
@@ -42,6 +44,9 @@ app.add_typer(connectors, name="connectors")
 def main() -> None:
     try:
         app()
+    except ServerUnreachable as exc:
+        err(str(exc))
+        sys.exit(1)
     except KeyboardInterrupt:
         err("interrupted")
         sys.exit(130)

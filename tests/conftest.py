@@ -49,6 +49,45 @@ def pytest_itemcollected(item: pytest.Item) -> None:
         item.add_marker(pytest.mark.xdist_group(name=item.path.stem))
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A failed test that had a Prefect server of its own shows, below its traceback, what that server
+    held (each flow run and its state) and the tails of its serving process's and server's logs: what a
+    failure on CI, which cannot be re-run by hand, needs to be understood."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if report.failed and report.when == "call":
+        report.sections.extend(_what_the_servers_saw(getattr(item, "funcargs", {})))
+
+
+def _what_the_servers_saw(funcargs: dict[str, object]) -> list[tuple[str, str]]:
+    server = funcargs.get("own_prefect_server")
+    tmp_path = funcargs.get("tmp_path")
+    if not isinstance(server, dict):
+        return []
+    sections = [("flow runs on the test's server", _flow_runs(server["api_url"]))]
+    logs = {"serving process (serve.log)": tmp_path / "serve.log" if isinstance(tmp_path, Path) else None,
+            "Prefect server (server.log)": Path(server["home"]) / "server.log"}
+    for name, log in logs.items():
+        if log is not None and log.exists():
+            sections.append((name, "\n".join(log.read_text(errors="replace").splitlines()[-60:])))
+    return sections
+
+
+def _flow_runs(api_url: str) -> str:
+    import httpx
+
+    try:
+        query = {"limit": 100, "sort": "EXPECTED_START_TIME_ASC"}
+        runs = httpx.post(f"{api_url}/flow_runs/filter", json=query, timeout=10).json()
+    except Exception as exc:  # noqa: BLE001 - the server itself is what failed
+        return f"(the server did not answer: {exc})"
+    return "\n".join(
+        f"{fr['name']}: {fr['state_name']} (expected {fr['expected_start_time']}, "
+        f"started {fr['start_time']}, parameters {fr['parameters']})" for fr in runs
+    ) or "(none)"
+
+
 def _shares_a_module_fixture(item: pytest.Item) -> bool:
     info = getattr(item, "_fixtureinfo", None)
     if info is None:

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from flows.runtime.embedded import free_port, healthy
+from flows.runtime.embedded import healthy, serves_from
 
 READY_WITHIN_S = 120.0  # a cold start on a busy 2-core machine, migrations included, takes up to ~40 s
 
@@ -53,13 +53,14 @@ class TestServer:
         return {"api_url": self.api_url, "ui_url": self.ui_url, "home": str(self.home)}
 
     def wait_ready(self, timeout: float = READY_WITHIN_S) -> None:
-        """Return once /api/health answers; fail with the end of the server's log if it never does."""
+        """Return once this server answers /api/health; fail with the end of its log if it never does (or
+        died: what answers on its port then is not this server)."""
         deadline = time.time() + timeout
         while time.time() < deadline:
-            if healthy(self.api_url, 1.0):
-                return
             if not self.alive():
                 raise RuntimeError(f"prefect server on port {self.port} exited:\n" + self.log_tail())
+            if healthy(self.api_url, 1.0) and serves_from(self.api_url, self.home):
+                return
             time.sleep(0.2)
         raise RuntimeError(f"prefect server on port {self.port} not healthy after {timeout:.0f} s:\n"
                            + self.log_tail())
@@ -111,10 +112,10 @@ class Zygote:
         home.mkdir(parents=True, exist_ok=True)
         if database is not None:
             shutil.copyfile(database, home / "prefect.db")
-        port = free_port()
-        self.process.stdin.write(f"{home} {port}\n")
+        self.process.stdin.write(f"{home}\n")
         self.process.stdin.flush()
-        return TestServer(home, port, int(self.process.stdout.readline()))
+        pid, port = self.process.stdout.readline().split()
+        return TestServer(home, int(port), int(pid))
 
     def close(self) -> None:
         assert self.process.stdin

@@ -2,31 +2,39 @@
 
 ``prefect server start`` spends most of its start importing Prefect's server (about 6 CPU seconds of 7,
 with a migrated database); a test suite that gives every test a server of its own pays that ~90 times on
-2 cores. This process imports it once, then, for each line ``HOME PORT`` read on stdin, forks a child that
-becomes that server, exactly as ``prefect server start --host 127.0.0.1 --port PORT`` would run with
-``server_env(HOME, PORT)`` in its environment, and answers the child's pid on stdout. The child is a
-session leader (so its whole group can be stopped at once) writing to ``HOME/server.log``. Ended children
-are reaped at once; the process exits when stdin closes.
+2 cores. This process imports it once, then, for each line ``HOME`` read on stdin, binds a listening
+socket on a free port of 127.0.0.1 and forks a child that becomes the server on that socket, as
+``prefect server start --host 127.0.0.1 --port PORT`` would run with ``server_env(HOME, PORT)`` in its
+environment, and answers ``PID PORT`` on stdout. The port is held from the moment it is chosen, so no other
+process can take it between its choice and the server's start (two servers on one port would be one
+server answering two tests). The child is a session leader (so its whole group can be stopped at once)
+writing to ``HOME/server.log``. Ended children are reaped at once; the process exits when stdin closes.
 
-    python tests/server_zygote.py      # then write "/tmp/home 4321" lines to it
+    python tests/server_zygote.py      # then write "/tmp/home" lines to it
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import socket
 import sys
 import threading
+import traceback
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def become_server(home: Path, port: int) -> None:
-    """In a fresh child: take the server's environment and settings, then serve until stopped."""
+def become_server(home: Path, listening: socket.socket) -> None:
+    """In a fresh child: take the server's environment and settings, then serve on ``listening`` until
+    stopped (what ``prefect server start`` runs: Prefect's ``_run_in_foreground`` with one worker, given a
+    socket rather than a port to bind)."""
     import prefect.context
-    from prefect.cli._server_utils import _run_in_foreground
-    from rich.console import Console
+    import uvicorn
+    from prefect.server.api.server import create_app
+    from prefect.settings import temporary_settings
 
     from flows.runtime.embedded import server_env
 
@@ -38,38 +46,65 @@ def become_server(home: Path, port: int) -> None:
     os.dup2(log, 1)
     os.dup2(log, 2)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    os.environ.update(server_env(home, port))
+    os.environ.update(server_env(home, listening.getsockname()[1]))
     prefect.context.refresh_global_settings_context()  # the settings read at import were the zygote's
     settings = prefect.context.get_settings_context().settings.server
-    server_settings = {
-        "PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED": str(settings.services.scheduler.enabled),
+    with temporary_settings(server_settings(settings)):
+        config = uvicorn.Config(
+            app=create_app(final=True, webserver_only=False),
+            timeout_keep_alive=settings.api.keepalive_timeout,
+            ws_ping_interval=20.0,
+            ws_ping_timeout=20.0,
+            log_level="warning",
+        )
+        uvicorn.Server(config).run(sockets=[listening])
+
+
+def server_settings(server: Any) -> dict[Any, str]:
+    """The settings ``prefect server start`` applies while it serves (``prefect/cli/server.py``), from
+    ``server``: Prefect's server settings."""
+    import prefect.settings
+
+    values = {
+        "PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED": str(server.services.scheduler.enabled),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "False",
-        "PREFECT_SERVER_SERVICES_LATE_RUNS_ENABLED": str(settings.services.late_runs.enabled),
-        "PREFECT_SERVER_UI_ENABLED": str(settings.ui.enabled),
+        "PREFECT_SERVER_SERVICES_LATE_RUNS_ENABLED": str(server.services.late_runs.enabled),
+        "PREFECT_SERVER_UI_ENABLED": str(server.ui.enabled),
         "PREFECT_SERVER_LOGGING_LEVEL": "WARNING",
     }
-    _run_in_foreground(Console(file=sys.stdout), server_settings, "127.0.0.1", port,
-                       keep_alive_timeout=settings.api.keepalive_timeout, no_services=False, workers=1)
+    return {getattr(prefect.settings, key): value for key, value in values.items()}
+
+
+def listening_socket() -> socket.socket:
+    """A socket listening on a free port of 127.0.0.1 (the port is ours from this moment)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
 
 
 def main() -> None:
     sys.path.insert(0, str(ROOT))
-    import prefect.cli._server_utils  # the costly part: imported once, shared by every fork
-    import prefect.server.api.server  # noqa: F401
+    import prefect.server.api.server  # noqa: F401 - the costly part: imported once, shared by every fork
     import uvicorn  # noqa: F401
 
     assert threading.active_count() == 1, "forking is only safe with no other thread running"
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # ended servers are reaped by the kernel
     print("ready", flush=True)
     for line in sys.stdin:
-        home, port = line.split()
+        listening = listening_socket()
         pid = os.fork()
         if pid == 0:
             try:
-                become_server(Path(home), int(port))
-            finally:
-                os._exit(0)
-        print(pid, flush=True)
+                become_server(Path(line.strip()), listening)
+            except Exception:  # noqa: BLE001 - whatever stopped it is written to its log
+                traceback.print_exc()  # into the server's log, for wait_ready's message
+                os._exit(1)
+            os._exit(0)
+        print(pid, listening.getsockname()[1], flush=True)
+        listening.close()  # the child holds it now
 
 
 if __name__ == "__main__":

@@ -91,8 +91,10 @@ def publish_window(
         return Completed(message=STOOD_BY, data={})
     try:
         through_outages(run.start)
-        while not through_outages(run.finished):
+        while True:  # one look at least, even when the run starts after its window closed (a busy host)
             through_outages(run.step)
+            if through_outages(run.finished):
+                break
     except LostWindow as lost:
         log.warning("%s; submitting nothing more (what it submitted is claimed once, as always)", lost)
     results = through_outages(run.finish)

@@ -21,6 +21,8 @@ from pathlib import Path
 from .names import DEPLOYMENTS
 
 ROOT = Path(__file__).resolve().parents[2]  # the folder holding flows/
+PORT_ATTEMPTS = 3  # ports tried by a server that finds its chosen port taken meanwhile
+API_WAIT_S = 30.0  # how long a command waits for the server at PREFECT_API_URL to answer
 
 
 @dataclass(frozen=True)
@@ -69,10 +71,35 @@ def server_env(home: Path, port: int) -> dict[str, str]:
     return env
 
 
-def start_server(home: Path, port: int | None = None, wait_s: float = 90.0) -> Server:
-    """Start ``prefect server start`` in its own session; wait until /api/health answers."""
+def serves_from(api_url: str, home: Path, timeout: float = 2.0) -> bool:
+    """Whether the server answering at ``api_url`` is the one kept in ``home`` (its PREFECT_HOME), not
+    another process that took the port between its choice and this server's start."""
+    try:
+        with urllib.request.urlopen(f"{api_url.rstrip('/')}/admin/settings", timeout=timeout) as resp:
+            return Path(json.load(resp)["home"]).resolve() == home.resolve()
+    except Exception:  # noqa: BLE001 - no answer, or not a Prefect server: not ours
+        return False
+
+
+def start_server(home: Path, port: int | None = None, wait_s: float = 90.0, preferred: int | None = None
+                 ) -> Server:
+    """Start ``prefect server start`` in its own session; wait until it answers /api/health. On a port of
+    its choosing (``port`` None: ``preferred`` if free), a server that lost its port to another process
+    meanwhile starts on another."""
     home.mkdir(parents=True, exist_ok=True)
-    port = port or free_port()
+    for _attempt in range(PORT_ATTEMPTS):
+        server = _start_on(home, port or free_port(preferred), wait_s)
+        if server is not None or port:
+            break
+    if server is None:
+        taken = f"port {port} is" if port else f"{PORT_ATTEMPTS} free ports in a row were"
+        raise RuntimeError(f"prefect server could not start: {taken} taken by another process meanwhile; "
+                           f"see {home / 'server.log'}")
+    return server
+
+
+def _start_on(home: Path, port: int, wait_s: float) -> Server | None:
+    """The server started on ``port``; None when another process holds that port."""
     prefect = Path(sys.executable).with_name("prefect")
     cmd = [str(prefect)] if prefect.exists() else [sys.executable, "-m", "prefect"]
     log = open(home / "server.log", "ab")  # handed to the child
@@ -88,27 +115,49 @@ def start_server(home: Path, port: int | None = None, wait_s: float = 90.0) -> S
     api = f"http://127.0.0.1:{port}/api"
     deadline = time.time() + wait_s
     while time.time() < deadline:
-        if healthy(api, 1.0):
+        if healthy(api, 1.0) and serves_from(api, home):
             return Server(api, f"http://127.0.0.1:{port}", proc.pid, True)
         if proc.poll() is not None:
+            if _port_taken(home):
+                return None
             raise RuntimeError(f"prefect server exited ({proc.returncode}); see {home / 'server.log'}")
         time.sleep(0.3)
     proc.kill()
     raise RuntimeError(f"prefect server did not become healthy in {wait_s:.0f} s; see {home / 'server.log'}")
 
 
-def ensure_server(state: Path) -> Server:
-    """PREFECT_API_URL if it answers; else the server recorded in the state folder; else start one."""
+def _port_taken(home: Path) -> bool:
+    """Whether the server's log ends saying its port was in use (Prefect's or uvicorn's words)."""
+    tail = (home / "server.log").read_text(errors="replace")[-2000:]
+    return "already in use" in tail
+
+
+class ServerUnreachable(RuntimeError):
+    """PREFECT_API_URL names a server that does not answer (practiceweek never starts another instead)."""
+
+
+def ensure_server(state: Path, wait_s: float = API_WAIT_S) -> Server:
+    """The server at PREFECT_API_URL, once it answers (``ServerUnreachable`` if it does not within
+    ``wait_s``: the week must not be scheduled on a server nobody watches); unset, the server recorded
+    in the state folder; else a new one."""
     url = os.environ.get("PREFECT_API_URL")
-    if url and healthy(url):
+    if url:
+        deadline = time.time() + wait_s
+        while not healthy(url):
+            if time.time() > deadline:
+                raise ServerUnreachable(
+                    f"the Prefect server at PREFECT_API_URL ({url}) did not answer in {wait_s:.0f} s. "
+                    "Start it, or unset PREFECT_API_URL and practiceweek starts a server of its own."
+                )
+            time.sleep(0.5)
         return Server(url, url.rstrip("/").removesuffix("/api"), None, False)
     record = state / "server.json"
     if record.exists():
         with contextlib.suppress(ValueError, KeyError, OSError):
             data = json.loads(record.read_text())
-            if healthy(data["api_url"]):
+            if healthy(data["api_url"]) and serves_from(data["api_url"], state / "prefect"):
                 return Server(data["api_url"], data["ui_url"], data.get("pid"), False)
-    server = start_server((state / "prefect").resolve(), free_port(4200))
+    server = start_server((state / "prefect").resolve(), preferred=4200)
     record.write_text(json.dumps({"api_url": server.api_url, "ui_url": server.ui_url, "pid": server.pid}))
     return server
 
