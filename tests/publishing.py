@@ -68,6 +68,18 @@ def week(folder: Path, connector: str) -> Path:
     return path
 
 
+def timed_week(led: Ledger, folder: Path, connector: str, timing: list[tuple[float, float]]) -> list[Row]:
+    """``week(folder, connector)`` in ``led``, its publications (in planned order) due at the times and
+    open for the missed windows in ``timing`` (one ``(due, missed_window_s)`` each); their rows."""
+    path = week(folder, connector)
+    loaded = load(path)
+    led.set_campaign(loaded.id, str(path))
+    rows = [dataclasses.replace(r, scheduled_at=at, missed_window_s=window)
+            for r, (at, window) in zip(planned_rows(loaded, led), timing, strict=True)]
+    led.apply(loaded.id, rows)
+    return rows
+
+
 @dataclass
 class Publishing:
     """A week's publications in the process's ledger, published by the production task."""

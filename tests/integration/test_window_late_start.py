@@ -5,17 +5,14 @@ ever where no supervisor heals: a week scheduled long after its dates stayed pen
 
 from __future__ import annotations
 
-import dataclasses
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from flows.plan.apply import planned_rows
 from ledger import Ledger
-from practiceweek.loader import load
 from tests.helpers import ROOT
-from tests.publishing import week
+from tests.publishing import timed_week
 from tests.servers.mastodon import MastodonServer
 
 TOKEN = "masto-token-late-start-31"
@@ -32,16 +29,10 @@ def test_a_window_run_started_after_its_window_closed_publishes_and_skips_what_w
     env.pop("PRACTICEWEEK_OPERATORS_CONNECTOR", None)
     try:
         led = Ledger(env["PRACTICEWEEK_LEDGER_URL"])
-        path = week(tmp_path, "mastodon")
-        loaded = load(path)
-        led.set_campaign(loaded.id, str(path))
         start = time.time() - 60  # the window [start, start + 20 s) closed 40 s ago
-        timing = (  # (due, may go out for): long gone; two of earlier windows, still open; none in its own
-            (start - 7200, 1800), (start - 600, 3600), (start - 300, 3600),
-        )
-        rows = [dataclasses.replace(r, scheduled_at=at, missed_window_s=window)
-                for r, (at, window) in zip(planned_rows(loaded, led), timing, strict=True)]
-        led.apply(loaded.id, rows)
+        # (due, may go out for): long gone; two of earlier windows, still open; none in its own window
+        rows = timed_week(led, tmp_path, "mastodon", [(start - 7200, 1800), (start - 600, 3600),
+                                                      (start - 300, 3600)])
 
         done = subprocess.run([sys.executable, "-c", RUN, str(start)], env=env, cwd=ROOT, capture_output=True,
                               text=True, timeout=120)

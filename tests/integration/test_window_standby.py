@@ -6,7 +6,6 @@ publishes it, and the woken owner's send is refused by the window's fence before
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import signal
 import socket
@@ -20,12 +19,10 @@ from typing import Any
 import httpx
 import pytest
 
-from flows.plan.apply import planned_rows
 from flows.publishing.publish import LostWindow, WindowRun
 from ledger import Ledger
-from practiceweek.loader import load
 from tests.helpers import ROOT
-from tests.publishing import week
+from tests.publishing import timed_week
 from tests.servers.base import Request, Response
 from tests.servers.mastodon import MastodonServer
 
@@ -72,13 +69,8 @@ def test_the_standby_takes_over_a_killed_window_run_and_publishes_the_rest_once(
     procs: list[subprocess.Popen[bytes]] = []
     try:
         led = Ledger(env["PRACTICEWEEK_LEDGER_URL"])
-        path = week(tmp_path, "mastodon")
-        loaded = load(path)
-        led.set_campaign(loaded.id, str(path))
         start = time.time() + 8
-        rows = [dataclasses.replace(r, scheduled_at=start + at, missed_window_s=30)
-                for r, at in zip(planned_rows(loaded, led), (1, 5, 12), strict=True)]
-        led.apply(loaded.id, rows)
+        rows = timed_week(led, tmp_path, "mastodon", [(start + at, 30) for at in (1, 5, 12)])
         server.hold_after = start + 3  # the second publication's request: its sender dies while it is held
 
         procs.append(_window_run("primary", start, env, tmp_path / "primary.log"))
@@ -123,13 +115,8 @@ def test_a_frozen_owner_that_wakes_after_the_takeover_is_fenced_before_its_send(
     procs: list[subprocess.Popen[bytes]] = []
     try:
         led = Ledger(env["PRACTICEWEEK_LEDGER_URL"])
-        path = week(tmp_path, "mastodon")
-        loaded = load(path)
-        led.set_campaign(loaded.id, str(path))
         start = time.time() + 8
-        rows = [dataclasses.replace(r, scheduled_at=start + at, missed_window_s=40)
-                for r, at in zip(planned_rows(loaded, led), (1, 3, 12), strict=True)]
-        led.apply(loaded.id, rows)
+        rows = timed_week(led, tmp_path, "mastodon", [(start + at, 40) for at in (1, 3, 12)])
         frozen = rows[1].id
 
         procs.append(_window_run("primary", start, env, tmp_path / "primary.log"))
