@@ -8,13 +8,15 @@ socket on a free port of 127.0.0.1 and forks a child that becomes the server on 
 environment, and answers ``PID PORT`` on stdout. The port is held from the moment it is chosen, so no other
 process can take it between its choice and the server's start (two servers on one port would be one
 server answering two tests). The child is a session leader (so its whole group can be stopped at once)
-writing to ``HOME/server.log``. Ended children are reaped at once; the process exits when stdin closes.
+writing to ``HOME/server.log``, and ends with the zygote, which exits when its stdin closes (so a pytest
+killed mid-run leaves no server behind). Ended children are reaped at once.
 
     python tests/server_zygote.py      # then write "/tmp/home" lines to it
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import socket
@@ -25,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+PR_SET_PDEATHSIG = 1  # prctl: the signal a process gets when its parent ends
 
 
 def become_server(home: Path, listening: socket.socket) -> None:
@@ -38,6 +41,7 @@ def become_server(home: Path, listening: socket.socket) -> None:
 
     from flows.runtime.embedded import server_env
 
+    ctypes.CDLL("libc.so.6").prctl(PR_SET_PDEATHSIG, signal.SIGTERM)  # ends with the zygote, so with pytest
     os.setsid()
     os.chdir(home)
     log = os.open(home / "server.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
