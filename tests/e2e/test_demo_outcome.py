@@ -76,8 +76,9 @@ def test_the_demo_went_out_whole(demo: dict[str, Any]) -> None:
 def test_every_run_ends_as_it_ended_and_none_was_scheduled_late(demo: dict[str, Any]) -> None:
     api = demo["api"]
     flow_runs = _post(api, "/flow_runs/filter", {})
-    assert flow_runs and {r["state_type"] for r in flow_runs} == {"COMPLETED"}, [
-        (r["name"], r["state_type"], r["state"]["message"]) for r in flow_runs
+    assert flow_runs and {r["state_type"] for r in flow_runs} == {"COMPLETED"}, [  # those that did not
+        (r["name"], r["state_type"], r["state"]["message"], r["start_time"], r["end_time"])
+        for r in flow_runs if r["state_type"] != "COMPLETED"
     ]
     windows = _window_runs(api)
     assert windows

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from ledger import Ledger, Row
-from tests.helpers import ROOT, kill_tree, wait_until
+from tests.helpers import ROOT, kill_tree, states, wait_until
 
 if TYPE_CHECKING:
     from tests.servers.mastodon import MastodonServer
@@ -148,11 +148,11 @@ def test_rehearsed_week_edited_killed_and_restarted_goes_out_once_in_order(
     out = second.stdout
 
     rows = led.rows(CID)
-    states = {r.id: r.state for r in rows}
+    ended = {r.id: r.state for r in rows}
     bluesky = [r for r in rows if r.channel == "bluesky"]
     assert {r.state for r in bluesky} <= {"sent", "cancelled"}
-    assert states[f"{CID}/thu/bluesky/daily"] == states[f"{CID}/fri/bluesky/daily"] == "cancelled"
-    assert all(s == "sent" for pid, s in states.items() if "/bluesky/" not in pid)
+    assert ended[f"{CID}/thu/bluesky/daily"] == ended[f"{CID}/fri/bluesky/daily"] == "cancelled"
+    assert all(s == "sent" for pid, s in ended.items() if "/bluesky/" not in pid)
     for r in rows:  # one claim each, unless the crash caught it mid-send (then reconciled) or a 429/503
         if r.state == "sent":
             assert r.attempts == 1 or before[r.id] in ("sending", "unknown") or r.channel == "mastodon", r
