@@ -15,7 +15,7 @@ from pathlib import Path
 from prefect import get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
-from ledger import Diff, Ledger, Planned, Row
+from ledger import TERMINAL, Diff, Ledger, Planned, Row, State
 from practiceweek.artifacts import RenderContext, Rendered
 from practiceweek.errors import CampaignError
 from practiceweek.loader import Loaded, load
@@ -47,7 +47,7 @@ def planned_rows(
     camp = led.campaign(cid)
     if rehearse:
         rows = led.rows(cid)
-        finished = bool(rows) and all(r.state in ("sent", "failed", "skipped", "cancelled") for r in rows)
+        finished = bool(rows) and all(r.state in TERMINAL for r in rows)
         if camp is None or not camp.rehearsal or finished or speed is not None and camp.speed != speed:
             approved = camp if camp is not None and camp.approved_at is not None else None
             if finished or (camp is not None and not camp.rehearsal):
@@ -107,7 +107,7 @@ def cancellation(row: Row) -> RenderContext:
 def withdraw(loaded: Loaded | None, row: Row) -> str:
     """Cancel a publication that already went out (Teams events) through its connector."""
     text = process.ledger().snapshot(row.id)
-    if not text or row.state != "sent":
+    if not text or row.state != State.SENT:
         return "nothing to withdraw"
     pub = Publication.from_snapshot(json.loads(text))
     try:
@@ -138,7 +138,7 @@ def diff_markdown(cid: str, diff: Diff, led: Ledger) -> str:
         lines.append(f"- **updated** `{pid}` (content changed)")
     for row in diff.cancelled:
         lines.append(
-            f"- **cancelled** `{row.id}`" + (" (Teams event withdrawn)" if row.state == "sent" else "")
+            f"- **cancelled** `{row.id}`" + (" (Teams event withdrawn)" if row.state == State.SENT else "")
         )
     for pid in diff.removed_sent:
         lines.append(f"- **removed after it went out** `{pid}` (left as published)")
@@ -163,7 +163,7 @@ def apply_campaign(
     led.save_source(loaded.id, str(Path(loaded.path).resolve()), loaded.text)
     diff = led.apply(loaded.id, planned)
     for row in diff.cancelled:
-        if row.state == "sent":
+        if row.state == State.SENT:
             try:
                 withdraw(loaded, row)
             except Exception as exc:  # noqa: BLE001 - logged; the rest of the plan still applies
