@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import FrozenInstanceError, dataclass, field, fields
 from typing import Any, NamedTuple
 
-from .states import State, WindowState
+from .states import State, Verdict, WindowState
 
 
 @dataclass
@@ -165,7 +165,7 @@ class Decision:
     """An approver's decision on a week: who, when, what, why (kept for rehearsals too)."""
 
     campaign: str
-    verdict: str  # a Verdict
+    verdict: Verdict
     approver: str
     decided_at: float
     comment: str

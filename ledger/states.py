@@ -1,5 +1,5 @@
-"""The ledger's vocabularies: the states of a publication (and the two sets the rest of the code asks about),
-of a window run and of an engagement reading, and approvers' verdicts.
+"""The ledger's vocabularies: the states of a publication (and the sets of them the rest of the code asks
+about), of a window run and of an engagement reading, and approvers' verdicts.
 
 Members equal their strings (``StrEnum``): the database holds the strings, and a row read back compares
 equal to the member. Code outside this module names the member, never the string
