@@ -26,6 +26,7 @@ import re
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,12 +60,12 @@ def write_campaigns(folder: Path, prefix: str, count: int) -> list[Path]:
 
 def schedule_at(paths: list[Path], per_campaign: list[int], times: list[float]) -> list[str]:
     """Put the first publications of each campaign in the ledger at the given times; schedule window runs."""
+    from flows.plan.apply import planned_rows
     from flows.plan.windows import ensure_windows
     from flows.runtime import process
     from flows.serving.deployments import register
     from ledger import Planned
     from practiceweek.loader import load
-    from practiceweek.planner import plan
 
     led = process.ledger()
     ids: list[str] = []
@@ -72,26 +73,9 @@ def schedule_at(paths: list[Path], per_campaign: list[int], times: list[float]) 
     it = iter(times)
     for path, n in zip(paths, per_campaign, strict=True):
         loaded = load(path)
-        led.set_campaign(loaded.id, str(path.resolve()), timezone=loaded.model.campaign.timezone)
-        rows = []
-        for p in sorted(plan(loaded.model), key=lambda p: p.channel != "teams_channel")[:n]:  # cheap first
-            at = next(it)
-            rows.append(
-                Planned(
-                    id=p.id,
-                    campaign=loaded.id,
-                    day=p.day,
-                    channel=p.channel,
-                    connector=p.connector,
-                    title=p.title,
-                    fingerprint=p.fingerprint,
-                    planned_at=p.at.timestamp(),
-                    scheduled_at=at,
-                    missed_window_s=900.0,
-                    depends_on=p.depends_on,
-                )
-            )
-            ids.append(p.id)
+        cheap_first = sorted(planned_rows(loaded, led), key=lambda p: p.channel != "teams_channel")
+        rows = [replace(p, scheduled_at=next(it), missed_window_s=900.0) for p in cheap_first[:n]]
+        ids += [p.id for p in rows]
         pending.append((loaded.id, rows))
     for cid, rows in pending:
         led.apply(cid, rows)
@@ -122,11 +106,10 @@ def schedule_rendered(paths: list[Path], at: float) -> tuple[dict[str, list], di
     scheduling figures (seconds, cores used, peak memory, CPU s per kind)."""
     import resource
 
+    from flows.plan.apply import planned_rows
     from flows.planning.prerender import prerender_many
     from flows.runtime import process
-    from ledger import Planned
     from practiceweek.loader import load
-    from practiceweek.planner import plan
 
     led = process.ledger()
     planned: dict[str, list] = {}  # type: ignore[type-arg]
@@ -134,14 +117,8 @@ def schedule_rendered(paths: list[Path], at: float) -> tuple[dict[str, list], di
     batch = []
     for path in paths:
         loaded = load(path)
-        led.set_campaign(loaded.id, str(path.resolve()), timezone=loaded.model.campaign.timezone)
-        pubs = [p for p in plan(loaded.model) if p.day in ("mon", "week")]
-        rows = [
-            Planned(id=p.id, campaign=loaded.id, day=p.day, channel=p.channel, connector=p.connector,
-                    title=p.title, fingerprint=p.fingerprint, planned_at=p.at.timestamp(), scheduled_at=at,
-                    missed_window_s=900.0, depends_on=p.depends_on, snapshot=json.dumps(p.to_snapshot()))
-            for p in pubs
-        ]
+        rows = [replace(p, scheduled_at=at, missed_window_s=900.0)
+                for p in planned_rows(loaded, led) if p.day in ("mon", "week")]
         led.apply(loaded.id, rows)
         batch.append((str(path.resolve()), led.rows(loaded.id)))
         planned[loaded.id] = rows

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 
-from ledger import TERMINAL, Ledger, Row, Verdict
+from ledger import ENDED, TERMINAL, Ledger, Row, State, Verdict
 from practiceweek.accounts import route_label
 from practiceweek.planner import partner_of
 from practiceweek.settings import settings
@@ -145,8 +145,8 @@ def status(
         print(f"  {partner} ({short}): {_counts(own, now)}")
     print_decision(led, loaded.id, zone)
     for r in rows:
-        when = local_time(r.sent_at if r.state == "sent" else r.scheduled_at, zone)
-        late_by = f"late by {(r.sent_at or 0) - r.scheduled_at:.1f} s" if r.state == "sent" else ""
+        when = local_time(r.sent_at if r.state == State.SENT else r.scheduled_at, zone)
+        late_by = f"late by {(r.sent_at or 0) - r.scheduled_at:.1f} s" if r.state == State.SENT else ""
         flag = "LATE " if r in late else ""
         print(f"  {flag}{r.state:9} {when}  {r.id}  {late_by}  {r.url or ''}".rstrip())
     if upcoming:
@@ -165,9 +165,9 @@ def _counts(rows: list[Row], now: float) -> str:
     """"12 sent, 0 failed, …, 3 upcoming" for ``rows``."""
     late = [r for r in rows if r.state not in TERMINAL and r.scheduled_at < now]
     late_after = settings().late_after_s
-    sent_late = [r for r in rows if r.state == "sent" and (r.sent_at or 0) - r.scheduled_at > late_after]
+    sent_late = [r for r in rows if r.state == State.SENT and (r.sent_at or 0) - r.scheduled_at > late_after]
     upcoming = [r for r in rows if r.state not in TERMINAL and r.scheduled_at >= now]
-    counts = {s: sum(r.state == s for r in rows) for s in ("sent", "failed", "skipped", "cancelled")}
+    counts = {s: sum(r.state == s for r in rows) for s in ENDED}
     return (", ".join(f"{n} {s}" for s, n in counts.items())
             + f", {len(sent_late)} sent late, {len(late)} overdue, {len(upcoming)} upcoming")
 
@@ -196,7 +196,7 @@ def cancel(file: Annotated[Path, typer.Argument(help="Campaign YAML file.")]) ->
 
     cancelled = process.ledger().cancel_campaign(loaded.id)
     for row in cancelled:
-        if row.state == "sent":
+        if row.state == State.SENT:
             withdraw(loaded, row)
     print(f"{loaded.id}: cancelled {len(cancelled)} publication(s)")
 

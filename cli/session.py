@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 
-from ledger import TERMINAL, Ledger, Row
+from ledger import TERMINAL, Ledger, Row, State
 from practiceweek.settings import settings
 
 
@@ -235,7 +235,7 @@ def _wait_settled(
 def summary(rows: list[Row]) -> dict[str, Any]:
     from flows.operators.status import lateness, percentiles
 
-    counts: dict[str, int] = {}
+    counts: dict[State, int] = {}
     for r in rows:
         counts[r.state] = counts.get(r.state, 0) + 1
     return {"counts": counts, "lateness": percentiles(lateness(rows))}
@@ -258,17 +258,18 @@ def print_summary(rows: list[Row], ui_url: str | None, verbose: bool = True) -> 
         for cid in sorted({r.campaign for r in rows}):
             mine = summary([r for r in rows if r.campaign == cid])
             counts, lat = mine["counts"], mine["lateness"]
-            print(f"  {cid}: {counts.get('sent', 0)} sent, {counts.get('failed', 0)} failed, "
-                  f"{counts.get('skipped', 0)} skipped; lateness p50 {lat['p50']:.2f} s, "
+            print(f"  {cid}: {counts.get(State.SENT, 0)} sent, {counts.get(State.FAILED, 0)} failed, "
+                  f"{counts.get(State.SKIPPED, 0)} skipped; lateness p50 {lat['p50']:.2f} s, "
                   f"p99 {lat['p99']:.2f} s")
     s = summary(rows)
     c, lat = s["counts"], s["lateness"]
     print(
-        f"published {c.get('sent', 0)}, failed {c.get('failed', 0)}, skipped {c.get('skipped', 0)}, "
-        f"cancelled {c.get('cancelled', 0)}, open {sum(v for k, v in c.items() if k not in TERMINAL)}; "
+        f"published {c.get(State.SENT, 0)}, failed {c.get(State.FAILED, 0)}, "
+        f"skipped {c.get(State.SKIPPED, 0)}, cancelled {c.get(State.CANCELLED, 0)}, "
+        f"open {sum(v for k, v in c.items() if k not in TERMINAL)}; "
         f"lateness p50 {lat['p50']:.2f} s, p99 {lat['p99']:.2f} s, max {lat['max']:.2f} s"
     )
     if ui_url:
         print(f"Prefect UI: {ui_url}   (the local server keeps running: `practiceweek stop` stops it)")
     print(f"outbox: {settings().outbox}   details: `practiceweek status FILE`, or `--verbose`")
-    return bool(rows) and all(r.state in ("sent", "cancelled") for r in rows)
+    return bool(rows) and all(r.state in (State.SENT, State.CANCELLED) for r in rows)

@@ -6,7 +6,7 @@ point practiceweek at it with ``PRACTICEWEEK_GRAPH_BLOCK=practiceweek-graph`` (s
 ``connectors.registry``). ``settings()`` turns a block into the plain settings a connector takes;
 ``get_client()`` returns the provider's own SDK client, ready to use.
 
-Each block has exactly the fields of its settings dataclass (``SETTINGS``; checked by
+Each block has exactly the fields of its settings class (``SETTINGS``; checked by
 ``tests/unit/test_settings.py``), secrets as ``SecretStr``; ``settings()`` copies them across.
 """
 
@@ -34,7 +34,7 @@ def _secret(value: SecretStr | None) -> str | None:
 
 
 def _to_settings(block: Block, settings_cls: type[_Settings], **extra: Any) -> Any:
-    """The settings dataclass holding the block's fields (secrets revealed), then ``extra``."""
+    """The settings object holding the block's fields (secrets revealed), then ``extra``."""
     values = {}
     for f in settings_cls.setting_fields():
         value = getattr(block, f.name)
@@ -167,7 +167,7 @@ BLOCKS: dict[str, type[Block]] = {
     "bluesky": BlueskyCredentials,
     "mastodon": MastodonCredentials,
 }
-# the settings dataclass each block produces (same field names)
+# the settings class each block produces (same field names)
 SETTINGS: dict[str, type[_Settings]] = {
     "graph": GraphSettings,
     "smtp": SmtpSettings,

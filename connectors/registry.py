@@ -10,7 +10,6 @@ Prefect is imported only when a block is used.
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
 import inspect
 from typing import Any
@@ -66,7 +65,7 @@ def _settings(kind: str, settings_cls: type[_Settings], overrides: dict[str, Any
         else:
             base = settings_cls.from_env()
     overrides.pop("block", None)
-    known = {f.name for f in dataclasses.fields(base)}
+    known = set(type(base).model_fields)
     fields = {k: overrides.pop(k) for k in list(overrides) if k in known}
     return base.with_overrides(**fields)
 

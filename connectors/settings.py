@@ -1,109 +1,123 @@
-"""Plain credential settings for each backend, read from environment variables.
+"""Each backend's credential settings, read from environment variables through pydantic-settings.
 
-No Prefect here (``connectors.credentials`` holds the Prefect blocks that produce the same
-settings). Every secret is registered for redaction as soon as it is read.
+No Prefect here (``connectors.credentials`` holds the Prefect blocks that produce the same settings).
+Every secret is registered for redaction as soon as a settings object holds it, and never shown in its
+repr.
 
 Each field is declared once, with its description: ``from_env()`` reads field ``x`` of a class whose
-``env_prefix`` is ``"GRAPH_"`` from ``PRACTICEWEEK_GRAPH_X`` (empty counts as unset), and
-``practiceweek.settings.markdown_table()`` documents it. ``env_fallbacks`` names the field whose
-variable stands in for an unset one (``PRACTICEWEEK_GRAPH_ORGANISER`` defaults to ``..._SENDER``).
+``env_prefix`` is ``"PRACTICEWEEK_GRAPH_"`` from ``PRACTICEWEEK_GRAPH_X`` (empty counts as unset;
+pydantic-settings' environment source, as for ``practiceweek.settings``), and ``cli.settings_doc``
+documents it. ``env_fallbacks`` names the field whose variable stands in for an unset one
+(``PRACTICEWEEK_GRAPH_ORGANISER`` defaults to ``..._SENDER``). Built directly (from a block, or by a test),
+a settings object reads no environment variable.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from dataclasses import MISSING, Field, dataclass, field, fields, replace
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
+
+from practiceweek.settings import SettingsError
 
 from .redaction import register_secret
 
 GRAPH_URL = "https://graph.microsoft.com/v1.0"
-_FALSE = ("0", "false", "no")
-
-
-def _env(name: str, default: str | None = None) -> str | None:
-    value = os.environ.get(f"PRACTICEWEEK_{name}")
-    return value if value not in (None, "") else default
 
 
 def setting(default: Any, doc: str) -> Any:
     """A settings field with its operator-facing description."""
-    return field(default=default, metadata={"doc": doc})
+    return Field(default, description=doc)
 
 
-@dataclass(frozen=True, repr=False)
-class _Settings:
-    _secret_fields: tuple[str, ...] = ()
+class SettingField(NamedTuple):
+    """One setting as the documentation and the blocks see it: its name and description."""
 
-    # class attributes (not fields): set by each backend
+    name: str
+    doc: str
+    default: Any
+
+    @property
+    def metadata(self) -> dict[str, str]:
+        return {"doc": self.doc}
+
+
+class _Settings(BaseSettings):
+    """A backend's settings: frozen, secrets (``secrets``) redacted from logs and hidden in the repr."""
+
+    model_config = SettingsConfigDict(
+        frozen=True, extra="ignore", env_ignore_empty=True, case_sensitive=False
+    )
+
     title: ClassVar[str] = ""
-    env_prefix: ClassVar[str] = ""
     env_fallbacks: ClassVar[dict[str, str]] = {}
-
-    def __post_init__(self) -> None:
-        register_secret(*(getattr(self, f) for f in self._secret_fields))
-
-    def __repr__(self) -> str:  # never print a secret
-        shown = {
-            f.name: (
-                "***" if f.name in self._secret_fields and getattr(self, f.name) else getattr(self, f.name)
-            )
-            for f in fields(self)
-            if not f.name.startswith("_")
-        }
-        return f"{type(self).__name__}({shown})"
-
-    def with_overrides(self, **overrides: Any) -> Any:
-        known = {f.name for f in fields(self)}
-        return replace(self, **{k: v for k, v in overrides.items() if k in known and v is not None})
+    secrets: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
-    def setting_fields(cls) -> list[Field[Any]]:
-        return [f for f in fields(cls) if not f.name.startswith("_")]
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)  # the environment only through from_env()
+
+    def model_post_init(self, context: Any, /) -> None:
+        register_secret(*(getattr(self, name) for name in self.secrets))
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:  # never print a secret
+        for name, value in super().__repr_args__():
+            yield name, ("***" if name in self.secrets and value else value)
+
+    def with_overrides(self, **overrides: Any) -> Any:
+        """A copy with the known, non-None ``overrides`` (validated, and their secrets registered)."""
+        known = {k: v for k, v in overrides.items() if k in type(self).model_fields and v is not None}
+        return type(self)(**{**self.model_dump(), **known}) if known else self
+
+    @classmethod
+    def setting_fields(cls) -> list[SettingField]:
+        fields = cls.model_fields.items()
+        return [SettingField(name, info.description or "", info.default) for name, info in fields]
 
     @classmethod
     def env_name(cls, field: str) -> str:
-        return f"PRACTICEWEEK_{cls.env_prefix}{field.upper()}"
+        return f"{cls.model_config.get('env_prefix', '')}{field.upper()}"
 
     @classmethod
     def secret_fields(cls) -> tuple[str, ...]:
-        default = next(f.default for f in fields(cls) if f.name == "_secret_fields")
-        return tuple(default)  # type: ignore[arg-type]  # typed "default or MISSING"; this field has one
-
-    @classmethod
-    def _parse(cls, f: Field[Any], raw: str) -> Any:
-        if isinstance(f.default, bool):
-            return raw.strip().lower() not in _FALSE
-        if isinstance(f.default, int):
-            try:
-                return int(raw)
-            except ValueError:
-                raise ValueError(f"{cls.env_name(f.name)}={raw!r}: expected a whole number") from None
-        return raw
+        return cls.secrets
 
     @classmethod
     def from_env(cls) -> Any:
-        raw = {f.name: _env(f"{cls.env_prefix}{f.name.upper()}") for f in cls.setting_fields()}
+        """The settings the environment holds now (``PRACTICEWEEK_<PREFIX><FIELD>``, then the fallbacks)."""
+        raw = EnvSettingsSource(cls)()
         for name, other in cls.env_fallbacks.items():
-            if raw.get(name) is None:
-                raw[name] = raw.get(other)
-        by_name = {f.name: f for f in cls.setting_fields()}
-        return cls(**{k: cls._parse(by_name[k], v) for k, v in raw.items() if v is not None})
+            if raw.get(name) is None and raw.get(other) is not None:
+                raw[name] = raw[other]
+        try:
+            return cls(**raw)
+        except ValidationError as exc:
+            problems = [
+                f"{cls.env_name(str(err['loc'][0]))}={raw.get(str(err['loc'][0]))!r}: {err['msg']}"
+                for err in exc.errors()
+                if err["loc"]
+            ]
+            raise SettingsError("bad setting: " + "; ".join(problems)) from None
 
     @classmethod
     def documentation(cls) -> Iterator[tuple[str, Any, str, bool]]:
         """(variable, default, description, secret) per field."""
-        secrets = cls.secret_fields()
         for f in cls.setting_fields():
-            default = None if f.default is MISSING else f.default
-            yield cls.env_name(f.name), default, f.metadata.get("doc", ""), f.name in secrets
+            yield cls.env_name(f.name), f.default, f.doc, f.name in cls.secrets
 
 
-@dataclass(frozen=True, repr=False)
 class GraphSettings(_Settings):
     title = "Microsoft Graph (graph_mail, graph_events, graph_files)"
-    env_prefix = "GRAPH_"
+    model_config = SettingsConfigDict(env_prefix="PRACTICEWEEK_GRAPH_")
     env_fallbacks = {"organiser": "sender"}
 
     tenant_id: str | None = setting(None, "Entra ID (Azure AD) tenant of the app registration.")
@@ -119,13 +133,12 @@ class GraphSettings(_Settings):
     )
     drive_id: str | None = setting(None, "OneDrive/SharePoint drive that graph_files uploads to.")
     folder: str = setting("practiceweek", "Folder in that drive the files go to.")
-    _secret_fields: tuple[str, ...] = ("client_secret", "access_token")
+    secrets = ("client_secret", "access_token")
 
 
-@dataclass(frozen=True, repr=False)
 class SmtpSettings(_Settings):
     title = "SMTP (smtp_mail)"
-    env_prefix = "SMTP_"
+    model_config = SettingsConfigDict(env_prefix="PRACTICEWEEK_SMTP_")
 
     host: str = setting("localhost", "SMTP relay host name.")
     port: int = setting(587, "SMTP relay port (587 submission with STARTTLS).")
@@ -138,13 +151,12 @@ class SmtpSettings(_Settings):
     ca_file: str | None = setting(
         None, "PEM file of a CA to trust (self-signed relay) instead of the system store."
     )
-    _secret_fields: tuple[str, ...] = ("password",)
+    secrets = ("password",)
 
 
-@dataclass(frozen=True, repr=False)
 class TeamsSettings(_Settings):
     title = "Teams (teams_channel)"
-    env_prefix = "TEAMS_"
+    model_config = SettingsConfigDict(env_prefix="PRACTICEWEEK_TEAMS_")
 
     webhook_url: str | None = setting(
         None, "Teams Workflows webhook URL the cards are POSTed to (its `sig` grants posting)."
@@ -159,10 +171,10 @@ class TeamsSettings(_Settings):
         "posts again; unset: the deployment's default Graph credentials. A partnership with accounts of "
         "its own names its Graph block here, so its cards are never looked for in another tenant."
     )
-    _secret_fields: tuple[str, ...] = ("webhook_url",)
+    secrets = ("webhook_url",)
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
+    def model_post_init(self, context: Any, /) -> None:
+        super().model_post_init(context)
         if self.webhook_url:  # the signature alone grants posting: hide it wherever it shows up
             from urllib.parse import parse_qsl, urlsplit
 
@@ -172,10 +184,9 @@ class TeamsSettings(_Settings):
             )
 
 
-@dataclass(frozen=True, repr=False)
 class XSettings(_Settings):
     title = "X (x)"
-    env_prefix = "X_"
+    model_config = SettingsConfigDict(env_prefix="PRACTICEWEEK_X_")
     env_fallbacks = {"upload_url": "base_url"}
 
     consumer_key: str | None = setting(None, "OAuth 1.0a consumer (API) key.")
@@ -186,30 +197,28 @@ class XSettings(_Settings):
     upload_url: str = setting(
         "https://api.x.com", "X media upload root. Unset: PRACTICEWEEK_X_BASE_URL if set."
     )
-    _secret_fields: tuple[str, ...] = ("consumer_secret", "access_token", "access_token_secret")
+    secrets = ("consumer_secret", "access_token", "access_token_secret")
 
 
-@dataclass(frozen=True, repr=False)
 class BlueskySettings(_Settings):
     title = "Bluesky (bluesky)"
-    env_prefix = "BLUESKY_"
+    model_config = SettingsConfigDict(env_prefix="PRACTICEWEEK_BLUESKY_")
 
     handle: str | None = setting(None, "Account handle, e.g. `practiceweek.bsky.social`.")
     app_password: str | None = setting(None, "An app password of that account (not the main password).")
     base_url: str = setting("https://bsky.social", "PDS / XRPC service root.")
-    _secret_fields: tuple[str, ...] = ("app_password",)
+    secrets = ("app_password",)
 
 
-@dataclass(frozen=True, repr=False)
 class MastodonSettings(_Settings):
     title = "Mastodon (mastodon)"
-    env_prefix = "MASTODON_"
+    model_config = SettingsConfigDict(env_prefix="PRACTICEWEEK_MASTODON_")
 
     base_url: str | None = setting(None, "Instance URL, e.g. `https://mastodon.social`.")
     access_token: str | None = setting(
         None, "Access token (scopes `write:statuses write:media read:accounts read:statuses`)."
     )
-    _secret_fields: tuple[str, ...] = ("access_token",)
+    secrets = ("access_token",)
 
 
 SETTINGS_CLASSES: tuple[type[_Settings], ...] = (

@@ -18,14 +18,16 @@ from .plans import PlansMixin
 from .publications import DEFAULT_LEASE_S, PublicationsMixin, worker_id
 from .records import Alert, CampaignRow, Decision, Diff, DueRef, Fence, Planned, Row, Stopped, Window
 from .renderings import RenderingsMixin
-from .states import OPEN, TERMINAL, State, Verdict
+from .states import ENDED, OPEN, TERMINAL, WAITING, ReadingState, State, Verdict, WindowState
 from .stops import StopsMixin
 from .windows import WindowsMixin
 
 __all__ = [
     "DEFAULT_LEASE_S",
+    "ENDED",
     "OPEN",
     "TERMINAL",
+    "WAITING",
     "Alert",
     "CampaignRow",
     "Decision",
@@ -35,11 +37,13 @@ __all__ = [
     "Ledger",
     "Planned",
     "ReadingRow",
+    "ReadingState",
     "Row",
     "State",
     "Stopped",
     "Verdict",
     "Window",
+    "WindowState",
     "default_url",
     "unavailable",
     "worker_id",

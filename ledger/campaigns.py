@@ -104,7 +104,7 @@ class CampaignsMixin(AlertsMixin):  # a rejection records the comms team's alert
             "ORDER BY decided_at DESC",
             (cid,),
         )
-        return [Decision(*r) for r in found]
+        return [Decision(r[0], Verdict(r[1]), *r[2:]) for r in found]
 
     def forget(self, cid: str) -> None:
         """Drop a campaign's rows (a finished rehearsal being started again); its decisions stay."""

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from .database import Database
+from .states import ReadingState, State
 
-DUE, READ, UNAVAILABLE = "due", "read", "unavailable"
+DUE, READ, UNAVAILABLE = ReadingState.DUE, ReadingState.READ, ReadingState.UNAVAILABLE
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ class ReadingRow:
     publication: str
     mark: str
     due_at: float
-    state: str
+    state: ReadingState
     attempts: int
     retry_at: float | None
     figures: dict[str, int] | None
@@ -40,6 +41,7 @@ _COLUMNS = "publication, mark, due_at, state, attempts, retry_at, figures, reaso
 def _row(values: tuple[Any, ...]) -> ReadingRow:
     data = dict(zip(_COLUMNS.split(", "), values, strict=True))
     data["figures"] = json.loads(data["figures"]) if data["figures"] else None
+    data["state"] = ReadingState(data["state"])
     return ReadingRow(**data)
 
 
@@ -57,9 +59,9 @@ class EngagementMixin(Database):
 
     def unplanned_sent(self) -> list[str]:
         """Ids of sent publications that have no readings planned yet."""
-        rows = self._read("SELECT p.id FROM publications p WHERE p.state='sent' AND p.remote_id IS NOT NULL "
+        rows = self._read("SELECT p.id FROM publications p WHERE p.state=? AND p.remote_id IS NOT NULL "
                           "AND NOT EXISTS (SELECT 1 FROM readings r WHERE r.publication = p.id) "
-                          "ORDER BY p.id")
+                          "ORDER BY p.id", (State.SENT,))
         return [r[0] for r in rows]
 
     def due_readings(self, now: float | None = None) -> list[ReadingRow]:

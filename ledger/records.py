@@ -1,18 +1,19 @@
-"""What the ledger stores, as frozen records; column lists are derived from their fields."""
+"""What the ledger stores, as read-only records; column lists are derived from their fields."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field, fields
+from dataclasses import FrozenInstanceError, dataclass, field, fields
 from typing import Any, NamedTuple
 
-from .states import State
+from .states import State, Verdict, WindowState
 
 
-@dataclass(frozen=True)
-class Row:
-    """One publication as the ledger knows it."""
+@dataclass
+class PlanItem:
+    """A publication as a plan has it: what goes out, when, through which connector and account, and what it
+    links to. ``Planned`` (what the ledger is given) and ``Row`` (what it holds) are both built on it."""
 
     id: str
     campaign: str
@@ -24,8 +25,16 @@ class Row:
     planned_at: float
     scheduled_at: float
     missed_window_s: float
-    depends_on: tuple[str, ...]
-    event_id: str | None
+    depends_on: tuple[str, ...] = ()
+    event_id: str | None = None
+    account: str = ""  # the Prefect block its connector publishes through; '' for the deployment's default
+
+
+@dataclass(kw_only=True, unsafe_hash=True)
+class Row(PlanItem):
+    """One publication as the ledger knows it: its plan item, then where it stands. Read-only once made
+    (a dataclass cannot be frozen on a base that ``Planned`` keeps mutable, so assignment is refused here)."""
+
     state: State
     attempts: int
     owner: str | None
@@ -39,7 +48,14 @@ class Row:
     updated_at: float
     sending_at: float | None
     sent_at: float | None
-    account: str  # the Prefect block its connector publishes through; '' for the deployment's default
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_made", True)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if "_made" in self.__dict__:
+            raise FrozenInstanceError(f"cannot assign to field {name!r}")
+        super().__setattr__(name, value)
 
     @property
     def route(self) -> tuple[str, str]:
@@ -107,13 +123,18 @@ class Window:
     start: float
     lane: int
     gen: int
-    state: str  # scheduled | running | done
+    state: WindowState
     owner: str | None
     heartbeat: float | None
     queue: str | None  # the work queue of the owner's run (its standby is started on another)
     standby_gen: int
     standby_at: float | None  # the standby's last beat (or, until it beats, how long it may take to start)
     fence: int = 0  # the fencing token: advanced by every change of owner (ledger/fences.py)
+
+    @classmethod
+    def from_db(cls, values: Iterable[Any]) -> Window:
+        start, lane, gen, state, *rest = values
+        return cls(start, lane, gen, WindowState(state), *rest)
 
 
 class Fence(NamedTuple):
@@ -144,7 +165,7 @@ class Decision:
     """An approver's decision on a week: who, when, what, why (kept for rehearsals too)."""
 
     campaign: str
-    verdict: str  # a Verdict
+    verdict: Verdict
     approver: str
     decided_at: float
     comment: str
@@ -163,23 +184,10 @@ class Stopped:
 
 
 @dataclass
-class Planned:
+class Planned(PlanItem):
     """A publication to put in the ledger (from the planner, with its effective time)."""
 
-    id: str
-    campaign: str
-    day: str
-    channel: str
-    connector: str
-    title: str
-    fingerprint: str
-    planned_at: float
-    scheduled_at: float
-    missed_window_s: float
-    depends_on: tuple[str, ...] = ()
-    event_id: str | None = None
     snapshot: str | None = None  # the publication as JSON, to withdraw it after it left the plan
-    account: str = ""  # the Prefect block its connector publishes through; '' for the deployment's default
 
 
 @dataclass

@@ -1,4 +1,10 @@
-"""The states of a publication, the two sets the rest of the code asks about, and approvers' verdicts."""
+"""The ledger's vocabularies: the states of a publication (and the sets of them the rest of the code asks
+about), of a window run and of an engagement reading, and approvers' verdicts.
+
+Members equal their strings (``StrEnum``): the database holds the strings, and a row read back compares
+equal to the member. Code outside this module names the member, never the string
+(``tests/unit/test_state_vocabulary.py``).
+"""
 
 from __future__ import annotations
 
@@ -22,6 +28,22 @@ class State(StrEnum):
     CANCELLED = "cancelled"
 
 
+class WindowState(StrEnum):
+    """Where a window run (one publishing flow run per window lane) stands: scheduled → running → done."""
+
+    SCHEDULED = "scheduled"
+    RUNNING = "running"
+    DONE = "done"
+
+
+class ReadingState(StrEnum):
+    """Where an engagement reading stands: due, then read (figures) or unavailable (a reason)."""
+
+    DUE = "due"
+    READ = "read"
+    UNAVAILABLE = "unavailable"
+
+
 class Verdict(StrEnum):
     """What the approver of a week (``approval: required``) decided."""
 
@@ -35,7 +57,13 @@ TERMINAL: frozenset[State] = frozenset({State.SENT, State.FAILED, State.SKIPPED,
 OPEN: frozenset[State] = frozenset({State.PENDING, State.UNKNOWN, State.SENDING})
 """A publication in these states may still go out."""
 
+ENDED: tuple[State, ...] = (State.SENT, State.FAILED, State.SKIPPED, State.CANCELLED)
+"""``TERMINAL`` in the order summaries count them."""
 
-def sql_list(states: Iterable[State]) -> str:
+WAITING: frozenset[State] = frozenset({State.PENDING, State.UNKNOWN})
+"""A publication in these states waits for a window run to take it (open, and nobody is sending it)."""
+
+
+def sql_list(states: Iterable[StrEnum]) -> str:
     """The states as an SQL list of literals: ``'pending', 'unknown'``."""
     return ", ".join(f"'{s.value}'" for s in states)

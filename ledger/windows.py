@@ -1,7 +1,7 @@
 """Window runs: one publishing flow run per time window and lane, re-armed when it is lost.
 
 A crowded window has several lanes, each its own run (and process), sharing its publications by campaign.
-A window run is 'scheduled', then 'running' while it beats, then 'done' (these are window states, not
+A window run is scheduled, then running while it beats, then done (``WindowState``: window states, not
 publication states).
 
 On a production set-up a window's lane has two runs, ideally on different workers: the one that holds the
@@ -17,6 +17,7 @@ from typing import Any
 
 from .database import Database
 from .records import Window
+from .states import WindowState
 
 
 class WindowsMixin(Database):
@@ -26,9 +27,9 @@ class WindowsMixin(Database):
         cur.execute(
             self._q(
                 "INSERT INTO windows (start, lane, gen, state, updated_at) "
-                "VALUES (?, ?, 1, 'scheduled', ?) ON CONFLICT DO NOTHING"
+                "VALUES (?, ?, 1, ?, ?) ON CONFLICT DO NOTHING"
             ),
-            (start, lane, now),
+            (start, lane, WindowState.SCHEDULED, now),
         )
         return int(cur.rowcount) == 1
 
@@ -57,17 +58,17 @@ class WindowsMixin(Database):
                 # waits for the first's commit and does nothing, and its window is then covered
                 return 1 if self._new_window(cur, start, lane, now) else None
             gen, state, heartbeat, updated = found
-            alive = (state == "running" and (heartbeat or 0) > now - stale_s) or (
-                state == "scheduled" and now < max(updated, start - lead_s) + stale_s + 20
+            alive = (state == WindowState.RUNNING and (heartbeat or 0) > now - stale_s) or (
+                state == WindowState.SCHEDULED and now < max(updated, start - lead_s) + stale_s + 20
             )
             if alive:
                 return None
             cur.execute(  # the lost owner (if only slow) finds it no longer owns the window, and is fenced
                 self._q(
-                    "UPDATE windows SET gen=?, state='scheduled', owner=NULL, fence=fence+1, updated_at=? "
+                    "UPDATE windows SET gen=?, state=?, owner=NULL, fence=fence+1, updated_at=? "
                     "WHERE start=? AND lane=?"
                 ),
-                (gen + 1, now, start, lane),
+                (gen + 1, WindowState.SCHEDULED, now, start, lane),
             )
             return int(gen + 1)
 
@@ -75,7 +76,7 @@ class WindowsMixin(Database):
         self,
         start: float,
         flow_run_id: str | None = None,
-        state: str = "running",
+        state: WindowState = WindowState.RUNNING,
         lane: int = 0,
         owner: str | None = None,
     ) -> bool:
@@ -118,12 +119,13 @@ class WindowsMixin(Database):
             cur.execute(
                 self._q(
                     "UPDATE windows SET fence=CASE WHEN owner=? THEN fence ELSE fence+1 END, "
-                    "owner=?, state='running', heartbeat=?, "
+                    "owner=?, state=?, heartbeat=?, "
                     "flow_run_id=COALESCE(?, flow_run_id), queue=?, updated_at=? "
-                    "WHERE start=? AND lane=? AND state <> 'done' "
+                    "WHERE start=? AND lane=? AND state <> ? "
                     f"AND (owner=?{free} OR (owner IS NOT NULL AND COALESCE(heartbeat, 0) < ?))"
                 ),
-                (owner, owner, now, flow_run_id, queue, now, start, lane, owner, now - stale_s),
+                (owner, owner, WindowState.RUNNING, now, flow_run_id, queue, now, start, lane,
+                 WindowState.DONE, owner, now - stale_s),
             )
             return int(cur.rowcount) == 1
 
@@ -134,7 +136,7 @@ class WindowsMixin(Database):
             "FROM windows WHERE start=? AND lane=?",
             (start, lane),
         )
-        return Window(*rows[0]) if rows else None
+        return Window.from_db(rows[0]) if rows else None
 
     def standby_beat(self, start: float, lane: int = 0) -> None:
         """Say the window's standby run is alive (so no other standby is started for it)."""
@@ -158,7 +160,7 @@ class WindowsMixin(Database):
                 (start, lane),
             )
             found = cur.fetchone()
-            if found is None or found[0] == "done" or (found[2] or 0) > now - stale_s:
+            if found is None or found[0] == WindowState.DONE or (found[2] or 0) > now - stale_s:
                 return None
             # until it beats, a new standby counts as alive as long as a scheduled run does
             cur.execute(
@@ -179,8 +181,8 @@ class WindowsMixin(Database):
         rows = self._read("SELECT MAX(lane) FROM windows WHERE start=?", (start,))
         return int(rows[0][0]) + 1 if rows and rows[0][0] is not None else 1
 
-    def windows(self) -> list[tuple[float, int, str]]:
+    def windows(self) -> list[tuple[float, int, WindowState]]:
         return [
-            (r[0], r[1], r[2])
+            (r[0], r[1], WindowState(r[2]))
             for r in self._read("SELECT start, gen, state FROM windows ORDER BY start, lane")
         ]

@@ -7,9 +7,9 @@ A value that does not parse raises :class:`SettingsError` naming the variable.
 Two families are not fields of :class:`Settings`:
 
 - per-connector credentials and endpoints (``PRACTICEWEEK_GRAPH_*``, ``PRACTICEWEEK_SMTP_*``, ...) are
-  the fields of the dataclasses in ``connectors.settings`` (one declaration per field, with its
-  description; ``from_env()`` reads ``PRACTICEWEEK_<PREFIX><FIELD>``), because the same dataclasses are
-  also built from Prefect blocks (``connectors.credentials``);
+  the fields of the settings classes in ``connectors.settings`` (pydantic-settings too, one declaration
+  per field, with its description; ``from_env()`` reads ``PRACTICEWEEK_<PREFIX><FIELD>``), because the
+  same classes are also built from Prefect blocks (``connectors.credentials``), reading no variable then;
 - ``PRACTICEWEEK_RATE_LIMIT_<CONNECTOR>=REQUESTS/SECONDS`` is a pattern, one variable per connector
   name, collected into the dict :attr:`Settings.rate_limits` (lower-case connector name → raw value;
   ``connectors.registry.rate_limit`` parses it and reports a malformed one).

@@ -6,6 +6,8 @@ import os
 import socket
 from pathlib import Path
 
+from ledger import State
+
 from ..runtime.process import ledger
 
 
@@ -38,7 +40,7 @@ def recover_orphans() -> list[str]:
     out = led.recover()
     for r in led.rows():
         if (
-            r.state == "sending"
+            r.state == State.SENDING
             and owner_dead(r.owner)
             and led.mark_unknown(r.id, "worker stopped while sending; reconciling")
         ):

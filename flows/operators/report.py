@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from ledger import Ledger, ReadingRow, Row
+from ledger import Ledger, ReadingRow, ReadingState, Row, State
 from practiceweek.dates import day_date, day_key
 from practiceweek.loader import Loaded
 from practiceweek.render.env import CHANNEL_NAMES
@@ -46,14 +46,14 @@ def _local(ts: float | None, zone: ZoneInfo) -> str:
 
 def _line(row: Row, readings: list[ReadingRow], zone: ZoneInfo, days: dict[str, dt.date],
           themes: dict[str, tuple[str, ...]]) -> Line:
-    read = [r for r in readings if r.state == "read" and r.figures is not None]
+    read = [r for r in readings if r.state == ReadingState.READ and r.figures is not None]
     latest = max(read, key=lambda r: r.read_at or 0) if read else None
-    unavailable = next((r for r in readings if r.state == "unavailable"), None)
+    unavailable = next((r for r in readings if r.state == ReadingState.UNAVAILABLE), None)
     if latest is not None:
         note = ""
     elif unavailable is not None:
         note = f"not collected: {unavailable.reason}"
-    elif row.state == "sent":
+    elif row.state == State.SENT:
         note = "not collected yet"
     else:
         note = "not collected: not sent"
@@ -87,7 +87,7 @@ def _issues(lg: Ledger, rows: list[Row], zone: ZoneInfo) -> list[Issue]:
             continue
         told = (f"operators told {_local(alert.sent_at, zone)}" if alert.sent_at
                 else "operators' alert not sent yet")
-        if row.state == "sent":
+        if row.state == State.SENT:
             ended = f"sent {_local(row.sent_at, zone)} after {row.attempts} attempts"
         else:
             ended = f"{row.state.value}; {told}"

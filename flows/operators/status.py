@@ -20,20 +20,21 @@ from zoneinfo import ZoneInfo
 
 from prefect.artifacts import create_table_artifact
 
-from ledger import TERMINAL, Row
+from ledger import ENDED, TERMINAL, Row, State
 from practiceweek.settings import settings
 
 from ..runtime import campaigns, names, process
 
-STATE_ICONS = {
-    "pending": "⏳ pending",
-    "sending": "📤 sending",
-    "sent": "✅ sent",
-    "failed": "❌ failed",
-    "unknown": "❔ unknown",
-    "skipped": "⏭ skipped",
-    "cancelled": "🚫 cancelled",
+_ICONS = {
+    State.PENDING: "⏳",
+    State.SENDING: "📤",
+    State.SENT: "✅",
+    State.FAILED: "❌",
+    State.UNKNOWN: "❔",
+    State.SKIPPED: "⏭",
+    State.CANCELLED: "🚫",
 }
+STATE_ICONS = {state: f"{icon} {state}" for state, icon in _ICONS.items()}
 REFRESH_S = 5.0  # after publications, a process rewrites the tables they touched this often
 
 _refresh_lock = threading.Lock()
@@ -41,7 +42,7 @@ _refresh_lock = threading.Lock()
 
 def late_by(row: Row) -> float | None:
     """How late a sent publication went out (seconds after its time), else None."""
-    return row.sent_at - row.scheduled_at if row.state == "sent" and row.sent_at is not None else None
+    return row.sent_at - row.scheduled_at if row.state == State.SENT and row.sent_at is not None else None
 
 
 def browsable(url: str | None) -> str:
@@ -74,7 +75,7 @@ def status_table(rows: list[Row], zone: ZoneInfo | None) -> list[dict[str, Any]]
             {
                 "status": STATE_ICONS.get(r.state, r.state),
                 "due": _local(r.scheduled_at, zone),
-                "sent at": _local(r.sent_at, zone) if r.state == "sent" else "",
+                "sent at": _local(r.sent_at, zone) if r.state == State.SENT else "",
                 "late by": f"{late:.1f} s" if late is not None else "",
                 "attempts": r.attempts,
                 "what": f"{r.channel} · {r.title}",
@@ -88,11 +89,11 @@ def status_table(rows: list[Row], zone: ZoneInfo | None) -> list[dict[str, Any]]
 def summary(rows: list[Row], zone: ZoneInfo | None, now: float | None = None) -> str:
     """``105 sent · 0 failed · 0 late · next: Tue 26 Nov 08:00 poster``."""
     now = time.time() if now is None else now
-    counts = {s: sum(r.state == s for r in rows) for s in ("sent", "failed", "skipped", "cancelled")}
+    counts = {s: sum(r.state == s for r in rows) for s in ENDED}
     late = sum((late_by(r) or 0.0) > settings().late_after_s for r in rows)
     upcoming = [r for r in rows if r.state not in TERMINAL]
-    parts = [f"{counts['sent']} sent", f"{counts['failed']} failed", f"{late} late"]
-    parts += [f"{n} {s}" for s, n in counts.items() if s in ("skipped", "cancelled") and n]
+    parts = [f"{counts[State.SENT]} sent", f"{counts[State.FAILED]} failed", f"{late} late"]
+    parts += [f"{counts[s]} {s}" for s in (State.SKIPPED, State.CANCELLED) if counts[s]]
     if upcoming:
         nxt = min(upcoming, key=lambda r: r.scheduled_at)
         when = dt.datetime.fromtimestamp(nxt.scheduled_at, zone or dt.UTC)
@@ -148,7 +149,7 @@ def _flush_forever() -> None:
 
 
 def lateness(rows: list[Row]) -> list[float]:
-    return [r.sent_at - r.scheduled_at for r in rows if r.state == "sent" and r.sent_at is not None]
+    return [r.sent_at - r.scheduled_at for r in rows if r.state == State.SENT and r.sent_at is not None]
 
 
 def percentiles(values: list[float]) -> dict[str, float]:

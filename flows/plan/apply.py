@@ -15,7 +15,7 @@ from pathlib import Path
 from prefect import get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
-from ledger import Diff, Ledger, Planned, Row
+from ledger import TERMINAL, CampaignRow, Diff, Ledger, Planned, Row, State
 from practiceweek.artifacts import RenderContext, Rendered
 from practiceweek.errors import CampaignError
 from practiceweek.loader import Loaded, load
@@ -39,43 +39,16 @@ def planned_rows(
 ) -> list[Planned]:
     """The campaign's publications with the times they run at (compressed when rehearsing)."""
     now = time.time() if now is None else now
-    cid = loaded.id
     pubs = plan(loaded.model)
-    approval = loaded.model.campaign.approval
-    zone = loaded.model.campaign.timezone
-    path = str(Path(loaded.path).resolve())
-    camp = led.campaign(cid)
     if rehearse:
-        rows = led.rows(cid)
-        finished = bool(rows) and all(r.state in ("sent", "failed", "skipped", "cancelled") for r in rows)
-        if camp is None or not camp.rehearsal or finished or speed is not None and camp.speed != speed:
-            approved = camp if camp is not None and camp.approved_at is not None else None
-            if finished or (camp is not None and not camp.rehearsal):
-                led.forget(cid)
-            first = min(p.at.timestamp() for p in pubs) if pubs else now
-            last = max(p.at.timestamp() for p in pubs) if pubs else now
-            chosen = speed or max(1.0, (last - first) / timing.REHEARSAL_S)
-            camp = led.set_campaign(
-                cid,
-                path,
-                approval=approval,
-                origin_real=first,
-                origin_at=now + settings().rehearsal_start_s,
-                speed=chosen,
-                window_floor_s=timing.REHEARSAL_FLOOR_S,
-                keep_timing=False,
-                timezone=zone,
-            )
-            if approved is not None and approved.approver:  # the rehearsal starts again, still approved
-                led.approve(cid, approved.approver, at=approved.approved_at)
-        else:
-            camp = led.set_campaign(cid, path, approval=approval, timezone=zone)
+        camp = _rehearsal(loaded, led, pubs, speed, now)
     else:
-        camp = led.set_campaign(cid, path, approval=approval, keep_timing=not real, timezone=zone)
+        camp = led.set_campaign(loaded.id, _path(loaded), approval=loaded.model.campaign.approval,
+                                keep_timing=not real, timezone=loaded.model.campaign.timezone)
     return [
         Planned(
             id=p.id,
-            campaign=cid,
+            campaign=loaded.id,
             day=p.day,
             channel=p.channel,
             connector=p.connector,
@@ -93,6 +66,43 @@ def planned_rows(
     ]
 
 
+def _path(loaded: Loaded) -> str:
+    return str(Path(loaded.path).resolve())
+
+
+def _rehearsal(
+    loaded: Loaded, led: Ledger, pubs: list[Publication], speed: float | None, now: float
+) -> CampaignRow:
+    """The campaign registered as a rehearsal: the one under way, or a new one (compressed to
+    ``REHEARSAL_S``, or at ``speed``) when there is none, it finished, or its speed changed. A week
+    approved before its rehearsal starts again stays approved."""
+    cid, approval, zone = loaded.id, loaded.model.campaign.approval, loaded.model.campaign.timezone
+    camp = led.campaign(cid)
+    rows = led.rows(cid)
+    finished = bool(rows) and all(r.state in TERMINAL for r in rows)
+    if camp is not None and camp.rehearsal and not finished and (speed is None or camp.speed == speed):
+        return led.set_campaign(cid, _path(loaded), approval=approval, timezone=zone)
+    approved = camp if camp is not None and camp.approved_at is not None else None
+    if finished or (camp is not None and not camp.rehearsal):
+        led.forget(cid)
+    first = min(p.at.timestamp() for p in pubs) if pubs else now
+    last = max(p.at.timestamp() for p in pubs) if pubs else now
+    camp = led.set_campaign(
+        cid,
+        _path(loaded),
+        approval=approval,
+        origin_real=first,
+        origin_at=now + settings().rehearsal_start_s,
+        speed=speed or max(1.0, (last - first) / timing.REHEARSAL_S),
+        window_floor_s=timing.REHEARSAL_FLOOR_S,
+        keep_timing=False,
+        timezone=zone,
+    )
+    if approved is not None and approved.approver:  # the rehearsal starts again, still approved
+        led.approve(cid, approved.approver, at=approved.approved_at)
+    return camp
+
+
 def _snapshot(p: Publication) -> str:
     return json.dumps(p.to_snapshot(), ensure_ascii=False, default=str)
 
@@ -107,7 +117,7 @@ def cancellation(row: Row) -> RenderContext:
 def withdraw(loaded: Loaded | None, row: Row) -> str:
     """Cancel a publication that already went out (Teams events) through its connector."""
     text = process.ledger().snapshot(row.id)
-    if not text or row.state != "sent":
+    if not text or row.state != State.SENT:
         return "nothing to withdraw"
     pub = Publication.from_snapshot(json.loads(text))
     try:
@@ -138,7 +148,7 @@ def diff_markdown(cid: str, diff: Diff, led: Ledger) -> str:
         lines.append(f"- **updated** `{pid}` (content changed)")
     for row in diff.cancelled:
         lines.append(
-            f"- **cancelled** `{row.id}`" + (" (Teams event withdrawn)" if row.state == "sent" else "")
+            f"- **cancelled** `{row.id}`" + (" (Teams event withdrawn)" if row.state == State.SENT else "")
         )
     for pid in diff.removed_sent:
         lines.append(f"- **removed after it went out** `{pid}` (left as published)")
@@ -163,7 +173,7 @@ def apply_campaign(
     led.save_source(loaded.id, str(Path(loaded.path).resolve()), loaded.text)
     diff = led.apply(loaded.id, planned)
     for row in diff.cancelled:
-        if row.state == "sent":
+        if row.state == State.SENT:
             try:
                 withdraw(loaded, row)
             except Exception as exc:  # noqa: BLE001 - logged; the rest of the plan still applies

@@ -34,7 +34,7 @@ from prefect.deployments import run_deployment
 from prefect.exceptions import ObjectNotFound
 from prefect.states import Cancelled, Crashed, Scheduled
 
-from ledger import Ledger, Row
+from ledger import WAITING, Ledger, Row
 from practiceweek.settings import settings
 
 from ..runtime.campaigns import zone_of
@@ -63,7 +63,7 @@ def ensure_windows(
     cfg = settings()
     by_window: dict[float, list[Row]] = {}
     for r in rows:
-        if r.state in ("pending", "unknown"):
+        if r.state in WAITING:
             by_window.setdefault(window_of(max(r.scheduled_at, now), cfg.window_s), []).append(r)
     names = []
     for start, items in sorted(by_window.items()):

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ledger import Ledger, Row
+from ledger import OPEN, Ledger, Row, State
 from practiceweek.artifacts import RenderContext, rendered_to_bytes
 from practiceweek.loader import Loaded, load
 from practiceweek.planner import Publication, plan
@@ -38,7 +38,6 @@ from practiceweek.render import render
 from ..runtime import campaigns, process
 from ..runtime.campaigns import rendering_keys, stored_key
 
-OPEN = ("pending", "unknown")
 Wanted = dict[str, tuple[str, dict[str, Any]]]  # publication id → (fingerprint, its context as a dict)
 Todo = list[tuple[Row, RenderContext]]  # open publications with the context they will go out in
 
@@ -168,7 +167,7 @@ def context_ahead(row: Row, links: _Links) -> RenderContext:
         dep = links.row(pid)
         if dep is None:
             continue
-        if dep.state == "sent":
+        if dep.state == State.SENT:
             if dep.url:
                 urls[dep.id] = dep.url
             if dep.join_url and dep.event_id:

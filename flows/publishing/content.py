@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 import time
 
-from ledger import TERMINAL, Row
+from ledger import TERMINAL, WAITING, Row
 from practiceweek.artifacts import RenderContext, Rendered, rendered_from_bytes
 
 from ..plan.apply import replan_edited
@@ -123,7 +123,7 @@ def content_for(row: Row) -> tuple[Row, Rendered]:
         return row, rendered
     _replan(row)
     fresh = process.ledger().get(row.id)
-    if fresh is None or fresh.state not in ("pending", "unknown"):
+    if fresh is None or fresh.state not in WAITING:
         raise Ended(outcome_of((fresh or row).state))  # cancelled (or taken) by the re-plan
     if fresh.revision != row.revision and fresh.scheduled_at > time.time() + 1:
         raise Ended(Outcome.MOVED)  # a later window run publishes it at its new time

@@ -30,10 +30,11 @@ from typing import Any, TypeVar
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.context import get_run_context
-from prefect.states import Completed, State
+from prefect.states import Completed
+from prefect.states import State as RunState
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from ledger import DueRef, Fence, Ledger, Row, unavailable, worker_id
+from ledger import DueRef, Fence, Ledger, Row, State, WindowState, unavailable, worker_id
 from practiceweek.settings import Settings, settings
 
 from ..operators import orphans
@@ -76,7 +77,7 @@ def publish_window(
     lane: int = 0,
     lanes: int = 1,
     standby: bool = False,
-) -> dict[str, int] | State:
+) -> dict[str, int] | RunState:
     """Publish every publication due by the end of this window (of its lane's campaigns, in a crowded
     window), each at its own time; as its ``standby``, only once the run publishing it stops beating."""
     log = get_run_logger()
@@ -186,7 +187,7 @@ class WindowRun:
         waiting = False
         while True:
             held = self.led.window_held(self.window_start, self.lane)
-            if held is not None and held.state == "done":
+            if held is not None and held.state == WindowState.DONE:
                 return False
             unowned = not self.standby or time.time() >= self.window_start
             if self.led.window_take(self.window_start, self.owner, lane=self.lane, stale_s=TAKEOVER_AFTER_S,
@@ -280,7 +281,7 @@ class WindowRun:
             wake = min(self.end, self.next_at if self.next_at is not None else self.end, time.time() + 0.5)
             time.sleep(max(0.0, min(wake - time.time(), 0.5)))
 
-    def _beat(self, force: bool = False, state: str = "running") -> None:
+    def _beat(self, force: bool = False, state: WindowState = WindowState.RUNNING) -> None:
         """Say this run is alive (every 2 s), and look whether the window gained lanes meanwhile."""
         if force or time.time() - self.last_beat > 2:
             if not self.led.window_beat(
@@ -350,9 +351,9 @@ class WindowRun:
         row = self.led.get(pid)
         if row is None or self.resubmitted.get(pid, 0) >= RESUBMITS:
             return False
-        if row.state == "sending" and (row.owner or "").startswith(_this_process()):
+        if row.state == State.SENDING and (row.owner or "").startswith(_this_process()):
             return self.led.mark_unknown(pid, "its task stopped as the ledger went down; reconciling")
-        return row.state == "pending"
+        return row.state == State.PENDING
 
     def _done(self) -> int:
         return sum(1 for f in self.submitted.values() if f.wrapped_future.done())  # no API call per future
@@ -384,7 +385,7 @@ class WindowRun:
         """The window is over, every task is done, and nothing more arrived for it meanwhile."""
         if not self._closing():
             return False
-        self._beat(force=True, state="done")
+        self._beat(force=True, state=WindowState.DONE)
         late_arrivals = [
             r
             for r in self.led.due(self.end)

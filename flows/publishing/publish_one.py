@@ -30,7 +30,7 @@ from connectors.base import (
     RetryableError,
     refused_credentials,
 )
-from ledger import TERMINAL, Fence, Row, worker_id
+from ledger import TERMINAL, WAITING, Fence, Row, State, worker_id
 from practiceweek.accounts import route_label
 from practiceweek.artifacts import Rendered
 from practiceweek.settings import settings
@@ -87,7 +87,7 @@ def _publish(publication_id: str, record: bool, fence: Fence | None = None) -> O
     row, rendered = content_for(guard(row))
     _sleep_until(row.scheduled_at)
     conn = _connector_for(row)
-    if row.state == "unknown":
+    if row.state == State.UNKNOWN:
         reconcile(row, conn, rendered)
     attempt(row, conn, rendered, fence)
     if record:  # a crowded window records a summary and rewrites the plan tables once, at its end
@@ -100,10 +100,10 @@ def _publish(publication_id: str, record: bool, fence: Fence | None = None) -> O
 # --- 1. guard ------------------------------------------------------------------------------------------
 def guard(row: Row) -> Row:
     """The row as it stands once it may go out (``Ended``: it does not go out now)."""
-    if row.state in TERMINAL or row.state == "sending":
+    if row.state in TERMINAL or row.state == State.SENDING:
         raise Ended(outcome_of(row.state))  # someone else has it
     _not_held(row)
-    if time.time() > row.deadline and row.state != "unknown":  # an unknown one is reconciled first
+    if time.time() > row.deadline and row.state != State.UNKNOWN:  # an unknown one is reconciled first
         raise Ended(skip(row, missed(row, time.time())))
     if row.depends_on:
         _wait_for_dependencies(row)
@@ -164,12 +164,12 @@ def _in_channel_order(row: Row) -> Row:
         now = time.time()
         waiting = []
         for earlier in led.earlier_open(row):
-            if earlier.state == "pending" and earlier.deadline < now:
+            if earlier.state == State.PENDING and earlier.deadline < now:
                 skip(earlier, missed(earlier, now))
             else:
                 waiting.append(earlier)
         current = led.get(row.id)
-        if current is None or current.state not in ("pending", "unknown"):
+        if current is None or current.state not in WAITING:
             raise Ended(outcome_of((current or row).state))
         if current.revision != row.revision:
             row = current  # re-planned while waiting: its new time decides what is earlier
@@ -214,7 +214,8 @@ def reconcile(row: Row, conn: Connector, rendered: Rendered) -> None:
         raise
     if receipt is not None:
         if process.ledger().mark_sent(
-            row.id, receipt.remote_id, receipt.url, receipt.extra.get("join_url"), from_states=("unknown",)
+            row.id, receipt.remote_id, receipt.url, receipt.extra.get("join_url"),
+            from_states=(State.UNKNOWN,),
         ):
             run_logger().info("reconciled %s: it had gone out (%s)", row.id, receipt.remote_id)
             events.emit("published", row, reconciled=True, url=receipt.url)
@@ -236,15 +237,15 @@ def attempt(row: Row, conn: Connector, rendered: Rendered, fence: Fence | None =
     (``flows/runtime/fencing.py``); never begin a send so close to the end of its window (``START_BY_S``)
     that its requests would land after it."""
     led = process.ledger()
-    if row.state == "pending" and time.time() > row.deadline - START_BY_S:
+    if row.state == State.PENDING and time.time() > row.deadline - START_BY_S:
         why = missed(row, time.time()) + f"; too close to its end to begin ({START_BY_S:g} s)"
         raise Ended(skip(row, why))
-    from_states = ("unknown",) if row.state == "unknown" else ("pending",)
+    from_states = (State.UNKNOWN,) if row.state == State.UNKNOWN else (State.PENDING,)
     if not led.claim(row.id, from_states=from_states, revision=row.revision, fence=fence):
         now_row = led.get(row.id)
         if fence is not None and not led.fence_current(fence):
             _fenced(row, "its claim was refused")
-        if now_row is not None and now_row.state in ("pending", "unknown"):
+        if now_row is not None and now_row.state in WAITING:
             raise TryAgain(f"{row.id} was re-planned while it was being prepared")
         raise Ended(outcome_of((now_row or row).state))
     try:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from ledger import Row
+from ledger import Row, State
 from practiceweek.artifacts import RenderContext, Rendered
 from practiceweek.loader import Loaded, load, load_text
 from practiceweek.planner import Publication, plan
@@ -100,7 +100,7 @@ def context_for(row: Row) -> RenderContext:
     led = ledger()
     for dep in row.depends_on:
         d = led.get(dep)
-        if d is None or d.state != "sent":
+        if d is None or d.state != State.SENT:
             continue
         if d.url:
             links[d.id] = d.url

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from ledger import State
+
 from ..operators import orphans
 from ..operators.alerts import held_too_long, record_idle_pool, send_due_alerts
 from ..operators.pools import idle_pool
@@ -58,7 +60,7 @@ def skip_expired(now: float | None = None) -> list[str]:
     led = process.ledger()
     stopped = led.stopped()
     out = []
-    for row in led.due(now, states=("pending",)):
+    for row in led.due(now, states=(State.PENDING,)):
         if row.deadline < now:
             reason = (
                 held_too_long(row, stopped[row.route])
@@ -110,7 +112,8 @@ def heal(now: float | None = None, windows: bool = True) -> Healed:
         try:  # the ledger's database or the Prefect server may be restarting: next round
             led = process.ledger()
             stopped = led.stopped()
-            rows = [r for r in led.due(now + HORIZON_S) if not (r.state == "pending" and r.route in stopped)]
+            due = led.due(now + HORIZON_S)
+            rows = [r for r in due if not (r.state == State.PENDING and r.route in stopped)]
             done.windows = ensure_windows(led, rows, now=now, register=register)
             end_orphaned_task_runs(ORPHAN_AFTER_S)  # a killed window run's tasks: Crashed, not Running
         except Exception as exc:  # noqa: BLE001 - heal never raises: errors are in the result
