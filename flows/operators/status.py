@@ -4,9 +4,10 @@ The table (a Prefect markdown artifact under the stable key ``plan-<campaign>``:
 links) is rewritten from the ledger at the end of every window and schedule run, and after publications (at
 most every few seconds per campaign and process). Its description is the summary an operator reads first:
 "105 sent · 0 failed · 0 late · next: Tue 26 Nov 08:00 poster". It stays narrow enough for a 1440 px
-screen: short column names, one form of time, the campaign left out of each publication's id (the full id
-and title show on the link's hover), and links instead of addresses: a publication opens its day in the
-preview, its sent time what went out, its run the window run that sent it.
+screen (the UI gives the table about 870 px of it): short column names, one form of time, the campaign left
+out of each publication's id (the full id and the title show on its link's hover), and links instead of
+addresses: a publication opens its day in the preview, its sent time what went out, its run the window run
+that sent it.
 """
 
 from __future__ import annotations
@@ -38,8 +39,7 @@ STATE_ICONS = {
     "skipped": "⏭ skipped",
     "cancelled": "🚫 cancelled",
 }
-COLUMNS = ("status", "due", "sent", "late", "tries", "publication", "title", "run")
-TITLE_CHARS = 36  # a longer title is cut (with …) in the table; the publication's link shows it whole
+COLUMNS = ("status", "due", "sent", "late", "tries", "publication", "run")  # 1440 px: the UI gives ~870
 REFRESH_S = 5.0  # after publications, a process rewrites the tables they touched this often
 
 _refresh_lock = threading.Lock()
@@ -68,8 +68,9 @@ def browsable(url: str | None) -> str:
 
 
 def when(ts: float | None, zone: ZoneInfo | None) -> str:
-    """A time in the table's one form, in the campaign's zone: ``Mon 25 Nov 08:30:00``."""
-    return dt.datetime.fromtimestamp(ts, zone or dt.UTC).strftime("%a %d %b %H:%M:%S") if ts else ""
+    """A time in the table's one form, in the campaign's zone: ``Mon 25 Nov 08:30`` (the late column has
+    the seconds)."""
+    return dt.datetime.fromtimestamp(ts, zone or dt.UTC).strftime("%a %d %b %H:%M") if ts else ""
 
 
 def ui_url() -> str:
@@ -112,10 +113,6 @@ def cell(value: object) -> str:
     return " ".join(str(value).split()).replace("|", "\\|")
 
 
-def short(title: str) -> str:
-    return title if len(title) <= TITLE_CHARS else title[: TITLE_CHARS - 1].rstrip() + "…"
-
-
 def run_link(run_id: str | None, ui: str) -> str:
     """A window run's first 8 characters, linked to the run in the Prefect UI (the full id on hover)."""
     if not run_id:
@@ -141,7 +138,6 @@ def status_table(rows: list[Row], zone: ZoneInfo | None, runs: dict[str, str] | 
                 "tries": str(r.attempts),
                 "publication": link(r.id.split("/", 1)[-1], day_page(preview_index, r.id, r.day),
                                     f"{r.id}: {r.title}"),
-                "title": cell(short(r.title)),
                 "run": run_link(runs.get(r.id), ui),
             }
         )

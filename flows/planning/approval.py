@@ -34,7 +34,7 @@ from practiceweek.render import preview
 from practiceweek.settings import settings
 
 from ..operators.alerts import send_due_alerts
-from ..operators.status import cell, day_page, link, markdown_table, preview_location, short, ui_url, when
+from ..operators.status import cell, day_page, link, markdown_table, preview_location, ui_url, when
 from ..runtime import events, names, process
 from ..runtime.runs import name_this_run
 
@@ -146,7 +146,6 @@ def review_table(pubs: list[Publication], zone: ZoneInfo, preview_url: str,
             "tries": "0",
             "publication": link(p.id.split("/", 1)[-1], day_page(preview_url, p.id, p.day),
                                 f"{p.id}: {p.title}"),
-            "title": cell(short(p.title)),
         }
         for p in pubs
     ]
