@@ -233,5 +233,5 @@ def _window_run_shows_its_logs_and_the_table(page: Any, ui: str, api: str, kille
     (SHOTS / "window-run-logs.txt").write_text(text)
     assert not re.search(r"\(\S.* late\)", text), text  # the UI's "(1m 9s late)" label
     page.goto(f"{ui}/runs/flow-run/{run['id']}?tab=Artifacts", timeout=60_000)
-    page.get_by_text(f"plan-{CID}").first.wait_for(timeout=60_000)
+    page.get_by_text(f"The week's plan of {CID}").first.wait_for(timeout=60_000)  # the table's card
     page.screenshot(path=str(SHOTS / "window-run-artifacts.png"), full_page=True)
