@@ -176,6 +176,17 @@ class WindowsMixin(Database):
         rows = self._read("SELECT flow_run_id FROM windows WHERE start=? AND lane=?", (start, lane))
         return rows[0][0] if rows else None
 
+    def publication_runs(self, campaign: str) -> dict[str, str]:
+        """Publication id → the flow run of the window that claimed it last (its current run: a takeover
+        moves it), for the campaign's publications a window run claimed."""
+        rows = self._read(
+            "SELECT p.id, w.flow_run_id FROM publications p JOIN windows w "
+            "ON w.start=p.fence_start AND w.lane=p.fence_lane "
+            "WHERE p.campaign=? AND w.flow_run_id IS NOT NULL",
+            (campaign,),
+        )
+        return {str(pid): str(run) for pid, run in rows if run}
+
     def window_lanes(self, start: float) -> int:
         """How many lanes window ``start`` has (1 until it is crowded)."""
         rows = self._read("SELECT MAX(lane) FROM windows WHERE start=?", (start,))

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from . import textlimits, timezones
 from .accounts import KIND_OF
 from .channels import CONNECTORS_FOR, resolve
+from .checks_headings import check_headings
 from .checks_partners import check_partners, partner_audiences
 from .checks_slots import check_extras, check_notices, check_options
 from .checks_text import check_time_style
@@ -53,6 +54,7 @@ def check(cf: CampaignFile, source: Source, base: FsPath | None = None) -> list[
     _bank_holidays(cf, source, dates, out)
     _unused_accounts(cf, source, out)
     check_time_style(source, out)
+    check_headings(cf, source, out)
     return out
 
 

@@ -1,9 +1,13 @@
 """The operator's view of a week: one live status table per campaign, and lateness figures.
 
-The table (a Prefect table artifact under the stable key ``plan-<campaign>``) is rewritten from the
-ledger at the end of every window and schedule run, and after publications (at most every few seconds
-per campaign and process). Its description is the summary an operator reads first:
-"105 sent · 0 failed · 0 late · next: Tue 26 Nov 08:00 poster".
+The table (a Prefect markdown artifact under the stable key ``plan-<campaign>``: both Prefect UIs draw its
+links) is rewritten from the ledger at the end of every window and schedule run, and after publications (at
+most every few seconds per campaign and process). Its description is the summary an operator reads first:
+"105 sent · 0 failed · 0 late · next: Tue 26 Nov 08:00 poster". It stays narrow enough for a 1440 px
+screen (the UI gives the table about 870 px of it): short column names, one form of time, the campaign left
+out of each publication's id (the full id and the title show on its link's hover), and links instead of
+addresses: a publication opens its day in the preview, its sent time what went out, its run the window run
+that sent it.
 """
 
 from __future__ import annotations
@@ -14,13 +18,14 @@ import statistics
 import threading
 import time
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 from zoneinfo import ZoneInfo
 
-from prefect.artifacts import create_table_artifact
+from prefect.artifacts import create_markdown_artifact
+from prefect.settings import PREFECT_UI_URL
 
 from ledger import ENDED, TERMINAL, Row, State
+from practiceweek.planner import partner_of
 from practiceweek.settings import settings
 
 from ..runtime import campaigns, names, process
@@ -35,6 +40,7 @@ _ICONS = {
     State.CANCELLED: "🚫",
 }
 STATE_ICONS = {state: f"{icon} {state}" for state, icon in _ICONS.items()}
+COLUMNS = ("status", "due", "sent", "late", "tries", "publication", "run")  # 1440 px: the UI gives ~870
 REFRESH_S = 5.0  # after publications, a process rewrites the tables they touched this often
 
 _refresh_lock = threading.Lock()
@@ -62,28 +68,88 @@ def browsable(url: str | None) -> str:
     return ""
 
 
-def _local(ts: float | None, zone: ZoneInfo | None) -> str:
-    return dt.datetime.fromtimestamp(ts, zone or dt.UTC).strftime("%a %d %b %H:%M:%S") if ts else ""
+def when(ts: float | None, zone: ZoneInfo | None) -> str:
+    """A time in the table's one form, in the campaign's zone: ``Mon 25 Nov 08:30`` (the late column has
+    the seconds)."""
+    return dt.datetime.fromtimestamp(ts, zone or dt.UTC).strftime("%a %d %b %H:%M") if ts else ""
 
 
-def status_table(rows: list[Row], zone: ZoneInfo | None) -> list[dict[str, Any]]:
-    """One line per publication, status first; times in the campaign's own zone."""
+def ui_url() -> str:
+    """The Prefect UI's address (PREFECT_UI_URL, else derived from PREFECT_API_URL; '' when neither)."""
+    return str(PREFECT_UI_URL.value() or "").rstrip("/")
+
+
+def preview_location(cid: str) -> tuple[Path, str]:
+    """Where a week's preview site is written (its index) and the address a browser opens it at:
+    PRACTICEWEEK_PREVIEW_URL, else the outbox's HTTP address when the preview is under the outbox, else ''."""
+    cfg = settings()
+    outbox = Path(cfg.outbox or "outbox").resolve()
+    index = Path(cfg.preview_dir or outbox / "previews").resolve() / cid / "index.html"
+    if cfg.preview_url:
+        return index, f"{cfg.preview_url.rstrip('/')}/{cid}/index.html"
+    if cfg.outbox_url and index.is_relative_to(outbox):
+        return index, f"{cfg.outbox_url.rstrip('/')}/{index.relative_to(outbox).as_posix()}"
+    return index, ""
+
+
+def day_page(preview_index: str, pid: str, day: str) -> str:
+    """The preview page of a publication's day (a joint week's partner has its own pages); '' without one."""
+    if not preview_index:
+        return ""
+    partner = partner_of(pid)
+    return f"{preview_index.rsplit('/', 1)[0]}/{partner + '/' if partner else ''}{day}.html"
+
+
+def link(text: str, url: str, hover: str = "") -> str:
+    """``[text](url "hover")`` (just the text without a url), safe inside a markdown table's cell."""
+    text = cell(text)
+    if not url:
+        return text
+    title = f' "{cell(hover).replace(chr(34), chr(39))}"' if hover else ""
+    return f"[{text.replace('[', '(').replace(']', ')')}](<{url}>{title})"
+
+
+def cell(value: object) -> str:
+    """A value as one markdown table cell: on one line, its pipes escaped."""
+    return " ".join(str(value).split()).replace("|", "\\|")
+
+
+def run_link(run_id: str | None, ui: str) -> str:
+    """A window run's first 8 characters, linked to the run in the Prefect UI (the full id on hover)."""
+    if not run_id:
+        return ""
+    return link(run_id[:8], f"{ui}/runs/flow-run/{run_id}", f"flow run {run_id}")
+
+
+def status_table(rows: list[Row], zone: ZoneInfo | None, runs: dict[str, str] | None = None,
+                 preview_index: str = "", ui: str = "") -> list[dict[str, str]]:
+    """One line per publication (markdown cells, in ``COLUMNS``), status first; times in the campaign's
+    zone; ``runs`` maps a publication to the window run that sent it."""
+    runs = runs or {}
     out = []
     for r in rows:
         late = late_by(r)
+        sent = when(r.sent_at, zone) if r.state == State.SENT else ""
         out.append(
             {
                 "status": STATE_ICONS.get(r.state, r.state),
-                "due": _local(r.scheduled_at, zone),
-                "sent at": _local(r.sent_at, zone) if r.state == State.SENT else "",
-                "late by": f"{late:.1f} s" if late is not None else "",
-                "attempts": r.attempts,
-                "what": f"{r.channel} · {r.title}",
-                "link": browsable(r.url),
-                "id": r.id,
+                "due": when(r.scheduled_at, zone),
+                "sent": link(sent, browsable(r.url), "what went out") if sent else "",
+                "late": f"{late:.1f} s" if late is not None else "",
+                "tries": str(r.attempts),
+                "publication": link(r.id.split("/", 1)[-1], day_page(preview_index, r.id, r.day),
+                                    f"{r.id}: {r.title}"),
+                "run": run_link(runs.get(r.id), ui),
             }
         )
     return out
+
+
+def markdown_table(lines: list[dict[str, str]], heading: str) -> str:
+    """``heading``, then the lines as a markdown table in ``COLUMNS`` (cells already markdown)."""
+    table = [f"| {' | '.join(COLUMNS)} |", f"|{'---|' * len(COLUMNS)}"]
+    table += [f"| {' | '.join(line.get(c, '') for c in COLUMNS)} |" for line in lines]
+    return "\n".join([heading, "", *table]) if lines else f"{heading}\n\nNo publications."
 
 
 def summary(rows: list[Row], zone: ZoneInfo | None, now: float | None = None) -> str:
@@ -110,11 +176,16 @@ def publish_plan_tables(cids: set[str]) -> None:
         if process.ledger().campaign(cid) is None:
             continue
         try:
-            rows, zone = process.ledger().rows(cid), campaigns.zone_of(cid)  # read once for both
-            create_table_artifact(
-                table=status_table(rows, zone),
+            led = process.ledger()
+            rows, zone = led.rows(cid), campaigns.zone_of(cid)  # read once for both
+            index, address = preview_location(cid)
+            lines = status_table(rows, zone, led.publication_runs(cid), address if index.exists() else "",
+                                 ui_url())
+            description = f"The week's plan of {cid}, with live status: {summary(rows, zone)}"
+            create_markdown_artifact(
+                markdown=markdown_table(lines, f"**{cell(description)}**"),
                 key=names.artifact_key(f"plan-{cid}"),
-                description=f"The week's plan of {cid}, with live status: {summary(rows, zone)}",
+                description=description,
             )
         except Exception:  # noqa: BLE001 - the view must never stop publishing
             pass

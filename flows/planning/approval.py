@@ -18,12 +18,11 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from prefect import get_run_logger
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.artifacts import create_markdown_artifact
 from prefect.client.schemas.objects import State
 from prefect.context import FlowRunContext
 from prefect.flow_runs import pause_flow_run
 from prefect.input import RunInput
-from prefect.settings import PREFECT_UI_URL
 from prefect.states import Cancelled, Failed
 from pydantic import ConfigDict, Field, model_validator
 
@@ -35,6 +34,7 @@ from practiceweek.render import preview
 from practiceweek.settings import settings
 
 from ..operators.alerts import send_due_alerts
+from ..operators.status import cell, day_page, link, markdown_table, preview_location, ui_url, when
 from ..runtime import events, names, process
 from ..runtime.runs import name_this_run
 
@@ -131,34 +131,33 @@ def preview_site(loaded: Loaded) -> tuple[Path, str]:
     """Write the week's preview site for its approver; return its index and a link a browser opens
     (PRACTICEWEEK_PREVIEW_URL, else the outbox's HTTP address when the preview is under the outbox,
     else '')."""
-    cfg = settings()
-    outbox = Path(cfg.outbox or "outbox").resolve()
-    root = Path(cfg.preview_dir or outbox / "previews").resolve()
-    index = preview(loaded, root / loaded.id)
-    if cfg.preview_url:
-        return index, f"{cfg.preview_url.rstrip('/')}/{loaded.id}/index.html"
-    if cfg.outbox_url and index.is_relative_to(outbox):
-        return index, f"{cfg.outbox_url.rstrip('/')}/{index.relative_to(outbox).as_posix()}"
-    return index, ""
+    index, address = preview_location(loaded.id)
+    return preview(loaded, index.parent), address
 
 
-def review_table(pubs: list[Publication], zone: ZoneInfo, preview_url: str) -> list[dict[str, Any]]:
+def review_table(pubs: list[Publication], zone: ZoneInfo, preview_url: str,
+                 status: str = "⏸ awaiting approval") -> list[dict[str, str]]:
     """The plan awaiting approval, in the columns of the live status table that replaces it once
-    approved; each link opens the publication's day in the preview."""
-    base = preview_url.rsplit("/", 1)[0] if preview_url else ""
+    approved; each publication opens its day in the preview."""
     return [
         {
-            "status": "⏸ awaiting approval",
-            "due": p.at.astimezone(zone).strftime("%a %d %b %H:%M:%S"),
-            "sent at": "",
-            "late by": "",
-            "attempts": 0,
-            "what": f"{p.channel} · {p.title}",
-            "link": f"{base}/{p.partner + '/' if p.partner else ''}{p.day}.html" if base else "",  # joint
-            "id": p.id,
+            "status": status,
+            "due": when(p.at.timestamp(), zone),
+            "tries": "0",
+            "publication": link(p.id.split("/", 1)[-1], day_page(preview_url, p.id, p.day),
+                                f"{p.id}: {p.title}"),
         }
         for p in pubs
     ]
+
+
+def plan_artifact(loaded: Loaded, lines: list[dict[str, str]], description: str) -> None:
+    """Write the week's ``plan-<campaign>`` table (the key the live status table keeps once approved)."""
+    create_markdown_artifact(
+        markdown=markdown_table(lines, f"**{cell(description)}**"),
+        key=names.artifact_key(f"plan-{loaded.id}"),
+        description=description,
+    )
 
 
 def form_description(loaded: Loaded, pubs: list[Publication], preview_url: str, note: str) -> str:
@@ -196,11 +195,8 @@ def publish_review(loaded: Loaded) -> str:
     except Exception as exc:  # noqa: BLE001 - the approver can still review the plan table
         link, note = "", f"no preview (it could not be built: {exc})"
         log.warning("could not build the preview of %s: %s", loaded.id, exc)
-    create_table_artifact(
-        table=review_table(pubs, ZoneInfo(loaded.model.campaign.timezone), link),
-        key=names.artifact_key(f"plan-{loaded.id}"),
-        description=f"The week's plan of {loaded.id}, awaiting approval: {len(pubs)} publications",
-    )
+    plan_artifact(loaded, review_table(pubs, ZoneInfo(loaded.model.campaign.timezone), link),
+                  f"The week's plan of {loaded.id}, awaiting approval: {len(pubs)} publications")
     if link:
         log.info("preview of %s for its approver: %s", loaded.id, link)
     return form_description(loaded, pubs, link, note)
@@ -215,7 +211,7 @@ def ask(loaded: Loaded) -> Approval:
     context = FlowRunContext.get()
     where = ""
     if context is not None and context.flow_run is not None:
-        where = f" at {settings_ui_url()}/runs/flow-run/{context.flow_run.id}"
+        where = f" at {ui_url()}/runs/flow-run/{context.flow_run.id}"
     get_run_logger().warning(
         "%s needs approval: open this run in the Prefect UI%s, then Resume (new UI: the ⋮ menu, top right)",
         week_label(loaded), where,
@@ -223,11 +219,6 @@ def ask(loaded: Loaded) -> Approval:
     form = Approval.with_initial_data(description=description)
     timeout = settings().approval_timeout_s
     return pause_flow_run(wait_for_input=form, timeout=max(1, round(timeout)), poll_interval=POLL_S)
-
-
-def settings_ui_url() -> str:
-    """The Prefect UI's address (PREFECT_UI_URL, else derived from PREFECT_API_URL)."""
-    return str(PREFECT_UI_URL.value() or "").rstrip("/")
 
 
 def decide(loaded: Loaded, answer: Approval) -> Decision:
@@ -262,14 +253,9 @@ def rewrite_plan_table(loaded: Loaded, decision: Decision) -> None:
     """The plan table of a rejected week says so (an approved week's is rewritten by the status flow)."""
     pubs = plan(loaded.model)
     zone = ZoneInfo(loaded.model.campaign.timezone)
-    rows = review_table(pubs, zone, "")
-    for row in rows:
-        row["status"] = "✗ rejected: not scheduled"
-    create_table_artifact(
-        table=rows, key=names.artifact_key(f"plan-{loaded.id}"),
-        description=f"The week's plan of {loaded.id}, rejected by {decision.approver}: "
-        f"none of its {len(pubs)} publications was scheduled",
-    )
+    plan_artifact(loaded, review_table(pubs, zone, "", status="✗ rejected: not scheduled"),
+                  f"The week's plan of {loaded.id}, rejected by {decision.approver}: "
+                  f"none of its {len(pubs)} publications was scheduled")
 
 
 def rejection_text(loaded: Loaded, decision: Decision) -> str:

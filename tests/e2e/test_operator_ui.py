@@ -1,8 +1,9 @@
 """What an operator sees in the Prefect UI after a rough rehearsal: one publication refused by its provider
 (a Mastodon 400 from the local server) and one window run killed with SIGKILL mid-week. Driven in headless
 Chromium on a Prefect server of its own (so no other test's runs are on its dashboard): no flow run is left
-Running or Pending, the killed run shows Crashed, and the campaign's status table shows the failure and the
-lateness column. Screenshots are kept in tests/artifacts/operator-ui/."""
+Running or Pending, the killed run shows Crashed, the campaign's status table shows the failure and the
+lateness column, links what went out and the window runs, and fits a 1440 px screen; a window run shows its
+log lines and the status table, and no "late" label. Screenshots are kept in tests/artifacts/operator-ui/."""
 
 from __future__ import annotations
 
@@ -124,6 +125,7 @@ def test_the_ui_shows_true_states_a_failure_and_lateness_after_a_rough_rehearsal
         _runs_page_shows_no_open_run(page, ui, api, killed_run["name"])
         _dashboard_counts_nothing_running(page, ui)
         _status_table_shows_the_failure_and_lateness(page, ui)
+        _window_run_shows_its_logs_and_the_table(page, ui, api, killed)
     finally:
         page.close()
     print(f"\noperator UI screenshots: {SHOTS}")
@@ -170,16 +172,66 @@ def _dashboard_counts_nothing_running(page: Any, ui: str) -> None:
 
 
 def _status_table_shows_the_failure_and_lateness(page: Any, ui: str) -> None:
-    """The campaign's live status table: its summary, the failed publication, the lateness column."""
+    """The campaign's live status table: its summary, the failed publication, the lateness column, each sent
+    publication's links (what went out, its window run), and no column off screen at 1440 px."""
     page.goto(f"{ui}/artifacts/key/plan-{CID}", timeout=60_000)
     page.get_by_text("14 sent · 1 failed").first.wait_for(timeout=60_000)  # the final summary
     page.locator("a[href*='/artifacts/artifact/']").first.click()  # its latest version: the table
-    page.get_by_text(f"{CID}/mon/mastodon/daily").first.wait_for(timeout=60_000)
+    page.get_by_text("mon/mastodon/daily").first.wait_for(timeout=60_000)
+    page.wait_for_timeout(500)  # its layout settles
     page.screenshot(path=str(SHOTS / "status-table.png"), full_page=True)
     (SHOTS / "status-table.txt").write_text(page.inner_text("body"))
     headers = [h.strip() for h in page.locator("th").all_inner_texts()]
-    assert headers[:4] == ["status", "due", "sent at", "late by"], headers
-    row = page.locator("tr", has_text=f"{CID}/mon/mastodon/daily")
+    assert headers[:4] == ["status", "due", "sent", "late"], headers
+    row = page.locator("tr", has_text="mon/mastodon/daily")
     assert "❌ failed" in row.inner_text()
-    sent = page.locator("tr", has_text="✅ sent").first.locator("td").all_inner_texts()
+    sent_row = page.locator("tr", has_text="✅ sent").first
+    sent = sent_row.locator("td").all_inner_texts()
     assert re.fullmatch(r"-?\d+\.\d s", sent[3].strip()), sent  # how late it went out
+    hrefs = [a.get_attribute("href") or "" for a in sent_row.locator("a").all()]
+    assert any(h.startswith(("http://", "https://")) and "/runs/" not in h for h in hrefs), hrefs  # the item
+    assert any(f"{ui}/runs/flow-run/" in h for h in hrefs), hrefs  # its window run
+    assert _wider_than_the_screen(page) == [], "the status table scrolls sideways at 1440 px"
+
+
+def _wider_than_the_screen(page: Any) -> list[str]:
+    """The table and every box around it that is wider than what it shows (a horizontal scroll), or that
+    ends past the window's right edge."""
+    return list(page.evaluate("""() => {
+        const table = document.querySelector('table');
+        const wide = [];
+        if (table.getBoundingClientRect().right > window.innerWidth) wide.push('table past the right edge');
+        for (let e = table; e; e = e.parentElement) {
+            if (e.scrollWidth > e.clientWidth + 1)
+                wide.push(`${e.tagName}.${e.className}: ${e.scrollWidth} > ${e.clientWidth}`);
+        }
+        return wide;
+    }"""))
+
+
+def _published_lines(api: str, run_id: str) -> list[str]:
+    logs = httpx.post(f"{api}/logs/filter", json={"logs": {"flow_run_id": {"any_": [run_id]}}, "limit": 200},
+                      timeout=10).json()
+    return [log["message"] for log in logs if log["message"].startswith("published ")]
+
+
+def _window_run_shows_its_logs_and_the_table(page: Any, ui: str, api: str, killed: str) -> None:
+    """A completed window run that sent something, opened as an operator opens it: no "late" label, a log
+    line per publication in its Logs tab (the API holds them; the page shows them), and the week's status
+    table in its Artifacts tab."""
+    runs = _flow_runs(api, state={"type": {"any_": ["COMPLETED"]}})
+    windows = [fr for fr in runs if fr["parameters"].get("window_start") and fr["id"] != killed]
+    found = ((lines, fr) for fr in windows if (lines := _published_lines(api, fr["id"])))
+    lines, run = next(found, ([], None))
+    assert run is not None, [fr["name"] for fr in windows]
+    page.goto(f"{ui}/runs/flow-run/{run['id']}", timeout=60_000)
+    page.get_by_text(run["name"]).first.wait_for(timeout=60_000)
+    first = lines[0].split(" through ")[0]  # "published <id>"
+    page.get_by_text(first).first.wait_for(timeout=60_000)  # the Logs tab, open by default
+    page.screenshot(path=str(SHOTS / "window-run-logs.png"), full_page=True)
+    text = page.inner_text("body")
+    (SHOTS / "window-run-logs.txt").write_text(text)
+    assert not re.search(r"\(\S.* late\)", text), text  # the UI's "(1m 9s late)" label
+    page.goto(f"{ui}/runs/flow-run/{run['id']}?tab=Artifacts", timeout=60_000)
+    page.get_by_text(f"The week's plan of {CID}").first.wait_for(timeout=60_000)  # the table's card
+    page.screenshot(path=str(SHOTS / "window-run-artifacts.png"), full_page=True)

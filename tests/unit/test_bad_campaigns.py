@@ -1,7 +1,8 @@
 """Every bad campaign in tests/fixtures/bad/ fails with the right line, field and message.
 
 Each row: file, the line of its first error, the field path, and a piece of the message
-(or hint) a person needs to fix it. Files are small edits of tests/fixtures/good_base.yaml.
+(or hint) a person needs to fix it. Files are small edits of tests/fixtures/good_base.yaml. The files of
+``WARNED`` are valid but say something recipients would read badly: ``validate`` warns (and exits 0).
 """
 
 from __future__ import annotations
@@ -208,8 +209,30 @@ CASES = [
 ]
 
 
+# file, line, field path, text in the message or hint: the file's only warning (issue 25)
+WARNED = [
+    ("84_theme_title_only_markup.yaml", 35, "Tuesday (days[1]).themes[0].title",
+     "'**' would show as an empty heading in the emails, cards and posters: it has no words once its "
+     "formatting marks are taken away (write it in words, e.g. 'Information exchange')"),
+    ("85_resource_title_repeats_its_label.yaml", 29, "Monday (days[0]).themes[0].resources[0].title",
+     "'(Toolkit)' only repeats words the title already has, so readers would see them twice "
+     "(write 'Neglect toolkit')"),
+    ("86_two_themes_one_title.yaml", 37, "Tuesday (days[1]).themes[1].title",
+     "'Theme Two' is also the title of themes[0]: the day's email, card and poster would show the same "
+     "heading twice (give each theme its own title, or make them one theme)"),
+    ("87_two_days_one_title.yaml", 33, "Tuesday (days[1]).title",
+     "'monday' is also the title of Monday (days[0]): recipients would get two days' emails, cards and "
+     "posters headed the same (give each day a title of its own"),
+    ("88_two_resources_one_name.yaml", 32, "Monday (days[0]).themes[0].resources[1].title",
+     "'A toolkit' is also the title of themes[0].resources[0]: readers would see two links of the same name "
+     "and could not tell them apart (say in each title what is different, or list the resource once)"),
+    ("89_event_title_only_invisible_characters.yaml", 38, "events[0].title",
+     "'\\u200b\\u200b' would show as an empty heading"),
+]
+
+
 def test_every_fixture_is_in_the_table() -> None:
-    assert sorted(p.name for p in BAD.glob("*.yaml")) == sorted(c[0] for c in CASES)
+    assert sorted(p.name for p in BAD.glob("*.yaml")) == sorted(c[0] for c in CASES + WARNED)
     assert len(CASES) >= 30
 
 
@@ -232,3 +255,14 @@ def test_bad_campaign(name: str, line: int, path: str, text: str) -> None:
     assert text in f"{first.message} ({first.hint})", rendered
     field = f" {path}:" if path else ""
     assert rendered.startswith(f"{BAD / name}:{line}:{first.column}: error:{field}")
+
+
+@pytest.mark.parametrize(("name", "line", "path", "text"), WARNED, ids=[c[0][:-5] for c in WARNED])
+def test_warned_campaign(name: str, line: int, path: str, text: str) -> None:
+    """Valid, with one warning in the errors' form: file:line:column: warning: field: message (hint)."""
+    loaded = load(BAD / name)
+    (warning,) = loaded.warnings
+    rendered = warning.render()
+    assert (warning.severity, warning.line, warning.named_path) == ("warning", line, path), rendered
+    assert rendered.startswith(f"{BAD / name}:{line}:{warning.column}: warning: {path}: "), rendered
+    assert text in f"{warning.message} ({warning.hint})", rendered

@@ -20,6 +20,7 @@ import pytest
 from pypdf import PdfReader
 
 from practiceweek.artifacts import PREVIEW_JOIN_URL, Rendered, preview_context
+from practiceweek.checks_headings import repeated_labels, says_nothing
 from practiceweek.loader import Loaded, load, load_text
 from practiceweek.planner import plan
 from practiceweek.render import render
@@ -304,23 +305,6 @@ def test_the_preview_join_link_is_a_marked_placeholder():
     assert PREVIEW_JOIN_URL.startswith("https://join-link.invalid/placeholder")
 
 
-_GROUP = re.compile(r"\(([^()]{1,40})\)")
-_ADDRESS = re.compile(r"\b(?:https?://|www\.)\S+|\S+@\S+", re.I)
-
-
-def repeated_labels(line: str) -> list[str]:
-    """Parenthesised labels that only repeat what the line already said: "Wednesday's poster (PDF) (Poster)"
-    gives ["Poster"]; "Review (PDF, report)" gives nothing."""
-    plain = _ADDRESS.sub(" ", line)
-    found = []
-    for m in _GROUP.finditer(plain):
-        words = re.findall(r"[a-z]+", m.group(1).lower())
-        before = set(re.findall(r"[a-z]+", plain[:m.start()].lower()))
-        if words and all(w in before for w in words):
-            found.append(m.group(1))
-    return found
-
-
 def _lines(r: Rendered) -> list[str]:
     """Every line a reader reads in ``r``: plain text, the HTML's text, posts, the card's texts and buttons,
     attachments' alt text."""
@@ -354,6 +338,14 @@ def test_the_label_check_catches_what_issue_25_saw():
     assert repeated_labels("Wednesday's poster (PDF) (Poster)") == ["Poster"]
     assert repeated_labels("Multi-agency safeguarding and domestic abuse (PDF, report)") == []
     assert repeated_labels("Isle of Wight Safeguarding Children Partnership (iowscp@iow.gov.uk)") == []
+
+
+@pytest.mark.parametrize(("title", "empty"), [
+    ("**", True), ("<br>", True), ("&nbsp;", True), ("\u200b", True), ("— …", True), ("__", True),
+    ("<b>Supervision</b>", False), ("5 ways", False), ("Café", False), ("Myth-busting", False),
+])
+def test_validate_finds_the_titles_that_would_make_an_empty_heading(title, empty):
+    assert says_nothing(title) is empty
 
 
 def test_notice_emails_and_cards_leave_the_hashtags_to_the_footer(week):
