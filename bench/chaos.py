@@ -82,6 +82,43 @@ def account_name(i: int) -> str:
     return f"p{i:02d}"
 
 
+def _sources() -> list[Path]:
+    return sorted((ROOT / "campaigns").glob("*.yaml"))
+
+
+def accounts_needed(n: int) -> int:
+    """Provider accounts ``variants(n, accounts=True)`` publishes through: one per partnership, and in a
+    joint week (``campaign.partners``) one per partner."""
+    import yaml
+
+    sources = _sources()
+    partners = [len(yaml.safe_load(sources[i % len(sources)].read_text())["campaign"].get("partners") or {})
+                for i in range(n)]
+    return sum(max(1, k) for k in partners)
+
+
+def _own_accounts(camp: dict[str, Any], i: int, extra: int) -> int:
+    """Give campaign ``i`` its accounts: ``pNN`` for a week one partnership runs; in a joint week one for
+    each partner (the first ``pNN``, the others numbered from ``extra``). Returns the next free number."""
+    if not camp.get("partners"):
+        camp["accounts"] = {kind: f"{account_name(i)}-{kind}" for kind in ACCOUNT_KINDS}
+        return extra
+    for k, partner in enumerate(camp["partners"].values()):
+        number = i if k == 0 else extra
+        partner["accounts"] = {kind: f"{account_name(number)}-{kind}" for kind in ACCOUNT_KINDS}
+        extra += k > 0
+    return extra
+
+
+def _single(camp: dict[str, Any]) -> None:
+    """A joint week made one partnership's (its first partner's), for a rig whose partnerships share the
+    default accounts (two partners may not)."""
+    partners = camp.pop("partners", None)
+    if partners:
+        first = next(iter(partners.values()))
+        camp.update({k: v for k, v in first.items() if k not in ("accounts", "hashtags")})
+
+
 def variants(
     n: int, dest: Path, start: dt.date | None = None, connectors: bool = True, prefix: str = "c",
     accounts: bool = False,
@@ -89,21 +126,26 @@ def variants(
     """``n`` partnerships' weeks from campaigns/*.yaml, each with its own id, every channel on a real
     connector (unless ``connectors`` is False), and a marker ``[Cnn-d]`` in every day's title so provider
     logs can be attributed. ``start`` moves each week to the week of that date. With ``accounts`` each
-    publishes through accounts of its own (``campaign.accounts``: the blocks ``pNN-<kind>``)."""
+    publishes through accounts of its own (``campaign.accounts``: the blocks ``pNN-<kind>``), and a joint
+    week stays joint, each partner with accounts of its own (numbered after the ``n`` partnerships'; their
+    effects are told apart by account); without, a joint week becomes its first partner's."""
     import yaml
 
     dest.mkdir(parents=True, exist_ok=True)
-    sources = sorted((ROOT / "campaigns").glob("*.yaml"))
+    sources = _sources()
     out = []
+    extra = n  # the next account number for a joint week's partner
     for i in range(n):
         data = yaml.safe_load(sources[i % len(sources)].read_text())
         camp = data["campaign"]
         camp["id"] = f"{camp['id'][:40]}-{prefix}{i:02d}"
         camp["title"] = f"{camp['title']} (C{i:02d})"
         if accounts:
-            camp["accounts"] = {kind: f"{account_name(i)}-{kind}" for kind in ACCOUNT_KINDS}
-        else:  # one X/Bluesky/Mastodon account serves every partnership: a tag of their own keeps every
-            # post's text unique to them, as X refuses a text the account already posted
+            extra = _own_accounts(camp, i, extra)
+        else:
+            _single(camp)
+        if not accounts:  # one X/Bluesky/Mastodon account serves every partnership: a tag of their own
+            # keeps every post's text unique to them, as X refuses a text the account already posted
             camp["hashtags"] = [*(camp.get("hashtags") or []), f"SPWC{i:02d}"]
         # announcements and follow-ups have no day title to attribute provider effects by: left out here
         data.pop("announcements", None)
@@ -239,31 +281,55 @@ def _mark(text: str) -> str | None:
     return f"{m.group(1)}-{m.group(2)}" if m else None
 
 
+def _partner_accounts(path: Path) -> dict[str, str]:
+    """A joint week's partners → the hub account each publishes through (``pNN``); {} for other weeks."""
+    import yaml
+
+    partners = yaml.safe_load(path.read_text())["campaign"].get("partners") or {}
+    return {key: str(p["accounts"]["x"]).rsplit("-", 1)[0]
+            for key, p in partners.items() if p.get("accounts")}
+
+
 def expected(paths: list[Path]) -> dict[tuple[str, str], str]:
-    """(channel, key) → publication id for every planned publication of the variants."""
+    """(channel, key) → publication id for every planned publication of the variants. A joint week's
+    partners publish the same marks: their keys end ``@pNN``, the partner's account."""
     from practiceweek.loader import load
     from practiceweek.planner import plan
 
     out: dict[tuple[str, str], str] = {}
     for path in paths:
+        accounts = _partner_accounts(path)
         for pub in plan(load(path).model):
             if pub.channel == "poster":
-                key = f"{pub.campaign}/{pub.day}"
+                key = "/".join(filter(None, (pub.campaign, pub.partner, pub.day)))
             elif pub.channel == "web_page":  # the page as revealed up to this day
                 key = _mark(pub.content["days"][-1]["title"]) or pub.id
             elif pub.event_id:
                 key = _mark(pub.content["event"]["title"]) or pub.id
             else:
                 key = _mark(pub.content["day"]["title"]) or pub.id
+            if pub.partner in accounts:
+                key = f"{key}@{accounts[pub.partner]}"
             out[(pub.channel, key)] = pub.id
     return out
 
 
-def attribute(record: dict[str, Any]) -> tuple[str, str, str] | None:
-    """(channel, key, part) of one remote effect in a provider's log; None for a thread's follow-up posts."""
+def attribute(record: dict[str, Any], joint: set[str] | frozenset[str] = frozenset()
+              ) -> tuple[str, str, str] | None:
+    """(channel, key, part) of one remote effect in a provider's log; None for a thread's follow-up posts.
+    An effect on the account of a joint week's partner (``joint``) has that account in its key."""
+    got = _attribute(record, record.get("account", "") in joint)
+    if got is None or record.get("account", "") not in joint:
+        return got
+    return got[0], f"{got[1]}@{record['account']}", got[2]
+
+
+def _attribute(record: dict[str, Any], partner: bool) -> tuple[str, str, str] | None:
     item, kind = record["item"], record["kind"]
-    if kind == "file":  # <folder>/<campaign>/<day>/<slot>/<file>
+    if kind == "file":  # <folder>/<campaign>[/<partner>]/<day>/<slot>/<file>
         parts = str(item).split("/")
+        if partner:
+            return ("poster", "/".join(parts[-5:-2]), parts[-1]) if len(parts) >= 5 else None
         return ("poster", f"{parts[-4]}/{parts[-3]}", parts[-1]) if len(parts) >= 4 else None
     if kind == "mail":
         key = _mark(item.get("subject", ""))
@@ -318,10 +384,11 @@ def analyse(
     file_uploads: Counter[tuple[str, str, str]] = Counter()
     stray = 0
     wrong_account: list[str] = []  # effects on another partnership's account than the publication's own
+    joint = {key.rsplit("@", 1)[1] for _, key in want if "@" in key}  # joint weeks' partners' accounts
     for rec in records:
         if rec["type"] != "effect":
             continue
-        got = attribute(rec)
+        got = attribute(rec, joint)
         if got is None:
             continue
         channel, key, part = got
@@ -352,7 +419,7 @@ def analyse(
         if channel == "web_page":  # files written atomically in a web root: no server log
             # (counted from the ledger receipt)
             times = [row.sent_at] if row is not None and row.state == "sent" and row.sent_at else []
-            if times and f"[C{key}]" in pages:
+            if times and f"[C{key.split('@')[0]}]" in pages:
                 per_channel[channel]["day_visible_at_end"] += 1
         per_channel[channel]["expected"] += 1
         if not times:
@@ -647,7 +714,7 @@ class Rig:
         events: list[dict[str, Any]] = []
         t_start = time.time()
         monday = dt.date.today() + dt.timedelta(days=7 - dt.date.today().weekday())
-        own = save_accounts(self.root / "providers", campaigns)  # one account per partnership and provider
+        own = save_accounts(self.root / "providers", accounts_needed(campaigns))  # each partnership's own
         paths = variants(campaigns, self.root / "campaigns", start=monday, accounts=own)  # the same dates
         want = expected(paths)
         spans = [[p.at.timestamp() for p in plan(load(path).model)] for path in paths]
@@ -935,7 +1002,7 @@ def main(argv: list[str] | None = None) -> int:
         Rig.attach(a.attach, a.workers)
         if a.attach
         else Rig(a.workers, a.fault_rate, a.seed, limits=limit_env(a.limits), ha=a.ha or a.hosts > 0,
-                 servers=a.api_servers, accounts=a.campaigns, hosts=a.hosts)
+                 servers=a.api_servers, accounts=accounts_needed(a.campaigns), hosts=a.hosts)
     )
     if (a.host_kills or a.host_freezes) and not a.hosts:
         p.error("--host-kills and --host-freezes need --hosts")
