@@ -719,6 +719,8 @@ class Rig:
         want = expected(paths)
         spans = [[p.at.timestamp() for p in plan(load(path).model)] for path in paths]
         speed = max(1.0, max(max(t) - min(t) for t in spans) / (minutes * 60))
+        watch = TakeoverWatch(Ledger(stack.ledger.url()))  # from the start: a week's first runs begin
+        watch.start()  # while the later weeks are still being scheduled
         schedule_all(paths, speed)
         led = Ledger(stack.ledger.url())
         rows = led.rows()
@@ -739,8 +741,6 @@ class Rig:
         revoked = None
         postponed = 0  # blows put off a second while a part of their kind was still restarting
         deadline = last + grace
-        watch = TakeoverWatch(Ledger(stack.ledger.url()))
-        watch.start()
         # the production supervisor restarts what was killed and heals, as it would in production
         stop = threading.Event()
         supervisor = threading.Thread(
