@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 OUT = BENCH / "out"
 PY = ".venv/bin/python"
-HELPERS = {"write_results.py", "run_all.py"}
+HELPERS = {"write_results.py", "run_all.py", "chaos_hosts.py"}
 # name → (arguments after the interpreter, what it shows). Scripts not listed run with no arguments.
 RUNS: dict[str, tuple[list[str], str]] = {
     "chaos-2w": (
@@ -78,6 +78,13 @@ RUNS: dict[str, tuple[list[str], str]] = {
          "--fault-rate", "0", "--outage-at", "0.4", "--outage-s", "60", "--out",
          "bench/out/chaos-ha-outage.json"],
         "the HA set-up with every Prefect server process (API servers, services) down for 60 s at once",
+    ),
+    "chaos-hosts": (
+        ["bench/chaos.py", "--ha", "--hosts", "3", "--minutes", "12", "--host-kills", "6", "--host-freezes",
+         "6", "--out", "bench/out/chaos-hosts.json"],
+        "the HA set-up on 3 hosts (each an API server and a worker with its own queue and window runs; "
+        "PostgreSQL, Redis, HAProxy and the services shared): the blows of chaos-ha, plus 6 whole hosts "
+        "killed (kill -9 of every process, back after 30 s) and 6 frozen (SIGSTOP for 20-90 s, then SIGCONT)",
     ),
     "scale_plan": (
         ["bench/scale_plan.py", "--out", "bench/out/scale_plan.json"],
@@ -173,6 +180,7 @@ def _chaos(d: dict[str, Any]) -> list[str]:
             f"not sent {o['not_sent']}; latest "
             f"{o['max_lateness_s']} s after its time | none lost, none late |"
         )
+    lines += _hosts(d)
     if "out_of_order" in d:
         lines.append(f"| out of order within a campaign's channel | {d['out_of_order']} | 0 |")
     lines.append(
@@ -191,6 +199,23 @@ def _chaos(d: dict[str, Any]) -> list[str]:
         lines.append("Failed publications (reported to operators), by reason:")
         lines += [f"- {n} × {text}" for text, n in sorted(reasons.items(), key=lambda kv: -kv[1])]
     return lines
+
+
+def _hosts(d: dict[str, Any]) -> list[str]:
+    """The rows of a run on several hosts (bench/chaos_hosts.py): its host blows and takeovers."""
+    if not d.get("hosts"):
+        return []
+    slow = {k: d.get(f"slowest_takeover_after_host_{k}_s") for k in ("kill", "freeze", "loss")}
+    return [
+        f"| host kills (kill -9 of every process of a host; back after 30 s) | {d['host_kills']} on "
+        f"{d['hosts']} hosts | ≥ 6 |",
+        f"| host freezes (SIGSTOP 20-90 s, then SIGCONT) | {d['host_freezes']} | ≥ 6 |",
+        f"| **slowest takeover after a host's loss** (dead owner's last beat → standby's take) | "
+        f"**{slow['loss']} s** (kill {slow['kill']} s, freeze {slow['freeze']} s) | < 20 s |",
+        f"| window takeovers (all causes) / slowest | {d['takeovers']} / {d['slowest_takeover_s']} s | |",
+        f"| woken owners' sends refused by the fence / runs that found their window taken | "
+        f"{d['fenced_refusals']} / {d['lost_window_stops']} | |",
+    ]
 
 
 def _accounts(d: dict[str, Any]) -> str:

@@ -95,6 +95,14 @@ def default_url(state_dir: str | Path | None = None) -> str:
     return f"sqlite:///{(folder / 'ledger.sqlite3').resolve()}"
 
 
+def _session_options() -> str:
+    """Each PostgreSQL session's settings: ``idle_in_transaction_session_timeout``, so that a frozen
+    process (a paused host) cannot hold a row lock another host waits for longer than that (its session
+    ends; on waking, its next statement fails as after a restart of the database, and it reconnects)."""
+    ms = int(settings().ledger_idle_tx_s * 1000)
+    return f"-c idle_in_transaction_session_timeout={ms}" if ms > 0 else ""
+
+
 def columns_sql(columns: Iterable[str]) -> str:
     """``a, b, c`` for a SELECT or INSERT column list."""
     return ", ".join(columns)
@@ -237,7 +245,7 @@ class Database:
             if self.postgres:
                 import psycopg
 
-                conn = psycopg.connect(self.url, autocommit=True)
+                conn = psycopg.connect(self.url, autocommit=True, options=_session_options())
             else:
                 conn = sqlite3.connect(self._path, timeout=60, isolation_level=None, check_same_thread=False)
                 conn.execute("PRAGMA journal_mode=WAL")

@@ -138,6 +138,14 @@ class WindowsMixin(Database):
         )
         return Window.from_db(rows[0]) if rows else None
 
+    def windows_held(self) -> list[Window]:
+        """Every window lane's row, as :meth:`window_held` reads one (who owns it, its beat, its token)."""
+        rows = self._read(
+            "SELECT start, lane, gen, state, owner, heartbeat, queue, standby_gen, standby_at, fence "
+            "FROM windows ORDER BY start, lane"
+        )
+        return [Window(*row) for row in rows]
+
     def standby_beat(self, start: float, lane: int = 0) -> None:
         """Say the window's standby run is alive (so no other standby is started for it)."""
         self._write("UPDATE windows SET standby_at=? WHERE start=? AND lane=?", (time.time(), start, lane))

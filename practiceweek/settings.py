@@ -81,6 +81,13 @@ class Settings(BaseSettings):
         "Publications ledger database URL, e.g. `postgresql://user:password@host/db` (may hold a "
         "password). Unset: `sqlite:///<state folder>/ledger.sqlite3`.",
     )
+    ledger_idle_tx_s: float = _field(
+        LEDGER,
+        10.0,
+        "On PostgreSQL: a ledger session that sits this many seconds inside a transaction without sending "
+        "its next statement (its process frozen, its host paused or cut off) is ended by the server, "
+        "releasing its row locks (a pacer's, a window's) for the other hosts. 0: never.",
+    )
 
     # --- timing of window runs (seconds) ---------------------------------------------------------
     window_s: float = _field(

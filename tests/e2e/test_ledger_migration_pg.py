@@ -123,3 +123,54 @@ def test_a_takeover_fences_the_old_owners_claims_and_sends_on_postgres(pg_url: s
 
     check_fence(pg_url)
     check_racing_claims_and_a_takeover(pg_url)
+
+
+FROZEN_HOLDER = """
+import os, signal, sys
+from ledger import Ledger
+led = Ledger(sys.argv[1])
+with led._tx() as cur:  # a pacer's row locked, as reserve_slot locks it, then the process freezes
+    cur.execute("INSERT INTO pacers (key, updated_at) VALUES ('x:acct', 0) ON CONFLICT DO NOTHING")
+    cur.execute("SELECT updated_at FROM pacers WHERE key='x:acct' FOR UPDATE")
+    print("locked", flush=True)
+    os.kill(os.getpid(), signal.SIGSTOP)
+    try:
+        cur.execute("SELECT 1")
+    except Exception as exc:
+        print(f"ended: {type(exc).__name__}", flush=True)
+        raise SystemExit(3)
+print("kept its transaction", flush=True)
+"""
+
+
+def test_a_frozen_process_holding_a_row_lock_releases_it_within_the_idle_timeout_on_postgres(
+    pg_url: str,
+) -> None:
+    """A host frozen inside a ledger transaction (SIGSTOP) holds its row lock only until PostgreSQL ends its
+    idle session (PRACTICEWEEK_LEDGER_IDLE_TX_S): another host's pacer gets its slot while it is still
+    frozen, and the woken process finds its transaction gone (nothing it does after waking commits)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import threading
+
+    from ledger import Ledger
+    from tests.helpers import ROOT
+
+    env = {**os.environ, "PRACTICEWEEK_LEDGER_IDLE_TX_S": "1"}
+    Ledger(pg_url).close()  # the tables
+    holder = subprocess.Popen([sys.executable, "-c", FROZEN_HOLDER, pg_url], stdout=subprocess.PIPE, env=env,
+                              cwd=str(ROOT), text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        got: list[float] = []
+        other = threading.Thread(target=lambda: got.append(Ledger(pg_url).reserve_slot("x:acct", 3, 10.0)))
+        other.start()
+        other.join(timeout=60)
+        assert got, "the other host still waits for the frozen one's lock"
+        assert Path(f"/proc/{holder.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "T"  # frozen
+    finally:
+        os.kill(holder.pid, signal.SIGCONT)
+        out, _ = holder.communicate(timeout=60)
+    assert holder.returncode == 3 and "ended: " in out

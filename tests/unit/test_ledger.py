@@ -170,6 +170,10 @@ def test_one_run_owns_a_window_and_a_standby_takes_it_only_once_the_owner_stops_
     assert led.window_needed(600.0, now=time.time()) is None  # the standby's beat keeps the window live
     assert led.window_beat(600.0, "s", state="done", owner="standby")
     assert not led.window_take(600.0, "late", stale_s=0.0)  # a finished window is taken by nobody
+    rows = led.windows_held()  # every lane in one read (bench/chaos_hosts.py watches takeovers so)
+    assert [(w.start, w.lane, w.owner, w.state, w.fence) for w in rows] == [(600.0, 0, "standby", "done", 2)]
+    assert led.window_take(660.0, "other", lane=1)
+    assert [(w.start, w.lane, w.owner) for w in led.windows_held()][1:] == [(660.0, 1, "other")]
 
 
 def test_racing_standbys_take_a_dead_owners_window_exactly_once(led: Ledger, tmp_path: Path) -> None:

@@ -1,0 +1,190 @@
+"""Hosts for ``bench/chaos.py --ha --hosts N``: host ``i`` is API server ``api-i`` and worker ``worker-i``
+(with the window runs that worker starts, on its own work queue ``worker-i``); PostgreSQL, Redis, HAProxy,
+Prefect's services process and the heal loop are shared, as separate machines would be.
+
+Two blows strike a whole host at once, one host at a time:
+
+- ``host-kill``: SIGKILL to every process of the host (each process group found in its process trees); the
+  supervisor leaves its parts down for ``DOWN_S`` seconds, then restarts them (the machine came back).
+- ``host-freeze``: SIGSTOP to every process of the host for 20 to 90 s, then SIGCONT (a paused VM, a
+  partition): its processes carry on as if nothing happened, and the fence must refuse their late sends.
+
+:class:`TakeoverWatch` reads the ledger's windows table every half second and notes each change of a window
+lane's owner: the old owner's last beat, when the new owner took it (its first beat, which the takeover
+writes). A takeover is charged to a host blow when the old owner was one of the flow runs on that host
+(``PREFECT__FLOW_RUN_ID`` in their environment, read at the blow).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DOWN_S = 30.0  # a killed host comes back after this long
+FREEZE_S = (20.0, 90.0)  # a frozen host sleeps this long (uniform)
+POLL_S = 0.5  # how often the takeover watch reads the windows table
+KINDS = ("host-kill", "host-freeze")
+
+
+def host_parts(index: int) -> tuple[str, str]:
+    """The supervisor's parts that make up host ``index``."""
+    return (f"api-{index}", f"worker-{index}")
+
+
+def _children() -> dict[int, list[int]]:
+    """Every process's children (from /proc)."""
+    out: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            stat = (entry / "stat").read_text()
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            out.setdefault(ppid, []).append(int(entry.name))
+    return out
+
+
+def tree(roots: list[int]) -> list[int]:
+    """``roots`` and all their descendants."""
+    children, seen, todo = _children(), [], list(roots)
+    while todo:
+        pid = todo.pop()
+        if pid not in seen:
+            seen.append(pid)
+            todo.extend(children.get(pid, []))
+    return seen
+
+
+def flow_runs(pids: list[int]) -> set[str]:
+    """The Prefect flow runs these processes execute (their ``PREFECT__FLOW_RUN_ID``)."""
+    out = set()
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            for item in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
+                if item.startswith(b"PREFECT__FLOW_RUN_ID="):
+                    out.add(item.split(b"=", 1)[1].decode())
+    return out
+
+
+def signal_all(pids: list[int], sig: int) -> None:
+    """``sig`` to each process group of ``pids``, then to each of ``pids`` (one in a session of its own)."""
+    groups = set()
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            groups.add(os.getpgid(pid))
+    for group in groups:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(group, sig)
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+
+
+@dataclass
+class Hosts:
+    """The hosts of a rig's stack, and the blows struck at them."""
+
+    stack: Any
+    count: int
+    rng: random.Random
+    struck: dict[int, dict[str, Any]] = field(default_factory=dict)  # host → its blow, while it lasts
+    blows: list[dict[str, Any]] = field(default_factory=list)
+
+    def _pids(self, index: int) -> list[int]:
+        roots = []
+        for name in host_parts(index):
+            proc = self.stack.procs.get(name)
+            if proc is not None and proc.poll() is None:
+                roots.append(proc.pid)
+        return tree(roots)
+
+    def strike(self, kind: str, up: Callable[[str], bool]) -> str | None:
+        """Kill or freeze one host, chosen at random, while every host is up; None (a moment later) while
+        a host is still struck or coming back."""
+        if self.struck or not all(up(name) for i in range(1, self.count + 1) for name in host_parts(i)):
+            return None
+        index = self.rng.randint(1, self.count)
+        now = time.time()
+        pids = self._pids(index)
+        runs = flow_runs(pids)
+        self.stack.held.update(host_parts(index))  # the supervisor leaves the host down
+        signal_all(pids, signal.SIGKILL if kind == "host-kill" else signal.SIGSTOP)
+        lasts = DOWN_S if kind == "host-kill" else self.rng.uniform(*FREEZE_S)
+        blow = {"host": index, "kind": kind, "at": now, "back": now + lasts, "processes": len(pids),
+                "pids": pids, "runs": sorted(runs)}
+        self.struck[index] = blow
+        self.blows.append(blow)
+        return f"{kind} host-{index}: {len(pids)} processes, {len(runs)} flow runs, {lasts:.0f} s"
+
+    def bring_back(self, force: bool = False) -> list[str]:
+        """Hosts whose time is up (every one, with ``force``): a frozen one woken (SIGCONT), a killed one
+        left to the supervisor to restart."""
+        now = time.time()
+        back = []
+        for index, blow in sorted(self.struck.items()):
+            if force or now >= blow["back"]:
+                if blow["kind"] == "host-freeze":
+                    signal_all(blow["pids"], signal.SIGCONT)
+                self.stack.held.difference_update(host_parts(index))
+                del self.struck[index]
+                back.append(f"host-{index} back")
+        return back
+
+    def summary(self, takeovers: list[dict[str, Any]], t0: float) -> dict[str, Any]:
+        """Each blow with the takeovers it caused, and the slowest per kind."""
+        out: dict[str, Any] = {"host_kills": 0, "host_freezes": 0, "host_blows": []}
+        slowest: dict[str, float | None] = dict.fromkeys(KINDS)
+        for blow in self.blows:
+            out["host_kills" if blow["kind"] == "host-kill" else "host_freezes"] += 1
+            mine = [t for t in takeovers if t["from"] in blow["runs"] and t["last_beat"] >= blow["at"] - 30]
+            seconds = [t["seconds"] for t in mine]
+            if seconds:
+                slowest[blow["kind"]] = max(seconds + [slowest[blow["kind"]] or 0.0])
+            out["host_blows"].append({
+                "t": round(blow["at"] - t0, 1), "host": blow["host"], "kind": blow["kind"],
+                "lasted_s": round(blow["back"] - blow["at"], 1), "processes": blow["processes"],
+                "flow_runs": len(blow["runs"]), "takeovers_s": seconds,
+            })
+        out["slowest_takeover_after_host_kill_s"] = slowest["host-kill"]
+        out["slowest_takeover_after_host_freeze_s"] = slowest["host-freeze"]
+        found = [s for s in slowest.values() if s is not None]
+        out["slowest_takeover_after_host_loss_s"] = max(found) if found else None
+        return out
+
+
+class TakeoverWatch(threading.Thread):
+    """Reads the ledger's windows table every ``POLL_S`` s and records each change of a lane's owner."""
+
+    def __init__(self, led: Any) -> None:
+        super().__init__(daemon=True, name="takeover-watch")
+        self.led, self.stop = led, threading.Event()
+        self.last: dict[tuple[float, int], tuple[str, float]] = {}  # lane → (last owner, its last beat seen)
+        self.takeovers: list[dict[str, Any]] = []
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            with contextlib.suppress(Exception):  # the ledger's PostgreSQL restarting: next look
+                self.look(self.led.windows_held())
+            self.stop.wait(POLL_S)
+
+    def look(self, rows: list[Any]) -> None:
+        """Note the owners and beats of ``rows``: a new owner after another is a takeover."""
+        for w in rows:
+            if not w.owner or w.heartbeat is None:
+                continue
+            key = (w.start, w.lane)
+            before = self.last.get(key)
+            if before is not None and before[0] != w.owner:
+                self.takeovers.append({"window": w.start, "lane": w.lane, "from": before[0], "to": w.owner,
+                                       "queue": w.queue, "last_beat": before[1], "taken": w.heartbeat,
+                                       "seconds": round(w.heartbeat - before[1], 1)})
+            if before is None or before[0] != w.owner or w.heartbeat > before[1]:
+                self.last[key] = (w.owner, float(w.heartbeat))
