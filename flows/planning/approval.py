@@ -238,6 +238,8 @@ def ask(loaded: Loaded, partner: str = "") -> Approval:
     """Pause this run until someone fills the Resume form (the plan and the preview published first);
     approval per partner: ``partner``'s approver, on its publications."""
     description = publish_review(loaded, partner)
+    if partner:  # the run says whose approver it waits for now (it was named after the last decision)
+        name_this_run(run_title(loaded, "Approve", partner), campaign_tags(loaded))
     context = FlowRunContext.get()
     where = ""
     if context is not None and context.flow_run is not None:
