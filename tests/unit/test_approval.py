@@ -4,6 +4,7 @@ Resume form refuses an untouched decision, and the schedule run is named after i
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -179,3 +180,18 @@ def test_a_partners_form_and_state_name_the_partner() -> None:
     both = rejected_state(Decision("c", Verdict.REJECTED, "Sam", 1.0, "no", "", "hampshire"),
                           Decision("c", Verdict.REJECTED, "Ali", 2.0, "", "", "isle-of-wight"))
     assert both.message == "Rejected by Sam (hampshire): no; Rejected by Ali (isle-of-wight)"
+
+
+def test_a_ledger_made_before_approval_per_partner_keeps_its_decisions(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite3"
+    with sqlite3.connect(path) as db:  # the decisions table as an older version made it
+        db.execute("CREATE TABLE decisions (campaign TEXT NOT NULL, verdict TEXT NOT NULL, "
+                   "approver TEXT NOT NULL, decided_at DOUBLE PRECISION NOT NULL, "
+                   "comment TEXT NOT NULL DEFAULT '', flow_run_id TEXT NOT NULL DEFAULT '', "
+                   "PRIMARY KEY (campaign, decided_at))")
+        db.execute("INSERT INTO decisions VALUES ('old', 'approved', 'Jo', 1.0, '', '')")
+    led = Ledger(f"sqlite:///{path}")
+    assert [(d.approver, d.partner) for d in led.decisions("old")] == [("Jo", "")]
+    assert led.partner_decisions("old") == {}
+    led.decide(Decision("old", Verdict.REJECTED, "Sam", 2.0, "no", "", "north"), "s", "t")
+    assert led.partner_decisions("old")["north"].verdict == Verdict.REJECTED
