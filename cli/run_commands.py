@@ -13,6 +13,7 @@ import typer
 
 from ledger import ENDED, TERMINAL, Ledger, Row, State, Verdict
 from practiceweek.accounts import route_label
+from practiceweek.partners import approving_partners
 from practiceweek.planner import partner_of
 from practiceweek.settings import settings
 
@@ -143,7 +144,7 @@ def status(
         own = [r for r in rows if partner_of(r.id) == partner]
         short = loaded.for_partner(partner).model.campaign.organiser.short_name
         print(f"  {partner} ({short}): {_counts(own, now)}")
-    print_decision(led, loaded.id, zone)
+    print_decision(led, loaded.id, zone, approving_partners(loaded.model))
     for r in rows:
         when = local_time(r.sent_at if r.state == State.SENT else r.scheduled_at, zone)
         late_by = f"late by {(r.sent_at or 0) - r.scheduled_at:.1f} s" if r.state == State.SENT else ""
@@ -172,9 +173,13 @@ def _counts(rows: list[Row], now: float) -> str:
             + f", {len(sent_late)} sent late, {len(late)} overdue, {len(upcoming)} upcoming")
 
 
-def print_decision(led: Ledger, cid: str, zone: ZoneInfo) -> None:
-    """The approver's latest decision on the week (who, when, why), if it needed one."""
-    decisions = led.decisions(cid)
+def print_decision(led: Ledger, cid: str, zone: ZoneInfo, waiting: list[str] | None = None) -> None:
+    """The approver's latest decision on the week (who, when, why), if it needed one; approval per
+    partner (``waiting``: the partners that need their own approver's): each partner's."""
+    if waiting:
+        print_partner_decisions(led, cid, zone, waiting)
+        return
+    decisions = [d for d in led.decisions(cid) if not d.partner]
     camp = led.campaign(cid)
     if not decisions:
         if camp is not None and camp.approver:  # approved before decisions were kept
@@ -185,6 +190,21 @@ def print_decision(led: Ledger, cid: str, zone: ZoneInfo) -> None:
     rejected = last.verdict == Verdict.REJECTED
     print(f"  {'REJECTED' if rejected else 'approved'} by {last.approver} at "
           f"{local_time(last.decided_at, zone)}{why}" + ("; nothing scheduled" if rejected else ""))
+
+
+def print_partner_decisions(led: Ledger, cid: str, zone: ZoneInfo, waiting: list[str]) -> None:
+    """Each partner's latest decision on its publications, or that it still waits for one."""
+    decided = led.partner_decisions(cid)
+    for partner in waiting:
+        last = decided.get(partner)
+        if last is None:
+            print(f"  {partner}: awaiting approval; none of its publications is scheduled")
+            continue
+        why = f": {last.comment}" if last.comment else ""
+        rejected = last.verdict == Verdict.REJECTED
+        print(f"  {partner}: {'REJECTED' if rejected else 'approved'} by {last.approver} at "
+              f"{local_time(last.decided_at, zone)}{why}"
+              + ("; none of its publications is scheduled" if rejected else ""))
 
 
 def cancel(file: Annotated[Path, typer.Argument(help="Campaign YAML file.")]) -> None:

@@ -149,7 +149,7 @@ def schedule_or_exit(file: Path, **options: Any) -> Any:
     """Run the schedule flow here (waiting for approval if the week needs it) and return its result;
     a rejected week exits 3 at once with who rejected it and why, instead of waiting for its timeout; an
     approval left unanswered for PRACTICEWEEK_APPROVAL_TIMEOUT_S exits 4 saying so."""
-    from flows.planning.approval import REJECTED, timed_out, unanswered_message
+    from flows.planning.approval import REJECTED, UNANSWERED, timed_out, unanswered_message
     from flows.planning.schedule import schedule_campaign
 
     state = schedule_campaign(str(Path(file).resolve()), return_state=True, **options)
@@ -160,10 +160,14 @@ def schedule_or_exit(file: Path, **options: Any) -> Any:
         )
         raise typer.Exit(EXIT_REJECTED)
     if timed_out(state):
-        sys.stderr.write(f"{file}: {unanswered_message()} Run this command again to ask for approval "
-                         "again.\n")
+        said = state.message if state.name == UNANSWERED and state.message else unanswered_message()
+        sys.stderr.write(f"{file}: {said} Run this command again to ask for approval again.\n")
         raise typer.Exit(EXIT_UNANSWERED)
-    return state.result()
+    result = state.result()
+    for partner in result.get("rejected", []) if isinstance(result, dict) else []:  # approval per partner
+        sys.stderr.write(f"{file}: {partner}'s approver rejected its publications: none of them was "
+                         f"scheduled (the other partners' were). `practiceweek status {file}` shows why.\n")
+    return result
 
 
 def quiet_prefect(verbose: bool) -> None:

@@ -82,19 +82,22 @@ class CampaignsMixin(AlertsMixin):  # a rejection records the comms team's alert
         )
 
     def decide(self, decision: Decision, alert_subject: str = "", alert_text: str = "") -> None:
-        """Record an approver's decision. Approved: the campaign is marked approved. Rejected: its
-        approval is withdrawn and, in the same transaction, the comms team's alert is recorded."""
+        """Record an approver's decision. Approved: the campaign is marked approved (a partner's decision:
+        that partner only, read back by ``partner_decisions``). Rejected: its approval is withdrawn and, in
+        the same transaction, the comms team's alert is recorded."""
         with self._tx() as cur:
             cur.execute(self._q(insert_sql("decisions", DECISION_COLUMNS)), tuple(getattr(decision, c)
                                                                            for c in DECISION_COLUMNS))
             approved = decision.verdict == Verdict.APPROVED
-            cur.execute(
-                self._q("UPDATE campaigns SET approver=?, approved_at=?, updated_at=? WHERE id=?"),
-                (decision.approver if approved else None, decision.decided_at if approved else None,
-                 time.time(), decision.campaign),
-            )
+            if not decision.partner:
+                cur.execute(
+                    self._q("UPDATE campaigns SET approver=?, approved_at=?, updated_at=? WHERE id=?"),
+                    (decision.approver if approved else None, decision.decided_at if approved else None,
+                     time.time(), decision.campaign),
+                )
             if not approved:
-                key = f"rejected:{decision.campaign}:{decision.decided_at:.6f}"
+                who = f"{decision.campaign}/{decision.partner}" if decision.partner else decision.campaign
+                key = f"rejected:{who}:{decision.decided_at:.6f}"
                 self._add_alert(cur, key, Verdict.REJECTED, alert_subject, alert_text, decision.decided_at)
 
     def decisions(self, cid: str) -> list[Decision]:
@@ -105,6 +108,18 @@ class CampaignsMixin(AlertsMixin):  # a rejection records the comms team's alert
             (cid,),
         )
         return [Decision(r[0], Verdict(r[1]), *r[2:]) for r in found]
+
+    def partner_decisions(self, cid: str) -> dict[str, Decision]:
+        """Approval per partner: each partner's latest decision (a partner with none is not in it)."""
+        latest: dict[str, Decision] = {}
+        for decision in self.decisions(cid):  # newest first
+            if decision.partner:
+                latest.setdefault(decision.partner, decision)
+        return latest
+
+    def approved_partners(self, cid: str) -> set[str]:
+        """Approval per partner: the partners whose approver approved their publications last."""
+        return {p for p, d in self.partner_decisions(cid).items() if d.verdict == Verdict.APPROVED}
 
     def forget(self, cid: str) -> None:
         """Drop a campaign's rows (a finished rehearsal being started again); its decisions stay."""

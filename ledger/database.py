@@ -23,12 +23,13 @@ _SCHEMA = [
         origin_real DOUBLE PRECISION, origin_at DOUBLE PRECISION, speed DOUBLE PRECISION,
         window_floor_s DOUBLE PRECISION, approval TEXT NOT NULL DEFAULT 'none', approver TEXT,
         approved_at DOUBLE PRECISION, updated_at DOUBLE PRECISION NOT NULL, timezone TEXT)""",
-    # every approver's decision on a week (approved or rejected, who, when, why), kept when a finished
-    # rehearsal is forgotten to start again
+    # every approver's decision on a week (approved or rejected, who, when, why; with approval per
+    # partner, for which partner), kept when a finished rehearsal is forgotten to start again
     """CREATE TABLE IF NOT EXISTS decisions (
         campaign TEXT NOT NULL, verdict TEXT NOT NULL, approver TEXT NOT NULL,
         decided_at DOUBLE PRECISION NOT NULL, comment TEXT NOT NULL DEFAULT '',
-        flow_run_id TEXT NOT NULL DEFAULT '', PRIMARY KEY (campaign, decided_at))""",
+        flow_run_id TEXT NOT NULL DEFAULT '', partner TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (campaign, decided_at))""",
     """CREATE TABLE IF NOT EXISTS publications (
         id TEXT PRIMARY KEY, campaign TEXT NOT NULL, day TEXT NOT NULL, channel TEXT NOT NULL,
         connector TEXT NOT NULL, title TEXT NOT NULL, fingerprint TEXT NOT NULL,
@@ -210,6 +211,8 @@ class Database:
         keep working: they publish through the deployment's default account, '')."""
         if "timezone" not in self._columns(cur, "campaigns"):  # read from the file until re-scheduled
             cur.execute("ALTER TABLE campaigns ADD COLUMN timezone TEXT")
+        if "partner" not in self._columns(cur, "decisions"):  # approval per partner: '' the whole week
+            cur.execute("ALTER TABLE decisions ADD COLUMN partner TEXT NOT NULL DEFAULT ''")
         publications = self._columns(cur, "publications")
         if "account" not in publications:
             cur.execute("ALTER TABLE publications ADD COLUMN account TEXT NOT NULL DEFAULT ''")

@@ -170,6 +170,7 @@ class Decision:
     decided_at: float
     comment: str
     flow_run_id: str
+    partner: str = ""  # approval per partner: the partner of a joint week it decides for ('' the whole week)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """Checks on who runs the week: a single partnership's organiser fields, or a joint week's partners.
 
 In a joint week each partner's recipients must be inside its own allowed domains, no two partners post
-through the same account, and every partner named by a theme, an event or a notice exists.
+through the same account, and every partner named by a theme, an event, a notice or ``approval`` exists;
+approval per partner needs partners.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from .accounts import KIND_OF
 from .channels import resolve
 from .errors import Problem
 from .model import CHANNELS, CampaignFile
-from .partners import merge_channels, partner_keys
+from .partners import approval_mode, merge_channels, partner_keys
 from .yamlsource import Path, Source
 
 _OWN = ("audiences", "allowed_email_domains", "accounts")  # each partner's own in a joint week
@@ -27,6 +28,28 @@ def check_partners(cf: CampaignFile, source: Source, out: list[Problem]) -> None
     else:
         _joint(cf, source, keys, out)
     _references(cf, source, keys, out)
+    _approval(cf, source, keys, out)
+
+
+def _approval(cf: CampaignFile, source: Source, keys: list[str], out: list[Problem]) -> None:
+    """Approval per partner needs partners, and names only partners the week has."""
+    approval = cf.campaign.approval
+    if approval_mode(cf) != "per_partner":
+        return
+    if not keys:
+        out.append(source.problem(
+            ("campaign", "approval"), "approval per partner needs a joint week, but this week has no "
+            "partners", hint="write 'approval: required' (someone approves the week before anything goes "
+            "out), or list the partnerships under campaign.partners"))
+        return
+    if isinstance(approval, list):
+        if not approval:
+            out.append(source.problem(
+                ("campaign", "approval"), "the list of partners whose approver decides is empty",
+                hint=f"name at least one of {', '.join(keys)}, or write 'approval: per_partner' (every "
+                "partner) or 'approval: none'"))
+        for i, key in enumerate(approval):
+            _named(source, ("campaign", "approval", i), key, keys, out)
 
 
 def _single(cf: CampaignFile, source: Source, out: list[Problem]) -> None:

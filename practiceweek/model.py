@@ -140,10 +140,14 @@ class Campaign(Strict):
         "week; a day, an extra post or a notice may give its own.",
         examples=[{"text": "Domestic abuse"}],
     )
-    approval: Literal["none", "required"] = Field(
+    approval: Literal["none", "required", "per_partner"] | list[Slug] = Field(
         "none",
-        description="'required': nothing goes out until someone approves the week in the Prefect UI.",
-        examples=["required"],
+        description="'required': nothing goes out until someone approves the week in the Prefect UI (one "
+        "approver for the whole week, joint or not). Joint weeks: 'per_partner': each partner's "
+        "publications wait for that partner's own approver, and one partner rejecting holds only its own; "
+        "a list of partner keys: only those partners' publications wait for their approvers, the others' "
+        "go out as planned.",
+        examples=["required", "per_partner", ["portsmouth", "southampton"]],
     )
     accounts: Accounts = Field(
         default_factory=Accounts,

@@ -24,6 +24,24 @@ def is_joint(cf: CampaignFile) -> bool:
     return bool(cf.campaign.partners)
 
 
+def approving_partners(cf: CampaignFile) -> list[str]:
+    """The partners whose own approver decides on their publications, in file order: every partner with
+    ``approval: per_partner``, the listed ones with ``approval: [keys]``; [] when one approver decides for
+    the whole week (``approval: required``) or nobody needs to (``none``)."""
+    approval = cf.campaign.approval
+    keys = partner_keys(cf)
+    if isinstance(approval, list):
+        return [k for k in keys if k in approval]
+    return keys if approval == "per_partner" else []
+
+
+def approval_mode(cf: CampaignFile) -> str:
+    """How the week is approved, as the ledger keeps it: 'none', 'required' or 'per_partner' (a list of
+    partners is approval per partner too)."""
+    approval = cf.campaign.approval
+    return "per_partner" if isinstance(approval, list) else approval
+
+
 def host_of(cf: CampaignFile, event: Event) -> str:
     """The partner that creates ``event``'s meeting and sends its invitations ('' in a single week)."""
     keys = partner_keys(cf)
@@ -54,6 +72,7 @@ def view(cf: CampaignFile, partner: str) -> CampaignFile:
         "accounts": p.accounts,
         "hashtags": c.hashtags if p.hashtags is None else p.hashtags,
         "partners": None,
+        "approval": _own_approval(cf, partner),
     })
     off = _switched_off(p.channels)
     return cf.model_copy(update={
@@ -64,6 +83,13 @@ def view(cf: CampaignFile, partner: str) -> CampaignFile:
         "follow_ups": [_notice(n) for n in cf.follow_ups if sends(n, partner)],
         "events": [e.model_copy(update={"host": host_of(cf, e)}) for e in cf.events],  # whose meeting
     })
+
+
+def _own_approval(cf: CampaignFile, partner: str) -> str:
+    """Whether ``partner``'s part waits for an approver: its own (approval per partner) or the week's."""
+    if approval_mode(cf) != "per_partner":
+        return str(cf.campaign.approval)
+    return "required" if partner in approving_partners(cf) else "none"
 
 
 def merge_channels(week: Channels, own: Channels | None) -> Channels:

@@ -19,6 +19,7 @@ from ledger import TERMINAL, CampaignRow, Diff, Ledger, Planned, Row, State
 from practiceweek.artifacts import RenderContext, Rendered
 from practiceweek.errors import CampaignError
 from practiceweek.loader import Loaded, load
+from practiceweek.partners import approval_mode, approving_partners
 from practiceweek.planner import Publication, plan
 from practiceweek.settings import settings
 
@@ -36,14 +37,17 @@ def planned_rows(
     speed: float | None = None,
     real: bool = False,
     now: float | None = None,
+    held: frozenset[str] = frozenset(),
 ) -> list[Planned]:
-    """The campaign's publications with the times they run at (compressed when rehearsing)."""
+    """The campaign's publications with the times they run at (compressed when rehearsing), leaving out
+    those of the ``held`` partners (approval per partner: not approved yet). A rehearsal's time mapping
+    is made from the whole week, whichever partners are approved first."""
     now = time.time() if now is None else now
     pubs = plan(loaded.model)
     if rehearse:
         camp = _rehearsal(loaded, led, pubs, speed, now)
     else:
-        camp = led.set_campaign(loaded.id, _path(loaded), approval=loaded.model.campaign.approval,
+        camp = led.set_campaign(loaded.id, _path(loaded), approval=approval_mode(loaded.model),
                                 keep_timing=not real, timezone=loaded.model.campaign.timezone)
     return [
         Planned(
@@ -63,6 +67,7 @@ def planned_rows(
             snapshot=_snapshot(p),
         )
         for p in pubs
+        if p.partner not in held
     ]
 
 
@@ -76,7 +81,7 @@ def _rehearsal(
     """The campaign registered as a rehearsal: the one under way, or a new one (compressed to
     ``REHEARSAL_S``, or at ``speed``) when there is none, it finished, or its speed changed. A week
     approved before its rehearsal starts again stays approved."""
-    cid, approval, zone = loaded.id, loaded.model.campaign.approval, loaded.model.campaign.timezone
+    cid, approval, zone = loaded.id, approval_mode(loaded.model), loaded.model.campaign.timezone
     camp = led.campaign(cid)
     rows = led.rows(cid)
     finished = bool(rows) and all(r.state in TERMINAL for r in rows)
@@ -101,6 +106,13 @@ def _rehearsal(
     if approved is not None and approved.approver:  # the rehearsal starts again, still approved
         led.approve(cid, approved.approver, at=approved.approved_at)
     return camp
+
+
+def held_partners(loaded: Loaded, led: Ledger) -> frozenset[str]:
+    """Approval per partner: the partners whose publications still wait for their approver (never
+    approved, or rejected last); empty for any other week."""
+    waiting = approving_partners(loaded.model)
+    return frozenset(waiting) - led.approved_partners(loaded.id) if waiting else frozenset()
 
 
 def _snapshot(p: Publication) -> str:
@@ -167,9 +179,11 @@ def apply_campaign(
     schedule_runs: bool = True,
 ) -> tuple[Diff, str]:
     """Apply a campaign's plan to the ledger, withdraw what left it, and schedule window runs (rendering
-    ahead is planning's: ``flows.planning.schedule.apply_and_render_ahead``)."""
+    ahead is planning's: ``flows.planning.schedule.apply_and_render_ahead``). With approval per partner
+    only the approved partners' publications are applied."""
     led = process.ledger()
-    planned = planned_rows(loaded, led, rehearse=rehearse, speed=speed, real=real)
+    planned = planned_rows(loaded, led, rehearse=rehearse, speed=speed, real=real,
+                           held=held_partners(loaded, led))
     led.save_source(loaded.id, str(Path(loaded.path).resolve()), loaded.text)
     diff = led.apply(loaded.id, planned)
     for row in diff.cancelled:
@@ -209,6 +223,9 @@ def replan_edited(path: str) -> Diff | None:
     camp = process.ledger().campaign(loaded.id)
     if loaded.model.campaign.approval == "required" and (camp is None or camp.approved_at is None):
         return None  # an unapproved week waits for its approver, not for a worker
+    waiting = approving_partners(loaded.model)
+    if waiting and set(waiting) <= held_partners(loaded, process.ledger()):
+        return None  # approval per partner: no partner approved yet
     diff, text = apply_campaign(loaded)  # no render ahead: this worker has a publication due now
     if not diff.empty:
         get_run_logger().info("re-planned %s here (the file changed under a due publication)", loaded.id)

@@ -11,10 +11,11 @@ from prefect import flow, get_run_logger
 from prefect.client.schemas.objects import State
 from prefect.exceptions import FlowPauseTimeout
 
-from ledger import Diff, Row, Verdict
+from ledger import Decision, Diff, Row, Verdict
 from practiceweek.loader import Loaded, load
+from practiceweek.partners import approving_partners
 
-from ..plan.apply import apply_campaign, record_diff
+from ..plan.apply import apply_campaign, held_partners, record_diff
 from ..runtime import events, process
 from ..runtime.runs import name_this_run
 from . import approval
@@ -73,8 +74,13 @@ def schedule_campaign(
 ) -> dict[str, Any] | State[Any]:
     """Load and plan a campaign; schedule new publications, move moved ones, cancel removed ones. A week
     that needs approval waits for it first; a rejected one ends Cancelled ("Rejected"), nothing scheduled.
+    A joint week approved per partner asks each partner's approver in turn (``_per_partner``).
     ``render_ahead=False``: the caller renders ahead, several weeks in one batch (``render_weeks_ahead``)."""
     loaded = load(path)  # CampaignError fails the run with every problem listed
+    options: dict[str, Any] = {"rehearse": rehearse, "speed": speed, "real": real,
+                               "render_ahead": render_ahead}
+    if approving_partners(loaded.model):
+        return _per_partner(loaded, options)
     camp = process.ledger().campaign(loaded.id)
     waits = loaded.model.campaign.approval == "required" and (camp is None or camp.approved_at is None)
     title = approval.run_title(loaded, "Approve" if waits else "Schedule")
@@ -92,8 +98,44 @@ def schedule_campaign(
                                      approval.week_label(loaded), decision.approver, decision.comment or "-")
             return approval.rejected_state(decision)
         get_run_logger().info("approved by %s", decision.approver)
-    diff, text = apply_and_render_ahead(loaded, rehearse=rehearse, speed=speed, real=real,
-                                        render_ahead=render_ahead)
+    return _apply(loaded, options)
+
+
+def _per_partner(loaded: Loaded, options: dict[str, Any]) -> dict[str, Any] | State[Any]:
+    """Approval per partner: what needs no approval or was approved before goes on the schedule first; then
+    each partner still waiting is asked in the file's order, and its publications are scheduled as soon
+    as its approver approves. A rejection holds only that partner's; the run ends "Rejected" only when
+    nothing at all was scheduled."""
+    log = get_run_logger()
+    asking = [k for k in approving_partners(loaded.model) if k in held_partners(loaded, process.ledger())]
+    first = asking[0] if asking else ""
+    name_this_run(approval.run_title(loaded, "Approve" if asking else "Schedule", first),
+                  approval.campaign_tags(loaded))
+    result = _apply(loaded, options) if len(asking) < len(loaded.partners) else None
+    rejected: list[Decision] = []
+    for partner in asking:
+        try:
+            answer = approval.ask(loaded, partner)
+        except FlowPauseTimeout:
+            log.warning("%s: no decision in time; its publications are not scheduled",
+                        approval.week_label(loaded, partner))
+            return approval.unanswered(loaded, partner)
+        decision = approval.decide(loaded, answer, partner)
+        if decision.verdict == Verdict.REJECTED:
+            log.warning("%s rejected by %s: %s; its publications are not scheduled",
+                        approval.week_label(loaded, partner), decision.approver, decision.comment or "-")
+            rejected.append(decision)
+            continue
+        log.info("%s approved by %s", partner, decision.approver)
+        result = _apply(loaded, options)
+    if result is None:
+        return approval.rejected_state(*rejected)
+    return {**result, "rejected": [d.partner for d in rejected]}
+
+
+def _apply(loaded: Loaded, options: dict[str, Any]) -> dict[str, Any]:
+    """Apply the plan (what its approval lets through), show the difference, and say what it changed."""
+    diff, text = apply_and_render_ahead(loaded, **options)
     print(text)
     record_diff(loaded.id, text)
     events.flush()

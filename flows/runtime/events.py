@@ -106,6 +106,7 @@ def emit_campaign(kind: str, cid: str, name: str, decision: Decision) -> None:
                 "comment": decision.comment,
                 "decided_at": dt.datetime.fromtimestamp(decision.decided_at, dt.UTC).isoformat(),
                 "flow_run_id": decision.flow_run_id,
+                **({"partner": decision.partner} if decision.partner else {}),  # approval per partner
             },
         )
     except Exception:  # noqa: BLE001 - events are for people; the ledger holds the decision

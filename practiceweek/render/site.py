@@ -28,16 +28,17 @@ from .social import post_json
 def write_preview(loaded: Loaded, out: Path) -> Path:
     """Write the site; its calendar has every date something goes out, before, during and after the week.
     A joint week has one section per partner (``out/<partner>/``), each in the partner's own colours and
-    showing exactly what the partner sends, and an index of the sections."""
+    showing exactly what the partner sends, and an index of the sections with each date's versions side
+    by side (``side_by_side``)."""
     pubs = plan(loaded.model)
     makers = {p.id: p.event_id for p in pubs if p.channel == "teams_event" and p.event_id is not None}
     if not loaded.partners:
-        return _write_site(loaded, pubs, makers, out)
-    sections = []
+        return _write_site(loaded, pubs, makers, out)[0]
+    sections, sites = [], {}
     for key in loaded.partners:
         own = [p for p in pubs if p.partner == key]
         mine = loaded.for_partner(key)
-        _write_site(mine, own, makers, out / key)
+        _, sites[key] = _write_site(mine, own, makers, out / key)
         c = mine.model.campaign
         sections.append({"key": key, "href": f"{key}/index.html", "organiser": c.organiser, "count": len(own),
                          "brand": views.brand(mine, offline=True),
@@ -46,7 +47,7 @@ def write_preview(loaded: Loaded, out: Path) -> Path:
                          "accounts": c.accounts.model_dump(exclude_none=True)})
     context = {**views.base(loaded.for_partner(""), pubs[0] if pubs else None, RenderContext(), offline=True),
                "campaign": loaded.model.campaign, "organiser": loaded.model.campaign.organiser,
-               "sections": sections, "count": len(pubs)}
+               "sections": sections, "count": len(pubs), "side_by_side": side_by_side(loaded, sites)}
     (out / "site.css").write_text(render_template(loaded, "site.css", **context), encoding="utf-8")
     (out / "contrast.js").write_text(render_template(loaded, "contrast.js"), encoding="utf-8")
     index = out / "index.html"
@@ -54,8 +55,27 @@ def write_preview(loaded: Loaded, out: Path) -> Path:
     return index
 
 
-def _write_site(loaded: Loaded, pubs: list[Publication], makers: dict[str, str], out: Path) -> Path:
-    """One partnership's preview site: its calendar, pages and exact artifacts."""
+def side_by_side(loaded: Loaded, sites: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """A joint week's dates, each with every partner's version of it (its day as its own site shows it,
+    linked there; None where the partner sends nothing that date), in the file's order of partners."""
+    dates = sorted({day["date"] for days in sites.values() for day in days})
+    rows = []
+    for date in dates:
+        columns: list[dict[str, Any]] = []
+        for key, days in sites.items():
+            day = next((d for d in days if d["date"] == date), None)
+            organiser = loaded.for_partner(key).model.campaign.organiser
+            columns.append({"key": key, "organiser": organiser, "day": day,
+                            "href": f"{key}/{day['page']}" if day else f"{key}/index.html"})
+        first: dict[str, Any] = next(c["day"] for c in columns if c["day"] is not None)
+        rows.append({"key": first["key"], "date_label": first["date_label"], "title": first["title"],
+                     "columns": columns})
+    return rows
+
+
+def _write_site(loaded: Loaded, pubs: list[Publication], makers: dict[str, str],
+                out: Path) -> tuple[Path, list[dict[str, Any]]]:
+    """One partnership's preview site: its calendar, pages and exact artifacts; its index and its days."""
     out.mkdir(parents=True, exist_ok=True)
     ctx = RenderContext()
     entries = [_write_artifacts(out, pub, render(loaded, pub, preview_context(pub, makers)))
@@ -79,7 +99,7 @@ def _write_site(loaded: Loaded, pubs: list[Publication], makers: dict[str, str],
         (out / day["page"]).write_text(html, encoding="utf-8")
     index = out / "index.html"
     index.write_text(render_template(loaded, "preview_index.html", **context), encoding="utf-8")
-    return index
+    return index, days
 
 
 def _calendar_day(loaded: Loaded, date: dt.date, week: list[dt.date],

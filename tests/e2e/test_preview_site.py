@@ -184,3 +184,49 @@ def test_print_stylesheet_hides_controls_and_works_offline(server, page):
     pdf = page.pdf(format="A4")
     assert pdf[:5] == b"%PDF-"
     assert page.external_requests == []  # type: ignore[attr-defined]
+
+
+# --- a joint week: one section per partner, and each date's versions side by side -------------------------
+
+SCW = ROOT / "campaigns" / "safeguarding-children-week-2023.yaml"
+
+
+@pytest.fixture(scope="module")
+def joint(sites):
+    """The joint SCW 2023 seed's preview, served with the others (under joint/)."""
+    loaded = load(SCW)
+    folder = next(iter(sites.values()))[1].parent / "joint"
+    preview(loaded, folder)
+    return loaded, folder
+
+
+@pytest.mark.parametrize("rel", ["index.html", "isle-of-wight/index.html"])
+def test_axe_finds_no_serious_violations_in_a_joint_week(server, joint, page, rel):
+    if not AXE.exists():
+        pytest.skip("axe-core missing: run bash .ci/system-deps")
+    page.goto(f"{server}/joint/{rel}")
+    assert _axe(page) == []
+    page.click("[data-contrast-toggle]")
+    assert _axe(page) == []  # high contrast too
+
+
+def _boxes(page, day):
+    """The bounding boxes of each partner's version of ``day`` (its section's articles, in order)."""
+    articles = page.locator(f'section[aria-labelledby="sbs-{day}"] article')
+    return [articles.nth(i).bounding_box() for i in range(articles.count())]
+
+
+def test_a_joint_weeks_days_are_side_by_side_on_a_wide_screen_and_stacked_on_a_phone(server, joint, page):
+    loaded, _ = joint
+    page.goto(f"{server}/joint/index.html")
+    monday = page.locator('section[aria-labelledby="sbs-mon"]')
+    assert monday.locator("h4").all_inner_texts() == ["HSCP", "IOWSCP"]
+    assert "hampshire/mon.html" in monday.locator("h4 a").first.get_attribute("href")
+    assert "Email" in monday.locator("article").nth(1).inner_text()  # each partner's own entries
+    wide = _boxes(page, "mon")
+    assert len(wide) == len(loaded.partners) == 2
+    assert abs(wide[0]["y"] - wide[1]["y"]) < 1 and wide[1]["x"] >= wide[0]["x"] + wide[0]["width"]
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone
+    narrow = _boxes(page, "mon")
+    assert abs(narrow[0]["x"] - narrow[1]["x"]) < 1 and narrow[1]["y"] >= narrow[0]["y"] + narrow[0]["height"]
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # no sideways scroll

@@ -204,6 +204,12 @@ CASES = [
      "Tuesday (days[1]).channels.email.extra[0].content_warning",
      "'content_warning' has no effect on email: content warnings go on Mastodon posts and Bluesky labels "
      "only (remove 'content_warning:' here, and say it in the text if readers need it)"),
+    ("90_approval_per_partner_in_a_single_week.yaml", 18, "campaign.approval",
+     "approval per partner needs a joint week, but this week has no partners (write 'approval: required' "
+     "(someone approves the week before anything goes out), or list the partnerships under "
+     "campaign.partners)"),
+    ("91_approval_names_unknown_partner.yaml", 12, "campaign.approval[1]",
+     "no partner called 'sauth'; the partners are: north, south (did you mean 'south'?)"),
     ("46_empty_file.yaml", 1, "", "got an empty file"),
     ("47_top_level_list.yaml", 1, "", "got a list"),
 ]

@@ -169,6 +169,10 @@ def test_the_joint_seed_has_two_pages_colours_and_mailing_lists(tmp_path: Path) 
         assert NAMES[key] in (page / "index.html").read_text() and short in shown
         assert colour.lower() in (page / "site.css").read_text().lower()
     assert len([p for p in pubs.values() if p.channel == "web_page" and p.day == "mon"]) == 2
+    monday = shown.split('<section class="side-by-side-day" aria-labelledby="sbs-mon">', 1)[1]
+    monday = monday.split("</section>", 1)[0]  # each partner's version of Monday, side by side
+    assert monday.index('href="hampshire/mon.html"') < monday.index('href="isle-of-wight/mon.html"')
+    assert 'href="isle-of-wight/mon.html#email-daily"' in monday
 
 
 def test_a_single_partnership_week_is_unchanged() -> None:
