@@ -164,7 +164,7 @@ def schedule_or_exit(file: Path, **options: Any) -> Any:
         sys.stderr.write(f"{file}: {said} Run this command again to ask for approval again.\n")
         raise typer.Exit(EXIT_UNANSWERED)
     result = state.result()
-    for partner in result.get("rejected", []) if isinstance(result, dict) else []:  # approval per partner
+    for partner in result.get("rejected_partners", []) if isinstance(result, dict) else []:  # per partner
         sys.stderr.write(f"{file}: {partner}'s approver rejected its publications: none of them was "
                          f"scheduled (the other partners' were). `practiceweek status {file}` shows why.\n")
     return result

@@ -130,7 +130,7 @@ def _per_partner(loaded: Loaded, options: dict[str, Any]) -> dict[str, Any] | St
         result = _apply(loaded, options)
     if result is None:
         return approval.rejected_state(*rejected)
-    return {**result, "rejected": [d.partner for d in rejected]}
+    return {**result, "rejected_partners": [d.partner for d in rejected]}
 
 
 def _apply(loaded: Loaded, options: dict[str, Any]) -> dict[str, Any]:

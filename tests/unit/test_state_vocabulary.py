@@ -30,6 +30,12 @@ def _literal(node: ast.AST | None) -> bool:
     return False
 
 
+def _all_literal(nodes: list[ast.expr | None] | list[ast.expr]) -> bool:
+    """Every one of ``nodes`` a state string: a set or mapping of states, not names among which one
+    happens to be a state's word (a table's columns "due" and "sent")."""
+    return bool(nodes) and all(_literal(n) for n in nodes)
+
+
 def _defaults(node: ast.arguments) -> list[tuple[ast.arg, ast.expr | None]]:
     positional = [*node.posonlyargs, *node.args]
     pairs: list[tuple[ast.arg, ast.expr | None]] = list(
@@ -52,7 +58,7 @@ def _use(node: ast.AST) -> str | None:
         return "a key"
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get":
         return "a key" if node.args and _literal(node.args[0]) else None
-    if isinstance(node, ast.Dict) and sum(_literal(k) for k in node.keys) >= 2:
+    if isinstance(node, ast.Dict) and len(node.keys) >= 2 and _all_literal(node.keys):
         return "keys"
     if isinstance(node, ast.comprehension | ast.For) and _literal(node.iter):
         return "looped over"
@@ -72,7 +78,7 @@ def _offenders(path: Path, base: Path = ROOT) -> list[str]:
     for node in ast.walk(tree):  # a set of states named at module level (prerender once had its own OPEN)
         if isinstance(node, ast.Assign) and isinstance(node.value, ast.Tuple | ast.List | ast.Set):
             names = [t.id for t in node.targets if isinstance(t, ast.Name)]
-            if names != ["__all__"] and _literal(node.value):
+            if names != ["__all__"] and _all_literal(node.value.elts):
                 found.append(f"{path.relative_to(base)}:{node.lineno}: a set of state strings")
     return found
 
@@ -98,6 +104,7 @@ def test_no_state_strings_above_the_core() -> None:
         'n = counts.get("sent", 0)',
         'OPEN = ("pending", "unknown")',
         'counts = {s: 0 for s in ("sent", "failed")}',
+        'ICONS = {"sent": "✅", "failed": "❌"}',
     ],
 )
 def test_the_check_finds_a_state_string(tmp_path: Path, source: str) -> None:
