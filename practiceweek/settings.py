@@ -288,6 +288,13 @@ class Settings(BaseSettings):
         "File the workers' pacers append one JSON line per reservation to (asked, slot, held back). "
         "Unset: no log.",
     )
+    send_cpu_report: bool = _field(
+        BENCH,
+        False,
+        "Each window run writes the CPU seconds its process spent, by part of the send path (Prefect "
+        "bookkeeping, ledger, connector, read-back), to `<state folder>/cpu/` as it ends "
+        "(bench/lateness.py --case rendered reads them).",
+    )
 
     @classmethod
     def settings_customise_sources(

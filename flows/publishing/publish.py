@@ -40,7 +40,7 @@ from ..operators import orphans
 from ..operators.status import publish_plan_tables
 from ..plan.timing import lane_of
 from ..plan.windows import mark_crashed
-from ..runtime import campaigns, events, names, process
+from ..runtime import campaigns, cpu, events, names, process
 from ..runtime.logs import run_logger
 from ..runtime.runs import name_this_run
 from .content import is_prepared, prepare
@@ -99,6 +99,7 @@ def publish_window(
         log.warning("%s; submitting nothing more (what it submitted is claimed once, as always)", lost)
     results = through_outages(run.finish)
     log.info("window done: %s", results)
+    cpu.report(f"window-{run.owner}")  # with PRACTICEWEEK_SEND_CPU_REPORT: the send path's CPU, by part
     return results
 
 
@@ -232,6 +233,10 @@ class WindowRun:
     # --- start ------------------------------------------------------------------------------------------
     def start(self) -> None:
         """Beat, reconcile what a dead worker left, send pending alerts, name the run, show progress."""
+        with cpu.part("window.start"):
+            self._start()
+
+    def _start(self) -> None:
         log = get_run_logger()
         self._beat(force=True)
         recovered = orphans.recover_orphans()
@@ -264,18 +269,23 @@ class WindowRun:
     # --- the loop ---------------------------------------------------------------------------------------
     def step(self) -> None:
         """One look at what is due: submit, render ahead, show progress, then sleep a little."""
-        self._beat()
-        now = time.time()
-        fresh = [  # only what this run has not submitted yet is read whole
-            d.id
-            for d in self.led.due_refs(min(self.end, now + self.cfg.prepare_s))
-            if d.id not in self.submitted and self._ours(d, now)
-        ]
-        due = self.led.get_many(fresh) if fresh else []
-        self._submit_due(due)
-        self._render_ahead(due)
-        self._release_resumed()
-        self._show_progress()
+        with cpu.part("window.reads"):
+            self._beat()
+            now = time.time()
+            fresh = [  # only what this run has not submitted yet is read whole
+                d.id
+                for d in self.led.due_refs(min(self.end, now + self.cfg.prepare_s))
+                if d.id not in self.submitted and self._ours(d, now)
+            ]
+            due = self.led.get_many(fresh) if fresh else []
+        with cpu.part("prefect.submit"):
+            self._submit_due(due)
+        with cpu.part("window.render_ahead"):
+            self._render_ahead(due)
+        with cpu.part("window.reads"):
+            self._release_resumed()
+        with cpu.part("prefect.progress"):
+            self._show_progress()
         if not self.rendered_one and not self._closing():
             wake = min(self.end, self.next_at if self.next_at is not None else self.end, time.time() + 0.5)
             time.sleep(max(0.0, min(wake - time.time(), 0.5)))
@@ -410,7 +420,8 @@ class WindowRun:
                 update_progress_artifact(self.progress_id, 100.0)
             except Exception:  # noqa: BLE001 - cosmetic
                 pass
-        publish_plan_tables(self.campaigns_seen | {pid.split("/", 1)[0] for pid in self.submitted})
+        with cpu.part("readback"):
+            publish_plan_tables(self.campaigns_seen | {pid.split("/", 1)[0] for pid in self.submitted})
         return {str(k): v for k, v in results.items()}
 
 
