@@ -195,7 +195,8 @@ def case_rendered(state: Path, partnerships: int, distinct: bool) -> None:
            rows, state / "outbox")
     from bench.send_cpu import print_breakdown, wait_reports
 
-    wait_reports(state / "cpu")
+    wait_done(ids, 900)  # a loaded machine: the CPU figures need every window run to have ended
+    wait_reports(state / "cpu", led.window_lanes(t0 // 60 * 60))
     print_breakdown(state / "cpu")
     print(f"  Prefect server (its own process) CPU per publication over the burst: "
           f"{server_s * 1000 / max(len(ids), 1):.2f} ms")

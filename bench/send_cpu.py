@@ -95,15 +95,12 @@ def print_breakdown(folder: Path) -> None:
         print(f"    {part:<32} {seconds * 1000 / sent:7.2f} ms  {share:5.1f} %")
 
 
-def wait_reports(folder: Path, quiet_s: float = 5.0, timeout_s: float = 90.0) -> None:
-    """Wait until the window runs have written their reports (none new for ``quiet_s``) as they end."""
+def wait_reports(folder: Path, runs: int, timeout_s: float = 300.0) -> None:
+    """Wait until ``runs`` window runs have written their reports (as they end), or ``timeout_s``."""
     import time
 
-    deadline, seen, since = time.time() + timeout_s, -1, time.time()
+    deadline = time.time() + timeout_s
     while time.time() < deadline:
-        count = len(list(folder.glob("*.json"))) if folder.exists() else 0
-        if count != seen:
-            seen, since = count, time.time()
-        elif count and time.time() - since > quiet_s:
+        if folder.exists() and len(list(folder.glob("*.json"))) >= runs:
             return
         time.sleep(0.5)
