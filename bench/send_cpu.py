@@ -14,8 +14,8 @@ seconds this process spent. The parts:
 - read-back/refresh: the plan tables and artifacts (per publication in a quiet window, once at the end of a
   crowded one, and the background thread that rewrites them);
 - window loop: the window run's own looks at what is due, its render ahead and its start;
-- other: the process's start-up and flow engine (the flow's thread outside its parts), threads that ended,
-  the task's own code.
+- start-up and flow engine: the flow's thread outside its parts (imports, the flow run's own states);
+- other: the rest of threads that ended, the task's own code.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ from typing import Any
 
 PREFECT_THREADS = ("EventsWorker", "APILogWorker", "EventLoopThread", "practiceweek-events")
 ORDER = ("Prefect task bookkeeping", "ledger: guard reads", "ledger: claim, fence, record",
-         "content read back", "connector", "read-back/refresh", "window loop", "other")
+         "content read back", "connector", "read-back/refresh", "window loop", "start-up and flow engine",
+         "other")
 
 
 def _charge(out: dict[str, float], part: str, seconds: float) -> None:
@@ -56,7 +57,7 @@ def _from_threads(threads: list[dict[str, Any]], out: dict[str, float]) -> float
         total += t["cpu_s"]
         if t["counted_s"] is not None:  # a thread that counted: its rest is the engine around its parts
             rest = max(0.0, t["cpu_s"] - t["counted_s"])
-            _charge(out, "Prefect task bookkeeping" if t["tasks"] else "other", rest)
+            _charge(out, "Prefect task bookkeeping" if t["tasks"] else "start-up and flow engine", rest)
         elif any(name in t["name"] for name in PREFECT_THREADS):
             _charge(out, "Prefect task bookkeeping", t["cpu_s"])
         elif t["name"] == "status-tables":
@@ -74,7 +75,9 @@ def breakdown(folder: Path) -> tuple[dict[str, float], int, float]:
         data = json.loads(path.read_text())
         _from_parts(data["parts"], out)
         live = _from_threads(data["threads"], out)
-        _charge(out, "other", max(0.0, data["process_s"] - live))  # threads that ended
+        counted = sum(v for k, v in data["parts"].items() if not k.startswith("#"))
+        ended = counted - sum(t["counted_s"] or 0.0 for t in data["threads"])  # parts of threads that ended
+        _charge(out, "other", max(0.0, data["process_s"] - live - ended))  # the rest of threads that ended
         sent += int(data["parts"].get("#sent", 0))
         process_s += data["process_s"]
     return out, sent, process_s
