@@ -164,10 +164,19 @@ def case_rendered(state: Path, partnerships: int, distinct: bool) -> None:
         led.apply(cid, [dataclasses.replace(r, scheduled_at=t0) for r in rows])
     ids = [r.id for rows in planned.values() for r in rows]
     wanted = set(ids)
+    server_before = server_cpu(state)
     ensure_windows(led, [r for r in led.rows() if r.id in wanted], register=register)
     rows = wait_done(ids, max(0.0, t0 - time.time()) + 300)
+    server_s = server_cpu(state) - server_before
     report(f"rendered: {len(ids)} publications of {partnerships} partnerships due at one instant",
            rows, state / "outbox")
+    from bench.send_cpu import print_breakdown, wait_reports
+
+    wait_done(ids, 900)  # a loaded machine: the CPU figures need every window run to have ended
+    wait_reports(state / "cpu", led.window_lanes(t0 // 60 * 60))
+    print_breakdown(state / "cpu")
+    print(f"  Prefect server (its own process) CPU per publication over the burst: "
+          f"{server_s * 1000 / max(len(ids), 1):.2f} ms")
     kinds = ", ".join(f"{k} {v:.3f}" for k, v in sorted(figures.items()) if k.startswith("cpu_"))
     stored = ", ".join(f"{k} {v * 1000:.1f} ms" for k, v in sorted(read_back_cost(ids).items()))
     print(f"  scheduling (plan + render ahead): 15 partnerships {small_figures['schedule_s']:.1f} s, "
@@ -177,6 +186,25 @@ def case_rendered(state: Path, partnerships: int, distinct: bool) -> None:
           f"{figures['render_s']:.1f} s on {figures['cores']:.2f} cores (CPU s / wall s)")
     print(f"  CPU s per partnership by kind, rendered cold ahead of time: {kinds}")
     print(f"  CPU per publication read back from the store at its time: {stored}")
+
+
+def server_cpu(state: Path) -> float:
+    """CPU seconds the embedded Prefect server's processes have used so far (0 if it is not ours)."""
+    from flows.runtime.embedded import child_processes
+
+    try:
+        pid = int(json.loads((state / "server.json").read_text())["pid"])
+    except (OSError, KeyError, ValueError, TypeError):
+        return 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for p in [pid, *child_processes(pid)]:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
 
 
 def wait_done(ids: list[str], timeout: float) -> list:  # type: ignore[type-arg]
@@ -297,6 +325,7 @@ def main() -> None:
             "PRACTICEWEEK_LEDGER_URL": f"sqlite:///{state / 'ledger.sqlite3'}",
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
             "PREFECT_LOGGING_LEVEL": "WARNING",
+            "PRACTICEWEEK_SEND_CPU_REPORT": "true",  # window runs write their CPU by part (bench/send_cpu.py)
         }
     )
     from flows.runtime.embedded import ensure_server, start_serving, wait_served

@@ -234,6 +234,13 @@ class Settings(BaseSettings):
         "A window run with at most this many publications records one Prefect artifact per "
         "publication; a more crowded window records one summary instead.",
     )
+    crowded_task_runs: bool = _field(
+        LIMITS,
+        False,
+        "A Prefect task run per publication in a crowded window too (more than PRACTICEWEEK_RECORD_LIMIT "
+        "publications). Off: there they run on the window run's own threads, with the same checks, "
+        "claims and retries, a log line and events each, at under half the CPU (bench/RESULTS.md).",
+    )
     task_threads: int = _field(
         LIMITS,
         32,
@@ -294,6 +301,13 @@ class Settings(BaseSettings):
         None,
         "File the workers' pacers append one JSON line per reservation to (asked, slot, held back). "
         "Unset: no log.",
+    )
+    send_cpu_report: bool = _field(
+        BENCH,
+        False,
+        "Each window run writes the CPU seconds its process spent, by part of the send path (Prefect "
+        "bookkeeping, ledger, connector, read-back), to `<state folder>/cpu/` as it ends "
+        "(bench/lateness.py --case rendered reads them).",
     )
 
     @classmethod

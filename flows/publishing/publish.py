@@ -39,12 +39,13 @@ from practiceweek.settings import Settings, settings
 
 from ..operators import orphans
 from ..operators.status import publish_plan_tables
-from ..plan.timing import lane_of
+from ..plan.timing import dependencies_first, lane_of
 from ..plan.windows import mark_crashed
-from ..runtime import campaigns, events, names, process
+from ..runtime import campaigns, cpu, events, names, process
 from ..runtime.logs import run_logger
 from ..runtime.runs import name_this_run
 from .content import is_prepared, prepare
+from .crowded import Threads
 from .outcomes import Outcome, alert_now
 from .publish_one import publish
 
@@ -91,7 +92,8 @@ def publish_window(
         log.info(STOOD_BY)
         return Completed(message=STOOD_BY, data={})
     try:
-        through_outages(run.start)
+        with cpu.part("window.start"):
+            through_outages(run.start)
         while True:  # one look at least, even when the run starts after its window closed (a busy host)
             through_outages(run.step)
             if through_outages(run.finished):
@@ -100,6 +102,7 @@ def publish_window(
         log.warning("%s; submitting nothing more (what it submitted is claimed once, as always)", lost)
     results = through_outages(run.finish)
     log.info("window done: %s", results)
+    cpu.report(f"window-{run.owner}")  # with PRACTICEWEEK_SEND_CPU_REPORT: the send path's CPU, by part
     return results
 
 
@@ -165,6 +168,7 @@ class WindowRun:
     queue: str | None = None  # the work queue it came from (recorded with the window's owner)
     owner: str = ""  # who this run is in the windows row (its flow run id); made in __post_init__
     fence: Fence | None = None  # the window's token when this run took it: its tasks claim and send under it
+    threads: Threads | None = None  # a crowded window's publications run on these, not as task runs
 
     def __post_init__(self) -> None:
         self.owner = self.owner or self.flow_run_id or f"run-{uuid.uuid4().hex}"
@@ -244,6 +248,8 @@ class WindowRun:
         self.campaigns_seen = {r.campaign for r in upcoming}
         self.record = len(upcoming) <= self.cfg.record_limit  # crowded: one summary, not an artifact each
         self.ahead_s = self.cfg.submit_ahead_s if self.record else self.cfg.burst_ahead_s
+        if not self.record and not self.cfg.crowded_task_runs:
+            self.threads = Threads()  # flows/publishing/crowded.py
         if self.took_over:  # what is due now goes out first; the server calls below can take seconds
             self.step()
             self._show_dead_owner_crashed()
@@ -265,18 +271,23 @@ class WindowRun:
     # --- the loop ---------------------------------------------------------------------------------------
     def step(self) -> None:
         """One look at what is due: submit, render ahead, show progress, then sleep a little."""
-        self._beat()
-        now = time.time()
-        fresh = [  # only what this run has not submitted yet is read whole
-            d.id
-            for d in self.led.due_refs(min(self.end, now + self.cfg.prepare_s))
-            if d.id not in self.submitted and self._ours(d, now)
-        ]
-        due = self.led.get_many(fresh) if fresh else []
-        self._submit_due(due)
-        self._render_ahead(due)
-        self._release_resumed()
-        self._show_progress()
+        with cpu.part("window.reads"):
+            self._beat()
+            now = time.time()
+            fresh = [  # only what this run has not submitted yet is read whole
+                d.id
+                for d in self.led.due_refs(min(self.end, now + self.cfg.prepare_s))
+                if d.id not in self.submitted and self._ours(d, now)
+            ]
+            due = self.led.get_many(fresh) if fresh else []
+        with cpu.part("prefect.submit"):
+            self._submit_due(due)
+        with cpu.part("window.render_ahead"):
+            self._render_ahead(due)
+        with cpu.part("window.reads"):
+            self._release_resumed()
+        with cpu.part("prefect.progress"):
+            self._show_progress()
         if not self.rendered_one and not self._closing():
             wake = min(self.end, self.next_at if self.next_at is not None else self.end, time.time() + 0.5)
             time.sleep(max(0.0, min(wake - time.time(), 0.5)))
@@ -296,12 +307,18 @@ class WindowRun:
         self.next_at = None
         for r in dependencies_first(due):  # a task waiting on another must not hold a thread it needs
             if r.scheduled_at <= time.time() + self.ahead_s:
-                label = names.task_name(r, campaigns.zone_of(r.campaign))
-                self.submitted[r.id] = publish.submit(r.id, record=self.record, label=label, fence=self.fence)
+                self.submitted[r.id] = self._submit(r)
                 self.campaigns_seen.add(r.campaign)
             else:
                 due_at = r.scheduled_at - self.ahead_s
                 self.next_at = due_at if self.next_at is None else min(self.next_at, due_at)
+
+    def _submit(self, r: Row) -> Any:
+        """Its ``publish`` task (a crowded window: on this run's own threads, no task run each)."""
+        if self.threads is not None:
+            return self.threads.submit(r.id, self.fence)
+        label = names.task_name(r, campaigns.zone_of(r.campaign))
+        return publish.submit(r.id, record=self.record, label=label, fence=self.fence)
 
     def _render_ahead(self, due: list[Row]) -> None:
         """Render what is not yet due, one at a time, while nothing is about to be due."""
@@ -400,6 +417,8 @@ class WindowRun:
     # --- finish -----------------------------------------------------------------------------------------
     def finish(self) -> dict[str, int]:
         """Count the outcomes, record what went out, refresh the plan tables."""
+        if self.threads is not None:
+            self.threads.close()
         events.flush()
         alert_now()
         results: dict[str, int] = {}
@@ -411,23 +430,9 @@ class WindowRun:
                 update_progress_artifact(self.progress_id, 100.0)
             except Exception:  # noqa: BLE001 - cosmetic
                 pass
-        publish_plan_tables(self.campaigns_seen | {pid.split("/", 1)[0] for pid in self.submitted})
+        with cpu.part("readback"):
+            publish_plan_tables(self.campaigns_seen | {pid.split("/", 1)[0] for pid in self.submitted})
         return {str(k): v for k, v in results.items()}
-
-
-def dependencies_first(rows: list[Row]) -> list[Row]:
-    """``rows`` in time order, and at the same moment what others link to first (a week page before the
-    posts that link to it, a poster before the email that carries it)."""
-    by_id = {r.id: r for r in rows}
-    depth: dict[str, int] = {}
-
-    def depth_of(row: Row, seen: frozenset[str]) -> int:
-        if row.id not in depth:
-            deps = [by_id[d] for d in row.depends_on if d in by_id and d not in seen]
-            depth[row.id] = 1 + max((depth_of(d, seen | {row.id}) for d in deps), default=-1)
-        return depth[row.id]
-
-    return sorted(rows, key=lambda r: (r.scheduled_at, depth_of(r, frozenset()), r.id))
 
 
 def _outcome(fut: Any) -> Outcome | None:

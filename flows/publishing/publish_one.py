@@ -38,7 +38,7 @@ from practiceweek.settings import settings
 from ..operators.alerts import held_too_long
 from ..operators.status import refresh_after_publication
 from ..plan import timing
-from ..runtime import events, fencing, names, process
+from ..runtime import cpu, events, fencing, names, process
 from ..runtime.logs import run_logger
 from .content import content_for
 from .outcomes import Ended, Outcome, fail, missed, outcome_of, skip, stop_connector
@@ -72,28 +72,34 @@ def _retry_on_io(task: Any, task_run: Any, state: Any) -> bool:
 def publish(publication_id: str, record: bool = True, label: str = "", fence: Fence | None = None) -> Outcome:
     """Render and publish one publication, exactly once (a window run's task: under its ``fence``).
     Returns how it ended."""
-    try:
-        return _publish(publication_id, record, fence)
-    except Ended as ended:
-        return ended.outcome
-    finally:
-        _task_ended(publication_id).set()  # what links to it looks again now
+    with cpu.part("task"):  # the task's own code; Prefect's engine around it is the rest of its thread
+        try:
+            return _publish(publication_id, record, fence)
+        except Ended as ended:
+            return ended.outcome
+        finally:
+            _task_ended(publication_id).set()  # what links to it looks again now
 
 
 def _publish(publication_id: str, record: bool, fence: Fence | None = None) -> Outcome:
-    row = process.ledger().get(publication_id)
-    if row is None:
-        return Outcome.UNKNOWN_PUBLICATION
-    row, rendered = content_for(guard(row))
+    with cpu.part("ledger.guard"):
+        row = process.ledger().get(publication_id)
+        if row is None:
+            return Outcome.UNKNOWN_PUBLICATION
+        row = guard(row)
+    with cpu.part("content"):
+        row, rendered = content_for(row)
     _sleep_until(row.scheduled_at)
     conn = _connector_for(row)
     if row.state == State.UNKNOWN:
         reconcile(row, conn, rendered)
     attempt(row, conn, rendered, fence)
+    cpu.count("sent")
     if record:  # a crowded window records a summary and rewrites the plan tables once, at its end
-        if len(rendered.posts) > 1:
-            _record_thread(row, rendered)
-        refresh_after_publication(row.campaign)
+        with cpu.part("readback"):
+            if len(rendered.posts) > 1:
+                _record_thread(row, rendered)
+            refresh_after_publication(row.campaign)
     return Outcome.SENT
 
 
@@ -241,7 +247,9 @@ def attempt(row: Row, conn: Connector, rendered: Rendered, fence: Fence | None =
         why = missed(row, time.time()) + f"; too close to its end to begin ({START_BY_S:g} s)"
         raise Ended(skip(row, why))
     from_states = (State.UNKNOWN,) if row.state == State.UNKNOWN else (State.PENDING,)
-    if not led.claim(row.id, from_states=from_states, revision=row.revision, fence=fence):
+    with cpu.part("ledger.claim"):
+        claimed = led.claim(row.id, from_states=from_states, revision=row.revision, fence=fence)
+    if not claimed:
         now_row = led.get(row.id)
         if fence is not None and not led.fence_current(fence):
             _fenced(row, "its claim was refused")
@@ -251,13 +259,22 @@ def attempt(row: Row, conn: Connector, rendered: Rendered, fence: Fence | None =
     try:
         with fencing.holding(row.id, fence):
             fencing.check(led)
-            receipt = conn.publish(rendered)
+            with cpu.part("connector"):
+                receipt = conn.publish(rendered)
     except fencing.Fenced:
         _fenced(row, "nothing was sent")
     except Exception as exc:  # noqa: BLE001 - every failure is classified and recorded, then re-raised
         _after_failure(row, row.attempts + 1, exc)
-    led.mark_sent(row.id, receipt.remote_id, receipt.url, receipt.extra.get("join_url"))
+    with cpu.part("ledger.record"):
+        led.mark_sent(row.id, receipt.remote_id, receipt.url, receipt.extra.get("join_url"))
     late = time.time() - row.scheduled_at
+    with cpu.part("prefect.log_events"):
+        _say_published(row, receipt, late)
+    return receipt
+
+
+def _say_published(row: Row, receipt: Receipt, late: float) -> None:
+    """The Logs tab's line and the events of a publication that went out."""
     run_logger().info(  # the Logs tab's line per publication: what went out, where, how late
         "published %s through %s, %.2f s after its time → %s",
         row.id, route_label(*row.route), late, receipt.url or receipt.remote_id,
@@ -265,7 +282,6 @@ def attempt(row: Row, conn: Connector, rendered: Rendered, fence: Fence | None =
     events.emit("published", row, url=receipt.url, lateness_s=round(late, 3))
     if late > settings().late_after_s:
         events.emit("late", row, lateness_s=round(late, 3), reason=f"went out {late:.0f} s after its time")
-    return receipt
 
 
 def _fenced(row: Row, what: str) -> NoReturn:

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 from ledger import Fence, Ledger, worker_id
 
+from . import cpu
+
 
 class Fenced(Exception):
     """This run's window was taken over: its claim is void and nothing may be sent under it."""
@@ -47,7 +49,11 @@ def check(led: Ledger) -> None:
     """Raise ``Fenced`` unless the calling thread's claim still stands under a current token (nothing to
     check when it holds none: a send outside a window run, or an engagement read)."""
     held: _Held | None = getattr(_local, "held", None)
-    if held is not None and not led.fence_holds(held.publication, held.claimant, held.fence):
+    if held is None:
+        return
+    with cpu.part("ledger.fence"):
+        holds = led.fence_holds(held.publication, held.claimant, held.fence)
+    if not holds:
         raise Fenced(
             f"{held.publication}: window {held.fence.start:.0f} lane {held.fence.lane} was taken over "
             f"(token {held.fence.token} is no longer current); its new owner reconciles it"
