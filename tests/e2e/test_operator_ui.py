@@ -125,7 +125,7 @@ def test_the_ui_shows_true_states_a_failure_and_lateness_after_a_rough_rehearsal
         _runs_page_shows_no_open_run(page, ui, api, killed_run["name"])
         _dashboard_counts_nothing_running(page, ui)
         _status_table_shows_the_failure_and_lateness(page, ui)
-        _window_run_shows_its_logs_and_the_table(page, ui, api, killed)
+        _window_run_shows_its_logs(page, ui, api, killed)
     finally:
         page.close()
     print(f"\noperator UI screenshots: {SHOTS}")
@@ -153,10 +153,14 @@ def _runs_page_shows_no_open_run(page: Any, ui: str, api: str, killed_name: str)
     # the command ended no run that had done its work: nothing Cancelled (only the killed run is red)
     assert page.locator(".state-badge.state--cancelled").count() == 0, badges.all_inner_texts()
     assert "Running" not in lines and "Pending" not in lines, lines
-    crashed = lines.index(killed_name)
-    others = {fr["name"] for fr in _flow_runs(api)} - {killed_name}  # its row ends at the next run
-    row_end = next((i for i in range(crashed + 1, len(lines)) if lines[i] in others), len(lines))
-    assert "Crashed" in lines[crashed:row_end], lines[crashed:row_end]
+    names = {fr["name"] for fr in _flow_runs(api)}  # a row ends where the next run's name begins
+
+    def row(start: int) -> list[str]:
+        return lines[start:next((i for i in range(start + 1, len(lines)) if lines[i] in names), len(lines))]
+
+    # the window's run that took over after the kill may carry the killed run's name: one of them is Crashed
+    rows_named = [row(i) for i, line in enumerate(lines) if line == killed_name]
+    assert [r for r in rows_named if "Crashed" in r], rows_named
     assert "Completed" in lines, lines  # the schedule run
 
 
@@ -215,10 +219,9 @@ def _published_lines(api: str, run_id: str) -> list[str]:
     return [log["message"] for log in logs if log["message"].startswith("published ")]
 
 
-def _window_run_shows_its_logs_and_the_table(page: Any, ui: str, api: str, killed: str) -> None:
+def _window_run_shows_its_logs(page: Any, ui: str, api: str, killed: str) -> None:
     """A completed window run that sent something, opened as an operator opens it: no "late" label, a log
-    line per publication in its Logs tab (the API holds them; the page shows them), and the week's status
-    table in its Artifacts tab."""
+    line per publication in its Logs tab (the API holds them; the page shows them)."""
     runs = _flow_runs(api, state={"type": {"any_": ["COMPLETED"]}})
     windows = [fr for fr in runs if fr["parameters"].get("window_start") and fr["id"] != killed]
     found = ((lines, fr) for fr in windows if (lines := _published_lines(api, fr["id"])))
@@ -232,6 +235,5 @@ def _window_run_shows_its_logs_and_the_table(page: Any, ui: str, api: str, kille
     text = page.inner_text("body")
     (SHOTS / "window-run-logs.txt").write_text(text)
     assert not re.search(r"\(\S.* late\)", text), text  # the UI's "(1m 9s late)" label
-    page.goto(f"{ui}/runs/flow-run/{run['id']}?tab=Artifacts", timeout=60_000)
-    page.get_by_text(f"The week's plan of {CID}").first.wait_for(timeout=60_000)  # the table's card
-    page.screenshot(path=str(SHOTS / "window-run-artifacts.png"), full_page=True)
+    # (that the status table is attached to every window run that published is read through the API in
+    # tests/e2e/test_demo_outcome.py; its card in the Artifacts tab is not checked on screen here)
