@@ -31,7 +31,7 @@ test: $(STAMP) system-deps
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy
 	$(VENV)/bin/mkdocs build --strict --quiet
-	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup --durations=20
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder --durations=20 --timeline=.pytest-timeline.jsonl
 
 # Fast feedback while developing: lint, import contracts, types and the unit tests (no servers).
 test-fast: $(STAMP)

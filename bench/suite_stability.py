@@ -45,6 +45,8 @@ class Run:
     counts: str
     failures: list[str] = field(default_factory=list)
     kept: str = ""  # the clone, kept when the run failed
+    cores_busy: float | None = None  # mean cores in use over the run (all processes on the machine)
+    timeline: list[str] = field(default_factory=list)  # bench/suite_timeline.py's summary of the run
 
 
 def head(repo: Path = ROOT) -> str:
@@ -58,14 +60,40 @@ def command(clone: Path, pytest_only: bool, workers: int | None) -> list[str]:
         return ["make", "-C", str(clone), "test", *([f"TEST_WORKERS={workers}"] if workers else [])]
     python = ROOT / ".venv" / "bin" / "python"
     return [str(python), "-m", "pytest", "-q", "-m", "integration or e2e", "-n", str(workers or "auto"),
-            "--dist", "loadgroup"]
+            "--dist", "loadgroup", "--no-loadscope-reorder", "--timeline=.pytest-timeline.jsonl"]
+
+
+def cpu_ticks() -> tuple[int, int]:
+    """(busy, total) clock ticks of all cores since boot, from /proc/stat."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def cores_busy(before: tuple[int, int], after: tuple[int, int]) -> float:
+    """Mean number of cores in use between two cpu_ticks() readings."""
+    busy, total = after[0] - before[0], after[1] - before[1]
+    return round(busy / total * (os.cpu_count() or 1), 2) if total else 0.0
+
+
+def timeline_summary(clone: Path, number: int) -> list[str]:
+    """Keep the run's pytest timeline beside its log and summarise it (workers' busy time and tails)."""
+    timeline = clone / ".pytest-timeline.jsonl"
+    if not timeline.exists() or not timeline.stat().st_size:
+        return []
+    kept = LOGS / f"run-{number}.timeline.jsonl"
+    shutil.copyfile(timeline, kept)
+    sys.path.insert(0, str(ROOT / "bench"))
+    import suite_timeline
+
+    return suite_timeline.summary(suite_timeline.read(kept), top=8)
 
 
 def one_run(number: int, pytest_only: bool, workers: int | None, timeout: float) -> Run:
     clone = Path(tempfile.mkdtemp(prefix=f"suite-run-{number}-")) / "clone"
     subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "PRACTICEWEEK_"))}
-    start = time.time()
+    start, ticks = time.time(), cpu_ticks()
     log = clone.parent / "make-test.log"
     with open(log, "w") as out:
         try:
@@ -73,15 +101,16 @@ def one_run(number: int, pytest_only: bool, workers: int | None, timeout: float)
                                   stderr=subprocess.STDOUT, timeout=timeout).returncode
         except subprocess.TimeoutExpired:
             code = -1
-    wall = time.time() - start
+    wall, busy = time.time() - start, cores_busy(ticks, cpu_ticks())
     text = log.read_text(errors="replace")
     summaries = list(SUMMARY.finditer(text))
     last = summaries[-1] if summaries else None
     run = Run(number=number, commit=head(clone), passed=code == 0, wall_s=round(wall, 1),
               pytest_s=float(last["seconds"]) if last else None,
               counts=last["counts"] if last else f"no pytest summary (exit {code})",
-              failures=sorted(set(FAILED.findall(text))))
+              failures=sorted(set(FAILED.findall(text))), cores_busy=busy)
     LOGS.mkdir(parents=True, exist_ok=True)
+    run.timeline = timeline_summary(clone, number)
     shutil.copyfile(log, LOGS / f"run-{number}.log")  # every run's whole output, kept
     if run.passed:
         shutil.rmtree(clone.parent, ignore_errors=True)
@@ -91,17 +120,19 @@ def one_run(number: int, pytest_only: bool, workers: int | None, timeout: float)
 
 
 def report(runs: list[Run], argv: list[str]) -> str:
-    lines = ["| run | commit | result | wall | pytest | counts | failed tests |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| run | commit | result | wall | pytest | cores busy | counts | failed tests |",
+             "|---|---|---|---|---|---|---|---|"]
     for r in runs:
         pytest_s = f"{r.pytest_s:.0f} s" if r.pytest_s is not None else "–"
         lines.append(f"| {r.number} | {r.commit} | {'pass' if r.passed else 'FAIL'} | {r.wall_s:.0f} s | "
-                     f"{pytest_s} | {r.counts} | {', '.join(r.failures) or '–'} |")
+                     f"{pytest_s} | {r.cores_busy} | {r.counts} | {', '.join(r.failures) or '–'} |")
     passed = sum(r.passed for r in runs)
     walls = sorted(r.wall_s for r in runs)
     lines += ["", f"pass rate: {passed}/{len(runs)}; wall time min {walls[0]:.0f} s, "
               f"median {walls[len(walls) // 2]:.0f} s, max {walls[-1]:.0f} s",
               f"reproduce: .venv/bin/python bench/suite_stability.py {' '.join(argv)}"]
+    for r in runs:
+        lines += ["", f"run {r.number}'s timeline:", *r.timeline] if r.timeline else []
     kept = [r.kept for r in runs if r.kept]
     if kept:
         lines.append("failed runs' clones (make-test.log beside each): " + ", ".join(kept))

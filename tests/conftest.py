@@ -32,7 +32,7 @@ os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 from tests.helpers import kill_tree  # noqa: E402 - once the repository is importable
 from tests.prefect_servers import ServerPool  # noqa: E402
 
-pytest_plugins = ["tests.servers.plugin"]
+pytest_plugins = ["tests.servers.plugin", "tests.ordering"]
 LAYERS = ("unit", "integration", "e2e")
 
 
