@@ -8,7 +8,9 @@ from enum import StrEnum
 
 from practiceweek.states import ENDED, OPEN, TERMINAL, WAITING, ReadingState, State, Verdict, WindowState
 
-__all__ = ["ENDED", "OPEN", "TERMINAL", "WAITING", "ReadingState", "State", "Verdict", "WindowState", "sql_list"]
+__all__ = [
+    "ENDED", "OPEN", "TERMINAL", "WAITING", "ReadingState", "State", "Verdict", "WindowState", "sql_list",
+]
 
 
 def sql_list(states: Iterable[StrEnum]) -> str:

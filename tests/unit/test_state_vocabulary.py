@@ -91,7 +91,8 @@ def test_no_state_strings_in_production_code() -> None:
         if path.relative_to(ROOT) != ENUM_MODULE
         for line in _offenders(path)
     ]
-    assert not offenders, "name these through practiceweek.states (State, WindowState, …):\n" + "\n".join(offenders)
+    said = "name these through practiceweek.states (State, WindowState, …):\n"
+    assert not offenders, said + "\n".join(offenders)
 
 
 @pytest.mark.parametrize(
