@@ -97,6 +97,35 @@ def test_blocks_match_settings(kind: str) -> None:
     assert secret_names(block) == secret_names(cls) == cls.secret_fields() != ()
 
 
+def test_block_type_slugs_and_variable_names_stay() -> None:
+    """Saved blocks and deployed environments keep working: the slugs and a variable of each backend."""
+    slugs = {kind: block.get_block_type_slug() for kind, block in BLOCKS.items()}
+    assert slugs == {
+        "graph": "practiceweek-graph-credentials", "smtp": "practiceweek-smtp-credentials",
+        "teams": "practiceweek-teams-webhook", "x": "practiceweek-x-credentials",
+        "bluesky": "practiceweek-bluesky-credentials", "mastodon": "practiceweek-mastodon-credentials",
+    }
+    names = {cls.env_name(f.name) for cls in SETTINGS_CLASSES for f in cls.setting_fields()}
+    assert {
+        "PRACTICEWEEK_GRAPH_CLIENT_SECRET", "PRACTICEWEEK_SMTP_PASSWORD", "PRACTICEWEEK_TEAMS_WEBHOOK_URL",
+        "PRACTICEWEEK_X_ACCESS_TOKEN_SECRET", "PRACTICEWEEK_BLUESKY_APP_PASSWORD",
+        "PRACTICEWEEK_MASTODON_ACCESS_TOKEN",
+    } <= names
+
+
+def test_a_secret_read_from_the_environment_stays_a_secretstr(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From the environment as from a block, a secret is held as SecretStr, never in a repr or an error."""
+    monkeypatch.setenv("PRACTICEWEEK_SMTP_PASSWORD", "env-secret-9d8c7b")
+    monkeypatch.setenv("PRACTICEWEEK_SMTP_USERNAME", "comms")
+    smtp = SmtpSettings.from_env()
+    assert isinstance(smtp.password, SecretStr) and reveal(smtp.password) == "env-secret-9d8c7b"
+    assert "env-secret-9d8c7b" not in repr(smtp) and "env-secret-9d8c7b" not in str(smtp.model_dump())
+    monkeypatch.setenv("PRACTICEWEEK_SMTP_PORT", "twenty-five")
+    with pytest.raises(SettingsError) as caught:
+        SmtpSettings.from_env()
+    assert "env-secret-9d8c7b" not in str(caught.value)
+
+
 def test_block_settings_copies_every_field() -> None:
     from connectors.credentials import SmtpCredentials, TeamsWebhook, XCredentials
 

@@ -95,43 +95,34 @@ def test_no_state_strings_in_production_code() -> None:
     assert not offenders, said + "\n".join(offenders)
 
 
-@pytest.mark.parametrize(
-    "source",
-    [
-        'if row.state == "sent": pass',
-        'led.claim(pid, from_states=("unknown",))',
-        'def beat(state: str = "running") -> None: ...',
-        "q = \"UPDATE windows SET state='done' WHERE start=?\"",
-        'n = counts.get("sent", 0)',
-        'OPEN = ("pending", "unknown")',
-        'counts = {s: 0 for s in ("sent", "failed")}',
-        'ICONS = {"sent": "✅", "failed": "❌"}',
-        'late = sum(x.state == "failed" for x in lines)',
-        'waiting = sum(x.state in ("pending", "sending", "unknown") for x in lines)',
-        'if "done" != run.state: pass',
-    ],
-)
-def test_the_check_finds_a_state_string(tmp_path: Path, source: str) -> None:
-    """Each way a state string was used before ledger.states named them is found (so the check can fail)."""
-    module = tmp_path / "probe.py"
-    module.write_text(source + "\n", encoding="utf-8")
-    assert _offenders(module, tmp_path), source
+FOUND = [
+    'if row.state == "sent": pass',
+    'led.claim(pid, from_states=("unknown",))',
+    'def beat(state: str = "running") -> None: ...',
+    "q = \"UPDATE windows SET state='done' WHERE start=?\"",
+    'n = counts.get("sent", 0)',
+    'OPEN = ("pending", "unknown")',
+    'counts = {s: 0 for s in ("sent", "failed")}',
+    'ICONS = {"sent": "✅", "failed": "❌"}',
+    'late = sum(x.state == "failed" for x in lines)',
+    'waiting = sum(x.state in ("pending", "sending", "unknown") for x in lines)',
+    'if "done" != run.state: pass',
+]
+LEFT = [  # a table's labels, or a word that is not used as a state: no false positive
+    'counts = {"publications": 3, "sent": 2, "on time": 1}',  # labels of a summary, one of them a state's
+    'COLUMNS = ("id", "due", "sent at", "state")',
+    'if kind == "reposts": pass',
+    'header = "sent at"',
+]
 
 
-@pytest.mark.parametrize(
-    "source",
-    [
-        'counts = {"publications": 3, "sent": 2, "on time": 1}',  # labels of a summary, one of them a state's
-        'COLUMNS = ("id", "due", "sent at", "state")',
-        'if kind == "reposts": pass',
-        'header = "sent at"',
-    ],
-)
-def test_the_check_leaves_words_that_are_not_states(tmp_path: Path, source: str) -> None:
-    """A table's labels or a word that is not compared as a state is not reported (no false positive)."""
+@pytest.mark.parametrize(("source", "found"), [(s, True) for s in FOUND] + [(s, False) for s in LEFT])
+def test_the_check_finds_state_strings_and_only_those(tmp_path: Path, source: str, found: bool) -> None:
+    """Each way a state string was used before the enums named them is found (so the check can fail), and
+    what merely shares a state's word is left alone."""
     module = tmp_path / "probe.py"
     module.write_text(source + "\n", encoding="utf-8")
-    assert not _offenders(module, tmp_path), source
+    assert bool(_offenders(module, tmp_path)) == found, source
 
 
 def test_the_check_covers_the_core_report() -> None:
