@@ -26,11 +26,12 @@ from kiota_abstractions.authentication import (
 from kiota_http.middleware.options import RetryHandlerOption
 from msgraph import GraphRequestAdapter, GraphServiceClient
 from msgraph_core import GraphClientFactory
+from pydantic import SecretStr
 
 from .base import ConnectorError, CredentialsError
 from .failures import classify_status, not_reached, unknown
 from .redaction import redact
-from .settings import GRAPH_URL, GraphSettings
+from .settings import GRAPH_URL, GraphSettings, reveal
 
 T = TypeVar("T")
 SCOPES = ["https://graph.microsoft.com/.default"]
@@ -39,13 +40,15 @@ PROPERTY_ID = "String {8b4a6c1e-2f5d-4e07-9c3a-6d1b0e7f5a42} Name x-practiceweek
 
 
 class _StaticToken(AccessTokenProvider):
-    def __init__(self, token: str) -> None:
+    """A bearer token given once (held as ``SecretStr`` until a request needs it)."""
+
+    def __init__(self, token: SecretStr) -> None:
         self._token = token
 
     async def get_authorization_token(
         self, uri: str, additional_authentication_context: dict[str, Any] | None = None
     ) -> str:
-        return self._token
+        return reveal(self._token)
 
     def get_allowed_hosts_validator(self) -> AllowedHostsValidator:
         return AllowedHostsValidator([])
@@ -60,7 +63,7 @@ def _auth_provider(s: GraphSettings) -> AuthenticationProvider:
             AzureIdentityAuthenticationProvider,
         )
 
-        credential = ClientSecretCredential(s.tenant_id, s.client_id, s.client_secret)
+        credential = ClientSecretCredential(s.tenant_id, s.client_id, reveal(s.client_secret))
         return AzureIdentityAuthenticationProvider(credential, scopes=SCOPES)
     if urlsplit(s.base_url).hostname in ("127.0.0.1", "localhost", "::1"):
         return AnonymousAuthenticationProvider()

@@ -36,7 +36,7 @@ from .base import (
 from .failures import classify_status, not_reached, unknown
 from .pacing import shared_bucket
 from .redaction import redact
-from .settings import BlueskySettings
+from .settings import BlueskySettings, reveal
 
 COLLECTION = "app.bsky.feed.post"
 _B32 = "234567abcdefghijklmnopqrstuvwxyz"
@@ -142,7 +142,7 @@ class BlueskyConnector(Connector):
         if self._did is None:
             s = self.settings
             self._call(
-                lambda: self.client.login(s.handle, s.app_password, fetch_bsky_profile=False),
+                lambda: self.client.login(s.handle, reveal(s.app_password), fetch_bsky_profile=False),
                 "log in",
                 write=False,
             )

@@ -3,80 +3,67 @@
 Register once with ``prefect block register -m connectors.credentials``, save with e.g.
 ``GraphCredentials(tenant_id=..., client_id=..., client_secret=...).save("practiceweek-graph")`` and
 point practiceweek at it with ``PRACTICEWEEK_GRAPH_BLOCK=practiceweek-graph`` (see
-``connectors.registry``). ``settings()`` turns a block into the plain settings a connector takes;
-``get_client()`` returns the provider's own SDK client, ready to use.
+``connectors.registry``). ``settings()`` turns a block into the settings a connector takes (secrets still
+``SecretStr``); ``get_client()`` returns the provider's own SDK client, ready to use.
 
-Each block has exactly the fields of its settings class (``SETTINGS``; checked by
-``tests/unit/test_settings.py``), secrets as ``SecretStr``; ``settings()`` copies them across.
+A block declares no field of its own: it is made of the same model as its settings class
+(``connectors.settings.GraphFields`` for both ``GraphCredentials`` and ``GraphSettings``), so the two cannot
+drift apart.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from prefect.blocks.core import Block
-from pydantic import SecretStr
 
 from .settings import (
-    GRAPH_URL,
+    BlueskyFields,
     BlueskySettings,
+    GraphFields,
     GraphSettings,
+    MastodonFields,
     MastodonSettings,
+    SmtpFields,
     SmtpSettings,
+    TeamsFields,
     TeamsSettings,
+    XFields,
     XSettings,
     _Settings,
+    reveal,
 )
 
-
-def _secret(value: SecretStr | None) -> str | None:
-    return value.get_secret_value() if value is not None else None
+S = TypeVar("S", bound=_Settings)
 
 
-def _to_settings(block: Block, settings_cls: type[_Settings], **extra: Any) -> Any:
-    """The settings object holding the block's fields (secrets revealed), then ``extra``."""
-    values = {}
-    for f in settings_cls.setting_fields():
-        value = getattr(block, f.name)
-        values[f.name] = _secret(value) if isinstance(value, SecretStr) else value
-    return settings_cls(**{**values, **extra})
+def _to_settings(block: Block, settings_cls: type[S]) -> S:
+    """The settings object holding the block's fields (secrets handed over as ``SecretStr``)."""
+    return settings_cls(**{name: getattr(block, name) for name in settings_cls.model_fields})
 
 
-class GraphCredentials(Block):
+class GraphCredentials(GraphFields, Block):
     """Microsoft Graph app-only credentials (client secret) and the mailboxes/drive to use."""
 
     _block_type_name = "PracticeWeek Graph Credentials"
-    tenant_id: str
-    client_id: str
-    client_secret: SecretStr
-    access_token: SecretStr | None = None  # static bearer token instead of the client secret (tests)
-    sender: str | None = None
-    organiser: str | None = None
-    drive_id: str | None = None
-    folder: str = "practiceweek"
-    base_url: str = GRAPH_URL
 
     def settings(self) -> GraphSettings:
-        return _to_settings(self, GraphSettings, organiser=self.organiser or self.sender)
+        return _to_settings(self, GraphSettings)
 
     def get_client(self) -> Any:
         """A GraphServiceClient using azure-identity's ClientSecretCredential."""
         from azure.identity import ClientSecretCredential
         from msgraph import GraphServiceClient
 
-        credential = ClientSecretCredential(self.tenant_id, self.client_id, _secret(self.client_secret) or "")
+        secret = reveal(self.client_secret)
+        credential = ClientSecretCredential(self.tenant_id or "", self.client_id or "", secret)
         return GraphServiceClient(credentials=credential, scopes=["https://graph.microsoft.com/.default"])
 
 
-class SmtpCredentials(Block):
+class SmtpCredentials(SmtpFields, Block):
+    """An SMTP relay's address and login."""
+
     _block_type_name = "PracticeWeek SMTP Credentials"
-    host: str
-    port: int = 587
-    username: str | None = None
-    password: SecretStr | None = None
-    starttls: bool = True
-    sender: str | None = None
-    ca_file: str | None = None  # PEM file of a CA to trust (self-signed relay)
 
     def settings(self) -> SmtpSettings:
         return _to_settings(self, SmtpSettings)
@@ -88,12 +75,10 @@ class SmtpCredentials(Block):
         return SmtpMailConnector(self.settings())._connect()
 
 
-class TeamsWebhook(Block):
+class TeamsWebhook(TeamsFields, Block):
+    """A Teams Workflows webhook (the whole URL is a secret) and the channel it posts to."""
+
     _block_type_name = "PracticeWeek Teams Webhook"
-    webhook_url: SecretStr
-    team_id: str | None = None  # with channel_id and Graph credentials: ambiguous posts can be found
-    channel_id: str | None = None
-    graph_block: str | None = None  # the GraphCredentials block of the channel's tenant (else the default)
 
     def settings(self) -> TeamsSettings:
         return _to_settings(self, TeamsSettings)
@@ -104,14 +89,10 @@ class TeamsWebhook(Block):
         return TeamsChannelConnector(self.settings())
 
 
-class XCredentials(Block):
+class XCredentials(XFields, Block):
+    """An X account's OAuth 1.0a keys and tokens."""
+
     _block_type_name = "PracticeWeek X Credentials"
-    consumer_key: str
-    consumer_secret: SecretStr
-    access_token: SecretStr
-    access_token_secret: SecretStr
-    base_url: str = "https://api.twitter.com"
-    upload_url: str = "https://api.x.com"
 
     def settings(self) -> XSettings:
         return _to_settings(self, XSettings)
@@ -119,20 +100,18 @@ class XCredentials(Block):
     def get_client(self) -> Any:
         import tweepy
 
-        s = self.settings()
         return tweepy.Client(
-            consumer_key=s.consumer_key,
-            consumer_secret=s.consumer_secret,
-            access_token=s.access_token,
-            access_token_secret=s.access_token_secret,
+            consumer_key=self.consumer_key,
+            consumer_secret=reveal(self.consumer_secret),
+            access_token=reveal(self.access_token),
+            access_token_secret=reveal(self.access_token_secret),
         )
 
 
-class BlueskyCredentials(Block):
+class BlueskyCredentials(BlueskyFields, Block):
+    """A Bluesky account's handle and app password."""
+
     _block_type_name = "PracticeWeek Bluesky Credentials"
-    handle: str
-    app_password: SecretStr
-    base_url: str = "https://bsky.social"
 
     def settings(self) -> BlueskySettings:
         return _to_settings(self, BlueskySettings)
@@ -141,14 +120,14 @@ class BlueskyCredentials(Block):
         from atproto import Client
 
         client = Client(base_url=self.base_url)
-        client.login(self.handle, _secret(self.app_password), fetch_bsky_profile=False)
+        client.login(self.handle, reveal(self.app_password), fetch_bsky_profile=False)
         return client
 
 
-class MastodonCredentials(Block):
+class MastodonCredentials(MastodonFields, Block):
+    """A Mastodon instance and an access token of the posting account."""
+
     _block_type_name = "PracticeWeek Mastodon Credentials"
-    base_url: str
-    access_token: SecretStr
 
     def settings(self) -> MastodonSettings:
         return _to_settings(self, MastodonSettings)
@@ -156,7 +135,7 @@ class MastodonCredentials(Block):
     def get_client(self) -> Any:
         from mastodon import Mastodon
 
-        return Mastodon(access_token=_secret(self.access_token), api_base_url=self.base_url)
+        return Mastodon(access_token=reveal(self.access_token), api_base_url=self.base_url)
 
 
 BLOCKS: dict[str, type[Block]] = {

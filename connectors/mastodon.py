@@ -34,7 +34,7 @@ from .failures import classify_status, not_reached, unknown
 from .ids import digest
 from .pacing import shared_bucket
 from .redaction import redact
-from .settings import MastodonSettings
+from .settings import MastodonSettings, reveal
 
 HINTS = {
     401: "Mastodon refused the access token; check PRACTICEWEEK_MASTODON_ACCESS_TOKEN",
@@ -66,7 +66,7 @@ class MastodonConnector(Connector):
                 provider="Mastodon",
             )
         self.api = Mastodon(
-            access_token=s.access_token,
+            access_token=reveal(s.access_token),
             api_base_url=s.base_url,
             request_timeout=timeout,
             ratelimit_method="throw",
@@ -139,7 +139,7 @@ class MastodonConnector(Connector):
         self.refuse_long_posts(item, "Mastodon")
         done: list[Any] = self._existing(item) if len(posts) > 1 else []
         bucket = shared_bucket(
-            ("mastodon", self.settings.base_url or "", digest(self.settings.access_token or "")),
+            ("mastodon", self.settings.base_url or "", digest(reveal(self.settings.access_token))),
             self.requests_per_interval,
             self.interval_seconds,
         )
@@ -183,7 +183,7 @@ class MastodonConnector(Connector):
         """Favourites, boosts and replies of each thread's first status (``GET /api/v1/statuses/:id``),
         paced by the account's limit (300 requests / 5 min covers reads as well as posts)."""
         bucket = shared_bucket(
-            ("mastodon", self.settings.base_url or "", digest(self.settings.access_token or "")),
+            ("mastodon", self.settings.base_url or "", digest(reveal(self.settings.access_token))),
             self.requests_per_interval,
             self.interval_seconds,
         )

@@ -1,15 +1,17 @@
-"""Each backend's credential settings, read from environment variables through pydantic-settings.
+"""Each backend's credentials, declared once, and read from environment variables through pydantic-settings.
 
-No Prefect here (``connectors.credentials`` holds the Prefect blocks that produce the same settings).
-Every secret is registered for redaction as soon as a settings object holds it, and never shown in its
-repr.
+One pydantic model per backend (``GraphFields``, ``SmtpFields``, …) declares every field once, with its
+description; secrets are ``SecretStr``, revealed only where a connector hands them to the wire (its SDK
+client, its login, its request). Two classes are made of each model: the settings class here
+(``GraphSettings``: frozen, read from the environment by :meth:`_Settings.from_env`) and the Prefect block
+in ``connectors.credentials`` (``GraphCredentials``), whose ``settings()`` hands its values over unrevealed.
+No Prefect here. Every secret is registered for redaction as soon as a settings object holds it.
 
-Each field is declared once, with its description: ``from_env()`` reads field ``x`` of a class whose
-``env_prefix`` is ``"PRACTICEWEEK_GRAPH_"`` from ``PRACTICEWEEK_GRAPH_X`` (empty counts as unset;
-pydantic-settings' environment source, as for ``practiceweek.settings``), and ``cli.settings_doc``
-documents it. ``env_fallbacks`` names the field whose variable stands in for an unset one
-(``PRACTICEWEEK_GRAPH_ORGANISER`` defaults to ``..._SENDER``). Built directly (from a block, or by a test),
-a settings object reads no environment variable.
+``from_env()`` reads field ``x`` of a class whose ``env_prefix`` is ``"PRACTICEWEEK_GRAPH_"`` from
+``PRACTICEWEEK_GRAPH_X`` (empty counts as unset; pydantic-settings' environment source, as for
+``practiceweek.settings``), and ``cli.settings_doc`` documents it. ``fallbacks`` names the field that stands
+in for an unset one (``PRACTICEWEEK_GRAPH_ORGANISER`` defaults to ``..._SENDER``). Built directly (from a
+block, or by a test), a settings object reads no environment variable.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, ClassVar, NamedTuple
 
-from pydantic import Field, ValidationError
+from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 from practiceweek.settings import SettingsError
@@ -30,6 +32,17 @@ GRAPH_URL = "https://graph.microsoft.com/v1.0"
 def setting(default: Any, doc: str) -> Any:
     """A settings field with its operator-facing description."""
     return Field(default, description=doc)
+
+
+def secret_names(model: type[BaseModel]) -> tuple[str, ...]:
+    """The fields of ``model`` that hold a secret (annotated ``SecretStr``)."""
+    return tuple(name for name, info in model.model_fields.items() if "SecretStr" in str(info.annotation))
+
+
+def reveal(value: SecretStr | None) -> str:
+    """The secret itself ('' when unset): only where it goes on the wire (an SDK client, a login, a
+    request)."""
+    return value.get_secret_value() if value is not None else ""
 
 
 class SettingField(NamedTuple):
@@ -45,15 +58,14 @@ class SettingField(NamedTuple):
 
 
 class _Settings(BaseSettings):
-    """A backend's settings: frozen, secrets (``secrets``) redacted from logs and hidden in the repr."""
+    """A backend's settings: frozen, secrets (``SecretStr``) redacted from logs and hidden in the repr."""
 
     model_config = SettingsConfigDict(
         frozen=True, extra="ignore", env_ignore_empty=True, case_sensitive=False
     )
 
     title: ClassVar[str] = ""
-    env_fallbacks: ClassVar[dict[str, str]] = {}
-    secrets: ClassVar[tuple[str, ...]] = ()
+    fallbacks: ClassVar[dict[str, str]] = {}  # field → the field whose value stands in when it is unset
 
     @classmethod
     def settings_customise_sources(
@@ -66,17 +78,30 @@ class _Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings,)  # the environment only through from_env()
 
-    def model_post_init(self, context: Any, /) -> None:
-        register_secret(*(getattr(self, name) for name in self.secrets))
+    @model_validator(mode="before")
+    @classmethod
+    def _fall_back(cls, data: Any) -> Any:
+        """An unset field takes the value of the field it falls back on (``fallbacks``)."""
+        if isinstance(data, dict):
+            data = dict(data)
+            for name, other in cls.fallbacks.items():
+                if data.get(name) is None and data.get(other) is not None:
+                    data[name] = data[other]
+        return data
 
-    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:  # never print a secret
-        for name, value in super().__repr_args__():
-            yield name, ("***" if name in self.secrets and value else value)
+    def model_post_init(self, context: Any, /) -> None:
+        register_secret(*(value.get_secret_value() for value in self._secret_values()))
+
+    def _secret_values(self) -> Iterator[SecretStr]:
+        for name in self.secret_fields():
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                yield value
 
     def with_overrides(self, **overrides: Any) -> Any:
         """A copy with the known, non-None ``overrides`` (validated, and their secrets registered)."""
         known = {k: v for k, v in overrides.items() if k in type(self).model_fields and v is not None}
-        return type(self)(**{**self.model_dump(), **known}) if known else self
+        return type(self)(**{**dict(self), **known}) if known else self
 
     @classmethod
     def setting_fields(cls) -> list[SettingField]:
@@ -89,41 +114,42 @@ class _Settings(BaseSettings):
 
     @classmethod
     def secret_fields(cls) -> tuple[str, ...]:
-        return cls.secrets
+        return secret_names(cls)
 
     @classmethod
     def from_env(cls) -> Any:
         """The settings the environment holds now (``PRACTICEWEEK_<PREFIX><FIELD>``, then the fallbacks)."""
         raw = EnvSettingsSource(cls)()
-        for name, other in cls.env_fallbacks.items():
-            if raw.get(name) is None and raw.get(other) is not None:
-                raw[name] = raw[other]
         try:
             return cls(**raw)
         except ValidationError as exc:
-            problems = [
-                f"{cls.env_name(str(err['loc'][0]))}={raw.get(str(err['loc'][0]))!r}: {err['msg']}"
-                for err in exc.errors()
-                if err["loc"]
-            ]
-            raise SettingsError("bad setting: " + "; ".join(problems)) from None
+            raise SettingsError("bad setting: " + "; ".join(cls._problems(exc, raw))) from None
+
+    @classmethod
+    def _problems(cls, exc: ValidationError, raw: dict[str, Any]) -> list[str]:
+        """``VARIABLE='value': why`` per refused field (a secret's value never shown)."""
+        problems = []
+        for err in exc.errors():
+            if err["loc"]:
+                name = str(err["loc"][0])
+                shown = "***" if name in cls.secret_fields() else repr(raw.get(name))
+                problems.append(f"{cls.env_name(name)}={shown}: {err['msg']}")
+        return problems
 
     @classmethod
     def documentation(cls) -> Iterator[tuple[str, Any, str, bool]]:
         """(variable, default, description, secret) per field."""
         for f in cls.setting_fields():
-            yield cls.env_name(f.name), f.default, f.doc, f.name in cls.secrets
+            yield cls.env_name(f.name), f.default, f.doc, f.name in cls.secret_fields()
 
 
-class GraphSettings(_Settings):
-    title = "Microsoft Graph (graph_mail, graph_events, graph_files)"
-    model_config = SettingsConfigDict(env_prefix="PRACTICEWEEK_GRAPH_")
-    env_fallbacks = {"organiser": "sender"}
+class GraphFields(BaseModel):
+    """The Graph credentials' fields, declared once (the settings class and the block are made of them)."""
 
     tenant_id: str | None = setting(None, "Entra ID (Azure AD) tenant of the app registration.")
     client_id: str | None = setting(None, "Application (client) id of the app registration.")
-    client_secret: str | None = setting(None, "Client secret of the app registration (app-only auth).")
-    access_token: str | None = setting(
+    client_secret: SecretStr | None = setting(None, "Client secret of the app registration (app-only auth).")
+    access_token: SecretStr | None = setting(
         None, "Static bearer token used instead of the client secret (tests, or a token minted elsewhere)."
     )
     base_url: str = setting(GRAPH_URL, "Graph API root (tests point it at a local server).")
@@ -133,17 +159,15 @@ class GraphSettings(_Settings):
     )
     drive_id: str | None = setting(None, "OneDrive/SharePoint drive that graph_files uploads to.")
     folder: str = setting("practiceweek", "Folder in that drive the files go to.")
-    secrets = ("client_secret", "access_token")
 
 
-class SmtpSettings(_Settings):
-    title = "SMTP (smtp_mail)"
-    model_config = SettingsConfigDict(env_prefix="PRACTICEWEEK_SMTP_")
+class SmtpFields(BaseModel):
+    """The SMTP credentials' fields, declared once (the settings class and the block are made of them)."""
 
     host: str = setting("localhost", "SMTP relay host name.")
     port: int = setting(587, "SMTP relay port (587 submission with STARTTLS).")
     username: str | None = setting(None, "Login user; unset: no AUTH.")
-    password: str | None = setting(None, "Login password.")
+    password: SecretStr | None = setting(None, "Login password.")
     starttls: bool = setting(
         True, "Upgrade the connection with STARTTLS; `false`/`0`/`no` only for a trusted local relay."
     )
@@ -151,14 +175,12 @@ class SmtpSettings(_Settings):
     ca_file: str | None = setting(
         None, "PEM file of a CA to trust (self-signed relay) instead of the system store."
     )
-    secrets = ("password",)
 
 
-class TeamsSettings(_Settings):
-    title = "Teams (teams_channel)"
-    model_config = SettingsConfigDict(env_prefix="PRACTICEWEEK_TEAMS_")
+class TeamsFields(BaseModel):
+    """The Teams credentials' fields, declared once (the settings class and the block are made of them)."""
 
-    webhook_url: str | None = setting(
+    webhook_url: SecretStr | None = setting(
         None, "Teams Workflows webhook URL the cards are POSTed to (its `sig` grants posting)."
     )
     team_id: str | None = setting(
@@ -171,54 +193,90 @@ class TeamsSettings(_Settings):
         "posts again; unset: the deployment's default Graph credentials. A partnership with accounts of "
         "its own names its Graph block here, so its cards are never looked for in another tenant."
     )
-    secrets = ("webhook_url",)
+
+
+class XFields(BaseModel):
+    """The X credentials' fields, declared once (the settings class and the block are made of them)."""
+
+    consumer_key: str | None = setting(None, "OAuth 1.0a consumer (API) key.")
+    consumer_secret: SecretStr | None = setting(None, "OAuth 1.0a consumer (API) secret.")
+    access_token: SecretStr | None = setting(None, "OAuth 1.0a access token of the posting account.")
+    access_token_secret: SecretStr | None = setting(None, "OAuth 1.0a access token secret.")
+    base_url: str = setting("https://api.twitter.com", "X API root (tests point it at a local server).")
+    upload_url: str = setting(
+        "https://api.x.com", "X media upload root. Unset: PRACTICEWEEK_X_BASE_URL if set."
+    )
+
+
+class BlueskyFields(BaseModel):
+    """The Bluesky credentials' fields, declared once (the settings class and the block are made of them)."""
+
+    handle: str | None = setting(None, "Account handle, e.g. `practiceweek.bsky.social`.")
+    app_password: SecretStr | None = setting(None, "An app password of that account (not the main password).")
+    base_url: str = setting("https://bsky.social", "PDS / XRPC service root.")
+
+
+class MastodonFields(BaseModel):
+    """The Mastodon credentials' fields, declared once (the settings class and the block are made of them)."""
+
+    base_url: str | None = setting(None, "Instance URL, e.g. `https://mastodon.social`.")
+    access_token: SecretStr | None = setting(
+        None, "Access token (scopes `write:statuses write:media read:accounts read:statuses`)."
+    )
+
+
+class GraphSettings(GraphFields, _Settings):
+    """Microsoft Graph settings, from ``PRACTICEWEEK_GRAPH_*`` or given."""
+
+    title = "Microsoft Graph (graph_mail, graph_events, graph_files)"
+    model_config = SettingsConfigDict(env_prefix="PRACTICEWEEK_GRAPH_")
+    fallbacks = {"organiser": "sender"}
+
+
+class SmtpSettings(SmtpFields, _Settings):
+    """SMTP settings, from ``PRACTICEWEEK_SMTP_*`` or given."""
+
+    title = "SMTP (smtp_mail)"
+    model_config = SettingsConfigDict(env_prefix="PRACTICEWEEK_SMTP_")
+
+
+class TeamsSettings(TeamsFields, _Settings):
+    """Teams channel settings, from ``PRACTICEWEEK_TEAMS_*`` or given."""
+
+    title = "Teams (teams_channel)"
+    model_config = SettingsConfigDict(env_prefix="PRACTICEWEEK_TEAMS_")
 
     def model_post_init(self, context: Any, /) -> None:
         super().model_post_init(context)
         if self.webhook_url:  # the signature alone grants posting: hide it wherever it shows up
             from urllib.parse import parse_qsl, urlsplit
 
-            parts = urlsplit(self.webhook_url)
+            parts = urlsplit(self.webhook_url.get_secret_value())
             register_secret(
                 parts.query, *(v for k, v in parse_qsl(parts.query) if k.lower() in ("sig", "code"))
             )
 
 
-class XSettings(_Settings):
+class XSettings(XFields, _Settings):
+    """X settings, from ``PRACTICEWEEK_X_*`` or given."""
+
     title = "X (x)"
     model_config = SettingsConfigDict(env_prefix="PRACTICEWEEK_X_")
-    env_fallbacks = {"upload_url": "base_url"}
-
-    consumer_key: str | None = setting(None, "OAuth 1.0a consumer (API) key.")
-    consumer_secret: str | None = setting(None, "OAuth 1.0a consumer (API) secret.")
-    access_token: str | None = setting(None, "OAuth 1.0a access token of the posting account.")
-    access_token_secret: str | None = setting(None, "OAuth 1.0a access token secret.")
-    base_url: str = setting("https://api.twitter.com", "X API root (tests point it at a local server).")
-    upload_url: str = setting(
-        "https://api.x.com", "X media upload root. Unset: PRACTICEWEEK_X_BASE_URL if set."
-    )
-    secrets = ("consumer_secret", "access_token", "access_token_secret")
+    fallbacks = {"upload_url": "base_url"}
 
 
-class BlueskySettings(_Settings):
+class BlueskySettings(BlueskyFields, _Settings):
+    """Bluesky settings, from ``PRACTICEWEEK_BLUESKY_*`` or given."""
+
     title = "Bluesky (bluesky)"
     model_config = SettingsConfigDict(env_prefix="PRACTICEWEEK_BLUESKY_")
 
-    handle: str | None = setting(None, "Account handle, e.g. `practiceweek.bsky.social`.")
-    app_password: str | None = setting(None, "An app password of that account (not the main password).")
-    base_url: str = setting("https://bsky.social", "PDS / XRPC service root.")
-    secrets = ("app_password",)
 
+class MastodonSettings(MastodonFields, _Settings):
+    """Mastodon settings, from ``PRACTICEWEEK_MASTODON_*`` or given."""
 
-class MastodonSettings(_Settings):
     title = "Mastodon (mastodon)"
     model_config = SettingsConfigDict(env_prefix="PRACTICEWEEK_MASTODON_")
-
-    base_url: str | None = setting(None, "Instance URL, e.g. `https://mastodon.social`.")
-    access_token: str | None = setting(
-        None, "Access token (scopes `write:statuses write:media read:accounts read:statuses`)."
-    )
-    secrets = ("access_token",)
 
 
 SETTINGS_CLASSES: tuple[type[_Settings], ...] = (

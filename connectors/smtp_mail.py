@@ -21,7 +21,7 @@ from .base import Connector, OutcomeUnknownError, PermanentError, Receipt, Retry
 from .ids import digest
 from .pacing import shared_bucket
 from .redaction import redact
-from .settings import SmtpSettings
+from .settings import SmtpSettings, reveal
 
 
 def message_id(publication_id: str) -> str:
@@ -142,7 +142,7 @@ class SmtpMailConnector(Connector):
                 smtp.starttls(context=context)
                 smtp.ehlo()
             if s.username:
-                smtp.login(s.username, s.password or "")
+                smtp.login(s.username, reveal(s.password))
             return smtp
         except smtplib.SMTPAuthenticationError as exc:
             raise PermanentError(

@@ -26,7 +26,7 @@ from .failures import classify_status, not_reached, unknown
 from .ids import digest
 from .pacing import shared_bucket
 from .redaction import redact
-from .settings import GraphSettings, TeamsSettings
+from .settings import GraphSettings, TeamsSettings, reveal
 
 HINTS = {
     400: "Teams rejected the card: it is not a valid Adaptive Card (check its JSON and version)",
@@ -105,7 +105,7 @@ class TeamsChannelConnector(Connector):
                 provider="Teams",
             )
         bucket = shared_bucket(
-            ("teams", digest(str(self.settings.webhook_url))),
+            ("teams", digest(reveal(self.settings.webhook_url))),
             self.requests_per_interval,
             self.interval_seconds,
         )
@@ -113,7 +113,7 @@ class TeamsChannelConnector(Connector):
             bucket.acquire()
         try:
             response = self._http.post(
-                str(self.settings.webhook_url), content=body, headers={"Content-Type": "application/json"}
+                reveal(self.settings.webhook_url), content=body, headers={"Content-Type": "application/json"}
             )
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             raise not_reached("Teams", f"post the card of {item.id}", exc) from None

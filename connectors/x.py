@@ -34,7 +34,7 @@ from .failures import classify_status, not_reached, unknown
 from .ids import digest
 from .pacing import shared_bucket
 from .redaction import redact
-from .settings import XSettings
+from .settings import XSettings, reveal
 
 HINTS = {
     401: "X refused the OAuth 1.0a signature; check PRACTICEWEEK_X_CONSUMER_KEY/SECRET and "
@@ -88,14 +88,16 @@ class XConnector(Connector):
             )
         self.client = tweepy.Client(
             consumer_key=s.consumer_key,
-            consumer_secret=s.consumer_secret,
-            access_token=s.access_token,
-            access_token_secret=s.access_token_secret,
+            consumer_secret=reveal(s.consumer_secret),
+            access_token=reveal(s.access_token),
+            access_token_secret=reveal(s.access_token_secret),
             wait_on_rate_limit=False,
         )
         self.session = _Session(s.base_url, timeout)
         self.client.session = self.session
-        self._auth = OAuth1(s.consumer_key, s.consumer_secret, s.access_token, s.access_token_secret)
+        self._auth = OAuth1(
+            s.consumer_key, reveal(s.consumer_secret), reveal(s.access_token), reveal(s.access_token_secret)
+        )
         self._me: str | None = None
 
     # ------------------------------------------------------------------ errors
@@ -204,7 +206,7 @@ class XConnector(Connector):
         self.refuse_long_posts(item, "X")
         ids: list[str] = self._existing(item) if len(posts) > 1 else []
         bucket = shared_bucket(
-            ("x", self.settings.base_url, digest(str(self.settings.access_token))),
+            ("x", self.settings.base_url, digest(reveal(self.settings.access_token))),
             self.requests_per_interval,
             self.interval_seconds,
         )
@@ -238,7 +240,7 @@ class XConnector(Connector):
     def engagement(self, items: list[Sent]) -> dict[str, Engagement]:
         """Likes, reposts, replies and quotes (``public_metrics``) from post lookup, 100 posts a request.
         A tier without post lookup (X answers 403 client-not-enrolled) is "not available on this tier"."""
-        account = digest(str(self.settings.access_token))
+        account = digest(reveal(self.settings.access_token))
         bucket = shared_bucket(("x", self.settings.base_url, account, "lookup"), *self.lookup_limit)
         out: dict[str, Engagement] = {}
         for start in range(0, len(items), 100):

@@ -1,10 +1,10 @@
-"""Helpers shared by the production set-up's parts: settings, ports, waiting, processes, OS users."""
+"""Helpers shared by the production set-up's parts: settings, waiting, processes, OS users (a free port:
+``flows.runtime.embedded.free_port``, the one port chooser)."""
 
 from __future__ import annotations
 
 import os
 import pwd
-import socket
 import sys
 import time
 import urllib.error
@@ -50,12 +50,6 @@ def deploy_settings() -> Settings:
 def pg_bin() -> Path:
     """PostgreSQL's binaries (``PRACTICEWEEK_PG_BIN``)."""
     return deploy_settings().pg_bin
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def as_user(user: str | None, cmd: list[str]) -> list[str]:

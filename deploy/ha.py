@@ -31,8 +31,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from deploy.common import Process, answers, free_port, wait_for
+from deploy.common import Process, answers, wait_for
 from deploy.stack import Stack, load_state
+from flows.runtime.embedded import free_port
 
 REDIS_MODULES = {  # the "scale self-hosted Prefect" guide's settings, names checked against prefect 3.8.8
     "PREFECT_MESSAGING_BROKER": "prefect_redis.messaging",

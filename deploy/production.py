@@ -43,11 +43,12 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as `python deploy/production.py`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from deploy.common import ROOT, answers, deploy_settings, free_port, pg_bin, wait_for
+from deploy.common import ROOT, answers, deploy_settings, pg_bin, wait_for
 from deploy.ha import HAStack
 from deploy.postgres import Postgres
 from deploy.stack import DEPLOYMENTS, POOL, Stack, load_state
 from deploy.units import Units
+from flows.runtime.embedded import free_port
 
 __all__ = ["DEPLOYMENTS", "POOL", "HAStack", "Postgres", "Stack", "free_port", "load_state", "open_stack",
            "snapshot_repo"]

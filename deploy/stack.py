@@ -14,8 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from deploy.common import ROOT, Process, alive, answers, deploy_settings, free_port, wait_for
+from deploy.common import ROOT, Process, alive, answers, deploy_settings, wait_for
 from deploy.postgres import Postgres
+from flows.runtime.embedded import free_port
 from flows.runtime.names import DEPLOYMENTS as NAMES
 
 POOL = "practiceweek"

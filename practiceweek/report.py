@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .planner import partner_of
+from .states import OPEN, State
 
 FIGURES = ("likes", "reposts", "replies", "quotes", "impressions", "recipients", "undelivered", "sessions",
            "attendees", "minutes")
@@ -40,7 +41,7 @@ class Line:
     sent_at: str
     late_by_s: float | None
     late: bool
-    state: str
+    state: State
     figures: dict[str, int] = field(default_factory=dict)
     read_at: str = ""
     note: str = ""  # "not collected: …" when the provider has no figures
@@ -107,11 +108,11 @@ class Report:
     def counts(self, lines: tuple[Line, ...] | list[Line] | None = None) -> dict[str, int]:
         """What went out of ``lines`` (default: the whole week's)."""
         lines = self.lines if lines is None else lines
-        sent = [line for line in lines if line.state == "sent"]
+        sent = [line for line in lines if line.state == State.SENT]
         return {"publications": len(lines), "sent": len(sent), "on time": sum(not x.late for x in sent),
-                "late": sum(x.late for x in sent), "failed": sum(x.state == "failed" for x in lines),
-                "skipped": sum(x.state == "skipped" for x in lines),
-                "not yet out": sum(x.state in ("pending", "sending", "unknown") for x in lines)}
+                "late": sum(x.late for x in sent), "failed": sum(x.state == State.FAILED for x in lines),
+                "skipped": sum(x.state == State.SKIPPED for x in lines),
+                "not yet out": sum(x.state in OPEN for x in lines)}
 
 
 def to_csv(report: Report) -> str:

@@ -7,7 +7,9 @@ from __future__ import annotations
 import collections
 import contextlib
 import os
+import re
 import signal
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -86,3 +88,67 @@ def kill_tree(pid: int, sig: int = signal.SIGKILL) -> None:
             os.kill(p, sig)
         except ProcessLookupError:
             pass
+
+
+class Running:
+    """A command started by :func:`running`: ``ended`` waits for it and checks how it ended."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.proc = proc
+        self.out = self.err = ""
+
+    def ended(self, timeout: float, code: int = 0) -> str:
+        """Wait (at most ``timeout`` seconds) for the command to end with exit ``code``; its stderr."""
+        self.out, self.err = self.proc.communicate(timeout=timeout)
+        assert self.proc.returncode == code, self.out + self.err
+        return self.err
+
+
+@contextlib.contextmanager
+def running(cmd: list[str], env: dict[str, str], cwd: Path) -> Iterator[Running]:
+    """Start ``cmd`` (text output captured); whatever happens in the block, it and everything it started
+    are gone afterwards."""
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd)
+    try:
+        yield Running(proc)
+    finally:
+        if proc.poll() is None:
+            kill_tree(proc.pid)
+
+
+def approval_week(folder: Path, seed: str, approval: str, at: str) -> Path:
+    """The seed campaign ``seed`` (in campaigns/) asking for approval (``approval: required`` or
+    ``per_partner``) and published on X alone at ``at``, written to ``folder``/week.yaml."""
+    text = (CAMPAIGNS / seed).read_text(encoding="utf-8")
+    assert "\ncampaign:\n" in text and "\n  approval:" not in text, seed
+    text = text.replace("\ncampaign:\n", f"\ncampaign:\n  approval: {approval}\n", 1)
+    text = re.sub(r"^channels:\n(?:  .*\n)+", f'channels:\n  x: {{ at: "{at}" }}\n', text, flags=re.M)
+    path = folder / "week.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def paused_run(api: str, campaign_id: str, since: str) -> dict[str, Any] | None:
+    """The campaign's run paused for approval that started after ``since`` (a test's own: the same week may
+    be left paused by another test of the session), if there is one."""
+    import httpx
+
+    runs = {"state": {"name": {"any_": ["Paused"]}}, "tags": {"all_": [f"campaign:{campaign_id}"]},
+            "start_time": {"after_": since}}
+    query = {"flow_runs": runs}
+    found = httpx.post(f"{api}/flow_runs/filter", json=query).json()
+    return found[0] if found else None
+
+
+def resume_run(api: str, run_id: str, run_input: dict[str, str]) -> dict[str, Any]:
+    """Answer a paused run as the Prefect UI's Resume form does; the server's answer."""
+    import httpx
+
+    answers: list[httpx.Response] = []
+
+    def answered() -> bool:  # the SQLite-backed server answers 503 while its database is busy: ask again
+        answers.append(httpx.post(f"{api}/flow_runs/{run_id}/resume", json={"run_input": run_input}))
+        return answers[-1].status_code != 503
+
+    wait_until(answered, 20, "the server to take the answer")
+    return dict(answers[-1].json())

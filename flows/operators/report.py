@@ -64,7 +64,7 @@ def _line(row: Row, readings: list[ReadingRow], zone: ZoneInfo, days: dict[str, 
                 themes=themes.get(row.day, ()),
                 title=row.title, due=_local(row.scheduled_at, zone), sent_at=_local(row.sent_at, zone),
                 late_by_s=late_by, late=late_by is not None and late_by > settings().late_after_s,
-                state=str(row.state.value), figures=dict(latest.figures or {}) if latest else {},
+                state=State(row.state), figures=dict(latest.figures or {}) if latest else {},
                 read_at=_local(latest.read_at, zone) if latest else "", note=note)
 
 

@@ -42,6 +42,8 @@ def healthy(api_url: str, timeout: float = 2.0) -> bool:
 
 
 def free_port(preferred: int | None = None) -> int:
+    """A port on 127.0.0.1 nothing listens on now: ``preferred`` if it is free, else one the kernel picks.
+    The one port chooser (the production set-up in ``deploy/`` uses it too)."""
     if preferred:
         with socket.socket() as s:
             try:

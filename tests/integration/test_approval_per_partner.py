@@ -22,7 +22,7 @@ import pytest
 from flows.runtime.names import artifact_key
 from ledger import Ledger, Verdict
 from practiceweek.planner import partner_of
-from tests.helpers import ROOT, kill_tree, wait_until
+from tests.helpers import approval_week, paused_run, resume_run, running, wait_until
 
 pytestmark = pytest.mark.slow
 CID = "scw-2023"
@@ -31,38 +31,13 @@ WHY = "The Isle of Wight's Tuesday post names the wrong toolkit"
 
 def _week(tmp_path: Path) -> Path:
     """The joint SCW 2023 seed, approved per partner, on one channel (5 posts per partner)."""
-    text = (ROOT / "campaigns" / "safeguarding-children-week-2023.yaml").read_text()
-    text = text.replace("  hashtags: [SafeguardingChildrenWeek]\n",
-                        "  hashtags: [SafeguardingChildrenWeek]\n  approval: per_partner\n", 1)
-    text = re.sub(r"^channels:\n(?:  .*\n)+", 'channels:\n  x: { at: "12:30" }\n', text, flags=re.M)
-    assert "approval: per_partner" in text
-    path = tmp_path / "week.yaml"
-    path.write_text(text)
-    return path
-
-
-def _paused(api: str, since: str) -> dict[str, Any] | None:
-    query = {"flow_runs": {"state": {"name": {"any_": ["Paused"]}}, "tags": {"all_": [f"campaign:{CID}"]},
-                           "start_time": {"after_": since}}}
-    found = httpx.post(f"{api}/flow_runs/filter", json=query).json()
-    return found[0] if found else None
+    return approval_week(tmp_path, "safeguarding-children-week-2023.yaml", "per_partner", "12:30")
 
 
 def _paused_for(api: str, since: str, short: str) -> dict[str, Any] | None:
     """The run, paused and asking ``short``'s approver (its name says whose part is asked)."""
-    run = _paused(api, since)
+    run = paused_run(api, CID, since)
     return run if run is not None and run["name"].startswith(f"Approve: {short} practice week") else None
-
-
-def _resume(api: str, run_id: str, run_input: dict[str, str]) -> dict[str, Any]:
-    answers: list[httpx.Response] = []
-
-    def answered() -> bool:  # the SQLite-backed server answers 503 while its database is busy: ask again
-        answers.append(httpx.post(f"{api}/flow_runs/{run_id}/resume", json={"run_input": run_input}))
-        return answers[-1].status_code != 503
-
-    wait_until(answered, 20, "the server to take the answer")
-    return dict(answers[-1].json())
 
 
 def _publications(markdown: str) -> list[str]:
@@ -87,35 +62,29 @@ def test_each_partner_approves_its_own_part_and_a_rejection_holds_only_its_own(
     since = dt.datetime.now(dt.UTC).isoformat()
     week = _week(tmp_path)
     cmd = [sys.executable, "-m", "cli", "schedule", str(week), "--rehearse"]
-    proc = subprocess.Popen(cmd, env=prefect_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            cwd=tmp_path)
-    try:
+    with running(cmd, prefect_env, tmp_path) as schedule:
         wait_until(lambda: _paused_for(api, since, "HSCP"), 90, "the run to ask Hampshire's approver",
-                   seen=lambda: _paused(api, since))
+                   seen=lambda: paused_run(api, CID, since))
         run = _paused_for(api, since, "HSCP")
         assert run is not None
         table = _plan_table(api)
         ids = [f"{CID}/{pub}" for pub in _publications(table["data"])]
         assert len(ids) == 5 and {partner_of(i) for i in ids} == {"hampshire"}, ids
         assert not led.rows(CID)  # nothing scheduled before an approval
-        answer = _resume(api, run["id"], {"decision": "Approve", "approver": "Jo Bloggs, jo@hants.gov.uk"})
+        answer = resume_run(api, run["id"], {"decision": "Approve", "approver": "Jo Bloggs, jo@hants.gov.uk"})
         assert answer["status"] == "ACCEPT", answer
 
         wait_until(lambda: _paused_for(api, since, "IOWSCP"), 90,
-                   "the run to ask the Isle of Wight's approver", seen=lambda: _paused(api, since))
+                   "the run to ask the Isle of Wight's approver", seen=lambda: paused_run(api, CID, since))
         rows = led.rows(CID)  # Hampshire's part scheduled at once, before the Isle of Wight decides
         assert len(rows) == 5 and {partner_of(r.id) for r in rows} == {"hampshire"}, [r.id for r in rows]
         run = _paused_for(api, since, "IOWSCP")
         assert run is not None
-        refused = _resume(api, run["id"], {"decision": "Reject", "approver": "Sam Manager"})  # no reason
+        refused = resume_run(api, run["id"], {"decision": "Reject", "approver": "Sam Manager"})  # no reason
         assert refused["status"] != "ACCEPT" and "comment" in json.dumps(refused), refused
-        answer = _resume(api, run["id"], {"decision": "Reject", "approver": "Sam Manager", "comment": WHY})
+        answer = resume_run(api, run["id"], {"decision": "Reject", "approver": "Sam Manager", "comment": WHY})
         assert answer["status"] == "ACCEPT", answer
-        out, err = proc.communicate(timeout=90)
-    finally:
-        if proc.poll() is None:
-            kill_tree(proc.pid)
-    assert proc.returncode == 0, out + err
+        err = schedule.ended(90)
     assert "isle-of-wight's approver rejected its publications" in err and "Traceback" not in err
     ended = httpx.get(f"{api}/flow_runs/{run['id']}").json()
     assert ended["state_type"] == "COMPLETED", ended["state"]
@@ -140,19 +109,13 @@ def test_each_partner_approves_its_own_part_and_a_rejection_holds_only_its_own(
 
     # proposed again: only the Isle of Wight's approver is asked; Hampshire's part stays as it was
     since = dt.datetime.now(dt.UTC).isoformat()
-    proc = subprocess.Popen(cmd, env=prefect_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            cwd=tmp_path)
-    try:
-        wait_until(lambda: _paused(api, since), 90, "the second run to wait for approval")
-        run = _paused(api, since)
+    with running(cmd, prefect_env, tmp_path) as again:
+        wait_until(lambda: paused_run(api, CID, since), 90, "the second run to wait for approval")
+        run = paused_run(api, CID, since)
         assert run is not None and run["name"].startswith("Approve: IOWSCP practice week"), run["name"]
-        answer = _resume(api, run["id"], {"decision": "Approve", "approver": "Ali Approver"})
+        answer = resume_run(api, run["id"], {"decision": "Approve", "approver": "Ali Approver"})
         assert answer["status"] == "ACCEPT", answer
-        out, err = proc.communicate(timeout=90)
-    finally:
-        if proc.poll() is None:
-            kill_tree(proc.pid)
-    assert proc.returncode == 0, out + err
+        again.ended(90)
     rows = led.rows(CID)
     assert len(rows) == 10 and {partner_of(r.id) for r in rows} == {"hampshire", "isle-of-wight"}
     assert led.approved_partners(CID) == {"hampshire", "isle-of-wight"}

@@ -9,18 +9,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from flows.runtime.names import artifact_key
 from ledger import Ledger, Verdict
-from tests.helpers import ROOT, kill_tree, wait_until
+from tests.helpers import approval_week, paused_run, resume_run, running, wait_until
 
 pytestmark = pytest.mark.slow
 CID = "hscp-lfr-2024"
@@ -28,31 +26,7 @@ WHY = "The Friday post names the wrong toolkit"
 
 
 def _week(tmp_path: Path) -> Path:
-    text = (ROOT / "campaigns" / "hscp-learning-from-reviews-2024.yaml").read_text()
-    text = text.replace("  timezone: Europe/London\n", "  timezone: Europe/London\n  approval: required\n")
-    text = re.sub(r"^channels:\n(?:  .*\n)+", 'channels:\n  x: { at: "12:00" }\n', text, flags=re.M)
-    path = tmp_path / "week.yaml"
-    path.write_text(text)
-    return path
-
-
-def _paused(api: str, since: str) -> dict[str, Any] | None:
-    """This test's paused run: the same week may be left paused by another test of the session."""
-    query = {"flow_runs": {"state": {"name": {"any_": ["Paused"]}}, "tags": {"all_": [f"campaign:{CID}"]},
-                           "start_time": {"after_": since}}}
-    found = httpx.post(f"{api}/flow_runs/filter", json=query).json()
-    return found[0] if found else None
-
-
-def _resume(api: str, run_id: str, run_input: dict[str, str]) -> dict[str, Any]:
-    answers: list[httpx.Response] = []
-
-    def answered() -> bool:  # the SQLite-backed server answers 503 while its database is busy: ask again
-        answers.append(httpx.post(f"{api}/flow_runs/{run_id}/resume", json={"run_input": run_input}))
-        return answers[-1].status_code != 503
-
-    wait_until(answered, 20, "the server to take the answer")
-    return dict(answers[-1].json())
+    return approval_week(tmp_path, "hscp-learning-from-reviews-2024.yaml", "required", "12:00")
 
 
 def test_a_rejected_week_ends_schedule_at_once_and_is_recorded(
@@ -62,27 +36,21 @@ def test_a_rejected_week_ends_schedule_at_once_and_is_recorded(
     since = dt.datetime.now(dt.UTC).isoformat()
     week = _week(tmp_path)
     cmd = [sys.executable, "-m", "cli", "schedule", str(week), "--rehearse"]
-    proc = subprocess.Popen(cmd, env=prefect_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            cwd=tmp_path)
-    try:
-        wait_until(lambda: _paused(api, since), 90, "the schedule run to wait for approval")
-        run = _paused(api, since)
+    with running(cmd, prefect_env, tmp_path) as schedule:
+        wait_until(lambda: paused_run(api, CID, since), 90, "the schedule run to wait for approval")
+        run = paused_run(api, CID, since)
         assert run is not None and run["name"].startswith("Approve: HSCP practice week 24–28 Jun 2024")
         assert {"practiceweek", f"campaign:{CID}"} <= set(run["tags"])
-        untouched = _resume(api, run["id"], {"approver": "Sam Manager"})  # no decision: refused
+        untouched = resume_run(api, run["id"], {"approver": "Sam Manager"})  # no decision: refused
         assert untouched["status"] != "ACCEPT" and "decision" in json.dumps(untouched)
-        assert _paused(api, since) is not None
+        assert paused_run(api, CID, since) is not None
         for why in ({}, {"comment": "  "}):  # a rejection without a reason: refused, still paused
-            refused = _resume(api, run["id"], {"decision": "Reject", "approver": "Sam Manager", **why})
+            refused = resume_run(api, run["id"], {"decision": "Reject", "approver": "Sam Manager", **why})
             assert refused["status"] != "ACCEPT" and "comment" in json.dumps(refused), refused
-            assert _paused(api, since) is not None
-        answer = _resume(api, run["id"], {"decision": "Reject", "approver": "Sam Manager", "comment": WHY})
+            assert paused_run(api, CID, since) is not None
+        answer = resume_run(api, run["id"], {"decision": "Reject", "approver": "Sam Manager", "comment": WHY})
         assert answer["status"] == "ACCEPT", answer
-        out, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            kill_tree(proc.pid)
-    assert proc.returncode == 3, out + err
+        err = schedule.ended(60, code=3)
     assert f"Rejected by Sam Manager: {WHY}" in err and "Nothing was scheduled or sent" in err
     assert "Traceback" not in err
     ended = httpx.get(f"{api}/flow_runs/{run['id']}").json()

@@ -4,15 +4,21 @@ not even when a server reflects the credentials it received in its error bodies.
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote
 
 import pytest
+from pydantic import SecretStr
 
 from connectors.base import ConnectorError
-from connectors.registry import NAMES, get_connector
+from connectors.credentials import BLOCKS
+from connectors.registry import NAMES, SPECS, get_connector
+from connectors.settings import reveal, secret_names
 from tests.servers import items
-from tests.servers.harness import SECRETS, Harness
+from tests.servers.harness import SECRETS, TIMEOUT, Harness
 
 pytestmark = pytest.mark.timeout(60)
 NETWORKED = [n for n in NAMES if n not in ("outbox", "web_page")]
@@ -83,3 +89,58 @@ def test_outbox_files_hold_no_secret(tmp_path: Path, caplog: pytest.LogCaptureFi
         if path.is_file():
             assert not _leaks(path.read_bytes().decode(errors="replace")), path
     assert not _leaks(caplog.text)
+
+
+def _sentinel_block(h: Harness, sentinel: str) -> Any:
+    """The Prefect block of ``h``'s connector, as an operator would save it, every secret field holding
+    ``sentinel`` (the Teams webhook: its signature), every other field the harness's own."""
+    kind = SPECS[h.name][2]
+    assert kind is not None
+    block_cls = BLOCKS[kind]
+    values: dict[str, Any] = dict(h.connector.settings)  # type: ignore[attr-defined]
+    for name in secret_names(block_cls):
+        values[name] = SecretStr(f"{sentinel}-{name}")
+    if kind == "teams":
+        values["webhook_url"] = SecretStr(reveal(h.connector.settings.webhook_url).replace(  # type: ignore[attr-defined]
+            SECRETS["teams_sig"], sentinel))
+    return block_cls(**values)
+
+
+def _echo_credentials(h: Harness) -> None:
+    """Servers that reflect the credentials they were sent in their refusals (the worst case)."""
+    for flag in ("echo_auth", "echo_auth_in_errors"):
+        if hasattr(h.server, flag):
+            setattr(h.server, flag, True)
+
+
+def test_a_block_with_a_sentinel_secret_never_shows_it(
+    net: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Credentials built as each connector's Prefect block with a sentinel secret the provider refuses:
+    the sentinel goes on the wire, yet never into the exception, a repr (block, settings, connector) or a
+    log record, even when the server reflects it in its refusal."""
+    caplog.set_level(logging.DEBUG)
+    sentinel = f"SENTINEL{secrets.token_hex(6)}"
+    block = _sentinel_block(net, sentinel)
+    settings = block.settings()
+    assert all(isinstance(getattr(settings, name), SecretStr) for name in secret_names(type(settings)))
+    _echo_credentials(net)
+    conn = get_connector(net.name, settings=settings, timeout=TIMEOUT)
+    with pytest.raises(ConnectorError) as caught:
+        conn.publish(net.item("sentinel"))
+    error = caught.value
+    texts = {
+        "the exception": f"{error}\n{error!r}\n{error.body}\n{error.args!r}",
+        "a repr": f"{block!r}\n{settings!r}\n{conn.__dict__!r}\n{block.model_dump_json()}",
+        "the log records": "\n".join(
+            f"{r.getMessage()} {r.args!r} {r.exc_text or ''}" for r in caplog.records
+        ) + caplog.text,
+    }
+    for where, text in texts.items():
+        assert sentinel not in text, f"the sentinel secret is in {where}: {text}"
+    seen = " ".join(  # the sentinel really was sent (not vacuous): the server saw it
+        str(r.headers) + r.raw_path + r.body.decode(errors="replace")
+        for r in getattr(net.server, "requests", [])
+    )
+    if net.name != "smtp_mail":
+        assert sentinel in seen or quote(sentinel) in seen

@@ -136,6 +136,7 @@ def test_prefect_blocks_hold_secrets_as_secretstr() -> None:
     block = GraphCredentials(tenant_id="t", client_id="c", client_secret="block-secret-4242", sender="a@b")
     assert "block-secret-4242" not in repr(block) and "block-secret-4242" not in str(block.model_dump())
     settings = block.settings()
-    assert settings.client_secret == "block-secret-4242" and settings.organiser == "a@b"
+    assert settings.client_secret is not None and settings.organiser == "a@b"
+    assert settings.client_secret.get_secret_value() == "block-secret-4242"
     assert "block-secret-4242" not in repr(settings)
     assert TeamsWebhook(webhook_url="https://x.example/hook?sig=abcdef123456").settings().webhook_url

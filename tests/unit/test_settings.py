@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 import runpy
 from pathlib import Path
@@ -11,7 +12,7 @@ from pydantic import SecretStr
 
 from cli.settings_doc import markdown_table
 from connectors.credentials import BLOCKS, SETTINGS
-from connectors.settings import SETTINGS_CLASSES, GraphSettings, SmtpSettings, XSettings
+from connectors.settings import SETTINGS_CLASSES, GraphSettings, SmtpSettings, XSettings, reveal, secret_names
 from practiceweek.settings import Settings, SettingsError, settings
 from tests.helpers import ROOT
 
@@ -83,53 +84,142 @@ def test_secrets_are_not_printed(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.parametrize("kind", sorted(BLOCKS))
 def test_blocks_match_settings(kind: str) -> None:
-    """A credentials block declares exactly its settings dataclass's fields, secrets as SecretStr."""
+    """A credentials block and its settings class are made of one model: no field of their own, every
+    field described, secrets as SecretStr in both."""
     block, cls = BLOCKS[kind], SETTINGS[kind]
-    assert set(block.model_fields) == {f.name for f in cls.setting_fields()}
-    secret_in_block = {n for n, info in block.model_fields.items() if "SecretStr" in str(info.annotation)}
-    assert secret_in_block == set(cls.secret_fields())
+    (fields,) = {base for base in block.__mro__ if base.__name__.endswith("Fields")}
+    assert issubclass(cls, fields)
+    assert set(block.model_fields) == set(cls.model_fields) == set(fields.model_fields)
+    for name in fields.model_fields:
+        assert name not in block.__dict__.get("__annotations__", {}), f"{block.__name__} redeclares {name}"
+        assert name not in cls.__dict__.get("__annotations__", {}), f"{cls.__name__} redeclares {name}"
+        assert fields.model_fields[name].description, f"{fields.__name__}.{name} has no description"
+    assert secret_names(block) == secret_names(cls) == cls.secret_fields() != ()
+
+
+def test_block_type_slugs_and_variable_names_stay() -> None:
+    """Saved blocks and deployed environments keep working: the slugs and a variable of each backend."""
+    slugs = {kind: block.get_block_type_slug() for kind, block in BLOCKS.items()}
+    assert slugs == {
+        "graph": "practiceweek-graph-credentials", "smtp": "practiceweek-smtp-credentials",
+        "teams": "practiceweek-teams-webhook", "x": "practiceweek-x-credentials",
+        "bluesky": "practiceweek-bluesky-credentials", "mastodon": "practiceweek-mastodon-credentials",
+    }
+    names = {cls.env_name(f.name) for cls in SETTINGS_CLASSES for f in cls.setting_fields()}
+    assert {
+        "PRACTICEWEEK_GRAPH_CLIENT_SECRET", "PRACTICEWEEK_SMTP_PASSWORD", "PRACTICEWEEK_TEAMS_WEBHOOK_URL",
+        "PRACTICEWEEK_X_ACCESS_TOKEN_SECRET", "PRACTICEWEEK_BLUESKY_APP_PASSWORD",
+        "PRACTICEWEEK_MASTODON_ACCESS_TOKEN",
+    } <= names
+
+
+def test_a_secret_read_from_the_environment_stays_a_secretstr(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From the environment as from a block, a secret is held as SecretStr, never in a repr or an error."""
+    monkeypatch.setenv("PRACTICEWEEK_SMTP_PASSWORD", "env-secret-9d8c7b")
+    monkeypatch.setenv("PRACTICEWEEK_SMTP_USERNAME", "comms")
+    smtp = SmtpSettings.from_env()
+    assert isinstance(smtp.password, SecretStr) and reveal(smtp.password) == "env-secret-9d8c7b"
+    assert "env-secret-9d8c7b" not in repr(smtp) and "env-secret-9d8c7b" not in str(smtp.model_dump())
+    monkeypatch.setenv("PRACTICEWEEK_SMTP_PORT", "twenty-five")
+    with pytest.raises(SettingsError) as caught:
+        SmtpSettings.from_env()
+    assert "env-secret-9d8c7b" not in str(caught.value)
 
 
 def test_block_settings_copies_every_field() -> None:
     from connectors.credentials import SmtpCredentials, TeamsWebhook, XCredentials
 
-    smtp = SmtpCredentials(host="relay", password=SecretStr("pw"), ca_file="/ca.pem").settings()
-    assert (smtp.host, smtp.password, smtp.ca_file) == ("relay", "pw", "/ca.pem")
+    smtp = SmtpCredentials(host="relay", password=SecretStr("pw-1234"), ca_file="/ca.pem").settings()
+    assert (smtp.host, reveal(smtp.password), smtp.ca_file) == ("relay", "pw-1234", "/ca.pem")
     teams = TeamsWebhook(webhook_url=SecretStr("https://h/x?sig=s"), team_id="t", channel_id="c").settings()
     assert (teams.team_id, teams.channel_id) == ("t", "c")
     x = XCredentials(
         consumer_key="k", consumer_secret=SecretStr("a"), access_token=SecretStr("b"),
         access_token_secret=SecretStr("c"), base_url="http://127.0.0.1:9",
     ).settings()
-    assert x.base_url == "http://127.0.0.1:9" and x.access_token == "b"
+    assert x.base_url == "http://127.0.0.1:9" and reveal(x.access_token) == "b"
+    assert x.upload_url == "https://api.x.com"  # a block holds its default: no fallback
 
 
-# os.environ.get("PRACTICEWEEK_..."), os.environ["PRACTICEWEEK_..."] (reads, not assignments),
-# os.getenv("PRACTICEWEEK_...") and f-string names
-_READ = re.compile(
-    r"""os\.(?:environ\.get|getenv)\(\s*f?["']PRACTICEWEEK_"""
-    r"""|os\.environ\[\s*f?["']PRACTICEWEEK_[^]]*\](?!\s*=[^=])"""
-)
-ALLOWED = {Path("practiceweek/settings.py"), Path("connectors/settings.py")}
+ALLOWED = {Path("practiceweek/settings.py")}  # the one environment reader (pydantic-settings)
 PRODUCTION = ("practiceweek", "ledger", "connectors", "flows", "deploy", "cli")
 
 
+def _names_a_setting(node: ast.AST | None) -> bool:
+    """``"PRACTICEWEEK_X"``, ``f"PRACTICEWEEK_{kind}_BLOCK"`` or ``"PRACTICEWEEK_" + name``."""
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, str) and node.value.startswith("PRACTICEWEEK_")
+    if isinstance(node, ast.JoinedStr):
+        return bool(node.values) and _names_a_setting(node.values[0])
+    if isinstance(node, ast.BinOp):
+        return _names_a_setting(node.left)
+    return False
+
+
+def _is_environ(node: ast.AST) -> bool:
+    """``os.environ`` or a bare ``environ`` (``from os import environ``)."""
+    return (isinstance(node, ast.Attribute) and node.attr == "environ") or (
+        isinstance(node, ast.Name) and node.id == "environ"
+    )
+
+
+def _env_read(node: ast.AST) -> bool:
+    """Whether ``node`` reads a PRACTICEWEEK_ variable from the environment (writing one is fine)."""
+    if isinstance(node, ast.Call) and node.args and _names_a_setting(node.args[0]):
+        func = node.func
+        getenv = (isinstance(func, ast.Attribute) and func.attr == "getenv") or (
+            isinstance(func, ast.Name) and func.id == "getenv"
+        )
+        env_method = (
+            isinstance(func, ast.Attribute) and func.attr in ("get", "pop") and _is_environ(func.value)
+        )
+        return getenv or env_method
+    return (
+        isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load)
+        and _is_environ(node.value) and _names_a_setting(node.slice)
+    )
+
+
+def _offenders_in(path: Path, base: Path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return [f"{path.relative_to(base)}:{node.lineno}" for node in ast.walk(tree) if _env_read(node)]
+
+
 def _offenders(folders: tuple[str, ...]) -> list[str]:
-    found = []
-    for folder in folders:
-        for path in sorted((ROOT / folder).rglob("*.py")):
-            rel = path.relative_to(ROOT)
-            if rel in ALLOWED:
-                continue
-            for no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-                if _READ.search(line):
-                    found.append(f"{rel}:{no}: {line.strip()}")
-    return found
+    return [
+        line
+        for folder in folders
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        if path.relative_to(ROOT) not in ALLOWED
+        for line in _offenders_in(path, ROOT)
+    ]
 
 
 def test_no_environment_reads_outside_settings() -> None:
     offenders = _offenders(tuple(f for f in PRODUCTION if (ROOT / f).is_dir()))
     assert not offenders, "read these through practiceweek.settings.settings():\n" + "\n".join(offenders)
+
+
+@pytest.mark.parametrize(
+    ("source", "reads"),
+    [
+        ('os.environ.get("PRACTICEWEEK_OUTBOX")', True),
+        ('os.getenv("PRACTICEWEEK_OUTBOX", "outbox")', True),
+        ('os.environ["PRACTICEWEEK_LEDGER_URL"]', True),
+        ('environ.get(f"PRACTICEWEEK_{kind.upper()}_BLOCK")', True),
+        ('getenv("PRACTICEWEEK_" + name)', True),
+        ('os.environ.pop("PRACTICEWEEK_STATE", None)', True),
+        ('os.environ["PRACTICEWEEK_OUTBOX"] = str(path)', False),  # a command pins a path for what it runs
+        ('os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")', False),
+        ('os.environ.get("PREFECT_API_URL")', False),
+        ('message = "set PRACTICEWEEK_GRAPH_SENDER"', False),
+    ],
+)
+def test_the_environment_check_finds_reads(tmp_path: Path, source: str, reads: bool) -> None:
+    """Each way of reading a PRACTICEWEEK_ variable is found; writes and other variables are not."""
+    module = tmp_path / "probe.py"
+    module.write_text(f"import os\nfrom os import environ, getenv\n{source}\n", encoding="utf-8")
+    assert bool(_offenders_in(module, tmp_path)) == reads, source
 
 
 def test_settings_declares_what_flows_and_ledger_read() -> None:

@@ -1,6 +1,6 @@
 """One vocabulary: the ledger's states (publications, window runs, readings, verdicts) are named through their
-enums (``ledger/states.py``) everywhere above the core, never as string literals compared, passed, looped
-over, used as keys or written into SQL."""
+enums (``practiceweek/states.py``, which ``ledger.states`` re-exports) in every production package, the core
+included, never as string literals compared, passed, looped over, used as keys or written into SQL."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from ledger.states import ReadingState, State, Verdict, WindowState
+from practiceweek.states import ReadingState, State, Verdict, WindowState
 from tests.helpers import ROOT
 
-PRODUCTION = ("flows", "cli", "connectors", "ledger", "deploy")
-ENUM_MODULE = Path("ledger/states.py")
+PRODUCTION = ("practiceweek", "flows", "cli", "connectors", "ledger", "deploy")
+ENUM_MODULE = Path("practiceweek/states.py")
 VOCABULARY = {m.value for enum in (State, WindowState, ReadingState, Verdict) for m in enum}
 NAMES = {"state", "states", "from_states"}  # parameters that take a state
 SQL_STATE = re.compile("'({})'".format("|".join(sorted(VOCABULARY))))
@@ -83,7 +83,7 @@ def _offenders(path: Path, base: Path = ROOT) -> list[str]:
     return found
 
 
-def test_no_state_strings_above_the_core() -> None:
+def test_no_state_strings_in_production_code() -> None:
     offenders = [
         line
         for folder in PRODUCTION
@@ -91,24 +91,41 @@ def test_no_state_strings_above_the_core() -> None:
         if path.relative_to(ROOT) != ENUM_MODULE
         for line in _offenders(path)
     ]
-    assert not offenders, "name these through ledger.states (State, WindowState, …):\n" + "\n".join(offenders)
+    said = "name these through practiceweek.states (State, WindowState, …):\n"
+    assert not offenders, said + "\n".join(offenders)
 
 
-@pytest.mark.parametrize(
-    "source",
-    [
-        'if row.state == "sent": pass',
-        'led.claim(pid, from_states=("unknown",))',
-        'def beat(state: str = "running") -> None: ...',
-        "q = \"UPDATE windows SET state='done' WHERE start=?\"",
-        'n = counts.get("sent", 0)',
-        'OPEN = ("pending", "unknown")',
-        'counts = {s: 0 for s in ("sent", "failed")}',
-        'ICONS = {"sent": "✅", "failed": "❌"}',
-    ],
-)
-def test_the_check_finds_a_state_string(tmp_path: Path, source: str) -> None:
-    """Each way a state string was used before ledger.states named them is found (so the check can fail)."""
+FOUND = [
+    'if row.state == "sent": pass',
+    'led.claim(pid, from_states=("unknown",))',
+    'def beat(state: str = "running") -> None: ...',
+    "q = \"UPDATE windows SET state='done' WHERE start=?\"",
+    'n = counts.get("sent", 0)',
+    'OPEN = ("pending", "unknown")',
+    'counts = {s: 0 for s in ("sent", "failed")}',
+    'ICONS = {"sent": "✅", "failed": "❌"}',
+    'late = sum(x.state == "failed" for x in lines)',
+    'waiting = sum(x.state in ("pending", "sending", "unknown") for x in lines)',
+    'if "done" != run.state: pass',
+]
+LEFT = [  # a table's labels, or a word that is not used as a state: no false positive
+    'counts = {"publications": 3, "sent": 2, "on time": 1}',  # labels of a summary, one of them a state's
+    'COLUMNS = ("id", "due", "sent at", "state")',
+    'if kind == "reposts": pass',
+    'header = "sent at"',
+]
+
+
+@pytest.mark.parametrize(("source", "found"), [(s, True) for s in FOUND] + [(s, False) for s in LEFT])
+def test_the_check_finds_state_strings_and_only_those(tmp_path: Path, source: str, found: bool) -> None:
+    """Each way a state string was used before the enums named them is found (so the check can fail), and
+    what merely shares a state's word is left alone."""
     module = tmp_path / "probe.py"
     module.write_text(source + "\n", encoding="utf-8")
-    assert _offenders(module, tmp_path), source
+    assert bool(_offenders(module, tmp_path)) == found, source
+
+
+def test_the_check_covers_the_core_report() -> None:
+    """The core's report is scanned too (it once compared ``line.state == "sent"``)."""
+    scanned = {p.relative_to(ROOT) for folder in PRODUCTION for p in (ROOT / folder).rglob("*.py")}
+    assert Path("practiceweek/report.py") in scanned
