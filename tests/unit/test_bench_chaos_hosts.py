@@ -75,7 +75,8 @@ def test_a_joint_week_keeps_its_partners_each_on_accounts_of_its_own(tmp_path: P
 
 def _status(t: float, account: str, mark: str) -> dict[str, Any]:
     item = {"content": f"[C{mark}] a post"}
-    return {"t": t, "type": "effect", "provider": "mastodon", "account": account, "kind": "status", "item": item}
+    return {"t": t, "type": "effect", "provider": "mastodon", "account": account, "kind": "status",
+            "item": item}
 
 
 def _masto(pid: str, account: str, at: float, state: str, sent_at: float | None = None) -> SimpleNamespace:
