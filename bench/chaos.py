@@ -576,6 +576,17 @@ def revoke_target(paths: list[Path]) -> str:
                      "(--campaigns 3 or more)")
 
 
+def _revoke_time(rows: list[Any], at: float | None, account: str | None) -> float | None:
+    """When to revoke: at fraction ``at`` of the week, or with one ``account`` revoked, of that account's
+    own publications' span (a joint week scheduled after the others starts later: mid-way through *its*
+    week, some of the partner's posts went out before the revoke and the rest are held)."""
+    if at is None:
+        return None
+    own = [r.scheduled_at for r in rows if account is not None and _account_of(r) == account]
+    times = own or [r.scheduled_at for r in rows]
+    return min(times) + at * (max(times) - min(times))
+
+
 def _out_of_order(want: dict[tuple[str, str], str], copies: dict[tuple[str, str], list[float]],
                   by_id: dict[str, Any]) -> list[str]:
     """Publications that reached their provider before one of the same campaign and channel scheduled
@@ -791,7 +802,7 @@ class Rig:
             kills += [(first + outage[0] * (last - first), "outage"),
                       (first + outage[0] * (last - first) + outage[1], "outage-end")]
             kills.sort()
-        revoke_time = first + revoke_at * (last - first) if revoke_at is not None else None
+        revoke_time = _revoke_time(rows, revoke_at, target)
         revoked = None
         postponed = 0  # blows put off a second while a part of their kind was still restarting
         deadline = last + grace
@@ -1043,8 +1054,9 @@ def main(argv: list[str] | None = None) -> int:
         help="revoke the Mastodon token at this fraction of the week (0..1)",
     )
     p.add_argument("--revoke-partner", action="store_true",
-                   help="revoke only one joint-week partner's Mastodon token (at --revoke-at, default 0.4): "
-                   "its posts there are held, every other account's go out; needs --campaigns 3 or more")
+                   help="revoke only one joint-week partner's Mastodon token (at --revoke-at of that "
+                   "partner's own week, default 0.4): its posts there are held, every other account's go "
+                   "out; needs --campaigns 3 or more")
     p.add_argument("--outage-at", type=float, default=None,
                    help="stop every Prefect server process (API servers, services) at this fraction of the "
                    "week and keep them down for --outage-s")

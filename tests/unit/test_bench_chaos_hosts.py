@@ -115,6 +115,8 @@ def test_one_partners_revoked_token_is_counted_as_held_on_its_account_and_the_ot
     assert one["others_not_delivered"] == ["iow/m3: failed"]
     assert result["per_channel"]["mastodon"]["failed_after_revoke"] == 2  # not p01's failure
     assert result["missing_ids"] == ["scw/m4/iow"] and result["wrong_account"] == 0
+    assert chaos._revoke_time(rows, 0.5, "p03") == 95.0  # mid-way through its own posts (50 to 140)
+    assert chaos._revoke_time(rows, 0.5, None) == 100.0 and chaos._revoke_time(rows, None, "p03") is None
     every = chaos.analyse(folder, rows, want, 100.0, {})  # the whole provider revoked: no per-account row
     assert "revoked_account" not in every and every["per_channel"]["mastodon"]["failed_after_revoke"] == 3
     one.update(held_alerted=1, revoked_at_fraction=0.4, stopped=["mastodon@p03-mastodon"])
