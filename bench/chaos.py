@@ -871,6 +871,8 @@ class Rig:
             one = result["revoked_account"]
             one["held_alerted"] = len(set(one.pop("held_ids")) & alerted)
             one["revoked_at_fraction"] = revoke_at
+            one["partner"] = next(f"{key} of {path.stem}" for path in paths
+                                  for key, acc in _partner_accounts(path).items() if acc == target)
             one["stopped"] = sorted(route_label(c, a) for c, a in led.stopped())
         result.update(
             {

@@ -230,9 +230,10 @@ def _revoked_row(one: dict[str, Any]) -> str:
     """The row of a run that revoked one joint-week partner's Mastodon token (``--revoke-partner``): that
     account's posts held (reported), none lost; every other account's posts delivered."""
     missed = f" (not: {one['others_not_delivered']})" if one["others_not_delivered"] else ""
+    who, at = one.get("partner") or "a joint week's partner", 100 * (one.get("revoked_at_fraction") or 0)
     return (
-        f"| **revoked account** ({one['account']}'s Mastodon token, a joint week's partner, at "
-        f"{100 * (one.get('revoked_at_fraction') or 0):.0f} % of the week) | held {one['held']} of its posts "
+        f"| **revoked account** ({one['account']}'s Mastodon token: {who}, at {at:.0f} % of its week) "
+        f"| held {one['held']} of its posts "
         f"(failed/skipped, {one.get('held_alerted', '?')} alerted), lost {one['lost']}, "
         f"{one['delivered_before']} delivered before the revoke, {one['delivered_after']} after; "
         f"other accounts' Mastodon posts due after it delivered {one['others_delivered']}/{one['others_due']}"

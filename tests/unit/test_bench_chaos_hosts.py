@@ -119,8 +119,10 @@ def test_one_partners_revoked_token_is_counted_as_held_on_its_account_and_the_ot
     assert chaos._revoke_time(rows, 0.5, None) == 100.0 and chaos._revoke_time(rows, None, "p03") is None
     every = chaos.analyse(folder, rows, want, 100.0, {})  # the whole provider revoked: no per-account row
     assert "revoked_account" not in every and every["per_channel"]["mastodon"]["failed_after_revoke"] == 3
-    one.update(held_alerted=1, revoked_at_fraction=0.4, stopped=["mastodon@p03-mastodon"])
+    one.update(held_alerted=1, revoked_at_fraction=0.4, stopped=["mastodon@p03-mastodon"],
+               partner="isle-of-wight of scw-2023-c02")
     row = write_results._revoked_row(one)
-    assert row.startswith("| **revoked account** (p03's Mastodon token, a joint week's partner, at 40 % ")
+    assert row.startswith("| **revoked account** (p03's Mastodon token: isle-of-wight of scw-2023-c02, "
+                          "at 40 % of its week) | held 2 ")
     assert "held 2 of its posts (failed/skipped, 1 alerted), lost 1, 1 delivered before the revoke" in row
     assert "delivered 2/3 (not: ['iow/m3: failed']); connectors stopped: mastodon@p03-mastodon |" in row
