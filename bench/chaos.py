@@ -6,11 +6,14 @@ share of provider requests answered by faults (429, 500, 503, a timeout after th
 Counted afterwards from the provider servers' own logs (never from the ledger): duplicates, missing,
 and publications later than their channel allows. Also: the rate of calls to each rate-limited
 provider (never above its limit; share of the limit reached while a backlog waited), and what a
-revoked token (401) does: that channel stops with an alert, the others carry on.
+revoked token (401) does: that channel stops with an alert, the others carry on; with ``--revoke-partner``
+only one joint-week partner's Mastodon account is revoked: that partner's posts there are held (failed or
+skipped, reported), every other account's still go out.
 
     .venv/bin/python bench/chaos.py                                  # 1 worker, 20 kills, 20 % faults
     .venv/bin/python bench/chaos.py --workers 2 --out bench/out/chaos-2w.json
     .venv/bin/python bench/chaos.py --campaigns 1 --kills 1 --fault-rate 0 --quick   # what make test runs
+    .venv/bin/python bench/chaos.py --campaigns 3 --minutes 3 --revoke-partner   # one partner's token revoked
     .venv/bin/python bench/chaos.py --ha --workers 2 --out bench/out/chaos-ha.json   # the HA set-up: 20 kills
         # each of an API server, the services process and a worker; 3 restarts of Redis, 3 of the ledger's DB
     .venv/bin/python bench/chaos.py --ha --hosts 3 --host-kills 6 --host-freezes 6   # the HA set-up on 3
@@ -377,7 +380,11 @@ def analyse(
     revoked_at: float | None,
     limits: dict[str, tuple[int, float]],
     outage: tuple[float, float] | None = None,
+    revoked_account: str | None = None,
 ) -> dict[str, Any]:
+    """Count what reached the providers (their logs) against what was planned (``want``) and what the
+    ledger says (``rows``). ``revoked_account``: the one account whose Mastodon token was revoked at
+    ``revoked_at`` (None: every account's)."""
     records = [json.loads(line) for line in (folder / "providers.jsonl").read_text().splitlines() if line]
     by_id = {r.id: r for r in rows}
     copies: dict[tuple[str, str], list[float]] = defaultdict(list)
@@ -428,6 +435,7 @@ def analyse(
                 and channel == "mastodon"
                 and row is not None
                 and row.scheduled_at >= revoked_at - 5
+                and revoked_account in (None, _account_of(row))
             )
             if row is not None and row.state in ("failed", "skipped"):
                 if revoked:
@@ -446,6 +454,8 @@ def analyse(
             late.append(pid)
             per_channel[channel]["late"] += 1
     out_of_order = _out_of_order(want, copies, by_id)
+    one_revoked = (_revoked_account(revoked_account, revoked_at, want, copies, by_id)
+                   if revoked_account is not None and revoked_at is not None else None)
     during = _outage(outage, want, copies, by_id) if outage else None
     requests = [r for r in records if r["type"] == "request"]
     pacing = _reservations(folder.parent / "rate.jsonl")
@@ -488,6 +498,7 @@ def analyse(
         "out_of_order": len(out_of_order),
         "out_of_order_ids": out_of_order[:20],
         **({"outage": during} if during else {}),
+        **({"revoked_account": one_revoked} if one_revoked else {}),
         "stray_effects": stray,
         "wrong_account": len(wrong_account),
         "wrong_account_ids": wrong_account[:20],
@@ -524,6 +535,56 @@ def _outage(window: tuple[float, float], want: dict[tuple[str, str], str],
     return {"seconds": round(end - start, 1), "due": sent_during + waited + len(lost),
             "sent_while_down": sent_during, "sent_after_restart": waited, "not_sent": lost[:20],
             "max_lateness_s": round(max(lateness), 1) if lateness else None}
+
+
+def _revoked_account(account: str, revoked_at: float, want: dict[tuple[str, str], str],
+                     copies: dict[tuple[str, str], list[float]], by_id: dict[str, Any]) -> dict[str, Any]:
+    """What became of the Mastodon posts once one account's token was revoked at ``revoked_at``: that
+    account's posts delivered before it, held since (failed or skipped in the ledger: reported) and lost
+    (neither); every other account's posts due from then on, delivered or not."""
+    before, held, lost, after = 0, [], [], []
+    others: list[str] = []
+    others_missing: list[str] = []
+    for (channel, key), pid in want.items():
+        row = by_id.get(pid)
+        if channel != "mastodon" or row is None:
+            continue
+        times = copies.get((channel, key), [])
+        if _account_of(row) == account:
+            if times:
+                before += min(times) < revoked_at
+                after += [pid] if min(times) >= revoked_at else []
+            else:
+                (held if row.state in ("failed", "skipped") else lost).append(pid)
+        elif row.scheduled_at >= revoked_at:
+            others.append(pid)
+            others_missing += [] if times else [f"{pid}: {row.state}"]
+    return {"account": account, "delivered_before": before, "delivered_after": len(after),
+            "held": len(held), "held_ids": held, "lost": len(lost), "lost_ids": lost[:20],
+            "others_due": len(others), "others_delivered": len(others) - len(others_missing),
+            "others_not_delivered": others_missing[:20]}
+
+
+def revoke_target(paths: list[Path]) -> str:
+    """The account whose Mastodon token ``--revoke-partner`` revokes: the first joint week's last partner's
+    (its other partner, on an account of its own, must carry on)."""
+    for path in paths:
+        accounts = _partner_accounts(path)
+        if len(accounts) > 1:
+            return list(accounts.values())[-1]
+    raise ValueError("--revoke-partner needs a joint week on accounts of its own among the campaigns "
+                     "(--campaigns 3 or more)")
+
+
+def _revoke_time(rows: list[Any], at: float | None, account: str | None) -> float | None:
+    """When to revoke: at fraction ``at`` of the week, or with one ``account`` revoked, of that account's
+    own publications' span (a joint week scheduled after the others starts later: mid-way through *its*
+    week, some of the partner's posts went out before the revoke and the rest are held)."""
+    if at is None:
+        return None
+    own = [r.scheduled_at for r in rows if account is not None and _account_of(r) == account]
+    times = own or [r.scheduled_at for r in rows]
+    return min(times) + at * (max(times) - min(times))
 
 
 def _out_of_order(want: dict[tuple[str, str], str], copies: dict[tuple[str, str], list[float]],
@@ -699,13 +760,16 @@ class Rig:
         alert_wait: float = 90.0,
         more: dict[str, int] | None = None,
         outage: tuple[float, float] | None = None,
+        revoke_partner: bool = False,
     ) -> dict[str, Any]:
         """Rehearse ``campaigns`` weeks compressed into ``minutes``, killing and healing on the way.
         ``server_kills`` kill the Prefect server (an API server in the HA set-up); ``more`` asks for other
         blows by kind: ``services`` (kill -9 the services process), ``redis`` and ``postgres`` (restarts).
         ``outage`` = (fraction of the week, seconds): every Prefect server process down at once, that long.
-        With hosts, ``more`` may ask for ``host-kill`` and ``host-freeze`` too (bench/chaos_hosts.py)."""
+        With hosts, ``more`` may ask for ``host-kill`` and ``host-freeze`` too (bench/chaos_hosts.py).
+        ``revoke_partner``: at ``revoke_at`` revoke only one joint-week partner's Mastodon token."""
         from ledger import TERMINAL, Ledger
+        from practiceweek.accounts import route_label
         from practiceweek.loader import load
         from practiceweek.planner import plan
 
@@ -717,6 +781,7 @@ class Rig:
         own = save_accounts(self.root / "providers", accounts_needed(campaigns))  # each partnership's own
         paths = variants(campaigns, self.root / "campaigns", start=monday, accounts=own)  # the same dates
         want = expected(paths)
+        target = revoke_target(paths) if revoke_partner else None  # None: every account's token
         spans = [[p.at.timestamp() for p in plan(load(path).model)] for path in paths]
         speed = max(1.0, max(max(t) - min(t) for t in spans) / (minutes * 60))
         watch = TakeoverWatch(Ledger(stack.ledger.url()))  # from the start: a week's first runs begin
@@ -737,7 +802,7 @@ class Rig:
             kills += [(first + outage[0] * (last - first), "outage"),
                       (first + outage[0] * (last - first) + outage[1], "outage-end")]
             kills.sort()
-        revoke_time = first + revoke_at * (last - first) if revoke_at is not None else None
+        revoke_time = _revoke_time(rows, revoke_at, target)
         revoked = None
         postponed = 0  # blows put off a second while a part of their kind was still restarting
         deadline = last + grace
@@ -763,9 +828,10 @@ class Rig:
                 for back in self.hosts.bring_back() if self.hosts else ():
                     events.append({"t": round(now - t_start, 1), "back": back})
                 if revoke_time is not None and revoked is None and now >= revoke_time:
-                    (self.root / "providers" / "providers.control").write_text("revoke mastodon\n")
+                    command = " ".join(filter(None, ("revoke mastodon", target)))
+                    (self.root / "providers" / "providers.control").write_text(command + "\n")
                     revoked = now
-                    events.append({"t": round(now - t_start, 1), "revoked": "mastodon"})
+                    events.append({"t": round(now - t_start, 1), "revoked": command.split(" ", 1)[1]})
                 try:
                     rows = led.rows()
                 except Exception:  # noqa: BLE001 - the ledger's PostgreSQL is restarting: look again
@@ -789,7 +855,7 @@ class Rig:
         time.sleep(1)  # let the provider log settle
         down = [e["at"] for e in events if "at" in e]
         result = analyse(self.root / "providers", rows, want, revoked, _limits(),
-                         (down[0], down[1]) if len(down) == 2 else None)
+                         (down[0], down[1]) if len(down) == 2 else None, target)
         result["failed_alerted"] = f"{len(alerted)}/{len(failed)}"
         result.update(self._takeovers(watch.takeovers, t_start))
         result["failed_not_alerted"] = sorted(set(failed) - alerted)[:20]
@@ -799,7 +865,15 @@ class Rig:
             ]
             result["mastodon_requests_after_revoke"] = sum(
                 1 for r in recs if r["type"] == "request" and r["provider"] == "mastodon" and r["t"] > revoked
+                and target in (None, r.get("account"))
             )
+        if "revoked_account" in result:  # its held posts the operators were told about, and what stopped
+            one = result["revoked_account"]
+            one["held_alerted"] = len(set(one.pop("held_ids")) & alerted)
+            one["revoked_at_fraction"] = revoke_at
+            one["partner"] = next(f"{key} of {path.stem}" for path in paths
+                                  for key, acc in _partner_accounts(path).items() if acc == target)
+            one["stopped"] = sorted(route_label(c, a) for c, a in led.stopped())
         result.update(
             {
                 "workers": self.workers,
@@ -981,6 +1055,10 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="revoke the Mastodon token at this fraction of the week (0..1)",
     )
+    p.add_argument("--revoke-partner", action="store_true",
+                   help="revoke only one joint-week partner's Mastodon token (at --revoke-at of that "
+                   "partner's own week, default 0.4): its posts there are held, every other account's go "
+                   "out; needs --campaigns 3 or more")
     p.add_argument("--outage-at", type=float, default=None,
                    help="stop every Prefect server process (API servers, services) at this fraction of the "
                    "week and keep them down for --outage-s")
@@ -998,6 +1076,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--keep", action="store_true", help="keep the temporary folder")
     p.add_argument("--out", type=Path, default=None)
     a = p.parse_args(argv)
+    if a.revoke_partner and a.revoke_at is None:
+        a.revoke_at = 0.4
+    if a.revoke_partner and a.campaigns < 3:
+        p.error("--revoke-partner needs a joint week: --campaigns 3 or more")
     rig = (
         Rig.attach(a.attach, a.workers)
         if a.attach
@@ -1017,6 +1099,7 @@ def main(argv: list[str] | None = None) -> int:
         result = rig.rehearse(
             a.campaigns, a.minutes, a.worker_kills, a.server_kills, a.revoke_at, a.heal_every, a.grace,
             a.seed, a.alert_wait, more, (a.outage_at, a.outage_s) if a.outage_at is not None else None,
+            revoke_partner=a.revoke_partner,
         )
     finally:
         if not a.attach:
@@ -1025,6 +1108,9 @@ def main(argv: list[str] | None = None) -> int:
     result.update({"fault_rate": a.fault_rate, "seed": a.seed, "paced_limits": paced})
     result["command"] = "bench/chaos.py " + " ".join(argv)
     ok = result["duplicates"] == 0 and result["missing"] == 0 and result["late"] == 0
+    one = result.get("revoked_account")
+    if one:  # its posts held, none lost; every other account's delivered
+        ok = ok and one["lost"] == 0 and one["others_delivered"] == one["others_due"]
     if a.hosts:  # the issue's target: no takeover after a host's loss slower than 20 s
         result["load_average"] = os.getloadavg()
         ok = ok and (result.get("slowest_takeover_after_host_loss_s") or 0) < 20

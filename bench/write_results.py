@@ -55,6 +55,12 @@ RUNS: dict[str, tuple[list[str], str]] = {
         ],
         "Mastodon token revoked mid-week: that channel stops with alerts, the others carry on",
     ),
+    "chaos-revoke-partner": (
+        ["bench/chaos.py", "--campaigns", "3", "--minutes", "3", "--worker-kills", "0", "--server-kills", "0",
+         "--fault-rate", "0", "--revoke-partner", "--out", "bench/out/chaos-revoke-partner.json"],
+        "a joint week (SCW 2023, two partners on accounts of their own) with one partner's Mastodon token "
+        "revoked mid-week: that partner's posts there are held and reported, every other account's go out",
+    ),
     "chaos-ha": (
         ["bench/chaos.py", "--ha", "--workers", "2", "--minutes", "12", "--out", "bench/out/chaos-ha.json"],
         "the HA set-up (2 API servers behind HAProxy, services, Redis): ≥ 300 publications, 20 kill -9 each "
@@ -172,6 +178,8 @@ def _chaos(d: dict[str, Any]) -> list[str]:
             f"| Mastodon requests after its token was revoked | {d['mastodon_requests_after_revoke']} | "
             "bounded (no retry loop) |"
         )
+    if d.get("revoked_account"):
+        lines.append(_revoked_row(d["revoked_account"]))
     if d.get("outage"):
         o = d["outage"]
         lines.append(
@@ -216,6 +224,22 @@ def _hosts(d: dict[str, Any]) -> list[str]:
         f"| woken owners' sends refused by the fence / runs that found their window taken | "
         f"{d['fenced_refusals']} / {d['lost_window_stops']} | |",
     ]
+
+
+def _revoked_row(one: dict[str, Any]) -> str:
+    """The row of a run that revoked one joint-week partner's Mastodon token (``--revoke-partner``): that
+    account's posts held (reported), none lost; every other account's posts delivered."""
+    missed = f" (not: {one['others_not_delivered']})" if one["others_not_delivered"] else ""
+    who, at = one.get("partner") or "a joint week's partner", 100 * (one.get("revoked_at_fraction") or 0)
+    return (
+        f"| **revoked account** ({one['account']}'s Mastodon token: {who}, at {at:.0f} % of its week) "
+        f"| held {one['held']} of its posts "
+        f"(failed/skipped, {one.get('held_alerted', '?')} alerted), lost {one['lost']}, "
+        f"{one['delivered_before']} delivered before the revoke, {one['delivered_after']} after; "
+        f"other accounts' Mastodon posts due after it delivered {one['others_delivered']}/{one['others_due']}"
+        f"{missed}; connectors stopped: {', '.join(one.get('stopped', [])) or 'none'} "
+        "| all held and alerted, 0 lost, 0 after; M/M; only its own |"
+    )
 
 
 def _accounts(d: dict[str, Any]) -> str:

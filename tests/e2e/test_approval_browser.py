@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from ledger import Ledger, Verdict
+from tests.browser import choose_decision, form_field, open_resume_form, submit_until_resumed
 from tests.helpers import ROOT, kill_tree, wait_until
 
 pytestmark = pytest.mark.slow
@@ -50,39 +51,11 @@ def _start(env: dict[str, str], tmp_path: Path, file: Path, *args: str) -> subpr
                             stderr=subprocess.STDOUT, text=True, cwd=tmp_path)
 
 
-def _open_form(page: Any, api: str, name: str, classic: bool) -> Any:
-    """Find the paused run in the runs list and open its Resume form: the new UI hides Resume in the ⋮ menu
-    at the top right, the classic UI shows a Resume button there."""
-    page.goto(f"{api.removesuffix('/api')}{'' if classic else '/v2'}/runs")
-    page.get_by_role("link", name=re.compile("^" + re.escape(name))).first.click()
-    if classic:
-        page.get_by_role("button", name="Resume").first.click()
-    else:
-        page.get_by_role("button", name="Open menu").first.click()
-        page.get_by_role("menuitem", name="Resume").click()
-    return page.get_by_role("dialog")
-
-
-def _field(dialog: Any, label: str, classic: bool) -> Any:
-    if classic:  # the classic form's labels are not tied to their inputs
-        return dialog.locator(".schema-form-property").filter(has_text=label).locator("textarea")
-    return dialog.get_by_label(label)
-
-
-def _choose(page: Any, dialog: Any, decision: str, classic: bool) -> None:
-    if classic:  # its select opens from the keyboard
-        dialog.locator(".schema-form-property").filter(has_text="Decision").locator("button").last.focus()
-        page.keyboard.press("ArrowDown")
-    else:
-        dialog.get_by_role("button", name="Select Decision").click()
-    page.get_by_role("option", name=decision).click()
-
-
 def _resume_in_ui(page: Any, api: str, name: str, decision: str, comment: str, *, classic: bool,
                   shot: Path) -> None:
     """Open the paused run's Resume form, check what it tells the approver, submit it untouched (refused),
     then fill it and submit it."""
-    dialog = _open_form(page, api, name, classic)
+    dialog = open_resume_form(page, api, name, classic)
     dialog.get_by_text(name.removeprefix("Approve: ")).first.wait_for()  # the week, in the description
     link = dialog.get_by_role("link", name="the preview of every publication")
     preview = link.get_attribute("href")
@@ -95,19 +68,10 @@ def _resume_in_ui(page: Any, api: str, name: str, decision: str, comment: str, *
     submit.click()  # untouched: refused in both UIs, never read as a decision
     page.get_by_text("'decision' is a required property").first.wait_for()
     assert _paused(api, name)
-    _choose(page, dialog, decision, classic)
-    _field(dialog, "Your name and email", classic).fill(MANAGER)
-    _field(dialog, "Comment", classic).fill(comment)
-    page.screenshot(path=str(shot))
-    for _ in range(3):  # a busy SQLite-backed server may answer 503: the form stays open, submit again
-        submit.click()
-        deadline = time.time() + 30
-        while time.time() < deadline and _paused(api, name):
-            time.sleep(0.5)
-        if not _paused(api, name):
-            return
-        page.screenshot(path=str(shot.with_suffix(".retry.png")))
-    raise AssertionError(f"{name} is still paused after three submissions of its form")
+    choose_decision(page, dialog, decision, classic)
+    form_field(dialog, "Your name and email", classic).fill(MANAGER)
+    form_field(dialog, "Comment", classic).fill(comment)
+    submit_until_resumed(page, dialog, classic, lambda: _paused(api, name), shot)
 
 
 def _events(api: str, name: str) -> list[dict[str, Any]]:

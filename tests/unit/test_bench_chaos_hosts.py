@@ -1,15 +1,20 @@
 """The chaos benchmark's hosts (bench/chaos_hosts.py) and its joint week (bench/chaos.py): a takeover is
-measured from the old owner's last beat and charged to the host blow that caused it, and a joint week's
-partners publish through accounts of their own, their effects told apart (the host blows' signals:
+measured from the old owner's last beat and charged to the host blow that caused it, a joint week's
+partners publish through accounts of their own, their effects told apart, and one partner's revoked token
+(``--revoke-partner``) is counted as held on its own account only (the host blows' signals:
 tests/integration/test_bench_host_signals.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import importlib.util
+import json
 import sys
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
+
+import pytest
 
 from ledger import Window
 from practiceweek.loader import load
@@ -17,6 +22,7 @@ from practiceweek.planner import plan
 from tests.helpers import ROOT
 
 sys.path.insert(0, str(ROOT / "bench"))
+import write_results
 from chaos_hosts import Hosts, TakeoverWatch
 
 _spec = importlib.util.spec_from_file_location("practiceweek_bench_chaos_unit", ROOT / "bench" / "chaos.py")
@@ -62,3 +68,61 @@ def test_a_joint_week_keeps_its_partners_each_on_accounts_of_its_own(tmp_path: P
     single = chaos.variants(3, tmp_path / "single", start=dt.date(2026, 12, 7))
     assert not any(chaos._partner_accounts(p) for p in single)  # without accounts: its first partner's
     assert len(chaos.expected(single)) < len(want)
+    assert chaos.revoke_target(paths) == accounts["isle-of-wight"] != accounts["hampshire"]
+    with pytest.raises(ValueError, match="needs a joint week"):
+        chaos.revoke_target(single)
+
+
+def _status(t: float, account: str, mark: str) -> dict[str, Any]:
+    item = {"content": f"[C{mark}] a post"}
+    return {"t": t, "type": "effect", "provider": "mastodon", "account": account, "kind": "status",
+            "item": item}
+
+
+def _masto(pid: str, account: str, at: float, state: str, sent_at: float | None = None) -> SimpleNamespace:
+    return SimpleNamespace(id=pid, state=state, scheduled_at=at, sent_at=sent_at, missed_window_s=120.0,
+                           route=("mastodon", f"{account}-mastodon"), campaign=pid.split("/")[0], error="")
+
+
+def test_one_partners_revoked_token_is_counted_as_held_on_its_account_and_the_others_delivered(
+    tmp_path: Path,
+) -> None:
+    """Revoked at t=100 on p03 (the joint week's Isle of Wight): its post before is delivered, two after are
+    held (skipped, failed), one is lost; Hampshire's (p02) and another partnership's (p00) go out, p01's
+    one failure is not charged to the revoke."""
+    rows = [
+        _masto("scw/m1/iow", "p03", 50.0, "sent", 55.0),
+        _masto("scw/m2/iow", "p03", 120.0, "skipped"),
+        _masto("scw/m3/iow", "p03", 130.0, "failed"),
+        _masto("scw/m4/iow", "p03", 140.0, "pending"),
+        _masto("scw/m2/hants", "p02", 120.0, "sent", 121.0),
+        _masto("hscp/m2", "p00", 125.0, "sent", 126.0),
+        _masto("iow/m3", "p01", 150.0, "failed"),
+    ]
+    want = {("mastodon", "02-1@p03"): "scw/m1/iow", ("mastodon", "02-2@p03"): "scw/m2/iow",
+            ("mastodon", "02-3@p03"): "scw/m3/iow", ("mastodon", "02-4@p03"): "scw/m4/iow",
+            ("mastodon", "02-2@p02"): "scw/m2/hants", ("mastodon", "00-2"): "hscp/m2",
+            ("mastodon", "01-3"): "iow/m3"}
+    folder = tmp_path / "providers"
+    folder.mkdir()
+    effects = [_status(55.0, "p03", "02-1"), _status(121.0, "p02", "02-2"), _status(126.0, "p00", "00-2")]
+    (folder / "providers.jsonl").write_text("".join(json.dumps(e) + "\n" for e in effects))
+    result = chaos.analyse(folder, rows, want, 100.0, {}, revoked_account="p03")
+    one = result["revoked_account"]
+    assert (one["delivered_before"], one["delivered_after"], one["held"], one["lost"]) == (1, 0, 2, 1)
+    assert one["held_ids"] == ["scw/m2/iow", "scw/m3/iow"] and one["lost_ids"] == ["scw/m4/iow"]
+    assert (one["others_delivered"], one["others_due"]) == (2, 3)
+    assert one["others_not_delivered"] == ["iow/m3: failed"]
+    assert result["per_channel"]["mastodon"]["failed_after_revoke"] == 2  # not p01's failure
+    assert result["missing_ids"] == ["scw/m4/iow"] and result["wrong_account"] == 0
+    assert chaos._revoke_time(rows, 0.5, "p03") == 95.0  # mid-way through its own posts (50 to 140)
+    assert chaos._revoke_time(rows, 0.5, None) == 100.0 and chaos._revoke_time(rows, None, "p03") is None
+    every = chaos.analyse(folder, rows, want, 100.0, {})  # the whole provider revoked: no per-account row
+    assert "revoked_account" not in every and every["per_channel"]["mastodon"]["failed_after_revoke"] == 3
+    one.update(held_alerted=1, revoked_at_fraction=0.4, stopped=["mastodon@p03-mastodon"],
+               partner="isle-of-wight of scw-2023-c02")
+    row = write_results._revoked_row(one)
+    assert row.startswith("| **revoked account** (p03's Mastodon token: isle-of-wight of scw-2023-c02, "
+                          "at 40 % of its week) | held 2 ")
+    assert "held 2 of its posts (failed/skipped, 1 alerted), lost 1, 1 delivered before the revoke" in row
+    assert "delivered 2/3 (not: ['iow/m3: failed']); connectors stopped: mastodon@p03-mastodon |" in row

@@ -44,6 +44,7 @@ def test_the_readmes_joint_week_is_valid_and_each_partner_publishes_under_its_ow
     assert len(blocks) == 2
     loaded = load_text(blocks[1], "campaigns/our-joint-week.yaml")
     assert loaded.warnings == [] and loaded.partners == ["north", "south"]
+    assert loaded.model.campaign.approval == "per_partner"  # each partner's approver decides on its own
     ids = sorted(p.id for p in plan(loaded.model))
     assert ids == ["joint-neglect-2025/mon/email/daily/north", "joint-neglect-2025/mon/email/daily/south",
                    "joint-neglect-2025/mon/x/daily/north"]  # south switched X off
