@@ -48,6 +48,7 @@ from chaos_hosts import Hosts, TakeoverWatch  # noqa: E402
 
 from deploy.production import open_stack, snapshot_repo  # noqa: E402
 from flows.runtime.names import DEPLOYMENTS  # noqa: E402
+from practiceweek.planner import partner_of  # noqa: E402
 
 CONNECTOR_OF = {
     "poster": "graph_files",
@@ -528,15 +529,18 @@ def _outage(window: tuple[float, float], want: dict[tuple[str, str], str],
 
 def _out_of_order(want: dict[tuple[str, str], str], copies: dict[tuple[str, str], list[float]],
                   by_id: dict[str, Any]) -> list[str]:
-    """Publications that reached their provider before one of the same campaign and channel scheduled
-    earlier (first copies, from the provider logs; the week's page from its ledger receipt)."""
-    lines: dict[tuple[str, str], list[tuple[float, float, str]]] = defaultdict(list)
+    """Publications that reached their provider before one of the same campaign, channel and partner
+    scheduled earlier (first copies, from the provider logs; the week's page from its ledger receipt). The
+    order a channel keeps is its partner's (``Ledger.earlier_open``): in a joint week each partner publishes
+    through accounts of its own, and one partner's delayed post never holds another's, so a partner's
+    Tuesday post may reach its account before another partner's Monday post reaches theirs."""
+    lines: dict[tuple[str, str, str], list[tuple[float, float, str]]] = defaultdict(list)
     for (channel, key), pid in want.items():
         row = by_id.get(pid)
         times = copies.get((channel, key)) or ([row.sent_at] if channel == "web_page" and row and row.sent_at
                                                else [])
         if row is not None and times:
-            lines[(row.campaign, channel)].append((row.scheduled_at, min(times), pid))
+            lines[(row.campaign, channel, partner_of(pid))].append((row.scheduled_at, min(times), pid))
     early = []
     for items in lines.values():
         items.sort()

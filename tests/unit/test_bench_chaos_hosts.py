@@ -62,3 +62,20 @@ def test_a_joint_week_keeps_its_partners_each_on_accounts_of_its_own(tmp_path: P
     single = chaos.variants(3, tmp_path / "single", start=dt.date(2026, 12, 7))
     assert not any(chaos._partner_accounts(p) for p in single)  # without accounts: its first partner's
     assert len(chaos.expected(single)) < len(want)
+
+
+def test_channel_order_is_checked_per_partner_as_the_scheduler_keeps_it() -> None:
+    """A joint week's partners publish through accounts of their own and one's delayed post never holds the
+    other's (``Ledger.earlier_open``): a partner's Tuesday post reaching its account before the other
+    partner's delayed Monday post is in order; the same partner's is not."""
+    rows = {pid: SimpleNamespace(campaign="scw", scheduled_at=at, sent_at=None) for pid, at in (
+        ("scw/mon/bluesky/daily/hampshire", 100.0), ("scw/tue/bluesky/daily/hampshire", 200.0),
+        ("scw/mon/bluesky/daily/isle-of-wight", 100.0), ("scw/tue/bluesky/daily/isle-of-wight", 200.0))}
+    want = {("bluesky", pid): pid for pid in rows}
+    arrived = {"scw/mon/bluesky/daily/hampshire": 230.0,  # held back (retries), after the other's Tuesday
+               "scw/tue/bluesky/daily/hampshire": 231.0, "scw/mon/bluesky/daily/isle-of-wight": 100.0,
+               "scw/tue/bluesky/daily/isle-of-wight": 200.0}
+    copies = {("bluesky", pid): [at] for pid, at in arrived.items()}
+    assert chaos._out_of_order(want, copies, rows) == []
+    copies[("bluesky", "scw/tue/bluesky/daily/hampshire")] = [229.0]  # its own Tuesday before its Monday
+    assert chaos._out_of_order(want, copies, rows) == ["scw/tue/bluesky/daily/hampshire"]
