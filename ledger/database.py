@@ -67,7 +67,7 @@ _SCHEMA = [
         campaign TEXT NOT NULL, digest TEXT NOT NULL, path TEXT NOT NULL, text TEXT NOT NULL,
         created_at DOUBLE PRECISION NOT NULL, PRIMARY KEY (campaign, digest))""",
     # a slot: when its request may go (``at``; once confirmed, when it went), its own ``id``, and for a
-    # request held until its answer (``connectors.pacing.paced``) ``ended_at``: NULL while in flight
+    # request held until its answer ``ended_at`` (a cap ahead while in flight; NULL: not yet confirmed)
     """CREATE TABLE IF NOT EXISTS pacer_slots (key TEXT NOT NULL, at DOUBLE PRECISION NOT NULL, id TEXT,
         ended_at DOUBLE PRECISION)""",
     """CREATE INDEX IF NOT EXISTS pacer_slots_key_at ON pacer_slots (key, at)""",

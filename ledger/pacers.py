@@ -4,8 +4,10 @@ A slot is a row of ``pacer_slots``, known by its ``id``. A provider counts a req
 is some time after the pacer let it go and before its answer came back; on a loaded machine that time
 varies from one request to the next by more than any fixed margin. So a request held until its answer
 (``hold``: ``connectors.pacing.paced``) occupies its slot from when it went until it ended (``ended_at``;
-NULL while in flight), and a new request goes only once fewer than ``limit`` requests *ended* in the
-window before it: then no ``limit + 1`` arrivals fit in any window, however late each one arrived.
+while it is in flight, a cap ``IN_FLIGHT_S`` after it went), and a new request goes only once fewer than
+``limit`` requests *ended* in the window before it: then no ``limit + 1`` arrivals fit in any window, however
+late each one arrived. A slot not yet confirmed (``ended_at`` NULL) counts at its time, as before: a caller
+frozen before its request holds nobody up.
 """
 
 from __future__ import annotations
@@ -16,16 +18,14 @@ from typing import Any
 
 from .database import Database
 
-IN_FLIGHT_S = 60.0  # a held request that never said it ended (its process died) occupies its slot this long
+IN_FLIGHT_S = 30.0  # a held request that never said it ended (its process died or froze) counts this long
 
 
 def _end(now: float) -> tuple[str, tuple[float, ...]]:
-    """SQL for when a slot's request ended, or at the earliest will end (an unconfirmed slot's or one in
-    flight: not before now, nor its own time), with its parameters."""
-    return (
-        "COALESCE(ended_at, CASE WHEN at < ? THEN at + ? WHEN at > ? THEN at ELSE ? END)",
-        (now - IN_FLIGHT_S, IN_FLIGHT_S, now, now),
-    )
+    """SQL for when a slot's request ended, at the earliest, with its parameters: a slot not yet confirmed
+    at its time (``ended_at`` NULL: its caller is about to go), one in flight (``ended_at`` still ahead:
+    the cap its ``confirm`` set) now, an ended one when it ended."""
+    return "CASE WHEN ended_at > ? THEN ? ELSE COALESCE(ended_at, at) END", (now, now)
 
 
 class PacersMixin(Database):
@@ -58,8 +58,8 @@ class PacersMixin(Database):
             start = now if nth is None else max(now, float(nth[0]) + window)
             cur.execute(self._q("INSERT INTO pacer_slots (key, at, id) VALUES (?, ?, ?)"), (key, start, slot))
             cur.execute(
-                self._q("DELETE FROM pacer_slots WHERE key=? AND COALESCE(ended_at, at + ?) < ?"),
-                (key, IN_FLIGHT_S, now - 2 * window),
+                self._q("DELETE FROM pacer_slots WHERE key=? AND COALESCE(ended_at, at) < ?"),
+                (key, now - 2 * window),
             )
             cur.execute(self._q("UPDATE pacers SET updated_at=? WHERE key=?"), (now, key))
         return slot, start
@@ -80,19 +80,20 @@ class PacersMixin(Database):
             self._lock_pacer(cur, key, now)
             end, args = _end(now)
             cur.execute(
-                self._q(f"SELECT {end} AS e FROM pacer_slots "
+                self._q(f"SELECT {end} AS e, COALESCE(ended_at, at) FROM pacer_slots "
                         "WHERE key=? AND at <= ? AND COALESCE(id, '') <> ? ORDER BY e DESC"),
                 (*args, key, now, slot),
             )
-            ends = [float(r[0]) for r in cur.fetchall()]
-            busy = [e for e in ends if e > now - window]
-            at = now if len(busy) < limit else ends[limit - 1] + window
-            ended = None if hold or at != now else now
+            found = cur.fetchall()
+            busy = sum(1 for r in found if float(r[1]) > now - window)  # in flight: until its cap
+            at = now if busy < limit else float(found[limit - 1][0]) + window
+            ended = None if at != now else now + IN_FLIGHT_S if hold else now
             cur.execute(self._q("UPDATE pacer_slots SET at=?, ended_at=? WHERE key=? AND id=?"),
                         (at, ended, key, slot))
         return at == now, at
 
     def slot_ended(self, key: str, slot: str) -> None:
         """The request of held slot ``slot`` has its answer (or failed): it occupies the window until now."""
-        self._write("UPDATE pacer_slots SET ended_at=? WHERE key=? AND id=? AND ended_at IS NULL",
-                    (time.time(), key, slot))
+        now = time.time()
+        self._write("UPDATE pacer_slots SET ended_at=? WHERE key=? AND id=? AND ended_at > ?",
+                    (now, key, slot, now))
