@@ -47,6 +47,16 @@ def test_a_takeover_counts_from_the_old_owners_last_beat_and_is_charged_to_its_h
     assert got["slowest_takeover_after_host_loss_s"] == 6.5
 
 
+def test_a_done_windows_new_run_is_no_takeover() -> None:
+    """An owner that finished its window early beats 'done' and ends; work arriving for the window later
+    gets a new run from healing: not a takeover, and its delay (the time nothing was due) is not one's."""
+    watch = TakeoverWatch(led=None)
+    done = Window(600.0, 0, 1, "done", "a", 102.0, "worker-2", 0, None, 1)
+    for rows in ([_row("a", 100.0)], [done], [done], [_row("b", 160.0)]):
+        watch.look(rows)
+    assert watch.takeovers == [] and [(t["from"], t["to"]) for t in watch.rearmed] == [("a", "b")]
+
+
 def test_a_joint_week_keeps_its_partners_each_on_accounts_of_its_own(tmp_path: Path) -> None:
     paths = chaos.variants(3, tmp_path, start=dt.date(2026, 12, 7), accounts=True)
     joint = [p for p in paths if chaos._partner_accounts(p)]
