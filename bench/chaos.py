@@ -896,12 +896,15 @@ class Rig:
 
     def _takeovers(self, takeovers: list[dict[str, Any]], t0: float) -> dict[str, Any]:
         """Window takeovers seen in the ledger (the slowest: from the old owner's last beat to the new
-        owner's take), those each host blow caused, and the late sends and claims the fence refused (the
-        workers' logs carry their flow runs' output)."""
+        owner's take; each, with its times from the start, to lay beside the blows' ``events``), those each
+        host blow caused, and the late sends and claims the fence refused (the workers' logs carry their
+        flow runs' output)."""
         logs = " ".join(p.read_text(errors="replace") for p in self.stack.logs.glob("worker-*.log"))
         out: dict[str, Any] = {
             "takeovers": len(takeovers),
             "slowest_takeover_s": max((t["seconds"] for t in takeovers), default=None),
+            "takeover_list": [{"t_last_beat": round(t["last_beat"] - t0, 1), "seconds": t["seconds"],
+                               "lane": t["lane"], "to_queue": t["queue"]} for t in takeovers],
             "fenced_refusals": logs.count("is no longer current)"),
             "lost_window_stops": logs.count("another run took this window over"),
         }
