@@ -51,6 +51,7 @@ from chaos_hosts import Hosts, TakeoverWatch  # noqa: E402
 
 from deploy.production import open_stack, snapshot_repo  # noqa: E402
 from flows.runtime.names import DEPLOYMENTS  # noqa: E402
+from practiceweek.planner import partner_of  # noqa: E402
 
 CONNECTOR_OF = {
     "poster": "graph_files",
@@ -589,15 +590,18 @@ def _revoke_time(rows: list[Any], at: float | None, account: str | None) -> floa
 
 def _out_of_order(want: dict[tuple[str, str], str], copies: dict[tuple[str, str], list[float]],
                   by_id: dict[str, Any]) -> list[str]:
-    """Publications that reached their provider before one of the same campaign and channel scheduled
-    earlier (first copies, from the provider logs; the week's page from its ledger receipt)."""
-    lines: dict[tuple[str, str], list[tuple[float, float, str]]] = defaultdict(list)
+    """Publications that reached their provider before one of the same campaign, channel and partner
+    scheduled earlier (first copies, from the provider logs; the week's page from its ledger receipt). The
+    order a channel keeps is its partner's (``Ledger.earlier_open``): in a joint week each partner publishes
+    through accounts of its own, and one partner's delayed post never holds another's, so a partner's
+    Tuesday post may reach its account before another partner's Monday post reaches theirs."""
+    lines: dict[tuple[str, str, str], list[tuple[float, float, str]]] = defaultdict(list)
     for (channel, key), pid in want.items():
         row = by_id.get(pid)
         times = copies.get((channel, key)) or ([row.sent_at] if channel == "web_page" and row and row.sent_at
                                                else [])
         if row is not None and times:
-            lines[(row.campaign, channel)].append((row.scheduled_at, min(times), pid))
+            lines[(row.campaign, channel, partner_of(pid))].append((row.scheduled_at, min(times), pid))
     early = []
     for items in lines.values():
         items.sort()
@@ -966,12 +970,15 @@ class Rig:
 
     def _takeovers(self, takeovers: list[dict[str, Any]], t0: float) -> dict[str, Any]:
         """Window takeovers seen in the ledger (the slowest: from the old owner's last beat to the new
-        owner's take), those each host blow caused, and the late sends and claims the fence refused (the
-        workers' logs carry their flow runs' output)."""
+        owner's take; each, with its times from the start, to lay beside the blows' ``events``), those each
+        host blow caused, and the late sends and claims the fence refused (the workers' logs carry their
+        flow runs' output)."""
         logs = " ".join(p.read_text(errors="replace") for p in self.stack.logs.glob("worker-*.log"))
         out: dict[str, Any] = {
             "takeovers": len(takeovers),
             "slowest_takeover_s": max((t["seconds"] for t in takeovers), default=None),
+            "takeover_list": [{"t_last_beat": round(t["last_beat"] - t0, 1), "seconds": t["seconds"],
+                               "lane": t["lane"], "to_queue": t["queue"]} for t in takeovers],
             "fenced_refusals": logs.count("is no longer current)"),
             "lost_window_stops": logs.count("another run took this window over"),
         }

@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ledger import WindowState
+
 DOWN_S = 30.0  # a killed host comes back after this long
 FREEZE_S = (20.0, 90.0)  # a frozen host sleeps this long (uniform)
 POLL_S = 0.5  # how often the takeover watch reads the windows table
@@ -166,8 +168,10 @@ class TakeoverWatch(threading.Thread):
     def __init__(self, led: Any) -> None:
         super().__init__(daemon=True, name="takeover-watch")
         self.led, self.stop = led, threading.Event()
-        self.last: dict[tuple[float, int], tuple[str, float]] = {}  # lane → (last owner, its last beat seen)
+        # lane → (its last owner, that owner's last beat seen, the lane's state then)
+        self.last: dict[tuple[float, int], tuple[str, float, WindowState]] = {}
         self.takeovers: list[dict[str, Any]] = []
+        self.rearmed: list[dict[str, Any]] = []  # a done window's new run (work that arrived after it)
 
     def run(self) -> None:
         while not self.stop.is_set():
@@ -176,15 +180,17 @@ class TakeoverWatch(threading.Thread):
             self.stop.wait(POLL_S)
 
     def look(self, rows: list[Any]) -> None:
-        """Note the owners and beats of ``rows``: a new owner after another is a takeover."""
+        """Note the owners and beats of ``rows``: a new owner after another is a takeover, unless the other
+        had finished the window ('done': the new run is healing's, for work that arrived after it)."""
         for w in rows:
             if not w.owner or w.heartbeat is None:
                 continue
             key = (w.start, w.lane)
             before = self.last.get(key)
             if before is not None and before[0] != w.owner:
-                self.takeovers.append({"window": w.start, "lane": w.lane, "from": before[0], "to": w.owner,
-                                       "queue": w.queue, "last_beat": before[1], "taken": w.heartbeat,
-                                       "seconds": round(w.heartbeat - before[1], 1)})
-            if before is None or before[0] != w.owner or w.heartbeat > before[1]:
-                self.last[key] = (w.owner, float(w.heartbeat))
+                change = {"window": w.start, "lane": w.lane, "from": before[0], "to": w.owner,
+                          "queue": w.queue, "last_beat": before[1], "taken": w.heartbeat,
+                          "seconds": round(w.heartbeat - before[1], 1)}
+                (self.rearmed if before[2] == WindowState.DONE else self.takeovers).append(change)
+            if before is None or before[0] != w.owner or w.heartbeat > before[1] or w.state != before[2]:
+                self.last[key] = (w.owner, float(w.heartbeat), WindowState(w.state))

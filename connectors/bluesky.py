@@ -34,7 +34,7 @@ from .base import (
     Sent,
 )
 from .failures import classify_status, not_reached, unknown
-from .pacing import shared_bucket
+from .pacing import paced, shared_bucket
 from .redaction import redact
 from .settings import BlueskySettings, reveal
 
@@ -237,10 +237,9 @@ class BlueskyConnector(Connector):
         data = models.ComAtprotoRepoCreateRecord.Data(
             repo=did, collection=COLLECTION, rkey=rkey, record=record
         )
-        if bucket is not None:  # paced where the limit counts: the record itself, not the image upload
-            bucket.acquire()
         try:
-            return self._call(lambda: self.client.com.atproto.repo.create_record(data), what)
+            with paced(bucket):  # paced where the limit counts: the record itself, not the image upload
+                return self._call(lambda: self.client.com.atproto.repo.create_record(data), what)
         except ConnectorError as exc:
             if exc.status in (400, 409):  # the rkey is taken: a previous attempt created it
                 existing = self._get(did, rkey)

@@ -47,7 +47,7 @@ from .base import (
     Sent,
 )
 from .ids import chunks, digest
-from .pacing import Bucket, shared_bucket
+from .pacing import Bucket, paced, shared_bucket
 from .settings import GraphSettings
 
 INLINE_LIMIT = 3 * 1024 * 1024  # Graph: larger attachments need an upload session
@@ -194,10 +194,9 @@ class GraphMailConnector(Connector):
                     if len(att.data) > INLINE_LIMIT:
                         self._upload_attachment(sender, draft_id, att)
             bucket = self._bucket(sender)
-            if bucket is not None:
-                bucket.acquire()
             try:
-                self.graph.call(mailbox.messages.by_message_id(draft_id).send.post(), f"send {part}")
+                with paced(bucket):
+                    self.graph.call(mailbox.messages.by_message_id(draft_id).send.post(), f"send {part}")
             except PermanentError as exc:
                 if exc.status != 404:
                     raise

@@ -32,7 +32,7 @@ from .base import (
 )
 from .failures import classify_status, not_reached, unknown
 from .ids import digest
-from .pacing import shared_bucket
+from .pacing import paced, shared_bucket
 from .redaction import redact
 from .settings import MastodonSettings, reveal
 
@@ -156,18 +156,17 @@ class MastodonConnector(Connector):
                         f"upload the image of {what}",
                     )["id"]
                 ]
-            if bucket is not None:  # paced where the limit counts: the status itself
-                bucket.acquire()
-            status = self._call(
-                lambda p=post, m=media, parent=(done[-1]["id"] if done else None): self.api.status_post(
-                    p.text,
-                    in_reply_to_id=parent,
-                    media_ids=m,
-                    spoiler_text=p.warning,
-                    idempotency_key=f"pw-{digest(item.id)}-{len(done)}",
-                ),
-                what,
-            )
+            with paced(bucket):  # paced where the limit counts: the status itself
+                status = self._call(
+                    lambda p=post, m=media, parent=(done[-1]["id"] if done else None): self.api.status_post(
+                        p.text,
+                        in_reply_to_id=parent,
+                        media_ids=m,
+                        spoiler_text=p.warning,
+                        idempotency_key=f"pw-{digest(item.id)}-{len(done)}",
+                    ),
+                    what,
+                )
             done.append(status)
         return self._receipt(item, done)
 

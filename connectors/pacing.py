@@ -6,7 +6,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Protocol
 
 from .ids import digest
@@ -28,8 +29,10 @@ class TokenBucket:
         self._lock = threading.Lock()
         self._slots: deque[float] = deque(maxlen=rate)  # monotonic times of the last ``rate`` slots
 
-    def acquire(self) -> float:
-        """Block until this caller's slot; return how long it waited."""
+    def acquire(self, hold: bool = False) -> float:
+        """Block until this caller's slot; return how long it waited. (``hold`` is for the shared pacer,
+        which keeps a write request's slot until its answer; within one process slots count from their
+        start.)"""
         with self._lock:
             now = time.monotonic()
             start = now if len(self._slots) < self.rate else max(now, self._slots[0] + self.window)
@@ -39,9 +42,30 @@ class TokenBucket:
             time.sleep(wait)
         return max(wait, 0.0)
 
+    def done(self) -> None:
+        """Nothing to do within one process (see :meth:`acquire`)."""
+
 
 class Bucket(Protocol):
-    def acquire(self) -> float: ...
+    def acquire(self, hold: bool = False) -> float: ...
+
+    def done(self) -> None: ...
+
+
+@contextmanager
+def paced(bucket: Bucket | None) -> Iterator[None]:
+    """Send one write request inside: wait for ``bucket``'s slot (no limit: no wait), and hold the slot
+    until the request has its answer or failed. The provider counts the request when it arrives, at some
+    point between the two: on a loaded machine that can be seconds after the slot, so the shared pacer
+    counts the next one from this one's end (``ledger/pacers.py``)."""
+    if bucket is None:
+        yield
+        return
+    bucket.acquire(hold=True)
+    try:
+        yield
+    finally:
+        bucket.done()
 
 
 BucketFactory = Callable[[str, int, float], Bucket]

@@ -19,7 +19,7 @@ from practiceweek.artifacts import Rendered
 
 from .base import Connector, OutcomeUnknownError, PermanentError, Receipt, RetryableError
 from .ids import digest
-from .pacing import shared_bucket
+from .pacing import paced, shared_bucket
 from .redaction import redact
 from .settings import SmtpSettings, reveal
 
@@ -106,10 +106,9 @@ class SmtpMailConnector(Connector):
         smtp = self._connect()
         try:
             while pending:
-                if bucket is not None:  # one message transaction
-                    bucket.acquire()
                 batch, pending = pending[: self.batch_size], pending[self.batch_size :]
-                deferred = self._send_batch(smtp, sender, batch, data, item.id)
+                with paced(bucket):  # one message transaction
+                    deferred = self._send_batch(smtp, sender, batch, data, item.id)
                 done.update(r for r in batch if r not in deferred)
                 pending = deferred + pending
         finally:

@@ -24,7 +24,7 @@ from ._graph import GraphSession
 from .base import Connector, CredentialsError, PermanentError, Receipt
 from .failures import classify_status, not_reached, unknown
 from .ids import digest
-from .pacing import shared_bucket
+from .pacing import paced, shared_bucket
 from .redaction import redact
 from .settings import GraphSettings, TeamsSettings, reveal
 
@@ -109,12 +109,12 @@ class TeamsChannelConnector(Connector):
             self.requests_per_interval,
             self.interval_seconds,
         )
-        if bucket is not None:
-            bucket.acquire()
         try:
-            response = self._http.post(
-                reveal(self.settings.webhook_url), content=body, headers={"Content-Type": "application/json"}
-            )
+            with paced(bucket):
+                response = self._http.post(
+                    reveal(self.settings.webhook_url), content=body,
+                    headers={"Content-Type": "application/json"},
+                )
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             raise not_reached("Teams", f"post the card of {item.id}", exc) from None
         except httpx.HTTPError as exc:

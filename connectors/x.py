@@ -32,7 +32,7 @@ from .base import (
 )
 from .failures import classify_status, not_reached, unknown
 from .ids import digest
-from .pacing import shared_bucket
+from .pacing import paced, shared_bucket
 from .redaction import redact
 from .settings import XSettings, reveal
 
@@ -213,18 +213,17 @@ class XConnector(Connector):
         for i in range(len(ids), len(posts)):
             post = posts[i]
             media = [self._upload(post, f"{item.id} post {i + 1}")] if post.image else None
-            if bucket is not None:
-                bucket.acquire()
             try:
-                resp = self._call(
-                    lambda p=post, m=media, parent=(ids[-1] if ids else None): self.client.create_tweet(
-                        text=p.text,
-                        media_ids=m,
-                        in_reply_to_tweet_id=parent,
-                        user_auth=True,
-                    ),
-                    f"post {i + 1} of {item.id}",
-                )
+                with paced(bucket):
+                    resp = self._call(
+                        lambda p=post, m=media, parent=(ids[-1] if ids else None): self.client.create_tweet(
+                            text=p.text,
+                            media_ids=m,
+                            in_reply_to_tweet_id=parent,
+                            user_auth=True,
+                        ),
+                        f"post {i + 1} of {item.id}",
+                    )
             except ConnectorError as exc:
                 if exc.status == 403 and "duplicate" in exc.body.lower():  # X refused a repeat: it is there
                     again = self._existing(item)

@@ -66,7 +66,10 @@ _SCHEMA = [
     """CREATE TABLE IF NOT EXISTS campaign_sources (
         campaign TEXT NOT NULL, digest TEXT NOT NULL, path TEXT NOT NULL, text TEXT NOT NULL,
         created_at DOUBLE PRECISION NOT NULL, PRIMARY KEY (campaign, digest))""",
-    """CREATE TABLE IF NOT EXISTS pacer_slots (key TEXT NOT NULL, at DOUBLE PRECISION NOT NULL)""",
+    # a slot: when its request may go (``at``; once confirmed, when it went), its own ``id``, and for a
+    # request held until its answer ``ended_at`` (a cap ahead while in flight; NULL: not yet confirmed)
+    """CREATE TABLE IF NOT EXISTS pacer_slots (key TEXT NOT NULL, at DOUBLE PRECISION NOT NULL, id TEXT,
+        ended_at DOUBLE PRECISION)""",
     """CREATE INDEX IF NOT EXISTS pacer_slots_key_at ON pacer_slots (key, at)""",
     # renderings and rendered assets, content-addressed: made once (ahead of time), read by every worker
     """CREATE TABLE IF NOT EXISTS renderings (
@@ -84,6 +87,7 @@ _WINDOW_OWNERSHIP = (("owner", "TEXT"), ("queue", "TEXT"), ("standby_gen", "INTE
                      ("standby_at", "DOUBLE PRECISION"),  # added after lanes: older ledgers gain them
                      ("fence", "INTEGER NOT NULL DEFAULT 0"))  # the fencing token (ledger/fences.py)
 _CLAIM_FENCE = (("fence_start", "DOUBLE PRECISION"), ("fence_lane", "INTEGER"), ("fence", "INTEGER"))
+_SLOT_ENDS = (("id", "TEXT"), ("ended_at", "DOUBLE PRECISION"))  # a slot's identity and its request's end
 _STOPPED = next(i for i, sql in enumerate(_SCHEMA) if "TABLE IF NOT EXISTS stopped_connectors" in sql)
 
 
@@ -235,6 +239,10 @@ class Database:
             )
             cur.execute("DROP TABLE windows")
             cur.execute("ALTER TABLE windows_new RENAME TO windows")
+        slots = self._columns(cur, "pacer_slots")  # slots by id, held until their answer (ledger/pacers.py)
+        for column, kind in _SLOT_ENDS:
+            if column not in slots:
+                cur.execute(f"ALTER TABLE pacer_slots ADD COLUMN {column} {kind}")
         have = self._columns(cur, "windows")  # a window's owner and its standby (flows/publishing/publish.py)
         for column, kind in _WINDOW_OWNERSHIP:
             if column not in have:

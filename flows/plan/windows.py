@@ -103,7 +103,8 @@ def _ensure_lane(
     held = led.window_held(start, lane.index)
     current = gen or (held.gen if held else 1)
     queues = work_queues(cfg.window_queues)
-    first = queues[(int(start // cfg.window_s) + lane.index + current) % len(queues)] if queues else None
+    lost_queue = held.queue if gen is not None and gen > 1 and held is not None else None
+    first = place(queues, int(start // cfg.window_s) + lane.index + current, avoid=lost_queue)
     names = []
     if gen is not None:
         if lost and gen > 1:
@@ -112,7 +113,7 @@ def _ensure_lane(
         names.append(name)
     if standby is not None:  # on another worker than the run publishing the window (or about to)
         owner_queue = held.queue if held is not None and held.owner and gen is None else None
-        queue = other_queue(queues, owner_queue or first)
+        queue = standby_queue(queues, owner_queue or first, standby)
         spare = Spare(current, f"{int(start)}:standby-{standby}", queue, standby=True)
         _start_window_run(led, start, spare, lane, f"{name} · standby", items, register)
         names.append(f"{name} · standby")
@@ -134,13 +135,25 @@ def work_queues(setting: str) -> list[str]:
     return [q.strip() for q in setting.split(",") if q.strip()]
 
 
-def other_queue(queues: list[str], taken: str | None) -> str | None:
-    """A queue other than ``taken`` (the next one), so a standby runs on another worker than its primary."""
+def place(queues: list[str], index: int, avoid: str | None = None) -> str | None:
+    """The queue of a window's (new generation of) run: the window's turn in ``queues``, skipping
+    ``avoid``, the queue of the run presumed lost (its host may be the one that died: a run put there would
+    wait for the host to come back before it could take the window). None: no placement."""
+    candidates = [q for q in queues if q != avoid] or queues
+    return candidates[index % len(candidates)] if candidates else None
+
+
+def standby_queue(queues: list[str], owner: str | None, number: int) -> str | None:
+    """The queue of a lane's standby number ``number``: never its owner's (``owner``), so the two run on
+    different workers, and each new standby of the lane on the next other queue than its predecessor's. A
+    standby is replaced only when it died (or never started): its host may be down, and its successor put
+    in the same queue would wait for that host to come back, leaving the window no live spare."""
     if not queues:
         return None
-    if taken not in queues:
-        return queues[0]
-    return queues[(queues.index(taken) + 1) % len(queues)]
+    start = queues.index(owner) + 1 if owner in queues else 0
+    others = [queues[(start + k) % len(queues)] for k in range(len(queues))]
+    others = [q for q in others if q != owner] or queues
+    return others[(max(number, 1) - 1) % len(others)]
 
 
 def _start_window_run(

@@ -34,7 +34,7 @@ from prefect.states import Completed
 from prefect.states import State as RunState
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from ledger import DueRef, Fence, Ledger, Row, State, WindowState, unavailable, worker_id
+from ledger import DueRef, Fence, Ledger, Row, State, Window, WindowState, unavailable, worker_id
 from practiceweek.settings import Settings, settings
 
 from ..operators import orphans
@@ -193,7 +193,7 @@ class WindowRun:
             held = self.led.window_held(self.window_start, self.lane)
             if held is not None and held.state == WindowState.DONE:
                 return False
-            unowned = not self.standby or time.time() >= self.window_start
+            unowned = not self.standby or time.time() >= self.window_start or _presumed_lost(held)
             if self.led.window_take(self.window_start, self.owner, lane=self.lane, stale_s=TAKEOVER_AFTER_S,
                                     unowned=unowned, flow_run_id=self.flow_run_id, queue=self.queue) and (
                 self._fenced_in()
@@ -208,10 +208,16 @@ class WindowRun:
                     if held is not None and held.owner else "no run has taken this window yet"
                 )
                 waiting = True
-            if time.time() - self.last_beat > 2:  # the standby's own beat: heal starts no other
-                self.led.standby_beat(self.window_start, self.lane)
+            if time.time() - self.last_beat > 2 and not self._beside_owner(held):
+                self.led.standby_beat(self.window_start, self.lane)  # a spare: heal starts no other
                 self.last_beat = time.time()
             time.sleep(STANDBY_POLL_S)
+
+    def _beside_owner(self, held: Window | None) -> bool:
+        """Whether this waiting run came from its owner's work queue (so runs on its worker, its host): it
+        is no spare then, since the blow that stops the owner (a host lost) stops it too. It does not beat as
+        the standby, so healing puts one on another worker's queue."""
+        return bool(self.queue and held is not None and held.owner and held.queue == self.queue)
 
     def _fenced_in(self) -> bool:
         """Read the token this run took the window with (False: another run took it in between)."""
@@ -433,6 +439,13 @@ class WindowRun:
         with cpu.part("readback"):
             publish_plan_tables(self.campaigns_seen | {pid.split("/", 1)[0] for pid in self.submitted})
         return {str(k): v for k, v in results.items()}
+
+
+def _presumed_lost(held: Window | None) -> bool:
+    """Healing presumed the window's owner lost and re-armed the window (no owner, a later generation):
+    a standby takes it at once, even before the window opens, rather than leave it to the new generation's
+    run, which must first be scheduled, picked up by a worker and started."""
+    return held is not None and not held.owner and held.gen > 1 and held.state != WindowState.DONE
 
 
 def _outcome(fut: Any) -> Outcome | None:

@@ -164,7 +164,7 @@ def test_a_frozen_process_holding_a_row_lock_releases_it_within_the_idle_timeout
                               cwd=str(ROOT), text=True)
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
-        got: list[float] = []
+        got: list[tuple[str, float]] = []
         other = threading.Thread(target=lambda: got.append(Ledger(pg_url).reserve_slot("x:acct", 3, 10.0)))
         other.start()
         other.join(timeout=60)

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from flows.publishing.publish import LostWindow, WindowRun
-from ledger import Ledger
+from ledger import Ledger, WindowState
 from tests.helpers import ROOT
 from tests.publishing import timed_week
 from tests.servers.base import Request, Response
@@ -189,3 +189,50 @@ def test_a_standby_ends_once_the_window_is_done_and_a_slow_owner_stops_on_losing
         slow._beat(force=True)  # only slow: its next beat finds another owner, and it stops
     assert led.window_beat(600.0, "run-spare", state="done", owner="run-spare")
     assert not WindowRun(led, 600.0, "run-late", standby=True).stand_by()  # done: it stood by
+
+
+def _standing_by(run: WindowRun, out: list[bool]) -> threading.Thread:
+    thread = threading.Thread(target=lambda: out.append(run.stand_by()), daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_waiting_run_on_its_owners_queue_is_no_spare_so_healing_starts_another(tmp_path: Path) -> None:
+    """A run that found its window owned waits; on the owner's own work queue (its worker, its host) it dies
+    with the owner when the host does. It used to beat as the lane's standby, so healing started no spare
+    on another host, and a lost host's window waited for a new generation to be scheduled and started."""
+    led = Ledger(f"sqlite:///{tmp_path / 'l.sqlite3'}")
+    start = time.time() + 60
+    assert WindowRun(led, start, "run-owner", queue="worker-1").stand_by()
+    ended: list[bool] = []
+    twin = _standing_by(WindowRun(led, start, "run-gen-2", queue="worker-1"), ended)
+    time.sleep(1.5)
+    assert led.window_beat(start, "run-owner", owner="run-owner")  # the owner beats on
+    assert led.window_held(start).standby_at is None  # type: ignore[union-attr]
+    assert led.standby_needed(start, lead_s=20) == 1  # healing starts a spare (on another worker's queue)
+    led._write("UPDATE windows SET standby_at=NULL WHERE start=?", (start,))
+    spare = _standing_by(WindowRun(led, start, "run-spare", standby=True, queue="worker-2"), ended)
+    time.sleep(1.5)
+    assert led.window_beat(start, "run-owner", owner="run-owner")
+    assert (led.window_held(start).standby_at or 0) > time.time() - 3  # type: ignore[union-attr]
+    assert led.window_beat(start, "run-owner", state=WindowState.DONE, owner="run-owner")
+    twin.join(timeout=10)
+    spare.join(timeout=10)
+    assert ended == [False, False]  # both stood by; the owner finished
+
+
+def test_a_standby_takes_a_window_healing_re_armed_before_it_opened(tmp_path: Path) -> None:
+    """The owner died before its window opened and healing presumed it lost first (a new generation, no
+    owner): the standby takes the window at once, not when it opens (it used to leave it to the new
+    generation's run, which must be scheduled, picked up by a worker and started)."""
+    led = Ledger(f"sqlite:///{tmp_path / 'l.sqlite3'}")
+    start = time.time() + 60
+    assert WindowRun(led, start, "run-dead", queue="worker-1").stand_by()
+    led._write("UPDATE windows SET heartbeat=? WHERE start=?", (time.time() - 7, start))  # it died 7 s ago
+    assert led.window_needed(start, lead_s=20) == 2  # healing presumed it lost before the standby looked
+    took: list[bool] = []
+    spare = _standing_by(WindowRun(led, start, "run-spare", standby=True, queue="worker-2"), took)
+    spare.join(timeout=10)
+    held = led.window_held(start)
+    led.window_beat(start, state=WindowState.DONE)  # ends the spare's wait, should it still be waiting
+    assert took == [True] and held is not None and held.owner == "run-spare"

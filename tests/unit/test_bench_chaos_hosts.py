@@ -53,6 +53,16 @@ def test_a_takeover_counts_from_the_old_owners_last_beat_and_is_charged_to_its_h
     assert got["slowest_takeover_after_host_loss_s"] == 6.5
 
 
+def test_a_done_windows_new_run_is_no_takeover() -> None:
+    """An owner that finished its window early beats 'done' and ends; work arriving for the window later
+    gets a new run from healing: not a takeover, and its delay (the time nothing was due) is not one's."""
+    watch = TakeoverWatch(led=None)
+    done = Window(600.0, 0, 1, "done", "a", 102.0, "worker-2", 0, None, 1)
+    for rows in ([_row("a", 100.0)], [done], [done], [_row("b", 160.0)]):
+        watch.look(rows)
+    assert watch.takeovers == [] and [(t["from"], t["to"]) for t in watch.rearmed] == [("a", "b")]
+
+
 def test_a_joint_week_keeps_its_partners_each_on_accounts_of_its_own(tmp_path: Path) -> None:
     paths = chaos.variants(3, tmp_path, start=dt.date(2026, 12, 7), accounts=True)
     joint = [p for p in paths if chaos._partner_accounts(p)]
@@ -126,3 +136,20 @@ def test_one_partners_revoked_token_is_counted_as_held_on_its_account_and_the_ot
                           "at 40 % of its week) | held 2 ")
     assert "held 2 of its posts (failed/skipped, 1 alerted), lost 1, 1 delivered before the revoke" in row
     assert "delivered 2/3 (not: ['iow/m3: failed']); connectors stopped: mastodon@p03-mastodon |" in row
+
+
+def test_channel_order_is_checked_per_partner_as_the_scheduler_keeps_it() -> None:
+    """A joint week's partners publish through accounts of their own and one's delayed post never holds the
+    other's (``Ledger.earlier_open``): a partner's Tuesday post reaching its account before the other
+    partner's delayed Monday post is in order; the same partner's is not."""
+    rows = {pid: SimpleNamespace(campaign="scw", scheduled_at=at, sent_at=None) for pid, at in (
+        ("scw/mon/bluesky/daily/hampshire", 100.0), ("scw/tue/bluesky/daily/hampshire", 200.0),
+        ("scw/mon/bluesky/daily/isle-of-wight", 100.0), ("scw/tue/bluesky/daily/isle-of-wight", 200.0))}
+    want = {("bluesky", pid): pid for pid in rows}
+    arrived = {"scw/mon/bluesky/daily/hampshire": 230.0,  # held back (retries), after the other's Tuesday
+               "scw/tue/bluesky/daily/hampshire": 231.0, "scw/mon/bluesky/daily/isle-of-wight": 100.0,
+               "scw/tue/bluesky/daily/isle-of-wight": 200.0}
+    copies = {("bluesky", pid): [at] for pid, at in arrived.items()}
+    assert chaos._out_of_order(want, copies, rows) == []
+    copies[("bluesky", "scw/tue/bluesky/daily/hampshire")] = [229.0]  # its own Tuesday before its Monday
+    assert chaos._out_of_order(want, copies, rows) == ["scw/tue/bluesky/daily/hampshire"]

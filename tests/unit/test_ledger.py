@@ -258,7 +258,7 @@ def test_a_connector_stops_per_account(led: Ledger) -> None:
 
 def _reserve(url: str, n: int, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
     other = Ledger(url)
-    out.put([other.reserve_slot("x:acct", 5, 0.5) for _ in range(n)])
+    out.put([other.reserve_slot("x:acct", 5, 0.5)[1] for _ in range(n)])
 
 
 def test_rate_slots_never_exceed_the_limit_in_any_window_across_processes(led: Ledger) -> None:
@@ -279,12 +279,12 @@ def test_rate_slots_never_exceed_the_limit_in_any_window_across_processes(led: L
 def _send_late(url: str, lateness: float, out: list[float]) -> None:
     """One paced request whose caller wakes ``lateness`` seconds after its slot (a loaded machine)."""
     other = Ledger(url)
-    slot = other.reserve_slot("m:acct", 3, 0.5)
+    slot, at = other.reserve_slot("m:acct", 3, 0.5)
     while True:
-        time.sleep(max(0.0, slot - time.time()) + lateness)
-        ok, slot = other.confirm_slot("m:acct", slot, 3, 0.5)
+        time.sleep(max(0.0, at - time.time()) + lateness)
+        ok, at = other.confirm_slot("m:acct", slot, 3, 0.5)
         if ok:
-            out.append(slot)
+            out.append(at)
             return
         lateness = 0.0
 
