@@ -170,11 +170,12 @@ def case_rendered(state: Path, partnerships: int, distinct: bool) -> None:
     server_s = server_cpu(state) - server_before
     report(f"rendered: {len(ids)} publications of {partnerships} partnerships due at one instant",
            rows, state / "outbox")
-    from bench.send_cpu import print_breakdown, wait_reports
+    from bench.send_cpu import print_api, print_breakdown, wait_reports
 
     wait_done(ids, 900)  # a loaded machine: the CPU figures need every window run to have ended
     wait_reports(state / "cpu", led.window_lanes(t0 // 60 * 60))
     print_breakdown(state / "cpu")
+    print_api(state / "cpu")
     print(f"  Prefect server (its own process) CPU per publication over the burst: "
           f"{server_s * 1000 / max(len(ids), 1):.2f} ms")
     kinds = ", ".join(f"{k} {v:.3f}" for k, v in sorted(figures.items()) if k.startswith("cpu_"))

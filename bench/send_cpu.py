@@ -98,6 +98,25 @@ def print_breakdown(folder: Path) -> None:
         print(f"    {part:<32} {seconds * 1000 / sent:7.2f} ms  {share:5.1f} %")
 
 
+def print_api(folder: Path) -> None:
+    """The Prefect API requests the window runs made (by route, per publication sent), and events emitted."""
+    routes: dict[str, int] = {}
+    sent = events = 0
+    for path in sorted(folder.glob("*.json")):
+        data = json.loads(path.read_text())
+        sent += int(data["parts"].get("#sent", 0))
+        events += int(data["parts"].get("#events", 0))
+        for route, n in data.get("api", {}).items():
+            routes[route] = routes.get(route, 0) + n
+    if not sent:
+        return
+    total = sum(routes.values())
+    print(f"  Prefect API requests of the window run(s): {total} ({total / sent:.2f} per publication); "
+          f"events emitted {events} ({events / sent:.2f} per publication)")
+    for route, n in sorted(routes.items(), key=lambda kv: -kv[1])[:12]:
+        print(f"    {n:6d}  {route}")
+
+
 def wait_reports(folder: Path, runs: int, timeout_s: float = 300.0) -> None:
     """Wait until ``runs`` window runs have written their reports (as they end), or ``timeout_s``."""
     import time

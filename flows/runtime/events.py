@@ -21,6 +21,8 @@ from prefect.events import emit_event
 
 from ledger import Decision, Row
 
+from . import cpu
+
 Pending = tuple[contextvars.Context, str, Row, dict[str, Any], dt.datetime]
 _pending: queue.Queue[Pending] = queue.Queue()
 _sender: threading.Thread | None = None
@@ -90,6 +92,7 @@ def _send(kind: str, row: Row, payload: dict[str, Any], occurred: dt.datetime) -
                 **payload,
             },
         )
+        cpu.count("events")
     except Exception:  # noqa: BLE001 - events are for people; never block a publication on them
         pass
 
