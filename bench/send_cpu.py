@@ -55,11 +55,11 @@ def _from_threads(threads: list[dict[str, Any]], out: dict[str, float]) -> float
     total = 0.0
     for t in threads:
         total += t["cpu_s"]
-        if t["counted_s"] is not None:  # a thread that counted: its rest is the engine around its parts
+        if any(name in t["name"] for name in PREFECT_THREADS):  # (the events thread counts events only)
+            _charge(out, "Prefect task bookkeeping", max(0.0, t["cpu_s"] - (t["counted_s"] or 0.0)))
+        elif t["counted_s"] is not None:  # a thread that counted: its rest is the engine around its parts
             rest = max(0.0, t["cpu_s"] - t["counted_s"])
             _charge(out, "Prefect task bookkeeping" if t["tasks"] else "start-up and flow engine", rest)
-        elif any(name in t["name"] for name in PREFECT_THREADS):
-            _charge(out, "Prefect task bookkeeping", t["cpu_s"])
         elif t["name"] == "status-tables":
             _charge(out, "read-back/refresh", t["cpu_s"])
         else:
@@ -98,6 +98,25 @@ def print_breakdown(folder: Path) -> None:
         print(f"    {part:<32} {seconds * 1000 / sent:7.2f} ms  {share:5.1f} %")
 
 
+def print_api(folder: Path) -> None:
+    """The Prefect API requests the window runs made (by route, per publication sent), and events emitted."""
+    routes: dict[str, int] = {}
+    sent = events = 0
+    for path in sorted(folder.glob("*.json")):
+        data = json.loads(path.read_text())
+        sent += int(data["parts"].get("#sent", 0))
+        events += int(data["parts"].get("#events", 0))
+        for route, n in data.get("api", {}).items():
+            routes[route] = routes.get(route, 0) + n
+    if not sent:
+        return
+    total = sum(routes.values())
+    print(f"  Prefect API requests of the window run(s): {total} ({total / sent:.2f} per publication); "
+          f"events emitted {events} ({events / sent:.2f} per publication)")
+    for route, n in sorted(routes.items(), key=lambda kv: -kv[1])[:12]:
+        print(f"    {n:6d}  {route}")
+
+
 def wait_reports(folder: Path, runs: int, timeout_s: float = 300.0) -> None:
     """Wait until ``runs`` window runs have written their reports (as they end), or ``timeout_s``."""
     import time
@@ -107,3 +126,10 @@ def wait_reports(folder: Path, runs: int, timeout_s: float = 300.0) -> None:
         if folder.exists() and len(list(folder.glob("*.json"))) >= runs:
             return
         time.sleep(0.5)
+
+
+if __name__ == "__main__":  # the breakdown of a run's reports again: python bench/send_cpu.py <state>/cpu
+    import sys
+
+    print_breakdown(Path(sys.argv[1]))
+    print_api(Path(sys.argv[1]))

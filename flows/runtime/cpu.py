@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -24,6 +25,8 @@ from practiceweek.settings import settings
 _lock = threading.Lock()
 _threads: list[tuple[int, dict[str, float]]] = []  # (native thread id, part → CPU s) per thread that counted
 _local = threading.local()
+_api: dict[str, int] = {}  # "METHOD /route" → requests this process made to the Prefect API (the report on)
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def _mine() -> dict[str, float]:
@@ -92,6 +95,27 @@ def thread_cpu() -> list[dict[str, Any]]:
     return out
 
 
+def watch_api() -> None:
+    """Count this process's HTTP requests by method and route (ids as ``{id}``), with the report on: what
+    the Prefect server is asked per publication. Events go by websocket and are counted where emitted."""
+    if not settings().send_cpu_report or _api:
+        return
+    import httpx
+
+    _api["#watching"] = 0
+    for cls in (httpx.Client, httpx.AsyncClient):
+        original = cls.send
+
+        def send(self: Any, request: httpx.Request, *args: Any, _original: Any = original,
+                 **kwargs: Any) -> Any:
+            route = f"{request.method} {_UUID.sub('{id}', request.url.path)}"
+            with _lock:
+                _api[route] = _api.get(route, 0) + 1
+            return _original(self, request, *args, **kwargs)
+
+        cls.send = send  # type: ignore[method-assign]
+
+
 def report(label: str) -> Path | None:
     """Write this process's figures to ``<state>/cpu/<label>.json`` (only with the setting on)."""
     cfg = settings()
@@ -100,6 +124,8 @@ def report(label: str) -> Path | None:
     folder = Path(cfg.state) / "cpu"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{label}.json"
-    figures = {"parts": totals(), "threads": thread_cpu(), "process_s": time.process_time()}
+    with _lock:
+        api = {k: v for k, v in _api.items() if not k.startswith("#")}
+    figures = {"parts": totals(), "threads": thread_cpu(), "process_s": time.process_time(), "api": api}
     path.write_text(json.dumps(figures))
     return path

@@ -6,6 +6,12 @@ time they happened and in the context of the run that emitted them: Prefect's ev
 lock per event, and a burst's publish tasks queued on it (in a 1,200-publication burst, over a third of
 their time). ``flush`` waits until every event is handed over (at the end of a window run or a schedule
 run, and at the process's exit).
+
+Prefect relates an event to the run that emitted it (its flow run, flow, deployment, task run) and to
+every tag of that run. A window run is tagged with each campaign it publishes (``names.tags_for``): 150 in
+a 150-partnership burst, so each publication's event carried 150 tags, a row each in the server's
+``event_resources`` and most of the server's CPU per publication (bench/RESULTS.md, issue 28). A
+publication's event carries the run, but of its tags only ``practiceweek`` and its own campaign's.
 """
 
 from __future__ import annotations
@@ -17,9 +23,12 @@ import queue
 import threading
 from typing import Any
 
+from prefect.context import FlowRunContext
 from prefect.events import emit_event
 
 from ledger import Decision, Row
+
+from . import cpu
 
 Pending = tuple[contextvars.Context, str, Row, dict[str, Any], dt.datetime]
 _pending: queue.Queue[Pending] = queue.Queue()
@@ -57,8 +66,21 @@ def _send_pending() -> None:
             _pending.task_done()
 
 
+def _only_its_tags(campaign: str) -> None:
+    """In the (copied) context of an event about ``campaign``'s publication: its run as Prefect relates it,
+    with the tags ``practiceweek`` and ``campaign:<id>`` only, not every campaign of the run."""
+    ctx = FlowRunContext.get()
+    if ctx is None or ctx.flow_run is None:
+        return
+    tags = [t for t in ctx.flow_run.tags if t in ("practiceweek", f"campaign:{campaign}")]
+    if tags != list(ctx.flow_run.tags):
+        lean = ctx.flow_run.model_copy(update={"tags": tags})
+        FlowRunContext.__var__.set(ctx.model_copy(update={"flow_run": lean}))
+
+
 def _send(kind: str, row: Row, payload: dict[str, Any], occurred: dt.datetime) -> None:
     try:
+        _only_its_tags(row.campaign)
         emit_event(
             event=f"practiceweek.publication.{kind}",
             occurred=occurred,
@@ -90,6 +112,7 @@ def _send(kind: str, row: Row, payload: dict[str, Any], occurred: dt.datetime) -
                 **payload,
             },
         )
+        cpu.count("events")
     except Exception:  # noqa: BLE001 - events are for people; never block a publication on them
         pass
 
