@@ -90,6 +90,12 @@ def signal_all(pids: list[int], sig: int) -> None:
             os.kill(pid, sig)
 
 
+def busiest(runs_of: dict[int, set[str]], rng: random.Random) -> int:
+    """The host running the most flow runs; one of them at random when several run as many."""
+    most = max(len(runs) for runs in runs_of.values())
+    return rng.choice(sorted(i for i, runs in runs_of.items() if len(runs) == most))
+
+
 @dataclass
 class Hosts:
     """The hosts of a rig's stack, and the blows struck at them."""
@@ -109,14 +115,16 @@ class Hosts:
         return tree(roots)
 
     def strike(self, kind: str, up: Callable[[str], bool]) -> str | None:
-        """Kill or freeze one host, chosen at random, while every host is up; None (a moment later) while
-        a host is still struck or coming back."""
+        """Kill or freeze the host running the most flow runs (the window runs' owners and standbys: the
+        loss that needs a takeover; ties at random), while every host is up; None (a moment later) while a
+        host is still struck or coming back."""
         if self.struck or not all(up(name) for i in range(1, self.count + 1) for name in host_parts(i)):
             return None
-        index = self.rng.randint(1, self.count)
+        pids_of = {i: self._pids(i) for i in range(1, self.count + 1)}
+        runs_of = {i: flow_runs(pids) for i, pids in pids_of.items()}
+        index = busiest(runs_of, self.rng)
         now = time.time()
-        pids = self._pids(index)
-        runs = flow_runs(pids)
+        pids, runs = pids_of[index], runs_of[index]
         self.stack.held.update(host_parts(index))  # the supervisor leaves the host down
         signal_all(pids, signal.SIGKILL if kind == "host-kill" else signal.SIGSTOP)
         lasts = DOWN_S if kind == "host-kill" else self.rng.uniform(*FREEZE_S)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib.util
 import json
+import random
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -23,7 +24,7 @@ from tests.helpers import ROOT
 
 sys.path.insert(0, str(ROOT / "bench"))
 import write_results
-from chaos_hosts import Hosts, TakeoverWatch
+from chaos_hosts import Hosts, TakeoverWatch, busiest
 
 _spec = importlib.util.spec_from_file_location("practiceweek_bench_chaos_unit", ROOT / "bench" / "chaos.py")
 assert _spec is not None and _spec.loader is not None
@@ -153,3 +154,10 @@ def test_channel_order_is_checked_per_partner_as_the_scheduler_keeps_it() -> Non
     assert chaos._out_of_order(want, copies, rows) == []
     copies[("bluesky", "scw/tue/bluesky/daily/hampshire")] = [229.0]  # its own Tuesday before its Monday
     assert chaos._out_of_order(want, copies, rows) == ["scw/tue/bluesky/daily/hampshire"]
+
+
+def test_a_host_blow_strikes_the_host_running_the_most_flow_runs() -> None:
+    """The loss that needs a takeover: the host whose processes run the window runs (ties at random)."""
+    assert busiest({1: set(), 2: {"owner", "standby"}, 3: {"other"}}, random.Random(1)) == 2
+    picks = {busiest({1: {"a"}, 2: set(), 3: {"b"}}, random.Random(seed)) for seed in range(20)}
+    assert picks == {1, 3}
