@@ -40,11 +40,14 @@ class WindowsMixin(Database):
         stale_s: float = 6.0,
         lead_s: float = 20.0,
         lane: int = 0,
+        waiting_gen: int | None = None,
     ) -> int | None:
         """The generation of a new run for window ``start``'s ``lane``, or None when a live run covers it.
 
         A running run is live while it beats (every ~2 s); a scheduled one until ``stale_s + 20`` seconds
-        after it should have started (``start - lead_s``). Anything else is presumed lost.
+        after it should have started (``start - lead_s``), or for as long as it is generation
+        ``waiting_gen``: a run the caller saw waiting for a worker that is alive (a busy machine starts it
+        late; another run in its place would only wait beside it). Anything else is presumed lost.
         """
         now = time.time() if now is None else now
         with self._tx() as cur:
@@ -59,7 +62,8 @@ class WindowsMixin(Database):
                 return 1 if self._new_window(cur, start, lane, now) else None
             gen, state, heartbeat, updated = found
             alive = (state == WindowState.RUNNING and (heartbeat or 0) > now - stale_s) or (
-                state == WindowState.SCHEDULED and now < max(updated, start - lead_s) + stale_s + 20
+                state == WindowState.SCHEDULED
+                and (gen == waiting_gen or not _overdue(updated, start, now, stale_s, lead_s))
             )
             if alive:
                 return None
@@ -71,6 +75,26 @@ class WindowsMixin(Database):
                 (gen + 1, WindowState.SCHEDULED, now, start, lane),
             )
             return int(gen + 1)
+
+    def window_overdue(
+        self,
+        start: float,
+        now: float | None = None,
+        stale_s: float = 6.0,
+        lead_s: float = 20.0,
+        lane: int = 0,
+    ) -> int | None:
+        """The generation of window ``start``'s lane whose run is scheduled but has not started in time
+        (``window_needed`` presumes it lost unless told it is waiting), or None."""
+        now = time.time() if now is None else now
+        rows = self._read(
+            "SELECT gen, state, updated_at FROM windows WHERE start=? AND lane=?", (start, lane)
+        )
+        if not rows:
+            return None
+        gen, state, updated = rows[0]
+        late = state == WindowState.SCHEDULED and _overdue(updated, start, now, stale_s, lead_s)
+        return int(gen) if late else None
 
     def window_beat(
         self,
@@ -205,3 +229,9 @@ class WindowsMixin(Database):
             (r[0], r[1], WindowState(r[2]))
             for r in self._read("SELECT start, gen, state FROM windows ORDER BY start, lane")
         ]
+
+
+def _overdue(updated: float, start: float, now: float, stale_s: float, lead_s: float) -> bool:
+    """Whether a run scheduled (or re-armed) at ``updated`` for window ``start`` should have started by
+    ``now``: ``stale_s + 20`` s after its due time (``start - lead_s``), or after it was made if later."""
+    return now >= max(updated, start - lead_s) + stale_s + 20

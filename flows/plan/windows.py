@@ -40,6 +40,7 @@ from practiceweek.settings import settings
 from ..runtime.campaigns import zone_of
 from ..runtime.names import DEPLOYMENTS, ROLES, tags_for, window_name
 from .timing import lane_of, lanes_for, window_of
+from .waiting import run_waits, window_run_key
 
 PUBLISH_WINDOW = DEPLOYMENTS["window"]  # the deployment every window run comes from
 OPEN = [StateType.RUNNING, StateType.PENDING]
@@ -90,7 +91,9 @@ def _ensure_lane(
     standbys on, a live standby beside it."""
     cfg = settings()
     lost = led.window_run(start, lane.index)
-    gen = led.window_needed(start, now, lead_s=cfg.lead_s, lane=lane.index)
+    overdue = led.window_overdue(start, now, lead_s=cfg.lead_s, lane=lane.index)
+    waiting = overdue if overdue is not None and run_waits(led.key, start, lane.index, overdue, now) else None
+    gen = led.window_needed(start, now, lead_s=cfg.lead_s, lane=lane.index, waiting_gen=waiting)
     standby = (
         led.standby_needed(start, now, lead_s=cfg.lead_s, lane=lane.index) if cfg.window_standby else None
     )
@@ -175,7 +178,7 @@ def _start_window_run(
                     "lane": lane.index, "lanes": lane.of} | ({"standby": True} if spare.standby else {}),
         scheduled_time=dt.datetime.fromtimestamp(run_at, dt.UTC),
         timeout=0,
-        idempotency_key=f"window:{led.key}:{spare.key}" + (f":lane-{lane.index}" * bool(lane.index)),
+        idempotency_key=window_run_key(led.key, spare.key, lane.index),
         flow_run_name=name,
         tags=tags_for(items),
         as_subflow=False,
