@@ -32,8 +32,8 @@ def deployments() -> list[Any]:
         parameters={
             "event": "{{ event.event }}",
             "publication": "{{ event.resource.id }}",
-            "reason": "{{ event.payload.reason }}",
-            "name": "{{ event.resource.name }}",
+            "reason": "{{ event.payload.reason | default('', true) }}",
+            "name": "{{ event.resource.name | default('', true) }}",
         },
     )
     # module paths, as in prefect.yaml: Prefect loads a file entrypoint as a package of its own name, where

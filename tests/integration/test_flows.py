@@ -221,8 +221,8 @@ def test_prefect_yaml_declares_the_served_deployments_by_role_and_their_triggers
     # served by module path too (a file path cannot load the role packages' relative imports)
     assert {d.entrypoint for d in served.values()} == {entry.replace(":", ".") for entry in by_entry}
     for d in spec["deployments"]:
-        declared = [(set(t["expect"]), set(t["parameters"])) for t in d.get("triggers", [])]
-        assert declared == [(set(t.expect), set(t.parameters or {})) for t in served[d["name"]].triggers]
+        declared = [(set(t["expect"]), t["parameters"]) for t in d.get("triggers", [])]
+        assert declared == [(set(t.expect), t.parameters or {}) for t in served[d["name"]].triggers]
     assert by_entry["flows.planning.schedule:schedule_campaign"]["triggers"][0]["expect"] == [
         "practiceweek.campaign.changed"
     ]
