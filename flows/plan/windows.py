@@ -91,9 +91,7 @@ def _ensure_lane(
     standbys on, a live standby beside it."""
     cfg = settings()
     lost = led.window_run(start, lane.index)
-    overdue = led.window_overdue(start, now, lead_s=cfg.lead_s, lane=lane.index)
-    waiting = overdue if overdue is not None and run_waits(led.key, start, lane.index, overdue, now) else None
-    gen = led.window_needed(start, now, lead_s=cfg.lead_s, lane=lane.index, waiting_gen=waiting)
+    gen = _new_generation(led, start, lane.index, now)
     standby = (
         led.standby_needed(start, now, lead_s=cfg.lead_s, lane=lane.index) if cfg.window_standby else None
     )
@@ -121,6 +119,15 @@ def _ensure_lane(
         _start_window_run(led, start, spare, lane, f"{name} · standby", items, register)
         names.append(f"{name} · standby")
     return names
+
+
+def _new_generation(led: Ledger, start: float, lane: int, now: float) -> int | None:
+    """The generation of a new run for the window's lane, or None while a live run covers it: one that
+    beats, or one not started yet, in time or only waiting for its live poller (``waiting.run_waits``)."""
+    lead_s = settings().lead_s
+    overdue = led.window_overdue(start, now, lead_s=lead_s, lane=lane)
+    waiting = overdue if overdue is not None and run_waits(led.key, start, lane, overdue, now) else None
+    return led.window_needed(start, now, lead_s=lead_s, lane=lane, waiting_gen=waiting)
 
 
 @dataclass(frozen=True)
