@@ -788,8 +788,9 @@ class Rig:
         target = revoke_target(paths) if revoke_partner else None  # None: every account's token
         spans = [[p.at.timestamp() for p in plan(load(path).model)] for path in paths]
         speed = max(1.0, max(max(t) - min(t) for t in spans) / (minutes * 60))
-        watch = TakeoverWatch(Ledger(stack.ledger.url()))  # from the start: a week's first runs begin
-        watch.start()  # while the later weeks are still being scheduled
+        # from the start: a week's first runs begin while the later weeks are still being scheduled
+        watch = TakeoverWatch(Ledger(stack.ledger.url()), trace=self.root / "windows-trace.jsonl")
+        watch.start()
         schedule_all(paths, speed)
         led = Ledger(stack.ledger.url())
         rows = led.rows()

@@ -18,6 +18,7 @@ writes). A takeover is charged to a host blow when the old owner was one of the 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import random
 import signal
@@ -173,18 +174,21 @@ class Hosts:
 class TakeoverWatch(threading.Thread):
     """Reads the ledger's windows table every ``POLL_S`` s and records each change of a lane's owner."""
 
-    def __init__(self, led: Any) -> None:
+    def __init__(self, led: Any, trace: Path | None = None) -> None:
         super().__init__(daemon=True, name="takeover-watch")
-        self.led, self.stop = led, threading.Event()
+        self.led, self.stop, self.trace = led, threading.Event(), trace
         # lane → (its last owner, that owner's last beat seen, the lane's state then)
         self.last: dict[tuple[float, int], tuple[str, float, WindowState]] = {}
         self.takeovers: list[dict[str, Any]] = []
         self.rearmed: list[dict[str, Any]] = []  # a done window's new run (work that arrived after it)
+        self.seen: dict[tuple[float, int], tuple[Any, ...]] = {}  # lane → what the trace last wrote of it
 
     def run(self) -> None:
         while not self.stop.is_set():
             with contextlib.suppress(Exception):  # the ledger's PostgreSQL restarting: next look
-                self.look(self.led.windows_held())
+                rows = self.led.windows_held()
+                self.look(rows)
+                self.write_trace(rows, time.time())
             self.stop.wait(POLL_S)
 
     def look(self, rows: list[Any]) -> None:
@@ -202,3 +206,26 @@ class TakeoverWatch(threading.Thread):
                 (self.rearmed if before[2] == WindowState.DONE else self.takeovers).append(change)
             if before is None or before[0] != w.owner or w.heartbeat > before[1] or w.state != before[2]:
                 self.last[key] = (w.owner, float(w.heartbeat), WindowState(w.state))
+
+    def write_trace(self, rows: list[Any], now: float) -> None:
+        """With ``trace``: one line for each lane whose generation, state, owner, queue, standby number or
+        token changed, or whose owner's or standby's beat went stale or fresh again (6 s, healing's
+        measure): the timeline of each takeover, beside the blows' ``events`` and the workers' logs."""
+        if self.trace is None:
+            return
+        lines = []
+        for w in rows:
+            fresh = (w.heartbeat is not None and w.heartbeat > now - 6,
+                     w.standby_at is not None and w.standby_at > now - 6)
+            what = (w.gen, str(w.state), w.owner, w.queue, w.standby_gen, w.fence, *fresh)
+            if self.seen.get((w.start, w.lane)) != what:
+                self.seen[(w.start, w.lane)] = what
+                lines.append(json.dumps({
+                    "t": round(now, 2), "window": w.start, "lane": w.lane, "gen": w.gen,
+                    "state": str(w.state),
+                    "owner": w.owner, "queue": w.queue, "beat": w.heartbeat, "owner_fresh": fresh[0],
+                    "standby_gen": w.standby_gen, "standby_at": w.standby_at, "standby_fresh": fresh[1],
+                    "fence": w.fence}))
+        if lines:
+            with open(self.trace, "a") as fh:
+                fh.write("\n".join(lines) + "\n")
