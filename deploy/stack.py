@@ -134,10 +134,13 @@ class Stack:
                 "PREFECT_LOGGING_LEVEL": "WARNING"}
 
     def standby_env(self) -> dict[str, str]:
-        """Each window run gets a standby run, in another worker's own work queue (flows/plan/windows.py)."""
+        """Each window run gets a standby run, in another worker's own work queue (flows/plan/windows.py);
+        with three workers or more, two, each in its own."""
         env = {"PRACTICEWEEK_WINDOW_STANDBY": "true"}
         if self.workers:
             env["PRACTICEWEEK_WINDOW_QUEUES"] = ",".join(worker_queue(i) for i in range(1, self.workers + 1))
+        if self.workers >= 3:  # a spare on each other host: one lost while another part is down leaves one
+            env["PRACTICEWEEK_WINDOW_SPARES"] = "2"
         return env
 
     def client_env(self, home: str = "prefect-client") -> dict[str, str]:
