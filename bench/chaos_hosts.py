@@ -2,7 +2,7 @@
 (with the window runs that worker starts, on its own work queue ``worker-i``); PostgreSQL, Redis, HAProxy,
 Prefect's services process and the heal loop are shared, as separate machines would be.
 
-Two blows strike a whole host at once, one host at a time:
+Two blows strike a whole host at once, one host at a time, at times planned ahead (``plan_blows``):
 
 - ``host-kill``: SIGKILL to every process of the host (each process group found in its process trees); the
   supervisor leaves its parts down for ``DOWN_S`` seconds, then restarts them (the machine came back).
@@ -35,6 +35,7 @@ DOWN_S = 30.0  # a killed host comes back after this long
 FREEZE_S = (20.0, 90.0)  # a frozen host sleeps this long (uniform)
 POLL_S = 0.5  # how often the takeover watch reads the windows table
 KINDS = ("host-kill", "host-freeze")
+GAP_S = 5.0  # at least this long between a host's return and the next host blow
 
 
 def host_parts(index: int) -> tuple[str, str]:
@@ -91,6 +92,28 @@ def signal_all(pids: list[int], sig: int) -> None:
             os.kill(pid, sig)
 
 
+def plan_blows(
+    counts: dict[str, int], begin: float, end: float, rng: random.Random
+) -> list[tuple[float, str, float]]:
+    """When each host blow falls, of what kind and for how long: ``counts`` blows by kind (``KINDS``), in a
+    random order, one host at a time, spread over ``begin``..``end`` (the week still to come) with equal
+    free time after each (at least ``GAP_S``: the struck host's runs start again elsewhere). A blow waits for
+    nothing else (not for every part to be up again after the process kills): with 20 kills each of the
+    workers, API servers and services, every part was rarely up at once, and blows put off so fell after
+    the week or not at all. (at, kind, seconds) each, in time order."""
+    blows = [(kind, DOWN_S if kind == "host-kill" else rng.uniform(*FREEZE_S))
+             for kind in KINDS for _ in range(counts.get(kind, 0))]
+    rng.shuffle(blows)
+    if not blows:
+        return []
+    gap = max(GAP_S, (end - begin - sum(seconds for _, seconds in blows)) / len(blows))
+    out, at = [], begin + gap / 2
+    for kind, seconds in blows:
+        out.append((at, kind, seconds))
+        at += seconds + gap
+    return out
+
+
 def busiest(runs_of: dict[int, set[str]], rng: random.Random) -> int:
     """The host running the most flow runs; one of them at random when several run as many."""
     most = max(len(runs) for runs in runs_of.values())
@@ -115,20 +138,23 @@ class Hosts:
                 roots.append(proc.pid)
         return tree(roots)
 
-    def strike(self, kind: str, up: Callable[[str], bool]) -> str | None:
-        """Kill or freeze the host running the most flow runs (the window runs' owners and standbys: the
-        loss that needs a takeover; ties at random), while every host is up; None (a moment later) while a
-        host is still struck or coming back."""
-        if self.struck or not all(up(name) for i in range(1, self.count + 1) for name in host_parts(i)):
+    def strike(self, kind: str, running: Callable[[str], bool], lasts: float | None = None) -> str | None:
+        """Kill or freeze, for ``lasts`` seconds (default: ``DOWN_S``, or a random freeze), the host running
+        the most flow runs (the window runs' owners and standbys: the loss that needs a takeover; ties at
+        random) of those whose parts run (a part just restarted after a process kill may still be starting);
+        None (a moment later) while a host is still struck or none runs whole."""
+        up = [i for i in range(1, self.count + 1) if all(running(name) for name in host_parts(i))]
+        if self.struck or not up:
             return None
-        pids_of = {i: self._pids(i) for i in range(1, self.count + 1)}
+        pids_of = {i: self._pids(i) for i in up}
         runs_of = {i: flow_runs(pids) for i, pids in pids_of.items()}
         index = busiest(runs_of, self.rng)
         now = time.time()
         pids, runs = pids_of[index], runs_of[index]
         self.stack.held.update(host_parts(index))  # the supervisor leaves the host down
         signal_all(pids, signal.SIGKILL if kind == "host-kill" else signal.SIGSTOP)
-        lasts = DOWN_S if kind == "host-kill" else self.rng.uniform(*FREEZE_S)
+        if lasts is None:
+            lasts = DOWN_S if kind == "host-kill" else self.rng.uniform(*FREEZE_S)
         blow = {"host": index, "kind": kind, "at": now, "back": now + lasts, "processes": len(pids),
                 "pids": pids, "runs": sorted(runs)}
         self.struck[index] = blow
