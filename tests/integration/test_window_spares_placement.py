@@ -25,21 +25,29 @@ def _planned(cid: str, at: float) -> Planned:
 def _runs(api: str) -> list[dict[str, Any]]:
     """Every window run on the server: its window, role and work queue."""
     body = {"flows": {"name": {"any_": ["publish-window"]}}, "limit": 200}
-    runs = httpx.post(f"{api}/flow_runs/filter", json=body, timeout=30).json()
+    runs = _call("POST", f"{api}/flow_runs/filter", json=body).json()
     return [{"window": run["parameters"]["window_start"], "standby": run["parameters"].get("standby", False),
              "queue": run["work_queue_name"]} for run in runs]
+
+
+def _call(method: str, url: str, **body: Any) -> httpx.Response:
+    """One API request, tried again while a busy server answers 503 (as Prefect's own client does)."""
+    for _ in range(20):
+        got = httpx.request(method, url, timeout=30, **body)
+        if got.status_code != 503:
+            return got.raise_for_status()
+        time.sleep(1)
+    return got.raise_for_status()
 
 
 def _in_a_pool_with_each_workers_queue(api: str) -> None:
     """The publish-window deployment in a process pool with a queue per worker, as the production set-up
     registers it (``deploy/stack.py``): a run can be put in a given worker's queue."""
-    httpx.post(f"{api}/work_pools/", json={"name": "pw", "type": "process"}, timeout=30).raise_for_status()
+    _call("POST", f"{api}/work_pools/", json={"name": "pw", "type": "process"})
     for name in QUEUES.split(","):
-        httpx.post(f"{api}/work_pools/pw/queues", json={"name": name}, timeout=30).raise_for_status()
-    deployment = httpx.get(f"{api}/deployments/name/publish-window/publish-window", timeout=30)
-    deployment.raise_for_status()
-    httpx.patch(f"{api}/deployments/{deployment.json()['id']}", json={"work_pool_name": "pw"},
-                timeout=30).raise_for_status()
+        _call("POST", f"{api}/work_pools/pw/queues", json={"name": name})
+    deployment = _call("GET", f"{api}/deployments/name/publish-window/publish-window")
+    _call("PATCH", f"{api}/deployments/{deployment.json()['id']}", json={"work_pool_name": "pw"})
 
 
 def _host_2_lost(led: Ledger, taken: float, placed: float, now: float) -> None:
