@@ -36,6 +36,7 @@ FREEZE_S = (20.0, 90.0)  # a frozen host sleeps this long (uniform)
 POLL_S = 0.5  # how often the takeover watch reads the windows table
 KINDS = ("host-kill", "host-freeze")
 GAP_S = 5.0  # at least this long between a host's return and the next host blow
+BEAT_SLACK_S = 5.0  # an owner's last beat before a blow that stopped it: its beat period, and then some
 
 
 def host_parts(index: int) -> tuple[str, str]:
@@ -120,6 +121,13 @@ def busiest(runs_of: dict[int, set[str]], rng: random.Random) -> int:
     return rng.choice(sorted(i for i, runs in runs_of.items() if len(runs) == most))
 
 
+def _at_the_blow(last_beat: float, at: float) -> bool:
+    """Whether an owner whose last beat was ``last_beat`` stopped with the blow at ``at``: it beats every
+    2 s (later on a loaded host), and a frozen one that woke and beat again, or died later of another blow
+    (a worker kill), stopped for another cause than this blow."""
+    return at - BEAT_SLACK_S <= last_beat <= at + 1.0
+
+
 @dataclass
 class Hosts:
     """The hosts of a rig's stack, and the blows struck at them."""
@@ -181,7 +189,8 @@ class Hosts:
         slowest: dict[str, float | None] = dict.fromkeys(KINDS)
         for blow in self.blows:
             out["host_kills" if blow["kind"] == "host-kill" else "host_freezes"] += 1
-            mine = [t for t in takeovers if t["from"] in blow["runs"] and t["last_beat"] >= blow["at"] - 30]
+            mine = [t for t in takeovers
+                    if t["from"] in blow["runs"] and _at_the_blow(t["last_beat"], blow["at"])]
             seconds = [t["seconds"] for t in mine]
             if seconds:
                 slowest[blow["kind"]] = max(seconds + [slowest[blow["kind"]] or 0.0])

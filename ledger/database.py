@@ -50,10 +50,11 @@ _SCHEMA = [
         standby_at DOUBLE PRECISION, fence INTEGER NOT NULL DEFAULT 0, standby_queue TEXT, lost_queue TEXT,
         lost_at DOUBLE PRECISION, PRIMARY KEY (start, lane))""",
     # a window lane's spares (standby runs), at most one per work queue other than its owner's: the number
-    # of the latest one put there, and its last beat (or, until it beats, how long it may take to start)
+    # of the latest one put there, until when it counts as alive (its last beat, or until it beats, how long
+    # it may take to start) and its last beat
     """CREATE TABLE IF NOT EXISTS window_spares (
         start DOUBLE PRECISION NOT NULL, lane INTEGER NOT NULL, queue TEXT NOT NULL, number INTEGER NOT NULL,
-        at DOUBLE PRECISION NOT NULL, PRIMARY KEY (start, lane, queue))""",
+        at DOUBLE PRECISION NOT NULL, beat DOUBLE PRECISION, PRIMARY KEY (start, lane, queue))""",
     # operators' alerts: written in the same transaction as the failure they report, sent by whoever sweeps
     """CREATE TABLE IF NOT EXISTS alerts (
         key TEXT PRIMARY KEY, kind TEXT NOT NULL, subject TEXT NOT NULL, publication TEXT, connector TEXT,

@@ -165,9 +165,9 @@ class WindowsMixin(Database):
         )
         if queue:
             self._write(
-                "INSERT INTO window_spares (start, lane, queue, number, at) VALUES (?, ?, ?, 0, ?) "
-                "ON CONFLICT (start, lane, queue) DO UPDATE SET at=excluded.at",
-                (start, lane, queue, now),
+                "INSERT INTO window_spares (start, lane, queue, number, at, beat) VALUES (?, ?, ?, 0, ?, ?) "
+                "ON CONFLICT (start, lane, queue) DO UPDATE SET at=excluded.at, beat=excluded.beat",
+                (start, lane, queue, now, now),
             )
 
     def spares_needed(
@@ -227,12 +227,12 @@ class WindowsMixin(Database):
         as owner or standby): a new run put there would wait for that host to come back."""
         now = time.time() if now is None else now
         rows = self._read(
-            "SELECT state, owner, queue, heartbeat, standby_queue, standby_at, lost_queue, lost_at "
-            "FROM windows WHERE lost_at > ? OR heartbeat > ? OR standby_at > ?",
-            (now - within_s, now - within_s, now - within_s),
+            "SELECT state, owner, queue, heartbeat, lost_queue, lost_at FROM windows "
+            "WHERE lost_at > ? OR heartbeat > ?",
+            (now - within_s, now - within_s),
         )
         lost, alive = set(), set()
-        for state, owner, queue, beat, standby_queue, standby_at, lost_queue, lost_at in rows:
+        for state, owner, queue, beat, lost_queue, lost_at in rows:
             if lost_queue and (lost_at or 0) > now - within_s:
                 lost.add(lost_queue)
             quiet = beat is not None and now - within_s < beat <= now - stale_s
@@ -240,17 +240,15 @@ class WindowsMixin(Database):
                 lost.add(queue)  # an owner gone quiet, not yet taken over (one that finished beat 'done')
             if queue and owner and (beat or 0) > now - stale_s:
                 alive.add(queue)
-            if standby_queue and standby_at is not None and now - stale_s < standby_at <= now:
-                alive.add(standby_queue)  # a beat, not the time a standby not yet started may take
         spares = self._read(
-            "SELECT s.queue, s.at FROM window_spares s JOIN windows w ON w.start=s.start AND w.lane=s.lane "
-            "WHERE w.state <> ? AND s.at > ?",
-            (WindowState.DONE, now - within_s),
+            "SELECT s.queue, s.at, s.beat FROM window_spares s JOIN windows w ON w.start=s.start "
+            "AND w.lane=s.lane WHERE w.state <> ? AND (s.at > ? OR s.beat > ?)",
+            (WindowState.DONE, now - within_s, now - within_s),
         )
-        for queue, at in spares:  # a spare gone quiet, or never started where it was put
-            if at <= now - stale_s:
+        for queue, at, beat in spares:
+            if at <= now - stale_s:  # a spare gone quiet, or never started where it was put
                 lost.add(queue)
-            elif at <= now:
+            if (beat or 0) > now - stale_s:  # a beat, not the time a spare not yet started may take
                 alive.add(queue)
         return lost - alive
 

@@ -47,7 +47,9 @@ def test_a_takeover_counts_from_the_old_owners_last_beat_and_is_charged_to_its_h
         {"host": 2, "kind": "host-kill", "at": 103.0, "back": 133.0, "processes": 4, "runs": ["a"]},
         {"host": 1, "kind": "host-freeze", "at": 200.0, "back": 240.0, "processes": 3, "runs": ["c"]},
     ]
-    got = hosts.summary(watch.takeovers, t0=0.0)
+    late = {"from": "a", "to": "z", "last_beat": 140.0, "taken": 165.0, "seconds": 25.0, "window": 600.0,
+            "lane": 0, "queue": "worker-1"}  # "a" beat again after the blow, and stopped for another cause
+    got = hosts.summary([*watch.takeovers, late], t0=0.0)
     assert (got["host_kills"], got["host_freezes"]) == (1, 1)
     assert got["slowest_takeover_after_host_kill_s"] == 6.5
     assert got["slowest_takeover_after_host_freeze_s"] is None  # its host owned no window

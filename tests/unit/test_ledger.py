@@ -218,7 +218,7 @@ def test_a_queue_whose_runs_stopped_beating_is_down_until_a_run_beats_there_agai
     assert led.lost_queues() == set()
     led._write("UPDATE windows SET heartbeat=? WHERE start=600.0", (now - 7,))  # host 2 dies
     led._write("UPDATE windows SET standby_at=? WHERE start=660.0", (now - 7,))
-    led._write("UPDATE window_spares SET at=? WHERE start=660.0", (now - 7,))
+    led._write("UPDATE window_spares SET at=?, beat=? WHERE start=660.0", (now - 7, now - 7))
     assert led.lost_queues() == {"worker-2"}  # its owner is quiet
     assert led.window_take(600.0, "standby-a", stale_s=5.0, queue="worker-3")  # taken over:
     assert led.lost_queues() == {"worker-2"}  # the takeover noted where the lost owner ran
@@ -256,9 +256,10 @@ def test_a_lane_keeps_a_live_spare_on_each_of_as_many_other_queues_as_asked(led:
     assert led.spares_needed(900.0, 0, others, 2, now=now + 5, down={"worker-3"}) == []  # one beats …
     later = max(now, 900.0 - 20) + 27  # … the other never started
     led.standby_beat(900.0, queue="worker-2")
-    led._write("UPDATE window_spares SET at=? WHERE queue='worker-2'", (later - 1,))
-    assert led.spares_needed(900.0, 0, others, 2, now=later) == [("worker-3", 2)]
-    assert led.lost_queues(now=later) == set()  # worker-2 beat a second ago
+    led._write("UPDATE window_spares SET at=?, beat=? WHERE queue='worker-2'", (later - 1, later - 1))
+    assert led.lost_queues(now=later) == {"worker-3"}  # nothing started there: down; worker-2 beats
+    assert led.spares_needed(900.0, 0, others, 2, now=later, down={"worker-3"}) == []  # nowhere else
+    assert led.spares_needed(900.0, 0, others, 2, now=later) == [("worker-3", 2)]  # once it is up again
     assert led.spares_needed(900.0, 0, others, 1, now=later) == []  # one asked: one lives
     led.window_beat(900.0, "p", state="done")
     assert led.spares_needed(900.0, 0, others, 2, now=later + 60) == []  # the window is over
