@@ -4,7 +4,8 @@ crowded window one per lane (each its own process, sharing the window's publicat
 With ``PRACTICEWEEK_WINDOW_STANDBY`` each lane also gets a standby run, put in another worker's work queue
 (``PRACTICEWEEK_WINDOW_QUEUES``): it takes the window over when the publishing run dies
 (flows/publishing/publish.py), and a standby that died or took over is replaced here, so a window keeps a
-spare while it lasts."""
+spare while it lasts; with ``PRACTICEWEEK_WINDOW_SPARES=2`` one on each of two other queues. No new run goes
+to a queue whose runs were lost and nothing beats since (``Ledger.lost_queues``: its host is down)."""
 
 from __future__ import annotations
 
