@@ -47,7 +47,7 @@ sys.path[:0] = [str(ROOT)]
 sys.path.append(str(ROOT / "bench"))  # chaos_hosts, also when a test loads this file by its path
 
 from chaos_hosts import KINDS as HOST_BLOWS  # noqa: E402
-from chaos_hosts import Hosts, TakeoverWatch  # noqa: E402
+from chaos_hosts import Hosts, TakeoverWatch, host_parts, plan_blows  # noqa: E402
 
 from deploy.production import open_stack, snapshot_repo  # noqa: E402
 from flows.runtime.names import DEPLOYMENTS  # noqa: E402
@@ -788,8 +788,9 @@ class Rig:
         target = revoke_target(paths) if revoke_partner else None  # None: every account's token
         spans = [[p.at.timestamp() for p in plan(load(path).model)] for path in paths]
         speed = max(1.0, max(max(t) - min(t) for t in spans) / (minutes * 60))
-        watch = TakeoverWatch(Ledger(stack.ledger.url()))  # from the start: a week's first runs begin
-        watch.start()  # while the later weeks are still being scheduled
+        # from the start: a week's first runs begin while the later weeks are still being scheduled
+        watch = TakeoverWatch(Ledger(stack.ledger.url()), trace=self.root / "windows-trace.jsonl")
+        watch.start()
         schedule_all(paths, speed)
         led = Ledger(stack.ledger.url())
         rows = led.rows()
@@ -800,8 +801,13 @@ class Rig:
         kills = sorted(
             (rng.uniform(begin, last), kind)
             for kind, n in (("worker", worker_kills), ("server", server_kills), *(more or {}).items())
-            for _ in range(n)
+            for _ in range(n) if kind not in HOST_BLOWS
         )
+        # host blows one at a time, spread over the week (bench/chaos_hosts.py): each (at, kind, seconds)
+        host_plan = plan_blows({k: n for k, n in (more or {}).items() if k in HOST_BLOWS}, begin, last,
+                               random.Random(seed + 29)) if self.hosts is not None else []
+        kills = sorted([*kills, *((at, kind) for at, kind, _ in host_plan)])
+        lasting = {round(at, 3): seconds for at, _, seconds in host_plan}  # a host blow's length, by its time
         if outage is not None:  # all of Prefect down at once, then back
             kills += [(first + outage[0] * (last - first), "outage"),
                       (first + outage[0] * (last - first) + outage[1], "outage-end")]
@@ -821,10 +827,13 @@ class Rig:
             while True:
                 now = time.time()
                 if kills and now >= kills[0][0]:
-                    kind = kills.pop(0)[1]
-                    victim = self._strike(kind, rng)
+                    at, kind = kills.pop(0)
+                    lasts = lasting.pop(round(at, 3), None)
+                    victim = self._strike(kind, rng, lasts)
                     if victim is None:  # every part of that kind is down already (restarting): a moment later
                         kills = sorted([*kills, (now + 1.0, kind)])
+                        if lasts is not None:  # a host blow keeps its planned length
+                            lasting[round(now + 1.0, 3)] = lasts
                         postponed += 1
                     else:
                         events.append({"t": round(now - t_start, 1), "killed": victim,
@@ -920,17 +929,18 @@ class Rig:
             return False
         return name != "server" or stack.healthy()
 
-    def _strike(self, kind: str, rng: random.Random) -> str | None:
+    def _strike(self, kind: str, rng: random.Random, lasts: float | None = None) -> str | None:
         """One blow of ``kind``: one part of that kind down while the others of its kind are up (the failure
-        the HA set-up must absorb; every Prefect server down at once is ``outage``); the supervisor brings
-        the victim back. Returns the victim's name, or None while a part of that kind is still restarting
-        from an earlier blow (the blow comes a moment later)."""
+        the HA set-up must absorb; every Prefect server down at once is ``outage``), not counting the parts
+        of a host struck whole (a worker or API server of another host may be killed meanwhile); the
+        supervisor brings the victim back. Returns the victim's name, or None while a part of that kind is
+        still restarting from an earlier blow (the blow comes a moment later). ``lasts``: a host blow's
+        planned length."""
         stack = self.stack
         apis = [name for name, _ in stack.parts() if name.startswith("api-")]
         if kind in HOST_BLOWS:
-            return self._strike_host(kind)
-        if self.hosts is not None and self.hosts.struck and kind in ("worker", "server"):
-            return None  # one host's parts down at a time: a blow at a part waits for the host's return
+            return self._strike_host(kind, lasts)
+        struck = {name for i in (self.hosts.struck if self.hosts else ()) for name in host_parts(i)}
         if kind in ("outage", "outage-end"):
             prefect = [name for name, _ in stack.parts() if name not in ("redis", "haproxy")]
             if kind == "outage-end":
@@ -948,21 +958,27 @@ class Rig:
             return "ledger-postgres"
         candidates = {"worker": [f"worker-{i}" for i in range(1, self.workers + 1)],
                       "server": apis or ["server"]}.get(kind, [kind])
+        candidates = [name for name in candidates if name not in struck]
         if not all(self._up(name) for name in candidates):
             return None
         victim = rng.choice(candidates)
         log = stack.logs / f"{victim}.log"
         self.struck_at[victim] = log.stat().st_size if log.exists() else 0  # ready again once it logs so
-        stack.kill(victim)  # SIGKILL to the process group: the worker and its flow runs
+        # SIGKILL to the worker's process group. Its flow runs are not in it (Prefect starts each in a
+        # session of its own) and live on, as in every chaos run so far; killing them too (as systemd stops a
+        # unit's control group) was tried once: each kill then took a third of all window runs, replacements
+        # took longer to start than the 30 s between kills on two cores, and 228 of 438 were skipped
+        # (bench/RESULTS.md, chaos-hosts, hosts29)
+        stack.kill(victim)
         return victim
 
-    def _strike_host(self, kind: str) -> str | None:
-        """Kill or freeze a whole host (bench/chaos_hosts.py); a killed worker is ready again once it logs
-        that it started."""
+    def _strike_host(self, kind: str, lasts: float | None = None) -> str | None:
+        """Kill or freeze a whole host (bench/chaos_hosts.py) for ``lasts`` seconds; a killed worker is
+        ready again once it logs that it started."""
         if self.hosts is None:
             raise ValueError(f"{kind} needs --hosts")
         sizes = {p.stem: p.stat().st_size for p in self.stack.logs.glob("worker-*.log")}
-        victim = self.hosts.strike(kind, self._up)
+        victim = self.hosts.strike(kind, self.stack.running, lasts)
         if victim is not None and kind == "host-kill":
             for index in self.hosts.struck:
                 self.struck_at[f"worker-{index}"] = sizes.get(f"worker-{index}", 0)

@@ -2,7 +2,7 @@
 (with the window runs that worker starts, on its own work queue ``worker-i``); PostgreSQL, Redis, HAProxy,
 Prefect's services process and the heal loop are shared, as separate machines would be.
 
-Two blows strike a whole host at once, one host at a time:
+Two blows strike a whole host at once, one host at a time, at times planned ahead (``plan_blows``):
 
 - ``host-kill``: SIGKILL to every process of the host (each process group found in its process trees); the
   supervisor leaves its parts down for ``DOWN_S`` seconds, then restarts them (the machine came back).
@@ -18,6 +18,7 @@ writes). A takeover is charged to a host blow when the old owner was one of the 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import random
 import signal
@@ -34,6 +35,8 @@ DOWN_S = 30.0  # a killed host comes back after this long
 FREEZE_S = (20.0, 90.0)  # a frozen host sleeps this long (uniform)
 POLL_S = 0.5  # how often the takeover watch reads the windows table
 KINDS = ("host-kill", "host-freeze")
+GAP_S = 5.0  # at least this long between a host's return and the next host blow
+BEAT_SLACK_S = 5.0  # an owner's last beat before a blow that stopped it: its beat period, and then some
 
 
 def host_parts(index: int) -> tuple[str, str]:
@@ -90,10 +93,39 @@ def signal_all(pids: list[int], sig: int) -> None:
             os.kill(pid, sig)
 
 
+def plan_blows(
+    counts: dict[str, int], begin: float, end: float, rng: random.Random
+) -> list[tuple[float, str, float]]:
+    """When each host blow falls, of what kind and for how long: ``counts`` blows by kind (``KINDS``), in a
+    random order, one host at a time, spread over ``begin``..``end`` (the week still to come) with equal
+    free time after each (at least ``GAP_S``: the struck host's runs start again elsewhere). A blow waits for
+    nothing else (not for every part to be up again after the process kills): with 20 kills each of the
+    workers, API servers and services, every part was rarely up at once, and blows put off so fell after
+    the week or not at all. (at, kind, seconds) each, in time order."""
+    blows = [(kind, DOWN_S if kind == "host-kill" else rng.uniform(*FREEZE_S))
+             for kind in KINDS for _ in range(counts.get(kind, 0))]
+    rng.shuffle(blows)
+    if not blows:
+        return []
+    gap = max(GAP_S, (end - begin - sum(seconds for _, seconds in blows)) / len(blows))
+    out, at = [], begin + gap / 2
+    for kind, seconds in blows:
+        out.append((at, kind, seconds))
+        at += seconds + gap
+    return out
+
+
 def busiest(runs_of: dict[int, set[str]], rng: random.Random) -> int:
     """The host running the most flow runs; one of them at random when several run as many."""
     most = max(len(runs) for runs in runs_of.values())
     return rng.choice(sorted(i for i, runs in runs_of.items() if len(runs) == most))
+
+
+def _at_the_blow(last_beat: float, at: float) -> bool:
+    """Whether an owner whose last beat was ``last_beat`` stopped with the blow at ``at``: it beats every
+    2 s (later on a loaded host), and a frozen one that woke and beat again, or died later of another blow
+    (a worker kill), stopped for another cause than this blow."""
+    return at - BEAT_SLACK_S <= last_beat <= at + 1.0
 
 
 @dataclass
@@ -114,20 +146,23 @@ class Hosts:
                 roots.append(proc.pid)
         return tree(roots)
 
-    def strike(self, kind: str, up: Callable[[str], bool]) -> str | None:
-        """Kill or freeze the host running the most flow runs (the window runs' owners and standbys: the
-        loss that needs a takeover; ties at random), while every host is up; None (a moment later) while a
-        host is still struck or coming back."""
-        if self.struck or not all(up(name) for i in range(1, self.count + 1) for name in host_parts(i)):
+    def strike(self, kind: str, running: Callable[[str], bool], lasts: float | None = None) -> str | None:
+        """Kill or freeze, for ``lasts`` seconds (default: ``DOWN_S``, or a random freeze), the host running
+        the most flow runs (the window runs' owners and standbys: the loss that needs a takeover; ties at
+        random) of those whose parts run (a part just restarted after a process kill may still be starting);
+        None (a moment later) while a host is still struck or none runs whole."""
+        up = [i for i in range(1, self.count + 1) if all(running(name) for name in host_parts(i))]
+        if self.struck or not up:
             return None
-        pids_of = {i: self._pids(i) for i in range(1, self.count + 1)}
+        pids_of = {i: self._pids(i) for i in up}
         runs_of = {i: flow_runs(pids) for i, pids in pids_of.items()}
         index = busiest(runs_of, self.rng)
         now = time.time()
         pids, runs = pids_of[index], runs_of[index]
         self.stack.held.update(host_parts(index))  # the supervisor leaves the host down
         signal_all(pids, signal.SIGKILL if kind == "host-kill" else signal.SIGSTOP)
-        lasts = DOWN_S if kind == "host-kill" else self.rng.uniform(*FREEZE_S)
+        if lasts is None:
+            lasts = DOWN_S if kind == "host-kill" else self.rng.uniform(*FREEZE_S)
         blow = {"host": index, "kind": kind, "at": now, "back": now + lasts, "processes": len(pids),
                 "pids": pids, "runs": sorted(runs)}
         self.struck[index] = blow
@@ -154,7 +189,8 @@ class Hosts:
         slowest: dict[str, float | None] = dict.fromkeys(KINDS)
         for blow in self.blows:
             out["host_kills" if blow["kind"] == "host-kill" else "host_freezes"] += 1
-            mine = [t for t in takeovers if t["from"] in blow["runs"] and t["last_beat"] >= blow["at"] - 30]
+            mine = [t for t in takeovers
+                    if t["from"] in blow["runs"] and _at_the_blow(t["last_beat"], blow["at"])]
             seconds = [t["seconds"] for t in mine]
             if seconds:
                 slowest[blow["kind"]] = max(seconds + [slowest[blow["kind"]] or 0.0])
@@ -173,18 +209,21 @@ class Hosts:
 class TakeoverWatch(threading.Thread):
     """Reads the ledger's windows table every ``POLL_S`` s and records each change of a lane's owner."""
 
-    def __init__(self, led: Any) -> None:
+    def __init__(self, led: Any, trace: Path | None = None) -> None:
         super().__init__(daemon=True, name="takeover-watch")
-        self.led, self.stop = led, threading.Event()
+        self.led, self.stop, self.trace = led, threading.Event(), trace
         # lane → (its last owner, that owner's last beat seen, the lane's state then)
         self.last: dict[tuple[float, int], tuple[str, float, WindowState]] = {}
         self.takeovers: list[dict[str, Any]] = []
         self.rearmed: list[dict[str, Any]] = []  # a done window's new run (work that arrived after it)
+        self.seen: dict[tuple[float, int], tuple[Any, ...]] = {}  # lane → what the trace last wrote of it
 
     def run(self) -> None:
         while not self.stop.is_set():
             with contextlib.suppress(Exception):  # the ledger's PostgreSQL restarting: next look
-                self.look(self.led.windows_held())
+                rows = self.led.windows_held()
+                self.look(rows)
+                self.write_trace(rows, time.time())
             self.stop.wait(POLL_S)
 
     def look(self, rows: list[Any]) -> None:
@@ -202,3 +241,26 @@ class TakeoverWatch(threading.Thread):
                 (self.rearmed if before[2] == WindowState.DONE else self.takeovers).append(change)
             if before is None or before[0] != w.owner or w.heartbeat > before[1] or w.state != before[2]:
                 self.last[key] = (w.owner, float(w.heartbeat), WindowState(w.state))
+
+    def write_trace(self, rows: list[Any], now: float) -> None:
+        """With ``trace``: one line for each lane whose generation, state, owner, queue, standby number or
+        token changed, or whose owner's or standby's beat went stale or fresh again (6 s, healing's
+        measure): the timeline of each takeover, beside the blows' ``events`` and the workers' logs."""
+        if self.trace is None:
+            return
+        lines = []
+        for w in rows:
+            fresh = (w.heartbeat is not None and w.heartbeat > now - 6,
+                     w.standby_at is not None and w.standby_at > now - 6)
+            what = (w.gen, str(w.state), w.owner, w.queue, w.standby_gen, w.fence, *fresh)
+            if self.seen.get((w.start, w.lane)) != what:
+                self.seen[(w.start, w.lane)] = what
+                lines.append(json.dumps({
+                    "t": round(now, 2), "window": w.start, "lane": w.lane, "gen": w.gen,
+                    "state": str(w.state),
+                    "owner": w.owner, "queue": w.queue, "beat": w.heartbeat, "owner_fresh": fresh[0],
+                    "standby_gen": w.standby_gen, "standby_at": w.standby_at, "standby_fresh": fresh[1],
+                    "fence": w.fence}))
+        if lines:
+            with open(self.trace, "a") as fh:
+                fh.write("\n".join(lines) + "\n")

@@ -47,7 +47,14 @@ _SCHEMA = [
         start DOUBLE PRECISION NOT NULL, lane INTEGER NOT NULL DEFAULT 0, gen INTEGER NOT NULL,
         state TEXT NOT NULL, heartbeat DOUBLE PRECISION, flow_run_id TEXT,
         updated_at DOUBLE PRECISION NOT NULL, owner TEXT, queue TEXT, standby_gen INTEGER NOT NULL DEFAULT 0,
-        standby_at DOUBLE PRECISION, fence INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (start, lane))""",
+        standby_at DOUBLE PRECISION, fence INTEGER NOT NULL DEFAULT 0, standby_queue TEXT, lost_queue TEXT,
+        lost_at DOUBLE PRECISION, PRIMARY KEY (start, lane))""",
+    # a window lane's spares (standby runs), at most one per work queue other than its owner's: the number
+    # of the latest one put there, until when it counts as alive (its last beat, or until it beats, how long
+    # it may take to start) and its last beat
+    """CREATE TABLE IF NOT EXISTS window_spares (
+        start DOUBLE PRECISION NOT NULL, lane INTEGER NOT NULL, queue TEXT NOT NULL, number INTEGER NOT NULL,
+        at DOUBLE PRECISION NOT NULL, beat DOUBLE PRECISION, PRIMARY KEY (start, lane, queue))""",
     # operators' alerts: written in the same transaction as the failure they report, sent by whoever sweeps
     """CREATE TABLE IF NOT EXISTS alerts (
         key TEXT PRIMARY KEY, kind TEXT NOT NULL, subject TEXT NOT NULL, publication TEXT, connector TEXT,
@@ -85,7 +92,9 @@ _SCHEMA = [
 _WINDOWS = next(i for i, sql in enumerate(_SCHEMA) if "TABLE IF NOT EXISTS windows" in sql)
 _WINDOW_OWNERSHIP = (("owner", "TEXT"), ("queue", "TEXT"), ("standby_gen", "INTEGER NOT NULL DEFAULT 0"),
                      ("standby_at", "DOUBLE PRECISION"),  # added after lanes: older ledgers gain them
-                     ("fence", "INTEGER NOT NULL DEFAULT 0"))  # the fencing token (ledger/fences.py)
+                     ("fence", "INTEGER NOT NULL DEFAULT 0"),  # the fencing token (ledger/fences.py)
+                     # where the lane's standby runs, and the queue of its last run lost (ledger/windows.py)
+                     ("standby_queue", "TEXT"), ("lost_queue", "TEXT"), ("lost_at", "DOUBLE PRECISION"))
 _CLAIM_FENCE = (("fence_start", "DOUBLE PRECISION"), ("fence_lane", "INTEGER"), ("fence", "INTEGER"))
 _SLOT_ENDS = (("id", "TEXT"), ("ended_at", "DOUBLE PRECISION"))  # a slot's identity and its request's end
 _STOPPED = next(i for i, sql in enumerate(_SCHEMA) if "TABLE IF NOT EXISTS stopped_connectors" in sql)

@@ -130,6 +130,9 @@ class Window:
     standby_gen: int
     standby_at: float | None  # the standby's last beat (or, until it beats, how long it may take to start)
     fence: int = 0  # the fencing token: advanced by every change of owner (ledger/fences.py)
+    standby_queue: str | None = None  # the work queue of the lane's standby (where it beat, or was put)
+    lost_queue: str | None = None  # the work queue of the lane's last run found lost (stopped beating) …
+    lost_at: float | None = None  # … and its last beat (bench and healing: ``Ledger.lost_queues``)
 
     @classmethod
     def from_db(cls, values: Iterable[Any]) -> Window:

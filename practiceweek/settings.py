@@ -118,6 +118,14 @@ class Settings(BaseSettings):
         "run beats, and takes the window over within seconds when that run's process dies. On for the "
         "production set-up's workers (deploy/); off for one serving process, where both would die together.",
     )
+    window_spares: int = _field(
+        TIMING,
+        1,
+        "With PRACTICEWEEK_WINDOW_STANDBY and PRACTICEWEEK_WINDOW_QUEUES: how many standby runs each window "
+        "(and lane) keeps, each in another worker's queue than its owner's and each other's (at most one "
+        "fewer than the queues). 2 on three hosts: a window keeps a live spare on another host when one "
+        "host is lost while a part of another is down or restarting.",
+    )
     window_queues: str = _field(
         TIMING,
         "",

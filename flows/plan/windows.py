@@ -4,13 +4,14 @@ crowded window one per lane (each its own process, sharing the window's publicat
 With ``PRACTICEWEEK_WINDOW_STANDBY`` each lane also gets a standby run, put in another worker's work queue
 (``PRACTICEWEEK_WINDOW_QUEUES``): it takes the window over when the publishing run dies
 (flows/publishing/publish.py), and a standby that died or took over is replaced here, so a window keeps a
-spare while it lasts."""
+spare while it lasts; with ``PRACTICEWEEK_WINDOW_SPARES=2`` one on each of two other queues. No new run goes
+to a queue whose runs were lost and nothing beats since (``Ledger.lost_queues``: its host is down)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -67,12 +68,16 @@ def ensure_windows(
         if r.state in WAITING:
             by_window.setdefault(window_of(max(r.scheduled_at, now), cfg.window_s), []).append(r)
     names = []
+    queues = work_queues(cfg.window_queues)
+    down = frozenset(led.lost_queues(now)) if by_window and queues else frozenset()
+    spares = cfg.window_spares > 1 and len(queues) > 2  # else one standby: ``_ensure_lane``
     for start, items in sorted(by_window.items()):
         lanes = max(led.window_lanes(start), lanes_for(len(items), cfg.window_lanes, cfg.lane_size))
         for lane in range(lanes):
             mine = [r for r in items if lane_of(r.campaign, lanes) == lane]
             if mine:
-                names += _ensure_lane(led, start, Lane(lane, lanes), mine, now, register)
+                ensure = _ensure_spares if cfg.window_standby and spares else _ensure_lane
+                names += ensure(led, start, Lane(lane, lanes), mine, now, register, down)
     return names
 
 
@@ -85,27 +90,29 @@ class Lane:
 
 
 def _ensure_lane(
-    led: Ledger, start: float, lane: Lane, items: list[Row], now: float, register: Callable[[], None] | None
+    led: Ledger, start: float, lane: Lane, items: list[Row], now: float, register: Callable[[], None] | None,
+    down: frozenset[str] = frozenset(),
 ) -> list[str]:
     """A live run for the window's lane: none yet, or its last one lost (marked Crashed, replaced); and with
-    standbys on, a live standby beside it."""
+    standbys on, a live standby beside it. ``down``: work queues whose runs were lost and nothing on them
+    beats since (``Ledger.lost_queues``: a host down): no new run goes there while another queue is left,
+    and a standby put there that has not started yet is replaced at once."""
     cfg = settings()
     lost = led.window_run(start, lane.index)
     gen = _new_generation(led, start, lane.index, now)
+    queues = work_queues(cfg.window_queues)
+    movable = down if len(set(queues) - down) >= 2 else frozenset()  # a live queue beside the owner's
     standby = (
-        led.standby_needed(start, now, lead_s=cfg.lead_s, lane=lane.index) if cfg.window_standby else None
+        led.standby_needed(start, now, lead_s=cfg.lead_s, lane=lane.index, down=movable)
+        if cfg.window_standby else None
     )
     if gen is None and standby is None:
         return []
-    items.sort(key=lambda r: r.scheduled_at)
-    name = window_name(items, items[0].planned_at, zone_of(items[0].campaign))
-    if lane.of > 1:
-        name += f" · lane {lane.index + 1}/{lane.of}"
+    name = _lane_name(items, lane)
     held = led.window_held(start, lane.index)
     current = gen or (held.gen if held else 1)
-    queues = work_queues(cfg.window_queues)
     lost_queue = held.queue if gen is not None and gen > 1 and held is not None else None
-    first = place(queues, int(start // cfg.window_s) + lane.index + current, avoid=lost_queue)
+    first = place(queues, int(start // cfg.window_s) + lane.index + current, avoid=lost_queue, down=down)
     names = []
     if gen is not None:
         if lost and gen > 1:
@@ -114,7 +121,9 @@ def _ensure_lane(
         names.append(name)
     if standby is not None:  # on another worker than the run publishing the window (or about to)
         owner_queue = held.queue if held is not None and held.owner and gen is None else None
-        queue = standby_queue(queues, owner_queue or first, standby)
+        replaced = {held.standby_queue} if held is not None and held.standby_queue else set()
+        queue = standby_queue(queues, owner_queue or first, standby, down=down | replaced)
+        led.standby_placed(start, lane.index, queue)
         spare = Spare(current, f"{int(start)}:standby-{standby}", queue, standby=True)
         _start_window_run(led, start, spare, lane, f"{name} · standby", items, register)
         names.append(f"{name} · standby")
@@ -128,6 +137,58 @@ def _new_generation(led: Ledger, start: float, lane: int, now: float) -> int | N
     overdue = led.window_overdue(start, now, lead_s=lead_s, lane=lane)
     waiting = overdue if overdue is not None and run_waits(led.key, start, lane, overdue, now) else None
     return led.window_needed(start, now, lead_s=lead_s, lane=lane, waiting_gen=waiting)
+
+
+def _ensure_spares(
+    led: Ledger, start: float, lane: Lane, items: list[Row], now: float, register: Callable[[], None] | None,
+    down: frozenset[str],
+) -> list[str]:
+    """With several spares per lane (``PRACTICEWEEK_WINDOW_SPARES``): a live run for the window's lane as
+    :func:`_ensure_lane`, and live standbys on that many queues other than its owner's, one per queue
+    (``Ledger.spares_needed``), none on a queue that is down. A spare put where its host is down would
+    wait for that host to come back; with one spare only, a lane whose spare was lost (a worker killed, a
+    host down) has none until another has started (tens of seconds on a loaded host), and a loss of its
+    owner's host meanwhile waits for that."""
+    cfg = settings()
+    queues = work_queues(cfg.window_queues)
+    lost = led.window_run(start, lane.index)
+    gen = _new_generation(led, start, lane.index, now)
+    held = led.window_held(start, lane.index)
+    current = gen or (held.gen if held else 1)
+    name = _lane_name(items, lane)
+    names = []
+    if gen is not None:
+        if lost and gen > 1:
+            mark_crashed(lost)
+        lost_queue = held.queue if gen > 1 and held is not None else None
+        first = place(queues, int(start // cfg.window_s) + lane.index + gen, avoid=lost_queue, down=down)
+        led.window_placed(start, lane.index, first)
+        _start_window_run(led, start, Spare(gen, f"{int(start)}:{gen}", first), lane, name, items, register)
+        names.append(name)
+        owner = first
+    else:
+        owner = held.queue if held is not None else None
+    others = [q for q in _after(queues, owner) if q != owner]
+    count = min(cfg.window_spares, len(others))
+    needed = led.spares_needed(start, lane.index, others, count, now, lead_s=cfg.lead_s, down=down)
+    for queue, number in needed:
+        spare = Spare(current, f"{int(start)}:standby-{queue}-{number}", queue, standby=True)
+        _start_window_run(led, start, spare, lane, f"{name} · standby", items, register)
+        names.append(f"{name} · standby")
+    return names
+
+
+def _lane_name(items: list[Row], lane: Lane) -> str:
+    """The name of a lane's runs: its window's, and which lane of how many in a crowded window."""
+    items.sort(key=lambda r: r.scheduled_at)
+    name = window_name(items, items[0].planned_at, zone_of(items[0].campaign))
+    return name + (f" · lane {lane.index + 1}/{lane.of}" if lane.of > 1 else "")
+
+
+def _after(queues: list[str], owner: str | None) -> list[str]:
+    """``queues`` in turn from the one after ``owner`` (from the first when it is none of them)."""
+    start = queues.index(owner) + 1 if owner in queues else 0
+    return [queues[(start + k) % len(queues)] for k in range(len(queues))]
 
 
 @dataclass(frozen=True)
@@ -145,25 +206,32 @@ def work_queues(setting: str) -> list[str]:
     return [q.strip() for q in setting.split(",") if q.strip()]
 
 
-def place(queues: list[str], index: int, avoid: str | None = None) -> str | None:
+def place(queues: list[str], index: int, avoid: str | None = None, down: Collection[str] = ()) -> str | None:
     """The queue of a window's (new generation of) run: the window's turn in ``queues``, skipping
     ``avoid``, the queue of the run presumed lost (its host may be the one that died: a run put there would
-    wait for the host to come back before it could take the window). None: no placement."""
-    candidates = [q for q in queues if q != avoid] or queues
+    wait for the host to come back before it could take the window), and while another is left the queues
+    ``down`` (``Ledger.lost_queues``). None: no placement."""
+    candidates = ([q for q in queues if q != avoid and q not in down] or [q for q in queues if q != avoid]
+                  or queues)
     return candidates[index % len(candidates)] if candidates else None
 
 
-def standby_queue(queues: list[str], owner: str | None, number: int) -> str | None:
+def standby_queue(
+    queues: list[str], owner: str | None, number: int, down: Collection[str] = ()
+) -> str | None:
     """The queue of a lane's standby number ``number``: never its owner's (``owner``), so the two run on
-    different workers, and each new standby of the lane on the next other queue than its predecessor's. A
-    standby is replaced only when it died (or never started): its host may be down, and its successor put
-    in the same queue would wait for that host to come back, leaving the window no live spare."""
+    different workers; while another is left, none of ``down``: the queue of the standby it replaces (it
+    died there, or never started) and the queues whose runs were lost and nothing beats since
+    (``Ledger.lost_queues``: a host down, a worker killed). A standby put where its host is down would
+    wait for the host to come back, leaving the window no live spare. Among the queues left, each new
+    standby of the lane goes to the next one after its owner's."""
     if not queues:
         return None
     start = queues.index(owner) + 1 if owner in queues else 0
     others = [queues[(start + k) % len(queues)] for k in range(len(queues))]
     others = [q for q in others if q != owner] or queues
-    return others[(max(number, 1) - 1) % len(others)]
+    live = [q for q in others if q not in down] or others
+    return live[(max(number, 1) - 1) % len(live)]
 
 
 def _start_window_run(

@@ -210,7 +210,7 @@ class WindowRun:
                 )
                 waiting = True
             if time.time() - self.last_beat > 2 and not self._beside_owner(held):
-                self.led.standby_beat(self.window_start, self.lane)  # a spare: heal starts no other
+                self.led.standby_beat(self.window_start, self.lane, self.queue)  # a spare: heal starts none
                 self.last_beat = time.time()
             time.sleep(STANDBY_POLL_S)
 

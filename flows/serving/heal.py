@@ -3,8 +3,9 @@
 1. 'sending' rows whose worker died become 'unknown' (reconciled with the provider before any retry);
 2. pending publications whose window has passed are skipped and reported (a person decides);
 3. every open publication due soon, or overdue, gets a live publish-window run (a window whose run
-   stopped beating gets a new generation), and with standbys on a live standby run beside it, except
-   those held by a stopped connector (per account);
+   stopped beating gets a new generation), and with standbys on a live standby run beside it (one on
+   each of two other workers with ``PRACTICEWEEK_WINDOW_SPARES=2``), none on a worker whose runs were just
+   lost, except those held by a stopped connector (per account);
 4. a work pool Prefect marks NOT_READY (no worker polls it) is an operators' alert: the alert-operators
    deployment runs on that pool, so only a process outside it, like this one, can tell;
 5. alerts recorded while nobody could send them are sent;

@@ -24,7 +24,7 @@ from tests.helpers import ROOT
 
 sys.path.insert(0, str(ROOT / "bench"))
 import write_results
-from chaos_hosts import Hosts, TakeoverWatch, busiest
+from chaos_hosts import DOWN_S, FREEZE_S, GAP_S, Hosts, TakeoverWatch, busiest, plan_blows
 
 _spec = importlib.util.spec_from_file_location("practiceweek_bench_chaos_unit", ROOT / "bench" / "chaos.py")
 assert _spec is not None and _spec.loader is not None
@@ -47,7 +47,9 @@ def test_a_takeover_counts_from_the_old_owners_last_beat_and_is_charged_to_its_h
         {"host": 2, "kind": "host-kill", "at": 103.0, "back": 133.0, "processes": 4, "runs": ["a"]},
         {"host": 1, "kind": "host-freeze", "at": 200.0, "back": 240.0, "processes": 3, "runs": ["c"]},
     ]
-    got = hosts.summary(watch.takeovers, t0=0.0)
+    late = {"from": "a", "to": "z", "last_beat": 140.0, "taken": 165.0, "seconds": 25.0, "window": 600.0,
+            "lane": 0, "queue": "worker-1"}  # "a" beat again after the blow, and stopped for another cause
+    got = hosts.summary([*watch.takeovers, late], t0=0.0)
     assert (got["host_kills"], got["host_freezes"]) == (1, 1)
     assert got["slowest_takeover_after_host_kill_s"] == 6.5
     assert got["slowest_takeover_after_host_freeze_s"] is None  # its host owned no window
@@ -161,3 +163,23 @@ def test_a_host_blow_strikes_the_host_running_the_most_flow_runs() -> None:
     assert busiest({1: set(), 2: {"owner", "standby"}, 3: {"other"}}, random.Random(1)) == 2
     picks = {busiest({1: {"a"}, 2: set(), 3: {"b"}}, random.Random(seed)) for seed in range(20)}
     assert picks == {1, 3}
+
+
+def test_six_host_kills_and_six_freezes_fall_inside_the_week_one_host_at_a_time() -> None:
+    """The blows asked for are planned over what is left of the week (they used to wait until every part
+    was up again, which with 20 kills each of the other parts was rarely so: 5 and 4 of 6 and 6 fell in the
+    week). One host at a time: each starts once the last is back, with time between for spares to start."""
+    begin, end = 1000.0, 1000.0 + 640.0  # a 12-minute week, less what scheduling took
+    for seed in range(20):
+        blows = plan_blows({"host-kill": 6, "host-freeze": 6}, begin, end, random.Random(seed))
+        assert sorted(kind for _, kind, _ in blows) == ["host-freeze"] * 6 + ["host-kill"] * 6
+        assert all(s == DOWN_S for _, kind, s in blows if kind == "host-kill")
+        assert all(FREEZE_S[0] <= s <= FREEZE_S[1] for _, kind, s in blows if kind == "host-freeze")
+        assert blows[0][0] >= begin
+        for (at, _, seconds), (after, _, _) in zip(blows, blows[1:], strict=False):
+            assert after - (at + seconds) >= GAP_S - 1e-9  # the last host back before the next blow
+        busy = sum(seconds for _, _, seconds in blows)
+        if busy + 12 * GAP_S <= end - begin:  # when they fit (this week: unless the freezes run long)
+            last_at, _, last_s = blows[-1]
+            assert last_at + last_s <= end
+    assert plan_blows({}, begin, end, random.Random(1)) == []

@@ -207,6 +207,64 @@ def test_a_window_keeps_one_live_standby(led: Ledger) -> None:
     assert led.standby_needed(600.0, now=time.time() + 60) is None  # the window is over: no spare needed
 
 
+def test_a_queue_whose_runs_stopped_beating_is_down_until_a_run_beats_there_again(led: Ledger) -> None:
+    """``lost_queues``: where healing must not put a new run (its host is down), from the windows table:
+    an owner gone quiet, an owner taken over or presumed lost, a standby replaced; a beat clears it."""
+    now = time.time()
+    assert led.window_take(600.0, "owner-a", queue="worker-2")  # host 2 owns one lane …
+    led.window_needed(660.0, now=now)
+    led.standby_beat(660.0, queue="worker-2")  # … and stands by for another
+    assert led.window_take(720.0, "owner-c", queue="worker-1")
+    assert led.lost_queues() == set()
+    led._write("UPDATE windows SET heartbeat=? WHERE start=600.0", (now - 7,))  # host 2 dies
+    led._write("UPDATE windows SET standby_at=? WHERE start=660.0", (now - 7,))
+    led._write("UPDATE window_spares SET at=?, beat=? WHERE start=660.0", (now - 7, now - 7))
+    assert led.lost_queues() == {"worker-2"}  # its owner is quiet
+    assert led.window_take(600.0, "standby-a", stale_s=5.0, queue="worker-3")  # taken over:
+    assert led.lost_queues() == {"worker-2"}  # the takeover noted where the lost owner ran
+    held = led.window_held(600.0)
+    assert held is not None and (held.lost_queue, held.queue) == ("worker-2", "worker-3")
+    assert led.standby_needed(660.0) == 1  # the standby that died there is noted lost too
+    assert led.lost_queues(now=now + 3) == {"worker-2"}
+    assert led.lost_queues(now=now + 61) == set()  # a minute on, it may be back: nothing to avoid
+    led.standby_beat(660.0, queue="worker-2")  # a run beats on worker-2 again: its host is back
+    assert led.lost_queues() == set()
+
+
+def test_a_standby_put_on_a_queue_gone_down_is_replaced_before_it_starts(led: Ledger) -> None:
+    now = time.time()
+    assert led.window_needed(900.0, now=now) == 1
+    assert led.standby_needed(900.0, now=now, lead_s=20) == 1
+    led.standby_placed(900.0, 0, "worker-2")
+    assert led.standby_needed(900.0, now=now + 1, lead_s=20) is None  # it has 20 s to start …
+    assert led.standby_needed(900.0, now=now + 1, lead_s=20, down={"worker-1"}) is None
+    assert led.standby_needed(900.0, now=now + 1, lead_s=20, down={"worker-2"}) == 2  # … not on a host down
+    led.standby_placed(900.0, 0, "worker-3")
+    assert led.standby_needed(900.0, now=now + 2, lead_s=20, down={"worker-2"}) is None
+
+
+def test_a_lane_keeps_a_live_spare_on_each_of_as_many_other_queues_as_asked(led: Ledger) -> None:
+    """``spares_needed``: one spare per queue other than the owner's, none on a queue that is down; a spare
+    lives while it beats, or while it may still be starting, unless its queue went down before it beat."""
+    now = time.time()
+    others = ["worker-2", "worker-3"]
+    assert led.window_needed(900.0, now=now) == 1
+    assert led.spares_needed(900.0, 0, others, 2, now=now, down={"worker-3"}) == [("worker-2", 1)]
+    assert led.spares_needed(900.0, 0, others, 2, now=now) == [("worker-3", 1)]  # worker-3 is back
+    assert led.spares_needed(900.0, 0, others, 2, now=now + 5) == []  # both may still be starting
+    led.standby_beat(900.0, queue="worker-2")  # one started and beats
+    assert led.spares_needed(900.0, 0, others, 2, now=now + 5, down={"worker-3"}) == []  # one beats …
+    later = max(now, 900.0 - 20) + 27  # … the other never started
+    led.standby_beat(900.0, queue="worker-2")
+    led._write("UPDATE window_spares SET at=?, beat=? WHERE queue='worker-2'", (later - 1, later - 1))
+    assert led.lost_queues(now=later) == {"worker-3"}  # nothing started there: down; worker-2 beats
+    assert led.spares_needed(900.0, 0, others, 2, now=later, down={"worker-3"}) == []  # nowhere else
+    assert led.spares_needed(900.0, 0, others, 2, now=later) == [("worker-3", 2)]  # once it is up again
+    assert led.spares_needed(900.0, 0, others, 1, now=later) == []  # one asked: one lives
+    led.window_beat(900.0, "p", state="done")
+    assert led.spares_needed(900.0, 0, others, 2, now=later + 60) == []  # the window is over
+
+
 def test_due_lists_open_publications_in_time_order(led: Ledger) -> None:
     led.apply("c", [_p("late", 5), _p("b", 20), _p("a", 10), _p("future", 1e12)])
     assert led.claim("b") and led.mark_sent("b", "r")

@@ -23,3 +23,17 @@ def test_a_new_generation_avoids_the_queue_of_the_run_presumed_lost() -> None:
     assert {place(QUEUES, i, avoid="worker-2") for i in range(6)} == {"worker-1", "worker-3"}
     assert place(["worker-1"], 0, avoid="worker-1") == "worker-1"  # nowhere else to go
     assert place([], 4) is None
+
+
+def test_no_new_run_goes_to_a_queue_that_is_down_while_another_is_left() -> None:
+    """A host down (``Ledger.lost_queues``): a new standby or generation put in its queue would wait for
+    it to come back; a standby that replaces one goes neither there nor where its predecessor died."""
+    # the standby of a lane whose owner (worker-3) took it over from worker-2, the host just lost: the turn
+    # after the owner's would be worker-2
+    assert standby_queue(QUEUES, "worker-3", 2) == "worker-2"
+    assert standby_queue(QUEUES, "worker-3", 2, down={"worker-2"}) == "worker-1"
+    assert standby_queue(QUEUES, "worker-1", 3, down={"worker-3"}) == "worker-2"  # its predecessor died there
+    assert standby_queue(QUEUES, "worker-1", 1, down={"worker-2", "worker-3"}) == "worker-2"  # none left
+    assert {place(QUEUES, i, down={"worker-2"}) for i in range(6)} == {"worker-1", "worker-3"}
+    assert {place(QUEUES, i, avoid="worker-1", down={"worker-2"}) for i in range(6)} == {"worker-3"}
+    assert place(QUEUES, 1, avoid="worker-1", down={"worker-2", "worker-3"}) in {"worker-2", "worker-3"}
