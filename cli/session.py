@@ -117,6 +117,7 @@ class Embedded:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+        self._pause_safety_net()
         with contextlib.suppress(Exception):  # a run it was submitting as it stopped stays Pending for ever
             requeue_stranded_submissions("the serving process stopped while starting it: queued again")
         with contextlib.suppress(Exception):  # the tasks of runs killed or cancelled meanwhile (a Completed
@@ -124,6 +125,16 @@ class Embedded:
         with warnings.catch_warnings():  # Prefect 3.8 deprecates artifacts made outside a run (still works)
             warnings.simplefilter("ignore", FutureWarning)
             publish_plan_tables(cids or set())  # the last word: every publication's final state
+
+    def _pause_safety_net(self) -> None:
+        """Nothing serves the deployments now: pause the engagement safety net's interval schedule, unless
+        another command's serving process still polls (two serving polls' worth of waiting)."""
+        from flows.runtime.embedded import pause_unserved_safety_net
+
+        try:
+            pause_unserved_safety_net(self.server.api_url, time.time(), 2 * settings().poll_s + 1)
+        except Exception as exc:  # noqa: BLE001 - shutting down: report and carry on
+            print(f"could not pause the engagement safety net: {exc}", file=sys.stderr)
 
     def _wind_down(self, ledger_key: str, cids: set[str]) -> None:
         """Every publication settled: wait (up to ``WIND_DOWN_S``) for the window runs still running to

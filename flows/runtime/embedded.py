@@ -287,6 +287,34 @@ def wait_served(api_url: str, timeout: float = 60.0, since: float | None = None)
     return False
 
 
+def pause_unserved_safety_net(api_url: str, stopped_at: float, wait_s: float) -> bool:
+    """Once a command's serving process has stopped (at ``stopped_at``, a ``time.time()``): pause
+    collect-engagement's interval schedule, the engagement safety net, unless another serving process polls
+    it within ``wait_s`` (two commands can share one server). Prefect then deletes its Scheduled runs, which
+    nothing would start: they would only turn Late and alert the operators. Serving or registering the
+    deployments again resumes it (Prefect applies a deployment unpaused). True if it was paused."""
+    import datetime as dt
+
+    import httpx
+
+    url = f"{api_url}/deployments/name/{DEPLOYMENTS['engagement']}"
+    deadline = time.time() + wait_s
+    while True:
+        r = httpx.get(url, timeout=10)
+        if r.status_code == 404:
+            return False  # never registered: nothing to pause
+        r.raise_for_status()
+        deployment = r.json()
+        polled = deployment.get("last_polled")
+        if polled and dt.datetime.fromisoformat(polled).timestamp() > stopped_at:
+            return False  # another serving process takes its runs
+        if time.time() >= deadline:
+            break
+        time.sleep(0.5)
+    httpx.post(f"{api_url}/deployments/{deployment['id']}/pause_deployment", timeout=10).raise_for_status()
+    return True
+
+
 def post_event(api_url: str, event: str, resource: dict[str, str], payload: dict[str, object] | None = None,
                related: list[dict[str, str]] | None = None) -> None:
     """Post one event to the server's /api/events (synchronous: it has arrived when this returns)."""

@@ -95,6 +95,15 @@ def test_every_run_ends_as_it_ended_and_none_was_scheduled_late(demo: dict[str, 
     wait_until(tasks_completed, 30, "every task run of the window runs Completed")
 
 
+def test_the_engagement_safety_net_is_paused_once_nothing_serves_it(demo: dict[str, Any]) -> None:
+    """The demo's server outlives its serving process: the safety net's interval schedule is paused (its
+    Scheduled runs, which nothing would start, deleted), so no collect-engagement run turns Late."""
+    from flows.runtime.names import DEPLOYMENTS
+
+    deployment = httpx.get(f"{demo['api']}/deployments/name/{DEPLOYMENTS['engagement']}", timeout=30).json()
+    assert deployment["paused"], deployment
+
+
 def test_each_publication_has_its_log_line_in_the_api_and_the_terminal_stays_quiet(
     demo: dict[str, Any],
 ) -> None:
