@@ -8,9 +8,26 @@ from pathlib import Path
 
 import pytest
 
+from ledger import Ledger
 from tests.helpers import prefect_in_this_process
 from tests.publishing import Publishing, week
 from tests.servers.harness import Harness
+
+
+@pytest.fixture()
+def on_own_server(prefect_env: dict[str, str]) -> Iterator[Ledger]:
+    """This process's ledger, and its Prefect client on the test's own server with the deployments
+    registered there (as ``schedule`` leaves them); the process forgets both afterwards."""
+    from flows.runtime import process
+    from flows.serving.deployments import register
+
+    process.reset()
+    try:
+        with prefect_in_this_process(prefect_env["PREFECT_API_URL"]):
+            register()
+            yield process.ledger()
+    finally:
+        process.reset()
 
 
 @pytest.fixture()

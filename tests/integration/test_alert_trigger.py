@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
 
 from tests.helpers import wait_until
 
@@ -22,18 +20,6 @@ EVENTS = [  # (event, resource): what Prefect itself emits, with no payload
                                "prefect.resource.name": "Mon 24 Jun 08:00 · hscp-lfr-2024 · 5 publications"}),
     ("prefect.work-pool.not-ready", {"prefect.resource.id": f"prefect.work-pool.{uuid.uuid4()}"}),
 ]
-
-
-@pytest.fixture()
-def registered(prefect_env: dict[str, str]) -> Iterator[str]:
-    """The deployments (and their triggers) on the test's server; yields its API URL."""
-    from prefect.settings import PREFECT_API_URL, temporary_settings
-
-    from flows.serving.deployments import register
-
-    with temporary_settings(updates={PREFECT_API_URL: prefect_env["PREFECT_API_URL"]}):
-        register()
-    yield prefect_env["PREFECT_API_URL"]
 
 
 def _alert_runs(api: str) -> list[dict[str, Any]]:
@@ -46,8 +32,10 @@ def _automations_ready(api: str) -> bool:
     return any(a["name"] == "alert operators" for a in found)
 
 
-def test_prefects_own_events_start_an_alert_run_with_what_they_say(registered: str) -> None:
-    api = registered
+def test_prefects_own_events_start_an_alert_run_with_what_they_say(
+    on_own_server: object, prefect_env: dict[str, str]
+) -> None:
+    api = prefect_env["PREFECT_API_URL"]
     wait_until(lambda: _automations_ready(api), 30, "the alert automation")
     now = dt.datetime.now(dt.UTC).isoformat()
     events = [{"id": str(uuid.uuid4()), "occurred": now, "event": name, "resource": resource, "payload": {}}

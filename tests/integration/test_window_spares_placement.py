@@ -67,36 +67,25 @@ def _host_2_lost(led: Ledger, taken: float, placed: float, now: float) -> None:
 
 
 def test_healing_puts_no_new_run_on_a_lost_hosts_queue_and_moves_a_spare_that_has_not_started(
-    prefect_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    on_own_server: Ledger, prefect_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from prefect.settings import PREFECT_API_URL, temporary_settings
-
     from flows.plan.windows import ensure_windows
-    from flows.runtime import process
-    from flows.serving.deployments import register
 
     monkeypatch.setenv("PRACTICEWEEK_WINDOW_STANDBY", "true")
     monkeypatch.setenv("PRACTICEWEEK_WINDOW_QUEUES", QUEUES)
-    api = prefect_env["PREFECT_API_URL"]
-    process.reset()
-    try:
-        with temporary_settings(updates={PREFECT_API_URL: api}):
-            led = process.ledger()
-            now = time.time()
-            base = (now // 60 + 2) * 60
-            taken, placed = base, base + 60
-            fresh = [base + 120 + 60 * k for k in range(3)]  # new windows: each turn of the queues once
-            for k, at in enumerate([taken, placed, *fresh]):
-                led.set_campaign(f"c{k}", f"c{k}.yaml", timezone="Europe/London")
-                led.apply(f"c{k}", [_planned(f"c{k}", at + 5)])
-            _host_2_lost(led, taken, placed, now)
-            assert led.lost_queues() == {"worker-2"}
-            register()
-            _in_a_pool_with_each_workers_queue(api)
-            ensure_windows(led, led.rows(), now=time.time())
-            runs = _runs(api)
-    finally:
-        process.reset()
+    led, api = on_own_server, prefect_env["PREFECT_API_URL"]
+    now = time.time()
+    base = (now // 60 + 2) * 60
+    taken, placed = base, base + 60
+    fresh = [base + 120 + 60 * k for k in range(3)]  # new windows: each turn of the queues once
+    for k, at in enumerate([taken, placed, *fresh]):
+        led.set_campaign(f"c{k}", f"c{k}.yaml", timezone="Europe/London")
+        led.apply(f"c{k}", [_planned(f"c{k}", at + 5)])
+    _host_2_lost(led, taken, placed, now)
+    assert led.lost_queues() == {"worker-2"}
+    _in_a_pool_with_each_workers_queue(api)
+    ensure_windows(led, led.rows(), now=time.time())
+    runs = _runs(api)
     by_window = {(r["window"], r["standby"]): r["queue"] for r in runs}
     # the lane taken over gets a new spare, beside its owner (worker-3) and not on worker-2: worker-1
     assert by_window[(taken, True)] == "worker-1"
@@ -108,41 +97,30 @@ def test_healing_puts_no_new_run_on_a_lost_hosts_queue_and_moves_a_spare_that_ha
 
 
 def test_with_two_spares_a_lane_has_one_on_each_other_host_and_none_on_a_lost_one(
-    prefect_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    on_own_server: Ledger, prefect_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """``PRACTICEWEEK_WINDOW_SPARES=2`` on three hosts: each lane's runs on all three, so when one host is
     lost while another's part is down (a worker killed a moment before), a spare still runs on the third.
     While host 2 is lost, no spare goes there; once a run beats there again, each lane gets its second."""
-    from prefect.settings import PREFECT_API_URL, temporary_settings
-
     from flows.plan.windows import ensure_windows
-    from flows.runtime import process
-    from flows.serving.deployments import register
 
     for key, value in {"STANDBY": "true", "QUEUES": QUEUES, "SPARES": "2"}.items():
         monkeypatch.setenv(f"PRACTICEWEEK_WINDOW_{key}", value)
-    api = prefect_env["PREFECT_API_URL"]
-    process.reset()
-    try:
-        with temporary_settings(updates={PREFECT_API_URL: api}):
-            led = process.ledger()
-            now = time.time()
-            base = (now // 60 + 2) * 60
-            taken, placed = base, base + 60
-            fresh = [base + 120 + 60 * k for k in range(3)]
-            for k, at in enumerate([taken, placed, *fresh]):
-                led.set_campaign(f"c{k}", f"c{k}.yaml", timezone="Europe/London")
-                led.apply(f"c{k}", [_planned(f"c{k}", at + 5)])
-            _host_2_lost(led, taken, placed, now)
-            register()
-            _in_a_pool_with_each_workers_queue(api)
-            ensure_windows(led, led.rows(), now=time.time())
-            while_lost = _runs(api)
-            led.standby_beat(placed, queue="worker-2")  # host 2 is back: a run beats there
-            ensure_windows(led, led.rows(), now=time.time())
-            back = _runs(api)
-    finally:
-        process.reset()
+    led, api = on_own_server, prefect_env["PREFECT_API_URL"]
+    now = time.time()
+    base = (now // 60 + 2) * 60
+    taken, placed = base, base + 60
+    fresh = [base + 120 + 60 * k for k in range(3)]
+    for k, at in enumerate([taken, placed, *fresh]):
+        led.set_campaign(f"c{k}", f"c{k}.yaml", timezone="Europe/London")
+        led.apply(f"c{k}", [_planned(f"c{k}", at + 5)])
+    _host_2_lost(led, taken, placed, now)
+    _in_a_pool_with_each_workers_queue(api)
+    ensure_windows(led, led.rows(), now=time.time())
+    while_lost = _runs(api)
+    led.standby_beat(placed, queue="worker-2")  # host 2 is back: a run beats there
+    ensure_windows(led, led.rows(), now=time.time())
+    back = _runs(api)
     assert "worker-2" not in {r["queue"] for r in while_lost}
     spares = {(r["window"], r["queue"]) for r in while_lost if r["standby"]}
     assert (taken, "worker-1") in spares  # beside its owner on worker-3: the one live host left

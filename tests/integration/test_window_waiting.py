@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
 
 from ledger import Ledger, Planned
 from tests.helpers import wait_until
@@ -43,30 +41,13 @@ def _last_polled(api: str, deployment_id: str) -> float | None:
     return dt.datetime.fromisoformat(polled).timestamp() if polled else None
 
 
-@pytest.fixture()
-def client_on_server(prefect_env: dict[str, str]) -> Iterator[Ledger]:
-    """This process's ledger, its Prefect client on the test's server, the deployments registered."""
-    from prefect.settings import PREFECT_API_URL, temporary_settings
-
-    from flows.runtime import process
-    from flows.serving.deployments import register
-
-    process.reset()
-    try:
-        with temporary_settings(updates={PREFECT_API_URL: prefect_env["PREFECT_API_URL"]}):
-            register()
-            yield process.ledger()
-    finally:
-        process.reset()
-
-
 def test_a_run_started_late_by_a_busy_poller_is_kept_and_replaced_once_nothing_polls(
-    client_on_server: Ledger, prefect_env: dict[str, str]
+    on_own_server: Ledger, prefect_env: dict[str, str]
 ) -> None:
     from flows.plan.waiting import LIVE_POLL_S
     from flows.plan.windows import ensure_windows
 
-    led, api = client_on_server, prefect_env["PREFECT_API_URL"]
+    led, api = on_own_server, prefect_env["PREFECT_API_URL"]
     second = time.time() % 60  # the window is this minute's: it opened 6 s or more ago (its run is
     if not 10 <= second <= 35:  # overdue then), and is still the window LIVE_POLL_S later
         time.sleep((70 - second) % 60)

@@ -1,0 +1,174 @@
+"""Where the suite's CPU goes: every process it starts, by kind, from the kernel's process accounting.
+
+    .venv/bin/python bench/suite_cpu.py                     # make test's pytest command, in this checkout
+    .venv/bin/python bench/suite_cpu.py -- tests/e2e -n 2   # other pytest arguments
+
+The suite is bound by CPU on a 2-core machine (bench/RESULTS.md, suite_stability): its wall time cannot
+fall below its CPU seconds over 2. This measures that CPU exactly: it turns on BSD process accounting
+(``accton``, Debian's ``acct``; needs root), which records the user and system CPU of every process when
+it ends, however short it lived, while a sampler of /proc notes each process's command line as it
+appears. A process counts if its parent chain leads to the pytest started here. Prints CPU seconds by
+kind of process (a Prefect test server, Chromium, a worker's flow run, ...), their share and how many
+there were, the total, pytest's wall time and the cores that total kept busy; ``--out FILE`` also writes
+them as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MAKE_TEST = ["-q", "-n", "2", "--dist", "loadgroup", "--no-loadscope-reorder"]  # as the Makefile runs it
+AHZ = 100  # dump-acct prints CPU times in ticks of 1/100 s
+
+# (what the command line contains, the kind), first match wins; a Chromium process is told by its name
+KINDS = [
+    ("server_zygote", "Prefect test server (forked from the zygote)"),
+    ("_workspace_supervisor", "flow run under a process worker"),
+    ("prefect.engine", "flow run of a serving process"),
+    ("multiprocessing.spawn", "render-ahead pool process"),
+    ("worker start", "Prefect process worker"),
+    ("server start", "Prefect server of a production set-up"),
+    ("server services start", "Prefect server of a production set-up"),
+    ("-m prefect ", "prefect CLI command"),
+    ("bin/prefect ", "prefect CLI command"),
+    ("flows.serving.serve", "serving process"),
+    (" -m cli ", "practiceweek command"),
+    ("bin/practiceweek", "practiceweek command"),
+    ("bench/", "bench script (chaos rig)"),
+    ("exec(eval(sys.stdin", "pytest-xdist worker (the tests themselves)"),
+    ("-m pytest", "pytest"),
+]
+# else by the program's own name (the command line's first word, or the kernel's name for the process)
+BY_NAME = [("chrom", "Chromium"), ("headless", "Chromium"),
+           ("node", "node (ical.js, adaptivecards, twitter-text)"), ("postgres", "PostgreSQL"),
+           ("redis", "Redis"), ("haproxy", "HAProxy"), ("git", "git"),
+           ("pdftotext", "poppler (pdftotext)")]
+
+
+@dataclass
+class Process:
+    pid: int
+    parent: int
+    name: str  # the kernel's 16-character command name
+    cpu_s: float
+
+
+def sample_command_lines(seen: dict[int, tuple[int, str]], stop: threading.Event) -> None:
+    """pid → (parent, command line) of every process that appears, until ``stop`` is set."""
+    while not stop.is_set():
+        for entry in os.listdir("/proc"):
+            if entry.isdigit() and int(entry) not in seen:
+                try:
+                    stat = Path(f"/proc/{entry}/stat").read_text()
+                    raw = Path(f"/proc/{entry}/cmdline").read_bytes()
+                    cmd = raw.replace(b"\0", b" ").decode(errors="replace")
+                except OSError:
+                    continue
+                seen[int(entry)] = (int(stat.rsplit(")", 1)[1].split()[1]), cmd)
+        stop.wait(0.15)
+
+
+def accounted(pacct: Path) -> list[Process]:
+    """Every process that ended while accounting was on, from ``dump-acct``."""
+    out = subprocess.run(["dump-acct", str(pacct)], capture_output=True, text=True, check=True).stdout
+    procs = []
+    for line in out.splitlines():
+        f = [x.strip() for x in line.split("|")]
+        procs.append(Process(int(f[9]), int(f[10]), f[0], (float(f[2]) + float(f[3])) / AHZ))
+    return procs
+
+
+def kind(proc: Process, cmd: str, parent_cmd: str) -> str:
+    if "server_zygote" in cmd and "server_zygote" not in parent_cmd:
+        return "the server zygote (imports Prefect's server once)"
+    for part, name in KINDS:
+        if part in cmd:
+            return name
+    program = Path(cmd.split(" ", 1)[0]).name.lower()
+    for part, name in BY_NAME:
+        if part in program or part in proc.name.lower():
+            return name
+    return f"other ({proc.name})"
+
+
+def descendants(procs: list[Process], seen: dict[int, tuple[int, str]], root: int) -> list[Process]:
+    """The processes whose parent chain (as first seen, else as accounted) leads to ``root``."""
+    parent = {p.pid: p.parent for p in procs} | {pid: pp for pid, (pp, _) in seen.items()}
+    mine: dict[int, bool] = {root: True}
+
+    def belongs(pid: int) -> bool:
+        chain: list[int] = []
+        while pid not in mine and pid in parent and pid > 1 and len(chain) < 64:
+            chain.append(pid)
+            pid = parent[pid]
+        answer = mine.get(pid, False)
+        for p in chain:
+            mine[p] = answer
+        return answer
+
+    return [p for p in procs if belongs(p.pid)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, help="also write the figures here as JSON")
+    parser.add_argument("pytest_args", nargs="*", help="pytest's arguments (default: make test's)")
+    args = parser.parse_args()
+    if os.geteuid() != 0 or not shutil.which("accton") or not shutil.which("dump-acct"):
+        sys.exit("needs root and Debian's process accounting: apt-get install acct")
+    pytest_args = args.pytest_args or MAKE_TEST
+    pacct = Path(tempfile.mkdtemp(prefix="suite-cpu-")) / "pacct"
+    pacct.touch()
+    seen: dict[int, tuple[int, str]] = {}
+    stop = threading.Event()
+    sampler = threading.Thread(target=sample_command_lines, args=(seen, stop), daemon=True)
+    sampler.start()
+    subprocess.run(["accton", str(pacct)], check=True, capture_output=True)
+    started = time.time()
+    try:
+        env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+        pytest = subprocess.Popen([sys.executable, "-m", "pytest", *pytest_args], cwd=ROOT, env=env)
+        code = pytest.wait()
+    finally:
+        wall = time.time() - started
+        subprocess.run(["accton", "off"], check=False, capture_output=True)
+        stop.set()
+        sampler.join()
+    procs = descendants(accounted(pacct), seen, pytest.pid)
+    by_kind: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
+    for p in procs:
+        cmd = seen.get(p.pid, (0, ""))[1]
+        parent_cmd = seen.get(seen.get(p.pid, (p.parent, ""))[0], (0, ""))[1]
+        row = by_kind[kind(p, cmd, parent_cmd)]
+        row[0] += 1
+        row[1] += p.cpu_s
+    total = sum(cpu for _, cpu in by_kind.values())
+    print(f"\npytest {' '.join(pytest_args)}: exit {code}, {wall:.0f} s wall, {total:.0f} CPU s in "
+          f"{len(procs)} processes ({total / wall:.2f} cores busy on average)")
+    print(f"{'CPU s':>8} {'share':>6} {'count':>6}  kind of process")
+    for name, (count, cpu) in sorted(by_kind.items(), key=lambda kv: -kv[1][1]):
+        print(f"{cpu:8.1f} {100 * cpu / total:5.1f}% {int(count):6d}  {name}")
+    given = f" -- {' '.join(args.pytest_args)}" if args.pytest_args else ""
+    print(f"reproduce: .venv/bin/python bench/suite_cpu.py{given}")
+    if args.out:
+        args.out.write_text(json.dumps({"pytest_args": pytest_args, "exit": code, "wall_s": round(wall, 1),
+                                        "cpu_s": round(total, 1), "by_kind": {
+                                            k: {"processes": int(n), "cpu_s": round(c, 1)}
+                                            for k, (n, c) in by_kind.items()}}, indent=2))
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()
