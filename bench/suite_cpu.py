@@ -121,52 +121,72 @@ def descendants(procs: list[Process], seen: dict[int, tuple[int, str]], root: in
     return [p for p in procs if belongs(p.pid)]
 
 
+class Accounting:
+    """Process accounting and the command-line sampler while a ``with`` block runs; afterwards
+    :meth:`by_kind` of the processes under any pid started inside it."""
+
+    def __init__(self) -> None:
+        if os.geteuid() != 0 or not shutil.which("accton") or not shutil.which("dump-acct"):
+            raise SystemExit("needs root and Debian's process accounting: apt-get install acct")
+        self.pacct = Path(tempfile.mkdtemp(prefix="suite-cpu-")) / "pacct"
+        self.seen: dict[int, tuple[int, str]] = {}
+        self.stop = threading.Event()
+        self.sampler = threading.Thread(target=sample_command_lines, args=(self.seen, self.stop), daemon=True)
+
+    def __enter__(self) -> Accounting:
+        self.pacct.touch()
+        self.sampler.start()
+        subprocess.run(["accton", str(self.pacct)], check=True, capture_output=True)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        subprocess.run(["accton", "off"], check=False, capture_output=True)
+        self.stop.set()
+        self.sampler.join()
+
+    def by_kind(self, root: int) -> dict[str, tuple[int, float]]:
+        """Kind of process → (how many, CPU seconds), for the processes under ``root``, most CPU first."""
+        found: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
+        for p in descendants(accounted(self.pacct), self.seen, root):
+            cmd = self.seen.get(p.pid, (0, ""))[1]
+            parent_cmd = self.seen.get(self.seen.get(p.pid, (p.parent, ""))[0], (0, ""))[1]
+            row = found[kind(p, cmd, parent_cmd)]
+            row[0] += 1
+            row[1] += p.cpu_s
+        return {k: (int(n), round(c, 1)) for k, (n, c) in sorted(found.items(), key=lambda kv: -kv[1][1])}
+
+
+def table(by_kind: dict[str, tuple[int, float]]) -> list[str]:
+    """CPU seconds, share and count by kind of process, as lines to print."""
+    total = sum(cpu for _, cpu in by_kind.values()) or 1.0
+    lines = [f"{'CPU s':>8} {'share':>6} {'count':>6}  kind of process"]
+    for name, (count, cpu) in by_kind.items():
+        lines.append(f"{cpu:8.1f} {100 * cpu / total:5.1f}% {count:6d}  {name}")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, help="also write the figures here as JSON")
     parser.add_argument("pytest_args", nargs="*", help="pytest's arguments (default: make test's)")
     args = parser.parse_args()
-    if os.geteuid() != 0 or not shutil.which("accton") or not shutil.which("dump-acct"):
-        sys.exit("needs root and Debian's process accounting: apt-get install acct")
     pytest_args = args.pytest_args or MAKE_TEST
-    pacct = Path(tempfile.mkdtemp(prefix="suite-cpu-")) / "pacct"
-    pacct.touch()
-    seen: dict[int, tuple[int, str]] = {}
-    stop = threading.Event()
-    sampler = threading.Thread(target=sample_command_lines, args=(seen, stop), daemon=True)
-    sampler.start()
-    subprocess.run(["accton", str(pacct)], check=True, capture_output=True)
+    env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
     started = time.time()
-    try:
-        env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    with Accounting() as accounting:
         pytest = subprocess.Popen([sys.executable, "-m", "pytest", *pytest_args], cwd=ROOT, env=env)
         code = pytest.wait()
-    finally:
-        wall = time.time() - started
-        subprocess.run(["accton", "off"], check=False, capture_output=True)
-        stop.set()
-        sampler.join()
-    procs = descendants(accounted(pacct), seen, pytest.pid)
-    by_kind: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
-    for p in procs:
-        cmd = seen.get(p.pid, (0, ""))[1]
-        parent_cmd = seen.get(seen.get(p.pid, (p.parent, ""))[0], (0, ""))[1]
-        row = by_kind[kind(p, cmd, parent_cmd)]
-        row[0] += 1
-        row[1] += p.cpu_s
+    wall = time.time() - started
+    by_kind = accounting.by_kind(pytest.pid)
     total = sum(cpu for _, cpu in by_kind.values())
     print(f"\npytest {' '.join(pytest_args)}: exit {code}, {wall:.0f} s wall, {total:.0f} CPU s in "
-          f"{len(procs)} processes ({total / wall:.2f} cores busy on average)")
-    print(f"{'CPU s':>8} {'share':>6} {'count':>6}  kind of process")
-    for name, (count, cpu) in sorted(by_kind.items(), key=lambda kv: -kv[1][1]):
-        print(f"{cpu:8.1f} {100 * cpu / total:5.1f}% {int(count):6d}  {name}")
+          f"{sum(n for n, _ in by_kind.values())} processes ({total / wall:.2f} cores busy on average)")
+    print("\n".join(table(by_kind)))
     given = f" -- {' '.join(args.pytest_args)}" if args.pytest_args else ""
     print(f"reproduce: .venv/bin/python bench/suite_cpu.py{given}")
     if args.out:
         args.out.write_text(json.dumps({"pytest_args": pytest_args, "exit": code, "wall_s": round(wall, 1),
-                                        "cpu_s": round(total, 1), "by_kind": {
-                                            k: {"processes": int(n), "cpu_s": round(c, 1)}
-                                            for k, (n, c) in by_kind.items()}}, indent=2))
+                                        "cpu_s": round(total, 1), "by_kind": by_kind}, indent=2))
     sys.exit(code)
 
 

@@ -3,18 +3,21 @@
     .venv/bin/python bench/suite_stability.py --runs 5                  # the whole `make test`, as CI runs it
     .venv/bin/python bench/suite_stability.py --runs 5 --pytest-only    # integration + e2e on this .venv
     .venv/bin/python bench/suite_stability.py --runs 3 --workers 2 --pytest-only   # another -n
+    .venv/bin/python bench/suite_stability.py --runs 5 --cpu            # and each run's CPU by process kind
 
 Each run clones this repository's HEAD (committed work only, as CI sees it) into a new temporary folder
 and runs there; the clone is removed afterwards unless it failed. ``--pytest-only`` skips the installs
 (it runs the integration and e2e layers with this checkout's .venv, the part of the suite that waits on
 servers) so more runs fit in an hour. Prints each run's wall time, pytest's own time, its counts and
 every failed test, then the pass rate; ``--out FILE`` writes the same as JSON, and each run's
-whole output is kept in bench/out/suite_stability/run-N.log.
+whole output is kept in bench/out/suite_stability/run-N.log. ``--cpu`` (root, Debian's ``acct``) also
+gives each run's CPU seconds by kind of process, from the kernel's process accounting (bench/suite_cpu.py).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -25,6 +28,9 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import suite_cpu
 
 ROOT = Path(__file__).resolve().parent.parent
 # pytest's last line: "650 passed, 218 warnings in 667.96s (0:11:07)" (-q: no "=" bars around it)
@@ -47,6 +53,7 @@ class Run:
     kept: str = ""  # the clone, kept when the run failed
     cores_busy: float | None = None  # mean cores in use over the run (all processes on the machine)
     timeline: list[str] = field(default_factory=list)  # bench/suite_timeline.py's summary of the run
+    cpu: dict[str, tuple[int, float]] = field(default_factory=dict)  # kind of process → (count, CPU s)
 
 
 def head(repo: Path = ROOT) -> str:
@@ -89,17 +96,20 @@ def timeline_summary(clone: Path, number: int) -> list[str]:
     return suite_timeline.summary(suite_timeline.read(kept), top=8)
 
 
-def one_run(number: int, pytest_only: bool, workers: int | None, timeout: float) -> Run:
+def one_run(number: int, pytest_only: bool, workers: int | None, timeout: float, cpu: bool) -> Run:
     clone = Path(tempfile.mkdtemp(prefix=f"suite-run-{number}-")) / "clone"
     subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "PRACTICEWEEK_"))}
     start, ticks = time.time(), cpu_ticks()
     log = clone.parent / "make-test.log"
-    with open(log, "w") as out:
+    accounting = suite_cpu.Accounting() if cpu else None
+    with open(log, "w") as out, accounting or contextlib.nullcontext():
+        make = subprocess.Popen(command(clone, pytest_only, workers), cwd=clone, env=env, stdout=out,
+                                stderr=subprocess.STDOUT)
         try:
-            code = subprocess.run(command(clone, pytest_only, workers), cwd=clone, env=env, stdout=out,
-                                  stderr=subprocess.STDOUT, timeout=timeout).returncode
+            code = make.wait(timeout)
         except subprocess.TimeoutExpired:
+            make.kill()
             code = -1
     wall, busy = time.time() - start, cores_busy(ticks, cpu_ticks())
     text = log.read_text(errors="replace")
@@ -111,6 +121,7 @@ def one_run(number: int, pytest_only: bool, workers: int | None, timeout: float)
               failures=sorted(set(FAILED.findall(text))), cores_busy=busy)
     LOGS.mkdir(parents=True, exist_ok=True)
     run.timeline = timeline_summary(clone, number)
+    run.cpu = accounting.by_kind(make.pid) if accounting else {}
     shutil.copyfile(log, LOGS / f"run-{number}.log")  # every run's whole output, kept
     if run.passed:
         shutil.rmtree(clone.parent, ignore_errors=True)
@@ -133,6 +144,8 @@ def report(runs: list[Run], argv: list[str]) -> str:
               f"reproduce: .venv/bin/python bench/suite_stability.py {' '.join(argv)}"]
     for r in runs:
         lines += ["", f"run {r.number}'s timeline:", *r.timeline] if r.timeline else []
+        total = sum(cpu for _, cpu in r.cpu.values())
+        lines += ["", f"run {r.number}'s CPU: {total:.0f} s", *suite_cpu.table(r.cpu)] if r.cpu else []
     kept = [r.kept for r in runs if r.kept]
     if kept:
         lines.append("failed runs' clones (make-test.log beside each): " + ", ".join(kept))
@@ -149,10 +162,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=None, help="pytest-xdist workers (default: make's)")
     parser.add_argument("--timeout", type=float, default=5400.0, help="seconds allowed per run (CI: 90 min)")
     parser.add_argument("--out", type=Path, default=None, help="also write the runs as JSON here")
+    parser.add_argument("--cpu", action="store_true",
+                        help="each run's CPU by kind of process (process accounting: root, Debian's acct)")
     args = parser.parse_args(argv)
     runs: list[Run] = []
     for number in range(1, args.runs + 1):
-        runs.append(one_run(number, args.pytest_only, args.workers, args.timeout))
+        runs.append(one_run(number, args.pytest_only, args.workers, args.timeout, args.cpu))
         r = runs[-1]
         print(f"run {number}: {'pass' if r.passed else 'FAIL'} in {r.wall_s:.0f} s ({r.counts})", flush=True)
     print(report(runs, argv))
