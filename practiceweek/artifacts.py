@@ -8,6 +8,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -101,46 +103,82 @@ class Rendered:
         return self.ics is not None or any(a.content_type == "text/calendar" for a in self.attachments)
 
 
-# --- stored renderings: JSON, bytes as base64 (never pickle: the store is shared between workers) ---------
-def _b64(data: bytes | None) -> str | None:
-    return None if data is None else base64.b64encode(data).decode()
+# --- stored renderings: a JSON header, then the files' raw bytes (never pickle: the store is shared between
+# workers). Base64 inside the JSON (the first format, still read) made reading a poster's email back at its
+# time cost more of a burst's CPU than sending it (bench/RESULTS.md, issue 28).
+STORED_MAGIC = b"PWR2\n"  # a stored rendering in this format starts with these bytes
+_LENGTH = struct.Struct(">I")  # the header's length, after the magic
 
 
-def _unb64(text: str | None) -> bytes | None:
-    return None if text is None else base64.b64decode(text)
+class _Blobs:
+    """The files of one rendering, laid end to end after its header; the header holds ``[offset, length]``."""
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+        self.size = 0
+
+    def put(self, data: bytes | None) -> list[int] | None:
+        if data is None:
+            return None
+        at = [self.size, len(data)]
+        self.parts.append(data)
+        self.size += len(data)
+        return at
 
 
-def _attachment_json(a: Attachment) -> dict[str, Any]:
-    return {"filename": a.filename, "content_type": a.content_type, "data": _b64(a.data), "alt": a.alt}
-
-
-def _attachment(d: dict[str, Any]) -> Attachment:
-    return Attachment(d["filename"], d["content_type"], _unb64(d["data"]) or b"", d.get("alt"))
+def _attachment_json(a: Attachment, blobs: _Blobs) -> dict[str, Any]:
+    return {"filename": a.filename, "content_type": a.content_type, "blob": blobs.put(a.data), "alt": a.alt}
 
 
 def rendered_to_bytes(r: Rendered) -> bytes:
     """A rendering as bytes another worker can read back with ``rendered_from_bytes``."""
-    body = {
+    blobs = _Blobs()
+    header = {
         "publication": r.publication.to_snapshot(),
         "subject": r.subject,
         "text": r.text,
         "html": r.html,
         "recipients": list(r.recipients),
         "sender": r.sender,
-        "attachments": [_attachment_json(a) for a in r.attachments],
-        "posts": [{"text": p.text, "image": p.image and _attachment_json(p.image), "links": p.links,
+        "attachments": [_attachment_json(a, blobs) for a in r.attachments],
+        "posts": [{"text": p.text, "image": p.image and _attachment_json(p.image, blobs), "links": p.links,
                    "warning": p.warning, "labels": list(p.labels)} for p in r.posts],
         "event": r.event,
-        "ics": _b64(r.ics),
+        "ics": blobs.put(r.ics),
         "card": r.card,
-        "files": {k: _b64(v) for k, v in r.files.items()},
-        "eml": _b64(r.eml),
+        "files": {k: blobs.put(v) for k, v in r.files.items()},
+        "eml": blobs.put(r.eml),
     }
-    return json.dumps(body, ensure_ascii=False, default=str).encode()
+    head = json.dumps(header, ensure_ascii=False, default=str).encode()
+    return b"".join([STORED_MAGIC, _LENGTH.pack(len(head)), head, *blobs.parts])
 
 
 def rendered_from_bytes(data: bytes) -> Rendered:
-    d = json.loads(data)
+    """What ``rendered_to_bytes`` stored (or the first format: JSON with the files in base64)."""
+    if not data.startswith(STORED_MAGIC):
+        return _rendered(json.loads(data), _unb64)
+    view = memoryview(data)
+    start = len(STORED_MAGIC) + _LENGTH.size
+    (length,) = _LENGTH.unpack_from(view, len(STORED_MAGIC))
+    body = view[start + length:]
+
+    def blob(at: list[int] | None) -> bytes | None:
+        return None if at is None else bytes(body[at[0]:at[0] + at[1]])
+
+    return _rendered(json.loads(bytes(view[start:start + length])), blob)
+
+
+def _unb64(text: Any) -> bytes | None:
+    return None if text is None else base64.b64decode(text)
+
+
+def _rendered(d: dict[str, Any], blob: Callable[[Any], bytes | None]) -> Rendered:
+    """A rendering from its stored header, its files read by ``blob``."""
+
+    def attachment(a: dict[str, Any]) -> Attachment:
+        data = blob(a["blob"] if "blob" in a else a["data"]) or b""
+        return Attachment(a["filename"], a["content_type"], data, a.get("alt"))
+
     return Rendered(
         publication=Publication.from_snapshot(d["publication"]),
         subject=d["subject"],
@@ -148,13 +186,13 @@ def rendered_from_bytes(data: bytes) -> Rendered:
         html=d["html"],
         recipients=tuple(d["recipients"]),
         sender=d["sender"],
-        attachments=tuple(_attachment(a) for a in d["attachments"]),
-        posts=tuple(Post(p["text"], p["image"] and _attachment(p["image"]),
+        attachments=tuple(attachment(a) for a in d["attachments"]),
+        posts=tuple(Post(p["text"], p["image"] and attachment(p["image"]),
                          tuple(tuple(pair) for pair in p.get("links") or ()), p.get("warning"),
                          tuple(p.get("labels") or ())) for p in d["posts"]),
         event=d["event"],
-        ics=_unb64(d["ics"]),
+        ics=blob(d["ics"]),
         card=d["card"],
-        files={k: _unb64(v) or b"" for k, v in d["files"].items()},
-        eml=_unb64(d["eml"]),
+        files={k: blob(v) or b"" for k, v in d["files"].items()},
+        eml=blob(d["eml"]),
     )
