@@ -59,10 +59,10 @@ class PublicationsMixin(AlertsMixin, FencesMixin):  # it records the alert of wh
     def due_refs(
         self, until: float, states: tuple[str, ...] = (State.PENDING, State.UNKNOWN)
     ) -> list[DueRef]:
-        """``due``, as (id, campaign, scheduled_at) only: a window run looks every half second."""
+        """``due``, as id, campaign, time and fingerprint only: a window run looks every half second."""
         marks = ", ".join("?" * len(states))
         found = self._read(
-            f"SELECT id, campaign, scheduled_at FROM publications WHERE state IN ({marks}) "
+            f"SELECT id, campaign, scheduled_at, fingerprint FROM publications WHERE state IN ({marks}) "
             "AND scheduled_at <= ? ORDER BY scheduled_at, id",
             (*states, until),
         )

@@ -81,6 +81,7 @@ class DueRef(NamedTuple):
     id: str
     campaign: str
     scheduled_at: float
+    fingerprint: str  # which version of it is planned (its rendering ahead is stored under it)
 
 
 @dataclass(frozen=True)

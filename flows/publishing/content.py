@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 import time
 
-from ledger import TERMINAL, WAITING, Row
+from ledger import TERMINAL, WAITING, DueRef, Row
 from practiceweek.artifacts import RenderContext, Rendered, rendered_from_bytes
 
 from ..plan.apply import replan_edited
@@ -27,7 +27,8 @@ _in_store: set[tuple[str, str]] = set()  # found stored in the context it goes o
 _prepared_lock = threading.Lock()
 
 
-def is_prepared(row: Row) -> bool:
+def is_prepared(row: Row | DueRef) -> bool:
+    """Rendered ahead for the version of it that is planned (stored, or in this process's cache)."""
     with _prepared_lock:
         return (row.id, row.fingerprint) in _prepared or (row.id, row.fingerprint) in _in_store
 

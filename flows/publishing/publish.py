@@ -34,7 +34,7 @@ from prefect.states import Completed
 from prefect.states import State as RunState
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from ledger import DueRef, Fence, Ledger, Row, State, Window, WindowState, unavailable, worker_id
+from ledger import WAITING, DueRef, Fence, Ledger, Row, State, Window, WindowState, unavailable, worker_id
 from practiceweek.settings import Settings, settings
 
 from ..operators import orphans
@@ -281,16 +281,15 @@ class WindowRun:
         with cpu.part("window.reads"):
             self._beat()
             now = time.time()
-            fresh = [  # only what this run has not submitted yet is read whole
-                d.id
+            fresh = [  # what this run has not submitted yet; a row is read whole only to submit or render it
+                d
                 for d in self.led.due_refs(min(self.end, now + self.cfg.prepare_s))
                 if d.id not in self.submitted and self._ours(d, now)
             ]
-            due = self.led.get_many(fresh) if fresh else []
         with cpu.part("prefect.submit"):
-            self._submit_due(due)
+            self._submit_due(fresh)
         with cpu.part("window.render_ahead"):
-            self._render_ahead(due)
+            self._render_ahead(fresh)
         with cpu.part("window.reads"):
             self._release_resumed()
         with cpu.part("prefect.progress"):
@@ -309,16 +308,20 @@ class WindowRun:
             self.lanes = max(self.lanes, self.led.window_lanes(self.window_start))
             self.last_beat = time.time()
 
-    def _submit_due(self, due: list[Row]) -> None:
+    def _submit_due(self, fresh: list[DueRef]) -> None:
         """Submit each publication as its task just before its time; note when the next one is."""
         self.next_at = None
-        for r in dependencies_first(due):  # a task waiting on another must not hold a thread it needs
-            if r.scheduled_at <= time.time() + self.ahead_s:
-                self.submitted[r.id] = self._submit(r)
-                self.campaigns_seen.add(r.campaign)
+        ready = []
+        for d in fresh:
+            if d.scheduled_at <= time.time() + self.ahead_s:
+                ready.append(d.id)
             else:
-                due_at = r.scheduled_at - self.ahead_s
+                due_at = d.scheduled_at - self.ahead_s
                 self.next_at = due_at if self.next_at is None else min(self.next_at, due_at)
+        # read whole once, as it is submitted; a task waiting on another must not hold a thread it needs
+        for r in dependencies_first(self.led.get_many(ready) if ready else []):
+            self.submitted[r.id] = self._submit(r)
+            self.campaigns_seen.add(r.campaign)
 
     def _submit(self, r: Row) -> Any:
         """Its ``publish`` task (a crowded window: on this run's own threads, no task run each)."""
@@ -327,15 +330,18 @@ class WindowRun:
         label = names.task_name(r, campaigns.zone_of(r.campaign))
         return publish.submit(r.id, record=self.record, label=label, fence=self.fence)
 
-    def _render_ahead(self, due: list[Row]) -> None:
+    def _render_ahead(self, fresh: list[DueRef]) -> None:
         """Render what is not yet due, one at a time, while nothing is about to be due."""
         self.rendered_one = False
         budget = time.time() + RENDER_SLICE_S
-        for r in due:
+        for d in fresh:
             soon = self.next_at is not None and self.next_at - time.time() < RENDER_SLICE_S
             if soon or time.time() > budget:
                 return
-            if r.id in self.submitted or r.id in self.unrenderable or is_prepared(r):
+            if d.id in self.submitted or d.id in self.unrenderable or is_prepared(d):
+                continue
+            r = self.led.get(d.id)
+            if r is None or r.state not in WAITING:
                 continue
             self.rendered_one = True
             try:

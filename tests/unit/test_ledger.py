@@ -404,11 +404,12 @@ def test_a_window_submits_what_others_link_to_first(led: Ledger) -> None:
 
 
 def test_due_refs_name_the_open_publications_due_and_get_many_reads_them_whole(led: Ledger) -> None:
-    x_mon, x_tue = _p("c/mon/x/a", 100.0, channel="x"), _p("c/tue/x/c", 900.0, channel="x")
+    x_mon, x_tue = _p("c/mon/x/a", 100.0, "f-mon", channel="x"), _p("c/tue/x/c", 900.0, channel="x")
     led.apply("c", [x_mon, _p("c/mon/email/b", 50.0), x_tue])
     assert led.claim("c/mon/email/b") and led.mark_sent("c/mon/email/b", "r1")
     refs = led.due_refs(500.0)
     assert [(r.id, r.campaign, r.scheduled_at) for r in refs] == [("c/mon/x/a", "c", 100.0)]
+    assert refs[0].fingerprint == "f-mon"  # its rendering ahead is looked up without reading the row
     rows = led.get_many(["c/tue/x/c", "c/mon/x/a", "no/such/one"])
     assert [(r.id, r.state) for r in rows] == [("c/mon/x/a", "pending"), ("c/tue/x/c", "pending")]
 
