@@ -4,8 +4,10 @@ channel as related resources; ``practiceweek.campaign.approved|rejected`` for an
 They are handed to Prefect by one background thread of the process, in the order they happened, with the
 time they happened and in the context of the run that emitted them: Prefect's events worker takes one
 lock per event, and a burst's publish tasks queued on it (in a 1,200-publication burst, over a third of
-their time). ``flush`` waits until every event is handed over (at the end of a window run or a schedule
-run, and at the process's exit).
+their time). While publications are still going out (an event emitted in the last ``LULL_S``), the thread
+waits for a lull, up to ``HOLD_S`` after an event was emitted: in a burst the sends get the interpreter
+first, and the events follow seconds later with the time they happened. ``flush`` waits until every event
+is handed over (at the end of a window run or a schedule run, and at the process's exit).
 
 Prefect relates an event to the run that emitted it (its flow run, flow, deployment, task run) and to
 every tag of that run. A window run is tagged with each campaign it publishes (``names.tags_for``): 150 in
@@ -21,6 +23,7 @@ import contextvars
 import datetime as dt
 import queue
 import threading
+import time
 from typing import Any
 
 from prefect.context import FlowRunContext
@@ -30,16 +33,21 @@ from ledger import Decision, Row
 
 from . import cpu
 
-Pending = tuple[contextvars.Context, str, Row, dict[str, Any], dt.datetime]
+LULL_S = 0.2  # no event emitted for this long: the burst is over, or there was none
+HOLD_S = 10.0  # an event waits for a lull at most this long after it was emitted
+
+Pending = tuple[contextvars.Context, str, Row, dict[str, Any], dt.datetime, float]
 _pending: queue.Queue[Pending] = queue.Queue()
 _sender: threading.Thread | None = None
 _sender_lock = threading.Lock()
+_last_emitted = [0.0]  # time.monotonic() of the last ``emit``
 
 
 def emit(kind: str, row: Row, **payload: Any) -> None:
     """Emit ``practiceweek.publication.<kind>`` for ``row`` (from the background thread); never raises."""
     global _sender
-    _pending.put((contextvars.copy_context(), kind, row, payload, dt.datetime.now(dt.UTC)))
+    _last_emitted[0] = now = time.monotonic()
+    _pending.put((contextvars.copy_context(), kind, row, payload, dt.datetime.now(dt.UTC), now))
     with _sender_lock:
         if _sender is None or not _sender.is_alive():
             _sender = threading.Thread(target=_send_pending, name="practiceweek-events", daemon=True)
@@ -59,11 +67,20 @@ atexit.register(flush, 10.0)
 
 def _send_pending() -> None:
     while True:
-        context, kind, row, payload, occurred = _pending.get()
-        try:  # in the emitter's context: Prefect relates the event to its flow and task run from there
+        context, kind, row, payload, occurred, emitted = _pending.get()
+        try:
+            while (wait := hold_for(time.monotonic(), _last_emitted[0], emitted)) > 0:
+                time.sleep(wait)
+            # in the emitter's context: Prefect relates the event to its flow and task run from there
             context.run(_send, kind, row, payload, occurred)
         finally:
             _pending.task_done()
+
+
+def hold_for(now: float, last_emitted: float, emitted: float) -> float:
+    """How long an event emitted at ``emitted`` waits before it is handed over (0: now), at ``now``, the
+    last event having been emitted at ``last_emitted``: until a lull of ``LULL_S``, at most ``HOLD_S``."""
+    return max(0.0, min(last_emitted + LULL_S, emitted + HOLD_S) - now)
 
 
 def _only_its_tags(campaign: str) -> None:
