@@ -147,7 +147,8 @@ def read_back_cost(ids: list[str]) -> dict[str, float]:
     return {kind: sum(v) / len(v) for kind, v in cost.items()}
 
 
-def case_rendered(state: Path, partnerships: int, distinct: bool) -> None:
+def case_rendered(state: Path, partnerships: int, distinct: bool, reports: Path) -> None:
+    """``partnerships`` Mondays due at one instant; ``reports``: where the window runs write their CPU."""
     small = write_full_campaigns(state / "campaigns-r15", "bench-s", 15, distinct)
     _, small_figures = schedule_rendered(small, time.time() + 10_000)  # far ahead: only scheduling is timed
     paths = write_full_campaigns(state / "campaigns-r", "bench-r", partnerships, distinct)
@@ -171,15 +172,26 @@ def case_rendered(state: Path, partnerships: int, distinct: bool) -> None:
     server_s = server_cpu(state) - server_before
     report(f"rendered: {len(ids)} publications of {partnerships} partnerships due at one instant",
            rows, state / "outbox")
+    by_lane(rows, led.window_lanes(t0 // 60 * 60))
     from bench.send_cpu import print_api, print_breakdown, wait_reports
 
     wait_done(ids, 900)  # a loaded machine: the CPU figures need every window run to have ended
-    wait_reports(state / "cpu", led.window_lanes(t0 // 60 * 60))
+    wait_reports(reports, led.window_lanes(t0 // 60 * 60))
     time.sleep(PERSIST_S)  # the server stores the last events it was handed
     stored_s, stored_wall = server_cpu(state) - server_before, time.time() - server_before_at
-    print_breakdown(state / "cpu")
-    print_api(state / "cpu")
+    print_breakdown(reports)
+    print_api(reports)
     n = max(len(ids), 1)
+    if not server_before:  # the production set-up's API servers are not this bench's processes
+        print("  Prefect server CPU: not measured (the production set-up's API servers)")
+    else:
+        _print_server(n, t0, server_s, stored_s, stored_wall, server_before_at, idle_rate)
+    _print_scheduling(partnerships, figures, small_figures, ids)
+
+
+def _print_server(n: int, t0: float, server_s: float, stored_s: float, stored_wall: float,
+                  server_before_at: float, idle_rate: float) -> None:
+    """The embedded Prefect server's CPU per publication: over the burst, and the window run's work on it."""
     idle_s = idle_rate * stored_wall
     print(f"  Prefect server (its own process) CPU per publication over the burst: "
           f"{server_s * 1000 / n:.2f} ms (from the window's set-up, {t0 - server_before_at:.0f} s ahead, "
@@ -188,6 +200,10 @@ def case_rendered(state: Path, partnerships: int, distinct: bool) -> None:
           f"({stored_wall:.0f} s): {stored_s * 1000 / n:.2f} ms, of which its idle background "
           f"{idle_s * 1000 / n:.2f} ms ({100 * idle_rate:.1f} % of a core, measured for {IDLE_S:.0f} s "
           f"before); the rest, the window run's work on the server: {(stored_s - idle_s) * 1000 / n:.2f} ms")
+
+
+def _print_scheduling(partnerships: int, figures: dict[str, float], small_figures: dict[str, float],
+                      ids: list[str]) -> None:
     kinds = ", ".join(f"{k} {v:.3f}" for k, v in sorted(figures.items()) if k.startswith("cpu_"))
     stored = ", ".join(f"{k} {v * 1000:.1f} ms" for k, v in sorted(read_back_cost(ids).items()))
     print(f"  scheduling (plan + render ahead): 15 partnerships {small_figures['schedule_s']:.1f} s, "
@@ -199,6 +215,7 @@ def case_rendered(state: Path, partnerships: int, distinct: bool) -> None:
     print(f"  CPU per publication read back from the store at its time: {stored}")
 
 
+WORKERS_STATE = "state"  # on the production set-up: the workers' PRACTICEWEEK_STATE, under the bench's state
 IDLE_S = 10.0  # how long the server's idle background is measured before the burst's window is set up
 PERSIST_S = 7.0  # the server stores events every 5 s (PREFECT_SERVER_SERVICES_EVENT_PERSISTER_FLUSH_INTERVAL)
 
@@ -243,6 +260,18 @@ def wait_done(ids: list[str], timeout: float) -> list:  # type: ignore[type-arg]
         time.sleep(1)
 
 
+def by_lane(rows: list, lanes: int) -> None:  # type: ignore[type-arg]
+    """The lateness of each lane's publications (each lane is its own window run, its own process)."""
+    from flows.operators.status import lateness, percentiles
+    from flows.plan.timing import lane_of
+
+    for lane in range(lanes if lanes > 1 else 0):
+        mine = [r for r in rows if lane_of(r.campaign, lanes) == lane]
+        stats = percentiles(lateness(mine))
+        print(f"  lane {lane + 1}/{lanes}: {len(mine)} publications, lateness p50 {stats['p50']:.3f} s, "
+              f"p99 {stats['p99']:.3f} s, max {stats['max']:.3f} s")
+
+
 def report(name: str, rows: list, outbox: Path) -> dict[str, float]:  # type: ignore[type-arg]
     from flows.operators.status import lateness, percentiles
 
@@ -284,7 +313,8 @@ def run_cases(args: argparse.Namespace, state: Path) -> None:
             state / "outbox",
         )
     if args.case == "rendered":
-        case_rendered(state, args.partnerships, args.distinct)
+        reports = state / (WORKERS_STATE if args.ledger == "postgresql" else ".") / "cpu"
+        case_rendered(state, args.partnerships, args.distinct, reports)
 
 
 def on_production(args: argparse.Namespace, state: Path) -> None:
@@ -297,7 +327,8 @@ def on_production(args: argparse.Namespace, state: Path) -> None:
     stack.extra_env = {
         "PRACTICEWEEK_REPO": snapshot_repo(ROOT, state / "repo"),
         "PRACTICEWEEK_BRANCH": "main",
-        "PRACTICEWEEK_STATE": str(state / "state"),
+        "PRACTICEWEEK_STATE": str(state / WORKERS_STATE),
+        "PRACTICEWEEK_SEND_CPU_REPORT": "true",  # window runs write their CPU by part (bench/send_cpu.py)
         "PRACTICEWEEK_OUTBOX": str(state / "outbox"),
         "PREFECT_LOGGING_LEVEL": "WARNING",
     }
