@@ -29,8 +29,9 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the other bench modules, run as scripts
 import suite_cpu
+import suite_timeline
 
 ROOT = Path(__file__).resolve().parent.parent
 # pytest's last line: "650 passed, 218 warnings in 667.96s (0:11:07)" (-q: no "=" bars around it)
@@ -90,9 +91,6 @@ def timeline_summary(clone: Path, number: int) -> list[str]:
         return []
     kept = LOGS / f"run-{number}.timeline.jsonl"
     shutil.copyfile(timeline, kept)
-    sys.path.insert(0, str(ROOT / "bench"))
-    import suite_timeline
-
     return suite_timeline.summary(suite_timeline.read(kept), top=8)
 
 

@@ -16,7 +16,6 @@ import os
 import signal
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,7 +28,7 @@ if str(ROOT) not in sys.path:
 os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="practiceweek-prefect-client-")
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 
-from tests.helpers import kill_tree  # noqa: E402 - once the repository is importable
+from tests.helpers import kill_tree, serve_here  # noqa: E402 - once the repository is importable
 from tests.prefect_servers import ServerPool  # noqa: E402
 
 pytest_plugins = ["tests.servers.plugin", "tests.ordering"]
@@ -160,11 +159,7 @@ def prefect_env(
 @pytest.fixture()
 def serving(prefect_env: dict[str, str], tmp_path: Path) -> Iterator[object]:
     """A process serving the practiceweek deployments for this test's ledger and outbox."""
-    from flows.runtime.embedded import start_serving, wait_served
-
-    started = time.time()
-    proc = start_serving(prefect_env["PREFECT_API_URL"], env=prefect_env, log=tmp_path / "serve.log")
-    assert wait_served(prefect_env["PREFECT_API_URL"], since=started), (tmp_path / "serve.log").read_text()
+    proc = serve_here(prefect_env, tmp_path / "serve.log")
     try:
         yield proc
     finally:

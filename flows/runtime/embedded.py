@@ -17,6 +17,7 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .names import DEPLOYMENTS
 
@@ -266,20 +267,32 @@ def child_processes(pid: int) -> list[int]:
     return found
 
 
-def wait_served(api_url: str, timeout: float = 60.0, since: float | None = None) -> bool:
-    """Wait until the window deployment is served: it exists and, with ``since`` (a ``time.time()``), a
+def _deployment(api_url: str, role: str) -> dict[str, Any] | None:
+    """The practiceweek deployment of ``role`` (``DEPLOYMENTS``) as the server has it (None: it has none)."""
+    import httpx
+
+    r = httpx.get(f"{api_url}/deployments/name/{DEPLOYMENTS[role]}", timeout=10)
+    if r.status_code == 404:
+        return None
+    r.raise_for_status()
+    found: dict[str, Any] = r.json()
+    return found
+
+
+def wait_served(
+    api_url: str, timeout: float = 60.0, since: float | None = None, role: str = "window"
+) -> bool:
+    """Wait until the deployment of ``role`` is served: it exists and, with ``since`` (a ``time.time()``), a
     serving process has polled it for runs after that moment (so a process started then is taking runs,
     not one that served it before)."""
     import datetime as dt
 
-    import httpx
-
     deadline = time.time() + timeout
     while time.time() < deadline:
         with contextlib.suppress(Exception):
-            r = httpx.get(f"{api_url}/deployments/name/{DEPLOYMENTS['window']}", timeout=3)
-            polled = (r.json() if r.status_code == 200 else {}).get("last_polled")
-            if r.status_code == 200 and (
+            deployment = _deployment(api_url, role)
+            polled = (deployment or {}).get("last_polled")
+            if deployment is not None and (
                 since is None or (polled and dt.datetime.fromisoformat(polled).timestamp() >= since)
             ):
                 return True
@@ -293,24 +306,13 @@ def pause_unserved_safety_net(api_url: str, stopped_at: float, wait_s: float) ->
     it within ``wait_s`` (two commands can share one server). Prefect then deletes its Scheduled runs, which
     nothing would start: they would only turn Late and alert the operators. Serving or registering the
     deployments again resumes it (Prefect applies a deployment unpaused). True if it was paused."""
-    import datetime as dt
-
     import httpx
 
-    url = f"{api_url}/deployments/name/{DEPLOYMENTS['engagement']}"
-    deadline = time.time() + wait_s
-    while True:
-        r = httpx.get(url, timeout=10)
-        if r.status_code == 404:
-            return False  # never registered: nothing to pause
-        r.raise_for_status()
-        deployment = r.json()
-        polled = deployment.get("last_polled")
-        if polled and dt.datetime.fromisoformat(polled).timestamp() > stopped_at:
-            return False  # another serving process takes its runs
-        if time.time() >= deadline:
-            break
-        time.sleep(0.5)
+    if wait_served(api_url, wait_s, since=stopped_at, role="engagement"):
+        return False  # another serving process takes its runs
+    deployment = _deployment(api_url, "engagement")
+    if deployment is None:
+        return False  # never registered: nothing to pause
     httpx.post(f"{api_url}/deployments/{deployment['id']}/pause_deployment", timeout=10).raise_for_status()
     return True
 

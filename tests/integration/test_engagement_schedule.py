@@ -16,9 +16,9 @@ from typing import Any
 import httpx
 
 from flows.operators.engagement import SAFETY_NET_S
-from flows.runtime.embedded import pause_unserved_safety_net, start_serving, wait_served
+from flows.runtime.embedded import pause_unserved_safety_net
 from flows.runtime.names import DEPLOYMENTS
-from tests.helpers import kill_tree, wait_until
+from tests.helpers import kill_tree, serve_here, wait_until
 
 WAIT_S = 5.0  # two of the serving process's polls (PRACTICEWEEK_POLL_S, 2 s) and one more second
 
@@ -35,13 +35,6 @@ def _deployment(api: str) -> dict[str, Any]:
     return dict(httpx.get(f"{api}/deployments/name/{DEPLOYMENTS['engagement']}", timeout=30).json())
 
 
-def _serve(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    started = time.time()
-    proc = start_serving(env["PREFECT_API_URL"], env=env, log=log)
-    assert wait_served(env["PREFECT_API_URL"], since=started), log.read_text()
-    return proc
-
-
 def _stop(proc: subprocess.Popen[bytes]) -> float:
     """Stop a serving process as a command does; when it had stopped."""
     kill_tree(proc.pid, signal.SIGTERM)
@@ -53,13 +46,13 @@ def test_the_safety_net_is_scheduled_while_served_and_paused_when_nothing_serves
     prefect_env: dict[str, str], tmp_path: Path
 ) -> None:
     api = prefect_env["PREFECT_API_URL"]
-    first = _serve(prefect_env, tmp_path / "serve-1.log")
+    first = serve_here(prefect_env, tmp_path / "serve-1.log")
     wait_until(lambda: len(_scheduled(api)) >= 2, 60, "the scheduler's collect-engagement runs",
                seen=lambda: (_scheduled(api), _deployment(api).get("paused")))
     due = [datetime.fromisoformat(at) for at in _scheduled(api)]
     assert {(b - a).total_seconds() for a, b in zip(due, due[1:], strict=False)} == {SAFETY_NET_S}, due
 
-    second = _serve(prefect_env, tmp_path / "serve-2.log")
+    second = serve_here(prefect_env, tmp_path / "serve-2.log")
     try:
         assert not pause_unserved_safety_net(api, _stop(first), WAIT_S), "paused while another process serves"
         assert not _deployment(api)["paused"], "the net stopped while still served"
@@ -72,7 +65,7 @@ def test_the_safety_net_is_scheduled_while_served_and_paused_when_nothing_serves
     finally:
         kill_tree(second.pid)
 
-    third = _serve(prefect_env, tmp_path / "serve-3.log")
+    third = serve_here(prefect_env, tmp_path / "serve-3.log")
     try:
         assert not _deployment(api)["paused"], "serving again did not resume the safety net"
         wait_until(lambda: _scheduled(api), 60, "the resumed safety net's runs",
