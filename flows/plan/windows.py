@@ -39,7 +39,7 @@ from ledger import WAITING, Ledger, Row
 from practiceweek.settings import settings
 
 from ..runtime.campaigns import zone_of
-from ..runtime.names import DEPLOYMENTS, ROLES, tags_for, window_name
+from ..runtime.names import DEPLOYMENTS, MANY_CAMPAIGNS, ROLES, tags_for, window_name
 from .timing import lane_of, lanes_for, window_of
 from .waiting import run_waits, window_run_key
 
@@ -276,6 +276,12 @@ def campaigns_of(run: Any) -> set[str]:
     return {tag.removeprefix("campaign:") for tag in run.tags if tag.startswith("campaign:")}
 
 
+def publishes_only(run: Any, campaigns: set[str]) -> bool:
+    """Whether ``run`` publishes nothing but ``campaigns``: never known of a run tagged ``MANY_CAMPAIGNS``
+    (too many to list), which a command of only some campaigns must leave to the others."""
+    return MANY_CAMPAIGNS not in run.tags and campaigns_of(run) <= campaigns
+
+
 def _open_window_runs(
     client: Any, ledger_key: str, states: list[StateType], ended_after: dt.datetime | None = None,
     campaigns: set[str] | None = None,
@@ -293,7 +299,7 @@ def _open_window_runs(
         offset=0,
     )
     return [run for run in runs if run.parameters.get("ledger_key") == ledger_key
-            and (campaigns is None or campaigns_of(run) <= campaigns)]
+            and (campaigns is None or publishes_only(run, campaigns))]
 
 
 def await_window_runs(ledger_key: str, timeout: float, campaigns: set[str] | None = None) -> int:

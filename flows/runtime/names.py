@@ -47,10 +47,19 @@ def window_name(rows: list[Row], start: float, zone: ZoneInfo | None) -> str:
     return f"{when} · {whose} · {len(rows)} publications"
 
 
+MANY_CAMPAIGNS = "campaigns:many"  # the tag of a run publishing more campaigns than its tags may list
+# Prefect relates each event of a run to each of the run's tags, and refuses an event with more than 100
+# related resources: a lane of 150 campaigns (300 partnerships) could not create its window run (500)
+CAMPAIGN_TAGS_MAX = 80
+
+
 def tags_for(rows: list[Row], limit: int = 30) -> list[str]:
     """A run's tags: ``practiceweek``, every campaign of ``rows`` (which commands sharing a ledger tell their
-    runs apart by), then their days and channels, ``limit`` tags in all besides ``practiceweek``."""
+    runs apart by; more than ``CAMPAIGN_TAGS_MAX``: ``MANY_CAMPAIGNS`` instead), then their days and channels,
+    ``limit`` tags in all besides ``practiceweek``."""
     campaigns = list(dict.fromkeys(f"campaign:{r.campaign}" for r in rows))
+    if len(campaigns) > CAMPAIGN_TAGS_MAX:
+        campaigns = [MANY_CAMPAIGNS]
     rest = list(dict.fromkeys(tag for r in rows for tag in (f"day:{r.day}", f"channel:{r.channel}")))
     return ["practiceweek", *campaigns, *rest[: max(0, limit - len(campaigns))]]
 
