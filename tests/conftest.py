@@ -12,10 +12,12 @@ The provider fakes' fixtures (``graph_server``, ``x_server``, ...) come from the
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -64,13 +66,29 @@ def _what_the_servers_saw(funcargs: dict[str, object]) -> list[tuple[str, str]]:
     tmp_path = funcargs.get("tmp_path")
     if not isinstance(server, dict):
         return []
-    sections = [("flow runs on the test's server", _flow_runs(server["api_url"]))]
+    home = Path(server["home"])
+    runs = _flow_runs(server["api_url"])
+    sections = [("flow runs on the test's server", runs)]
+    if runs.startswith("(the server did not answer"):
+        _ask_for_stacks(home)
     logs = {"serving process (serve.log)": tmp_path / "serve.log" if isinstance(tmp_path, Path) else None,
-            "Prefect server (server.log)": Path(server["home"]) / "server.log"}
+            "Prefect server (server.log)": home / "server.log",
+            "Prefect server's stacks (stacks.txt)": home / "stacks.txt"}
     for name, log in logs.items():
-        if log is not None and log.exists():
-            sections.append((name, "\n".join(log.read_text(errors="replace").splitlines()[-60:])))
+        if log is not None and log.exists() and log.stat().st_size:
+            sections.append((name, "\n".join(log.read_text(errors="replace").splitlines()[-300:])))
     return sections
+
+
+def _ask_for_stacks(home: Path, wait_s: float = 10.0) -> None:
+    """Have a server that does not answer write where its threads are (tests/server_zygote.py)."""
+    with contextlib.suppress(OSError, ValueError):  # every thread's stack, by faulthandler
+        os.kill(int((home / "server.pid").read_text()), signal.SIGUSR1)
+    request = home / "dump-stacks"
+    request.touch()
+    deadline = time.monotonic() + wait_s
+    while request.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
 
 
 def _flow_runs(api_url: str) -> str:

@@ -92,12 +92,14 @@ def kill_tree(pid: int, sig: int = signal.SIGKILL) -> None:
 
 def serve_here(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     """A process serving the practiceweek deployments with ``env``, once it is taking runs (it has polled the
-    server since it started: not a process that served them before)."""
+    server since it started: not a process that served them before); ended if it never does."""
     from flows.runtime.embedded import start_serving, wait_served
 
     started = time.time()
     proc = start_serving(env["PREFECT_API_URL"], env=env, log=log)
-    assert wait_served(env["PREFECT_API_URL"], since=started), log.read_text()
+    if not wait_served(env["PREFECT_API_URL"], since=started):
+        kill_tree(proc.pid)
+        raise AssertionError(f"the serving process never took runs; its log:\n{log.read_text()}")
     return proc
 
 

@@ -16,18 +16,22 @@ killed mid-run leaves no server behind). Ended children are reaped at once.
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
+import faulthandler
 import os
 import signal
 import socket
 import sys
 import threading
+import time
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 ROOT = Path(__file__).resolve().parent.parent
 PR_SET_PDEATHSIG = 1  # prctl: the signal a process gets when its parent ends
+STALL_S = 5.0  # how long the event loop may take to run a dump of its tasks
 
 
 def become_server(home: Path, listening: socket.socket) -> None:
@@ -49,6 +53,9 @@ def become_server(home: Path, listening: socket.socket) -> None:
     os.dup2(null, 0)
     os.dup2(log, 1)
     os.dup2(log, 2)
+    (home / "server.pid").write_text(str(os.getpid()))
+    stacks = open(home / "stacks.txt", "a")  # open while the server lives
+    faulthandler.register(signal.SIGUSR1, file=stacks, all_threads=True)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     os.environ.update(server_env(home, listening.getsockname()[1]))
     prefect.context.refresh_global_settings_context()  # the settings read at import were the zygote's
@@ -61,7 +68,45 @@ def become_server(home: Path, listening: socket.socket) -> None:
             ws_ping_timeout=20.0,
             log_level="warning",
         )
-        uvicorn.Server(config).run(sockets=[listening])
+        asyncio.run(serve_watched(uvicorn.Server(config), listening, home))
+
+
+async def serve_watched(server: Any, listening: socket.socket, home: Path) -> None:
+    """Serve on ``listening`` with a thread watching this event loop (``watch_loop``)."""
+    loop = asyncio.get_running_loop()
+    threading.Thread(target=watch_loop, args=(loop, home), name="loop-watch", daemon=True).start()
+    await server.serve(sockets=[listening])
+
+
+def watch_loop(loop: asyncio.AbstractEventLoop, home: Path) -> None:
+    """Each time the file ``HOME/dump-stacks`` appears (the tests ask so when a server did not answer),
+    write the loop's tasks and where each waits to ``HOME/stacks.txt``. (Every thread's stack is written
+    there on SIGUSR1, by ``faulthandler``, even when no thread can run Python.)"""
+    request = home / "dump-stacks"
+    with open(home / "stacks.txt", "a") as out:
+        while not loop.is_closed():
+            if request.exists():
+                _dump(out, "asked", loop)
+                request.unlink()
+            time.sleep(1.0)
+
+
+def _dump(out: TextIO, why: str, loop: asyncio.AbstractEventLoop) -> None:
+    out.write(f"\n=== {time.strftime('%H:%M:%S')} {why}: the event loop's tasks ===\n")
+    out.flush()
+    done = threading.Event()
+    loop.call_soon_threadsafe(_dump_tasks, out, done)
+    if not done.wait(STALL_S):
+        out.write(f"(the event loop did not run the dump of its tasks within {STALL_S:.0f} s)\n")
+    out.flush()
+
+
+def _dump_tasks(out: TextIO, done: threading.Event) -> None:
+    """On the loop: each task and where it waits."""
+    for task in asyncio.all_tasks():
+        out.write(f"--- {task.get_name()}: {task.get_coro()!r}\n")
+        task.print_stack(limit=12, file=out)
+    done.set()
 
 
 def server_settings(server: Any) -> dict[Any, str]:

@@ -10,9 +10,9 @@ first, and the events follow seconds later with the time they happened. ``flush`
 is handed over (at the end of a window run or a schedule run, and at the process's exit).
 
 Prefect relates an event to the run that emitted it (its flow run, flow, deployment, task run) and to
-every tag of that run. A window run is tagged with each campaign it publishes (``names.tags_for``): 150 in
-a 150-partnership burst, so each publication's event carried 150 tags, a row each in the server's
-``event_resources`` and most of the server's CPU per publication (bench/RESULTS.md, issue 28). A
+every tag of that run. A window run is tagged with each campaign it publishes (``names.tags_for``), up to
+80 (more: ``campaigns:many``), so each publication's event carried as many tags, a row each in the
+server's ``event_resources`` and most of the server's CPU per publication (bench/RESULTS.md, issue 28). A
 publication's event carries the run, but of its tags only ``practiceweek`` and its own campaign's.
 """
 

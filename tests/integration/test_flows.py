@@ -17,7 +17,7 @@ import pytest
 from flows.plan.windows import CREATE_SLACK_S
 from ledger import Ledger
 from practiceweek.settings import settings
-from tests.helpers import ROOT, kill_tree, states, wait_until
+from tests.helpers import ROOT, kill_tree, serve_here, states, wait_until
 
 if TYPE_CHECKING:
     from tests.servers.mastodon import MastodonServer
@@ -236,8 +236,6 @@ def test_a_refused_token_stops_its_connector_holds_its_posts_and_resumes(
 ) -> None:
     """401 from Mastodon: one request, the connector stops with one actionable alert, its posts are held (not
     failed, not retried), X carries on; after `connectors resume` the held posts go out, each once."""
-    from flows.runtime.embedded import start_serving, wait_served
-
     server = mastodon_server
     server.token = "the-right-token"
     env = {
@@ -247,10 +245,8 @@ def test_a_refused_token_stops_its_connector_holds_its_posts_and_resumes(
         "PREFECT_LOGGING_LEVEL": "INFO",
     }
     camp = _campaign(tmp_path, '  mastodon: { at: "12:00", connector: mastodon }\n  x: { at: "12:00" }\n')
-    started = time.time()
-    proc = start_serving(env["PREFECT_API_URL"], env=env, log=tmp_path / "serve.log")
+    proc = serve_here(env, tmp_path / "serve.log")
     try:
-        assert wait_served(env["PREFECT_API_URL"], since=started)
         done = _pw(env, "schedule", str(camp), "--rehearse", "--speed", "20000")
         assert done.returncode == 0, done.stderr
         led = Ledger(env["PRACTICEWEEK_LEDGER_URL"])
