@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import faulthandler
+import gc
 import os
 import signal
 import socket
@@ -57,6 +58,13 @@ def become_server(home: Path, listening: socket.socket) -> None:
     stacks = open(home / "stacks.txt", "a")  # open while the server lives
     faulthandler.register(signal.SIGUSR1, file=stacks, all_threads=True)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    # No cyclic garbage collection in a test server. Run on the event loop's thread, it finalizes SQLite
+    # statements of Prefect's aiosqlite connections there, and finalizing one waits for its connection's
+    # mutex. When that connection's worker thread is meanwhile waiting (PRAGMA busy_timeout: 60 s) for the
+    # write lock held by a transaction only the event loop can finish, the server answers nothing for 60 s:
+    # about once in 500 servers, its stacks showing the main thread "Garbage-collecting" and an aiosqlite
+    # worker inside a statement. A test server lives for one test: what it would collect waits till then.
+    gc.disable()
     os.environ.update(server_env(home, listening.getsockname()[1]))
     prefect.context.refresh_global_settings_context()  # the settings read at import were the zygote's
     settings = prefect.context.get_settings_context().settings.server
