@@ -44,6 +44,9 @@ _DURATION = re.compile(r"^(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m)?$")
 def _date(value: Any) -> dt.date:
     if isinstance(value, dt.date):
         return value
+    if isinstance(value, dict | list):  # its parts, not one date: say what it is, never its Python form
+        shape = "a list" if isinstance(value, list) else "a group of 'name: value' lines"
+        raise ValueError(f"expected a date written YYYY-MM-DD (e.g. 2024-06-24), got {shape}")
     text = str(value).strip()
     match = _DATE.match(text)
     if not match:
