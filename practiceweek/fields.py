@@ -41,12 +41,26 @@ _DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 _DURATION = re.compile(r"^(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m)?$")
 
 
+def kind_of(value: Any) -> str:
+    """What a YAML value is, in a comms officer's words (after "got a"), never its Python form."""
+    if isinstance(value, dict):
+        return "group of 'name: value' lines"
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, bool):
+        return "true/false value"
+    if isinstance(value, int | float):
+        return "number"
+    if value is None:
+        return "empty value"
+    return "text"
+
+
 def _date(value: Any) -> dt.date:
     if isinstance(value, dt.date):
         return value
-    if isinstance(value, dict | list):  # its parts, not one date: say what it is, never its Python form
-        shape = "a list" if isinstance(value, list) else "a group of 'name: value' lines"
-        raise ValueError(f"expected a date written YYYY-MM-DD (e.g. 2024-06-24), got {shape}")
+    if isinstance(value, dict | list):  # its parts, not one date
+        raise ValueError(f"expected a date written YYYY-MM-DD (e.g. 2024-06-24), got a {kind_of(value)}")
     text = str(value).strip()
     match = _DATE.match(text)
     if not match:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from .daynames import name_days
 from .errors import CampaignError, Problem
+from .fields import kind_of
 from .model import WEEKDAYS, CampaignFile
 from .partners import partner_keys, view
 from .yamlsource import Path, Source, parse
@@ -80,7 +81,7 @@ def load_text(text: str, name: str = "<campaign>", base: FsPath | None = None) -
     if source is None:
         raise CampaignError(problems)
     if not isinstance(source.data, dict):
-        got = "an empty file" if source.data is None else f"a {_kind(source.data)}"
+        got = "an empty file" if source.data is None else f"a {kind_of(source.data)}"
         raise CampaignError(
             [*problems, source.problem((), "expected the sections campaign:, channels: and days:, each on "
                                        f"its own line; got {got}")]
@@ -128,20 +129,6 @@ _KIND_NAMES = {
     "model_attributes_type": "fields written 'name: value', each on its own line",
     "float_type": "a number",
 }
-
-
-def _kind(value: Any) -> str:
-    if isinstance(value, dict):
-        return "group of 'name: value' lines"
-    if isinstance(value, list):
-        return "list"
-    if isinstance(value, bool):
-        return "true/false value"
-    if isinstance(value, int | float):
-        return "number"
-    if value is None:
-        return "empty value"
-    return "text"
 
 
 def _data_path(loc: tuple[Any, ...], data: Any) -> Path:
@@ -293,7 +280,7 @@ def _problem_of(err: Any, exc: ValidationError, source: Source) -> Problem:
     if kind in ("model_type", "model_attributes_type") and not isinstance(given, dict | list):
         return source.problem(path, _fields_expected(path, given))
     if kind in _KIND_NAMES:
-        return source.problem(path, f"expected {_KIND_NAMES[kind]}, got a {_kind(given)}")
+        return source.problem(path, f"expected {_KIND_NAMES[kind]}, got a {kind_of(given)}")
     return source.problem(path, str(err["msg"]))
 
 
