@@ -70,7 +70,7 @@ def _what_the_servers_saw(funcargs: dict[str, object]) -> list[tuple[str, str]]:
     runs = _flow_runs(server["api_url"])
     sections = [("flow runs on the test's server", runs)]
     if runs.startswith("(the server did not answer"):
-        _ask_for_stacks(home)
+        _ask_for_stacks(home, int(server["pid"]))
     logs = {"serving process (serve.log)": tmp_path / "serve.log" if isinstance(tmp_path, Path) else None,
             "Prefect server (server.log)": home / "server.log",
             "Prefect server's stacks (stacks.txt)": home / "stacks.txt"}
@@ -80,10 +80,10 @@ def _what_the_servers_saw(funcargs: dict[str, object]) -> list[tuple[str, str]]:
     return sections
 
 
-def _ask_for_stacks(home: Path, wait_s: float = 10.0) -> None:
+def _ask_for_stacks(home: Path, pid: int, wait_s: float = 10.0) -> None:
     """Have a server that does not answer write where its threads are (tests/server_zygote.py)."""
-    with contextlib.suppress(OSError, ValueError):  # every thread's stack, by faulthandler
-        os.kill(int((home / "server.pid").read_text()), signal.SIGUSR1)
+    with contextlib.suppress(ProcessLookupError):  # every thread's stack, by faulthandler
+        os.kill(pid, signal.SIGUSR1)
     request = home / "dump-stacks"
     request.touch()
     deadline = time.monotonic() + wait_s
@@ -134,7 +134,8 @@ def server_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPool
 
 @pytest.fixture()
 def own_prefect_server(server_pool: ServerPool) -> Iterator[dict[str, str]]:
-    """A Prefect server for this test alone: {"api_url", "ui_url", "home"}; stopped when the test ends."""
+    """A Prefect server for this test alone: {"api_url", "ui_url", "home", "pid"}; stopped when the test
+    ends."""
     with server_pool.borrowed() as server:
         yield server.as_dict()
 

@@ -50,7 +50,7 @@ class TestServer:
         return f"http://127.0.0.1:{self.port}"
 
     def as_dict(self) -> dict[str, str]:
-        return {"api_url": self.api_url, "ui_url": self.ui_url, "home": str(self.home)}
+        return {"api_url": self.api_url, "ui_url": self.ui_url, "home": str(self.home), "pid": str(self.pid)}
 
     def wait_ready(self, timeout: float = READY_WITHIN_S) -> None:
         """Return once this server answers /api/health; fail with the end of its log if it never does (or

@@ -54,7 +54,6 @@ def become_server(home: Path, listening: socket.socket) -> None:
     os.dup2(null, 0)
     os.dup2(log, 1)
     os.dup2(log, 2)
-    (home / "server.pid").write_text(str(os.getpid()))
     stacks = open(home / "stacks.txt", "a")  # open while the server lives
     faulthandler.register(signal.SIGUSR1, file=stacks, all_threads=True)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
