@@ -103,11 +103,10 @@ def start_server(home: Path, port: int | None = None, wait_s: float = 90.0, pref
 
 def _start_on(home: Path, port: int, wait_s: float) -> Server | None:
     """The server started on ``port``; None when another process holds that port."""
-    prefect = Path(sys.executable).with_name("prefect")
-    cmd = [str(prefect)] if prefect.exists() else [sys.executable, "-m", "prefect"]
     log = open(home / "server.log", "ab")  # handed to the child
-    proc = subprocess.Popen(
-        [*cmd, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+    proc = subprocess.Popen(  # `prefect server start`, its garbage collected off its event loop's thread
+        [sys.executable, "-m", "flows.runtime.prefect_cli", "server", "start", "--host", "127.0.0.1",
+         "--port", str(port)],
         env=server_env(home, port),
         stdout=log,
         stderr=subprocess.STDOUT,
