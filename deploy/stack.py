@@ -394,6 +394,9 @@ class Stack:
             for pool in done.idle_pools:
                 print(f"heal: no worker is polling the work pool {pool}; operators alerted", file=sys.stderr,
                       flush=True)
+            for name in done.handed_back:
+                print(f"heal: {name} handed back to its queue (its worker stopped before starting it)",
+                      file=sys.stderr, flush=True)
             if done.windows or done.skipped or done.reconciling:
                 print(f"heal: {len(done.windows)} window run(s) re-armed, {len(done.skipped)} skipped, "
                       f"{len(done.reconciling)} to reconcile", file=sys.stderr, flush=True)

@@ -10,15 +10,24 @@ operators' view for a week that went well.
 So a run is only waiting, and kept, while Prefect still has it Scheduled, Pending or Running and something
 polled its work queue (a worker) or its deployment (a serving process) within ``LIVE_POLL_S``. A dead worker
 or serving process stops polling, so its runs are presumed lost within seconds, as before.
+
+One run would wait for ever: a worker killed while handing a run to a process of its own leaves it Pending
+(no worker takes a Pending run) with no process, and the worker started in its place polls the same queue.
+``hand_back_stranded`` puts such a run back to Scheduled, for the next poll to take. (Were a worker to start
+the run's process and fail to record it, a second process could start for the run; the ledger's claims and
+fences keep that one from publishing anything twice.)
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Any
 
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import (
+    FlowFilter,
+    FlowFilterName,
     FlowRunFilter,
     FlowRunFilterIdempotencyKey,
     FlowRunFilterState,
@@ -27,8 +36,13 @@ from prefect.client.schemas.filters import (
 from prefect.client.schemas.objects import StateType
 from prefect.client.schemas.sorting import FlowRunSort
 from prefect.exceptions import ObjectNotFound
+from prefect.states import Scheduled
+
+from ..runtime.names import DEPLOYMENTS
 
 LIVE_POLL_S = 20.0  # a poller that asked for work this recently is alive (they poll every 2-10 s)
+STRANDED_S = 20.0  # Pending this long with no process started for it: its worker died handing it over
+WINDOW_FLOW = DEPLOYMENTS["window"].split("/")[0]  # the flow every window run is a run of
 NOT_STARTED = [StateType.SCHEDULED, StateType.PENDING, StateType.RUNNING]  # Running: before its first beat
 
 
@@ -68,3 +82,37 @@ def _polled_since(client: Any, run: Any, since: float) -> bool:
         return False
     last: dt.datetime | None = polled.last_polled
     return last is not None and last.timestamp() > since
+
+
+def stranded(run: Any, now: float, after_s: float = STRANDED_S) -> bool:
+    """Whether ``run`` was left by a worker killed while handing it over: Pending for ``after_s`` or more,
+    taken from a work pool's queue, and no process started for it (a worker records the process as the run's
+    ``infrastructure_pid`` the moment it starts it). A served run (no pool) is never stranded so: a serving
+    process records no process id, and its runs stay Pending while their process imports."""
+    state = run.state
+    return (state is not None and state.type == StateType.PENDING and bool(run.work_pool_name)
+            and not run.infrastructure_pid and state.timestamp.timestamp() <= now - after_s)
+
+
+def hand_back_stranded(now: float | None = None, after_s: float = STRANDED_S) -> list[str]:
+    """Put each stranded window run (:func:`stranded`) back to Scheduled, due now, so a worker polling its
+    queue takes it at once. Returns their names."""
+    now = time.time() if now is None else now
+    with get_client(sync_client=True) as client:
+        pending = client.read_flow_runs(
+            flow_filter=FlowFilter(name=FlowFilterName(any_=[WINDOW_FLOW])),
+            flow_run_filter=FlowRunFilter(state=FlowRunFilterState(
+                type=FlowRunFilterStateType(any_=[StateType.PENDING]))),
+            sort=FlowRunSort.EXPECTED_START_TIME_ASC,  # None is sent as null, which the API refuses
+            limit=200,
+            offset=0,
+        )
+        handed = []
+        for run in pending:
+            if stranded(run, now, after_s):
+                client.set_flow_run_state(run.id, Scheduled(
+                    scheduled_time=dt.datetime.now(dt.UTC),
+                    message="handed back: the worker that took it stopped before starting its process",
+                ), force=True)
+                handed.append(run.name)
+        return handed

@@ -5,7 +5,8 @@
 3. every open publication due soon, or overdue, gets a live publish-window run (a window whose run
    stopped beating gets a new generation), and with standbys on a live standby run beside it (one on
    each of two other workers with ``PRACTICEWEEK_WINDOW_SPARES=2``), none on a worker whose runs were just
-   lost, except those held by a stopped connector (per account);
+   lost, except those held by a stopped connector (per account); a window run left Pending by a worker
+   killed while handing it to a process is handed back to its queue (``waiting.hand_back_stranded``);
 4. a work pool Prefect marks NOT_READY (no worker polls it) is an operators' alert: the alert-operators
    deployment runs on that pool, so only a process outside it, like this one, can tell;
 5. alerts recorded while nobody could send them are sent;
@@ -29,6 +30,7 @@ from ledger import State
 from ..operators import orphans
 from ..operators.alerts import held_too_long, record_idle_pool, send_due_alerts
 from ..operators.pools import idle_pool
+from ..plan.waiting import hand_back_stranded
 from ..plan.windows import end_orphaned_task_runs, ensure_windows
 from ..planning.prerender import render_soon_again
 from ..runtime import events, process
@@ -45,14 +47,15 @@ class Healed:
     reconciling: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     windows: list[str] = field(default_factory=list)
+    handed_back: list[str] = field(default_factory=list)  # window runs a killed worker had left Pending
     idle_pools: list[str] = field(default_factory=list)  # pools found with no worker (alert recorded)
     alerts: int = 0
     errors: list[str] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
-        return not (self.reconciling or self.skipped or self.windows or self.idle_pools or self.alerts
-                    or self.errors)
+        return not (self.reconciling or self.skipped or self.windows or self.handed_back or self.idle_pools
+                    or self.alerts or self.errors)
 
 
 def skip_expired(now: float | None = None) -> list[str]:
@@ -111,6 +114,7 @@ def heal(now: float | None = None, windows: bool = True) -> Healed:
         windows = False
     if windows:
         try:  # the ledger's database or the Prefect server may be restarting: next round
+            done.handed_back = hand_back_stranded(now)  # before a new generation would replace them
             led = process.ledger()
             stopped = led.stopped()
             due = led.due(now + HORIZON_S)
