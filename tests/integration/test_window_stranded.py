@@ -7,11 +7,11 @@ Pending run, and nothing moves it on without the process the dead worker never s
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 import subprocess
 import sys
-import time
 from typing import Any
 
 import httpx
@@ -57,10 +57,10 @@ def test_a_run_its_worker_left_pending_is_handed_back_and_a_worker_takes_it(
     started = _pending_run(api, pooled["id"], pid="worker-host:4242")
     of_serving = _pending_run(api, served["id"])
 
-    with prefect_in_this_process(api):
-        assert hand_back_stranded() == []  # Pending only for a moment: its worker may be starting it
-        later = time.time() + STRANDED_S + 1
-        handed = hand_back_stranded(now=later)
+    pending_at = dt.datetime.fromisoformat(_run(api, stranded)["state"]["timestamp"]).timestamp()
+    with prefect_in_this_process(api):  # asked about moments counted from when the run became Pending
+        assert hand_back_stranded(now=pending_at + 1) == []  # its worker may still be starting it
+        handed = hand_back_stranded(now=pending_at + STRANDED_S + 1)
     assert handed == [_run(api, stranded)["name"]], handed
     assert _run(api, stranded)["state"]["type"] == "SCHEDULED"
     assert "handed back" in _run(api, stranded)["state"]["message"]
@@ -68,10 +68,11 @@ def test_a_run_its_worker_left_pending_is_handed_back_and_a_worker_takes_it(
     assert _run(api, of_serving)["state"]["type"] == "PENDING"  # a serving process records no process
 
     env = {**os.environ, **prefect_env, "PREFECT_WORKER_QUERY_SECONDS": "1"}
-    log = open(tmp_path / "worker.log", "w")
-    worker = subprocess.Popen([sys.executable, "-m", "prefect", "worker", "start", "--pool", POOL, "--type",
-                               "process", "--name", "after-the-dead-one"], env=env, stdout=log,
-                              stderr=subprocess.STDOUT, start_new_session=True, cwd=tmp_path)
+    with open(tmp_path / "worker.log", "w") as log:
+        cmd = [sys.executable, "-m", "prefect", "worker", "start", "--pool", POOL, "--type", "process",
+               "--name", "after-the-dead-one"]
+        worker = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                                  cwd=tmp_path)
     try:
         def seen() -> object:
             return _run(api, stranded)["state"], (tmp_path / "worker.log").read_text()[-2000:]
