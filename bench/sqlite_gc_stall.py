@@ -27,20 +27,28 @@ import time
 from pathlib import Path
 
 
-def stall(busy_timeout_s: float, own_thread: bool) -> tuple[float, float, str]:
-    """A garbage collection finalizes a statement of B's while B waits for A's write lock, run in this
-    thread (A's: the event loop's) or (``own_thread``) on another: seconds until this thread committed A,
-    seconds until the collection ended, and how B's insert ended."""
+def locked(busy_timeout_s: float) -> tuple[sqlite3.Connection, sqlite3.Connection]:
+    """Connections A and B to a new database (WAL, as Prefect's), A holding the write lock in a transaction
+    it has written to, B waiting for a lock at most ``busy_timeout_s`` (tests/integration/test_collector.py
+    sets the stall up with this too)."""
     path = Path(tempfile.mkdtemp()) / "stall.sqlite3"
     holder = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
     holder.execute("PRAGMA journal_mode = WAL")
     holder.execute("CREATE TABLE t (x)")
     waiter = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=0)
     waiter.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("INSERT INTO t VALUES (1)")
+    return holder, waiter
+
+
+def stall(busy_timeout_s: float, own_thread: bool) -> tuple[float, float, str]:
+    """A garbage collection finalizes a statement of B's while B waits for A's write lock, run in this
+    thread (A's: the event loop's) or (``own_thread``) on another: seconds until this thread committed A,
+    seconds until the collection ended, and how B's insert ended."""
+    holder, waiter = locked(busy_timeout_s)
     cycle: list[object] = [waiter.execute("SELECT 1")]  # a statement of B's, soon held by a cycle alone
     cycle.append(cycle)
-    holder.execute("BEGIN IMMEDIATE")
-    holder.execute("INSERT INTO t VALUES (1)")  # A holds the write lock
     ended: list[str] = []
 
     def insert() -> None:  # B's worker: waits for A's write lock

@@ -2,9 +2,10 @@
 when a collection waits for a SQLite connection: the stall of ``bench/sqlite_gc_stall.py``, in a fresh
 Python process (collection is switched off for the whole process), with real ``sqlite3`` connections.
 
-Connection A (held by the main thread, as the event loop holds Prefect's transactions) has the write lock;
-B's worker thread waits for it; a statement of B's is held by a reference cycle alone. Collected in the main
-thread, the collection waits for B, so A is never committed and B gives up: the failure this prevents.
+Connection A (held by the main thread, as the event loop holds Prefect's transactions) has the write lock
+(set up by the bench's ``locked``); B's worker thread waits for it; a statement of B's is held by a
+reference cycle alone. Collected in the main thread, the collection waits for B, so A is never committed and
+B gives up: the failure this prevents.
 """
 
 from __future__ import annotations
@@ -19,18 +20,14 @@ from practiceweek import collector
 from tests.helpers import ROOT
 
 SCENARIO = r"""
-import gc, json, sqlite3, sys, tempfile, threading, time, weakref
-from pathlib import Path
+import gc, json, sqlite3, sys, threading, time, weakref
 from practiceweek.collector import collect_on_own_thread
+sys.path.insert(0, "bench")
+from sqlite_gc_stall import locked
 
 where, busy_ms = sys.argv[1], int(sys.argv[2])
 gc.disable()  # no automatic collection before the one each case makes
-path = Path(tempfile.mkdtemp()) / "db.sqlite3"
-a = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-a.execute("PRAGMA journal_mode = WAL")
-a.execute("CREATE TABLE t (x)")
-b = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=0)
-b.execute(f"PRAGMA busy_timeout = {busy_ms}")
+a, b = locked(busy_ms / 1000)  # A holds the write lock
 
 class Marker:
     pass
@@ -41,8 +38,6 @@ weakref.finalize(marker, lambda: seen.append(("collected B's cycle", threading.c
 cycle = [b.execute("SELECT 1"), marker]
 cycle.append(cycle)
 del marker
-a.execute("BEGIN IMMEDIATE")
-a.execute("INSERT INTO t VALUES (1)")
 
 def insert():
     try:
