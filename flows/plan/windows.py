@@ -41,7 +41,7 @@ from practiceweek.settings import settings
 from ..runtime.campaigns import zone_of
 from ..runtime.names import DEPLOYMENTS, MANY_CAMPAIGNS, ROLES, tags_for, window_name
 from .timing import lane_of, lanes_for, window_of
-from .waiting import run_waits, window_run_key
+from .waiting import WINDOW_FLOW, run_waits, window_run_key
 
 PUBLISH_WINDOW = DEPLOYMENTS["window"]  # the deployment every window run comes from
 OPEN = [StateType.RUNNING, StateType.PENDING]
@@ -289,7 +289,7 @@ def _open_window_runs(
     """This ledger's window runs in ``states`` (at most 200, earliest first), with ``ended_after`` only
     those that ended after it, with ``campaigns`` only those publishing nothing but theirs."""
     runs = client.read_flow_runs(
-        flow_filter=FlowFilter(name=FlowFilterName(any_=[PUBLISH_WINDOW.split("/")[0]])),
+        flow_filter=FlowFilter(name=FlowFilterName(any_=[WINDOW_FLOW])),
         flow_run_filter=FlowRunFilter(
             state=FlowRunFilterState(type=FlowRunFilterStateType(any_=states)),
             end_time=FlowRunFilterEndTime(after_=ended_after) if ended_after else None,
@@ -379,7 +379,7 @@ def end_orphaned_task_runs(settled_s: float = 0.0, runs_in: list[StateType] = EN
     open_tasks = TaskRunFilter(state=TaskRunFilterState(type=TaskRunFilterStateType(any_=OPEN)))
     with get_client(sync_client=True) as client:
         tasks = client.read_task_runs(
-            flow_filter=FlowFilter(name=FlowFilterName(any_=[PUBLISH_WINDOW.split("/")[0]])),
+            flow_filter=FlowFilter(name=FlowFilterName(any_=[WINDOW_FLOW])),
             flow_run_filter=ended_runs,
             task_run_filter=open_tasks,
             sort=TaskRunSort.ID_DESC,  # FastAPI 0.154 refuses null
