@@ -35,6 +35,24 @@ def wait_until(cond: Callable[[], object], timeout: float, what: str,
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}; last seen: {last_seen!r}")
 
 
+def api_call(method: str, url: str, **body: Any) -> Any:
+    """One request to a test's Prefect server, asked again while the server answers 503, as Prefect's own
+    client does: the SQLite-backed server answers 503 ("Service Unavailable") when another of its writes
+    took the database first (for instance an automation answering the event the last request caused).
+    Any other answer is returned as it is; 503 for 20 s fails the test, saying so."""
+    import httpx
+
+    answers: list[httpx.Response] = []
+
+    def answered() -> bool:
+        answers.append(httpx.request(method, url, timeout=30, **body))
+        return answers[-1].status_code != 503
+
+    wait_until(answered, 20, f"{method} {url} to be answered other than 503",
+               seen=lambda: (answers[-1].status_code, answers[-1].text[:300]))
+    return answers[-1]
+
+
 def states(led: Any) -> dict[str, int]:
     """How many of a ledger's publications are in each state, for a timeout's message."""
     return dict(collections.Counter(row.state for row in led.rows()))
@@ -155,13 +173,4 @@ def paused_run(api: str, campaign_id: str, since: str) -> dict[str, Any] | None:
 
 def resume_run(api: str, run_id: str, run_input: dict[str, str]) -> dict[str, Any]:
     """Answer a paused run as the Prefect UI's Resume form does; the server's answer."""
-    import httpx
-
-    answers: list[httpx.Response] = []
-
-    def answered() -> bool:  # the SQLite-backed server answers 503 while its database is busy: ask again
-        answers.append(httpx.post(f"{api}/flow_runs/{run_id}/resume", json={"run_input": run_input}))
-        return answers[-1].status_code != 503
-
-    wait_until(answered, 20, "the server to take the answer")
-    return dict(answers[-1].json())
+    return dict(api_call("POST", f"{api}/flow_runs/{run_id}/resume", json={"run_input": run_input}).json())

@@ -266,11 +266,18 @@ def child_processes(pid: int) -> list[int]:
     return found
 
 
+def _server(api_url: str) -> Any:
+    """An HTTP client for the server that, as Prefect's own, asks again while the server answers 503 (a
+    SQLite-backed server does when another write took its database first) or 429."""
+    from prefect.client.base import PrefectHttpxSyncClient
+
+    return PrefectHttpxSyncClient(base_url=api_url.rstrip("/"), timeout=10, raise_on_all_errors=False)
+
+
 def _deployment(api_url: str, role: str) -> dict[str, Any] | None:
     """The practiceweek deployment of ``role`` (``DEPLOYMENTS``) as the server has it (None: it has none)."""
-    import httpx
-
-    r = httpx.get(f"{api_url}/deployments/name/{DEPLOYMENTS[role]}", timeout=10)
+    with _server(api_url) as server:
+        r = server.get(f"/deployments/name/{DEPLOYMENTS[role]}")
     if r.status_code == 404:
         return None
     r.raise_for_status()
@@ -305,14 +312,13 @@ def pause_unserved_safety_net(api_url: str, stopped_at: float, wait_s: float) ->
     it within ``wait_s`` (two commands can share one server). Prefect then deletes its Scheduled runs, which
     nothing would start: they would only turn Late and alert the operators. Serving or registering the
     deployments again resumes it (Prefect applies a deployment unpaused). True if it was paused."""
-    import httpx
-
     if wait_served(api_url, wait_s, since=stopped_at, role="engagement"):
         return False  # another serving process takes its runs
     deployment = _deployment(api_url, "engagement")
     if deployment is None:
         return False  # never registered: nothing to pause
-    httpx.post(f"{api_url}/deployments/{deployment['id']}/pause_deployment", timeout=10).raise_for_status()
+    with _server(api_url) as server:
+        server.post(f"/deployments/{deployment['id']}/pause_deployment").raise_for_status()
     return True
 
 

@@ -17,7 +17,7 @@ import pytest
 from flows.plan.windows import CREATE_SLACK_S
 from ledger import Ledger
 from practiceweek.settings import settings
-from tests.helpers import ROOT, kill_tree, serve_here, states, wait_until
+from tests.helpers import ROOT, api_call, kill_tree, serve_here, states, wait_until
 
 if TYPE_CHECKING:
     from tests.servers.mastodon import MastodonServer
@@ -172,19 +172,8 @@ def test_approval_gate_waits_for_someone_to_approve_in_the_ui(
     wait_until(find_paused, 90, "the schedule run to pause for approval", seen=lambda: _run_states(api))
     led = Ledger(prefect_env["PRACTICEWEEK_LEDGER_URL"])
     assert not led.rows(CID)  # nothing scheduled before approval
-    answers: list[httpx.Response] = []
-
-    def approve() -> bool:  # the SQLite-backed server answers 503 while its database is busy: ask again
-        answers.append(
-            httpx.post(
-                f"{api}/flow_runs/{paused[0]['id']}/resume",
-                json={"run_input": {"decision": "Approve", "approver": "duty.officer@hants.gov.uk"}},
-            )
-        )
-        return answers[-1].status_code != 503
-
-    wait_until(approve, 20, "the server to take the approval")
-    r = answers[-1]
+    r = api_call("POST", f"{api}/flow_runs/{paused[0]['id']}/resume",
+                 json={"run_input": {"decision": "Approve", "approver": "duty.officer@hants.gov.uk"}})
     assert r.status_code < 300 and r.json()["status"] == "ACCEPT", r.text
     wait_until(lambda: len(led.rows(CID)) == 5, 60, "the approved week to be scheduled",
                seen=lambda: states(led))

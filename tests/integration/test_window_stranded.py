@@ -14,22 +14,20 @@ import subprocess
 import sys
 from typing import Any
 
-import httpx
-
 from ledger import Ledger
-from tests.helpers import prefect_in_this_process, wait_until
+from tests.helpers import api_call, prefect_in_this_process, wait_until
 
 POOL = "stranded-test-pool"
 
 
 def _post(api: str, path: str, body: dict[str, Any]) -> Any:
-    response = httpx.post(f"{api}{path}", json=body, timeout=30)
+    response = api_call("POST", f"{api}{path}", json=body)
     assert response.status_code in (200, 201), (path, response.status_code, response.text[:500])
     return response.json()
 
 
 def _run(api: str, run_id: str) -> dict[str, Any]:
-    return dict(httpx.get(f"{api}/flow_runs/{run_id}", timeout=30).json())
+    return dict(api_call("GET", f"{api}/flow_runs/{run_id}").json())
 
 
 def _pending_run(api: str, deployment_id: str, pid: str | None = None) -> str:
@@ -37,8 +35,8 @@ def _pending_run(api: str, deployment_id: str, pid: str | None = None) -> str:
     run = _post(api, f"/deployments/{deployment_id}/create_flow_run", {"state": {"type": "SCHEDULED"}})
     _post(api, f"/flow_runs/{run['id']}/set_state", {"state": {"type": "PENDING"}, "force": True})
     if pid is not None:  # the worker started its process and recorded it
-        assert httpx.patch(f"{api}/flow_runs/{run['id']}", json={"infrastructure_pid": pid},
-                           timeout=30).status_code == 204
+        assert api_call("PATCH", f"{api}/flow_runs/{run['id']}",
+                        json={"infrastructure_pid": pid}).status_code == 204
     return str(run["id"])
 
 
