@@ -134,12 +134,15 @@ class Stack:
                 "PREFECT_LOGGING_LEVEL": "WARNING"}
 
     def standby_env(self) -> dict[str, str]:
-        """Each window run gets a standby run, in another worker's own work queue (flows/plan/windows.py).
-        ``PRACTICEWEEK_WINDOW_SPARES=2`` (a standby on each of two other queues) is left to the operator: its
-        only full chaos run was confounded by another change (bench/RESULTS.md, chaos-hosts)."""
+        """Each window run gets a standby run, in another worker's own work queue (flows/plan/windows.py);
+        from three workers on, one on each of two other workers' queues (``PRACTICEWEEK_WINDOW_SPARES=2``),
+        so a lane keeps a live spare when a host is lost while its other spare is lost or still starting
+        (bench/RESULTS.md, chaos-hosts)."""
         env = {"PRACTICEWEEK_WINDOW_STANDBY": "true"}
         if self.workers:
             env["PRACTICEWEEK_WINDOW_QUEUES"] = ",".join(worker_queue(i) for i in range(1, self.workers + 1))
+        if self.workers >= 3:
+            env["PRACTICEWEEK_WINDOW_SPARES"] = "2"
         return env
 
     def client_env(self, home: str = "prefect-client") -> dict[str, str]:

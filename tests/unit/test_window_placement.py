@@ -37,3 +37,24 @@ def test_no_new_run_goes_to_a_queue_that_is_down_while_another_is_left() -> None
     assert {place(QUEUES, i, down={"worker-2"}) for i in range(6)} == {"worker-1", "worker-3"}
     assert {place(QUEUES, i, avoid="worker-1", down={"worker-2"}) for i in range(6)} == {"worker-3"}
     assert place(QUEUES, 1, avoid="worker-1", down={"worker-2", "worker-3"}) in {"worker-2", "worker-3"}
+
+
+def test_the_production_set_up_keeps_two_spares_per_lane_from_three_workers_on() -> None:
+    """Every client and worker of the set-up gets the standby settings: with three workers or more a spare
+    on each of two other workers' queues, so a host lost while the lane's other spare is lost or still
+    starting leaves one running (bench/RESULTS.md, chaos-hosts)."""
+    from pathlib import Path
+
+    from deploy.stack import Stack
+    from practiceweek.settings import Settings
+
+    def settings_of(workers: int) -> Settings:
+        stack = Stack(root=Path("/nonexistent"), api_port=0, auth_string="",
+                      pg=None, ledger=None, workers=workers)  # type: ignore[arg-type]
+        env = stack.standby_env()
+        return Settings(**{key.removeprefix("PRACTICEWEEK_").lower(): value for key, value in env.items()})
+
+    assert (settings_of(2).window_spares, settings_of(2).window_queues) == (1, "worker-1,worker-2")
+    three = settings_of(3)
+    assert three.window_standby and three.window_spares == 2
+    assert three.window_queues == "worker-1,worker-2,worker-3"
