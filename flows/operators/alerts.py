@@ -23,6 +23,7 @@ from practiceweek.planner import Publication
 from practiceweek.settings import settings
 
 from ..runtime import names, process
+from ..runtime.logs import outlive_lost_output
 from .pools import IdlePool, idle_pool
 
 RESUME_HINT = (
@@ -183,5 +184,6 @@ def record_event_alert(event: str, resource: str, name: str, reason: str, now: f
 def alert_operators(event: str = "", publication: str = "", reason: str = "", name: str = "") -> int:
     """Alert the operators: record what the triggering event says (lateness, an idle pool, a run that
     has not started) and send every unsent alert in the ledger (failures are recorded when they happen)."""
+    outlive_lost_output()
     record_event_alert(event, publication, name, reason)
     return send_due_alerts(log=get_run_logger())

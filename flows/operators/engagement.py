@@ -27,6 +27,7 @@ from practiceweek.planner import Publication
 
 from ..runtime import process
 from ..runtime.campaigns import campaign_of, scheduled_publication_of, zone_of
+from ..runtime.logs import outlive_lost_output
 from ..runtime.names import DEPLOYMENTS
 from . import report
 
@@ -173,6 +174,7 @@ def _report_artifact(lg: Ledger, cid: str) -> None:
 @flow(name="collect-engagement", log_prints=True)
 def collect_engagement() -> dict[str, object]:
     """Plan readings for what went out, take those due, schedule runs for the next ones."""
+    outlive_lost_output()
     lg = process.ledger()
     planned = plan_readings(lg)
     done = collect(lg)

@@ -42,7 +42,7 @@ from ..operators.status import publish_plan_tables
 from ..plan.timing import dependencies_first, lane_of
 from ..plan.windows import mark_crashed
 from ..runtime import campaigns, cpu, events, names, process
-from ..runtime.logs import run_logger
+from ..runtime.logs import outlive_lost_output, run_logger
 from ..runtime.runs import name_this_run
 from .content import is_prepared, prepare
 from .crowded import Threads
@@ -81,6 +81,7 @@ def publish_window(
 ) -> dict[str, int] | RunState:
     """Publish every publication due by the end of this window (of its lane's campaigns, in a crowded
     window), each at its own time; as its ``standby``, only once the run publishing it stops beating."""
+    outlive_lost_output()  # a window run stands by for minutes: its worker may be restarted meanwhile
     cpu.watch_api()  # with PRACTICEWEEK_SEND_CPU_REPORT: the Prefect API requests it makes, by route
     log = get_run_logger()
     led = process.ledger()
