@@ -31,7 +31,9 @@ def outlive_lost_output() -> int:
     run's next console log line meets a broken pipe, and Prefect's console (rich) then ends the whole
     process (``SystemExit``): a window run standing by would die at the moment it takes its window over.
     Here each console of this process's log handlers goes quiet instead, and the process's output goes to
-    /dev/null; the run's logs still reach the Prefect API. Returns how many consoles were changed."""
+    /dev/null; the run's logs still reach the Prefect API. Done when this module is imported (before the
+    flow engine's first log lines: a run whose worker dies while it starts) and again by every practiceweek
+    flow as it begins. Returns how many consoles were changed."""
     from rich.console import Console
 
     loggers = [logging.getLogger(), *(logger for logger in logging.Logger.manager.loggerDict.values()
@@ -51,3 +53,6 @@ def _output_lost(console: Any) -> None:
         with contextlib.suppress(OSError, ValueError):
             os.dup2(devnull, stream.fileno())
     os.close(devnull)
+
+
+outlive_lost_output()  # at import: the engine imports a flow's module before it logs "Beginning flow run"

@@ -3,8 +3,8 @@
 pipe the dead worker read its output through. Prefect's console (rich) then ends the process with
 ``SystemExit`` (the control case, measured in chaos-hosts: every worker kill took its window runs with it
 at their next log line, standbys at the moment they took a window over); with
-``flows.runtime.logs.outlive_lost_output`` (called first by every practiceweek flow) the run carries on, ends
-Completed, and its log lines still reach the Prefect API."""
+``flows.runtime.logs.outlive_lost_output`` (done when that module is imported, as every practiceweek flow's
+module does) the run carries on, ends Completed, and its log lines still reach the Prefect API."""
 
 from __future__ import annotations
 
@@ -23,12 +23,13 @@ POOL = "outlives-test-pool"
 ENTRYPOINT = "tests/fixtures/flows/outlives_its_worker.py:stand_by"
 
 
-def _deployment(api: str) -> str:
-    """The fixture flow's deployment in a process pool, run from this checkout."""
+def _deployment(api: str, control: bool) -> str:
+    """The fixture flow's deployment in a process pool, run from this checkout (``control``: its runs do
+    not import ``flows.runtime.logs``)."""
     api_call("POST", f"{api}/work_pools/", json={"name": POOL, "type": "process"})
     flow = api_call("POST", f"{api}/flows/", json={"name": "outlives-its-worker"}).json()
     body = {"name": "outlives", "flow_id": flow["id"], "work_pool_name": POOL, "entrypoint": ENTRYPOINT,
-            "job_variables": {"working_dir": str(ROOT)}}
+            "job_variables": {"working_dir": str(ROOT), "env": {"OUTLIVES_TEST_CONTROL": str(int(control))}}}
     deployment = api_call("POST", f"{api}/deployments/", json=body)
     assert deployment.status_code in (200, 201), deployment.text[:500]
     return str(deployment.json()["id"])
@@ -48,8 +49,8 @@ def test_a_run_carries_on_logging_after_its_worker_is_killed(
     prefect_env: dict[str, str], tmp_path: Path, outlive: bool
 ) -> None:
     api = prefect_env["PREFECT_API_URL"]
-    params = {"folder": str(tmp_path), "outlive": outlive}
-    run = api_call("POST", f"{api}/deployments/{_deployment(api)}/create_flow_run",
+    params = {"folder": str(tmp_path)}
+    run = api_call("POST", f"{api}/deployments/{_deployment(api, control=not outlive)}/create_flow_run",
                    json={"parameters": params}).json()
     env = {**os.environ, **prefect_env, "PREFECT_WORKER_QUERY_SECONDS": "1"}
     cmd = [sys.executable, "-m", "prefect", "worker", "start", "--pool", POOL, "--type", "process",
@@ -60,11 +61,11 @@ def test_a_run_carries_on_logging_after_its_worker_is_killed(
         wait_until(lambda: (tmp_path / "standing").exists(), 120, "the run to stand by",
                    seen=lambda: _run(api, run["id"])["state"])
     finally:
-        worker.kill()  # the worker alone: the run lives on, and the pipe it read the run's output from is gone
+        worker.kill()  # the worker alone: the run lives on, the pipe it read the run's output from is gone
         worker.wait(30)
         assert worker.stdout is not None
         worker.stdout.close()
-    (tmp_path / "go").touch()
+        (tmp_path / "go").touch()  # the run's process ends whatever happens here (it waits for this file)
     wait_until(lambda: _run(api, run["id"])["state"]["type"] in ("COMPLETED", "CRASHED", "FAILED"), 60,
                "the run to end", seen=lambda: _run(api, run["id"])["state"])
     state = _run(api, run["id"])["state"]
