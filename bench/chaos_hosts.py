@@ -223,7 +223,7 @@ class TakeoverWatch(threading.Thread):
             with contextlib.suppress(Exception):  # the ledger's PostgreSQL restarting: next look
                 rows = self.led.windows_held()
                 self.look(rows)
-                self.write_trace(rows, time.time())
+                self.write_trace(rows, time.time(), self.led.spares_held())
             self.stop.wait(POLL_S)
 
     def look(self, rows: list[Any]) -> None:
@@ -242,17 +242,21 @@ class TakeoverWatch(threading.Thread):
             if before is None or before[0] != w.owner or w.heartbeat > before[1] or w.state != before[2]:
                 self.last[key] = (w.owner, float(w.heartbeat), WindowState(w.state))
 
-    def write_trace(self, rows: list[Any], now: float) -> None:
+    def write_trace(self, rows: list[Any], now: float,
+                    spares: dict[tuple[float, int], list[tuple[str, int, float, float | None]]]) -> None:
         """With ``trace``: one line for each lane whose generation, state, owner, queue, standby number or
-        token changed, or whose owner's or standby's beat went stale or fresh again (6 s, healing's
-        measure): the timeline of each takeover, beside the blows' ``events`` and the workers' logs."""
+        token changed, whose owner's or standby's beat went stale or fresh again (6 s, healing's measure),
+        or whose spares (``Ledger.spares_held``: each one's queue, number and whether it beats) changed: the
+        timeline of each takeover, beside the blows' ``events`` and the workers' logs."""
         if self.trace is None:
             return
         lines = []
         for w in rows:
             fresh = (w.heartbeat is not None and w.heartbeat > now - 6,
                      w.standby_at is not None and w.standby_at > now - 6)
-            what = (w.gen, str(w.state), w.owner, w.queue, w.standby_gen, w.fence, *fresh)
+            lane_spares = [[queue, number, beat is not None and beat > now - 6]
+                           for queue, number, _, beat in spares.get((w.start, w.lane), [])]
+            what = (w.gen, str(w.state), w.owner, w.queue, w.standby_gen, w.fence, *fresh, repr(lane_spares))
             if self.seen.get((w.start, w.lane)) != what:
                 self.seen[(w.start, w.lane)] = what
                 lines.append(json.dumps({
@@ -260,7 +264,7 @@ class TakeoverWatch(threading.Thread):
                     "state": str(w.state),
                     "owner": w.owner, "queue": w.queue, "beat": w.heartbeat, "owner_fresh": fresh[0],
                     "standby_gen": w.standby_gen, "standby_at": w.standby_at, "standby_fresh": fresh[1],
-                    "fence": w.fence}))
+                    "fence": w.fence, "spares": lane_spares}))
         if lines:
             with open(self.trace, "a") as fh:
                 fh.write("\n".join(lines) + "\n")

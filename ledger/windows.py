@@ -178,6 +178,16 @@ class WindowsMixin(Database):
         )
         return [Window(*row) for row in rows]
 
+    def spares_held(self) -> dict[tuple[float, int], list[tuple[str, int, float, float | None]]]:
+        """Every window lane's spares, by (start, lane): each one's queue, number, until when it counts as
+        alive and its last beat (None: it has not beaten), as :meth:`spares_needed` reads them."""
+        held: dict[tuple[float, int], list[tuple[str, int, float, float | None]]] = {}
+        for start, lane, queue, number, at, beat in self._read(
+            "SELECT start, lane, queue, number, at, beat FROM window_spares ORDER BY start, lane, queue"
+        ):
+            held.setdefault((start, lane), []).append((queue, number, at, beat))
+        return held
+
     def standby_beat(self, start: float, lane: int = 0, queue: str | None = None) -> None:
         """Say the window's standby run is alive (so no other standby is started for it), from ``queue``
         (then it is the lane's spare on that queue, :meth:`spares_needed`)."""

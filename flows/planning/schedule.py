@@ -77,7 +77,7 @@ def schedule_campaign(
     that needs approval waits for it first; a rejected one ends Cancelled ("Rejected"), nothing scheduled.
     A joint week approved per partner asks each partner's approver in turn (``_per_partner``).
     ``render_ahead=False``: the caller renders ahead, several weeks in one batch (``render_weeks_ahead``)."""
-    outlive_lost_output()  # a week awaiting approval waits for days: its worker may be restarted meanwhile
+    outlive_lost_output()  # a week awaiting approval waits for days: its worker may die meanwhile
     loaded = load(path)  # CampaignError fails the run with every problem listed
     options: dict[str, Any] = {"rehearse": rehearse, "speed": speed, "real": real,
                                "render_ahead": render_ahead}

@@ -81,7 +81,7 @@ def publish_window(
 ) -> dict[str, int] | RunState:
     """Publish every publication due by the end of this window (of its lane's campaigns, in a crowded
     window), each at its own time; as its ``standby``, only once the run publishing it stops beating."""
-    outlive_lost_output()  # a window run stands by for minutes: its worker may be restarted meanwhile
+    outlive_lost_output()  # a window run stands by for minutes: its worker may die meanwhile
     cpu.watch_api()  # with PRACTICEWEEK_SEND_CPU_REPORT: the Prefect API requests it makes, by route
     log = get_run_logger()
     led = process.ledger()

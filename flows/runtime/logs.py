@@ -27,9 +27,10 @@ def run_logger() -> logging.Logger | logging.LoggerAdapter[Any]:
 
 def outlive_lost_output() -> int:
     """Let this process carry on when what reads its output is gone. A worker reads a flow run's output
-    through a pipe; when the worker dies (killed, restarted by systemd, its host frozen and woken), the
-    run's next console log line meets a broken pipe, and Prefect's console (rich) then ends the whole
-    process (``SystemExit``): a window run standing by would die at the moment it takes its window over.
+    through a pipe; when the worker dies and its runs live on (a worker killed or crashed on its own, as the
+    chaos benchmark's worker kills do), a run's next console log line meets a broken pipe, and Prefect's
+    console (rich) then ends the whole process (``SystemExit``): a window run standing by would die at the
+    moment it takes its window over.
     Here each console of this process's log handlers goes quiet instead, and the process's output goes to
     /dev/null; the run's logs still reach the Prefect API. Done when this module is imported (before the
     flow engine's first log lines: a run whose worker dies while it starts) and again by every practiceweek

@@ -66,6 +66,19 @@ def test_a_done_windows_new_run_is_no_takeover() -> None:
     assert watch.takeovers == [] and [(t["from"], t["to"]) for t in watch.rearmed] == [("a", "b")]
 
 
+def test_the_trace_says_when_a_lanes_spare_starts_beating(tmp_path: Path) -> None:
+    """A lane's line is written again when one of its spares starts (or stops) beating, with each spare's
+    queue, number and whether it beats: what tracing a slow takeover needs (which spare was live)."""
+    watch = TakeoverWatch(led=None, trace=tmp_path / "trace.jsonl")
+    placed = {(600.0, 0): [("worker-1", 1, 630.0, None), ("worker-3", 1, 630.0, None)]}
+    started = {(600.0, 0): [("worker-1", 1, 630.0, None), ("worker-3", 1, 604.0, 604.0)]}
+    for spares in (placed, placed, started):
+        watch.write_trace([_row("a", 605.0)], 606.0, spares)
+    lines = [json.loads(line) for line in (tmp_path / "trace.jsonl").read_text().splitlines()]
+    assert [line["spares"] for line in lines] == [[["worker-1", 1, False], ["worker-3", 1, False]],
+                                                  [["worker-1", 1, False], ["worker-3", 1, True]]]
+
+
 def test_a_joint_week_keeps_its_partners_each_on_accounts_of_its_own(tmp_path: Path) -> None:
     paths = chaos.variants(3, tmp_path, start=dt.date(2026, 12, 7), accounts=True)
     joint = [p for p in paths if chaos._partner_accounts(p)]

@@ -265,6 +265,20 @@ def test_a_lane_keeps_a_live_spare_on_each_of_as_many_other_queues_as_asked(led:
     assert led.spares_needed(900.0, 0, others, 2, now=later + 60) == []  # the window is over
 
 
+def test_a_lanes_spares_are_read_back_with_their_queues_and_beats(led: Ledger) -> None:
+    """``spares_held``: what the chaos benchmark's trace records of each lane's spares."""
+    now = time.time()
+    assert led.spares_held() == {}
+    assert led.window_needed(900.0, now=now) == 1  # the lane's first run
+    placed = led.spares_needed(900.0, 0, ["worker-2", "worker-3"], 2, now=now)
+    assert placed == [("worker-2", 1), ("worker-3", 1)]
+    led.standby_beat(900.0, queue="worker-3")  # one started and beats; the other has not yet
+    held = led.spares_held()
+    assert list(held) == [(900.0, 0)]
+    assert [(queue, number, beat is not None) for queue, number, _, beat in held[(900.0, 0)]] == [
+        ("worker-2", 1, False), ("worker-3", 1, True)]
+
+
 def test_due_lists_open_publications_in_time_order(led: Ledger) -> None:
     led.apply("c", [_p("late", 5), _p("b", 20), _p("a", 10), _p("future", 1e12)])
     assert led.claim("b") and led.mark_sent("b", "r")
