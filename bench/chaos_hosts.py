@@ -256,7 +256,7 @@ class TakeoverWatch(threading.Thread):
                      w.standby_at is not None and w.standby_at > now - 6)
             lane_spares = [[queue, number, beat is not None and beat > now - 6]
                            for queue, number, _, beat in spares.get((w.start, w.lane), [])]
-            what = (w.gen, str(w.state), w.owner, w.queue, w.standby_gen, w.fence, *fresh, repr(lane_spares))
+            what = (w.gen, str(w.state), w.owner, w.queue, w.standby_gen, w.fence, *fresh, lane_spares)
             if self.seen.get((w.start, w.lane)) != what:
                 self.seen[(w.start, w.lane)] = what
                 lines.append(json.dumps({
