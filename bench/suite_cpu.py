@@ -31,6 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 MAKE_TEST = ["-q", "-n", "2", "--dist", "loadgroup", "--no-loadscope-reorder"]  # as the Makefile runs it
 AHZ = 100  # dump-acct prints CPU times in ticks of 1/100 s
+XDIST_WORKER = "exec(eval(sys.stdin"  # a pytest-xdist worker's command line contains this
 
 # (what the command line contains, the kind), first match wins; a Chromium process is told by its name
 KINDS = [
@@ -47,7 +48,7 @@ KINDS = [
     (" -m cli ", "practiceweek command"),
     ("bin/practiceweek", "practiceweek command"),
     ("bench/", "bench script (chaos rig)"),
-    ("exec(eval(sys.stdin", "pytest-xdist worker (the tests themselves)"),
+    (XDIST_WORKER, "pytest-xdist worker (the tests themselves)"),
     ("-m pytest", "pytest"),
 ]
 # else by the program's own name (the command line's first word, or the kernel's name for the process)
@@ -63,10 +64,13 @@ class Process:
     parent: int
     name: str  # the kernel's 16-character command name
     cpu_s: float
+    started: float = 0.0  # when it began (epoch seconds; the accounting's resolution is 1 s)
 
 
-def sample_command_lines(seen: dict[int, tuple[int, str]], stop: threading.Event) -> None:
-    """pid → (parent, command line) of every process that appears, until ``stop`` is set."""
+def sample_command_lines(seen: dict[int, tuple[int, str]], stop: threading.Event,
+                         workers: dict[int, str] | None = None) -> None:
+    """pid → (parent, command line) of every process that appears, until ``stop`` is set; and pid → its
+    name (gw0, ...) of every pytest-xdist worker among them, into ``workers``."""
     while not stop.is_set():
         for entry in os.listdir("/proc"):
             if entry.isdigit() and int(entry) not in seen:
@@ -77,7 +81,19 @@ def sample_command_lines(seen: dict[int, tuple[int, str]], stop: threading.Event
                 except OSError:
                     continue
                 seen[int(entry)] = (int(stat.rsplit(")", 1)[1].split()[1]), cmd)
+                if workers is not None and XDIST_WORKER in cmd:
+                    workers[int(entry)] = _xdist_name(int(entry))
         stop.wait(0.15)
+
+
+def _xdist_name(pid: int) -> str:
+    """An xdist worker's name (``PYTEST_XDIST_WORKER`` in its environment), or "" if unreadable."""
+    try:
+        environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    except OSError:
+        return ""
+    named = [v for v in environ if v.startswith(b"PYTEST_XDIST_WORKER=")]
+    return named[0].split(b"=", 1)[1].decode() if named else ""
 
 
 def accounted(pacct: Path) -> list[Process]:
@@ -86,7 +102,8 @@ def accounted(pacct: Path) -> list[Process]:
     procs = []
     for line in out.splitlines():
         f = [x.strip() for x in line.split("|")]
-        procs.append(Process(int(f[9]), int(f[10]), f[0], (float(f[2]) + float(f[3])) / AHZ))
+        started = time.mktime(time.strptime(f[-1], "%a %b %d %H:%M:%S %Y"))
+        procs.append(Process(int(f[9]), int(f[10]), f[0], (float(f[2]) + float(f[3])) / AHZ, started))
     return procs
 
 
@@ -130,8 +147,10 @@ class Accounting:
             raise SystemExit("needs root and Debian's process accounting: apt-get install acct")
         self.pacct = Path(tempfile.mkdtemp(prefix="suite-cpu-")) / "pacct"
         self.seen: dict[int, tuple[int, str]] = {}
+        self.workers: dict[int, str] = {}  # xdist worker pid → gw0, ...
         self.stop = threading.Event()
-        self.sampler = threading.Thread(target=sample_command_lines, args=(self.seen, self.stop), daemon=True)
+        self.sampler = threading.Thread(target=sample_command_lines,
+                                        args=(self.seen, self.stop, self.workers), daemon=True)
 
     def __enter__(self) -> Accounting:
         self.pacct.touch()
@@ -154,6 +173,36 @@ class Accounting:
             row[0] += 1
             row[1] += p.cpu_s
         return {k: (int(n), round(c, 1)) for k, (n, c) in sorted(found.items(), key=lambda kv: -kv[1][1])}
+
+
+    def by_test_file(self, root: int, timeline: list[dict]) -> dict[str, float]:
+        """Test file → CPU seconds of the processes its tests started (pytest ``--timeline`` records): a
+        process counts for the test its xdist worker was running (setup, call or teardown) when the process
+        began. A process that outlives its test (a module's production set-up, a spare Prefect server)
+        counts for the test that started it; the workers' own CPU is "(the pytest processes themselves)"."""
+        found: dict[str, float] = defaultdict(float)
+        phases: dict[str, list[tuple[float, float, str]]] = defaultdict(list)
+        for record in timeline:
+            test_file = record["nodeid"].split("::")[0]
+            phases[record["worker"]].append((record["start"], record["stop"], test_file))
+        parent = {pid: pp for pid, (pp, _) in self.seen.items()}
+        for p in descendants(accounted(self.pacct), self.seen, root):
+            found[_test_file(p, parent, self.workers, phases)] += p.cpu_s
+        return {k: round(v, 1) for k, v in sorted(found.items(), key=lambda kv: -kv[1])}
+
+
+def _test_file(p: Process, parent: dict[int, int], workers: dict[int, str],
+               phases: dict[str, list[tuple[float, float, str]]]) -> str:
+    """The test file whose test started ``p`` (see :meth:`Accounting.by_test_file`)."""
+    if p.pid in workers or p.pid not in parent:
+        return "(the pytest processes themselves)"
+    pid = parent.get(p.pid, p.parent)
+    while pid not in workers and pid in parent and pid > 1:
+        pid = parent[pid]
+    running = phases.get(workers.get(pid, ""), [])
+    # the phase under way when it began (1 s resolution: the latest phase begun by then)
+    begun = [phase for phase in running if phase[0] <= p.started + 1.0]
+    return max(begun)[2] if begun else "(not started by a test)"
 
 
 def table(by_kind: dict[str, tuple[int, float]]) -> list[str]:

@@ -55,6 +55,7 @@ class Run:
     cores_busy: float | None = None  # mean cores in use over the run (all processes on the machine)
     timeline: list[str] = field(default_factory=list)  # bench/suite_timeline.py's summary of the run
     cpu: dict[str, tuple[int, float]] = field(default_factory=dict)  # kind of process → (count, CPU s)
+    cpu_by_file: dict[str, float] = field(default_factory=dict)  # test file → CPU s of what its tests started
 
 
 def head(repo: Path = ROOT) -> str:
@@ -120,6 +121,9 @@ def one_run(number: int, pytest_only: bool, workers: int | None, timeout: float,
     LOGS.mkdir(parents=True, exist_ok=True)
     run.timeline = timeline_summary(clone, number)
     run.cpu = accounting.by_kind(make.pid) if accounting else {}
+    timeline = LOGS / f"run-{number}.timeline.jsonl"
+    if accounting and timeline.exists():
+        run.cpu_by_file = accounting.by_test_file(make.pid, suite_timeline.read(timeline))
     shutil.copyfile(log, LOGS / f"run-{number}.log")  # every run's whole output, kept
     if run.passed:
         shutil.rmtree(clone.parent, ignore_errors=True)
@@ -144,6 +148,9 @@ def report(runs: list[Run], argv: list[str]) -> str:
         lines += ["", f"run {r.number}'s timeline:", *r.timeline] if r.timeline else []
         total = sum(cpu for _, cpu in r.cpu.values())
         lines += ["", f"run {r.number}'s CPU: {total:.0f} s", *suite_cpu.table(r.cpu)] if r.cpu else []
+        top_files = list(r.cpu_by_file.items())[:20]
+        lines += ["", f"run {r.number}'s CPU by the test file that started each process (top 20):",
+                  *(f"{cpu:8.1f}  {name}" for name, cpu in top_files)] if top_files else []
     kept = [r.kept for r in runs if r.kept]
     if kept:
         lines.append("failed runs' clones (make-test.log beside each): " + ", ".join(kept))

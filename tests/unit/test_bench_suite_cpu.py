@@ -1,0 +1,38 @@
+"""bench/suite_cpu.py charges each process the suite started to the test file whose test its xdist worker was
+running when the process began (the suite's CPU by test file: where to look to make the suite cheaper)."""
+
+from __future__ import annotations
+
+import sys
+
+from tests.helpers import ROOT
+
+sys.path.insert(0, str(ROOT / "bench"))
+import suite_cpu  # bench/ is not a package: found on the path set above
+from suite_cpu import Process
+
+# gw0 ran a.py's test from 100 to 110 s and b.py's from 110 to 150 s; gw1 ran c.py's from 100 to 200 s
+PHASES = {
+    "gw0": [(100.0, 101.0, "tests/a.py"), (101.0, 110.0, "tests/a.py"), (110.0, 150.0, "tests/b.py")],
+    "gw1": [(100.0, 200.0, "tests/c.py")],
+}
+WORKERS = {10: "gw0", 20: "gw1"}
+# 11 (a zygote under gw0) → 12 (a server it forked); 21 (a command under gw1) → 22 (its child)
+PARENT = {10: 1, 20: 1, 11: 10, 12: 11, 21: 20, 22: 21}
+
+
+def charged(pid: int, started: float) -> str:
+    return suite_cpu._test_file(Process(pid, PARENT.get(pid, 1), "python3", 1.0, started), PARENT, WORKERS,
+                                PHASES)
+
+
+def test_a_process_counts_for_the_test_its_worker_was_running_when_it_began() -> None:
+    assert charged(12, 105.0) == "tests/a.py"  # two levels below gw0, begun in a.py's call
+    assert charged(12, 130.0) == "tests/b.py"
+    assert charged(22, 130.0) == "tests/c.py"  # the other worker's test at the same moment
+
+
+def test_the_workers_themselves_and_strangers_are_told_apart() -> None:
+    assert charged(10, 105.0) == "(the pytest processes themselves)"
+    assert charged(99, 105.0) == "(the pytest processes themselves)"  # never seen: no chain to follow
+    assert charged(11, 50.0) == "(not started by a test)"  # before the worker's first test
