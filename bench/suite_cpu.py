@@ -31,7 +31,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 MAKE_TEST = ["-q", "-n", "2", "--dist", "loadgroup", "--no-loadscope-reorder"]  # as the Makefile runs it
 AHZ = 100  # dump-acct prints CPU times in ticks of 1/100 s
-XDIST_WORKER = "exec(eval(sys.stdin"  # a pytest-xdist worker's command line contains this
 
 # (what the command line contains, the kind), first match wins; a Chromium process is told by its name
 KINDS = [
@@ -48,7 +47,7 @@ KINDS = [
     (" -m cli ", "practiceweek command"),
     ("bin/practiceweek", "practiceweek command"),
     ("bench/", "bench script (chaos rig)"),
-    (XDIST_WORKER, "pytest-xdist worker (the tests themselves)"),
+    ("exec(eval(sys.stdin", "pytest-xdist worker (the tests themselves)"),
     ("-m pytest", "pytest"),
 ]
 # else by the program's own name (the command line's first word, or the kernel's name for the process)
@@ -67,10 +66,8 @@ class Process:
     started: float = 0.0  # when it began (epoch seconds; the accounting's resolution is 1 s)
 
 
-def sample_command_lines(seen: dict[int, tuple[int, str]], stop: threading.Event,
-                         workers: dict[int, str] | None = None) -> None:
-    """pid → (parent, command line) of every process that appears, until ``stop`` is set; and pid → its
-    name (gw0, ...) of every pytest-xdist worker among them, into ``workers``."""
+def sample_command_lines(seen: dict[int, tuple[int, str]], stop: threading.Event) -> None:
+    """pid → (parent, command line) of every process that appears, until ``stop`` is set."""
     while not stop.is_set():
         for entry in os.listdir("/proc"):
             if entry.isdigit() and int(entry) not in seen:
@@ -81,19 +78,7 @@ def sample_command_lines(seen: dict[int, tuple[int, str]], stop: threading.Event
                 except OSError:
                     continue
                 seen[int(entry)] = (int(stat.rsplit(")", 1)[1].split()[1]), cmd)
-                if workers is not None and XDIST_WORKER in cmd:
-                    workers[int(entry)] = _xdist_name(int(entry))
         stop.wait(0.15)
-
-
-def _xdist_name(pid: int) -> str:
-    """An xdist worker's name (``PYTEST_XDIST_WORKER`` in its environment), or "" if unreadable."""
-    try:
-        environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-    except OSError:
-        return ""
-    named = [v for v in environ if v.startswith(b"PYTEST_XDIST_WORKER=")]
-    return named[0].split(b"=", 1)[1].decode() if named else ""
 
 
 def accounted(pacct: Path) -> list[Process]:
@@ -147,10 +132,8 @@ class Accounting:
             raise SystemExit("needs root and Debian's process accounting: apt-get install acct")
         self.pacct = Path(tempfile.mkdtemp(prefix="suite-cpu-")) / "pacct"
         self.seen: dict[int, tuple[int, str]] = {}
-        self.workers: dict[int, str] = {}  # xdist worker pid → gw0, ...
         self.stop = threading.Event()
-        self.sampler = threading.Thread(target=sample_command_lines,
-                                        args=(self.seen, self.stop, self.workers), daemon=True)
+        self.sampler = threading.Thread(target=sample_command_lines, args=(self.seen, self.stop), daemon=True)
 
     def __enter__(self) -> Accounting:
         self.pacct.touch()
@@ -179,15 +162,19 @@ class Accounting:
         """Test file → CPU seconds of the processes its tests started (pytest ``--timeline`` records): a
         process counts for the test its xdist worker was running (setup, call or teardown) when the process
         began. A process that outlives its test (a module's production set-up, a spare Prefect server)
-        counts for the test that started it; the workers' own CPU is "(the pytest processes themselves)"."""
+        counts for the test that started it; the workers' own CPU is "(the pytest processes themselves)".
+        The timeline's records say which process ran each test (``pid``, tests/ordering.py)."""
         found: dict[str, float] = defaultdict(float)
         phases: dict[str, list[tuple[float, float, str]]] = defaultdict(list)
+        workers: dict[int, str] = {}
         for record in timeline:
             test_file = record["nodeid"].split("::")[0]
             phases[record["worker"]].append((record["start"], record["stop"], test_file))
+            if "pid" in record:
+                workers[record["pid"]] = record["worker"]
         parent = {pid: pp for pid, (pp, _) in self.seen.items()}
         for p in descendants(accounted(self.pacct), self.seen, root):
-            found[_test_file(p, parent, self.workers, phases)] += p.cpu_s
+            found[_test_file(p, parent, workers, phases)] += p.cpu_s
         return {k: round(v, 1) for k, v in sorted(found.items(), key=lambda kv: -kv[1])}
 
 

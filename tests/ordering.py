@@ -15,6 +15,7 @@ was, the tail, the longest scopes, and new costs for ``tests/costs.json``.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -96,8 +97,18 @@ class Timeline:
             "stop": round(report.stop, 3),
             "outcome": report.outcome,
         }
+        pid = dict(report.user_properties).get("worker_pid")
+        if pid is not None:  # the process that ran it (bench/suite_cpu.py charges its children to the test)
+            record["pid"] = pid
         with self.path.open("a", encoding="utf-8") as out:
             out.write(json.dumps(record) + "\n")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """With ``--timeline``, each test's report carries the pid of the process that ran it."""
+    if item.config.getoption("timeline") and not any(k == "worker_pid" for k, _ in item.user_properties):
+        item.user_properties.append(("worker_pid", os.getpid()))
 
 
 def pytest_configure(config: pytest.Config) -> None:
