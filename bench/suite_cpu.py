@@ -37,7 +37,8 @@ KINDS = [
     ("server_zygote", "Prefect test server (forked from the zygote)"),
     ("_workspace_supervisor", "flow run under a process worker"),
     ("prefect.engine", "flow run of a serving process"),
-    ("multiprocessing.spawn", "render-ahead pool process"),
+    ("multiprocessing.spawn", "render-ahead pool process"),  # before the forkserver (runs until 2026-12-07)
+    ("multiprocessing.forkserver", "render-ahead pool process"),
     ("worker start", "Prefect process worker"),
     ("server start", "Prefect server of a production set-up"),
     ("server services start", "Prefect server of a production set-up"),

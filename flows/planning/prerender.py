@@ -111,15 +111,19 @@ _pool_lock = threading.Lock()
 
 
 def _shared_pool() -> ProcessPoolExecutor:
-    """One pool per process, its workers started once (spawned: no forked Prefect threads). A spawned child
-    starts with this process's ``sys.path``: the code root goes first so it imports the same ``flows`` as this
-    process (a worker's fresh clone), not whatever copy is installed."""
+    """One pool per process, its workers started once. They are forked from a fresh process that imported
+    this module once (multiprocessing's forkserver, never this process: no forked Prefect threads), so the
+    imports are paid once, not once per core. The fresh process starts with this process's ``sys.path``:
+    the code root goes first so it imports the same ``flows`` as this process (a worker's fresh clone), not
+    whatever copy is installed."""
     global _pool
     with _pool_lock:
         if _pool is None:
             if CODE_ROOT not in sys.path:
                 sys.path.insert(0, CODE_ROOT)
-            _pool = ProcessPoolExecutor(os.cpu_count() or 1, mp_context=multiprocessing.get_context("spawn"))
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload([__name__])
+            _pool = ProcessPoolExecutor(os.cpu_count() or 1, mp_context=context)
             atexit.register(_pool.shutdown, wait=False, cancel_futures=True)
         return _pool
 
