@@ -64,7 +64,9 @@ def choose_decision(page: Any, dialog: Any, decision: str, classic: bool) -> Non
 def submit_until_resumed(page: Any, dialog: Any, classic: bool, paused: Callable[[], object],
                          shot: Path) -> None:
     """Submit the filled form until the run is no longer ``paused()``: a busy SQLite-backed server may
-    answer 503, and the form then stays open (three submissions at most)."""
+    answer 503, and the form then stays open (three submissions at most). Then leave the Prefect UI for a
+    blank page: a run's page left open keeps redrawing (its run graph) and polling, which cost this suite
+    more than a core for as long as a test then waited for the week to go out."""
     submit = dialog.get_by_role("button", name="Submit" if classic else "Resume")
     page.screenshot(path=str(shot))
     for _ in range(3):
@@ -73,6 +75,7 @@ def submit_until_resumed(page: Any, dialog: Any, classic: bool, paused: Callable
         while time.time() < deadline and paused():
             time.sleep(0.5)
         if not paused():
+            page.goto("about:blank")
             return
         page.screenshot(path=str(shot.with_suffix(".retry.png")))
     raise AssertionError(f"the run is still paused after three submissions of its form (see {shot})")
