@@ -106,9 +106,14 @@ def kind(proc: Process, cmd: str, parent_cmd: str) -> str:
     return f"other ({proc.name})"
 
 
+def parents(procs: list[Process], seen: dict[int, tuple[int, str]]) -> dict[int, int]:
+    """pid → its parent: as first seen, else as accounted (a process too short-lived for the sampler)."""
+    return {p.pid: p.parent for p in procs} | {pid: pp for pid, (pp, _) in seen.items()}
+
+
 def descendants(procs: list[Process], seen: dict[int, tuple[int, str]], root: int) -> list[Process]:
-    """The processes whose parent chain (as first seen, else as accounted) leads to ``root``."""
-    parent = {p.pid: p.parent for p in procs} | {pid: pp for pid, (pp, _) in seen.items()}
+    """The processes whose parent chain (see :func:`parents`) leads to ``root``."""
+    parent = parents(procs, seen)
     mine: dict[int, bool] = {root: True}
 
     def belongs(pid: int) -> bool:
@@ -133,6 +138,7 @@ class Accounting:
             raise SystemExit("needs root and Debian's process accounting: apt-get install acct")
         self.pacct = Path(tempfile.mkdtemp(prefix="suite-cpu-")) / "pacct"
         self.seen: dict[int, tuple[int, str]] = {}
+        self._accounted: list[Process] | None = None  # read once, after the block
         self.stop = threading.Event()
         self.sampler = threading.Thread(target=sample_command_lines, args=(self.seen, self.stop), daemon=True)
 
@@ -147,17 +153,22 @@ class Accounting:
         self.stop.set()
         self.sampler.join()
 
+    def accounted(self) -> list[Process]:
+        """Every process that ended while accounting was on (read from the accounting file once)."""
+        if self._accounted is None:
+            self._accounted = accounted(self.pacct)
+        return self._accounted
+
     def by_kind(self, root: int) -> dict[str, tuple[int, float]]:
         """Kind of process → (how many, CPU seconds), for the processes under ``root``, most CPU first."""
         found: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
-        for p in descendants(accounted(self.pacct), self.seen, root):
+        for p in descendants(self.accounted(), self.seen, root):
             cmd = self.seen.get(p.pid, (0, ""))[1]
             parent_cmd = self.seen.get(self.seen.get(p.pid, (p.parent, ""))[0], (0, ""))[1]
             row = found[kind(p, cmd, parent_cmd)]
             row[0] += 1
             row[1] += p.cpu_s
         return {k: (int(n), round(c, 1)) for k, (n, c) in sorted(found.items(), key=lambda kv: -kv[1][1])}
-
 
     def by_test_file(self, root: int, timeline: list[dict]) -> dict[str, float]:
         """Test file → CPU seconds of the processes its tests started (pytest ``--timeline`` records): a
@@ -173,16 +184,18 @@ class Accounting:
             phases[record["worker"]].append((record["start"], record["stop"], test_file))
             if "pid" in record:
                 workers[record["pid"]] = record["worker"]
-        parent = {pid: pp for pid, (pp, _) in self.seen.items()}
-        for p in descendants(accounted(self.pacct), self.seen, root):
+        procs = self.accounted()
+        parent = parents(procs, self.seen)
+        for p in descendants(procs, self.seen, root):
             found[_test_file(p, parent, workers, phases)] += p.cpu_s
         return {k: round(v, 1) for k, v in sorted(found.items(), key=lambda kv: -kv[1])}
 
 
 def _test_file(p: Process, parent: dict[int, int], workers: dict[int, str],
                phases: dict[str, list[tuple[float, float, str]]]) -> str:
-    """The test file whose test started ``p`` (see :meth:`Accounting.by_test_file`)."""
-    if p.pid in workers or p.pid not in parent:
+    """The test file whose test started ``p`` (see :meth:`Accounting.by_test_file`), its ancestors followed
+    through ``parent`` (see :func:`parents`) up to an xdist worker."""
+    if p.pid in workers:
         return "(the pytest processes themselves)"
     pid = parent.get(p.pid, p.parent)
     while pid not in workers and pid in parent and pid > 1:
