@@ -34,6 +34,7 @@ from ledger import WindowState
 DOWN_S = 30.0  # a killed host comes back after this long
 FREEZE_S = (20.0, 90.0)  # a frozen host sleeps this long (uniform)
 POLL_S = 0.5  # how often the takeover watch reads the windows table
+FRESH_S = 6.0  # a beat younger than this is alive: healing's measure (the ledger's stale_s)
 KINDS = ("host-kill", "host-freeze")
 GAP_S = 5.0  # at least this long between a host's return and the next host blow
 BEAT_SLACK_S = 5.0  # an owner's last beat before a blow that stopped it: its beat period, and then some
@@ -245,16 +246,16 @@ class TakeoverWatch(threading.Thread):
     def write_trace(self, rows: list[Any], now: float,
                     spares: dict[tuple[float, int], list[tuple[str, int, float, float | None]]]) -> None:
         """With ``trace``: one line for each lane whose generation, state, owner, queue, standby number or
-        token changed, whose owner's or standby's beat went stale or fresh again (6 s, healing's measure),
+        token changed, whose owner's or standby's beat went stale or fresh again (``FRESH_S``),
         or whose spares (``Ledger.spares_held``: each one's queue, number and whether it beats) changed: the
         timeline of each takeover, beside the blows' ``events`` and the workers' logs."""
         if self.trace is None:
             return
         lines = []
         for w in rows:
-            fresh = (w.heartbeat is not None and w.heartbeat > now - 6,
-                     w.standby_at is not None and w.standby_at > now - 6)
-            lane_spares = [[queue, number, beat is not None and beat > now - 6]
+            fresh = (w.heartbeat is not None and w.heartbeat > now - FRESH_S,
+                     w.standby_at is not None and w.standby_at > now - FRESH_S)
+            lane_spares = [[queue, number, beat is not None and beat > now - FRESH_S]
                            for queue, number, _, beat in spares.get((w.start, w.lane), [])]
             what = (w.gen, str(w.state), w.owner, w.queue, w.standby_gen, w.fence, *fresh, lane_spares)
             if self.seen.get((w.start, w.lane)) != what:
