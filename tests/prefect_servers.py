@@ -5,7 +5,9 @@ test can see another's flow runs, deployments, work pools, events or automations
 test can never be taken by another test's serving process.
 
 Starting a server costs seconds, so each pytest process (each xdist worker) keeps one spare starting in
-the background while a test runs: a test takes the spare (ready, or nearly) and the next one starts. Every
+the background while a test runs: a test takes the spare (ready, or nearly) and the next one starts. A
+spare that is ready is stopped (SIGSTOP) until a test takes it: an idle server's services poll on their own
+(about 1.5 CPU seconds a minute), and a spare can wait through a whole 2-minute test. Every
 server after the first starts from a copy of the first's freshly migrated database, which skips the
 migrations (about half of a cold start) and Prefect's registration of its block types, and is forked from a
 process that imported Prefect's server once (``tests/server_zygote.py``), which skips most of the rest:
@@ -22,6 +24,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -79,11 +82,22 @@ class TestServer:
             return False
         return True
 
+    def pause(self) -> None:
+        """Stop the server's processes where they are (SIGSTOP), till ``resume``."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """Let a paused server run again (a running one is not affected)."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.pid, signal.SIGCONT)
+
     def stop(self) -> None:
         """End the server's whole process group and remove its home."""
         for sig, grace in ((signal.SIGTERM, 15.0), (signal.SIGKILL, 5.0)):
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.pid, sig)
+                os.killpg(self.pid, signal.SIGCONT)  # a paused server only acts on SIGTERM once continued
             deadline = time.time() + grace
             while self.alive() and time.time() < deadline:
                 time.sleep(0.05)
@@ -124,23 +138,57 @@ class Zygote:
         self.process.wait(15)
 
 
+class Spare:
+    """A server starting in the background, paused as soon as it is ready (``TestServer.pause``)."""
+
+    def __init__(self, server: TestServer) -> None:
+        self.server = server
+        self.failure: Exception | None = None
+        self._parking = threading.Thread(target=self._park, name=f"park-{server.port}", daemon=True)
+        self._parking.start()
+
+    def _park(self) -> None:
+        try:
+            self.server.wait_ready()
+        except Exception as exc:  # noqa: BLE001 - raised again when a test takes this spare
+            self.failure = exc
+            return
+        self.server.pause()
+
+    def take(self) -> TestServer:
+        """The server, running and ready (or the reason it never became ready)."""
+        self._parking.join()
+        if self.failure is not None:
+            raise self.failure
+        self.server.resume()
+        self.server.wait_ready()
+        return self.server
+
+    def stop(self) -> None:
+        self._parking.join()
+        self.server.stop()
+
+
 class ServerPool:
-    """Fresh servers on demand for one pytest process, with one spare always starting."""
+    """Fresh servers on demand for one pytest process, with one spare always starting (or paused, ready)."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self.template: Path | None = None  # the first server's database, just migrated
         self.zygote = Zygote()
-        self.spare: TestServer | None = None
+        self.spare: Spare | None = None
 
     def take(self) -> TestServer:
         """A ready server nobody else has used; the next spare starts at once."""
-        server = self.spare or self._launch()
+        if self.spare is None:
+            server = self._launch()
+            server.wait_ready()
+        else:
+            server = self.spare.take()
         self.spare = None
-        server.wait_ready()
         if self.template is None:
             self.template = self._snapshot(server)
-        self.spare = self._launch()
+        self.spare = Spare(self._launch())
         return server
 
     @contextlib.contextmanager

@@ -8,8 +8,8 @@ socket on a free port of 127.0.0.1 and forks a child that becomes the server on 
 environment, and answers ``PID PORT`` on stdout. The port is held from the moment it is chosen, so no other
 process can take it between its choice and the server's start (two servers on one port would be one
 server answering two tests). The child is a session leader (so its whole group can be stopped at once)
-writing to ``HOME/server.log``, and ends with the zygote, which exits when its stdin closes (so a pytest
-killed mid-run leaves no server behind). Ended children are reaped at once.
+writing to ``HOME/server.log``, and is killed when the zygote ends, which it does when its stdin closes (so
+a pytest killed mid-run leaves no server behind, paused or not). Ended children are reaped at once.
 
     python tests/server_zygote.py      # then write "/tmp/home" lines to it
 """
@@ -50,7 +50,9 @@ def become_server(home: Path, listening: socket.socket) -> None:
 
     from flows.runtime.embedded import server_env
 
-    ctypes.CDLL("libc.so.6").prctl(PR_SET_PDEATHSIG, signal.SIGTERM)  # ends with the zygote, so with pytest
+    # ends with the zygote, so with pytest; SIGKILL, as a paused spare (tests/prefect_servers.py) would
+    # only act on SIGTERM once continued
+    ctypes.CDLL("libc.so.6").prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     os.setsid()
     os.chdir(home)
     log = os.open(home / "server.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
