@@ -4,8 +4,9 @@
 ``own_prefect_server``: a real ``prefect server start`` for ONE test (tests/prefect_servers.py), so no
 test sees another's flow runs, deployments, pools, events or automations; ``prefect_env`` points a test at
 its own. ``events_server``: one server per pytest process that only receives the events of publishing in
-this process (tests/integration's ``publishing``); no test reads it. The suite runs in parallel with
-pytest-xdist: every worker has its own servers, ports, temporary folders and PREFECT_HOME.
+this process (tests/integration's ``publishing``), paused between the tests that use it; no test reads
+it. The suite runs in parallel with pytest-xdist: every worker has its own servers, ports, temporary
+folders and PREFECT_HOME.
 The provider fakes' fixtures (``graph_server``, ``x_server``, ...) come from the plugin
 ``tests.servers.plugin``.
 """
@@ -31,7 +32,7 @@ os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="practiceweek-prefect-clien
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 
 from tests.helpers import kill_tree, serve_here  # noqa: E402 - once the repository is importable
-from tests.prefect_servers import ServerPool  # noqa: E402
+from tests.prefect_servers import ServerPool, TestServer  # noqa: E402
 
 pytest_plugins = ["tests.servers.plugin", "tests.ordering"]
 LAYERS = ("unit", "integration", "e2e")
@@ -141,10 +142,24 @@ def own_prefect_server(server_pool: ServerPool) -> Iterator[dict[str, str]]:
 
 
 @pytest.fixture(scope="session")
-def events_server(server_pool: ServerPool) -> Iterator[dict[str, str]]:
-    """A Prefect server that only receives the events of publishing in this pytest process."""
+def events_host(server_pool: ServerPool) -> Iterator[TestServer]:
+    """The server behind ``events_server``: one per pytest process, paused while no test uses it (an idle
+    server's services cost about 1.5 CPU s a minute, for the whole session)."""
     with server_pool.borrowed() as server:
-        yield server.as_dict()
+        server.pause()
+        yield server
+
+
+@pytest.fixture()
+def events_server(events_host: TestServer) -> Iterator[dict[str, str]]:
+    """A Prefect server that only receives the events of publishing in this pytest process, running while
+    this test runs."""
+    events_host.resume()
+    events_host.wait_ready()
+    try:
+        yield events_host.as_dict()
+    finally:
+        events_host.pause()
 
 
 @pytest.fixture()

@@ -61,10 +61,12 @@ def states(led: Any) -> dict[str, int]:
 @contextlib.contextmanager
 def prefect_in_this_process(api_url: str) -> Iterator[None]:
     """Point this process's Prefect client and its events at ``api_url`` (a test's own server) while the
-    block runs; then hand over what was emitted and forget that server, so no later test's events or
-    calls reach it (Prefect's events worker otherwise keeps the first server it was given)."""
+    block runs; then hand over what was emitted and logged and forget that server, so no later test's
+    events, logs or calls reach it (Prefect's events worker otherwise keeps the first server it was given,
+    and the events server is paused between tests)."""
     from prefect.events.clients import PrefectEventsClient
     from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     from flows.runtime import events
@@ -75,6 +77,7 @@ def prefect_in_this_process(api_url: str) -> Iterator[None]:
             yield
             events.flush(30)
             EventsWorker.drain_all(timeout=30)
+            APILogWorker.drain_all(timeout=30)  # the run logs, sent in batches in the background
     finally:
         EventsWorker.set_client_override(None)
 
