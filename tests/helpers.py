@@ -111,14 +111,27 @@ def kill_tree(pid: int, sig: int = signal.SIGKILL) -> None:
             pass
 
 
-def serve_here(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+def serve_here(
+    env: dict[str, str], log: Path, alongside: subprocess.Popen[bytes] | None = None
+) -> subprocess.Popen[bytes]:
     """A process serving the practiceweek deployments with ``env``, once it is taking runs (it has polled the
-    server since it started: not a process that served them before); ended if it never does."""
+    server since it started: not a process that served them before); ended if it never does. A process
+    already serving them (``alongside``) is paused meanwhile, or its polls would pass for this one's."""
     from flows.runtime.embedded import start_serving, wait_served
 
     started = time.time()
     proc = start_serving(env["PREFECT_API_URL"], env=env, log=log)
-    if not wait_served(env["PREFECT_API_URL"], since=started):
+    if alongside is not None:
+        alongside.send_signal(signal.SIGSTOP)
+    try:
+        if alongside is None:
+            served = wait_served(env["PREFECT_API_URL"], since=started)
+        else:  # two polls from now: the paused process may have had one on its way, not two
+            served = all(wait_served(env["PREFECT_API_URL"], since=time.time()) for _ in range(2))
+    finally:
+        if alongside is not None:
+            alongside.send_signal(signal.SIGCONT)
+    if not served:
         kill_tree(proc.pid)
         raise AssertionError(f"the serving process never took runs; its log:\n{log.read_text()}")
     return proc

@@ -52,7 +52,7 @@ def test_the_safety_net_is_scheduled_while_served_and_paused_when_nothing_serves
     due = [datetime.fromisoformat(at) for at in _scheduled(api)]
     assert {(b - a).total_seconds() for a, b in zip(due, due[1:], strict=False)} == {SAFETY_NET_S}, due
 
-    second = serve_here(prefect_env, tmp_path / "serve-2.log")
+    second = serve_here(prefect_env, tmp_path / "serve-2.log", alongside=first)  # polling on its own
     try:
         assert not pause_unserved_safety_net(api, _stop(first), WAIT_S), "paused while another process serves"
         assert not _deployment(api)["paused"], "the net stopped while still served"
