@@ -2,9 +2,9 @@
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-# pytest-xdist workers, one per core: with a Prefect server per test the suite is CPU-bound on 2 cores
-# (load 7 to 9 with 3 workers starved a rehearsal's first publication past 90 s; bench/RESULTS.md)
-TEST_WORKERS ?= 2
+# pytest-xdist workers: 3 on 2 cores keep them 1.7 busy (2 workers: 1.35, while tests wait on the clock);
+# 4 were no faster and used 9 % more CPU (bench/RESULTS.md, suite_stability, tenth round)
+TEST_WORKERS ?= 3
 STAMP  := $(VENV)/.installed
 
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
