@@ -180,12 +180,12 @@ class ServerPool:
 
     def take(self) -> TestServer:
         """A ready server nobody else has used; the next spare starts at once."""
-        if self.spare is None:
+        spare, self.spare = self.spare, None  # a spare that failed is not offered again
+        if spare is None:
             server = self._launch()
             server.wait_ready()
         else:
-            server = self.spare.take()
-        self.spare = None
+            server = spare.take()
         if self.template is None:
             self.template = self._snapshot(server)
         self.spare = Spare(self._launch())
