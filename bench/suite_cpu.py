@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -29,7 +30,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-MAKE_TEST = ["-q", "-n", "2", "--dist", "loadgroup", "--no-loadscope-reorder"]  # as the Makefile runs it
 AHZ = 100  # dump-acct prints CPU times in ticks of 1/100 s
 
 # (what the command line contains, the kind), first match wins; a Chromium process is told by its name
@@ -215,12 +215,20 @@ def table(by_kind: dict[str, tuple[int, float]]) -> list[str]:
     return lines
 
 
+def make_test_args() -> list[str]:
+    """pytest's arguments as ``make test`` gives them, the workers from the Makefile's ``TEST_WORKERS``."""
+    workers = re.search(r"^TEST_WORKERS \?= (\d+)$", (ROOT / "Makefile").read_text(), re.M)
+    if workers is None:
+        raise SystemExit("the Makefile no longer sets TEST_WORKERS: give pytest's arguments after --")
+    return ["-q", "-n", workers.group(1), "--dist", "loadgroup", "--no-loadscope-reorder"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, help="also write the figures here as JSON")
     parser.add_argument("pytest_args", nargs="*", help="pytest's arguments (default: make test's)")
     args = parser.parse_args()
-    pytest_args = args.pytest_args or MAKE_TEST
+    pytest_args = args.pytest_args or make_test_args()
     env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
     started = time.time()
     with Accounting() as accounting:

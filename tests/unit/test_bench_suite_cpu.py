@@ -40,3 +40,10 @@ def test_the_workers_themselves_and_strangers_are_told_apart() -> None:
     assert charged(10, 105.0) == "(the pytest processes themselves)"
     assert charged(99, 105.0) == "(not started by a test)"  # never seen, and its parent is no worker's
     assert charged(11, 50.0) == "(not started by a test)"  # before the worker's first test
+
+
+def test_the_default_pytest_arguments_are_make_tests() -> None:
+    args = suite_cpu.make_test_args()
+    makefile = (ROOT / "Makefile").read_text()
+    assert f"TEST_WORKERS ?= {args[2]}\n" in makefile
+    assert f"-n $(TEST_WORKERS) {' '.join(args[3:])}" in makefile
