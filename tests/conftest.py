@@ -155,7 +155,6 @@ def events_server(events_host: TestServer) -> Iterator[dict[str, str]]:
     """A Prefect server that only receives the events of publishing in this pytest process, running while
     this test runs."""
     events_host.resume()
-    events_host.wait_ready()
     try:
         yield events_host.as_dict()
     finally:

@@ -111,6 +111,16 @@ def kill_tree(pid: int, sig: int = signal.SIGKILL) -> None:
             pass
 
 
+@contextlib.contextmanager
+def paused(proc: subprocess.Popen[bytes]) -> Iterator[None]:
+    """``proc`` stopped (SIGSTOP) while the block runs, continued (SIGCONT) after it."""
+    proc.send_signal(signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        proc.send_signal(signal.SIGCONT)
+
+
 def serve_here(
     env: dict[str, str], log: Path, alongside: subprocess.Popen[bytes] | None = None
 ) -> subprocess.Popen[bytes]:
@@ -121,16 +131,11 @@ def serve_here(
 
     started = time.time()
     proc = start_serving(env["PREFECT_API_URL"], env=env, log=log)
-    if alongside is not None:
-        alongside.send_signal(signal.SIGSTOP)
-    try:
-        if alongside is None:
-            served = wait_served(env["PREFECT_API_URL"], since=started)
-        else:  # two polls from now: the paused process may have had one on its way, not two
+    if alongside is None:
+        served = wait_served(env["PREFECT_API_URL"], since=started)
+    else:
+        with paused(alongside):  # two polls from now: the paused process may have had one on its way, not two
             served = all(wait_served(env["PREFECT_API_URL"], since=time.time()) for _ in range(2))
-    finally:
-        if alongside is not None:
-            alongside.send_signal(signal.SIGCONT)
     if not served:
         kill_tree(proc.pid)
         raise AssertionError(f"the serving process never took runs; its log:\n{log.read_text()}")

@@ -88,9 +88,10 @@ class TestServer:
             os.killpg(self.pid, signal.SIGSTOP)
 
     def resume(self) -> None:
-        """Let a paused server run again (a running one is not affected)."""
+        """Let a paused server run again (a running one is not affected); return once it answers."""
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.pid, signal.SIGCONT)
+        self.wait_ready()
 
     def stop(self) -> None:
         """End the server's whole process group and remove its home."""
@@ -161,7 +162,6 @@ class Spare:
         if self.failure is not None:
             raise self.failure
         self.server.resume()
-        self.server.wait_ready()
         return self.server
 
     def stop(self) -> None:
