@@ -4,19 +4,19 @@ Faults (``server.inject(kind, path=regex, method=..., times=1)``):
 
 * ``"429"``     - 429 with the provider's rate-limit headers (``retry_after`` seconds), effect not applied
 * ``"500"``, ``"503"`` - that status, effect not applied (``"400"``/``"401"``/``"403"``/``"404"`` too)
-* ``"timeout"`` - the effect IS applied, then the server sleeps past the client timeout and hangs up
+* ``"timeout"`` - the effect IS applied, then no answer till the client gives up; then it hangs up
 * ``"reset"``   - the request is read, then the TCP connection is reset (RST); effect not applied
 * ``"applied_503"`` - the effect IS applied, then 503 (what makes SDK-level POST retries dangerous)
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import socket
 import struct
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -62,11 +62,15 @@ class Fault:
 
 Handler = Callable[[Request], Response]
 
+# The connectors' timeout in tests. It was 1.0 s, and an X post to its server in the same process once got
+# no answer within it while the suite loaded both cores (a ReadTimeout before any fault was injected).
+CLIENT_TIMEOUT_S = 3.0
+
 
 class FakeServer:
     """Base of every provider server: register routes with :meth:`route`, start with :meth:`start`."""
 
-    hang_seconds = 1.6  # "timeout" fault: longer than the clients' test timeout
+    hang_seconds = CLIENT_TIMEOUT_S + 2.0  # "timeout" fault: at most; longer than the clients' test timeout
 
     def __init__(self) -> None:
         self.routes: list[tuple[str, re.Pattern[str], Handler]] = []
@@ -172,12 +176,20 @@ class FakeServer:
             return
         response = self.dispatch(req)
         if fault == "timeout":
-            time.sleep(self.hang_seconds)
+            self._hang(h)
             h.close_connection = True
             return
         if fault == "applied_503":
             response = Response(503, self.error_body(503, "Service unavailable"), {"Retry-After": "1"})
         self._send(h, response)
+
+    def _hang(self, h: BaseHTTPRequestHandler) -> None:
+        """Answer nothing until the client gives up and closes the connection (its timeout), or for
+        ``hang_seconds`` at most."""
+        h.connection.settimeout(self.hang_seconds)
+        with contextlib.suppress(OSError):  # the wait's end, or the connection's
+            while h.connection.recv(4096):  # a client that gave up only closes; anything else is ignored
+                pass
 
     def dispatch(self, req: Request) -> Response:
         for method, pattern, handler in self.routes:

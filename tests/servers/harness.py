@@ -15,6 +15,7 @@ from connectors.settings import GraphSettings
 from practiceweek.artifacts import Rendered
 
 from . import items
+from .base import CLIENT_TIMEOUT_S
 from .bluesky import BlueskyServer
 from .graph import GraphServer
 from .mastodon import MastodonServer
@@ -22,7 +23,7 @@ from .smtp import SmtpServer
 from .teams import TeamsWebhookServer
 from .x import XServer
 
-TIMEOUT = 1.0  # client timeout in tests; servers hang 1.6 s on an injected "timeout"
+TIMEOUT = CLIENT_TIMEOUT_S  # servers hang till the client gives up on an injected "timeout"
 
 # Secrets every harness uses: the secrets test proves none of them leaks.
 SECRETS = {
