@@ -14,6 +14,7 @@ from prefect import flow
 from prefect.context import FlowRunContext
 from prefect.events.clients import AssertingEventsClient
 from prefect.events.worker import EventsWorker
+from prefect.logging.handlers import APILogWorker
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect.testing.fixtures import asserting_events_worker  # noqa: F401 - a fixture
 
@@ -27,9 +28,11 @@ def a_server_for_events(events_server: dict[str, str]) -> Iterator[None]:
     """Prefect emits events only where a server is set, and its events worker makes its client when it is
     made: set one before ``asserting_events_worker`` (this test passed before only when an earlier test in
     the same process had left PREFECT_API_URL in Prefect's settings; without one, Prefect started a
-    temporary server of its own)."""
+    temporary server of its own). A flow run's logs are sent before the server is paused again: sent from
+    the log worker at this process's exit, they found no server ("Error logging to API")."""
     with temporary_settings(updates={PREFECT_API_URL: events_server["api_url"]}):
         yield
+        APILogWorker.drain_all(timeout=30)
 
 
 def test_events_are_handed_over_in_order_with_their_own_time(
