@@ -40,6 +40,7 @@ KINDS = [
     ("multiprocessing.spawn", "render-ahead pool process"),  # before the forkserver (runs until 2026-12-07)
     ("multiprocessing.forkserver", "render-ahead pool process"),
     ("worker start", "Prefect process worker"),
+    ("prefect_cli server start", "Prefect server a practiceweek command started (run, demo)"),
     ("server start", "Prefect server of a production set-up"),
     ("server services start", "Prefect server of a production set-up"),
     ("-m prefect ", "prefect CLI command"),

@@ -47,3 +47,11 @@ def test_the_default_pytest_arguments_are_make_tests() -> None:
     makefile = (ROOT / "Makefile").read_text()
     assert f"TEST_WORKERS ?= {args[2]}\n" in makefile
     assert f"-n $(TEST_WORKERS) {' '.join(args[3:])}" in makefile
+
+
+def test_a_commands_own_server_is_told_from_a_production_set_ups() -> None:
+    proc = Process(1, 0, "python3", 1.0)
+    embedded = "/c/.venv/bin/python -m flows.runtime.prefect_cli server start --host 127.0.0.1 --port 4321"
+    production = "/c/.venv/bin/python -m prefect server start --host 127.0.0.1 --port 4200"
+    assert suite_cpu.kind(proc, embedded, "") == "Prefect server a practiceweek command started (run, demo)"
+    assert suite_cpu.kind(proc, production, "") == "Prefect server of a production set-up"
