@@ -12,7 +12,7 @@ from connectors.graph_events import transaction_id
 from connectors.registry import get_connector
 from practiceweek.artifacts import Attachment
 from tests.servers import items
-from tests.servers.harness import SECRETS
+from tests.servers.harness import SECRETS, TIMEOUT
 
 if TYPE_CHECKING:
     from tests.servers.graph import GraphServer
@@ -27,7 +27,7 @@ def _conn(server: GraphServer, name: str = "graph_mail", **kw: object):
         base_url=server.url + "/v1.0",
         sender="comms@example.org",
         drive_id="b!drive-1",
-        timeout=2.0,
+        timeout=TIMEOUT,
         **kw,
     )
 

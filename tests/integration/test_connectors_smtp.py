@@ -12,7 +12,7 @@ from connectors.base import PermanentError
 from connectors.registry import get_connector
 from connectors.smtp_mail import message_id
 from tests.servers import items
-from tests.servers.harness import SECRETS
+from tests.servers.harness import SECRETS, TIMEOUT
 
 if TYPE_CHECKING:
     from tests.servers.smtp import SmtpServer
@@ -29,7 +29,7 @@ def _connector(server: SmtpServer, **kw: object):
         password=SECRETS["smtp_password"],
         ca_file=str(server.cert),
         sender="comms@example.org",
-        timeout=2.0,
+        timeout=TIMEOUT,
         **kw,
     )
 
@@ -84,7 +84,7 @@ def test_wrong_password_is_permanent_and_names_the_setting(smtp_server: SmtpServ
         username=smtp_server.username,
         password="wrong-password-123",
         ca_file=str(smtp_server.cert),
-        timeout=2.0,
+        timeout=TIMEOUT,
     )
     with pytest.raises(PermanentError, match="PRACTICEWEEK_SMTP_USERNAME") as caught:
         conn.publish(items.email("smtp_mail"))
@@ -99,7 +99,7 @@ def test_untrusted_certificate_is_refused(smtp_server: SmtpServer) -> None:
         port=smtp_server.port,
         username=smtp_server.username,
         password=SECRETS["smtp_password"],
-        timeout=2.0,
+        timeout=TIMEOUT,
     )  # no CA file: system store
     with pytest.raises(PermanentError, match="TLS"):
         conn.publish(items.email("smtp_mail"))
@@ -107,7 +107,7 @@ def test_untrusted_certificate_is_refused(smtp_server: SmtpServer) -> None:
 
 def test_server_refuses_plain_auth_without_tls(smtp_server: SmtpServer) -> None:
     """The test server really enforces STARTTLS (so the tests above prove TLS was used)."""
-    with smtplib.SMTP("127.0.0.1", smtp_server.port, timeout=2) as smtp:
+    with smtplib.SMTP("127.0.0.1", smtp_server.port, timeout=TIMEOUT) as smtp:
         smtp.ehlo()
         code, _ = smtp.mail("comms@example.org")
         assert code == 530

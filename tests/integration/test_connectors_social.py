@@ -11,7 +11,7 @@ from connectors.bluesky import record_key
 from connectors.registry import get_connector
 from practiceweek import textlimits
 from tests.servers import items
-from tests.servers.harness import SECRETS
+from tests.servers.harness import SECRETS, TIMEOUT
 
 if TYPE_CHECKING:
     from tests.servers.bluesky import BlueskyServer
@@ -31,7 +31,7 @@ def _x(server: XServer):
         access_token_secret=SECRETS["x_token_secret"],
         base_url=server.url,
         upload_url=server.url,
-        timeout=2.0,
+        timeout=TIMEOUT,
     )
 
 
@@ -107,7 +107,7 @@ def _bluesky(server: BlueskyServer):
         handle=server.handle,
         app_password=SECRETS["bluesky_password"],
         base_url=server.url,
-        timeout=2.0,
+        timeout=TIMEOUT,
     )
 
 
@@ -133,7 +133,7 @@ def test_mastodon_counts_links_as_23_and_refuses_over_long_posts_before_any_requ
     mastodon_server: MastodonServer,
 ) -> None:
     conn = get_connector(
-        "mastodon", base_url=mastodon_server.url, access_token=SECRETS["mastodon_token"], timeout=2.0
+        "mastodon", base_url=mastodon_server.url, access_token=SECRETS["mastodon_token"], timeout=TIMEOUT
     )
     long_link = LONG_LINK + " " + "x" * 300  # over 500 characters, 348 as Mastodon counts
     assert len(long_link) > 500 and textlimits.fits("mastodon", long_link)
@@ -152,7 +152,7 @@ def test_bluesky_thread_rkeys_facets_and_alt(bluesky_server: BlueskyServer) -> N
         handle=bluesky_server.handle,
         app_password=SECRETS["bluesky_password"],
         base_url=bluesky_server.url,
-        timeout=2.0,
+        timeout=TIMEOUT,
     )
     item = items.social("bluesky")
     receipt = conn.publish(item)
@@ -179,7 +179,7 @@ def test_bluesky_rkey_is_a_valid_tid() -> None:
 
 def test_mastodon_idempotency_key_and_media_description(mastodon_server: MastodonServer) -> None:
     conn = get_connector(
-        "mastodon", base_url=mastodon_server.url, access_token=SECRETS["mastodon_token"], timeout=2.0
+        "mastodon", base_url=mastodon_server.url, access_token=SECRETS["mastodon_token"], timeout=TIMEOUT
     )
     item = items.social("mastodon", texts=("Monday: Think Family",))
     first = conn.publish(item)
@@ -196,7 +196,7 @@ def test_mastodon_idempotency_key_and_media_description(mastodon_server: Mastodo
 
 def test_mastodon_thread_replies_in_order(mastodon_server: MastodonServer) -> None:
     conn = get_connector(
-        "mastodon", base_url=mastodon_server.url, access_token=SECRETS["mastodon_token"], timeout=2.0
+        "mastodon", base_url=mastodon_server.url, access_token=SECRETS["mastodon_token"], timeout=TIMEOUT
     )
     receipt = conn.publish(items.social("mastodon"))
     head, reply = mastodon_server.statuses
@@ -206,7 +206,7 @@ def test_mastodon_thread_replies_in_order(mastodon_server: MastodonServer) -> No
 
 def test_teams_card_envelope_and_202(teams_server: TeamsWebhookServer) -> None:
     server = teams_server
-    conn = get_connector("teams_channel", webhook_url=server.webhook_url, timeout=2.0)
+    conn = get_connector("teams_channel", webhook_url=server.webhook_url, timeout=TIMEOUT)
     item = items.card()
     receipt = conn.publish(item)
     marker = {"type": "TextBlock", "id": conn.marker(item), "text": " ", "isVisible": False}
@@ -235,7 +235,7 @@ def _warned_week(network: str):
 
 def test_a_content_warning_reaches_mastodon_as_spoiler_text(mastodon_server: MastodonServer) -> None:
     conn = get_connector(
-        "mastodon", base_url=mastodon_server.url, access_token=SECRETS["mastodon_token"], timeout=2.0
+        "mastodon", base_url=mastodon_server.url, access_token=SECRETS["mastodon_token"], timeout=TIMEOUT
     )
     item = _warned_week("mastodon")
     conn.publish(item)
@@ -255,7 +255,7 @@ def test_bluesky_self_labels_are_a_valid_atproto_record(bluesky_server: BlueskyS
         handle=bluesky_server.handle,
         app_password=SECRETS["bluesky_password"],
         base_url=bluesky_server.url,
-        timeout=2.0,
+        timeout=TIMEOUT,
     )
     item = _warned_week("bluesky")
     conn.publish(item)
