@@ -21,7 +21,7 @@ import pytest
 
 from flows.publishing.publish import LostWindow, WindowRun
 from ledger import Ledger, WindowState
-from tests.helpers import ROOT
+from tests.helpers import ROOT, wait_until
 from tests.publishing import timed_week
 from tests.servers.base import Request, Response
 from tests.servers.mastodon import MastodonServer
@@ -212,9 +212,13 @@ def test_a_waiting_run_on_its_owners_queue_is_no_spare_so_healing_starts_another
     assert led.standby_needed(start, lead_s=20) == 1  # healing starts a spare (on another worker's queue)
     led._write("UPDATE windows SET standby_at=NULL WHERE start=?", (start,))
     spare = _standing_by(WindowRun(led, start, "run-spare", standby=True, queue="worker-2"), ended)
-    time.sleep(1.5)
-    assert led.window_beat(start, "run-owner", owner="run-owner")
-    assert (led.window_held(start).standby_at or 0) > time.time() - 3  # type: ignore[union-attr]
+
+    def spare_beats() -> bool:  # while the owner beats on (a silent owner would be taken over)
+        assert led.window_beat(start, "run-owner", owner="run-owner")
+        return (led.window_held(start).standby_at or 0) > time.time() - 3  # type: ignore[union-attr]
+
+    wait_until(spare_beats, 30, "the spare's beat as the window's standby",
+               seen=lambda: led.window_held(start))
     assert led.window_beat(start, "run-owner", state=WindowState.DONE, owner="run-owner")
     twin.join(timeout=10)
     spare.join(timeout=10)
