@@ -31,6 +31,7 @@ from .teams import TeamsWebhookServer
 from .x import XServer
 
 FAULT_KINDS = ("429", "500", "503", "timeout", "reset")
+HANG_S = 1.6  # an injected "timeout": the connection is dropped unanswered after this long
 SECRETS = {"graph": "graph-token-0123456789", "mastodon": "masto-token-1234", "bluesky": "app-pass-1234",
            "teams": "sig-0123456789abcdef"}
 
@@ -52,6 +53,8 @@ def _servers(account: str) -> dict[str, Any]:
     }
     # Graph reads the channel the Teams webhook posts to, so ambiguous cards can be reconciled
     servers["graph"].channel_cards = lambda: list(servers["teams"].cards)
+    for server in servers.values():  # the product's clients, not the tests' own (CLIENT_TIMEOUT_S)
+        server.hang_seconds = HANG_S
     return servers
 
 
