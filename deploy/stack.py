@@ -221,7 +221,7 @@ class Stack:
         """The process pool, with Prefect's job template for process workers (what ``prefect work-pool
         create --type process --overwrite`` writes), and each worker's own work queue (a worker asking for a
         queue the pool lacks is answered 'not found' and, silently, polls nothing at all). Through Prefect's
-        client in this process: a ``prefect`` CLI command per pool and queue cost 2.5 CPU s each."""
+        client in this process: a ``prefect`` CLI command per pool and queue cost 1.7-2.3 CPU s each."""
         from prefect.client.orchestration import SyncPrefectClient
         from prefect.client.schemas.actions import WorkPoolCreate
         from prefect.exceptions import ObjectAlreadyExists
